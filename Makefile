@@ -1,0 +1,48 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(PY) -m flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint format bench demo clean-venv
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+## run: install, migrate, load demo data on first run, serve on http://127.0.0.1:5000
+run: $(VENV)/.installed
+	$(FLASK) crm init-db
+	$(FLASK) crm demo --if-empty
+	@echo "Demo logins (also in instance/demo_logins.txt):"
+	@cat instance/demo_logins.txt 2>/dev/null || echo "  (no demo logins: the database had users already)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## test: the whole suite (SQLite always; PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)
+test: $(VENV)/.test-installed
+	@test -n "$$TEST_DATABASE_URL" || echo "NOTE: TEST_DATABASE_URL not set: PostgreSQL tests will be skipped."
+	@test -n "$$TEST_REDIS_URL" || echo "NOTE: TEST_REDIS_URL not set: Redis/RQ worker tests will be skipped."
+	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.test-installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## bench: speed benchmarks (see bench/README section in README.md)
+bench: $(VENV)/.test-installed
+	$(PY) bench/partners_bench.py
+
+clean-venv:
+	rm -rf $(VENV)

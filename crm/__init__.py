@@ -1,0 +1,76 @@
+"""The CRM application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from crm import extensions as ext
+from crm.config import settings_from_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app; `config` overrides settings read from the environment (tests use it)."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(settings_from_env(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    # Through the module: the submodule crm.htmx would shadow a bare name `htmx` here.
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
+    ext.login_manager.init_app(app)
+    ext.csrf.init_app(app)
+    ext.htmx.init_app(app)
+    _init_redis(app)
+
+    import crm.auth.models  # noqa: F401
+
+    # Importing the models registers every table on db.metadata (migrations need them all).
+    import crm.core.models  # noqa: F401
+    import crm.partners.models  # noqa: F401
+    from crm import access, cli, errors, templating
+    from crm.auth import bp as auth_bp
+    from crm.partners import bp as partners_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(partners_bp)
+    access.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_redis(app: Flask) -> None:
+    url = app.config.get("REDIS_URL")
+    if url:
+        from redis import Redis
+
+        # RQ needs bytes responses: never decode_responses=True here.
+        app.extensions["crm.redis"] = Redis.from_url(url)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Enforce foreign keys and let a worker write while pages read (WAL) on SQLite."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -1,0 +1,10 @@
+"""Accounts, roles, sign-in and user administration."""
+
+from flask import Blueprint
+
+from crm.core.registry import register_nav
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+bp.record_once(lambda s: register_nav(s, "auth.user_index", "Users", 900, roles={"admin"}))
+
+from crm.auth import views  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,38 @@
+"""Sign-in and account forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from crm.access import ROLES
+
+ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField("Remember me")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=200)])
+
+
+class InviteAcceptForm(FlaskForm):
+    password = PasswordField(
+        "Choose a password", validators=[DataRequired(), Length(min=8, max=200)]
+    )
+
+
+class UserCreateForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="manager")
+
+
+class UserUpdateForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Active")

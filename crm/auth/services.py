@@ -1,0 +1,154 @@
+"""Accounts: sign-in with throttling, invitations, passwords, roles and deactivation."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+
+from crm.access import ROLES
+from crm.auth.models import LoginAttempt, User
+from crm.core import audit
+from crm.core.errors import DomainError
+from crm.core.text import normalise_email
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+
+MIN_PASSWORD_LENGTH = 8
+INVITE_MAX_AGE = 7 * 24 * 3600
+
+
+class Throttled(DomainError):
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed sign-in attempts. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+def check_throttle(email: str, ip: str) -> None:
+    """Raise Throttled when this account has too many recent failures from this address."""
+    cfg = current_app.config
+    window = timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW_SECONDS"])
+    since = utcnow() - window
+    recent = db.session.execute(
+        select(func.count(), func.min(LoginAttempt.at)).where(
+            LoginAttempt.email == email, LoginAttempt.ip == ip, LoginAttempt.at > since
+        )
+    ).one()
+    if recent[0] >= cfg["LOGIN_MAX_FAILURES"]:
+        retry = int((recent[1] + window - utcnow()).total_seconds()) + 1
+        raise Throttled(max(retry, 1))
+
+
+def authenticate(email: str, password: str, ip: str) -> User:
+    """The active user with these credentials; records failures and enforces the throttle."""
+    email = normalise_email(email)
+    check_throttle(email, ip)
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None or not user.active or not user.check_password(password):
+        db.session.add(LoginAttempt(email=email, ip=ip))
+        # Old attempts serve no purpose; drop them while we are here.
+        db.session.execute(
+            delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1))
+        )
+        db.session.commit()
+        raise DomainError("Wrong e-mail or password, or the account is deactivated.")
+    user.last_login_at = utcnow()
+    db.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip)
+    )
+    return user
+
+
+def validate_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            {"password": [f"At least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def create_user(
+    actor, email: str, role: str, *, name: str = "", password: str | None = None, active=True
+) -> User:
+    """A new account; without a password it waits for its invite link to be used."""
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise DomainError(f"Unknown role {role!r}.", {"role": ["Choose a role from the list."]})
+    if get_user_by_email(email):
+        raise DomainError("A user with this e-mail exists.", {"email": ["Already registered."]})
+    user = User(email=email, role=role, name=name.strip(), active=active)
+    user.timezone = current_app.config["DEFAULT_TIMEZONE"]
+    if password is not None:
+        validate_password(password)
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "create", user, summary=f"user {email} ({role})")
+    return user
+
+
+def update_user(actor, user: User, *, role: str, active: bool, name: str) -> User:
+    """Change role, name or active flag; an admin cannot lock himself out."""
+    if role not in ROLES:
+        raise DomainError(f"Unknown role {role!r}.", {"role": ["Choose a role from the list."]})
+    if user.id == actor.id and (role != "admin" or not active):
+        raise DomainError("You cannot remove your own admin role or deactivate yourself.")
+    before = {"role": user.role, "active": user.active, "name": user.name}
+    user.role, user.active, user.name = role, active, name.strip()
+    if not active:
+        user.session_version += 1  # ends the user's open sessions at once
+    db.session.flush()
+    audit.record(actor, "update", user, changes=audit.diff(before, {
+        "role": role, "active": active, "name": user.name}))  # fmt: skip
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise DomainError("The current password is wrong.", {"current": ["Wrong password."]})
+    validate_password(new)
+    user.set_password(new)
+    db.session.flush()
+    audit.record(user, "update", user, changes={"password": ["***", "***"]})
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="crm.invite")
+
+
+def invite_token(user: User) -> str:
+    """A link token that works until the password is set (it is bound to the password state)."""
+    return _serializer().dumps({"u": user.id, "v": user.session_version})
+
+
+def user_for_invite(token: str) -> User:
+    try:
+        data = _serializer().loads(token, max_age=INVITE_MAX_AGE)
+    except SignatureExpired as exc:
+        raise DomainError("This invitation has expired; ask an admin for a new one.") from exc
+    except BadSignature as exc:
+        raise DomainError("This invitation link is not valid.") from exc
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or user.session_version != data.get("v") or not user.active:
+        raise DomainError("This invitation link has been used or withdrawn.")
+    return user
+
+
+def accept_invite(user: User, password: str) -> None:
+    validate_password(password)
+    user.set_password(password)
+    db.session.flush()
+    audit.record(user, "update", user, changes={"password": ["(invited)", "***"]})
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,180 @@
+"""Sign-in, sign-out, own account, and the admin's user list."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from crm.access import public, roles_required, viewer_may_post
+from crm.auth import (
+    bp,
+    services,
+    session,  # noqa: F401,E402  (registers the user loader)
+)
+from crm.auth.forms import (
+    InviteAcceptForm,
+    LoginForm,
+    PasswordForm,
+    UserCreateForm,
+    UserUpdateForm,
+)
+from crm.auth.models import User
+from crm.core.errors import DomainError
+from crm.extensions import db
+from crm.forms import apply_errors
+from crm.htmx import render
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: an open redirect would make phishing links look like ours."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("partners.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, _client_ip())
+        except services.Throttled as exc:
+            form.form_errors.append(exc.message)
+            status = 429
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+            status = 401
+        else:
+            login_user(user, remember=form.remember.data)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 422
+    return render("auth/login.html", form=form, status=status)
+
+
+def _client_ip() -> str:
+    # Behind a proxy, run with ProxyFix so remote_addr is the client's (see README).
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/logout", methods=["POST"])
+@viewer_may_post
+def logout():
+    """Sign out (a POST with CSRF token, so no link can sign someone out)."""
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@viewer_may_post
+def account():
+    """The signed-in user's own account: change password."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data)
+        except DomainError as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            login_user(current_user, remember=False)  # the session id changed with the password
+            flash("Your password is changed.", "success")
+            return redirect(url_for("auth.account"))
+    elif request.method == "POST":
+        status = 422
+    return render("auth/account.html", form=form, status=status)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def invite(token: str):
+    """Accept an invitation by choosing a password."""
+    try:
+        user = services.user_for_invite(token)
+    except DomainError as exc:
+        return render("auth/invite.html", error=exc.message, form=None, status=404)
+    form = InviteAcceptForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.accept_invite(user, form.password.data)
+        except DomainError as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Welcome! Your password is set.", "success")
+            return redirect(url_for("partners.index"))
+    elif request.method == "POST":
+        status = 422
+    return render("auth/invite.html", form=form, user=user, error=None, status=status)
+
+
+@bp.route("/users")
+@roles_required("admin")
+def user_index():
+    """All users with their roles; admins invite and deactivate here."""
+    users = db.session.execute(select(User).order_by(User.active.desc(), User.email)).scalars()
+    return render("auth/users.html", users=list(users), form=UserCreateForm())
+
+
+@bp.route("/users/new", methods=["POST"])
+@roles_required("admin")
+def user_create():
+    """Invite a user: the account exists at once, the link lets them choose a password."""
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(current_user, form.email.data, form.role.data,
+                                        name=form.name.data or "")  # fmt: skip
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            link = url_for("auth.invite", token=services.invite_token(user), _external=True)
+            flash(f"User {user.email} is invited. Send them this link: {link}", "success")
+            return redirect(url_for("auth.user_index"))
+    users = db.session.execute(select(User).order_by(User.active.desc(), User.email)).scalars()
+    return render("auth/users.html", users=list(users), form=form, status=422)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def user_update(user_id: int):
+    """Change a user's role, name or active flag; also re-issues the invite link."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserUpdateForm(obj=user)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_user(current_user, user, role=form.role.data,
+                                 active=form.active.data, name=form.name.data or "")  # fmt: skip
+        except DomainError as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"User {user.email} is updated.", "success")
+            return redirect(url_for("auth.user_index"))
+    elif request.method == "POST":
+        status = 422
+    invite_link = None
+    if not user.password_hash and user.active:
+        invite_link = url_for("auth.invite", token=services.invite_token(user), _external=True)
+    return render("auth/user_form.html", user=user, form=form, invite_link=invite_link,
+                  status=status)  # fmt: skip

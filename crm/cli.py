@@ -1,0 +1,75 @@
+"""`flask --app app crm …`: init-db, demo, users create, reindex."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from crm.core.errors import DomainError
+from crm.extensions import db
+
+crm_cli = AppGroup("crm", help="CRM administration commands.")
+users_cli = AppGroup("users", help="Manage user accounts.")
+crm_cli.add_command(users_cli)
+
+
+@crm_cli.command("init-db")
+def init_db():
+    """Create or upgrade the database schema (applies all migrations)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo(f"Database is up to date: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@crm_cli.command("demo")
+@click.option("--partners", "n_partners", default=300, show_default=True, help="How many partners.")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has users already.")
+def demo(n_partners: int, seed: int, if_empty: bool):
+    """Fill the database with realistic demo data and print the logins."""
+    from crm.demo import database_is_empty, load_demo
+
+    if if_empty and not database_is_empty():
+        click.echo("Demo data not loaded: the database has users already.")
+        return
+    logins = load_demo(n_partners=n_partners, seed=seed)
+    click.echo("Demo data loaded. Sign in with:")
+    for email, role, password in logins:
+        click.echo(f"  {role:<9} {email:<28} password: {password}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "manager", "marketer", "viewer"]),
+              required=True)  # fmt: skip
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="")
+def users_create(email: str, role: str, password: str, name: str):
+    """Create a user who can sign in at once."""
+    from crm.auth.services import create_user
+
+    try:
+        create_user(None, email, role, name=name, password=password)
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"User {email.strip().casefold()} ({role}) is created.")
+
+
+@crm_cli.command("reindex")
+def reindex():
+    """Rebuild the partners' normalised search columns (as a background job when Redis is set)."""
+    from crm.jobs import enqueue
+    from crm.partners.jobs import rebuild_search_index
+
+    run = enqueue(rebuild_search_index)
+    click.echo(f"Job {run.id}: {run.status} {run.message}".rstrip())
+
+
+def init_app(app) -> None:
+    app.cli.add_command(crm_cli)

@@ -1,0 +1,68 @@
+"""Settings from environment variables; no settings at all means SQLite and inline jobs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Spell PostgreSQL URLs with the psycopg 3 driver explicitly."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once into the instance folder."""
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create with owner-only permissions: the key signs sessions and invite links.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def settings_from_env(instance_path: str) -> dict:
+    """Build the Flask config mapping; every value has a working default."""
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "crm.sqlite3")
+    )
+    return {
+        "SECRET_KEY": load_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RQ_QUEUES": ["default"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+        # Managers see only partners they are responsible for unless this is on.
+        "MANAGERS_SEE_ALL_PARTNERS": _bool("MANAGERS_SEE_ALL_PARTNERS", False),
+        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_FAILURE_WINDOW_SECONDS": int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "60")),
+        "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
+        "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "RU"),
+        "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Europe/Moscow"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+    }

@@ -1,0 +1,53 @@
+"""Error pages: a full page normally, a message for the flash area on HTMX requests."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from crm.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request was not understood.",
+    403: "You do not have access to this page or action.",
+    404: "There is no such page or record.",
+    405: "This action is not allowed here.",
+    413: "The upload is larger than allowed.",
+    429: "Too many requests; please wait a little.",
+    500: "Something went wrong on our side. The error is logged; please try again.",
+}
+
+
+def _respond(status: int, message: str):
+    if request.headers.get("HX-Request") == "true":
+        body = render_template("errors/_message.html", status=status, message=message)
+        # Shown in the flash area whatever element the request meant to update.
+        return body, status, {"HX-Retarget": "#flash-area", "HX-Reswap": "innerHTML"}
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def init_app(app) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _respond(400, "The form has expired or was sent from another site. "
+                             "Reload the page and try again.")  # fmt: skip
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return _respond(413, f"The upload is larger than {limit // (1024 * 1024)} MB.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return _respond(exc.code or 500, MESSAGES.get(exc.code, exc.description))
+
+    @app.errorhandler(Exception)
+    def server_error(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return _respond(500, MESSAGES[500])

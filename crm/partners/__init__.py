@@ -1,0 +1,48 @@
+"""Partners and contact persons: the list, the card, duplicates, merge, contact reports."""
+
+from flask import Blueprint, render_template
+
+from crm.core.registry import register_nav
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")
+
+
+def _setup(state):
+    from crm.partners import queries
+    from crm.partners.tabs import PartnerTab, register_tab
+
+    register_nav(state, "partners.index", "Partners", 10)
+    register_nav(state, "partners.report_contacts", "Contact reports", 80)
+    register_tab(state, PartnerTab("summary", "Summary", _summary, 10))
+    register_tab(state, PartnerTab("contacts", "Contacts", _contacts, 20))
+    register_tab(state, PartnerTab(
+        "history", "History",
+        lambda p: render_template("partners/_tab_history.html", partner=p,
+                                  entries=queries.history(p)), 90))  # fmt: skip
+
+
+def _can_edit(partner) -> bool:
+    from flask_login import current_user
+
+    from crm.partners.queries import can_edit
+
+    return can_edit(current_user, partner)
+
+
+def _summary(partner):
+    return render_template("partners/_tab_summary.html", partner=partner,
+                           can_edit=_can_edit(partner))  # fmt: skip
+
+
+def _contacts(partner):
+    from crm.partners.forms import ContactDetailForm, ContactPersonForm
+
+    return render_template("partners/_tab_contacts.html", partner=partner,
+                           can_edit=_can_edit(partner),
+                           detail_form=ContactDetailForm(formdata=None),
+                           person_form=ContactPersonForm(formdata=None))  # fmt: skip
+
+
+bp.record_once(_setup)
+
+from crm.partners import reports, views  # noqa: E402,F401  (routes attach to bp)

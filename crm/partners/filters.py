@@ -1,0 +1,85 @@
+"""The partner list's filter, search, sort and page, parsed from the query string.
+
+Bad values never raise: they are dropped and reported, so a hand-edited URL shows a message
+instead of a 500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+from crm.partners.models import PARTNER_ROLES
+
+SORTS = {
+    "name": "Name",
+    "-name": "Name (Z–A)",
+    "code": "Code",
+    "city": "City",
+    "-created": "Newest first",
+    "created": "Oldest first",
+}
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class PartnerFilter:
+    q: str = ""
+    role: str = ""
+    manager: str = ""  # a user id, "none" for partners without one, "" for any
+    tag: int | None = None
+    city: str = ""
+    sort: str = "name"
+    page: int = 1
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_args(cls, args) -> PartnerFilter:
+        problems: list[str] = []
+        q = (args.get("q") or "").strip()
+        if len(q) > MAX_QUERY:
+            q = q[:MAX_QUERY]
+            problems.append(f"The search text was cut to {MAX_QUERY} characters.")
+        role = args.get("role") or ""
+        if role and role not in PARTNER_ROLES:
+            problems.append(f"Unknown role {role!r} ignored.")
+            role = ""
+        manager = args.get("manager") or ""
+        if manager and manager != "none" and not manager.isdigit():
+            problems.append("Unknown manager ignored.")
+            manager = ""
+        tag_raw = args.get("tag") or ""
+        tag = int(tag_raw) if tag_raw.isdigit() else None
+        if tag_raw and tag is None:
+            problems.append("Unknown tag ignored.")
+        city = (args.get("city") or "").strip()[:120]
+        sort = args.get("sort") or "name"
+        if sort not in SORTS:
+            problems.append(f"Unknown sort order {sort!r} ignored.")
+            sort = "name"
+        page_raw = args.get("page") or "1"
+        page = int(page_raw) if page_raw.isdigit() and 0 < len(page_raw) < 7 else 1
+        if page_raw != "1" and page == 1 and page_raw not in ("", "1"):
+            problems.append("Unknown page number; showing the first page.")
+        return cls(q, role, manager, tag, city, sort, max(page, 1), tuple(problems))
+
+    def params(self, **overrides) -> dict[str, str]:
+        """Query-string parameters of this filter (defaults omitted), with `overrides` applied."""
+        f = replace(self, **overrides)
+        raw = {
+            "q": f.q,
+            "role": f.role,
+            "manager": f.manager,
+            "tag": f.tag or "",
+            "city": f.city,
+            "sort": "" if f.sort == "name" else f.sort,
+            "page": "" if f.page == 1 else f.page,
+        }
+        return {k: str(v) for k, v in raw.items() if v not in ("", None)}
+
+    def query_string(self, **overrides) -> str:
+        return urlencode(self.params(**overrides))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.role or self.manager or self.tag or self.city)

@@ -1,0 +1,79 @@
+"""Partner and contact forms. They carry the input and the CSRF token; the rules live in
+validation.py so the import and the API apply the same ones."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):  # unknown roles are reported by the service, not dropped
+        pass
+
+
+class PartnerForm(FlaskForm):
+    name = StringField("Name")
+    code = StringField("Code", description="Leave empty to number it automatically.")
+    kind = SelectField(
+        "Kind", choices=[(k, k.capitalize()) for k in PARTNER_KINDS], validate_choice=False
+    )
+    roles = MultiCheckboxField("Roles", choices=[(r, r.capitalize()) for r in PARTNER_ROLES],
+                               default=["client"])  # fmt: skip
+    inn = StringField("Tax id (INN)")
+    city = StringField("City")
+    responsible_id = SelectField("Responsible manager", choices=[], validate_choice=False)
+    tags = StringField("Tags", description="Separate tags with commas.")
+    email = EmailField("Main e-mail")
+    phone = StringField("Main phone")
+    notes = TextAreaField("Notes")
+    preferred_channel = SelectField(
+        "Preferred channel",
+        choices=[("", "—")] + [(c, c.capitalize()) for c in CHANNELS],
+        validate_choice=False,
+    )
+    best_time_to_call = StringField("Best time to call")
+    do_not_email = BooleanField("Do not e-mail")
+    do_not_call = BooleanField("Do not call")
+    do_not_sms = BooleanField("Do not send SMS")
+    do_not_mail = BooleanField("Do not send post")
+    confirm_duplicates = BooleanField("This is a different partner: save anyway")
+
+
+class ContactDetailForm(FlaskForm):
+    kind = SelectField(
+        "Kind", choices=[(k, k.capitalize()) for k in CONTACT_KINDS], validate_choice=False
+    )
+    value = StringField("Value")
+    label = StringField("Label", description="work, home, Telegram…")
+    is_main = BooleanField("Main")
+
+
+class ContactPersonForm(FlaskForm):
+    name = StringField("Name")
+    position = StringField("Position")
+    birthday = DateField("Birthday", validators=[], render_kw={"type": "date"})
+    email = EmailField("E-mail")
+    phone = StringField("Phone")
+    notes = TextAreaField("Notes")
+
+
+class MergeForm(FlaskForm):
+    other = HiddenField()
+
+
+class FieldForm(FlaskForm):
+    value = StringField()

@@ -1,0 +1,173 @@
+"""Partners (companies and persons), their contact persons, contact details and tags."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+
+PARTNER_KINDS = ("company", "person")
+PARTNER_ROLES = ("client", "supplier", "competitor", "other")
+CONTACT_KINDS = ("email", "phone", "address", "messenger", "website")
+CHANNELS = ("email", "phone", "sms", "messenger", "meeting", "mail")
+
+partner_tag = Table(
+    "partner_tag",
+    db.metadata,
+    Column("partner_id", ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_partner_tag_tag", "tag_id", "partner_id"),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_norm: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Partner(db.Model):
+    __tablename__ = "partner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16), default="company")
+    is_client: Mapped[bool] = mapped_column(default=True)
+    is_supplier: Mapped[bool] = mapped_column(default=False)
+    is_competitor: Mapped[bool] = mapped_column(default=False)
+    is_other: Mapped[bool] = mapped_column(default=False)
+    inn: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Preferences: how and when the partner wants to be contacted.
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="")
+    best_time_to_call: Mapped[str] = mapped_column(String(100), default="")
+    do_not_email: Mapped[bool] = mapped_column(default=False)
+    do_not_call: Mapped[bool] = mapped_column(default=False)
+    do_not_sms: Mapped[bool] = mapped_column(default=False)
+    do_not_mail: Mapped[bool] = mapped_column(default=False)
+    created_on: Mapped[date] = mapped_column(default=lambda: utcnow().date())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Derived columns kept in sync by services.sync_search (SQLite folds ASCII case only).
+    name_norm: Mapped[str] = mapped_column(String(255), default="")
+    name_key: Mapped[str] = mapped_column(String(255), default="")
+    city_norm: Mapped[str] = mapped_column(String(120), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # A partner merged into another stays as a pointer so old codes still resolve.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"))
+
+    responsible = relationship("User", lazy="joined", innerjoin=False)
+    tags: Mapped[list[Tag]] = relationship(secondary=partner_tag, order_by=Tag.name_norm)
+    contact_details: Mapped[list[ContactDetail]] = relationship(
+        back_populates="partner",
+        cascade="all, delete-orphan",
+        order_by=lambda: [ContactDetail.kind, ContactDetail.is_main.desc(), ContactDetail.id],
+    )
+    contact_persons: Mapped[list[ContactPerson]] = relationship(
+        back_populates="partner",
+        cascade="all, delete-orphan",
+        order_by="ContactPerson.name_norm",
+    )
+
+    __table_args__ = (
+        Index("ix_partner_list", "merged_into_id", "name_norm"),
+        Index("ix_partner_responsible", "responsible_id", "name_norm"),
+        Index("ix_partner_city", "city_norm"),
+        Index("ix_partner_inn", "inn"),
+        Index("ix_partner_name_key", "name_key"),
+        Index("ix_partner_created_on", "created_on"),
+        CheckConstraint("kind in ('company', 'person')", name="kind"),
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return [r for r in PARTNER_ROLES if getattr(self, f"is_{r}")]
+
+    def details(self, kind: str) -> list[ContactDetail]:
+        return [d for d in self.contact_details if d.kind == kind]
+
+    def main_detail(self, kind: str) -> ContactDetail | None:
+        found = self.details(kind)
+        return next((d for d in found if d.is_main), found[0] if found else None)
+
+
+class ContactPerson(db.Model):
+    __tablename__ = "contact_person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    name_norm: Mapped[str] = mapped_column(String(255), default="")
+    position: Mapped[str] = mapped_column(String(200), default="")
+    birthday: Mapped[date | None]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    partner: Mapped[Partner] = relationship(back_populates="contact_persons")
+    contact_details: Mapped[list[ContactDetail]] = relationship(
+        back_populates="contact_person",
+        cascade="all, delete-orphan",
+        order_by=lambda: [ContactDetail.kind, ContactDetail.is_main.desc(), ContactDetail.id],
+    )
+
+    __table_args__ = (Index("ix_contact_person_partner", "partner_id", "name_norm"),)
+
+    def details(self, kind: str) -> list[ContactDetail]:
+        return [d for d in self.contact_details if d.kind == kind]
+
+
+class ContactDetail(db.Model):
+    """One e-mail, phone, address, messenger or website of a partner or of a contact person."""
+
+    __tablename__ = "contact_detail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    contact_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_person.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(500))
+    # Case-folded e-mail, E.164 phone, folded text otherwise: what duplicates are matched on.
+    value_norm: Mapped[str] = mapped_column(String(500), default="")
+    label: Mapped[str] = mapped_column(String(100), default="")
+    is_main: Mapped[bool] = mapped_column(default=False)
+
+    partner: Mapped[Partner | None] = relationship(back_populates="contact_details")
+    contact_person: Mapped[ContactPerson | None] = relationship(back_populates="contact_details")
+
+    __table_args__ = (
+        Index("ix_contact_detail_value", "kind", "value_norm"),
+        Index("ix_contact_detail_partner", "partner_id"),
+        Index("ix_contact_detail_person", "contact_person_id"),
+        CheckConstraint("(partner_id IS NULL) <> (contact_person_id IS NULL)", name="one_owner"),
+    )
+
+    @property
+    def href(self) -> str | None:
+        """A link a phone or mail client opens."""
+        if self.kind == "email":
+            return f"mailto:{self.value}"
+        if self.kind == "phone":
+            return f"tel:{self.value_norm or self.value}"
+        if self.kind == "website":
+            v = self.value
+            return v if v.startswith(("http://", "https://")) else f"https://{v}"
+        return None

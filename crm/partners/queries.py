@@ -1,0 +1,320 @@
+"""Reads of partners: who may see which, the filtered list, duplicates, report rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from rapidfuzz import fuzz
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from crm.auth.models import User
+from crm.core.models import AuditEntry
+from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
+from crm.extensions import db
+from crm.partners.filters import PartnerFilter
+from crm.partners.models import ContactDetail, ContactPerson, Partner, Tag, partner_tag
+
+SIMILAR_NAME_SCORE = 90  # rapidfuzz token_sort_ratio at or above which names are "very similar"
+PHONE_CHARS = set("0123456789+-() .")
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def managers_see_all() -> bool:
+    return bool(current_app.config.get("MANAGERS_SEE_ALL_PARTNERS"))
+
+
+def visibility_clause(user):
+    """SQL condition for the partners `user` may see (None: all of them)."""
+    if user.role == "manager" and not managers_see_all():
+        return Partner.responsible_id == user.id
+    return None
+
+
+def can_view(user, partner: Partner) -> bool:
+    if partner.merged_into_id is not None:
+        return user.role != "manager" or managers_see_all()
+    return user.role != "manager" or managers_see_all() or partner.responsible_id == user.id
+
+
+def can_edit(user, partner: Partner) -> bool:
+    if user.role == "admin":
+        return True
+    return user.role == "manager" and (partner.responsible_id == user.id or managers_see_all())
+
+
+def can_create(user) -> bool:
+    return user.role in ("admin", "manager")
+
+
+# --- list -------------------------------------------------------------------------------
+
+
+def _search_clause(q: str):
+    """Every word must occur in the search text; phone-like input matches by its digits."""
+    if set(q) <= PHONE_CHARS and len(digits(q)) >= 3:
+        return Partner.search_text.contains(digits(q), autoescape=True)
+    words = fold(q).split()
+    return and_(*[Partner.search_text.contains(w, autoescape=True) for w in words])
+
+
+def partner_list_stmt(user, flt: PartnerFilter) -> Select:
+    stmt = select(Partner).where(Partner.merged_into_id.is_(None))
+    visible = visibility_clause(user)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    if flt.q:
+        stmt = stmt.where(_search_clause(flt.q))
+    if flt.role:
+        stmt = stmt.where(getattr(Partner, f"is_{flt.role}").is_(True))
+    if flt.manager == "none":
+        stmt = stmt.where(Partner.responsible_id.is_(None))
+    elif flt.manager:
+        stmt = stmt.where(Partner.responsible_id == int(flt.manager))
+    if flt.tag:
+        stmt = stmt.where(
+            Partner.id.in_(select(partner_tag.c.partner_id).where(partner_tag.c.tag_id == flt.tag))
+        )
+    if flt.city:
+        stmt = stmt.where(Partner.city_norm == fold(flt.city))
+    return stmt
+
+
+ORDER = {
+    "name": (Partner.name_norm, Partner.id),
+    "-name": (Partner.name_norm.desc(), Partner.id.desc()),
+    "code": (Partner.code,),
+    "city": (Partner.city_norm, Partner.name_norm, Partner.id),
+    "-created": (Partner.created_on.desc(), Partner.id.desc()),
+    "created": (Partner.created_on, Partner.id),
+}
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=False) -> Page:
+    """One page of the filtered list, with what each row shows loaded in a few extra queries."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    stmt = partner_list_stmt(user, flt)
+    total = db.session.execute(
+        stmt.with_only_columns(func.count(Partner.id)).order_by(None)
+    ).scalar_one()
+    page = min(flt.page, max(1, -(-total // per_page)))
+    options = [selectinload(Partner.tags), selectinload(Partner.contact_details)]
+    if persons:
+        options.append(
+            selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details)
+        )
+    rows = db.session.execute(
+        stmt.options(*options)
+        .order_by(*ORDER[flt.sort])
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).scalars()
+    return Page(list(rows), total, page, per_page)
+
+
+def iter_partners(user, flt: PartnerFilter, batch: int = 500):
+    """Every partner of the filter in list order, loaded in batches (exports, reports)."""
+    stmt = partner_list_stmt(user, flt).order_by(*ORDER[flt.sort])
+    offset = 0
+    while True:
+        rows = list(
+            db.session.execute(
+                stmt.options(
+                    selectinload(Partner.tags),
+                    selectinload(Partner.contact_details),
+                    selectinload(Partner.contact_persons).selectinload(
+                        ContactPerson.contact_details
+                    ),
+                )
+                .limit(batch)
+                .offset(offset)
+            ).scalars()
+        )
+        yield from rows
+        if len(rows) < batch:
+            return
+        offset += batch
+        db.session.expunge_all()  # keep memory flat on big exports
+
+
+# --- choices for filters and forms -----------------------------------------------------------
+
+
+def responsible_choices() -> list[User]:
+    """Users who can be responsible for a partner."""
+    return list(
+        db.session.execute(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(("admin", "manager")))
+            .order_by(User.name, User.email)
+        ).scalars()
+    )
+
+
+def all_tags() -> list[Tag]:
+    return list(db.session.execute(select(Tag).order_by(Tag.name_norm)).scalars())
+
+
+def cities(limit: int = 500) -> list[str]:
+    """The most common cities, for the filter's suggestions."""
+    rows = db.session.execute(
+        select(Partner.city)
+        .where(Partner.city != "", Partner.merged_into_id.is_(None))
+        .group_by(Partner.city)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).scalars()
+    return sorted(rows, key=fold)
+
+
+# --- detail -----------------------------------------------------------------------------
+
+
+def get_partner(partner_id: int) -> Partner | None:
+    return db.session.execute(
+        select(Partner)
+        .where(Partner.id == partner_id)
+        .options(
+            selectinload(Partner.tags),
+            selectinload(Partner.contact_details),
+            selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details),
+        )
+    ).scalar_one_or_none()
+
+
+def history(partner: Partner, limit: int = 100) -> list[AuditEntry]:
+    """Audit entries of the partner and its contacts, newest first, with their users."""
+    rows = db.session.execute(
+        select(AuditEntry, User)
+        .outerjoin(User, User.id == AuditEntry.user_id)
+        .where(AuditEntry.root_type == "partner", AuditEntry.root_id == partner.id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    ).all()
+    for entry, user in rows:
+        entry.user = user
+    return [entry for entry, _ in rows]
+
+
+# --- duplicates -------------------------------------------------------------------------
+
+
+@dataclass
+class DuplicateMatch:
+    partner: Partner
+    reasons: list[str]
+
+
+def find_duplicates(
+    *,
+    name: str = "",
+    emails: list[str] = (),
+    phones: list[str] = (),
+    inn: str = "",
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[DuplicateMatch]:
+    """Existing partners that look like the same one: same e-mail, phone or tax id, or a very
+    similar name. Contact persons' e-mails and phones count for their partner."""
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    reasons: dict[int, list[str]] = {}
+
+    def add(pid: int, reason: str) -> None:
+        if pid != exclude_id and reason not in reasons.setdefault(pid, []):
+            reasons[pid].append(reason)
+
+    values = [("email", normalise_email(e), f"same e-mail {e.strip()}") for e in emails if e]
+    values += [
+        ("phone", normalise_phone(p, region), f"same phone {p.strip()}") for p in phones if p
+    ]
+    for kind, norm, reason in values:
+        if not norm:
+            continue
+        owner = func.coalesce(ContactDetail.partner_id, ContactPerson.partner_id)
+        for (pid,) in db.session.execute(
+            select(owner)
+            .outerjoin(ContactPerson, ContactPerson.id == ContactDetail.contact_person_id)
+            .where(ContactDetail.kind == kind, ContactDetail.value_norm == norm)
+            .limit(limit)
+        ):
+            add(pid, reason)
+    inn_digits = digits(inn)
+    if inn_digits:
+        for (pid,) in db.session.execute(
+            select(Partner.id).where(Partner.inn == inn_digits).limit(limit)
+        ):
+            add(pid, f"same tax id {inn_digits}")
+    key = name_key(name)
+    if key:
+        # Candidates share the key's first word (an index range scan), then fuzzy-compare.
+        first = key.split()[0]
+        candidates = db.session.execute(
+            select(Partner.id, Partner.name_key)
+            .where(
+                or_(
+                    Partner.name_key == key,
+                    and_(Partner.name_key >= first, Partner.name_key < first + "\uffff"),
+                )
+            )
+            .limit(300)
+        ).all()
+        for pid, other_key in candidates:
+            if other_key == key:
+                add(pid, "same name")
+            elif fuzz.token_sort_ratio(key, other_key) >= SIMILAR_NAME_SCORE:
+                add(pid, "very similar name")
+    if not reasons:
+        return []
+    partners = db.session.execute(
+        select(Partner).where(Partner.id.in_(list(reasons)[: limit * 3]))
+    ).scalars()
+    found = {p.id: p for p in partners}
+    # A merged partner points at the one that now holds its records: show that one.
+    matches: dict[int, DuplicateMatch] = {}
+    for pid, why in reasons.items():
+        p = found.get(pid)
+        if p is None:
+            continue
+        if p.merged_into_id:
+            p = db.session.get(Partner, p.merged_into_id)
+            if p is None or p.id == exclude_id:
+                continue
+        match = matches.setdefault(p.id, DuplicateMatch(p, []))
+        match.reasons.extend(r for r in why if r not in match.reasons)
+    return list(matches.values())[:limit]
+
+
+# --- reports ----------------------------------------------------------------------------
+
+
+def partner_by_code(code: str) -> Partner | None:
+    """The live partner for a code, following merges."""
+    partner = db.session.execute(select(Partner).where(Partner.code == code)).scalar_one_or_none()
+    seen = set()
+    while partner is not None and partner.merged_into_id and partner.id not in seen:
+        seen.add(partner.id)
+        partner = db.session.get(Partner, partner.merged_into_id)
+    return partner

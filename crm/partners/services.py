@@ -1,0 +1,503 @@
+"""Writes of partners, contact persons, contact details and tags: validation, duplicate
+checks, merge, and the audit trail of every change."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, update
+
+from crm.auth.models import User
+from crm.core import audit
+from crm.core.errors import DomainError, PermissionDenied
+from crm.core.links import count_references, repoint_references
+from crm.core.models import AuditEntry
+from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
+from crm.extensions import db
+from crm.partners import queries
+from crm.partners.models import (
+    CHANNELS,
+    CONTACT_KINDS,
+    PARTNER_KINDS,
+    PARTNER_ROLES,
+    ContactDetail,
+    ContactPerson,
+    Partner,
+    Tag,
+    partner_tag,
+)
+from crm.partners.validation import (
+    Errors,
+    clean_choice,
+    clean_contact_value,
+    clean_date,
+    clean_email,
+    clean_inn,
+    clean_phone,
+    clean_roles,
+    clean_tags,
+    clean_text,
+)
+
+FLAGS = ("do_not_email", "do_not_call", "do_not_sms", "do_not_mail")
+# Fields a user edits in place on the partner card.
+INLINE_FIELDS = ("name", "code", "inn", "city", "notes", "best_time_to_call")
+# Links handled by merge itself rather than by the generic re-pointing of foreign keys.
+OWN_LINKS = {
+    "partner.merged_into_id",
+    "contact_detail.partner_id",
+    "contact_person.partner_id",
+    "partner_tag.partner_id",
+}
+
+
+class DuplicatesFound(DomainError):
+    def __init__(self, matches):
+        super().__init__("This partner looks like one that exists already.")
+        self.matches = matches
+
+
+def _region() -> str:
+    return current_app.config["DEFAULT_PHONE_REGION"]
+
+
+def ensure_can_edit(actor, partner: Partner) -> None:
+    if not queries.can_edit(actor, partner):
+        raise PermissionDenied("You may not change this partner.")
+
+
+# --- partner fields -----------------------------------------------------------------------
+
+
+def _snapshot(p: Partner) -> dict:
+    return {
+        "code": p.code,
+        "name": p.name,
+        "kind": p.kind,
+        "roles": p.roles,
+        "inn": p.inn,
+        "city": p.city,
+        "responsible_id": p.responsible_id,
+        "notes": p.notes,
+        "preferred_channel": p.preferred_channel,
+        "best_time_to_call": p.best_time_to_call,
+        **{f: getattr(p, f) for f in FLAGS},
+        "created_on": p.created_on,
+        "tags": [t.name for t in p.tags],
+    }
+
+
+def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
+    """Validated partner fields from `data` (missing keys keep the partner's current value)."""
+    errors = Errors()
+    current = _snapshot(partner) if partner else {}
+
+    def get(key, default=""):
+        return data[key] if key in data else current.get(key, default)
+
+    out = {
+        "name": clean_text(errors, "name", get("name"), required=True),
+        "code": clean_text(errors, "code", get("code")),
+        "kind": clean_choice(errors, "kind", get("kind", "company") or "company", PARTNER_KINDS),
+        "roles": clean_roles(errors, get("roles", ["client"])),
+        "inn": clean_inn(errors, get("inn")),
+        "city": clean_text(errors, "city", get("city")),
+        "notes": clean_text(errors, "notes", get("notes"), multiline=True),
+        "preferred_channel": clean_choice(
+            errors, "preferred_channel", get("preferred_channel"), CHANNELS, allow_empty=True
+        ),
+        "best_time_to_call": clean_text(errors, "best_time_to_call", get("best_time_to_call")),
+        "tags": clean_tags(errors, get("tags", [])),
+        **{f: bool(get(f, False)) for f in FLAGS},
+    }
+    created_on = clean_date(errors, "created_on", get("created_on", None), label="Created on")
+    out["created_on"] = created_on or current.get("created_on")
+    # Only admins hand partners to someone else; a manager's new partner is his own.
+    responsible_id = get("responsible_id", None)
+    if actor.role != "admin":
+        responsible_id = partner.responsible_id if partner else actor.id
+    if responsible_id in ("", None):
+        out["responsible_id"] = None
+    else:
+        try:
+            user = db.session.get(User, int(responsible_id))
+        except (TypeError, ValueError):
+            user = None
+        if user is None or not user.active or user.role not in ("admin", "manager"):
+            errors.add("responsible_id", "Choose an active manager or admin.")
+        out["responsible_id"] = user.id if user else None
+    if out["code"]:
+        clash = db.session.execute(
+            select(Partner.id).where(Partner.code == out["code"])
+        ).scalar_one_or_none()
+        if clash and (partner is None or clash != partner.id):
+            errors.add("code", f"Code {out['code']!r} belongs to another partner.")
+    if "email" in data:
+        out["email"] = clean_email(errors, "email", data.get("email"))
+    if "phone" in data:
+        out["phone"] = clean_phone(errors, "phone", data.get("phone"), _region())
+    errors.raise_if_any()
+    return out
+
+
+def _apply(partner: Partner, values: dict) -> None:
+    for key in ("name", "kind", "inn", "city", "notes", "preferred_channel",
+                "best_time_to_call", "responsible_id", *FLAGS):  # fmt: skip
+        setattr(partner, key, values[key])
+    if values.get("code"):
+        partner.code = values["code"]
+    if values.get("created_on"):
+        partner.created_on = values["created_on"]
+    for role in PARTNER_ROLES:
+        setattr(partner, f"is_{role}", role in values["roles"])
+    partner.tags = tags_by_name(values["tags"])
+
+
+def tags_by_name(names: list[str]) -> list[Tag]:
+    """Tags with these names, creating the missing ones."""
+    tags = []
+    for name in names:
+        norm = fold(name)
+        tag = db.session.execute(select(Tag).where(Tag.name_norm == norm)).scalar_one_or_none()
+        if tag is None:
+            tag = Tag(name=name, name_norm=norm)
+            db.session.add(tag)
+        tags.append(tag)
+    return tags
+
+
+def sync_search(partner: Partner) -> None:
+    """Recompute the normalised columns that search, sorting and duplicate checks read."""
+    partner.name_norm = fold(partner.name)
+    partner.name_key = name_key(partner.name)
+    partner.city_norm = fold(partner.city)
+    parts = [partner.name_norm, fold(partner.code), partner.inn]
+    details = list(partner.contact_details)
+    for person in partner.contact_persons:
+        parts.append(person.name_norm)
+        details.extend(person.contact_details)
+    for d in details:
+        if d.kind == "email":
+            parts.append(d.value_norm)
+        elif d.kind == "phone":
+            parts.extend({digits(d.value_norm), digits(d.value)})
+    partner.search_text = " | ".join(p for p in parts if p)
+
+
+def _check_duplicates(values: dict, exclude_id: int | None, confirmed: bool) -> None:
+    if confirmed:
+        return
+    matches = queries.find_duplicates(
+        name=values["name"],
+        emails=[values.get("email", "")],
+        phones=[values.get("phone", "")],
+        inn=values["inn"],
+        exclude_id=exclude_id,
+    )
+    if matches:
+        raise DuplicatesFound(matches)
+
+
+def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Partner:
+    """A new partner (with its main e-mail and phone if given); warns about duplicates first."""
+    if not queries.can_create(actor):
+        raise PermissionDenied("You may not create partners.")
+    values = clean_partner(actor, data)
+    _check_duplicates(values, None, confirm_duplicates)
+    partner = Partner(code=values["code"] or _temporary_code())
+    _apply(partner, values)
+    db.session.add(partner)
+    for kind in ("email", "phone"):
+        if values.get(kind):
+            partner.contact_details.append(_detail(kind, values[kind], is_main=True))
+    db.session.flush()
+    if not values["code"]:
+        partner.code = _code_for(partner.id)
+    sync_search(partner)
+    db.session.flush()
+    audit.record(actor, "create", partner, changes=audit.diff({}, _snapshot(partner)),
+                 summary=f"created partner {partner.name}")  # fmt: skip
+    return partner
+
+
+def _temporary_code() -> str:
+    import uuid
+
+    return "tmp-" + uuid.uuid4().hex
+
+
+def _code_for(partner_id: int) -> str:
+    code = f"P{partner_id:06d}"
+    taken = db.session.execute(select(Partner.id).where(Partner.code == code)).scalar_one_or_none()
+    return code if taken is None else f"{code}-{partner_id}"
+
+
+def update_partner(actor, partner: Partner, data: dict, *, confirm_duplicates=False) -> Partner:
+    """Change a partner's fields; warns when the change makes it look like another partner."""
+    ensure_can_edit(actor, partner)
+    before = _snapshot(partner)
+    values = clean_partner(actor, data, partner=partner)
+    identity_changed = (values["name"], values["inn"]) != (before["name"], before["inn"])
+    if identity_changed:
+        _check_duplicates(values, partner.id, confirm_duplicates)
+    _apply(partner, values)
+    sync_search(partner)
+    db.session.flush()
+    audit.record(actor, "update", partner, changes=audit.diff(before, _snapshot(partner)))
+    return partner
+
+
+def update_field(actor, partner: Partner, field: str, value: str) -> Partner:
+    """Inline edit of one field; the same rules as the full form (no duplicate prompt)."""
+    if field not in INLINE_FIELDS:
+        raise DomainError(f"{field!r} cannot be edited in place.")
+    return update_partner(actor, partner, {field: value}, confirm_duplicates=True)
+
+
+def delete_partner(actor, partner: Partner) -> None:
+    """Delete a partner that nothing else refers to (merge it instead when something does)."""
+    if actor.role != "admin":
+        raise PermissionDenied("Only an admin may delete partners.")
+    linked = count_references(Partner.__table__, partner.id, skip=OWN_LINKS)
+    merged = db.session.execute(
+        select(Partner.id).where(Partner.merged_into_id == partner.id).limit(1)
+    ).first()
+    if linked or merged:
+        raise DomainError(
+            "This partner has linked records ("
+            + ", ".join(f"{t}: {n}" for t, n in linked.items())
+            + (", merged partners" if merged else "")
+            + "); merge it into another partner instead of deleting it."
+        )
+    audit.record(actor, "delete", partner, changes=audit.diff(_snapshot(partner), {}),
+                 summary=f"deleted partner {partner.name} ({partner.code})")  # fmt: skip
+    db.session.delete(partner)
+    db.session.flush()
+
+
+# --- contact details and contact persons --------------------------------------------------
+
+
+def _detail(kind: str, value: str, *, label: str = "", is_main: bool = False) -> ContactDetail:
+    if kind == "email":
+        norm = normalise_email(value)
+    elif kind == "phone":
+        norm = normalise_phone(value, _region())
+    else:
+        norm = fold(value)
+    return ContactDetail(kind=kind, value=value, value_norm=norm, label=label, is_main=is_main)
+
+
+def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerson | None = None):
+    """Add an e-mail/phone/address/messenger/website to a partner or one of its persons."""
+    ensure_can_edit(actor, partner)
+    errors = Errors()
+    kind = clean_choice(errors, "kind", data.get("kind"), CONTACT_KINDS)
+    value = clean_contact_value(errors, kind, data.get("value"), _region()) if kind else ""
+    label = clean_text(errors, "label", data.get("label"))
+    errors.raise_if_any()
+    owner = person or partner
+    detail = _detail(kind, value, label=label, is_main=bool(data.get("is_main")))
+    same = [d for d in owner.contact_details if d.kind == kind]
+    if any(d.value_norm == detail.value_norm for d in same):
+        raise DomainError("This contact detail is there already.", {"value": ["Already listed."]})
+    if detail.is_main or not same:
+        for d in same:
+            d.is_main = False
+        detail.is_main = True
+    owner.contact_details.append(detail)
+    db.session.flush()
+    sync_search(partner)
+    audit.record(actor, "create", detail, root=partner, changes={kind: [None, value]},
+                 summary=f"added {kind} {value}" + (f" to {person.name}" if person else ""))  # fmt: skip
+    return detail
+
+
+def delete_contact_detail(actor, partner: Partner, detail: ContactDetail) -> None:
+    ensure_can_edit(actor, partner)
+    owner = detail.contact_person or detail.partner
+    was_main = detail.is_main
+    owner.contact_details.remove(detail)
+    if was_main:
+        rest = [d for d in owner.contact_details if d.kind == detail.kind]
+        if rest:
+            rest[0].is_main = True
+    audit.record(actor, "delete", detail, root=partner, changes={detail.kind: [detail.value, None]},
+                 summary=f"removed {detail.kind} {detail.value}")  # fmt: skip
+    db.session.flush()
+    sync_search(partner)
+
+
+def set_main_detail(actor, partner: Partner, detail: ContactDetail) -> None:
+    ensure_can_edit(actor, partner)
+    owner = detail.contact_person or detail.partner
+    for d in owner.contact_details:
+        if d.kind == detail.kind:
+            d.is_main = d.id == detail.id
+    db.session.flush()
+    audit.record(actor, "update", detail, root=partner, changes={"main": [None, detail.value]},
+                 summary=f"main {detail.kind} is now {detail.value}")  # fmt: skip
+
+
+def clean_person(data: dict) -> dict:
+    errors = Errors()
+    out = {
+        "name": clean_text(errors, "name", data.get("name"), required=True),
+        "position": clean_text(errors, "position", data.get("position")),
+        "notes": clean_text(errors, "notes", data.get("notes"), multiline=True),
+        "birthday": clean_date(errors, "birthday", data.get("birthday"), label="Birthday"),
+    }
+    if out["birthday"] and out["birthday"] > date.today():
+        errors.add("birthday", "A birthday cannot be in the future.")
+    email = clean_email(errors, "email", data.get("email")) if data.get("email") else ""
+    phone = clean_phone(errors, "phone", data.get("phone"), _region()) if data.get("phone") else ""
+    errors.raise_if_any()
+    out["email"], out["phone"] = email, phone
+    return out
+
+
+def save_contact_person(actor, partner: Partner, data: dict, person: ContactPerson | None = None):
+    """Create or update a contact person; a new one may come with an e-mail and a phone."""
+    ensure_can_edit(actor, partner)
+    values = clean_person(data)
+    before = {}
+    if person is None:
+        person = ContactPerson(partner=partner)
+        action = "create"
+    else:
+        before = {k: getattr(person, k) for k in ("name", "position", "notes", "birthday")}
+        action = "update"
+    for key in ("name", "position", "notes", "birthday"):
+        setattr(person, key, values[key])
+    person.name_norm = fold(person.name)
+    for kind in ("email", "phone"):
+        norm_values = {d.value_norm for d in person.contact_details if d.kind == kind}
+        if values[kind]:
+            detail = _detail(kind, values[kind], is_main=not norm_values)
+            if detail.value_norm not in norm_values:
+                person.contact_details.append(detail)
+    db.session.add(person)
+    db.session.flush()
+    sync_search(partner)
+    after = {k: getattr(person, k) for k in ("name", "position", "notes", "birthday")}
+    audit.record(actor, action, person, root=partner, changes=audit.diff(before, after),
+                 summary=f"{'added' if action == 'create' else 'changed'} contact person {person.name}")  # fmt: skip
+    return person
+
+
+def delete_contact_person(actor, partner: Partner, person: ContactPerson) -> None:
+    ensure_can_edit(actor, partner)
+    audit.record(actor, "delete", person, root=partner, changes={"name": [person.name, None]},
+                 summary=f"removed contact person {person.name}")  # fmt: skip
+    partner.contact_persons.remove(person)
+    db.session.flush()
+    sync_search(partner)
+
+
+# --- merge --------------------------------------------------------------------------------
+
+# Fields the user picks from one side or the other in the merge preview.
+MERGE_CHOICES = ("name", "kind", "inn", "city", "responsible_id", "notes", "preferred_channel",
+                 "best_time_to_call", "created_on")  # fmt: skip
+
+
+def merge_preview(survivor: Partner, other: Partner) -> dict:
+    """What a merge would do: per field both values and the default pick; records to move."""
+    s, o = _snapshot(survivor), _snapshot(other)
+    fields = []
+    for key in MERGE_CHOICES:
+        if key == "created_on":
+            default = "survivor" if s[key] <= o[key] else "other"
+        else:
+            default = "survivor" if s[key] not in ("", None) or o[key] in ("", None) else "other"
+        fields.append({"key": key, "survivor": s[key], "other": o[key], "default": default,
+                       "same": s[key] == o[key]})  # fmt: skip
+    moves = {
+        "contact details": len(other.contact_details),
+        "contact persons": len(other.contact_persons),
+        "tags": len(other.tags),
+        **count_references(Partner.__table__, other.id, skip=OWN_LINKS),
+    }
+    return {"fields": fields, "moves": {k: v for k, v in moves.items() if v}}
+
+
+def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, str]) -> dict:
+    """Merge `other` into `survivor`: chosen field values, all contacts and linked records move,
+    `other` remains as a pointer (its code still resolves) and both histories record it."""
+    if survivor.id == other.id:
+        raise DomainError("A partner cannot be merged with itself.")
+    if other.merged_into_id or survivor.merged_into_id:
+        raise DomainError("One of these partners has been merged already.")
+    ensure_can_edit(actor, survivor)
+    ensure_can_edit(actor, other)
+    before = _snapshot(survivor)
+    o = _snapshot(other)
+    for key in MERGE_CHOICES:
+        pick = choices.get(key, "survivor")
+        if pick not in ("survivor", "other", "both"):
+            raise DomainError(f"Choose which value of {key} to keep.")
+        if pick == "other":
+            setattr(survivor, key, o[key])
+        elif pick == "both" and key == "notes" and o["notes"]:
+            survivor.notes = "\n\n".join(n for n in (survivor.notes, o["notes"]) if n)
+    # Roles add up and opt-outs are kept: a client who said "do not call" still means it.
+    for role in PARTNER_ROLES:
+        setattr(survivor, f"is_{role}", role in before["roles"] or role in o["roles"])
+    for flag in FLAGS:
+        setattr(survivor, flag, bool(before[flag] or o[flag]))
+    moved = _move_contacts(survivor, other)
+    survivor.tags = list({t.id: t for t in [*survivor.tags, *other.tags]}.values())
+    db.session.flush()
+    db.session.execute(delete(partner_tag).where(partner_tag.c.partner_id == other.id))
+    moved.update(repoint_references(Partner.__table__, other.id, survivor.id, skip=OWN_LINKS))
+    # Partners merged into `other` earlier now point straight at the survivor.
+    db.session.execute(
+        update(Partner).where(Partner.merged_into_id == other.id).values(merged_into_id=survivor.id)
+    )
+    # The other partner's history now belongs to the survivor's card.
+    db.session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.root_type == "partner", AuditEntry.root_id == other.id)
+        .values(root_id=survivor.id)
+    )
+    other.merged_into_id = survivor.id
+    db.session.flush()
+    db.session.expire(survivor)
+    survivor = queries.get_partner(survivor.id)
+    sync_search(survivor)
+    db.session.flush()
+    changes = audit.diff(before, _snapshot(survivor))
+    changes["merged"] = [None, f"{other.name} ({other.code})"]
+    audit.record(actor, "merge", survivor, changes=changes,
+                 summary=f"merged {other.name} ({other.code}) into this partner; moved "
+                 + ", ".join(f"{k}: {v}" for k, v in moved.items()))  # fmt: skip
+    audit.record(actor, "merge", other, root=survivor,
+                 summary=f"{other.name} ({other.code}) was merged into {survivor.name}")  # fmt: skip
+    return moved
+
+
+def _move_contacts(survivor: Partner, other: Partner) -> dict[str, int]:
+    kept = {(d.kind, d.value_norm) for d in survivor.contact_details}
+    has_main = {d.kind for d in survivor.contact_details if d.is_main}
+    moved_details = 0
+    for detail in list(other.contact_details):
+        if (detail.kind, detail.value_norm) in kept:
+            continue  # the survivor has it already; the copy goes with `other`
+        detail.is_main = detail.is_main and detail.kind not in has_main
+        detail.partner_id = survivor.id
+        moved_details += 1
+    persons = db.session.execute(
+        update(ContactPerson).where(ContactPerson.partner_id == other.id)
+        .values(partner_id=survivor.id)
+    ).rowcount  # fmt: skip
+    db.session.flush()
+    db.session.execute(delete(ContactDetail).where(ContactDetail.partner_id == other.id))
+    db.session.expire(other)
+    return {"contact_detail": moved_details, "contact_person": persons}
+
+
+def bulk_insert_tags(pairs: list[tuple[int, int]]) -> None:
+    """Link (partner_id, tag_id) pairs in one statement (demo data and benchmarks)."""
+    if pairs:
+        db.session.execute(insert(partner_tag), [{"partner_id": p, "tag_id": t} for p, t in pairs])

@@ -1,0 +1,165 @@
+"""Rules for partner and contact input, shared by forms, inline edits, imports and the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from crm.core.errors import DomainError
+from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
+
+LIMITS = {
+    "name": 255,
+    "code": 64,
+    "city": 120,
+    "inn": 20,
+    "notes": 10_000,
+    "best_time_to_call": 100,
+    "position": 200,
+    "label": 100,
+    "value": 500,
+    "tag": 64,
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Errors:
+    """Collects field errors; `raise_if_any` turns them into one DomainError."""
+
+    def __init__(self):
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_if_any(self, message: str = "Please correct the marked fields.") -> None:
+        if self.fields:
+            raise DomainError(message, self.fields)
+
+
+def clean_text(errors: Errors, field: str, value, *, required=False, label=None,
+               multiline=False) -> str:  # fmt: skip
+    """Trimmed text within its length limit and free of control characters."""
+    label = label or field.replace("_", " ").capitalize()
+    text = (
+        (value or "").strip() if isinstance(value, str) else ("" if value is None else str(value))
+    )
+    if required and not text:
+        errors.add(field, f"{label} is required.")
+    limit = LIMITS.get(field)
+    if limit and len(text) > limit:
+        errors.add(field, f"{label} is too long: {len(text)} characters, at most {limit}.")
+    probe = text.replace("\n", "").replace("\r", "").replace("\t", "") if multiline else text
+    if _CONTROL.search(probe) or (not multiline and ("\n" in text or "\r" in text)):
+        errors.add(field, f"{label} contains control characters or line breaks.")
+    return text
+
+
+def clean_email(errors: Errors, field: str, value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        errors.add(field, f"{value[:80]!r} is not a valid e-mail address: {exc}")
+        return value
+
+
+def clean_phone(errors: Errors, field: str, value: str, region: str) -> str:
+    """The phone as typed (trimmed); it must be a possible number for `region` or international."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if len(value) > 40:
+        errors.add(field, "A phone number has at most 40 characters.")
+        return value
+    try:
+        parsed = phonenumbers.parse(value, region)
+        if phonenumbers.is_possible_number(parsed):
+            return value
+    except phonenumbers.NumberParseException:
+        pass
+    errors.add(
+        field, f"{value!r} is not a phone number (use +country code, e.g. +7 495 123-45-67)."
+    )
+    return value
+
+
+def clean_inn(errors: Errors, value: str) -> str:
+    value = (value or "").strip().replace(" ", "")
+    if value and (not value.isdigit() or not 4 <= len(value) <= 20):
+        errors.add("inn", "A tax id is 4 to 20 digits (10 or 12 for a Russian INN).")
+    return value
+
+
+def clean_choice(errors: Errors, field: str, value: str, choices, *, allow_empty=False) -> str:
+    value = (value or "").strip()
+    if (value or not allow_empty) and value not in choices:
+        errors.add(field, f"Choose one of: {', '.join(choices)}.")
+    return value
+
+
+def clean_roles(errors: Errors, roles) -> list[str]:
+    roles = [r.strip() for r in roles if r and r.strip()]
+    bad = [r for r in roles if r not in PARTNER_ROLES]
+    if bad:
+        errors.add("roles", f"Unknown role(s): {', '.join(bad)}.")
+    return [r for r in PARTNER_ROLES if r in roles] or ["client"]
+
+
+def clean_tags(errors: Errors, raw) -> list[str]:
+    """Tags from a comma-separated string or a list; duplicates dropped, case kept."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw or [])
+    tags, seen = [], set()
+    for item in items:
+        tag = (item or "").strip()
+        if not tag:
+            continue
+        if len(tag) > LIMITS["tag"]:
+            errors.add("tags", f"A tag has at most {LIMITS['tag']} characters.")
+            continue
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tags
+
+
+def clean_contact_value(errors: Errors, kind: str, value: str, region: str) -> str:
+    if kind == "email":
+        return clean_email(errors, "value", value)
+    if kind == "phone":
+        return clean_phone(errors, "value", value, region)
+    return clean_text(errors, "value", value, required=True, label="Value")
+
+
+def clean_date(errors: Errors, field: str, value, *, label: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors.add(field, f"{label} must be a date like 1985-04-23.")
+        return None
+
+
+__all__ = [
+    "CHANNELS",
+    "CONTACT_KINDS",
+    "PARTNER_KINDS",
+    "Errors",
+    "clean_choice",
+    "clean_contact_value",
+    "clean_date",
+    "clean_email",
+    "clean_inn",
+    "clean_phone",
+    "clean_roles",
+    "clean_tags",
+    "clean_text",
+]

@@ -1,0 +1,28 @@
+"""Template globals and filters shared by every page."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+
+from crm.core.registry import nav_registry
+from crm.core.timeutil import to_zone
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def nav():
+        items = []
+        if current_user.is_authenticated:
+            items = [i for i in nav_registry(current_app) if i.visible_to(current_user)]
+        return {"nav_items": items}
+
+    @app.template_filter("localtime")
+    def localtime(value, fmt="%Y-%m-%d %H:%M"):
+        zone = getattr(current_user, "timezone", None) or app.config["DEFAULT_TIMEZONE"]
+        local = to_zone(value, zone)
+        return local.strftime(fmt) if local else ""
+
+    @app.template_filter("dash")
+    def dash(value):
+        return "—" if value in (None, "", []) else value

@@ -1,0 +1,189 @@
+"""Fixtures shared by the whole suite.
+
+Every test that uses `app` runs twice: on SQLite and on PostgreSQL (TEST_DATABASE_URL). Redis
+tests use TEST_REDIS_URL. A part whose service is not configured is skipped, and the run's
+summary says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from crm import create_app
+from crm.extensions import db
+
+pytest_plugins = ["tests.browser.fixtures"]
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+BACKENDS = ["sqlite", "postgresql"]
+SKIPPED_PARTS: set[str] = set()
+
+
+def worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def postgres_url_for_worker() -> str:
+    """A database of this xdist worker's own on the test server (created when missing)."""
+    from crm.config import normalise_database_url
+
+    url = make_url(normalise_database_url(TEST_DATABASE_URL))
+    name = re.sub(r"\W", "_", f"{url.database}_crm_{worker_id()}")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.scalar() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def base_config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": None,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def _session_app(request, tmp_path_factory):
+    """One app (and schema) per backend per worker; tests clean the tables after themselves."""
+    if request.param == "postgresql":
+        if not TEST_DATABASE_URL:
+            SKIPPED_PARTS.add("PostgreSQL (set TEST_DATABASE_URL)")
+            pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+        url = postgres_url_for_worker()
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(base_config(url), instance_path=str(instance))
+    app.config["CRM_BACKEND"] = request.param
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _clean_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = db.metadata.sorted_tables
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+                conn.execute(text("DELETE FROM sqlite_sequence")) if conn.execute(
+                    text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
+                ).scalar() else None
+
+
+@pytest.fixture
+def app(_session_app):
+    """The app with an app context pushed; config changes and rows are undone afterwards."""
+    saved = dict(_session_app.config)
+    ctx = _session_app.app_context()
+    ctx.push()
+    try:
+        yield _session_app
+    finally:
+        db.session.rollback()
+        ctx.pop()
+        _session_app.config.clear()
+        _session_app.config.update(saved)
+        _clean_tables(_session_app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_counter = itertools.count(1)
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role="manager", email=None, password=DEFAULT_PASSWORD, **fields) -> User."""
+    from crm.auth.models import User
+
+    def make(role="manager", email=None, password=DEFAULT_PASSWORD, **fields):
+        n = next(_counter)
+        user = User(email=email or f"{role}{n}@example.test", role=role,
+                    name=fields.pop("name", f"{role.capitalize()} {n}"), **fields)  # fmt: skip
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """login_as(role_or_user) signs the test client in and returns the user."""
+
+    def login(who="manager", **fields):
+        user = make_user(who, **fields) if isinstance(who, str) else who
+        response = client.post(
+            "/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD}
+        )
+        assert response.status_code == 302, response.data[:500]
+        return user
+
+    return login
+
+
+@pytest.fixture
+def make_partner(app):
+    """make_partner(name=None, responsible=None, emails=(), phones=(), **fields) -> Partner."""
+    from tests.factories import create_partner
+
+    return create_partner
+
+
+@pytest.fixture
+def redis_url():
+    if not TEST_REDIS_URL:
+        SKIPPED_PARTS.add("Redis and the RQ worker (set TEST_REDIS_URL)")
+        pytest.skip("TEST_REDIS_URL is not set: Redis tests skipped")
+    return TEST_REDIS_URL
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = set(SKIPPED_PARTS)
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        if "TEST_DATABASE_URL" in reason:
+            skipped.add("PostgreSQL (set TEST_DATABASE_URL)")
+        elif "TEST_REDIS_URL" in reason:
+            skipped.add("Redis and the RQ worker (set TEST_REDIS_URL)")
+        elif "Chromium" in reason:
+            skipped.add("browser tests (install Debian's chromium)")
+    if skipped:
+        terminalreporter.write_sep("=", "parts skipped", yellow=True)
+        for part in sorted(skipped):
+            terminalreporter.write_line(f"SKIPPED: {part}")
