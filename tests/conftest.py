@@ -35,7 +35,9 @@ def postgres_url_for_worker() -> str:
     from crm.config import normalise_database_url
 
     url = make_url(normalise_database_url(TEST_DATABASE_URL))
-    name = re.sub(r"\W", "_", f"{url.database}_crm_{worker_id()}")
+    # CRM_TEST_DB_TAG keeps concurrent runs (several developers on one machine) apart.
+    tag = os.environ.get("CRM_TEST_DB_TAG", "")
+    name = re.sub(r"\W", "_", f"{url.database}_crm{tag}_{worker_id()}")
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
