@@ -29,6 +29,13 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     if config:
         app.config.update(config)
 
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The sign-in throttle and the audit need the client's address, not the proxy's.
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
     # Through the module: the submodule crm.htmx would shadow a bare name `htmx` here.
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))

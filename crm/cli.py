@@ -15,6 +15,8 @@ from crm.extensions import db
 crm_cli = AppGroup("crm", help="CRM administration commands.")
 users_cli = AppGroup("users", help="Manage user accounts.")
 crm_cli.add_command(users_cli)
+report_cli = AppGroup("report", help="Print reports.")
+crm_cli.add_command(report_cli)
 
 
 @crm_cli.command("init-db")
@@ -69,6 +71,25 @@ def reindex():
 
     run = enqueue(rebuild_search_index)
     click.echo(f"Job {run.id}: {run.status} {run.message}".rstrip())
+
+
+@report_cli.command("receivables")
+@click.option("--as-of", "as_of", default="", help="Date YYYY-MM-DD (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+def report_receivables(as_of: str, fmt: str):
+    """Every partner with debt ≠ 0 as of a date: partner_code,partner_name,debt,overdue."""
+    import csv
+
+    from crm.sales.filters import parse_date
+    from crm.sales.queries import local_today, receivable_rows
+
+    day = parse_date(as_of) if as_of else local_today()
+    if day is None:
+        raise click.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of")
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["partner_code", "partner_name", "debt", "overdue"])
+    for r in receivable_rows(None, day, sort="code"):
+        out.writerow([r.code, r.name, f"{r.debt:.2f}", f"{r.overdue:.2f}"])
 
 
 def init_app(app) -> None:

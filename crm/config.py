@@ -14,6 +14,12 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str, default: str) -> list[str]:
+    """A comma-separated setting, e.g. RQ_QUEUES=high,default."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",")]
+    return [item for item in items if item] or [default]
+
+
 def normalise_database_url(url: str) -> str:
     """Spell PostgreSQL URLs with the psycopg 3 driver explicitly."""
     for prefix in ("postgres://", "postgresql://"):
@@ -49,7 +55,8 @@ def settings_from_env(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "RQ_QUEUES": ["default"],
+        # Queues the worker serves, comma-separated (several apps or test runs can share a Redis).
+        "RQ_QUEUES": _list("RQ_QUEUES", "default"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
@@ -64,5 +71,7 @@ def settings_from_env(instance_path: str) -> dict:
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "RU"),
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Europe/Moscow"),
+        # Number of reverse proxies in front of the app (X-Forwarded-For hops to trust).
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
     }

@@ -5,6 +5,7 @@ Later domains add their own steps with `register_demo_step`, so `crm demo` grows
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import secrets
@@ -67,15 +68,21 @@ def load_demo(n_partners: int = 300, seed: int = 42) -> list[tuple[str, str, str
     db.session.commit()
     managers = [u for u in users if u.role in ("manager", "admin")]
     tags = tags_by_name(TAGS)
-    start = db.session.execute(select(func.count(Partner.id))).scalar_one()
+    # A second run adds partners: their codes go on after the ones taken.
+    taken = set(
+        db.session.execute(select(Partner.code).where(Partner.code.like("DEMO-%"))).scalars()
+    )
+    numbers = (n for n in itertools.count(1) if f"DEMO-{n:05d}" not in taken)
+    created = []
     for i in range(n_partners):
         fake = fake_ru if rng.random() < 0.7 else fake_en
-        partner = _make_partner(fake, rng, start + i + 1, managers, tags)
+        partner = _make_partner(fake, rng, next(numbers), managers, tags)
         db.session.add(partner)
+        created.append(partner)
         if i % 200 == 199:
             db.session.flush()
     db.session.flush()
-    _add_near_duplicates(rng, managers)
+    _add_near_duplicates(created)
     for partner in db.session.execute(select(Partner).where(Partner.search_text == "")).scalars():
         sync_search(partner)
         audit.record(None, "create", partner, summary="created by demo data")
@@ -143,12 +150,11 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
     return p
 
 
-def _add_near_duplicates(rng: random.Random, managers) -> None:
-    """A few partners entered twice with small differences, to try duplicate merge on."""
-    originals = db.session.execute(
-        select(Partner).where(Partner.kind == "company", Partner.code.like("DEMO-%")).limit(3)
-    ).scalars()
-    for n, original in enumerate(list(originals), start=1):
+def _add_near_duplicates(created: list[Partner]) -> None:
+    """A few partners entered twice with small differences, to try duplicate merge on.
+    Only this run's partners are copied: an earlier run's have their "-DUP" twins already."""
+    originals = [p for p in created if p.kind == "company"][:3]
+    for n, original in enumerate(originals, start=1):
         twin = Partner(
             code=f"{original.code}-DUP",
             name=original.name.upper() if n % 2 else original.name + " ",
@@ -172,4 +178,3 @@ def _save_logins(logins) -> None:
     with os.fdopen(fd, "w") as fh:
         for email, role, password in logins:
             fh.write(f"{role:<9} {email:<28} password: {password}\n")
-

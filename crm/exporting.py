@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 
@@ -12,10 +13,29 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 EXPORT_FORMATS = ("csv", "xlsx")
+# Excel runs a cell that starts with = as a formula, and one starting with + - @ when the rest
+# parses as one (CSV injection: =HYPERLINK(…), +cmd|' /C calc'!A0). Such cells get a leading '.
+# Phone numbers, negative amounts and messenger handles (@name) cannot call anything: kept.
+_ACTIVE = re.compile(r"[(|!=\"]")
+_PHONE_OR_NUMBER = re.compile(r"^[+-]?[\d\s().,-]*$")
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> Response:
-    """Stream a UTF-8 CSV (with a BOM so Excel reads Cyrillic) row by row."""
+def guard_formula(value):
+    """The value made safe to open in a spreadsheet (for reports, not for data exchange)."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in "=\t\r" or (
+        value[0] in "+-@" and _ACTIVE.search(value) and not _PHONE_OR_NUMBER.match(value)
+    ):
+        return "'" + value
+    return value
+
+
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence], *, guard: bool = True
+) -> Response:
+    """Stream a UTF-8 CSV (with a BOM so Excel reads Cyrillic) row by row. `guard` defuses
+    formula-like cells; exchange files that must re-import unchanged turn it off."""
 
     def generate():
         buf = io.StringIO()
@@ -26,7 +46,8 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence])
         for row in rows:
             buf.seek(0)
             buf.truncate()
-            writer.writerow(["" if v is None else v for v in row])
+            cells = ["" if v is None else v for v in row]
+            writer.writerow([guard_formula(v) for v in cells] if guard else cells)
             yield buf.getvalue()
 
     response = Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8")
@@ -62,7 +83,7 @@ def _cell(ws, value):
     return value
 
 
-def export_response(fmt: str, filename: str, header, rows) -> Response:
+def export_response(fmt: str, filename: str, header, rows, *, guard: bool = True) -> Response:
     if fmt == "xlsx":
-        return xlsx_response(filename, header, rows)
-    return csv_response(filename, header, rows)
+        return xlsx_response(filename, header, rows)  # XLSX cells are typed: text stays text
+    return csv_response(filename, header, rows, guard=guard)

@@ -25,10 +25,11 @@ def redis_connection(app=None):
     return app.extensions.get("crm.redis")
 
 
-def get_queue(name: str = "default"):
+def get_queue(name: str | None = None):
+    """An RQ queue; by default the first of RQ_QUEUES (the ones worker.py serves)."""
     from rq import Queue
 
-    return Queue(name, connection=redis_connection())
+    return Queue(name or current_app.config["RQ_QUEUES"][0], connection=redis_connection())
 
 
 def _path(func) -> str:
@@ -40,13 +41,20 @@ def _resolve(path: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def enqueue(func, *args, user=None, queue: str = "default") -> JobRun:
+def enqueue(func, *args, user=None, queue: str | None = None) -> JobRun:
     """Record a JobRun and run `func(*args, run=...)` on RQ, or now when Redis is not set."""
     run = JobRun(name=_path(func), args=list(args), user_id=getattr(user, "id", None))
     db.session.add(run)
+    db.session.flush()
+    run_id = run.id
     db.session.commit()
     if redis_connection() is None:
-        execute(run.id)
+        # Run as the worker would, in an app context (so a database session and `g`) of its
+        # own: a job that expunges its session must not detach the caller's objects, such as
+        # `run` or the request's current_user.
+        with current_app.app_context():
+            execute(run_id)
+        return db.session.get(JobRun, run_id)
     else:
         job = get_queue(queue).enqueue(execute, run.id, job_timeout=6 * 3600)
         run.rq_job_id = job.id

@@ -10,10 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from functools import partial
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
 
 from crm import create_app
 from crm.extensions import db
@@ -47,6 +51,36 @@ def postgres_url_for_worker() -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+class FreshUserClient(FlaskClient):
+    """A test client whose every request finds the signed-in user from its own cookies.
+
+    The `app` fixture keeps one app context pushed for the whole test, so all requests share
+    `g`, where Flask-Login caches the user (flask-login#704). Without this, a second other_browser,
+    a logout or an ended session would still see the previous request's user.
+    """
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+def cheap_password_hashing(monkeypatch) -> None:
+    """A fast hash method for the test accounts: scrypt's 0.3 s per sign-in would make these
+    tests take minutes; checking reads the method from the stored hash, so nothing else changes."""
+    import crm.auth.models
+
+    monkeypatch.setattr(
+        crm.auth.models,
+        "generate_password_hash",
+        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing(monkeypatch):
+    cheap_password_hashing(monkeypatch)
+
+
 def base_config(database_url: str) -> dict:
     return {
         "TESTING": True,
@@ -71,6 +105,7 @@ def _session_app(request, tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     app = create_app(base_config(url), instance_path=str(instance))
     app.config["CRM_BACKEND"] = request.param
+    app.test_client_class = FreshUserClient
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -150,6 +185,7 @@ def login_as(client, make_user):
 
     def login(who="manager", **fields):
         user = make_user(who, **fields) if isinstance(who, str) else who
+        client.post("/auth/logout")  # a signed-in client would otherwise keep its old user
         response = client.post(
             "/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD}
         )

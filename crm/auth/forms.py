@@ -2,11 +2,12 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
 
 from crm.access import ROLES
 
-ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
 
 
 class LoginForm(FlaskForm):
@@ -27,7 +28,7 @@ class InviteAcceptForm(FlaskForm):
 
 
 class UserCreateForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="manager")
 

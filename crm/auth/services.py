@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.access import ROLES
 from crm.auth.models import LoginAttempt, User
 from crm.core import audit
 from crm.core.errors import DomainError
-from crm.core.text import normalise_email
+from crm.core.text import checked_email, normalise_email
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
@@ -47,6 +49,9 @@ def authenticate(email: str, password: str, ip: str) -> User:
     email = normalise_email(email)
     check_throttle(email, ip)
     user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None:
+        # Spend the time a real check takes, so timing does not tell which accounts exist.
+        check_password_hash(_dummy_hash(), password)
     if user is None or not user.active or not user.check_password(password):
         db.session.add(LoginAttempt(email=email, ip=ip))
         # Old attempts serve no purpose; drop them while we are here.
@@ -60,6 +65,11 @@ def authenticate(email: str, password: str, ip: str) -> User:
         delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip)
     )
     return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def validate_password(password: str) -> None:
@@ -80,7 +90,10 @@ def create_user(
     actor, email: str, role: str, *, name: str = "", password: str | None = None, active=True
 ) -> User:
     """A new account; without a password it waits for its invite link to be used."""
-    email = normalise_email(email)
+    try:
+        email = normalise_email(checked_email(email))
+    except ValueError as exc:
+        raise DomainError(str(exc), {"email": [str(exc)]}) from exc
     if role not in ROLES:
         raise DomainError(f"Unknown role {role!r}.", {"role": ["Choose a role from the list."]})
     if get_user_by_email(email):

@@ -32,7 +32,14 @@ def _safe_next(target: str | None) -> str:
     """Only same-site relative paths: an open redirect would make phishing links look like ours."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        # "///host" parses with an empty netloc, yet browsers read it as "//host".
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
             return target
     return url_for("partners.index")
 
@@ -64,7 +71,7 @@ def login():
 
 
 def _client_ip() -> str:
-    # Behind a proxy, run with ProxyFix so remote_addr is the client's (see README).
+    # Behind a proxy set PROXY_COUNT so remote_addr is the client's (see README).
     return request.remote_addr or "unknown"
 
 

@@ -22,9 +22,10 @@ def _plain(value: Any) -> Any:
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     """Fields whose value changed, as {field: [old, new]} in JSON-safe form."""
+    # Keys of both sides: a deletion (new == {}) keeps the values it removed.
     return {
         key: [_plain(old.get(key)), _plain(new.get(key))]
-        for key in new
+        for key in dict.fromkeys([*old, *new])
         if _plain(old.get(key)) != _plain(new.get(key))
     }
 

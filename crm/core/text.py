@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import email_validator
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+# Companies run mail on internal domains (corp.local) and tests use example.test: the library's
+# documented way to allow them is to take them off its special-use list.
+for _name in ("local", "test"):
+    if _name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_name)
 
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
@@ -17,16 +25,17 @@ LEGAL_FORMS = {
 
 
 def fold(text: str | None) -> str:
-    """Case-folded, accent-stable, single-spaced text ("Ё" and "е" kept distinct)."""
+    """Case-folded, single-spaced text with "ё" read as "е" (for search, sorting, matching)."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    # Russian writes "ё" as "е" as often as not: fold them so search and sorting agree.
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
     return _SPACES.sub(" ", text).strip()
 
 
 def name_key(name: str | None) -> str:
     """The part of a name that identifies a company: folded, no punctuation or legal form."""
-    words = _NON_WORD.sub(" ", fold(name).replace("ё", "е")).split()
+    words = _NON_WORD.sub(" ", fold(name)).split()
     kept = [w for w in words if w not in LEGAL_FORMS]
     return " ".join(kept or words)
 
@@ -51,3 +60,11 @@ def normalise_phone(raw: str | None, region: str = "RU") -> str:
 
 def normalise_email(raw: str | None) -> str:
     return (raw or "").strip().casefold()
+
+
+def checked_email(raw: str) -> str:
+    """The address in normalised form; ValueError with a readable reason when it is not one."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{raw.strip()[:80]!r} is not a valid e-mail address: {exc}") from exc

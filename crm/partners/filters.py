@@ -6,6 +6,7 @@ instead of a 500.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
@@ -20,6 +21,23 @@ SORTS = {
     "created": "Oldest first",
 }
 MAX_QUERY = 200
+# PostgreSQL refuses NUL in text, and no search or city holds control characters.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def whole_number(raw: str, max_digits: int = 9) -> int | None:
+    """A whole number in ASCII digits that fits an integer column; None otherwise.
+    (str.isdigit alone accepts "²", which int() refuses.)"""
+    if raw.isascii() and raw.isdigit() and len(raw) <= max_digits:
+        return int(raw)
+    return None
+
+
+def _without_control(value: str, label: str, problems: list[str]) -> str:
+    if CONTROL_CHARS.search(value):
+        problems.append(f"{label} had control characters; they were removed.")
+        return CONTROL_CHARS.sub(" ", value).strip()
+    return value
 
 
 @dataclass(frozen=True)
@@ -36,7 +54,7 @@ class PartnerFilter:
     @classmethod
     def from_args(cls, args) -> PartnerFilter:
         problems: list[str] = []
-        q = (args.get("q") or "").strip()
+        q = _without_control((args.get("q") or "").strip(), "The search text", problems)
         if len(q) > MAX_QUERY:
             q = q[:MAX_QUERY]
             problems.append(f"The search text was cut to {MAX_QUERY} characters.")
@@ -45,20 +63,20 @@ class PartnerFilter:
             problems.append(f"Unknown role {role!r} ignored.")
             role = ""
         manager = args.get("manager") or ""
-        if manager and manager != "none" and not manager.isdigit():
+        if manager and manager != "none" and whole_number(manager) is None:
             problems.append("Unknown manager ignored.")
             manager = ""
         tag_raw = args.get("tag") or ""
-        tag = int(tag_raw) if tag_raw.isdigit() else None
+        tag = whole_number(tag_raw)
         if tag_raw and tag is None:
             problems.append("Unknown tag ignored.")
-        city = (args.get("city") or "").strip()[:120]
+        city = _without_control((args.get("city") or "").strip(), "The city", problems)[:120]
         sort = args.get("sort") or "name"
         if sort not in SORTS:
             problems.append(f"Unknown sort order {sort!r} ignored.")
             sort = "name"
         page_raw = args.get("page") or "1"
-        page = int(page_raw) if page_raw.isdigit() and 0 < len(page_raw) < 7 else 1
+        page = whole_number(page_raw, 6) or 1
         if page_raw != "1" and page == 1 and page_raw not in ("", "1"):
             problems.append("Unknown page number; showing the first page.")
         return cls(q, role, manager, tag, city, sort, max(page, 1), tuple(problems))

@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
@@ -29,9 +30,11 @@ class PartnerForm(FlaskForm):
     name = StringField("Name")
     code = StringField("Code", description="Leave empty to number it automatically.")
     kind = SelectField(
-        "Kind", choices=[(k, k.capitalize()) for k in PARTNER_KINDS], validate_choice=False
+        "Kind",
+        choices=[SelectChoice(k, k.capitalize()) for k in PARTNER_KINDS],
+        validate_choice=False,
     )
-    roles = MultiCheckboxField("Roles", choices=[(r, r.capitalize()) for r in PARTNER_ROLES],
+    roles = MultiCheckboxField("Roles", choices=[SelectChoice(r, r.capitalize()) for r in PARTNER_ROLES],
                                default=["client"])  # fmt: skip
     inn = StringField("Tax id (INN)")
     city = StringField("City")
@@ -42,7 +45,7 @@ class PartnerForm(FlaskForm):
     notes = TextAreaField("Notes")
     preferred_channel = SelectField(
         "Preferred channel",
-        choices=[("", "—")] + [(c, c.capitalize()) for c in CHANNELS],
+        choices=[SelectChoice("", "—")] + [SelectChoice(c, c.capitalize()) for c in CHANNELS],
         validate_choice=False,
     )
     best_time_to_call = StringField("Best time to call")
@@ -55,7 +58,9 @@ class PartnerForm(FlaskForm):
 
 class ContactDetailForm(FlaskForm):
     kind = SelectField(
-        "Kind", choices=[(k, k.capitalize()) for k in CONTACT_KINDS], validate_choice=False
+        "Kind",
+        choices=[SelectChoice(k, k.capitalize()) for k in CONTACT_KINDS],
+        validate_choice=False,
     )
     value = StringField("Value")
     label = StringField("Label", description="work, home, Telegram…")

@@ -40,5 +40,5 @@ def rebuild_search_index(*, run) -> None:
         last_id = batch[-1].id
         run.progress += len(batch)
         db.session.commit()  # one batch at a time: a crash keeps what is done, a rerun redoes it
-        db.session.expunge_all()
-        run = db.session.merge(run)
+        for partner in batch:  # keep memory flat without detaching the caller's objects
+            db.session.expunge(partner)

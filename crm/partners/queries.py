@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -16,8 +17,12 @@ from crm.extensions import db
 from crm.partners.filters import PartnerFilter
 from crm.partners.models import ContactDetail, ContactPerson, Partner, Tag, partner_tag
 
+NAME_PREFIX = 4  # letters of the name key that look-alike candidates share
 SIMILAR_NAME_SCORE = 90  # rapidfuzz token_sort_ratio at or above which names are "very similar"
 PHONE_CHARS = set("0123456789+-() .")
+# A filtered list counts its matches up to here and then says "1,000+": counting every match
+# of a common word means reading every partner, which a page of 25 rows does not need.
+COUNT_LIMIT = 1000
 
 
 # --- access -------------------------------------------------------------------------------
@@ -35,8 +40,14 @@ def visibility_clause(user):
 
 
 def can_view(user, partner: Partner) -> bool:
-    if partner.merged_into_id is not None:
-        return user.role != "manager" or managers_see_all()
+    # A merged partner is only a pointer: whoever may see the partner it went into may follow
+    # it (a manager's old link to a duplicate he merged leads to the survivor, not to a 403).
+    seen = set()
+    while partner.merged_into_id is not None and partner.id not in seen:
+        seen.add(partner.id)
+        partner = db.session.get(Partner, partner.merged_into_id)
+        if partner is None:
+            return False
     return user.role != "manager" or managers_see_all() or partner.responsible_id == user.id
 
 
@@ -53,10 +64,30 @@ def can_create(user) -> bool:
 # --- list -------------------------------------------------------------------------------
 
 
+def phone_variants(q: str) -> set[str]:
+    """Digit strings a phone typed as `q` is stored under: as typed, in international form, and
+    with a national trunk prefix replaced by the country code ("8 912 …" is "+7 912 …")."""
+    import phonenumbers
+
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    typed = digits(q)
+    variants = {typed}
+    full = normalise_phone(q, region)
+    if full.startswith("+"):
+        variants.add(digits(full))
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = meta.national_prefix if meta else None
+    if prefix and typed.startswith(prefix) and not q.lstrip().startswith("+"):
+        variants.add(str(meta.country_code) + typed[len(prefix) :])
+    return variants
+
+
 def _search_clause(q: str):
     """Every word must occur in the search text; phone-like input matches by its digits."""
     if set(q) <= PHONE_CHARS and len(digits(q)) >= 3:
-        return Partner.search_text.contains(digits(q), autoescape=True)
+        return or_(
+            *[Partner.search_text.contains(v, autoescape=True) for v in sorted(phone_variants(q))]
+        )
     words = fold(q).split()
     return and_(*[Partner.search_text.contains(w, autoescape=True) for w in words])
 
@@ -96,13 +127,19 @@ ORDER = {
 @dataclass
 class Page:
     items: list
-    total: int
+    total: int  # the number of matches; with `more`, how many were counted before stopping
     page: int
     per_page: int
+    more: bool = False  # the count stopped at `total`: there are more matches
+    next_exists: bool = False  # a row after this page was seen
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """The number of pages; with `more`, the number known to exist."""
+        pages = max(1, -(-self.total // self.per_page))
+        if self.more:
+            pages = max(pages, self.page + (1 if self.next_exists else 0))
+        return pages
 
     @property
     def has_prev(self) -> bool:
@@ -112,27 +149,72 @@ class Page:
     def has_next(self) -> bool:
         return self.page < self.pages
 
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}+" if self.more else f"{self.total:,}"
+
+    @property
+    def pages_text(self) -> str:
+        return f"{self.pages}+" if self.more and self.next_exists else str(self.pages)
+
+
+def _count(stmt: Select) -> int:
+    ids = stmt.with_only_columns(Partner.id).order_by(None).subquery()
+    return db.session.execute(select(func.count()).select_from(ids)).scalar_one()
+
+
+def _ids(stmt: Select, order, limit: int, offset: int = 0) -> list[int]:
+    ids = stmt.with_only_columns(Partner.id).order_by(*order).limit(limit).offset(offset)
+    return list(db.session.execute(ids).scalars())
+
 
 def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=False) -> Page:
-    """One page of the filtered list, with what each row shows loaded in a few extra queries."""
+    """One page of the filtered list, with what each row shows loaded in a few extra queries.
+
+    One index-only query lists the ids of the first COUNT_LIMIT + 1 matches in list order: they
+    give the total (or "1,000+") and the first pages, so the matches are read once, not once
+    to count and again for the page. The unfiltered list is counted exactly (an index-only
+    count); pages after the first COUNT_LIMIT matches are read with OFFSET."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = partner_list_stmt(user, flt)
-    total = db.session.execute(
-        stmt.with_only_columns(func.count(Partner.id)).order_by(None)
-    ).scalar_one()
-    page = min(flt.page, max(1, -(-total // per_page)))
+    order = ORDER[flt.sort]
+    ids = _ids(stmt, order, COUNT_LIMIT + 1)
+    complete = len(ids) <= COUNT_LIMIT
+    if complete:
+        total, more = len(ids), False
+    elif flt.active:
+        total, more = COUNT_LIMIT, True
+    else:
+        total, more = _count(stmt), False
+    # Past the end (an old link, an edited URL): the last page, not an empty one.
+    page = flt.page if more else min(flt.page, max(1, -(-total // per_page)))
+    offset = (page - 1) * per_page
+    if complete or offset + per_page < len(ids):
+        page_ids = ids[offset : offset + per_page + 1]
+    else:
+        page_ids = _ids(stmt, order, per_page + 1, offset)
+        if not page_ids and more:
+            total, more = _count(stmt), False
+            page = max(1, -(-total // per_page))
+            offset = (page - 1) * per_page
+            page_ids = _ids(stmt, order, per_page + 1, offset)
+    next_exists = len(page_ids) > per_page
+    page_ids = page_ids[:per_page]
+    if more and page_ids and not next_exists:
+        total, more = offset + len(page_ids), False  # the last page: now the total is known
     options = [selectinload(Partner.tags), selectinload(Partner.contact_details)]
     if persons:
         options.append(
             selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details)
         )
-    rows = db.session.execute(
-        stmt.options(*options)
-        .order_by(*ORDER[flt.sort])
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).scalars()
-    return Page(list(rows), total, page, per_page)
+    items = []
+    if page_ids:
+        rows = db.session.execute(
+            select(Partner).where(Partner.id.in_(page_ids)).options(*options)
+        ).scalars()
+        by_id = {p.id: p for p in rows}
+        items = [by_id[i] for i in page_ids if i in by_id]
+    return Page(items, total, page, per_page, more, next_exists)
 
 
 def iter_partners(user, flt: PartnerFilter, batch: int = 500):
@@ -178,16 +260,35 @@ def all_tags() -> list[Tag]:
     return list(db.session.execute(select(Tag).order_by(Tag.name_norm)).scalars())
 
 
+CITIES_TTL = 300  # seconds an edited city may take to reach the suggestions
+
+
 def cities(limit: int = 500) -> list[str]:
-    """The most common cities, for the filter's suggestions."""
+    """The most common cities, for the filter's suggestions (one spelling of each).
+
+    Counting them reads an index entry per partner (merged ones too: the live ones alone
+    meant reading the whole table), too much for every full list page. So each process keeps
+    the list for CITIES_TTL seconds, keyed by the newest partner: a new partner's city (how
+    a city usually arrives) shows at once, an edited one within the TTL."""
+    newest = db.session.execute(
+        select(Partner.id, Partner.updated_at).order_by(Partner.id.desc()).limit(1)
+    ).first()
+    key = (str(db.engine.url), limit, tuple(newest) if newest else None)
+    cache = current_app.extensions.setdefault("crm.partner_cities", {})
+    kept = cache.get(key)
+    if kept and kept[0] > time.monotonic():
+        return kept[1]
     rows = db.session.execute(
-        select(Partner.city)
-        .where(Partner.city != "", Partner.merged_into_id.is_(None))
-        .group_by(Partner.city)
-        .order_by(func.count().desc())
+        select(func.min(Partner.city))
+        .where(Partner.city_norm != "")
+        .group_by(Partner.city_norm)
+        .order_by(func.count().desc(), Partner.city_norm)
         .limit(limit)
     ).scalars()
-    return sorted(rows, key=fold)
+    found = sorted(rows, key=fold)
+    cache.clear()
+    cache[key] = (time.monotonic() + CITIES_TTL, found)
+    return found
 
 
 # --- detail -----------------------------------------------------------------------------
@@ -269,17 +370,13 @@ def find_duplicates(
             add(pid, f"same tax id {inn_digits}")
     key = name_key(name)
     if key:
-        # Candidates share the key's first word (an index range scan), then fuzzy-compare.
-        first = key.split()[0]
+        # Candidates: the same key, or the same first letters (an indexed equality), then a
+        # fuzzy comparison of the whole key.
         candidates = db.session.execute(
             select(Partner.id, Partner.name_key)
-            .where(
-                or_(
-                    Partner.name_key == key,
-                    and_(Partner.name_key >= first, Partner.name_key < first + "\uffff"),
-                )
-            )
-            .limit(300)
+            .where(or_(Partner.name_key == key, Partner.name_prefix == key[:NAME_PREFIX]))
+            .order_by((Partner.name_key == key).desc())
+            .limit(500)
         ).all()
         for pid, other_key in candidates:
             if other_key == key:

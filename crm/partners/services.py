@@ -88,6 +88,19 @@ def _snapshot(p: Partner) -> dict:
     }
 
 
+def _for_audit(snapshot: dict) -> dict:
+    """The snapshot as the History tab shows it: the responsible manager by name, not id."""
+    shown = dict(snapshot)
+    uid = shown.pop("responsible_id", None)
+    user = db.session.get(User, uid) if uid else None
+    shown["responsible"] = user.display_name if user else None
+    return shown
+
+
+def _audit_diff(before: dict, after: dict) -> dict:
+    return audit.diff(_for_audit(before), _for_audit(after))
+
+
 def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
     """Validated partner fields from `data` (missing keys keep the partner's current value)."""
     errors = Errors()
@@ -127,6 +140,8 @@ def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
         if user is None or not user.active or user.role not in ("admin", "manager"):
             errors.add("responsible_id", "Choose an active manager or admin.")
         out["responsible_id"] = user.id if user else None
+    if partner is not None and "code" in data and not out["code"]:
+        errors.add("code", "A partner needs a code; it links the partner to the accounting data.")
     if out["code"]:
         clash = db.session.execute(
             select(Partner.id).where(Partner.code == out["code"])
@@ -171,6 +186,7 @@ def sync_search(partner: Partner) -> None:
     """Recompute the normalised columns that search, sorting and duplicate checks read."""
     partner.name_norm = fold(partner.name)
     partner.name_key = name_key(partner.name)
+    partner.name_prefix = partner.name_key[: queries.NAME_PREFIX]
     partner.city_norm = fold(partner.city)
     parts = [partner.name_norm, fold(partner.code), partner.inn]
     details = list(partner.contact_details)
@@ -216,7 +232,7 @@ def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Pa
         partner.code = _code_for(partner.id)
     sync_search(partner)
     db.session.flush()
-    audit.record(actor, "create", partner, changes=audit.diff({}, _snapshot(partner)),
+    audit.record(actor, "create", partner, changes=_audit_diff({}, _snapshot(partner)),
                  summary=f"created partner {partner.name}")  # fmt: skip
     return partner
 
@@ -244,7 +260,7 @@ def update_partner(actor, partner: Partner, data: dict, *, confirm_duplicates=Fa
     _apply(partner, values)
     sync_search(partner)
     db.session.flush()
-    audit.record(actor, "update", partner, changes=audit.diff(before, _snapshot(partner)))
+    audit.record(actor, "update", partner, changes=_audit_diff(before, _snapshot(partner)))
     return partner
 
 
@@ -270,7 +286,7 @@ def delete_partner(actor, partner: Partner) -> None:
             + (", merged partners" if merged else "")
             + "); merge it into another partner instead of deleting it."
         )
-    audit.record(actor, "delete", partner, changes=audit.diff(_snapshot(partner), {}),
+    audit.record(actor, "delete", partner, changes=_audit_diff(_snapshot(partner), {}),
                  summary=f"deleted partner {partner.name} ({partner.code})")  # fmt: skip
     db.session.delete(partner)
     db.session.flush()
@@ -412,7 +428,8 @@ def merge_preview(survivor: Partner, other: Partner) -> dict:
         else:
             default = "survivor" if s[key] not in ("", None) or o[key] in ("", None) else "other"
         fields.append({"key": key, "survivor": s[key], "other": o[key], "default": default,
-                       "same": s[key] == o[key]})  # fmt: skip
+                       "same": s[key] == o[key], "shown": (_shown(key, s[key]),
+                                                           _shown(key, o[key]))})  # fmt: skip
     moves = {
         "contact details": len(other.contact_details),
         "contact persons": len(other.contact_persons),
@@ -420,6 +437,14 @@ def merge_preview(survivor: Partner, other: Partner) -> dict:
         **count_references(Partner.__table__, other.id, skip=OWN_LINKS),
     }
     return {"fields": fields, "moves": {k: v for k, v in moves.items() if v}}
+
+
+def _shown(key: str, value):
+    """A field's value as the preview shows it: the responsible manager by name, not by id."""
+    if key == "responsible_id" and value is not None:
+        user = db.session.get(User, value)
+        return user.display_name if user else value
+    return value
 
 
 def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, str]) -> dict:
@@ -467,7 +492,7 @@ def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, 
     survivor = queries.get_partner(survivor.id)
     sync_search(survivor)
     db.session.flush()
-    changes = audit.diff(before, _snapshot(survivor))
+    changes = _audit_diff(before, _snapshot(survivor))
     changes["merged"] = [None, f"{other.name} ({other.code})"]
     audit.record(actor, "merge", survivor, changes=changes,
                  summary=f"merged {other.name} ({other.code}) into this partner; moved "

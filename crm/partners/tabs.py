@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
 
 @dataclass(frozen=True)
 class PartnerTab:
@@ -14,6 +16,10 @@ class PartnerTab:
     render: Callable  # (partner) -> HTML of the tab's body
     order: int = 100
     visible: Callable = lambda user: True  # noqa: E731
+
+    def html(self, partner) -> Markup:
+        """The tab's body; renderers return rendered (already escaped) template output."""
+        return Markup(self.render(partner))
 
 
 def _tabs(app) -> dict[str, PartnerTab]:

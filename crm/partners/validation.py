@@ -6,9 +6,9 @@ import re
 from datetime import date
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from crm.core.errors import DomainError
+from crm.core.text import checked_email
 from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
 
 LIMITS = {
@@ -47,6 +47,8 @@ def clean_text(errors: Errors, field: str, value, *, required=False, label=None,
     text = (
         (value or "").strip() if isinstance(value, str) else ("" if value is None else str(value))
     )
+    if not multiline:
+        text = text.replace("\t", " ")  # a pasted tab is a space in a one-line field
     if required and not text:
         errors.add(field, f"{label} is required.")
     limit = LIMITS.get(field)
@@ -63,9 +65,9 @@ def clean_email(errors: Errors, field: str, value: str) -> str:
     if not value:
         return ""
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        errors.add(field, f"{value[:80]!r} is not a valid e-mail address: {exc}")
+        return checked_email(value)
+    except ValueError as exc:
+        errors.add(field, str(exc))
         return value
 
 
@@ -91,7 +93,7 @@ def clean_phone(errors: Errors, field: str, value: str, region: str) -> str:
 
 def clean_inn(errors: Errors, value: str) -> str:
     value = (value or "").strip().replace(" ", "")
-    if value and (not value.isdigit() or not 4 <= len(value) <= 20):
+    if value and (not (value.isascii() and value.isdigit()) or not 4 <= len(value) <= 20):
         errors.add("inn", "A tax id is 4 to 20 digits (10 or 12 for a Russian INN).")
     return value
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError, PermissionDenied
 from crm.extensions import db
 from crm.forms import apply_errors
 from crm.htmx import is_fragment_request, render
 from crm.partners import bp, queries, services
-from crm.partners.filters import SORTS, PartnerFilter
+from crm.partners.filters import CONTROL_CHARS, SORTS, PartnerFilter, whole_number
 from crm.partners.forms import (
     ContactDetailForm,
     ContactPersonForm,
@@ -69,8 +70,8 @@ def _form_data(form: PartnerForm, *, creating: bool) -> dict:
 
 def _partner_form(partner=None) -> PartnerForm:
     form = PartnerForm(obj=partner) if partner else PartnerForm()
-    form.responsible_id.choices = [("", "— nobody —")] + [
-        (str(u.id), u.display_name) for u in queries.responsible_choices()
+    form.responsible_id.choices = [SelectChoice("", "— nobody —")] + [
+        SelectChoice(str(u.id), u.display_name) for u in queries.responsible_choices()
     ]
     if partner is not None and request.method == "GET":
         form.roles.data = partner.roles
@@ -165,7 +166,7 @@ def detail(partner_id: int):
     key = request.args.get("tab") or "summary"
     tab = next((t for t in tabs if t.key == key), tabs[0])
     return render("partners/detail.html", "partners/_tab.html", partner=partner, tabs=tabs,
-                  tab=tab, tab_html=tab.render(partner),
+                  tab=tab, tab_html=tab.html(partner),
                   can_edit=queries.can_edit(current_user, partner))  # fmt: skip
 
 
@@ -205,14 +206,17 @@ def field(partner_id: int, field: str):
 @bp.route("/duplicates")
 def duplicates():
     """Live duplicate warning for the partner form (name, e-mail, phone, tax id)."""
-    args = request.args
-    exclude = args.get("exclude", "")
+
+    def arg(name: str, limit: int) -> str:
+        # Half-typed input is looked up as it is, but PostgreSQL refuses NUL in text.
+        return CONTROL_CHARS.sub("", request.args.get(name) or "")[:limit]
+
     matches = queries.find_duplicates(
-        name=(args.get("name") or "")[:255],
-        emails=[(args.get("email") or "")[:254]],
-        phones=[(args.get("phone") or "")[:40]],
-        inn=(args.get("inn") or "")[:20],
-        exclude_id=int(exclude) if exclude.isdigit() else None,
+        name=arg("name", 255),
+        emails=[arg("email", 254)],
+        phones=[arg("phone", 40)],
+        inn=arg("inn", 20),
+        exclude_id=whole_number(request.args.get("exclude", "")),
     )
     matches = [m for m in matches if queries.can_view(current_user, m.partner)] or matches
     return render("partners/_duplicates.html", "partners/_duplicates.html", duplicates=matches,
@@ -334,8 +338,9 @@ def merge(partner_id: int):
     survivor = load_partner(partner_id, edit=True)
     other_raw = request.values.get("other", "")
     other = None
-    if other_raw.isdigit() and int(other_raw) != survivor.id:
-        other = queries.get_partner(int(other_raw))
+    other_id = whole_number(other_raw)
+    if other_id is not None and other_id != survivor.id:
+        other = queries.get_partner(other_id)
         if other is not None and not queries.can_edit(current_user, other):
             abort(403)
     form = MergeForm()

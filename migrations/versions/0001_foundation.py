@@ -106,6 +106,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('name_norm', sa.String(length=255), nullable=False),
     sa.Column('name_key', sa.String(length=255), nullable=False),
+    sa.Column('name_prefix', sa.String(length=8), nullable=False),
     sa.Column('city_norm', sa.String(length=120), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
@@ -116,12 +117,16 @@ def upgrade():
     sa.UniqueConstraint('code', name=op.f('uq_partner_code'))
     )
     with op.batch_alter_table('partner', schema=None) as batch_op:
-        batch_op.create_index('ix_partner_city', ['city_norm'], unique=False)
+        batch_op.create_index('ix_partner_city', ['city_norm', 'city'], unique=False)
         batch_op.create_index('ix_partner_created_on', ['created_on'], unique=False)
         batch_op.create_index('ix_partner_inn', ['inn'], unique=False)
-        batch_op.create_index('ix_partner_list', ['merged_into_id', 'name_norm'], unique=False)
+        batch_op.create_index('ix_partner_list', ['merged_into_id', 'name_norm', 'id'], unique=False)
         batch_op.create_index('ix_partner_name_key', ['name_key'], unique=False)
-        batch_op.create_index('ix_partner_responsible', ['responsible_id', 'name_norm'], unique=False)
+        batch_op.create_index('ix_partner_name_prefix', ['name_prefix'], unique=False)
+        batch_op.create_index('ix_partner_responsible', ['responsible_id', 'merged_into_id', 'name_norm', 'id'], unique=False)
+        # SQLite's search scan; empty on PostgreSQL (see the comment in crm/partners/models.py).
+        batch_op.create_index('ix_partner_scan', ['merged_into_id', 'name_norm', 'id', 'search_text', 'city_norm', 'code', 'created_on', 'is_client', 'is_supplier', 'is_competitor', 'is_other'], unique=False, postgresql_where=sa.text('false'))
+        batch_op.create_index('ix_partner_scan_responsible', ['responsible_id', 'merged_into_id', 'name_norm', 'id', 'search_text', 'city_norm', 'code', 'created_on', 'is_client', 'is_supplier', 'is_competitor', 'is_other'], unique=False, postgresql_where=sa.text('false'))
 
     op.create_table('contact_person',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -187,7 +192,10 @@ def downgrade():
 
     op.drop_table('contact_person')
     with op.batch_alter_table('partner', schema=None) as batch_op:
+        batch_op.drop_index('ix_partner_scan_responsible')
+        batch_op.drop_index('ix_partner_scan')
         batch_op.drop_index('ix_partner_responsible')
+        batch_op.drop_index('ix_partner_name_prefix')
         batch_op.drop_index('ix_partner_name_key')
         batch_op.drop_index('ix_partner_list')
         batch_op.drop_index('ix_partner_inn')

@@ -1,1 +1,144 @@
-"""Browser fixtures (filled in by the browser-test work): live_server, browser, page."""
+"""Browser fixtures: a live server, headless Chromium and pages of a chosen screen size.
+
+`live_server` serves a real app (SQLite file, CSRF on) from a thread; `browser` is Debian's
+Chromium driven by Playwright; `browser_page(width, height)` opens a fresh context (own cookies)
+with that viewport. Browser tests carry `@pytest.mark.browser` and
+`@pytest.mark.xdist_group("browser")` so one xdist worker runs them all (`--dist loadgroup`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+# Screens narrower than this are phones: touch, mobile viewport (the CSS breakpoint is 640 px).
+PHONE_MAX_WIDTH = 640
+# Fail fast: a page of this app answers in milliseconds, so a missing element is a failure.
+DEFAULT_TIMEOUT_MS = 5000
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+
+    def seed(self, func, *args, **kwargs):
+        """Run `func` inside an app context and commit; the server sees the rows at once."""
+        from crm.extensions import db
+
+        with self.app.app_context():
+            try:
+                result = func(*args, **kwargs)
+                db.session.commit()
+                # Plain values survive the context; ORM objects would be detached.
+                return result
+            finally:
+                db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app served on 127.0.0.1:<free port> from a daemon thread, on its own SQLite file."""
+    from werkzeug.serving import make_server
+
+    from crm import create_app
+    from crm.extensions import db
+    from tests.conftest import base_config
+
+    folder = tmp_path_factory.mktemp("live")
+    config = base_config("sqlite:///" + str(folder / "live.sqlite3"))
+    config.update(WTF_CSRF_ENABLED=True, TESTING=False)
+    app = create_app(config, instance_path=str(folder / "instance"))
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's package; `playwright install` cannot download here)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def browser_page(browser, live_server):
+    """browser_page(width, height, **context_options) -> a Page in a fresh context whose
+    relative URLs go to the live server. Phone widths get a touch, mobile viewport.
+
+    Each page collects uncaught JavaScript errors in `page.js_errors` (a test asserts it empty).
+    """
+    contexts = []
+
+    def open_page(width: int, height: int, **options):
+        phone = width < PHONE_MAX_WIDTH
+        options.setdefault("base_url", live_server.url)
+        options.setdefault("is_mobile", phone)
+        options.setdefault("has_touch", phone)
+        options.setdefault("locale", "en-GB")
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.js_errors = []
+        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """test-artifacts/ (gitignored): screenshots to look at after a run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def log_in(page, email: str, password: str) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    if "/auth/login" in page.url:
+        raise AssertionError(f"sign-in as {email} failed: {page.inner_text('main')[:300]}")
