@@ -43,6 +43,7 @@ format: $(VENV)/.test-installed
 ## bench: speed benchmarks (see bench/README section in README.md)
 bench: $(VENV)/.test-installed
 	$(PY) bench/partners_bench.py
+	$(PY) bench/receivables_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -79,6 +79,7 @@ def reindex():
 def report_receivables(as_of: str, fmt: str):
     """Every partner with debt ≠ 0 as of a date: partner_code,partner_name,debt,overdue."""
     import csv
+    import io
 
     from crm.sales.filters import parse_date
     from crm.sales.queries import local_today, receivable_rows
@@ -86,11 +87,17 @@ def report_receivables(as_of: str, fmt: str):
     day = parse_date(as_of) if as_of else local_today()
     if day is None:
         raise click.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of")
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
     out.writerow(["partner_code", "partner_name", "debt", "overdue"])
     for r in receivable_rows(None, day, sort="code"):
         out.writerow([r.code, r.name, f"{r.debt:.2f}", f"{r.overdue:.2f}"])
+    click.echo(buf.getvalue(), nl=False)
 
 
 def init_app(app) -> None:
+    from crm.exchange import cli as exchange_cli
+
+    if "import" not in crm_cli.commands:  # the group is module-level: register once
+        exchange_cli.register(crm_cli)
     app.cli.add_command(crm_cli)

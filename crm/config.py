@@ -71,6 +71,8 @@ def settings_from_env(instance_path: str) -> dict:
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "RU"),
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Europe/Moscow"),
+        # Uploaded import files; a folder the web app and the RQ workers both reach.
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         # Number of reverse proxies in front of the app (X-Forwarded-For hops to trust).
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,

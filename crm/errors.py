@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template, request
+from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -23,7 +23,26 @@ MESSAGES = {
 }
 
 
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """The JSON API answers errors in JSON and signs in by bearer token only (crm/api)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(status: int, message: str, headers: dict | None = None):
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers.update(headers or {})
+    if status == 401 and "WWW-Authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="crm"'
+    return response
+
+
 def _respond(status: int, message: str):
+    if is_api_request():
+        return json_error(status, message)
     if request.headers.get("HX-Request") == "true":
         body = render_template("errors/_message.html", status=status, message=message)
         # Shown in the flash area whatever element the request meant to update.
@@ -44,6 +63,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
+        if exc.code == 405 and is_api_request():
+            allow = ", ".join(sorted(getattr(exc, "valid_methods", None) or []))
+            return json_error(405, MESSAGES[405], {"Allow": allow} if allow else None)
         return _respond(exc.code or 500, MESSAGES.get(exc.code, exc.description))
 
     @app.errorhandler(Exception)

@@ -87,3 +87,16 @@ def execute(run_id: int) -> None:
     if run.total:
         run.progress = run.total
     db.session.commit()
+
+
+def job_meta(run: JobRun | None) -> dict:
+    """What a running RQ job reported through its meta (rows written inside a transaction)."""
+    if run is None or not run.rq_job_id or redis_connection() is None:
+        return {}
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        return Job.fetch(run.rq_job_id, connection=redis_connection()).meta or {}
+    except NoSuchJobError:
+        return {}

@@ -50,3 +50,76 @@ def create_partner(name=None, responsible=None, emails=(), phones=(), persons=()
     else:
         db.session.flush()
     return p
+
+
+# --- sales ---------------------------------------------------------------------------------
+
+
+def create_product(sku=None, name=None, commit=True, **fields):
+    """A product with a unique sku."""
+    from crm.sales.models import Product
+
+    n = next(_n)
+    product = Product(sku=sku or f"SKU{n:05d}", name=name or f"Product {n}", **fields)
+    db.session.add(product)
+    _save(commit)
+    return product
+
+
+def create_document(partner, amounts=(100,), doc_no=None, date=None, due_date=None,
+                    product=None, commit=True, **fields):  # fmt: skip
+    """A sales document of `partner` with one line per amount (negative amounts: a return).
+    Its `total` is set here to Σ amounts, as the sales services keep it; due_date defaults to
+    the date, as in the exchange format."""
+    from datetime import date as date_type
+    from decimal import Decimal
+
+    from crm.sales.models import SalesDocument, SalesLine
+
+    n = next(_n)
+    day = date or date_type(2025, 1, 1)
+    product = product or create_product(commit=False)
+    lines = []
+    for line_no, amount in enumerate(amounts, start=1):
+        amount = Decimal(str(amount))
+        qty = Decimal(-1 if amount < 0 else 1)
+        lines.append(SalesLine(line_no=line_no, date=day, partner_id=partner.id,
+                               product_id=product.id, quantity=qty, amount=amount))  # fmt: skip
+    doc = SalesDocument(doc_no=doc_no or f"D{n:06d}", date=day, partner_id=partner.id,
+                        due_date=due_date or day, lines=lines,
+                        total=sum((line.amount for line in lines), Decimal("0")), **fields)  # fmt: skip
+    db.session.add(doc)
+    _save(commit)
+    return doc
+
+
+def create_payment(partner, amount, date, doc_no="", commit=True):
+    """A payment; a second identical one (same date, partner, amount, doc_no) gets the next
+    occurrence, as the import numbers them."""
+    from decimal import Decimal
+
+    from sqlalchemy import func, select
+
+    from crm.sales.models import Payment
+
+    amount = Decimal(str(amount))
+    db.session.flush()
+    same = select(func.count()).where(
+        Payment.date == date,
+        Payment.partner_id == partner.id,
+        Payment.amount == amount,
+        Payment.doc_no == doc_no,
+    )
+    occurrence = db.session.execute(same).scalar_one() + 1
+    payment = Payment(date=date, partner_id=partner.id, amount=amount, doc_no=doc_no,
+                      occurrence=occurrence)  # fmt: skip
+    db.session.add(payment)
+    _save(commit)
+    return payment
+
+
+def _save(commit: bool) -> None:
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()

@@ -37,3 +37,8 @@ class UserUpdateForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES)
     active = BooleanField("Active")
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
+                       description="What the token is for, e.g. “ERP exchange”.")  # fmt: skip

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 from htmx_flask import make_response as htmx_response
 
 from crm.auth.models import User
+from crm.errors import is_api_request, json_error
 from crm.extensions import db, login_manager
 
 login_manager.login_view = "auth.login"
@@ -15,6 +16,8 @@ login_manager.login_message_category = "warning"
 
 @login_manager.user_loader
 def load_user(user_id: str):
+    if is_api_request():
+        return None  # the API is CSRF-exempt: a browser's cookies must never sign its calls
     uid, _, version = user_id.partition(":")
     if not uid.isdigit() or not version.isdigit():
         return None
@@ -24,8 +27,41 @@ def load_user(user_id: str):
     return user
 
 
+@login_manager.request_loader
+def load_api_user(req):
+    """The user of the request's bearer token, on API paths only (pages use the session)."""
+    from crm.auth.services import TokenRefused, user_for_api_token
+
+    g.pop("api_token", None)
+    g.pop("api_auth_error", None)
+    if not is_api_request():
+        return None
+    try:
+        user, token = user_for_api_token(req.headers.get("Authorization"))
+    except TokenRefused as exc:
+        g.api_auth_error = exc
+        return None
+    g.api_token = token
+    return user
+
+
+def use_bearer_token_only() -> None:
+    """On API paths take the user from the bearer token alone, before anything reads
+    current_user: Flask-Login would try a remember-me cookie first and skip the request loader
+    (and write the session while at it)."""
+    if is_api_request():
+        login_manager._update_request_context_with_user(load_api_user(request))
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
+    if is_api_request():
+        refused = g.get("api_auth_error")
+        message = refused.message if refused else "Send your API token as a bearer token."
+        challenge = 'Bearer realm="crm"'
+        if refused is not None and refused.presented:
+            challenge += ', error="invalid_token"'
+        return json_error(401, message, {"WWW-Authenticate": challenge})
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     # HTMX would follow a redirect and swap the login form into a table cell; send it away whole.
     if request.headers.get("HX-Request") == "true":

@@ -15,6 +15,7 @@ from crm.auth import (
     session,  # noqa: F401,E402  (registers the user loader)
 )
 from crm.auth.forms import (
+    ApiTokenForm,
     InviteAcceptForm,
     LoginForm,
     PasswordForm,
@@ -103,7 +104,46 @@ def account():
             return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 422
-    return render("auth/account.html", form=form, status=status)
+    return _account_page(form=form, status=status)
+
+
+def _account_page(form=None, token_form=None, new_token=None, status=200):
+    return render("auth/account.html", form=form or PasswordForm(),
+                  token_form=token_form or ApiTokenForm(prefix="token"),
+                  tokens=services.api_tokens(current_user), new_token=new_token,
+                  status=status)  # fmt: skip
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@viewer_may_post
+def token_create():
+    """Create an API token of one's own; the page shows it this once (only a hash is kept)."""
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _account_page(token_form=form, status=422)
+    try:
+        _row, token = services.create_api_token(current_user, form.name.data)
+    except DomainError as exc:
+        apply_errors(form, exc)
+        return _account_page(token_form=form, status=422)
+    db.session.commit()
+    # Rendered, not redirected: the token must not travel through the session cookie.
+    response = _account_page(new_token=token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@viewer_may_post
+def token_revoke(token_id: int):
+    """Revoke one of one's own API tokens: it stops working at once."""
+    try:
+        row = services.revoke_api_token(current_user, token_id)
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    flash(f"The API token “{row.name}” is revoked.", "success")
+    return redirect(url_for("auth.account", _anchor="api-tokens"))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -4,7 +4,6 @@ validation.py so the import and the API apply the same ones."""
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     HiddenField,
     SelectField,
@@ -70,7 +69,8 @@ class ContactDetailForm(FlaskForm):
 class ContactPersonForm(FlaskForm):
     name = StringField("Name")
     position = StringField("Position")
-    birthday = DateField("Birthday", validators=[], render_kw={"type": "date"})
+    # Text, not DateField: an empty birthday is fine, and the service says what is wrong.
+    birthday = StringField("Birthday", render_kw={"type": "date"})
     email = EmailField("E-mail")
     phone = StringField("Phone")
     notes = TextAreaField("Notes")

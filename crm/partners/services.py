@@ -311,6 +311,8 @@ def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerso
     errors = Errors()
     kind = clean_choice(errors, "kind", data.get("kind"), CONTACT_KINDS)
     value = clean_contact_value(errors, kind, data.get("value"), _region()) if kind else ""
+    if kind in ("email", "phone") and not value:
+        errors.add("value", "Value is required.")
     label = clean_text(errors, "label", data.get("label"))
     errors.raise_if_any()
     owner = person or partner

@@ -11,4 +11,25 @@
       area.innerHTML = '<div class="alert alert-danger" role="alert">The server did not answer. Check the connection and try again.</div>';
     }
   });
+  // Charts: plotly.js (4.8 MB) is loaded once, when the first chart is about to be fetched on a
+  // page that lacks it; the chart placeholder (data-plotly-src) asks for its figure after that,
+  // so the figure's inline script finds Plotly.
+  var plotlyLoading = null;
+  document.body.addEventListener("htmx:confirm", function (evt) {
+    var src = evt.detail.elt.getAttribute("data-plotly-src");
+    if (!src || window.Plotly) { return; }
+    evt.preventDefault();
+    if (!plotlyLoading) {
+      plotlyLoading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = src;
+        script.onload = resolve;
+        script.onerror = function () { plotlyLoading = null; reject(); };
+        document.head.appendChild(script);
+      });
+    }
+    plotlyLoading.then(function () { evt.detail.issueRequest(true); }, function () {
+      evt.detail.elt.textContent = "The chart could not be loaded. Reload the page to try again.";
+    });
+  });
 })();

@@ -103,7 +103,12 @@ def test_every_route_except_public_ones_refuses_anonymous_users(app, client, mak
 
             htmx = client.open(url, method=method, headers=HTMX)
             assert htmx.status_code == 401, where
-            assert is_login_url(htmx.headers.get("HX-Redirect"), url), where
+            if rule.rule.startswith("/api/"):
+                # The JSON API asks for a bearer token instead of sending anyone to sign in.
+                assert response.is_json and htmx.is_json, where
+                assert response.headers["WWW-Authenticate"].startswith("Bearer"), where
+            else:
+                assert is_login_url(htmx.headers.get("HX-Redirect"), url), where
             checked.add(rule.endpoint)
 
     assert {"partners.index", "partners.detail", "auth.user_index", "auth.logout"} <= checked
@@ -136,6 +141,8 @@ def test_viewer_cannot_post_anywhere(app, client, login_as, make_user, make_part
                 # Open to anyone (sign-in, invitations): a viewer is no worse than a stranger.
                 # Signed in, the login page just sends him on; the snapshot shows no change.
                 assert response.status_code in (302, 404), where
+            elif rule.rule.startswith("/api/"):
+                assert response.status_code == 401, where  # cookies never sign an API call
             else:
                 assert response.status_code == 403, where
             checked.add(rule.endpoint)
@@ -146,8 +153,9 @@ def test_viewer_cannot_post_anywhere(app, client, login_as, make_user, make_part
     assert is_signed_in(client)
 
 
-def test_only_logout_and_own_account_are_exempt_for_viewers(app):
-    assert marked(app, "crm_viewer_may_post") == {"auth.logout", "auth.account"}
+def test_only_logout_and_own_account_and_tokens_are_exempt_for_viewers(app):
+    assert marked(app, "crm_viewer_may_post") == {
+        "auth.logout", "auth.account", "auth.token_create", "auth.token_revoke"}  # fmt: skip
 
 
 def test_viewer_may_change_own_password_and_sign_out(client, login_as):

@@ -144,6 +144,7 @@ def run_worker(app) -> subprocess.CompletedProcess:
         REDIS_URL=app.config["REDIS_URL"],
         RQ_QUEUES=",".join(app.config["RQ_QUEUES"]),
         SECRET_KEY="worker-test-secret",
+        UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
     )
     db.session.commit()  # ends this session's transaction: the worker writes next
     result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,

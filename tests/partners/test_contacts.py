@@ -189,7 +189,7 @@ def test_edit_contact_person_records_the_change(client, partner):
     ("birthday", "message"),
     [
         ((date.today() + timedelta(days=1)).isoformat(), "A birthday cannot be in the future."),
-        ("1985-13-45", "Not a valid date value."),
+        ("1985-13-45", "Birthday must be a date like 1985-04-23."),
     ],
 )
 def test_impossible_birthday_is_refused(client, partner, birthday, message):
@@ -253,3 +253,24 @@ def test_manager_cannot_change_contacts_of_another_managers_partner(
                        data={"kind": "email", "value": "y@y.ru"}).status_code == 403  # fmt: skip
     assert client.post(f"/partners/{p.id}/persons/new", data={"name": "Я"}).status_code == 403
     assert detail_count() == 1
+
+
+def test_person_without_a_birthday_is_saved(client, partner):
+    response = client.post(f"/partners/{partner.id}/persons/new",
+                           data={"name": "Анна", "position": "CEO", "birthday": ""})  # fmt: skip
+
+    assert response.status_code == 302
+    assert person_count() == 1
+    assert fresh(Partner, partner.id).contact_persons[0].birthday is None
+
+
+@pytest.mark.parametrize("kind", ["email", "phone"])
+def test_blank_email_or_phone_is_refused(client, partner, kind):
+    before = detail_count()
+
+    response = client.post(f"/partners/{partner.id}/details", data={"kind": kind, "value": " "},
+                           headers=HX)  # fmt: skip
+
+    assert response.status_code == 422
+    assert "Value is required." in text(response)
+    assert detail_count() == before

@@ -1,0 +1,75 @@
+"""`flask --app app crm import|export …`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+from openpyxl import Workbook
+
+from crm.exchange.kinds import KINDS
+from crm.exporting import _cell
+
+
+def register(group) -> None:
+    @group.command("import")
+    @click.argument("kind", type=click.Choice(sorted(KINDS)))
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
+    @click.option("--valid-only", is_flag=True, help="Import the valid rows, skip the bad ones.")
+    def import_command(kind: str, file: str, dry_run: bool, valid_only: bool):
+        """Import a CSV or XLSX file of KIND (exit 1 when the file is rejected)."""
+        from crm.exchange.importer import run_import
+
+        report = run_import(file, kind, valid_only=valid_only, dry_run=dry_run)
+        for line in report.file_errors + report.errors:
+            click.echo(line, err=True)
+        if report.error_count > len(report.errors):
+            click.echo(f"… and {report.error_count - len(report.errors)} more errors", err=True)
+        for line in report.warnings:
+            click.echo(f"warning: {line}", err=True)
+        summary = (f"{report.rows} rows: {report.new} new, {report.updated} updated, "
+                   f"{report.unchanged} unchanged, {report.rejected} rejected")  # fmt: skip
+        if report.done:
+            click.echo(f"Imported {kind}: {summary}.")
+        elif dry_run and not report.file_errors:
+            click.echo(f"Dry run, nothing written. {summary}.")
+        else:
+            click.echo(f"Nothing imported. {summary}.", err=True)
+        rejected = bool(report.file_errors) or (report.error_count and not valid_only)
+        sys.exit(1 if rejected else 0)
+
+    @group.command("export")
+    @click.argument("kind", type=click.Choice(sorted(KINDS)))
+    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+    def export_command(kind: str, fmt: str, output: str):
+        """Export KIND with the import's columns (it re-imports without change)."""
+        from crm.exchange.exporter import export_rows
+
+        header, rows = export_rows(kind)
+        n = write_file(Path(output), fmt, header, rows)
+        click.echo(f"Exported {n} {kind} rows to {output}.")
+
+
+def write_file(path: Path, fmt: str, header, rows) -> int:
+    n = 0
+    if fmt == "xlsx":
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("data")
+        ws.append(list(header))
+        for row in rows:
+            # Text such as "=2+2 Trading" must stay text, not become a formula.
+            ws.append([_cell(ws, v) for v in row])
+            n += 1
+        wb.save(path)
+        return n
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            n += 1
+    return n

@@ -1,0 +1,296 @@
+"""Importing a file: validate it completely, then write it in one transaction.
+
+Validation streams the file once, checks every row, finds keys repeated inside the file, tells
+new, changed and unchanged rows apart (a batched look-up per 2,000 rows), and writes the
+rejected rows to a CSV for the user. Writing streams the file again and stores the valid rows
+in batches inside a single transaction: a crash leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from crm.exchange.kinds import KINDS
+from crm.exchange.kinds.base import Context, Kind, RowError, load_lookups
+from crm.exchange.readers import BadFile, Table, open_table
+from crm.extensions import db
+
+BATCH = 2000
+MAX_ERRORS_SHOWN = 1000
+# SQLite page cache of the importing connection while it writes (KiB; SQLite's default is 2 MB).
+# A big import inserts into several indexes at scattered places: with a small cache the same
+# pages are evicted and read back again and again. Restored when the import ends.
+SQLITE_IMPORT_CACHE_KIB = 64 * 1024
+
+
+@dataclass
+class Report:
+    kind: str
+    filename: str
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    error_count: int = 0
+    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS_SHOWN, as text
+    file_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rejects_path: str | None = None
+    written: int = 0
+    done: bool = False  # the rows were stored
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and not self.error_count
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        return cls(**data)
+
+
+Progress = Callable[[int], None]
+
+
+def _key_digest(key: tuple) -> bytes:
+    # 8 bytes per key instead of the key itself: a million keys stay a few tens of MB.
+    return hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+
+
+def _check_header(table: Table, kind: Kind, report: Report) -> None:
+    missing = [c.name for c in kind.columns if c.required and c.name not in table.header]
+    if missing:
+        report.file_errors.append(
+            f"Missing required column(s): {', '.join(missing)}. The first row must name the "
+            f"columns: {', '.join(kind.column_names)}."
+        )
+    unknown = [h for h in table.header if h and h not in kind.column_names]
+    if unknown:
+        report.warnings.append(f"Unknown column(s) ignored: {', '.join(unknown)}.")
+    dupes = sorted({h for h in table.header if h and table.header.count(h) > 1})
+    if dupes:
+        report.file_errors.append(f"Column(s) named twice: {', '.join(dupes)}.")
+
+
+def _rows(table: Table, kind: Kind, ctx: Context):
+    """(row number, raw cells, record, errors) for every data row, checks included."""
+    for row_no, raw in table.rows():
+        rec, errors = kind.parse(row_no, raw)
+        # Checks run on rows with bad cells too: they number lines and payments in file order.
+        errors += kind.check(row_no, rec, ctx)
+        if "__extra__" in raw:
+            errors.append(
+                RowError(row_no, "-", f"{raw['__extra__']} value(s) beyond the named columns")
+            )
+        yield row_no, raw, rec, errors
+
+
+def validate(path: str | Path, kind_name: str, *, filename: str | None = None,
+             rejects_path: str | Path | None = None, progress: Progress | None = None,
+             today: date | None = None) -> Report:  # fmt: skip
+    """Check the whole file without writing anything; the report says what an import would do."""
+    report = Report(kind_name, filename or Path(path).name)
+    try:
+        table = open_table(path, filename)
+    except BadFile as exc:
+        report.file_errors.append(str(exc))
+        return report
+    return validate_table(table, kind_name, report, rejects_path=rejects_path,
+                          progress=progress, today=today)  # fmt: skip
+
+
+def validate_table(table, kind_name: str, report: Report, *, rejects_path=None, progress=None,
+                   today=None, lookup_rows=None) -> Report:  # fmt: skip
+    """Validation of anything with `.header` and `.rows()` (a file, or the API's objects)."""
+    kind = KINDS[kind_name]
+    _check_header(table, kind, report)
+    if report.file_errors:
+        return report
+    ctx = Context(today=today or date.today())
+    load_lookups(kind, ctx, lookup_rows)
+    seen_keys: set[bytes] = set()
+    rejects = _RejectWriter(rejects_path, table.header) if rejects_path else None
+    batch: list[dict] = []
+    try:
+        for row_no, raw, rec, errors in _rows(table, kind, ctx):
+            report.rows += 1
+            if not errors:
+                digest = _key_digest(kind.key_of(rec))
+                if digest in seen_keys:
+                    key = ", ".join(kind.key)
+                    errors = [RowError(row_no, kind.key[0],
+                                       f"the same key ({key}) is on an earlier row of the file")]  # fmt: skip
+                else:
+                    seen_keys.add(digest)
+            if errors:
+                report.rejected += 1
+                report.error_count += len(errors)
+                room = MAX_ERRORS_SHOWN - len(report.errors)
+                report.errors.extend(str(e) for e in errors[: max(room, 0)])
+                if rejects:
+                    rejects.write(raw, errors)
+            else:
+                batch.append(rec)
+                if len(batch) >= BATCH:
+                    _classify(kind, batch, ctx, report)
+                    batch = []
+            if progress and report.rows % BATCH == 0:
+                progress(report.rows)
+        _classify(kind, batch, ctx, report)
+    except BadFile as exc:
+        report.file_errors.append(str(exc))
+    finally:
+        if rejects:
+            rejects.close()
+    if report.rows == 0 and not report.file_errors:
+        report.file_errors.append("The file has a header but no rows.")
+    if rejects and report.rejected:
+        report.rejects_path = str(rejects_path)
+    return report
+
+
+def _classify(kind: Kind, batch: list[dict], ctx: Context, report: Report) -> None:
+    if not batch:
+        return
+    stored = kind.existing(batch, ctx)
+    for rec in batch:
+        old = stored.get(kind.key_of(rec))
+        if old is None:
+            report.new += 1
+        elif kind.same(rec, old, ctx):
+            report.unchanged += 1
+        else:
+            report.updated += 1
+
+
+def run_import(path: str | Path, kind_name: str, *, actor=None, valid_only: bool = False,
+               dry_run: bool = False, filename: str | None = None,
+               rejects_path: str | Path | None = None, progress: Progress | None = None,
+               today: date | None = None) -> Report:  # fmt: skip
+    """Validate, then (unless refused or a dry run) write and commit in one transaction.
+    A file with errors writes nothing unless `valid_only`; then only its valid rows."""
+    report = validate(path, kind_name, filename=filename, rejects_path=rejects_path,
+                      progress=progress, today=today)  # fmt: skip
+    if report.file_errors or dry_run or (report.error_count and not valid_only):
+        return report
+    write(path, kind_name, report, actor=actor, filename=filename, progress=progress,
+          today=today)  # fmt: skip
+    return report
+
+
+def write(path, kind_name: str, report: Report, *, actor=None, filename=None, progress=None,
+          today=None) -> None:  # fmt: skip
+    """Store the valid rows of an already validated file; all or nothing."""
+    write_table(open_table(path, filename), kind_name, report, actor=actor, progress=progress,
+                today=today)  # fmt: skip
+
+
+def write_table(table, kind_name: str, report: Report, *, actor=None, progress=None,
+                today=None, commit: bool = True, lookup_rows=None) -> None:  # fmt: skip
+    """Store the valid rows of a validated table in one transaction (committed unless told)."""
+    kind = KINDS[kind_name]
+    ctx = Context(today=today or date.today())
+    load_lookups(kind, ctx, lookup_rows)
+    seen_keys: set[bytes] = set()
+    batch: list[dict] = []
+    done = 0
+    conn = db.session.connection()
+    cache = _sqlite_cache(conn, -SQLITE_IMPORT_CACHE_KIB)
+    try:
+        for _row_no, _raw, rec, errors in _rows(table, kind, ctx):
+            if errors:
+                continue
+            digest = _key_digest(kind.key_of(rec))
+            if digest in seen_keys:
+                continue  # reported as a repeated key during validation
+            seen_keys.add(digest)
+            batch.append(rec)
+            if len(batch) >= BATCH:
+                kind.write(batch, ctx, actor)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(report.rows + done)
+        if batch:
+            kind.write(batch, ctx, actor)
+            done += len(batch)
+        kind.finish(ctx)
+        _sqlite_cache(conn, cache)
+        if commit:
+            db.session.commit()
+    except Exception:
+        with suppress(Exception):
+            _sqlite_cache(conn, cache)
+        db.session.rollback()
+        raise
+    report.written, report.done = done, True
+
+
+def _sqlite_cache(conn, size):
+    """Set PRAGMA cache_size of the connection (SQLite only; None: leave it); returns the old
+    setting, or None on other databases."""
+    if size is None or conn.dialect.name != "sqlite":
+        return None
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
+    return before
+
+
+class _RejectWriter:
+    """The rejected rows as they were, with the reasons in an `errors` column."""
+
+    def __init__(self, path, header: list[str]):
+        self.fh = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        self.header = [h for h in header if h]
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(["row", *self.header, "errors"])
+
+    def write(self, raw: dict, errors: list[RowError]) -> None:
+        row_no = errors[0].row if errors else ""
+        cells = ["" if raw.get(h) is None else raw.get(h) for h in self.header]
+        self.writer.writerow(
+            [row_no, *cells, "; ".join(f"{e.column}: {e.message}" for e in errors)]
+        )
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+@dataclass
+class RowsTable:
+    """In-memory rows (the JSON API's objects) read like a file: row numbers start at 1."""
+
+    rows_data: list[dict]
+
+    @property
+    def header(self) -> list[str]:
+        names: dict[str, None] = {}
+        for row in self.rows_data:
+            names.update(dict.fromkeys(k.lower() for k in row))
+        return list(names)
+
+    def rows(self):
+        for number, row in enumerate(self.rows_data, start=1):
+            yield number, {k.lower(): v for k, v in row.items()}
+
+
+def import_rows(kind_name: str, rows: list[dict], *, actor=None, today=None) -> Report:
+    """The file import's checks and writes for objects (the JSON API): all or nothing.
+    The caller commits; on errors nothing is written and the report lists them."""
+    table = RowsTable(rows)
+    lowered = [dict(r) for _n, r in table.rows()]
+    report = validate_table(table, kind_name, Report(kind_name, "api"), today=today,
+                            lookup_rows=lowered)  # fmt: skip
+    if report.ok:
+        write_table(table, kind_name, report, actor=actor, today=today, commit=False,
+                    lookup_rows=lowered)  # fmt: skip
+    return report

@@ -1,0 +1,30 @@
+"""An uploaded import file and what its validation found, read by the preview page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+
+STATUSES = ("validating", "validated", "rejected", "importing", "done", "failed")
+
+
+class ImportFile(db.Model):
+    __tablename__ = "import_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64))  # under instance/uploads/
+    size: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="validating")
+    valid_only: Mapped[bool] = mapped_column(default=False)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,29 @@
+"""The sales ledger: products, sales documents, payments, stock, and receivables."""
+
+from flask import Blueprint
+
+from crm.core.registry import register_nav
+from crm.demo import register_demo_step
+from crm.sales.demo import make_sales_demo
+
+bp = Blueprint("sales", __name__, url_prefix="/sales")
+
+
+def _setup(state):
+    from crm.partners.tabs import PartnerTab, register_tab
+    from crm.sales.views import purchases_tab
+
+    register_nav(state, "sales.receivables", "Receivables", 40)
+    register_tab(state, PartnerTab("purchases", "Purchases", purchases_tab, 30))
+
+
+@bp.app_template_filter("money")
+def money(value) -> str:
+    """An amount as 1,234.50 (two places; None shows as a dash)."""
+    return "—" if value is None else f"{value:,.2f}"
+
+
+bp.record_once(_setup)
+bp.record_once(lambda s: register_demo_step(s, 30, make_sales_demo))
+
+from crm.sales import views  # noqa: E402,F401  (routes attach to bp)

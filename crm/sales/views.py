@@ -1,0 +1,79 @@
+"""The receivables report and the partner card's Purchases tab with its monthly chart."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
+
+from crm.charts import plotly_js_tag, plotly_js_url
+from crm.exporting import EXPORT_FORMATS, export_response
+from crm.htmx import is_fragment_request, render
+from crm.partners import queries as partner_queries
+from crm.partners.queries import Page
+from crm.sales import bp, charts, queries
+from crm.sales.filters import SORTS, ReceivablesFilter
+from crm.sales.receivables import partner_balance
+
+REPORT_PAGE_SIZE = 100
+EXPORT_COLUMNS = ["Code", "Partner", "Manager", "Debt", "Overdue", "Oldest overdue due date"]
+
+
+@bp.route("/receivables")
+def receivables():
+    """Partners with debt as of a date, with overdue debt; filter, sort, CSV/XLSX."""
+    flt = ReceivablesFilter.from_args(request.args, queries.local_today(current_user))
+    fmt = request.args.get("format", "")
+    if fmt in EXPORT_FORMATS and flt.problems:
+        fmt = ""  # a download of something else than was asked for helps nobody: say why
+        status = 400
+    else:
+        status = 200
+    rows = queries.receivable_rows(current_user, flt.as_of, flt.manager, flt.sort)
+    if fmt in EXPORT_FORMATS:
+        data = ([r.code, r.name, r.manager, r.debt, r.overdue, r.oldest_overdue] for r in rows)
+        return export_response(fmt, f"receivables-{flt.as_of.isoformat()}", EXPORT_COLUMNS, data)
+    total = len(rows)
+    page_no = min(flt.page, max(1, -(-total // REPORT_PAGE_SIZE)))
+    start = (page_no - 1) * REPORT_PAGE_SIZE
+    page = Page(rows[start : start + REPORT_PAGE_SIZE], total, page_no, REPORT_PAGE_SIZE)
+    debt, overdue = queries.totals(rows)
+    response = render("sales/receivables.html", "sales/_receivables_results.html", flt=flt,
+                      page=page, total_debt=debt, total_overdue=overdue, sorts=SORTS,
+                      managers=partner_queries.responsible_choices(), status=status)  # fmt: skip
+    if is_fragment_request():
+        # The address bar gets the filter's own URL, not the raw form (empty fields, bad values).
+        response.headers["HX-Push-Url"] = url_for("sales.receivables", **flt.params())
+    return response
+
+
+def _visible_partner(partner_id: int):
+    partner = partner_queries.get_partner(partner_id)
+    if partner is None:
+        abort(404)
+    if not partner_queries.can_view(current_user, partner):
+        abort(403)
+    return partner
+
+
+def purchases_tab(partner) -> str:
+    """The Purchases tab: debt today, last documents, and a placeholder for the chart."""
+    today = queries.local_today(current_user)
+    return render_template(
+        "sales/_tab_purchases.html",
+        partner=partner,
+        today=today,
+        balance=partner_balance(partner.id, today),
+        documents=queries.last_documents(partner.id),
+        plotly_src=plotly_js_url(),
+        months=queries.CHART_MONTHS,
+    )
+
+
+@bp.route("/partners/<int:partner_id>/purchases-chart")
+def purchases_chart(partner_id: int):
+    """Totals by month for the last 24 months: the chart (HTMX) or a page with it and a table."""
+    partner = _visible_partner(partner_id)
+    months = queries.monthly_totals(partner.id, queries.local_today(current_user))
+    return render("sales/purchases_chart.html", "sales/_purchases_chart.html", partner=partner,
+                  months=months, chart=charts.monthly_totals_chart(months),
+                  plotly_tag=plotly_js_tag())  # fmt: skip
