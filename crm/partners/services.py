@@ -420,6 +420,16 @@ MERGE_CHOICES = ("name", "kind", "inn", "city", "responsible_id", "notes", "pref
                  "best_time_to_call", "created_on")  # fmt: skip
 
 
+def merge_hooks(app) -> list:
+    return app.extensions.setdefault("crm.partner_merge_hooks", [])
+
+
+def register_merge_hook(state_or_app, hook) -> None:
+    """`hook(other_id, survivor_id)` runs before a merge re-points foreign keys to partner."""
+    app = getattr(state_or_app, "app", state_or_app)
+    merge_hooks(app).append(hook)
+
+
 def merge_preview(survivor: Partner, other: Partner) -> dict:
     """What a merge would do: per field both values and the default pick; records to move."""
     s, o = _snapshot(survivor), _snapshot(other)
@@ -477,6 +487,9 @@ def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, 
     survivor.tags = list({t.id: t for t in [*survivor.tags, *other.tags]}.values())
     db.session.flush()
     db.session.execute(delete(partner_tag).where(partner_tag.c.partner_id == other.id))
+    # Domains whose rows would collide on a unique key once re-pointed adjust them first.
+    for hook in merge_hooks(current_app):
+        hook(other.id, survivor.id)
     moved.update(repoint_references(Partner.__table__, other.id, survivor.id, skip=OWN_LINKS))
     # Partners merged into `other` earlier now point straight at the survivor.
     db.session.execute(

@@ -10,11 +10,14 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 
 def _setup(state):
+    from crm.partners.services import register_merge_hook
     from crm.partners.tabs import PartnerTab, register_tab
+    from crm.sales.services import renumber_payments_for_merge
     from crm.sales.views import purchases_tab
 
     register_nav(state, "sales.receivables", "Receivables", 40)
     register_tab(state, PartnerTab("purchases", "Purchases", purchases_tab, 30))
+    register_merge_hook(state, renumber_payments_for_merge)
 
 
 @bp.app_template_filter("money")

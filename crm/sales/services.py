@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 
 from crm.extensions import db
-from crm.sales.models import SalesDocument, SalesLine
+from crm.sales.models import Payment, SalesDocument, SalesLine
 
 # Ids per UPDATE: far under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters, and small
 # enough that one statement's lock is short during a big import.
@@ -46,3 +46,31 @@ def recompute_document_totals(document_ids: Iterable[int], batch_size: int = TOT
         if isinstance(obj, SalesDocument) and obj.id in wanted:
             db.session.expire(obj, ["total", "updated_at"])
     return changed
+
+
+def renumber_payments_for_merge(other_id: int, survivor_id: int) -> None:
+    """Before partner `other_id` is merged into `survivor_id`: where both have payments with the
+    same date, amount and doc_no, the other's occurrences move up past the survivor's, so every
+    payment stays and the payment key stays unique."""
+    rows = db.session.execute(
+        select(
+            Payment.id,
+            Payment.partner_id,
+            Payment.date,
+            Payment.amount,
+            Payment.doc_no,
+            Payment.occurrence,
+        ).where(Payment.partner_id.in_((other_id, survivor_id)))  # fmt: skip
+    ).all()
+    highest: dict[tuple, int] = {}
+    for _id, partner_id, day, amount, doc_no, occurrence in rows:
+        if partner_id == survivor_id:
+            key = (day, amount, doc_no)
+            highest[key] = max(highest.get(key, 0), occurrence)
+    moving = [r for r in rows if r[1] == other_id and (r[2], r[3], r[4]) in highest]
+    # Highest first: a row never moves onto an occurrence another row still holds.
+    for pid, _partner, day, amount, doc_no, occurrence in sorted(moving, key=lambda r: -r[5]):
+        db.session.execute(
+            update(Payment).where(Payment.id == pid)
+            .values(occurrence=occurrence + highest[(day, amount, doc_no)])
+        )  # fmt: skip

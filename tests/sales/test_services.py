@@ -62,3 +62,30 @@ def test_a_document_without_lines_totals_zero_and_loaded_objects_see_new_totals(
 
     assert doc.total == Decimal("0.00")  # expired and reloaded
     assert recompute_document_totals([]) == 0
+
+
+def test_merging_partners_with_an_identical_payment_keeps_both_payments(
+    client, login_as, make_partner, make_payment
+):
+    from crm.sales.models import Payment
+
+    admin = login_as("admin")
+    keep = make_partner(name="Ромашка", responsible=admin)
+    dupe = make_partner(name="Ромашка (дубль)", responsible=admin)
+    day = date(2026, 3, 1)
+    make_payment(keep, 100, day, "D-1")  # occurrence 1 on each partner: the key would clash
+    make_payment(dupe, 100, day, "D-1")
+    make_payment(dupe, 100, day, "D-1")  # occurrence 2 on the duplicate
+    make_payment(dupe, 50, day)  # no twin on the survivor: left as it is
+
+    response = client.post(f"/partners/{keep.id}/merge", data={"other": str(dupe.id)})
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    db.session.expire_all()
+    stored = db.session.execute(
+        select(Payment.amount, Payment.doc_no, Payment.occurrence)
+        .where(Payment.partner_id == keep.id)
+        .order_by(Payment.amount, Payment.occurrence)
+    ).all()
+    assert [(int(a), d, o) for a, d, o in stored] == [
+        (50, "", 1), (100, "D-1", 1), (100, "D-1", 2), (100, "D-1", 3)]  # fmt: skip
