@@ -44,6 +44,7 @@ format: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/partners_bench.py
 	$(PY) bench/receivables_bench.py
+	$(PY) bench/import_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

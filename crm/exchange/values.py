@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
@@ -52,7 +52,8 @@ def number(value, *, places: int | None = None) -> Decimal:
     if not result.is_finite():
         raise BadValue(f"{value!r} is not a number")
     if places is not None:
-        result = result.quantize(_STEPS.get(places) or Decimal(1).scaleb(-places))
+        step = _STEPS.get(places) or Decimal(1).scaleb(-places)
+        result = result.quantize(step, rounding=ROUND_HALF_UP)  # as accounting rounds
     return result
 
 

@@ -208,3 +208,13 @@ def test_stock_import_in_every_format(app, tmp_path, fmt, make_partner):
         ("SKU-1", WAREHOUSE, d("10.5"), d("1234.50")),
         ("SKU-2", "Склад 1", d("3"), d("0")),
     ]
+
+
+def test_money_rounds_half_up_as_accounting_does():
+    from decimal import Decimal
+
+    from crm.exchange.values import number
+
+    assert number("0,125", places=2) == Decimal("0.13")
+    assert number("-0.125", places=2) == Decimal("-0.13")
+    assert number("1 234,505", places=2) == Decimal("1234.51")

@@ -127,13 +127,15 @@ class SalesKind(Kind):
                 .where(SalesDocument.doc_no.in_(doc_nos))
             ).all()
             for r in rows:
-                found[(r[0], r[1])] = tuple(plain(v) for v in r[2:])
+                found[(r[0], r[1])] = tuple(map(plain, r[2:]))
         return found
 
     def write(self, recs: list[dict], ctx: Context, actor) -> None:
         headers = {}
         for r in recs:
-            headers.setdefault(r["doc_no"], {
+            if r["doc_no"] in headers:
+                continue  # the document's other lines: validation made their columns agree
+            headers[r["doc_no"]] = {
                 "doc_no": r["doc_no"],
                 "date": r["date"],
                 "partner_id": ctx.partners[r["partner_code"]],
@@ -142,7 +144,7 @@ class SalesKind(Kind):
                 "warehouse_id": name_id(ctx, Warehouse, r["warehouse"]),
                 "manager_id": user_id(ctx, r["manager"]),
                 "due_date": r["due_date"],
-            })  # fmt: skip
+            }  # fmt: skip
         upsert(SalesDocument, list(headers.values()), ["doc_no"],
                ["date", "partner_id", "organization_id", "department_id", "warehouse_id",
                 "manager_id", "due_date"])  # fmt: skip
