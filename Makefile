@@ -22,8 +22,6 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 run: $(VENV)/.installed
 	$(FLASK) crm init-db
 	$(FLASK) crm demo --if-empty
-	@echo "Demo logins (also in instance/demo_logins.txt):"
-	@cat instance/demo_logins.txt 2>/dev/null || echo "  (no demo logins: the database had users already)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite always; PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -36,6 +37,10 @@ def demo(n_partners: int, seed: int, if_empty: bool):
 
     if if_empty and not database_is_empty():
         click.echo("Demo data not loaded: the database has users already.")
+        saved = Path(current_app.instance_path) / "demo_logins.txt"
+        if saved.exists():
+            click.echo("Demo logins from the first run (instance/demo_logins.txt):")
+            click.echo(saved.read_text().rstrip())
         return
     logins = load_demo(n_partners=n_partners, seed=seed)
     click.echo("Demo data loaded. Sign in with:")

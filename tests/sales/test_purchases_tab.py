@@ -156,3 +156,13 @@ def test_vendored_plotly_js_is_the_installed_plotly_version():
     vendored = ROOT / "static" / PLOTLY_JS
     packaged = Path(__import__("plotly").__file__).parent / "package_data" / "plotly.min.js"
     assert vendored.read_bytes() == packaged.read_bytes()
+
+
+def test_a_partner_without_purchases_gets_no_empty_chart(client, login_as, make_partner):
+    manager = login_as("manager")
+    partner = make_partner(name="Без покупок", responsible=manager)
+
+    body = client.get(f"/partners/{partner.id}?tab=purchases").get_data(as_text=True)
+
+    assert "No purchases to chart." in body
+    assert 'purchases-chart"' not in body.replace('id="purchases-chart-empty"', "")
