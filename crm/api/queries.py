@@ -4,6 +4,7 @@ products and stock are everyone's. Owns the resource registry the views and Open
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ class Filter:
 
 
 @dataclass
-class Resource:
+class Resource(ABC):
     """One resource of the API: its items are the rows (or documents) of an import kind."""
 
     name: str  # URL segment
@@ -88,18 +89,21 @@ class Resource:
 
     # --- what subclasses define ---------------------------------------------------------
 
+    @abstractmethod
     def stmt(self) -> Select:
-        raise NotImplementedError
+        """Defined by each resource."""
 
+    @abstractmethod
     def sql(self, name: str):
         """The SQL expression of a key or filter field."""
-        raise NotImplementedError
 
+    @abstractmethod
     def order(self) -> tuple:
-        raise NotImplementedError
+        """Defined by each resource."""
 
+    @abstractmethod
     def items(self, rows) -> list[dict]:
-        raise NotImplementedError
+        """Defined by each resource."""
 
     # --- reads --------------------------------------------------------------------------
 
@@ -224,8 +228,9 @@ class Contacts(Resource):
 class _Columns(Resource):
     """A resource read as plain columns: `columns` maps each field to its SQL expression."""
 
+    @abstractmethod
     def columns(self) -> dict:
-        raise NotImplementedError
+        """Defined by each resource."""
 
     def stmt(self):
         return self.joins(select(*(e.label(n) for n, e in self.columns().items())))
