@@ -40,7 +40,8 @@ def demo(n_partners: int, seed: int, if_empty: bool):
         saved = Path(current_app.instance_path) / "demo_logins.txt"
         if saved.exists():
             click.echo("Demo logins from the first run (instance/demo_logins.txt):")
-            click.echo(saved.read_text().rstrip())
+            for line in saved.read_text().splitlines():
+                click.echo(f"  {line}")
         return
     logins = load_demo(n_partners=n_partners, seed=seed)
     click.echo("Demo data loaded. Sign in with:")
