@@ -49,18 +49,24 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     # Importing the models registers every table on db.metadata (migrations need them all).
     import crm.core.models  # noqa: F401
     import crm.exchange.models  # noqa: F401
+    import crm.interactions.models  # noqa: F401
+    import crm.notifications.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.sales.models  # noqa: F401
     from crm import access, cli, errors, templating
     from crm.api import bp as api_bp
     from crm.auth import bp as auth_bp
     from crm.exchange import bp as exchange_bp
+    from crm.interactions import bp as interactions_bp
+    from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
     from crm.sales import bp as sales_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(partners_bp)
     app.register_blueprint(sales_bp)
+    app.register_blueprint(interactions_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)
     # The home page is the partner list until a dashboard exists (anonymous users go to sign in).

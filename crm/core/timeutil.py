@@ -14,8 +14,40 @@ def utcnow() -> datetime:
 def to_zone(value: datetime | None, zone: str) -> datetime | None:
     if value is None:
         return None
+    return value.replace(tzinfo=UTC).astimezone(zone_of(zone))
+
+
+def zone_of(name: str | None):
+    """The ZoneInfo for `name`, UTC when it is unknown."""
     try:
-        tz = ZoneInfo(zone)
+        return ZoneInfo(name) if name else UTC
     except (ZoneInfoNotFoundError, ValueError):
-        tz = UTC
-    return value.replace(tzinfo=UTC).astimezone(tz)
+        return UTC
+
+
+def from_zone(local: datetime | None, zone: str) -> datetime | None:
+    """A wall-clock time in `zone` (naive) as naive UTC, the way the database stores it."""
+    if local is None:
+        return None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zone_of(zone))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def user_zone(user) -> str:
+    """The zone a user sees times in: his own, else the site's DEFAULT_TIMEZONE."""
+    from flask import current_app
+
+    return getattr(user, "timezone", None) or current_app.config["DEFAULT_TIMEZONE"]
+
+
+def parse_local(raw: str | None, zone: str) -> datetime | None:
+    """A `datetime-local` value ("2026-11-28T09:30") typed in `zone`, as naive UTC.
+    None for an empty value; ValueError when it is not a date and time."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    value = datetime.fromisoformat(raw)  # ValueError on garbage
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return from_zone(value, zone)

@@ -1,0 +1,28 @@
+"""Interactions (meetings, planned interactions, calls, SMS, e-mails), chains, the event
+calendar with its iCalendar feed, and reminders."""
+
+from flask import Blueprint
+
+from crm.core.registry import register_nav
+from crm.demo import register_demo_step
+
+bp = Blueprint("interactions", __name__, url_prefix="/interactions")
+
+
+def _setup(state):
+    from crm.interactions.calendar import CalendarSource, register_calendar_source
+    from crm.interactions.demo import make_interactions_demo
+    from crm.interactions.views import calendar_source_items, partner_tab
+    from crm.partners.tabs import PartnerTab, register_tab
+
+    pass  # register_nav(state, "interactions.index", "Interactions", 20)
+    # register_nav(state, "interactions.calendar", "Calendar", 25)
+    register_tab(state, PartnerTab("interactions", "Interactions", partner_tab, 25))
+    register_calendar_source(state, CalendarSource("interactions", "Interactions",
+                                                   calendar_source_items, 10))  # fmt: skip
+    register_demo_step(state, 40, make_interactions_demo)
+
+
+bp.record_once(_setup)
+
+from crm.interactions import views  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,2 @@
+def make_interactions_demo(fake, rng, users):
+    pass

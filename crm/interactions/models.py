@@ -1,0 +1,205 @@
+"""Interactions (meetings, planned interactions, calls, SMS, e-mails), their participants and
+attachments, and the private calendar-feed tokens of users."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.auth.models import User
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.partners.models import ContactPerson, Partner
+
+KINDS = {
+    "meeting": "Meeting",
+    "planned": "Planned interaction",
+    "call": "Phone call",
+    "sms": "SMS",
+    "email": "E-mail",
+}
+STATUSES = {
+    "planned": "Planned",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "deferred": "Deferred",
+    "cancelled": "Cancelled",
+}
+# Statuses that still need someone to act: their start time makes them due.
+OPEN_STATUSES = ("planned", "in_progress", "deferred")
+DIRECTIONS = {"outgoing": "Outgoing", "incoming": "Incoming"}
+# Kinds that have a direction and an address (the number dialled, the e-mail address).
+DIRECTED_KINDS = ("call", "sms", "email")
+
+
+class Interaction(db.Model):
+    __tablename__ = "interaction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    # The topic line (an e-mail's subject); the business object is `subject_*` below.
+    title: Mapped[str] = mapped_column(String(255), default="")
+    responsible_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"))
+    contact_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_person.id", ondelete="SET NULL")
+    )
+    contact_text: Mapped[str] = mapped_column(String(255), default="")
+    # What the interaction is about: a registered object type (deal, claim, project…) and its
+    # id, resolved through `crm.interactions.subjects`, or free text.
+    subject_type: Mapped[str] = mapped_column(String(32), default="")
+    subject_id: Mapped[int | None]
+    subject_text: Mapped[str] = mapped_column(String(255), default="")
+    starts_at: Mapped[datetime]  # naive UTC
+    duration_minutes: Mapped[int] = mapped_column(default=0)
+    ends_at: Mapped[datetime]  # starts_at + duration: calendar overlap queries need it indexed
+    follow_up_at: Mapped[datetime | None]  # "needs reply / follow-up" by then (UTC)
+    # When the item needs its responsible user: the start of an open item or its follow-up
+    # date, whichever is first; NULL when nothing is pending. Kept by services.sync_due, so
+    # "unprocessed" is one indexed range: due_at <= now.
+    due_at: Mapped[datetime | None]
+    remind_minutes: Mapped[int | None] = mapped_column(default=15)  # before the start; None: off
+    direction: Mapped[str] = mapped_column(String(16), default="")
+    address: Mapped[str] = mapped_column(String(255), default="")  # phone number / e-mail
+    outcome: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Replies and follow-ups: the parent, and the first interaction of the thread (its own id
+    # for a thread's start) so a whole chain is one indexed read.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("interaction.id", ondelete="SET NULL"))
+    chain_id: Mapped[int | None]
+    search_text: Mapped[str] = mapped_column(Text, default="")  # folded title/contact/text
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    responsible: Mapped[User] = relationship(lazy="joined")
+    partner: Mapped[Partner | None] = relationship(lazy="joined")
+    contact_person: Mapped[ContactPerson | None] = relationship(lazy="joined")
+    parent: Mapped[Interaction | None] = relationship(remote_side=[id])
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="interaction", cascade="all, delete-orphan", order_by="Participant.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="interaction", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+    __table_args__ = (
+        # The unprocessed list and the calendar of one user.
+        Index("ix_interaction_due", "responsible_id", "due_at"),
+        Index("ix_interaction_calendar", "responsible_id", "starts_at"),
+        Index("ix_interaction_starts", "starts_at"),
+        Index("ix_interaction_partner", "partner_id", "starts_at"),
+        Index("ix_interaction_chain", "chain_id", "starts_at"),
+        Index("ix_interaction_subject", "subject_type", "subject_id"),
+        Index("ix_interaction_parent", "parent_id"),
+        Index("ix_interaction_contact_person", "contact_person_id"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def kind_title(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    @property
+    def status_title(self) -> str:
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def contact_label(self) -> str:
+        parts = [p.name for p in (self.partner, self.contact_person) if p is not None]
+        if self.contact_text:
+            parts.append(self.contact_text)
+        return " · ".join(parts)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or f"{self.kind_title}" + (
+            f" — {self.partner.name}" if self.partner else ""
+        )
+
+    def is_unprocessed(self, now: datetime | None = None) -> bool:
+        return self.due_at is not None and self.due_at <= (now or utcnow())
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Open and already past its end (a planned call nobody made)."""
+        now = now or utcnow()
+        return self.is_open and (self.ends_at or self.starts_at) < now
+
+    @property
+    def span(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes or 0)
+
+
+class Participant(db.Model):
+    """A user or a contact taking part, each with a note ("brings the contract")."""
+
+    __tablename__ = "interaction_participant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interaction.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    contact_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_person.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(255), default="")  # free text (a guest, a phone)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    interaction: Mapped[Interaction] = relationship(back_populates="participants")
+    user: Mapped[User | None] = relationship(lazy="joined")
+    contact_person: Mapped[ContactPerson | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index("ix_interaction_participant_user", "user_id", "interaction_id"),
+        Index("ix_interaction_participant_interaction", "interaction_id"),
+        Index("ix_interaction_participant_person", "contact_person_id"),
+    )
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.display_name
+        if self.contact_person is not None:
+            return self.contact_person.name
+        return self.name
+
+
+class Attachment(db.Model):
+    """A file attached to an interaction (an e-mail's attachment); stored under UPLOAD_FOLDER
+    by a random name and served only to those who may see the interaction."""
+
+    __tablename__ = "interaction_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interaction.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(127), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interaction: Mapped[Interaction] = relationship(back_populates="attachments")
+
+    __table_args__ = (Index("ix_interaction_attachment_interaction", "interaction_id"),)
+
+
+class CalendarFeed(db.Model):
+    """A user's private iCalendar feed link: only the token's SHA-256 is stored; revoking
+    sets revoked_at and the URL answers 404 from then on."""
+
+    __tablename__ = "calendar_feed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_calendar_feed_user", "user_id"),)

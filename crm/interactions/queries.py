@@ -1,0 +1,235 @@
+"""Reads of interactions: who may see which, the filtered and grouped list, threads, a
+partner's history, and the calendar's interaction items."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from crm.auth.models import User
+from crm.core.text import fold
+from crm.core.timeutil import from_zone, utcnow
+from crm.extensions import db
+from crm.interactions.filters import InteractionFilter
+from crm.interactions.models import Interaction, Participant
+from crm.partners.models import Partner
+from crm.partners.queries import COUNT_LIMIT, Page
+
+# --- access -------------------------------------------------------------------------------
+
+
+def _participating(user_id: int):
+    return select(Participant.interaction_id).where(Participant.user_id == user_id)
+
+
+def visibility_clause(user):
+    """SQL condition for the interactions `user` may see (None: all of them).
+
+    A manager sees those he is responsible for and those he takes part in; admins, marketers
+    and viewers read all (only admins and the responsible user change them)."""
+    if user.role == "manager":
+        return or_(Interaction.responsible_id == user.id,
+                   Interaction.id.in_(_participating(user.id)))  # fmt: skip
+    return None
+
+
+def can_view(user, i: Interaction) -> bool:
+    if user.role != "manager" or i.responsible_id == user.id:
+        return True
+    return any(p.user_id == user.id for p in i.participants)
+
+
+def can_edit(user, i: Interaction) -> bool:
+    return user.role == "admin" or (user.role == "manager" and i.responsible_id == user.id)
+
+
+def get_interaction(interaction_id: int) -> Interaction | None:
+    return db.session.get(Interaction, interaction_id)
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+def _local_day_start(day, zone: str) -> datetime:
+    return from_zone(datetime.combine(day, time.min), zone)
+
+
+def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = None) -> Select:
+    stmt = select(Interaction)
+    visible = visibility_clause(user)
+    if flt.responsible == "me" or (flt.responsible and int(flt.responsible) == user.id):
+        # One's own: responsible or taking part; the indexes on both make this two range reads.
+        stmt = stmt.where(or_(Interaction.responsible_id == user.id,
+                              Interaction.id.in_(_participating(user.id))))  # fmt: skip
+    else:
+        if flt.responsible:
+            stmt = stmt.where(Interaction.responsible_id == int(flt.responsible))
+        if visible is not None:
+            stmt = stmt.where(visible)
+    if flt.kind:
+        stmt = stmt.where(Interaction.kind == flt.kind)
+    if flt.status:
+        stmt = stmt.where(Interaction.status == flt.status)
+    if flt.partner:
+        stmt = stmt.where(Interaction.partner_id == flt.partner)
+    if flt.subject_ref:
+        key, object_id = flt.subject_ref
+        stmt = stmt.where(Interaction.subject_type == key, Interaction.subject_id == object_id)
+    elif flt.subject_words:
+        stmt = stmt.where(Interaction.search_text.contains(fold(flt.subject_words),
+                                                          autoescape=True))  # fmt: skip
+    if flt.date_from:
+        stmt = stmt.where(Interaction.starts_at >= _local_day_start(flt.date_from, zone))
+    if flt.date_to:
+        end = _local_day_start(flt.date_to + timedelta(days=1), zone)
+        stmt = stmt.where(Interaction.starts_at < end)
+    if flt.unprocessed:
+        stmt = stmt.where(Interaction.due_at <= (now or utcnow()))
+    for word in fold(flt.q).split()[:8]:
+        stmt = stmt.where(Interaction.search_text.contains(word, autoescape=True))
+    return stmt
+
+
+def _order(flt: InteractionFilter):
+    if flt.group == "partner":
+        return [Partner.name_norm.is_(None), Partner.name_norm, Interaction.partner_id,
+                Interaction.starts_at.desc(), Interaction.id.desc()]  # fmt: skip
+    if flt.group == "responsible":
+        return [Interaction.responsible_id, Interaction.starts_at.desc(), Interaction.id.desc()]
+    if flt.group == "subject":
+        return [Interaction.subject_type, Interaction.subject_id, Interaction.subject_text,
+                Interaction.starts_at.desc(), Interaction.id.desc()]  # fmt: skip
+    if flt.unprocessed:
+        return [Interaction.due_at, Interaction.id]
+    return [Interaction.starts_at.desc(), Interaction.id.desc()]
+
+
+def interaction_page(user, flt: InteractionFilter, zone: str, per_page: int | None = None,
+                     now: datetime | None = None) -> Page:  # fmt: skip
+    """One page of the list; the matches are counted up to COUNT_LIMIT ("1,000+")."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    stmt = list_stmt(user, flt, zone, now)
+    if flt.group == "partner":
+        stmt = stmt.outerjoin(Partner, Partner.id == Interaction.partner_id)
+    ids_stmt = stmt.with_only_columns(Interaction.id).order_by(*_order(flt))
+    offset = (flt.page - 1) * per_page
+    # Read ids up to the count limit (or this page, if it lies beyond): one index read gives
+    # the total and the page.
+    upto = max(COUNT_LIMIT + 1, offset + per_page + 1)
+    ids = list(db.session.execute(ids_stmt.limit(upto)).scalars())
+    more = len(ids) > COUNT_LIMIT and len(ids) == upto
+    total = min(len(ids), COUNT_LIMIT) if more else len(ids)
+    if not more:
+        last = max(1, -(-total // per_page))
+        if flt.page > last:
+            offset = (last - 1) * per_page
+    page = offset // per_page + 1
+    page_ids = ids[offset : offset + per_page + 1]
+    next_exists = len(page_ids) > per_page
+    page_ids = page_ids[:per_page]
+    return Page(load(page_ids), total, page, per_page, more, next_exists)
+
+
+def load(ids: list[int]) -> list[Interaction]:
+    """Interactions by id in the given order, with what a row shows loaded up front."""
+    if not ids:
+        return []
+    rows = (
+        db.session.execute(
+            select(Interaction)
+            .where(Interaction.id.in_(ids))
+            .options(selectinload(Interaction.participants), selectinload(Interaction.attachments))
+        )
+        .unique()
+        .scalars()
+    )
+    by_id = {i.id: i for i in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def thread(i: Interaction, user) -> list[tuple[int, Interaction]]:
+    """The chain `i` belongs to, as (depth, interaction) in reply order; hidden ones skipped."""
+    members = db.session.execute(
+        select(Interaction).where(Interaction.chain_id == (i.chain_id or i.id))
+        .order_by(Interaction.starts_at, Interaction.id)
+    ).unique().scalars().all()  # fmt: skip
+    children: dict[int | None, list[Interaction]] = {}
+    ids = {m.id for m in members}
+    for m in members:
+        parent = m.parent_id if m.parent_id in ids else None
+        children.setdefault(parent, []).append(m)
+    out: list[tuple[int, Interaction]] = []
+
+    def walk(node_id, depth):
+        for child in children.get(node_id, []):
+            if can_view(user, child):
+                out.append((depth, child))
+            walk(child.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def partner_history(user, partner_id: int, kind: str = "", status: str = "", limit=200):
+    """A partner's interactions that `user` may see, newest first."""
+    stmt = select(Interaction.id).where(Interaction.partner_id == partner_id)
+    visible = visibility_clause(user)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    if kind:
+        stmt = stmt.where(Interaction.kind == kind)
+    if status:
+        stmt = stmt.where(Interaction.status == status)
+    stmt = stmt.order_by(Interaction.starts_at.desc(), Interaction.id.desc()).limit(limit + 1)
+    ids = list(db.session.execute(stmt).scalars())
+    return load(ids[:limit]), len(ids) > limit
+
+
+def unprocessed_count(user, now: datetime | None = None) -> int:
+    """How many of the user's own items wait for him (the badge on the menu), up to 100."""
+    ids = (
+        select(Interaction.id)
+        .where(Interaction.responsible_id == user.id, Interaction.due_at <= (now or utcnow()))
+        .limit(100)
+    )
+    return len(db.session.execute(ids).all())
+
+
+def assignable_users() -> list[User]:
+    return list(db.session.execute(
+        select(User).where(User.active.is_(True), User.role.in_(("admin", "manager")))
+        .order_by(User.name, User.email)).scalars())  # fmt: skip
+
+
+# --- calendar -----------------------------------------------------------------------------
+
+
+def in_range(user, start: datetime, end: datetime, owner_ids=None) -> list[Interaction]:
+    """Interactions overlapping [start, end) (UTC) on the calendars of `owner_ids` (their own
+    and the ones they take part in), or all the user may see when None."""
+    # An item overlaps when it starts before `end` and ends after `start`; bounding the start
+    # from below too (no interaction is longer than MAX_DURATION) keeps it an index range.
+    from crm.interactions.services import MAX_DURATION
+
+    earliest = start - timedelta(minutes=MAX_DURATION)
+    # Zero-length items (a call logged at 10:00) show where they happened.
+    window = and_(Interaction.starts_at >= earliest, Interaction.starts_at < end,
+                  or_(Interaction.ends_at > start, Interaction.starts_at >= start))  # fmt: skip
+    if owner_ids is None:
+        stmt = select(Interaction.id).where(window)
+        visible = visibility_clause(user)
+        if visible is not None:
+            stmt = stmt.where(visible)
+    else:
+        owner_ids = list(owner_ids)
+        stmt = select(Interaction.id).where(window, or_(
+            Interaction.responsible_id.in_(owner_ids),
+            Interaction.id.in_(select(Participant.interaction_id)
+                               .where(Participant.user_id.in_(owner_ids)))))  # fmt: skip
+        if user.role == "manager" and owner_ids != [user.id]:
+            stmt = stmt.where(visibility_clause(user))
+    ids = list(db.session.execute(stmt.order_by(Interaction.starts_at)).scalars())
+    return load(ids)

@@ -1,0 +1,59 @@
+"""What an interaction is about: deals, claims, projects… registered by their domains.
+
+An interaction stores `subject_type` and `subject_id`; the domain that owns the type registers
+how to label its objects, link to them and check access, so this package never imports it.
+Free text (`subject_text`) is always possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class SubjectType:
+    key: str  # stored in interaction.subject_type: "deal", "claim", "project"
+    title: str
+    # ids -> {id: (label, url)} for the ids that exist; a missing id is a dangling link.
+    describe: Callable[[list[int]], dict[int, tuple[str, str | None]]]
+    # (user, id) -> may this user link an interaction to it / see it
+    can_view: Callable = lambda user, object_id: True  # noqa: E731
+    # (user, text, limit) -> [(id, label)] for the subject picker
+    search: Callable | None = None
+    order: int = 100
+
+
+def _types(app) -> dict[str, SubjectType]:
+    return app.extensions.setdefault("crm.interaction_subjects", {})
+
+
+def register_subject_type(state_or_app, subject_type: SubjectType) -> None:
+    app = getattr(state_or_app, "app", state_or_app)
+    _types(app)[subject_type.key] = subject_type
+
+
+def subject_types() -> list[SubjectType]:
+    return sorted(_types(current_app).values(), key=lambda t: (t.order, t.title))
+
+
+def subject_type(key: str) -> SubjectType | None:
+    return _types(current_app).get(key)
+
+
+def describe(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """Labels and links of many (type, id) pairs at once: one call per type, no N+1."""
+    by_type: dict[str, list[int]] = {}
+    for key, object_id in pairs:
+        if key and object_id is not None:
+            by_type.setdefault(key, []).append(object_id)
+    found: dict[tuple[str, int], tuple[str, str | None]] = {}
+    for key, ids in by_type.items():
+        kind = subject_type(key)
+        if kind is None:  # the domain that owned it is not installed
+            continue
+        for object_id, label in kind.describe(sorted(set(ids))).items():
+            found[(key, object_id)] = label
+    return found
