@@ -11,12 +11,13 @@ bp = Blueprint("interactions", __name__, url_prefix="/interactions")
 
 def _setup(state):
     from crm.interactions.calendar import CalendarSource, register_calendar_source
+    from crm.interactions.calendar_views import calendar_source_items
     from crm.interactions.demo import make_interactions_demo
-    from crm.interactions.views import calendar_source_items, partner_tab
+    from crm.interactions.views import partner_tab
     from crm.partners.tabs import PartnerTab, register_tab
 
-    pass  # register_nav(state, "interactions.index", "Interactions", 20)
-    # register_nav(state, "interactions.calendar", "Calendar", 25)
+    register_nav(state, "interactions.index", "Interactions", 20)
+    # The calendar's nav item: added with its view.
     register_tab(state, PartnerTab("interactions", "Interactions", partner_tab, 25))
     register_calendar_source(state, CalendarSource("interactions", "Interactions",
                                                    calendar_source_items, 10))  # fmt: skip
@@ -25,4 +26,4 @@ def _setup(state):
 
 bp.record_once(_setup)
 
-from crm.interactions import views  # noqa: E402,F401  (routes attach to bp)
+from crm.interactions import calendar_views, views  # noqa: E402,F401  (routes attach to bp)

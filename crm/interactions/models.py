@@ -91,6 +91,7 @@ class Interaction(db.Model):
         Index("ix_interaction_due", "responsible_id", "due_at"),
         Index("ix_interaction_calendar", "responsible_id", "starts_at"),
         Index("ix_interaction_starts", "starts_at"),
+        Index("ix_interaction_follow_up", "follow_up_at"),
         Index("ix_interaction_partner", "partner_id", "starts_at"),
         Index("ix_interaction_chain", "chain_id", "starts_at"),
         Index("ix_interaction_subject", "subject_type", "subject_id"),

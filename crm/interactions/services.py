@@ -146,9 +146,9 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
     responsible_id = _int_or_none(get("responsible_id"), "responsible_id", errors)
     if responsible_id is None:
         responsible_id = interaction.responsible_id if interaction else actor.id
-    if responsible_id != (interaction.responsible_id if interaction else actor.id):
-        if actor.role != "admin":
-            errors.add("responsible_id", "Only an admin can make someone else responsible.")
+    owner = interaction.responsible_id if interaction else actor.id
+    if responsible_id != owner and actor.role != "admin":
+        errors.add("responsible_id", "Only an admin can make someone else responsible.")
     user = db.session.get(User, responsible_id)
     if user is None or not user.active or user.role not in ("admin", "manager"):
         errors.add("responsible_id", "Choose an active manager.")

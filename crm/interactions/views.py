@@ -1,6 +1,13 @@
+"""The interactions workplace: list, forms, detail with the thread, quick actions."""
+
+from crm.interactions import bp
+
+
+@bp.route("/")
+def index():
+    """The interactions list (being built)."""
+    return "Interactions"
+
+
 def partner_tab(partner):
     return ""
-
-
-def calendar_source_items(user, start, end, owner_ids):
-    return []

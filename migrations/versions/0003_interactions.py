@@ -91,6 +91,7 @@ def upgrade():
         batch_op.create_index('ix_interaction_parent', ['parent_id'], unique=False)
         batch_op.create_index('ix_interaction_partner', ['partner_id', 'starts_at'], unique=False)
         batch_op.create_index('ix_interaction_starts', ['starts_at'], unique=False)
+        batch_op.create_index('ix_interaction_follow_up', ['follow_up_at'], unique=False)
         batch_op.create_index('ix_interaction_subject', ['subject_type', 'subject_id'], unique=False)
 
     op.create_table('interaction_attachment',
@@ -145,6 +146,7 @@ def downgrade():
     with op.batch_alter_table('interaction', schema=None) as batch_op:
         batch_op.drop_index('ix_interaction_subject')
         batch_op.drop_index('ix_interaction_starts')
+        batch_op.drop_index('ix_interaction_follow_up')
         batch_op.drop_index('ix_interaction_partner')
         batch_op.drop_index('ix_interaction_parent')
         batch_op.drop_index('ix_interaction_due')
