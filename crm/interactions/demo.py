@@ -1,2 +1,156 @@
-def make_interactions_demo(fake, rng, users):
-    pass
+"""Demo interactions for `crm demo`: every kind over the last 12 months, planned ones for the
+next month, threads of replies and follow-ups, a few unprocessed and overdue items.
+
+Everything is drawn from the step's `rng`. A second run adds interactions only to partners
+that have none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.interactions.models import Interaction, Participant
+from crm.interactions.services import sync_derived
+from crm.partners.models import Partner
+
+CALL_TOPICS = ["Уточнить заказ", "Сверка задолженности", "Новая поставка", "Follow-up on quote",
+               "Условия доставки", "Price list question", "Продление договора", "Рекламация"]  # fmt: skip
+MEETING_TOPICS = ["Презентация новинок", "Переговоры по договору", "Quarterly review",
+                  "Визит на склад", "Обсуждение скидок", "Product demo"]  # fmt: skip
+EMAIL_TOPICS = ["Коммерческое предложение", "Счёт на оплату", "Quote #{n}", "Акт сверки",
+                "Invitation to our exhibition", "Прайс-лист"]  # fmt: skip
+SMS = ["Ваш заказ отгружен", "Напоминаем о встрече завтра", "Счёт выставлен, спасибо!",
+       "Please call me back"]  # fmt: skip
+OUTCOMES = ["Договорились о встрече", "Не дозвонился", "Reached, agreed next step",
+            "Попросили перезвонить", "Заказ подтверждён", "Left a voicemail"]  # fmt: skip
+
+
+def make_interactions_demo(fake, rng, users) -> None:
+    """The `crm demo` step: interactions of the partners that have none yet."""
+    now = utcnow().replace(second=0, microsecond=0)
+    staff = [u for u in users if u.role in ("admin", "manager")]
+    if not staff:
+        return
+    has = select(Interaction.partner_id).where(Interaction.partner_id.is_not(None)).distinct()
+    partners = list(db.session.execute(
+        select(Partner).where(Partner.merged_into_id.is_(None), Partner.id.not_in(has))
+        .order_by(Partner.id)).scalars())  # fmt: skip
+    for n, partner in enumerate(partners):
+        owner = next((u for u in staff if u.id == partner.responsible_id), rng.choice(staff))
+        for _ in range(rng.choice((0, 1, 2, 3, 4, 6, 8))):
+            _thread(rng, now, partner, owner, staff)
+        if rng.random() < 0.35:  # something planned for the coming month
+            _planned(rng, now, partner, owner, staff)
+        if n % 100 == 99:
+            db.session.flush()
+    db.session.flush()
+
+
+def _person(rng, partner: Partner):
+    return rng.choice(partner.contact_persons) if partner.contact_persons and rng.random() < 0.6 else None
+
+
+def _address(partner: Partner, kind: str) -> str:
+    detail = partner.main_detail("email" if kind == "email" else "phone")
+    return detail.value if detail else ""
+
+
+def _new(rng, partner, owner, kind, start, status, parent=None) -> Interaction:
+    person = _person(rng, partner)
+    i = Interaction(kind=kind, status=status, responsible_id=owner.id, partner_id=partner.id,
+                    contact_person_id=person.id if person else None, starts_at=start,
+                    duration_minutes=0, remind_minutes=15)  # fmt: skip
+    if kind == "call":
+        i.direction = rng.choice(("outgoing", "outgoing", "incoming"))
+        i.duration_minutes = rng.randint(1, 25)
+        i.title = rng.choice(CALL_TOPICS)
+        i.address = _address(partner, kind)
+    elif kind == "meeting":
+        i.duration_minutes = rng.choice((30, 60, 60, 90, 120))
+        i.title = rng.choice(MEETING_TOPICS)
+    elif kind == "planned":
+        i.duration_minutes = rng.choice((15, 30, 60))
+        i.title = rng.choice(CALL_TOPICS + MEETING_TOPICS)
+    elif kind == "email":
+        i.direction = rng.choice(("outgoing", "incoming"))
+        i.title = rng.choice(EMAIL_TOPICS).format(n=rng.randint(100, 999))
+        i.address = _address(partner, kind)
+        i.description = "Добрый день!\n\nНаправляем документы во вложении.\n\nС уважением."
+    else:  # sms
+        i.direction = "outgoing"
+        i.description = rng.choice(SMS)
+        i.address = _address(partner, "phone")
+    if status == "completed":
+        i.completed_at = start + timedelta(minutes=i.duration_minutes)
+        if kind in ("call", "meeting"):
+            i.outcome = rng.choice(OUTCOMES)
+    if parent is not None:
+        i.parent = parent
+        if kind == "email" and parent.kind == "email" and parent.title:
+            i.title = "Re: " + parent.title.removeprefix("Re: ")
+    i.partner, i.contact_person = partner, person
+    return i
+
+
+def _status_for(rng, start: datetime, now: datetime) -> str:
+    if start > now:
+        return "planned"
+    r = rng.random()
+    # A few past items nobody closed: the unprocessed list has something to show.
+    return "planned" if r < 0.03 else "cancelled" if r < 0.06 else "completed"
+
+
+def _thread(rng, now, partner, owner, staff) -> None:
+    """A conversation: a first contact and 0–3 replies/follow-ups a few days apart."""
+    kind = rng.choices(("call", "email", "meeting", "sms", "planned"), (40, 25, 15, 10, 10))[0]
+    start = now - timedelta(days=rng.randint(1, 365), minutes=rng.randint(0, 9 * 60))
+    start = start.replace(hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45)))
+    root = _new(rng, partner, owner, kind, start, _status_for(rng, start, now))
+    items = [root]
+    parent = root
+    for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+        start = parent.starts_at + timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 5))
+        if start > now + timedelta(days=30):
+            break
+        kind = rng.choices(("call", "email", "meeting", "sms"), (40, 35, 20, 5))[0]
+        child = _new(rng, partner, owner, kind, start, _status_for(rng, start, now), parent)
+        items.append(child)
+        parent = child
+    last = items[-1]
+    if last.status == "completed" and rng.random() < 0.15:
+        # Waiting for the client's answer; some of these came due already.
+        last.follow_up_at = last.starts_at + timedelta(days=rng.randint(2, 14))
+    if root.kind == "meeting" and rng.random() < 0.5:
+        colleague = rng.choice(staff)
+        if colleague.id != owner.id:
+            root.participants.append(Participant(user_id=colleague.id, note="joins the meeting"))
+    _save(items)
+
+
+def _planned(rng, now, partner, owner, staff) -> None:
+    kind = rng.choices(("meeting", "planned", "call"), (40, 35, 25))[0]
+    start = (now + timedelta(days=rng.randint(0, 30))).replace(
+        hour=rng.randint(6, 14), minute=rng.choice((0, 30)))  # fmt: skip
+    if start <= now:
+        start += timedelta(days=1)
+    i = _new(rng, partner, owner, kind, start, "planned")
+    if kind == "meeting" and rng.random() < 0.4:
+        colleague = rng.choice(staff)
+        if colleague.id != owner.id:
+            i.participants.append(Participant(user_id=colleague.id, note="technical questions"))
+    _save([i])
+
+
+def _save(items: list[Interaction]) -> None:
+    """Insert a thread: ids first, then the chain (the first item's id) and derived columns."""
+    for i in items:
+        i.ends_at = i.starts_at  # placeholders until sync_derived below
+        db.session.add(i)
+    db.session.flush()
+    for i in items:
+        i.chain_id = items[0].id
+        sync_derived(i)

@@ -111,8 +111,8 @@ class InteractionFilter:
         key, _, value = self.subject.partition(":")
         return value if key == FREE_SUBJECT else ""
 
-    def args(self, **changes) -> dict[str, str]:
-        """Query-string arguments of this filter (with `changes`), empty ones left out."""
+    def params(self, **changes) -> dict[str, str]:
+        """Query-string parameters of this filter (with `changes`), empty ones left out."""
         flt = replace(self, **changes) if changes else self
         values = asdict(flt)
         values.pop("problems")
@@ -124,5 +124,9 @@ class InteractionFilter:
             out[key] = "1" if value is True else str(value)
         return out
 
-    def query(self, **changes) -> str:
-        return urlencode(self.args(**changes))
+    def query_string(self, **changes) -> str:
+        return urlencode(self.params(**changes))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.params(page=1, group=""))
