@@ -2,6 +2,10 @@
 
 Jobs run inside one app context. The worker is an RQ SimpleWorker (no fork per job) so the
 SQLAlchemy connection pool is never shared between processes.
+
+`python worker.py --cron` is the cron process instead: it enqueues the periodic jobs (the
+notification producers, such as interaction reminders, every minute) for the workers to run.
+Run exactly one: RQ's cron takes no lock, so two would enqueue everything twice.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from crm.jobs import redis_connection
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--burst", action="store_true", help="Exit when the queues are empty.")
+    parser.add_argument("--cron", action="store_true",
+                        help="Run the (single) cron process that enqueues periodic jobs.")  # fmt: skip
     args = parser.parse_args(argv)
     app = create_app()
     with app.app_context():
@@ -25,9 +31,28 @@ def main(argv=None) -> int:
         if connection is None:
             print("REDIS_URL is not set: jobs run inline in the web process, no worker needed.")
             return 1
+        if args.cron:
+            run_cron(app, connection)
+            return 0
         queues = [Queue(name, connection=connection) for name in app.config["RQ_QUEUES"]]
         SimpleWorker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
     return 0
+
+
+def run_cron(app, connection) -> None:
+    """Enqueue every notification producer on the first queue every `interval` seconds."""
+    from rq.cron import CronScheduler
+
+    from crm.notifications.producers import producers
+
+    cron = CronScheduler(connection=connection)
+    for producer in producers(app):
+        # Not run through crm.jobs (no JobRun row a minute). A job nobody picked up within
+        # ten intervals is dropped (the next one does the same work); failures are kept a day.
+        cron.register(producer.func, queue_name=app.config["RQ_QUEUES"][0],
+                      interval=producer.interval, job_timeout=600, ttl=10 * producer.interval,
+                      result_ttl=producer.interval, failure_ttl=24 * 3600)  # fmt: skip
+    cron.start()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`flask --app app crm …`: init-db, demo, users create, reindex."""
+"""`flask --app app crm …`: init-db, demo, users create, reindex, reminders."""
 
 from __future__ import annotations
 
@@ -77,6 +77,15 @@ def reindex():
 
     run = enqueue(rebuild_search_index)
     click.echo(f"Job {run.id}: {run.status} {run.message}".rstrip())
+
+
+@crm_cli.command("reminders")
+def reminders():
+    """Produce due reminders and e-mail them now (for system cron, when no `worker.py --cron`)."""
+    from crm.notifications.producers import run_all
+
+    for key, counts in run_all().items():
+        click.echo(f"{key}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
 @report_cli.command("receivables")

@@ -76,4 +76,15 @@ def settings_from_env(instance_path: str) -> dict:
         # Number of reverse proxies in front of the app (X-Forwarded-For hops to trust).
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        # E-mail copies of notifications (crm/notifications/mail.py); no SMTP_HOST: none sent.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
+        "SMTP_SSL": _bool("SMTP_SSL", False),
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10")),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "crm@localhost"),
+        # The app's address as users reach it ("https://crm.example.com"), for links in e-mails.
+        "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
     }

@@ -234,3 +234,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("=", "parts skipped", yellow=True)
         for part in sorted(skipped):
             terminalreporter.write_line(f"SKIPPED: {part}")
+
+
+@pytest.fixture
+def make_interaction(app):
+    """make_interaction(responsible, kind="call", starts_at=None, partner=None, parent=None,
+    participants=(), **fields) -> Interaction."""
+    from tests.factories import create_interaction
+
+    return create_interaction

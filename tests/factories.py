@@ -123,3 +123,36 @@ def _save(commit: bool) -> None:
         db.session.commit()
     else:
         db.session.flush()
+
+
+# --- interactions --------------------------------------------------------------------------
+
+
+def create_interaction(responsible, kind="call", starts_at=None, partner=None, parent=None,
+                       participants=(), commit=True, **fields):  # fmt: skip
+    """An interaction of `responsible` (a User) starting at `starts_at` (naive UTC, default
+    2026-03-02 09:00); `parent` makes it a reply in the parent's chain, `participants` are
+    users taking part. Calls, SMS and e-mails default to outgoing. The derived columns (end,
+    due time, search text) come from `sync_derived`, as the app keeps them."""
+    from datetime import datetime
+
+    from crm.interactions.models import Interaction, Participant
+    from crm.interactions.services import sync_derived
+
+    n = next(_n)
+    defaults = {"status": "planned", "title": f"Interaction {n}", "duration_minutes": 0,
+                "remind_minutes": None}  # fmt: skip
+    if kind in ("call", "sms", "email"):
+        defaults["direction"] = "outgoing"
+    i = Interaction(kind=kind, responsible_id=responsible.id,
+                    starts_at=starts_at or datetime(2026, 3, 2, 9, 0),
+                    partner_id=partner.id if partner is not None else None,
+                    parent_id=parent.id if parent is not None else None,
+                    **{**defaults, **fields})  # fmt: skip
+    i.participants = [Participant(user_id=u.id) for u in participants]
+    sync_derived(i)
+    db.session.add(i)
+    db.session.flush()
+    i.chain_id = (parent.chain_id or parent.id) if parent is not None else i.id
+    _save(commit)
+    return i

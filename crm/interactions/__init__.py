@@ -13,15 +13,18 @@ def _setup(state):
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items
     from crm.interactions.demo import make_interactions_demo
+    from crm.interactions.jobs import send_reminders
     from crm.interactions.views import partner_tab
+    from crm.notifications.producers import NotificationProducer, register_producer
     from crm.partners.tabs import PartnerTab, register_tab
 
     register_nav(state, "interactions.index", "Interactions", 20)
-    # The calendar's nav item: added with its view.
+    register_nav(state, "interactions.calendar", "Calendar", 25)
     register_tab(state, PartnerTab("interactions", "Interactions", partner_tab, 25))
     register_calendar_source(state, CalendarSource("interactions", "Interactions",
                                                    calendar_source_items, 10))  # fmt: skip
     register_demo_step(state, 40, make_interactions_demo)
+    register_producer(state, NotificationProducer("interaction-reminders", send_reminders, 60, 10))
 
 
 bp.record_once(_setup)

@@ -9,7 +9,6 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
-from werkzeug.utils import secure_filename
 
 from crm.core import audit
 from crm.core.errors import DomainError
@@ -43,7 +42,6 @@ def add_attachments(actor, i: Interaction, files) -> list[Attachment]:
     added = []
     try:
         for upload in files:
-            name = secure_filename(upload.filename) or "file"
             stored = secrets.token_hex(16)
             target = folder() / stored
             upload.save(target)
@@ -52,7 +50,9 @@ def add_attachments(actor, i: Interaction, files) -> list[Attachment]:
             if size == 0:
                 raise DomainError(f"{upload.filename[:80]} is empty.",
                                   {"attachments": [f"{upload.filename[:80]} is empty."]})  # fmt: skip
-            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            # By the name as given: secure_filename drops non-ASCII names down to their
+            # extension ("Счёт.pdf" -> "pdf"), which no longer reads as a PDF.
+            kind = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
             att = Attachment(filename=upload.filename[:255], stored_name=stored, size=size,
                              content_type=kind, uploaded_by_id=actor.id)  # fmt: skip
             i.attachments.append(att)

@@ -51,7 +51,11 @@ def make_interactions_demo(fake, rng, users) -> None:
 
 
 def _person(rng, partner: Partner):
-    return rng.choice(partner.contact_persons) if partner.contact_persons and rng.random() < 0.6 else None
+    return (
+        rng.choice(partner.contact_persons)
+        if partner.contact_persons and rng.random() < 0.6
+        else None
+    )
 
 
 def _address(partner: Partner, kind: str) -> str:
@@ -107,13 +111,15 @@ def _status_for(rng, start: datetime, now: datetime) -> str:
 def _thread(rng, now, partner, owner, staff) -> None:
     """A conversation: a first contact and 0–3 replies/follow-ups a few days apart."""
     kind = rng.choices(("call", "email", "meeting", "sms", "planned"), (40, 25, 15, 10, 10))[0]
-    start = now - timedelta(days=rng.randint(1, 365), minutes=rng.randint(0, 9 * 60))
-    start = start.replace(hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45)))
+    # Working hours in Moscow (UTC+3): 09:00-18:45.
+    start = (now - timedelta(days=rng.randint(1, 365))).replace(
+        hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45)))  # fmt: skip
     root = _new(rng, partner, owner, kind, start, _status_for(rng, start, now))
     items = [root]
     parent = root
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
-        start = parent.starts_at + timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 5))
+        start = (parent.starts_at + timedelta(days=rng.randint(1, 10))).replace(
+            hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45)))  # fmt: skip
         if start > now + timedelta(days=30):
             break
         kind = rng.choices(("call", "email", "meeting", "sms"), (40, 35, 20, 5))[0]

@@ -8,9 +8,10 @@ from wtforms.validators import Optional
 
 from crm.interactions.models import DIRECTIONS, KINDS, STATUSES
 
-REMINDERS = [("", "No reminder"), ("0", "At the start"), ("5", "5 minutes before"),
-             ("15", "15 minutes before"), ("30", "30 minutes before"), ("60", "1 hour before"),
-             ("1440", "1 day before")]  # fmt: skip
+REMINDERS = [SelectChoice(*c) for c in (
+    ("", "No reminder"), ("0", "At the start"), ("5", "5 minutes before"),
+    ("15", "15 minutes before"), ("30", "30 minutes before"), ("60", "1 hour before"),
+    ("1440", "1 day before"))]  # fmt: skip
 OUTCOMES = ["Reached, agreed next step", "Reached, not interested", "No answer", "Busy",
             "Left a voicemail", "Wrong number", "Asked to call back"]  # fmt: skip
 

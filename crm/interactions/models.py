@@ -61,7 +61,9 @@ class Interaction(db.Model):
     # date, whichever is first; NULL when nothing is pending. Kept by services.sync_due, so
     # "unprocessed" is one indexed range: due_at <= now.
     due_at: Mapped[datetime | None]
-    remind_minutes: Mapped[int | None] = mapped_column(default=15)  # before the start; None: off
+    # Before the start; None: off. No column default: the ORM would put it in place of None
+    # on insert, so "no reminder" could not be saved (the form offers 15 by default).
+    remind_minutes: Mapped[int | None]
     direction: Mapped[str] = mapped_column(String(16), default="")
     address: Mapped[str] = mapped_column(String(255), default="")  # phone number / e-mail
     outcome: Mapped[str] = mapped_column(String(255), default="")

@@ -270,6 +270,13 @@ def _attach_to_chain(i: Interaction, parent: Interaction | None) -> None:
     i.chain_id = (parent.chain_id or parent.id) if parent is not None else i.id
 
 
+def _participant_order(row: tuple) -> tuple:
+    # A row has a user, a person or only a name: a missing id sorts as 0, since comparing
+    # None with an id raises TypeError (a colleague and a guest on one meeting did).
+    user_id, person_id, name, note = row
+    return (user_id or 0, person_id or 0, name, note)
+
+
 def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
     """Replace the participants with `rows` of {user_id | contact_person_id | name, note}."""
     errors = _Errors()
@@ -299,8 +306,10 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
         keep.append(Participant(user_id=user_id, contact_person_id=person_id, name=name,
                                 note=note))  # fmt: skip
     errors.raise_if_any()
-    before = sorted((p.user_id, p.contact_person_id, p.name, p.note) for p in i.participants)
-    after = sorted((p.user_id, p.contact_person_id, p.name, p.note) for p in keep)
+    before = sorted(((p.user_id, p.contact_person_id, p.name, p.note) for p in i.participants),
+                    key=_participant_order)  # fmt: skip
+    after = sorted(((p.user_id, p.contact_person_id, p.name, p.note) for p in keep),
+                   key=_participant_order)  # fmt: skip
     if before != after:
         i.participants = keep
         if i.id is not None:
@@ -395,11 +404,10 @@ def defer(actor, i: Interaction, until: datetime) -> Interaction:
     if not isinstance(until, datetime):
         raise DomainError("Choose the date to defer to.", {"until": ["Choose a date."]})
     until = until.replace(second=0, microsecond=0)
-    values = {"status": "deferred"}
     if i.is_open or i.follow_up_at is None:
-        values["starts_at"] = until
-    else:
-        values["follow_up_at"] = until
+        values = {"status": "deferred", "starts_at": until}
+    else:  # a finished item waiting for an answer: only the follow-up moves
+        values = {"follow_up_at": until}
     return _change(actor, i, values, summary="deferred")
 
 
@@ -432,9 +440,13 @@ def log_and_plan(actor, logged: dict, next_step: dict | None, participants=None)
     done = create_interaction(actor, {**logged, "status": "completed"}, participants)
     nxt = None
     if next_step:
+        # The number just dialled suits a call or SMS next, not an e-mail (nor a meeting).
+        phones = ("call", "sms")
+        same_channel = (done.kind in phones and next_step.get("kind") in phones
+                        or done.kind == next_step.get("kind") == "email")  # fmt: skip
         nxt = create_interaction(actor, {
             "partner_id": done.partner_id, "contact_person_id": done.contact_person_id,
-            "contact_text": done.contact_text, "address": done.address,
+            "contact_text": done.contact_text, "address": done.address if same_channel else "",
             "subject_type": done.subject_type, "subject_id": done.subject_id,
             "subject_text": done.subject_text, **next_step, "parent_id": done.id,
             "status": "planned"})  # fmt: skip

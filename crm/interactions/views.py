@@ -92,7 +92,7 @@ def group_key(i: Interaction, group: str) -> tuple:
 # --- create / edit ------------------------------------------------------------------------
 
 
-def _partner_choices(selected: Partner | None) -> list[SelectChoice]:
+def _partner_choices(selected: Partner | None, blank: str = "— no partner —") -> list[SelectChoice]:
     stmt = select(Partner).where(Partner.merged_into_id.is_(None))
     visible = partner_queries.visibility_clause(current_user)
     if visible is not None:
@@ -106,7 +106,7 @@ def _partner_choices(selected: Partner | None) -> list[SelectChoice]:
         stmt.order_by(Partner.name_norm).limit(PARTNER_CHOICES)).scalars())  # fmt: skip
     if selected is not None and selected not in partners:
         partners.insert(0, selected)
-    return [SelectChoice("", "— no partner —")] + [
+    return [SelectChoice("", blank)] + [
         SelectChoice(str(p.id), f"{p.name} ({p.code})") for p in partners
     ]
 
@@ -475,8 +475,9 @@ def _log_errors(form: LogForm, exc: DomainError) -> None:
 @bp.route("/partner-options")
 def partner_options():
     """<option>s of the partners matching `partner_q`, for the form's partner select."""
+    blank = (request.args.get("blank") or "— no partner —")[:40]
     return render_template("interactions/_partner_options.html",
-                           choices=_partner_choices(None), selected="")  # fmt: skip
+                           choices=_partner_choices(None, blank), selected="")  # fmt: skip
 
 
 @bp.route("/contact-options")

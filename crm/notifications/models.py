@@ -30,4 +30,6 @@ class Notification(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="uq_notification_user_key"),
         Index("ix_notification_user", "user_id", "read_at", "created_at"),
+        # The e-mail sender's "created in the last 24 h, not e-mailed yet" is a range on this.
+        Index("ix_notification_created", "created_at"),
     )

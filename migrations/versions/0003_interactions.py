@@ -47,6 +47,7 @@ def upgrade():
     sa.UniqueConstraint('user_id', 'key', name='uq_notification_user_key')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_created', ['created_at'], unique=False)
         batch_op.create_index('ix_notification_user', ['user_id', 'read_at', 'created_at'], unique=False)
 
     op.create_table('interaction',
@@ -157,6 +158,7 @@ def downgrade():
     op.drop_table('interaction')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_user')
+        batch_op.drop_index('ix_notification_created')
 
     op.drop_table('notification')
     with op.batch_alter_table('calendar_feed', schema=None) as batch_op:

@@ -2,7 +2,12 @@
 (function () {
   "use strict";
   var bar = document.getElementById("loading-bar");
-  document.body.addEventListener("htmx:beforeRequest", function () { bar.classList.add("htmx-request"); });
+  // Background polls (the notification badge, the list refreshing itself) mark their element
+  // with data-quiet: they must not flash the loading bar every minute.
+  document.body.addEventListener("htmx:beforeRequest", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("[data-quiet]")) { return; }
+    bar.classList.add("htmx-request");
+  });
   document.body.addEventListener("htmx:afterRequest", function () { bar.classList.remove("htmx-request"); });
   // The server could not be reached at all (no response to swap): say so in the flash area.
   document.body.addEventListener("htmx:sendError", function () {

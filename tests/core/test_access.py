@@ -71,8 +71,9 @@ def is_login_url(location: str | None, url: str) -> bool:
     return target.path == "/auth/login" and parse_qs(target.query).get("next") == [url]
 
 
-def test_only_login_and_invite_are_public(app):
-    assert marked(app, "crm_public") == {"auth.login", "auth.invite"}
+def test_only_login_invite_and_calendar_feed_are_public(app):
+    # The calendar feed is read by calendar apps without a session: its URL holds a token.
+    assert marked(app, "crm_public") == {"auth.login", "auth.invite", "interactions.feed"}
 
 
 def test_public_pages_open_without_signing_in(client):
@@ -153,9 +154,11 @@ def test_viewer_cannot_post_anywhere(app, client, login_as, make_user, make_part
     assert is_signed_in(client)
 
 
-def test_only_logout_and_own_account_and_tokens_are_exempt_for_viewers(app):
+def test_only_own_account_tokens_feed_and_notifications_are_exempt_for_viewers(app):
     assert marked(app, "crm_viewer_may_post") == {
-        "auth.logout", "auth.account", "auth.token_create", "auth.token_revoke"}  # fmt: skip
+        "auth.logout", "auth.account", "auth.token_create", "auth.token_revoke",
+        "interactions.feed_create", "interactions.feed_revoke",
+        "notifications.open", "notifications.read_all"}  # fmt: skip
 
 
 def test_viewer_may_change_own_password_and_sign_out(client, login_as):

@@ -1,0 +1,82 @@
+"""Private calendar-feed links: a user's secret URL that calendar programs (Google Calendar,
+Outlook, Thunderbird) poll for his items. Only the token's SHA-256 is stored; a user has at most
+one live link, and making a new one revokes the old."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from crm.auth.models import User
+from crm.core import audit
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.interactions.models import CalendarFeed
+
+# token_urlsafe(32) gives 43 characters; anything much longer is not one of ours.
+MAX_TOKEN_LENGTH = 100
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _live_feeds(user: User) -> list[CalendarFeed]:
+    return list(db.session.execute(
+        select(CalendarFeed).where(CalendarFeed.user_id == user.id,
+                                   CalendarFeed.revoked_at.is_(None))
+        .order_by(CalendarFeed.id)).scalars())  # fmt: skip
+
+
+def active_feed(user: User) -> CalendarFeed | None:
+    """The user's live feed link (its row: when made, when last read), if any."""
+    feeds = _live_feeds(user)
+    return feeds[-1] if feeds else None
+
+
+def create_feed(user: User) -> str:
+    """A new feed link of `user`; returns the token itself, which is never stored. Any earlier
+    link of his stops working."""
+    _revoke_all(user, summary="calendar feed link replaced")
+    token = secrets.token_urlsafe(32)
+    row = CalendarFeed(user_id=user.id, token_hash=hash_token(token))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(user, "create", row, root=user, summary="calendar feed link created")
+    return token
+
+
+def revoke_feed(user: User) -> int:
+    """Revoke the user's feed link(s); returns how many were live (0: nothing to revoke)."""
+    return _revoke_all(user, summary="calendar feed link revoked")
+
+
+def _revoke_all(user: User, summary: str) -> int:
+    feeds = _live_feeds(user)
+    now = utcnow()
+    for row in feeds:
+        row.revoked_at = now
+        audit.record(user, "update", row, root=user, changes={"revoked": [False, True]},
+                     summary=summary)  # fmt: skip
+    db.session.flush()
+    return len(feeds)
+
+
+def user_for_token(token: str | None) -> User | None:
+    """The active user whose live feed link carries `token`, else None (unknown, revoked,
+    deactivated account). Marks the link as used; the caller commits."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    row = db.session.execute(
+        select(CalendarFeed).where(CalendarFeed.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = utcnow()
+    db.session.flush()
+    return user

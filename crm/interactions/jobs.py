@@ -1,0 +1,129 @@
+"""Background jobs of interactions: reminders to the responsible user before a planned
+interaction starts and when its follow-up date has passed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from crm.auth.models import User
+from crm.core.timeutil import to_zone, user_zone, utcnow
+from crm.extensions import db
+from crm.interactions.models import OPEN_STATUSES, Interaction
+from crm.notifications import mail
+from crm.notifications.services import notify
+
+# Reminders are at most a week ahead (services.MAX_REMIND); follow-ups that passed longer ago
+# than this are not announced (the first run after a deploy would flood everyone otherwise).
+AHEAD = timedelta(days=7)
+FOLLOW_UP_LOOKBACK = timedelta(days=7)
+# "0 minutes before" means "when it starts": due in the first minute of the interaction, so
+# a run every minute catches it.
+AT_START = timedelta(minutes=1)
+
+
+def _minute(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+def start_reminder_due(starts_at: datetime, remind_minutes: int, now: datetime) -> bool:
+    """starts_at − remind ≤ now < starts_at (for 0 minutes: the start's first minute)."""
+    remind_at = starts_at - timedelta(minutes=remind_minutes)
+    return remind_at <= now < max(starts_at, remind_at + AT_START)
+
+
+def _url(i: Interaction) -> str:
+    # Jobs run without a request (no host to build an absolute URL from): a path on this site.
+    return f"/interactions/{i.id}"
+
+
+def _with_whom(i: Interaction) -> str:
+    if i.partner is not None:
+        return f"{i.kind_title} with {i.partner.name}"
+    if i.contact_text:
+        return f"{i.kind_title} with {i.contact_text}"
+    return f"{i.kind_title}: {i.title}" if i.title else i.kind_title
+
+
+def _local(value: datetime, user: User, now: datetime) -> str:
+    """'10:00' today in the user's zone, else '2026-11-30 10:00'."""
+    zone = user_zone(user)
+    local, today = to_zone(value, zone), to_zone(now, zone).date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+
+
+def _body(i: Interaction) -> str:
+    lines = [i.title] if i.title and i.partner is not None else []
+    if i.contact_person is not None:
+        lines.append(i.contact_person.name)
+    return "\n".join(lines)
+
+
+def _start_reminders(now: datetime) -> int:
+    # Ids first, over the indexed starts_at range; the remind offset is checked in Python
+    # because date arithmetic on a column differs between SQLite and PostgreSQL.
+    stmt = (
+        select(Interaction.id, Interaction.starts_at, Interaction.remind_minutes)
+        .join(User, User.id == Interaction.responsible_id)
+        .where(
+            Interaction.starts_at > now - AT_START,
+            Interaction.starts_at <= now + AHEAD,
+            Interaction.status.in_(OPEN_STATUSES),
+            Interaction.remind_minutes.is_not(None),
+            User.active.is_(True),
+        )
+    )
+    due = [row.id for row in db.session.execute(stmt)
+           if start_reminder_due(row.starts_at, row.remind_minutes, now)]  # fmt: skip
+    created = 0
+    for i in _load(due):
+        user = i.responsible
+        title = f"{_with_whom(i)} at {_local(i.starts_at, user, now)}"
+        key = f"interaction:{i.id}:start:{_minute(i.starts_at)}"
+        created += notify(user.id, key, title, _body(i), _url(i)) is not None
+    return created
+
+
+def _follow_up_reminders(now: datetime) -> int:
+    stmt = (
+        select(Interaction.id)
+        .join(User, User.id == Interaction.responsible_id)
+        .where(
+            Interaction.follow_up_at <= now,
+            Interaction.follow_up_at >= now - FOLLOW_UP_LOOKBACK,
+            Interaction.status != "cancelled",
+            User.active.is_(True),
+        )
+    )
+    created = 0
+    for i in _load(list(db.session.execute(stmt).scalars())):
+        user = i.responsible
+        title = f"Follow-up due: {_with_whom(i)} ({_local(i.follow_up_at, user, now)})"
+        key = f"interaction:{i.id}:follow-up:{_minute(i.follow_up_at)}"
+        created += notify(user.id, key, title, _body(i), _url(i)) is not None
+    return created
+
+
+def _load(ids: list[int]) -> list[Interaction]:
+    if not ids:
+        return []
+    stmt = select(Interaction).where(Interaction.id.in_(ids)).order_by(Interaction.id)
+    return list(db.session.execute(stmt).unique().scalars())
+
+
+def send_reminders(run=None, now: datetime | None = None) -> dict:
+    """Notify responsible users of interactions about to start and of follow-ups that came due,
+    then e-mail the copies; idempotent (a notification exists once per interaction and time)."""
+    now = now or utcnow()
+    try:
+        notified = _start_reminders(now) + _follow_up_reminders(now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()  # the worker's session outlives the job
+        raise
+    emailed = mail.deliver_pending()
+    if run is not None:
+        run.message = f"{notified} notified, {emailed} e-mailed"
+        db.session.commit()
+    return {"notified": notified, "emailed": emailed}

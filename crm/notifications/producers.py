@@ -1,0 +1,76 @@
+"""Jobs that produce notifications (interactions' reminders, later deals' and claims'), which
+higher domains register here so that this package runs them without importing those domains.
+
+They run in one of three ways (see README, "Reminders"): a cron process (`worker.py --cron`)
+enqueueing each on RQ every `interval` seconds, system cron calling `flask crm reminders`, or —
+with no Redis — inline from the unread-badge poll, at most once a minute per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+
+from crm.extensions import db
+
+log = logging.getLogger(__name__)
+
+INLINE_EVERY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class NotificationProducer:
+    key: str
+    # A module-level function `func(run=None, now=None) -> dict` (RQ imports it by name):
+    # idempotent, commits its own work, delivers e-mail copies.
+    func: Callable
+    interval: int = 60  # seconds between runs
+    order: int = 100
+
+
+def register_producer(state_or_app, producer: NotificationProducer) -> None:
+    app = getattr(state_or_app, "app", state_or_app)
+    app.extensions.setdefault("crm.notification_producers", {})[producer.key] = producer
+
+
+def producers(app=None) -> list[NotificationProducer]:
+    app = app or current_app
+    found = app.extensions.get("crm.notification_producers", {}).values()
+    return sorted(found, key=lambda p: p.order)
+
+
+def run_all() -> dict[str, dict]:
+    """Run every producer now, in this process; {key: its counts}."""
+    return {p.key: p.func() for p in producers()}
+
+
+_inline_lock = threading.Lock()
+
+
+def run_inline_if_due() -> None:
+    """Without Redis nothing runs the producers on a schedule: the badge poll does, at most once
+    per INLINE_EVERY_SECONDS per process (per app), and never lets a failure reach the page."""
+    app = current_app._get_current_object()
+    if not _inline_lock.acquire(blocking=False):
+        return  # another request of this process is running them
+    try:
+        last = app.extensions.get("crm.notifications_inline_at")
+        if last is not None and time.monotonic() - last < INLINE_EVERY_SECONDS:
+            return
+        app.extensions["crm.notifications_inline_at"] = time.monotonic()
+        for producer in producers(app):
+            # An app context of its own: the job's commits and rollbacks stay off the request's
+            # session (as crm.jobs runs jobs inline).
+            with app.app_context():
+                try:
+                    producer.func()
+                except Exception:
+                    db.session.rollback()
+                    log.exception("notification producer %s failed (run inline)", producer.key)
+    finally:
+        _inline_lock.release()
