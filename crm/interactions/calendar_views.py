@@ -7,9 +7,7 @@ turned into UTC for the query, and items are placed on the local days they cover
 from __future__ import annotations
 
 import re
-from calendar import monthrange
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -22,18 +20,24 @@ from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.interactions import bp, feeds, ical, queries, services
 from crm.interactions.calendar import CalendarItem, calendar_items
+from crm.interactions.calendar_grid import (
+    FIRST_HOUR,
+    LAST_HOUR,
+    MAX_DATE,
+    MIN_DATE,
+    VIEWS,
+    CalendarQuery,
+    bucket,
+    clamp,
+    columns,
+    may_choose_owner,
+    parse_query,
+    period_of,
+)
 
-VIEWS = {"day": "Day", "week": "Week", "month": "Month", "agenda": "Agenda"}
-DEFAULT_VIEW = "month"
-AGENDA_DAYS = 30
-# Hour rows of the week and day views; items outside go to an "earlier" / "later" row.
-FIRST_HOUR, LAST_HOUR = 7, 21
-# Dates the calendar can page to (a month grid reaches a week either side of its month).
-MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)
 # The feed: what a calendar program gets (older and later items are left out to keep it small).
 FEED_PAST, FEED_AHEAD = timedelta(days=90), timedelta(days=365)
 CLOSED_STATUSES = ("completed", "cancelled")
-LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 LOCAL_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", re.ASCII)
 
 
@@ -62,251 +66,6 @@ def calendar_source_items(user, start, end, owner_ids):
     return items
 
 
-# --- what the request asks for ------------------------------------------------------------
-
-
-@dataclass
-class CalendarQuery:
-    """The view, date and whose calendar, parsed from the query string (or a form): bad
-    values fall back to a default and leave a message in `problems`."""
-
-    view: str
-    day: date
-    user_param: str  # "" (one's own), "all", or a user id
-    owner_ids: list[int] | None  # None: every item the signed-in user may see
-    owner_label: str
-    problems: list[str] = field(default_factory=list)
-
-    def params(self, **changes) -> dict:
-        values = {"view": self.view, "date": self.day.isoformat(), "user": self.user_param}
-        values.update(changes)
-        if isinstance(values["date"], date):
-            values["date"] = values["date"].isoformat()
-        return {k: v for k, v in values.items() if v}
-
-
-def may_choose_owner(user) -> bool:
-    """Managers see their own calendar only; the other roles may look at anyone's."""
-    return user.role != "manager"
-
-
-def parse_query(args, user, today: date) -> CalendarQuery:
-    problems: list[str] = []
-    view = (args.get("view") or DEFAULT_VIEW).strip()
-    if view not in VIEWS:
-        problems.append(f"There is no calendar view {view[:20]!r}; showing the month.")
-        view = DEFAULT_VIEW
-    raw_date = (args.get("date") or "").strip()
-    day = today
-    if raw_date:
-        try:
-            day = date.fromisoformat(raw_date)
-        except ValueError:
-            problems.append(f"{raw_date[:20]!r} is not a date (YYYY-MM-DD); showing today.")
-        else:
-            if not MIN_DATE <= day <= MAX_DATE:
-                problems.append(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
-                                "showing today.")  # fmt: skip
-                day = today
-    param, owner_ids, label = _owner(args.get("user"), user, problems)
-    return CalendarQuery(view, day, param, owner_ids, label, problems)
-
-
-def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:
-    raw = (raw or "").strip()
-    own = ("", [user.id], "My calendar")
-    if raw in ("", "me", str(user.id)):
-        return own
-    if not may_choose_owner(user):
-        problems.append("You can see only your own calendar (and what you take part in); "
-                        "showing yours.")  # fmt: skip
-        return own
-    if raw == "all":
-        return "all", None, "Everyone"
-    other = None
-    if raw.isascii() and raw.isdigit() and len(raw) < 10:  # "²".isdigit(), and int() limits
-        other = db.session.get(User, int(raw))
-    if other is None:
-        problems.append(f"There is no user {raw[:20]!r}; showing your calendar.")
-        return own
-    return str(other.id), [other.id], other.display_name
-
-
-# --- periods and layout ---------------------------------------------------------------------
-
-
-@dataclass
-class Period:
-    first: date  # the first day shown
-    end: date  # the day after the last one shown
-    label: str
-    prev: date
-    next: date
-    month: int | None = None  # the month view's month (days of others are dimmed)
-
-    @property
-    def days(self) -> list[date]:
-        return [self.first + timedelta(days=n) for n in range((self.end - self.first).days)]
-
-
-def _add_months(day: date, n: int) -> date:
-    month = day.month - 1 + n
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
-
-
-def _span_label(first: date, last: date) -> str:
-    if first.year != last.year:
-        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
-    if first.month != last.month:
-        return f"{first:%-d %b} – {last:%-d %b %Y}"
-    return f"{first.day} – {last:%-d %B %Y}"
-
-
-def period_of(view: str, day: date) -> Period:
-    """The days a view shows around `day`; weeks start on Monday."""
-    if view == "day":
-        return Period(day, day + timedelta(days=1), f"{day:%A, %-d %B %Y}",
-                      day - timedelta(days=1), day + timedelta(days=1))  # fmt: skip
-    if view == "week":
-        first = day - timedelta(days=day.weekday())
-        return Period(first, first + timedelta(days=7),
-                      _span_label(first, first + timedelta(days=6)),
-                      day - timedelta(days=7), day + timedelta(days=7))  # fmt: skip
-    if view == "agenda":
-        last = day + timedelta(days=AGENDA_DAYS - 1)
-        return Period(day, last + timedelta(days=1), _span_label(day, last),
-                      day - timedelta(days=AGENDA_DAYS), day + timedelta(days=AGENDA_DAYS))  # fmt: skip
-    month_first = day.replace(day=1)
-    month_last = month_first.replace(day=monthrange(day.year, day.month)[1])
-    first = month_first - timedelta(days=month_first.weekday())
-    end = month_last + timedelta(days=7 - month_last.weekday())
-    return Period(first, end, f"{day:%B %Y}", _add_months(month_first, -1),
-                  _add_months(month_first, 1), month=day.month)  # fmt: skip
-
-
-def _clamp(day: date) -> date:
-    return min(max(day, MIN_DATE), MAX_DATE)
-
-
-@dataclass
-class Entry:
-    """One item as shown on one local day."""
-
-    item: CalendarItem
-    start: datetime  # local, naive
-    end: datetime  # local, naive
-    continued: bool = False  # began on an earlier day
-
-    @property
-    def hour(self) -> int:
-        return self.start.hour
-
-    @property
-    def time_label(self) -> str:
-        if self.item.all_day:
-            return "All day"
-        if self.continued:
-            return f"…–{self.end:%H:%M}" if self.end > self.start else "…"
-        if self.end > self.start:
-            if self.end.date() == self.start.date():
-                return f"{self.start:%H:%M}–{self.end:%H:%M}"
-            return f"{self.start:%H:%M}–{self.end:%-d %b %H:%M}"
-        return f"{self.start:%H:%M}"
-
-    @property
-    def short_time(self) -> str:
-        """The start only, for a month cell."""
-        if self.item.all_day:
-            return "All day"
-        return "…" if self.continued else f"{self.start:%H:%M}"
-
-    @property
-    def when(self) -> str:
-        """The full local time range, for the item's details."""
-        if self.item.all_day:
-            return f"{self.start:%a %-d %b %Y}, all day"
-        text = f"{self.start:%a %-d %b %Y, %H:%M}"
-        if self.end > self.start:
-            same_day = self.end.date() == self.start.date()
-            text += f" – {self.end:%H:%M}" if same_day else f" – {self.end:%a %-d %b, %H:%M}"
-        return text
-
-    @property
-    def local_start(self) -> str:
-        return self.start.strftime(LOCAL_INPUT)
-
-    @property
-    def moves(self) -> list[tuple[str, str]]:
-        """One-tap moves (label, new local start): wall-clock days keep the time across a
-        change to or from summer time."""
-        if not self.item.reschedule_url:
-            return []
-        shifts = (("−1 day", timedelta(days=-1)), ("+1 day", timedelta(days=1)),
-                  ("+1 hour", timedelta(hours=1)))  # fmt: skip
-        return [(label, (self.start + delta).strftime(LOCAL_INPUT)) for label, delta in shifts]
-
-
-def _local_span(item: CalendarItem, zone_name: str) -> tuple[datetime, datetime]:
-    if item.all_day:
-        # All-day items carry calendar dates, the same in every zone (as iCalendar's DATE).
-        return item.starts_at, max(item.ends_at, item.starts_at)
-    start = to_zone(item.starts_at, zone_name).replace(tzinfo=None)
-    end = to_zone(max(item.ends_at, item.starts_at), zone_name).replace(tzinfo=None)
-    return start, end
-
-
-def bucket(items: list[CalendarItem], days: list[date], zone_name: str) -> dict[date, list[Entry]]:
-    """Items by the local days they cover (a meeting past midnight shows on both days)."""
-    out: dict[date, list[Entry]] = {d: [] for d in days}
-    for item in items:
-        start, end = _local_span(item, zone_name)
-        last = start.date()
-        if end > start:
-            # An item ending at midnight does not reach into the next day.
-            last = (end - timedelta(microseconds=1)).date()
-            if item.all_day and end.time() != time.min:
-                last = end.date()
-        day = start.date()
-        while day <= last:
-            if day in out:
-                out[day].append(Entry(item, start, end, continued=day != start.date()))
-            day += timedelta(days=1)
-    return out
-
-
-@dataclass
-class DayColumn:
-    """A day of the week/day view split into rows: all-day, earlier, each hour, later."""
-
-    day: date
-    all_day: list[Entry] = field(default_factory=list)
-    earlier: list[Entry] = field(default_factory=list)
-    hours: dict[int, list[Entry]] = field(default_factory=dict)
-    later: list[Entry] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.all_day or self.earlier or self.later or any(self.hours.values()))
-
-
-def columns(entries: dict[date, list[Entry]]) -> list[DayColumn]:
-    out = []
-    for day, day_entries in entries.items():
-        col = DayColumn(day, hours={h: [] for h in range(FIRST_HOUR, LAST_HOUR + 1)})
-        for e in day_entries:
-            if e.item.all_day or e.continued:
-                col.all_day.append(e)
-            elif e.hour < FIRST_HOUR:
-                col.earlier.append(e)
-            elif e.hour > LAST_HOUR:
-                col.later.append(e)
-            else:
-                col.hours[e.hour].append(e)
-        out.append(col)
-    return out
-
-
 def owner_choices(user, q: CalendarQuery) -> list[tuple[str, str]]:
     """(value, label) for the "whose calendar" select: oneself, everyone, each manager."""
     choices = [("", f"Me ({user.display_name})"), ("all", "Everyone")]
@@ -331,7 +90,7 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
     ctx = {
         "q": q, "period": period, "views": VIEWS, "today": today, "zone": zone_name,
         "entries": entries, "item_count": len(items), "notice": notice, "error": error,
-        "prev_date": _clamp(period.prev), "next_date": _clamp(period.next),
+        "prev_date": clamp(period.prev), "next_date": clamp(period.next),
         "hours": list(range(FIRST_HOUR, LAST_HOUR + 1)),
         "first_hour": FIRST_HOUR, "last_hour": LAST_HOUR,
         "may_choose_owner": may_choose_owner(current_user),
