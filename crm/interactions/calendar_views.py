@@ -7,10 +7,12 @@ turned into UTC for the query, and items are placed on the local days they cover
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, time, timedelta
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from crm.access import public, viewer_may_post
 from crm.auth.models import User
@@ -19,7 +21,14 @@ from crm.core.timeutil import from_zone, parse_local, to_zone, user_zone, utcnow
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.interactions import bp, feeds, ical, queries, services
-from crm.interactions.calendar import CalendarItem, calendar_items
+from crm.interactions.calendar import (
+    CalendarItem,
+    CalendarWindow,
+    SourceItems,
+    calendar_items,
+    cap_per_day,
+    local_days,
+)
 from crm.interactions.calendar_grid import (
     FIRST_HOUR,
     LAST_HOUR,
@@ -34,10 +43,19 @@ from crm.interactions.calendar_grid import (
     parse_query,
     period_of,
 )
+from crm.interactions.models import (
+    KINDS,
+    contact_label,
+    display_title,
+    is_overdue,
+    is_unprocessed,
+)
 
 # The feed: what a calendar program gets (older and later items are left out to keep it small).
 FEED_PAST, FEED_AHEAD = timedelta(days=90), timedelta(days=365)
 CLOSED_STATUSES = ("completed", "cancelled")
+# A month cell lists this many items of its day, then "+N more" (a link to the day view).
+MONTH_CELL_ITEMS = 4
 LOCAL_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", re.ASCII)
 
 
@@ -48,22 +66,35 @@ def zone() -> str:
 # --- the calendar source of interactions -----------------------------------------------------
 
 
-def calendar_source_items(user, start, end, owner_ids):
-    """Interactions overlapping [start, end) (UTC) as calendar items (the registered source)."""
-    now = utcnow()
+def calendar_source_items(window: CalendarWindow) -> SourceItems:
+    """Interactions overlapping the window as calendar items (the registered source). With a
+    per-day cap, only the shown ones are loaded: a month of a busy user stays cheap."""
+    user, now = window.user, utcnow()
+    span = queries.calendar_span(user, window.start, window.end, window.owner_ids)
+    hidden = Counter()
+    if window.per_day:
+        days = local_days([row[1] for row in span], window.zone)
+        ids, hidden = cap_per_day(list(zip((row[0] for row in span), days, strict=True)),
+                                  window.per_day)  # fmt: skip
+    else:
+        ids = [row[0] for row in span]
     items = []
-    for i in queries.in_range(user, start, end, owner_ids):
-        movable = i.status not in CLOSED_STATUSES and queries.can_edit(user, i)
+    # One url_for each, the others derived from it: a busy month has hundreds of items.
+    detail = url_for("interactions.detail", interaction_id=0).removesuffix("0")
+    for row in queries.rows_for_calendar(ids):
+        url = f"{detail}{row.id}"
+        movable = row.status not in CLOSED_STATUSES and queries.can_edit(user, row)
         items.append(CalendarItem(
-            key=f"interaction-{i.id}", title=i.display_title, starts_at=i.starts_at,
-            ends_at=i.ends_at or i.starts_at,
-            url=url_for("interactions.detail", interaction_id=i.id), kind=i.kind,
-            kind_title=i.kind_title, subtitle=i.contact_label, status=i.status,
-            unprocessed=i.is_unprocessed(now), overdue=i.is_overdue(now),
-            reschedule_url=url_for("interactions.reschedule", interaction_id=i.id)
-            if movable else None,
-            ics_url=url_for("interactions.ics", interaction_id=i.id)))  # fmt: skip
-    return items
+            key=f"interaction-{row.id}",
+            title=display_title(row.title, row.kind, row.partner_name),
+            starts_at=row.starts_at, ends_at=row.ends_at or row.starts_at, url=url,
+            kind=row.kind, kind_title=KINDS.get(row.kind, row.kind),
+            subtitle=contact_label(row.partner_name, row.person_name, row.contact_text),
+            status=row.status, unprocessed=is_unprocessed(row.due_at, now),
+            overdue=is_overdue(row.status, row.starts_at, row.ends_at, now),
+            reschedule_url=f"{url}/reschedule" if movable else None,
+            ics_url=f"{url}.ics"))  # fmt: skip
+    return SourceItems(items, hidden)
 
 
 def owner_choices(user, q: CalendarQuery) -> list[tuple[str, str]]:
@@ -85,11 +116,15 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
     period = period_of(q.view, q.day)
     start = from_zone(datetime.combine(period.first, time.min), zone_name)
     end = from_zone(datetime.combine(period.end, time.min), zone_name)
-    items = calendar_items(current_user, start, end, q.owner_ids)
-    entries = bucket(items, period.days, zone_name)
+    per_day = MONTH_CELL_ITEMS if q.view == "month" else None
+    found = calendar_items(CalendarWindow(current_user, start, end, q.owner_ids, zone_name,
+                                          per_day))  # fmt: skip
+    entries = bucket(found.items, period.days, zone_name)
     ctx = {
         "q": q, "period": period, "views": VIEWS, "today": today, "zone": zone_name,
-        "entries": entries, "item_count": len(items), "notice": notice, "error": error,
+        "entries": entries, "hidden": found.hidden, "notice": notice, "error": error,
+        "item_count": len(found.items) + sum(found.hidden.values()),
+        "csrf": generate_csrf(),
         "prev_date": clamp(period.prev), "next_date": clamp(period.next),
         "hours": list(range(FIRST_HOUR, LAST_HOUR + 1)),
         "first_hour": FIRST_HOUR, "last_hour": LAST_HOUR,
@@ -132,7 +167,8 @@ def reschedule(interaction_id: int):
         abort(404)
     if not queries.can_edit(current_user, i):
         abort(403)
-    raw = (request.form.get("starts_at") or "").strip()
+    # A one-tap button sends starts_at; the "move to" field sends move_to (see _calendar_macros).
+    raw = (request.form.get("starts_at") or request.form.get("move_to") or "").strip()
     try:
         starts_at = parse_new_start(raw)
         services.reschedule(current_user, i, starts_at)

@@ -34,6 +34,26 @@ DIRECTIONS = {"outgoing": "Outgoing", "incoming": "Incoming"}
 DIRECTED_KINDS = ("call", "sms", "email")
 
 
+# What a list row or a calendar item shows, from plain values: the calendar builds its items
+# from table rows without loading whole objects.
+
+
+def display_title(title: str, kind: str, partner_name: str | None) -> str:
+    return title or KINDS.get(kind, kind) + (f" — {partner_name}" if partner_name else "")
+
+
+def contact_label(partner_name: str | None, person_name: str | None, contact_text: str) -> str:
+    return " · ".join(p for p in (partner_name, person_name, contact_text) if p)
+
+
+def is_unprocessed(due_at: datetime | None, now: datetime) -> bool:
+    return due_at is not None and due_at <= now
+
+
+def is_overdue(status: str, starts_at: datetime, ends_at: datetime | None, now: datetime) -> bool:
+    return status in OPEN_STATUSES and (ends_at or starts_at) < now
+
+
 class Interaction(db.Model):
     __tablename__ = "interaction"
 
@@ -91,7 +111,8 @@ class Interaction(db.Model):
     __table_args__ = (
         # The unprocessed list and the calendar of one user.
         Index("ix_interaction_due", "responsible_id", "due_at"),
-        Index("ix_interaction_calendar", "responsible_id", "starts_at"),
+        # With ends_at, the calendar's period query of one user reads the index only.
+        Index("ix_interaction_calendar", "responsible_id", "starts_at", "ends_at"),
         Index("ix_interaction_starts", "starts_at"),
         Index("ix_interaction_follow_up", "follow_up_at"),
         Index("ix_interaction_partner", "partner_id", "starts_at"),
@@ -115,24 +136,20 @@ class Interaction(db.Model):
 
     @property
     def contact_label(self) -> str:
-        parts = [p.name for p in (self.partner, self.contact_person) if p is not None]
-        if self.contact_text:
-            parts.append(self.contact_text)
-        return " · ".join(parts)
+        return contact_label(self.partner.name if self.partner else None,
+                             self.contact_person.name if self.contact_person else None,
+                             self.contact_text)  # fmt: skip
 
     @property
     def display_title(self) -> str:
-        return self.title or f"{self.kind_title}" + (
-            f" — {self.partner.name}" if self.partner else ""
-        )
+        return display_title(self.title, self.kind, self.partner.name if self.partner else None)
 
     def is_unprocessed(self, now: datetime | None = None) -> bool:
-        return self.due_at is not None and self.due_at <= (now or utcnow())
+        return is_unprocessed(self.due_at, now or utcnow())
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         """Open and already past its end (a planned call nobody made)."""
-        now = now or utcnow()
-        return self.is_open and (self.ends_at or self.starts_at) < now
+        return is_overdue(self.status, self.starts_at, self.ends_at, now or utcnow())
 
     @property
     def span(self) -> timedelta:
@@ -152,6 +169,9 @@ class Participant(db.Model):
     )
     name: Mapped[str] = mapped_column(String(255), default="")  # free text (a guest, a phone)
     note: Mapped[str] = mapped_column(String(500), default="")
+    # A copy of the interaction's start (kept by services.sync_derived): a participant's
+    # calendar is then one index range, not a look-up of everything he ever took part in.
+    starts_at: Mapped[datetime | None]
 
     interaction: Mapped[Interaction] = relationship(back_populates="participants")
     user: Mapped[User | None] = relationship(lazy="joined")
@@ -159,6 +179,7 @@ class Participant(db.Model):
 
     __table_args__ = (
         Index("ix_interaction_participant_user", "user_id", "interaction_id"),
+        Index("ix_interaction_participant_calendar", "user_id", "starts_at", "interaction_id"),
         Index("ix_interaction_participant_interaction", "interaction_id"),
         Index("ix_interaction_participant_person", "contact_person_id"),
     )

@@ -381,6 +381,16 @@ def test_reschedule_moves_the_item_from_local_time(client, login_as, team):
     assert places(response)[key(own)] == ["2026-03-05T10:00"]
 
 
+def test_the_move_to_field_moves_the_item_without_javascript(client, login_as, team):
+    """The item's "Move" form posts the typed time as move_to (no starts_at button pressed)."""
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    response = client.post(f"/interactions/{own.id}/reschedule", data={
+        "move_to": "2026-03-06T08:30", "view": "week", "date": "2026-03-05", "user": ""})  # fmt: skip
+    assert response.status_code == 302
+    assert fresh(own).starts_at == datetime(2026, 3, 5, 22, 30)  # 08:30 on the 6th, UTC+10
+
+
 def test_reschedule_across_the_dst_change(client, login_as):
     user = login_as("manager", timezone=NEW_YORK)
     i = add_interaction(user, datetime(2026, 3, 6, 15, 0), 60)  # Fri 6 Mar 10:00 EST
@@ -450,7 +460,7 @@ def test_move_buttons_post_the_local_times(client, login_as, team):
     # 12:00 local on 10 March: one day back, one day on, one hour on.
     for value in ("2026-03-09T12:00", "2026-03-11T12:00", "2026-03-10T13:00"):
         assert f'name="starts_at" value="{value}"' in row
-    assert 'type="datetime-local" name="starts_at"' in row
+    assert 'type="datetime-local" name="move_to"' in row
     assert f'action="/interactions/{team["own"].id}/reschedule"' in row
 
 
@@ -558,3 +568,41 @@ def test_move_buttons_on_a_phone(live_server, browser_page, artifacts_dir):
     response = page.context.request.get(link.input_value())
     assert response.status == 200 and b"BEGIN:VCALENDAR" in response.body()
     assert page.js_errors == []
+
+
+# --- a busy day in the month view ----------------------------------------------------------------
+
+
+def test_a_month_cell_shows_four_items_and_counts_the_rest(client, login_as):
+    """Six meetings on Tuesday 10 March (Vladivostok): the month cell shows the first four in
+    time order and "+2 more", a link to that day, where all six are."""
+    user = login_as("manager", timezone=VLADIVOSTOK)
+    # 09:00, 10:00 … 14:00 local = 23:00 UTC on the 9th, then 00:00 … 04:00 UTC on the 10th.
+    meetings = [add_interaction(user, datetime(2026, 3, 9, 23, 0) + timedelta(hours=n), 30)
+                for n in range(6)]  # fmt: skip
+    add_interaction(user, datetime(2026, 3, 11, 1, 0), 30, title="Alone on the 11th")
+
+    month = show(client, view="month", date="2026-03-10")
+    found = places(month)
+    assert [found.get(key(m)) for m in meetings] == [["2026-03-10"]] * 4 + [None, None]
+    page = body(month)
+    assert page.count("+2 more") == 1
+    assert "view=day&amp;date=2026-03-10" in month.get_data(as_text=True)
+    assert "7 items" in page  # the heading counts the hidden ones too
+
+    day = places(show(client, view="day", date="2026-03-10"))
+    assert all(key(m) in day for m in meetings)
+
+
+def test_participants_calendar_follows_a_rescheduled_meeting(client, login_as, make_user):
+    """A colleague taking part sees the meeting where it moved (his calendar reads the
+    participants' copy of the start)."""
+    owner = make_user("manager", timezone=VLADIVOSTOK)
+    colleague = login_as("manager", timezone=VLADIVOSTOK)
+    meeting = add_interaction(owner, datetime(2026, 3, 10, 2, 0), 60, participants=[colleague])
+    from crm.interactions.services import reschedule
+
+    reschedule(owner, meeting, datetime(2026, 3, 12, 5, 0))  # 15:00 on the 12th, local
+    db.session.commit()
+    found = places(show(client, view="week", date="2026-03-10"))
+    assert found[key(meeting)] == ["2026-03-12T15:00"]

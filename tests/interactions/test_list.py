@@ -398,3 +398,20 @@ def test_quick_action_never_redirects_to_another_site(client, own_call):
         response = client.post(f"/interactions/{own_call.id}/processed", data={"next": target})
 
         assert response.headers["Location"] == f"/interactions/{own_call.id}", target
+
+
+def test_my_unprocessed_is_what_i_am_responsible_for(client, login_as, make_user):
+    """An overdue meeting of a colleague that I only take part in is on my list ("me") but not
+    on my unprocessed list: closing it is his job; my own overdue call is on both."""
+    from tests.factories import create_interaction
+
+    me = login_as("manager")
+    colleague = make_user("manager")
+    past = datetime(2026, 3, 2, 9, 0)
+    theirs = create_interaction(colleague, "meeting", starts_at=past, participants=[me],
+                                title="Their overdue meeting")  # fmt: skip
+    mine = create_interaction(me, "call", starts_at=past, title="My overdue call")
+    everything = client.get("/interactions/?responsible=me").get_data(as_text=True)
+    assert theirs.title in everything and mine.title in everything
+    waiting = client.get("/interactions/?responsible=me&unprocessed=1").get_data(as_text=True)
+    assert mine.title in waiting and theirs.title not in waiting
