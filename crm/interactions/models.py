@@ -111,8 +111,9 @@ class Interaction(db.Model):
     __table_args__ = (
         # The unprocessed list and the calendar of one user.
         Index("ix_interaction_due", "responsible_id", "due_at"),
-        # With ends_at, the calendar's period query of one user reads the index only.
-        Index("ix_interaction_calendar", "responsible_id", "starts_at", "ends_at"),
+        # With ends_at and id, the calendar's period query of one user reads the index only
+        # (SQLite keeps the id in every index anyway; PostgreSQL needs it named).
+        Index("ix_interaction_calendar", "responsible_id", "starts_at", "ends_at", "id"),
         Index("ix_interaction_starts", "starts_at"),
         Index("ix_interaction_follow_up", "follow_up_at"),
         Index("ix_interaction_partner", "partner_id", "starts_at"),
@@ -169,9 +170,11 @@ class Participant(db.Model):
     )
     name: Mapped[str] = mapped_column(String(255), default="")  # free text (a guest, a phone)
     note: Mapped[str] = mapped_column(String(500), default="")
-    # A copy of the interaction's start (kept by services.sync_derived): a participant's
-    # calendar is then one index range, not a look-up of everything he ever took part in.
+    # Copies of the interaction's start and end (kept by services.sync_derived): a
+    # participant's calendar is then one index range of this table alone, not a look-up of
+    # everything he ever took part in.
     starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
 
     interaction: Mapped[Interaction] = relationship(back_populates="participants")
     user: Mapped[User | None] = relationship(lazy="joined")
@@ -179,7 +182,13 @@ class Participant(db.Model):
 
     __table_args__ = (
         Index("ix_interaction_participant_user", "user_id", "interaction_id"),
-        Index("ix_interaction_participant_calendar", "user_id", "starts_at", "interaction_id"),
+        Index(
+            "ix_interaction_participant_calendar",
+            "user_id",
+            "starts_at",
+            "ends_at",
+            "interaction_id",
+        ),  # fmt: skip
         Index("ix_interaction_participant_interaction", "interaction_id"),
         Index("ix_interaction_participant_person", "contact_person_id"),
     )

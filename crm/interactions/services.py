@@ -61,7 +61,7 @@ def sync_derived(i: Interaction) -> None:
     i.ends_at = i.starts_at + timedelta(minutes=i.duration_minutes or 0)
     sync_due(i)
     for p in i.participants:
-        p.starts_at = i.starts_at
+        p.starts_at, p.ends_at = i.starts_at, i.ends_at
     parts = [i.title, i.contact_text, i.subject_text, i.address, i.outcome, i.description]
     # By id, not the relationship: before a flush it may not reflect a changed partner_id.
     for model, key in ((Partner, i.partner_id), (ContactPerson, i.contact_person_id)):
@@ -306,7 +306,8 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
             errors.add("participants", f"Participant {n + 1}: you cannot see this contact.")
             continue
         keep.append(Participant(user_id=user_id, contact_person_id=person_id, name=name,
-                                note=note, starts_at=i.starts_at))  # fmt: skip
+                                note=note, starts_at=i.starts_at,
+                                ends_at=i.ends_at))  # fmt: skip
     errors.raise_if_any()
     before = sorted(((p.user_id, p.contact_person_id, p.name, p.note) for p in i.participants),
                     key=_participant_order)  # fmt: skip

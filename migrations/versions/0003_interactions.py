@@ -85,7 +85,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interaction'))
     )
     with op.batch_alter_table('interaction', schema=None) as batch_op:
-        batch_op.create_index('ix_interaction_calendar', ['responsible_id', 'starts_at', 'ends_at'], unique=False)
+        batch_op.create_index('ix_interaction_calendar', ['responsible_id', 'starts_at', 'ends_at', 'id'], unique=False)
         batch_op.create_index('ix_interaction_chain', ['chain_id', 'starts_at'], unique=False)
         batch_op.create_index('ix_interaction_contact_person', ['contact_person_id'], unique=False)
         batch_op.create_index('ix_interaction_due', ['responsible_id', 'due_at'], unique=False)
@@ -120,6 +120,7 @@ def upgrade():
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.Column('starts_at', sa.DateTime(), nullable=True),
+    sa.Column('ends_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['contact_person_id'], ['contact_person.id'], name=op.f('fk_interaction_participant_contact_person_id_contact_person'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['interaction_id'], ['interaction.id'], name=op.f('fk_interaction_participant_interaction_id_interaction'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_interaction_participant_user_id_user'), ondelete='CASCADE'),
@@ -129,7 +130,7 @@ def upgrade():
         batch_op.create_index('ix_interaction_participant_interaction', ['interaction_id'], unique=False)
         batch_op.create_index('ix_interaction_participant_person', ['contact_person_id'], unique=False)
         batch_op.create_index('ix_interaction_participant_user', ['user_id', 'interaction_id'], unique=False)
-        batch_op.create_index('ix_interaction_participant_calendar', ['user_id', 'starts_at', 'interaction_id'], unique=False)
+        batch_op.create_index('ix_interaction_participant_calendar', ['user_id', 'starts_at', 'ends_at', 'interaction_id'], unique=False)
 
     # ### end Alembic commands ###
 
