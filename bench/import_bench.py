@@ -57,6 +57,7 @@ from bench.partners_bench import (  # noqa: E402
     _translit,
     _zipf_pick,
     machine,
+    write_text_atomic,
 )
 
 GENERATOR_VERSION = "1"
@@ -642,10 +643,7 @@ def write_report(path: Path, cases, info: dict, setup: dict[str, Run], counts: d
         "the document's date and partner) up to date. *rows/s* is lines per wall second.",
         "",
     ])  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def _template_key(files: Path) -> str:

@@ -504,6 +504,14 @@ def profile(client, case: Case, requests: int) -> None:
 # --- the report ------------------------------------------------------------------------------
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a report so that a reader never sees half of it (the benches share this)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     ram = "unknown"
@@ -569,10 +577,7 @@ def write_report(path: Path, results, counts, args, dialect: str) -> None:
         "\"cities recounted\" is a full page that counts them again.",
         "",
     ])  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def main(argv=None) -> int:

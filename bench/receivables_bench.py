@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.schema import CreateTable  # noqa: E402
 
-from bench.partners_bench import machine  # noqa: E402
+from bench.partners_bench import machine, write_text_atomic  # noqa: E402
 from crm import create_app  # noqa: E402
 from crm.extensions import db  # noqa: E402
 
@@ -353,10 +353,7 @@ def write_report(path: Path, results: list[Result], counts: dict, args, today: d
         "Python walks them partner by partner (crm/sales/receivables.py).",
         "",
     ])  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def main(argv=None) -> int:
