@@ -118,7 +118,7 @@ def test_badge_without_unread_shows_no_count(client, login_as):
 
     body = client.get("/notifications/badge", headers=HTMX).get_data(as_text=True)
 
-    assert body.strip() == "Notifications"
+    assert "Notifications" in body and "badge" not in body
 
 
 def test_navbar_polls_the_badge_and_links_to_the_list(client, login_as):
@@ -191,7 +191,7 @@ def test_mark_all_read_marks_only_own(client, login_as, make_user):
     assert response.headers["Location"] == "/notifications/"
     assert read_state() == {"a": True, "b": True, "c": False}
     badge = client.get("/notifications/badge", headers=HTMX).get_data(as_text=True)
-    assert badge.strip() == "Notifications"
+    assert "Notifications" in badge and "badge" not in badge
 
 
 def test_viewer_reads_and_marks_own_notifications(client, login_as):
