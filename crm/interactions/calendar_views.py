@@ -52,7 +52,8 @@ from crm.interactions.models import (
 )
 
 # The feed: what a calendar program gets (older and later items are left out to keep it small).
-FEED_PAST, FEED_AHEAD = timedelta(days=90), timedelta(days=365)
+# A month back is enough to look up what happened; more made a busy user's feed take seconds.
+FEED_PAST, FEED_AHEAD = timedelta(days=30), timedelta(days=365)
 CLOSED_STATUSES = ("completed", "cancelled")
 # A month cell lists this many items of its day, then "+N more" (a link to the day view).
 MONTH_CELL_ITEMS = 4
@@ -239,24 +240,32 @@ def feed(token: str):
     """A user's private iCalendar feed, for calendar programs that subscribe to a URL.
 
     It holds exactly that user's own items — interactions he is responsible for or takes part
-    in — from 90 days back to 365 days ahead. Unknown and revoked links, and links of a
+    in — from 30 days back to 365 days ahead. Unknown and revoked links, and links of a
     deactivated user, answer 404."""
     user = feeds.user_for_token(token)
     if user is None:
         abort(404)
     now = utcnow()
-    items = queries.in_range(user, now - FEED_PAST, now + FEED_AHEAD, owner_ids=[user.id])
-    body = ical.calendar_for(items, name=f"CRM — {user.display_name}",
-                             uid=f"crm-calendar-{user.id}@{ical.uid_host()}")  # fmt: skip
+    start, end = now - FEED_PAST, now + FEED_AHEAD
+    # Calendar programs poll, and a busy feed takes seconds to write: it is rebuilt only when
+    # its items changed (their count or latest change), its owner's name, or the day (the
+    # window moves, partners get renamed). Unchanged, it is an ETag match (304) or a copy.
+    count, latest = queries.span_version(user, start, end, [user.id])
+    version = feeds.feed_version(user, now.date(), count, latest, ical.uid_host())
     db.session.commit()  # when the link was last used
-    response = make_response(body)
+    body = feeds.cached_feed(user.id, version)
+    if body is None and not request.if_none_match.contains(version):
+        items = queries.in_range(user, start, end, owner_ids=[user.id])
+        body = ical.calendar_for(items, name=f"CRM — {user.display_name}",
+                                 uid=f"crm-calendar-{user.id}@{ical.uid_host()}")  # fmt: skip
+        feeds.keep_feed(user.id, version, body)
+    response = make_response(body or b"")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Cache-Control"] = "private, no-cache"
     # The URL is the secret: keep it out of Referer headers and search engines.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
-    # Calendar programs poll: an unchanged feed answers 304 to a matching If-None-Match.
-    response.add_etag()
+    response.set_etag(version)
     return response.make_conditional(request)
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 
+from flask import current_app
 from sqlalchemy import select
 
 from crm.auth.models import User
@@ -80,3 +83,38 @@ def user_for_token(token: str | None) -> User | None:
     row.last_used_at = utcnow()
     db.session.flush()
     return user
+
+
+# --- built feeds, kept per process ----------------------------------------------------------
+
+FEEDS_KEPT = 32  # the last feeds built by this process, per app (a few MB at most)
+_built_lock = threading.Lock()
+
+
+def _built() -> OrderedDict[int, tuple[str, bytes]]:
+    return current_app.extensions.setdefault("crm.built_feeds", OrderedDict())
+
+
+def feed_version(user: User, day, count: int, latest, host: str) -> str:
+    """What a feed's content depends on, hashed: its ETag and the key of the kept copy."""
+    key = f"{user.id}|{user.display_name}|{day}|{count}|{latest}|{host}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def cached_feed(user_id: int, version: str) -> bytes | None:
+    with _built_lock:
+        built = _built()
+        kept = built.get(user_id)
+        if kept is None or kept[0] != version:
+            return None
+        built.move_to_end(user_id)
+        return kept[1]
+
+
+def keep_feed(user_id: int, version: str, body: bytes) -> None:
+    with _built_lock:
+        built = _built()
+        built[user_id] = (version, body)
+        built.move_to_end(user_id)
+        while len(built) > FEEDS_KEPT:
+            built.popitem(last=False)

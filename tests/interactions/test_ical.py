@@ -60,7 +60,7 @@ def calendars(app, make_user):
             boris, now + 4 * day, 60, title="Boris with Anna", participants=[anna]
         ),  # fmt: skip
         "recent_past": add_interaction(
-            anna, now - 80 * day, 30, title="Old call", status="completed"
+            anna, now - 25 * day, 30, title="Old call", status="completed"
         ),  # fmt: skip
         "far_ahead": add_interaction(anna, now + 300 * day, 30, title="Next year"),
         "cancelled": add_interaction(
@@ -77,7 +77,7 @@ def calendars(app, make_user):
             contact_text="Ivan",
             address="+7 999 123-45-67",
         ),  # fmt: skip
-        "too_old": add_interaction(anna, now - 100 * day, 30, title="Too old"),
+        "too_old": add_interaction(anna, now - 35 * day, 30, title="Too old"),
         "too_far": add_interaction(anna, now + 400 * day, 30, title="Too far"),
         "borises": add_interaction(boris, now + 3 * day, 30, title="Boris alone"),
     }
@@ -277,3 +277,33 @@ def test_unchanged_feed_answers_304_to_a_poll(client, make_user):
     first = client.get(feed_path(token))
     again = client.get(feed_path(token), headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_a_changed_feed_is_built_again(client, make_user):
+    """The feed is kept between polls only while its items stand still: moving one, adding
+    one, or taking part in a colleague's meeting gives a new ETag and the new contents."""
+    from crm.interactions.services import reschedule, set_participants
+
+    user = make_user("manager", timezone="UTC")
+    colleague = make_user("manager")
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(days=1)
+    meeting = add_interaction(user, soon, 30, title="Kept")
+    token = feeds.create_feed(user)
+    db.session.commit()
+    first = client.get(feed_path(token))
+    assert client.get(feed_path(token)).get_data() == first.get_data()  # the kept copy
+
+    reschedule(user, meeting, soon + timedelta(hours=2))
+    db.session.commit()
+    moved = client.get(feed_path(token), headers={"If-None-Match": first.headers["ETag"]})
+    assert moved.status_code == 200 and moved.headers["ETag"] != first.headers["ETag"]
+    [event] = events(moved).values()
+    assert event.decoded("DTSTART") == (soon + timedelta(hours=2)).replace(tzinfo=UTC)
+
+    theirs = add_interaction(colleague, soon + timedelta(days=1), 60, title="Theirs")
+    db.session.commit()
+    assert uid(theirs) not in events(client.get(feed_path(token)))
+    set_participants(colleague, theirs, [{"user_id": user.id}])
+    db.session.commit()
+    joined = client.get(feed_path(token))
+    assert set(events(joined)) == {uid(meeting), uid(theirs)}
