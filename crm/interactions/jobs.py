@@ -12,7 +12,7 @@ from crm.core.timeutil import to_zone, user_zone, utcnow
 from crm.extensions import db
 from crm.interactions.models import OPEN_STATUSES, Interaction
 from crm.notifications import mail
-from crm.notifications.services import notify
+from crm.notifications.services import existing, notify
 
 # Reminders are at most a week ahead (services.MAX_REMIND); follow-ups that passed longer ago
 # than this are not announced (the first run after a deploy would flood everyone otherwise).
@@ -25,6 +25,15 @@ AT_START = timedelta(minutes=1)
 
 def _minute(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M")
+
+
+def start_key(interaction_id: int, starts_at: datetime) -> str:
+    """A reminder is once per interaction and start: a rescheduled one is reminded again."""
+    return f"interaction:{interaction_id}:start:{_minute(starts_at)}"
+
+
+def follow_up_key(interaction_id: int, follow_up_at: datetime) -> str:
+    return f"interaction:{interaction_id}:follow-up:{_minute(follow_up_at)}"
 
 
 def start_reminder_due(starts_at: datetime, remind_minutes: int, now: datetime) -> bool:
@@ -64,7 +73,12 @@ def _start_reminders(now: datetime) -> int:
     # Ids first, over the indexed starts_at range; the remind offset is checked in Python
     # because date arithmetic on a column differs between SQLite and PostgreSQL.
     stmt = (
-        select(Interaction.id, Interaction.starts_at, Interaction.remind_minutes)
+        select(
+            Interaction.id,
+            Interaction.responsible_id,
+            Interaction.starts_at,
+            Interaction.remind_minutes,
+        )
         .join(User, User.id == Interaction.responsible_id)
         .where(
             Interaction.starts_at > now - AT_START,
@@ -74,20 +88,21 @@ def _start_reminders(now: datetime) -> int:
             User.active.is_(True),
         )
     )
-    due = [row.id for row in db.session.execute(stmt)
-           if start_reminder_due(row.starts_at, row.remind_minutes, now)]  # fmt: skip
+    due = {(row.responsible_id, start_key(row.id, row.starts_at)): row.id
+           for row in db.session.execute(stmt)
+           if start_reminder_due(row.starts_at, row.remind_minutes, now)}  # fmt: skip
     created = 0
-    for i in _load(due):
+    for i in _load(_not_yet_notified(due)):
         user = i.responsible
         title = f"{_with_whom(i)} at {_local(i.starts_at, user, now)}"
-        key = f"interaction:{i.id}:start:{_minute(i.starts_at)}"
+        key = start_key(i.id, i.starts_at)
         created += notify(user.id, key, title, _body(i), _url(i)) is not None
     return created
 
 
 def _follow_up_reminders(now: datetime) -> int:
     stmt = (
-        select(Interaction.id)
+        select(Interaction.id, Interaction.responsible_id, Interaction.follow_up_at)
         .join(User, User.id == Interaction.responsible_id)
         .where(
             Interaction.follow_up_at <= now,
@@ -96,13 +111,22 @@ def _follow_up_reminders(now: datetime) -> int:
             User.active.is_(True),
         )
     )
+    due = {(row.responsible_id, follow_up_key(row.id, row.follow_up_at)):
+           row.id for row in db.session.execute(stmt)}  # fmt: skip
     created = 0
-    for i in _load(list(db.session.execute(stmt).scalars())):
+    for i in _load(_not_yet_notified(due)):
         user = i.responsible
         title = f"Follow-up due: {_with_whom(i)} ({_local(i.follow_up_at, user, now)})"
-        key = f"interaction:{i.id}:follow-up:{_minute(i.follow_up_at)}"
+        key = follow_up_key(i.id, i.follow_up_at)
         created += notify(user.id, key, title, _body(i), _url(i)) is not None
     return created
+
+
+def _not_yet_notified(due: dict[tuple[int, str], int]) -> list[int]:
+    """Ids of the candidates {(user id, key): interaction id} not announced yet: a run every
+    minute sees the same follow-ups for a week, and loads only what is new."""
+    done = existing(list(due))
+    return [interaction_id for pair, interaction_id in due.items() if pair not in done]
 
 
 def _load(ids: list[int]) -> list[Interaction]:

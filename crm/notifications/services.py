@@ -34,6 +34,22 @@ def notify(
     return notification
 
 
+def existing(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (user id, key) notifications exist already: a query per user (a range of
+    the (user_id, key) unique index), so a producer that runs every minute does not ask once
+    per candidate."""
+    by_user: dict[int, list[str]] = {}
+    for user_id, key in pairs:
+        by_user.setdefault(user_id, []).append(key)
+    found: set[tuple[int, str]] = set()
+    for user_id, keys in by_user.items():
+        for n in range(0, len(keys), 500):
+            stmt = select(Notification.key).where(
+                Notification.user_id == user_id, Notification.key.in_(keys[n : n + 500]))  # fmt: skip
+            found.update((user_id, key) for key in db.session.execute(stmt).scalars())
+    return found
+
+
 def unread_count(user) -> int:
     stmt = select(func.count(Notification.id)).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)

@@ -343,3 +343,15 @@ def test_copy_that_failed_to_send_is_sent_on_the_next_run(app, make_user, smtp_i
 
     assert (failed, unsent, retried) == (0, None, 1)
     assert [m[1] for m in smtp_inbox.messages] == [["ivan@example.test"]]
+
+
+def test_existing_tells_which_keys_each_user_has(make_user):
+    """The batch check producers use: a key is taken per user, not across users."""
+    from crm.notifications.services import existing
+
+    ann, bob = make_user("manager"), make_user("manager")
+    add(ann, "k1", "Ann's first")
+    add(bob, "k2", "Bob's")
+    asked = [(ann.id, "k1"), (ann.id, "k2"), (bob.id, "k1"), (bob.id, "k2"), (bob.id, "k3")]
+    assert existing(asked) == {(ann.id, "k1"), (bob.id, "k2")}
+    assert existing([]) == set()
