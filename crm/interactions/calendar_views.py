@@ -55,8 +55,11 @@ from crm.interactions.models import (
 # A month back is enough to look up what happened; more made a busy user's feed take seconds.
 FEED_PAST, FEED_AHEAD = timedelta(days=30), timedelta(days=365)
 CLOSED_STATUSES = ("completed", "cancelled")
-# A month cell lists this many items of its day, then "+N more" (a link to the day view).
+# A month cell lists this many items of its day, then "+N more" (a link to the day view, which
+# lists them all); a week column and an agenda day list up to BUSY_DAY_ITEMS.
 MONTH_CELL_ITEMS = 4
+BUSY_DAY_ITEMS = 30
+PER_DAY = {"month": MONTH_CELL_ITEMS, "week": BUSY_DAY_ITEMS, "agenda": BUSY_DAY_ITEMS}
 LOCAL_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", re.ASCII)
 
 
@@ -117,7 +120,7 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
     period = period_of(q.view, q.day)
     start = from_zone(datetime.combine(period.first, time.min), zone_name)
     end = from_zone(datetime.combine(period.end, time.min), zone_name)
-    per_day = MONTH_CELL_ITEMS if q.view == "month" else None
+    per_day = PER_DAY.get(q.view)
     found = calendar_items(CalendarWindow(current_user, start, end, q.owner_ids, zone_name,
                                           per_day))  # fmt: skip
     entries = bucket(found.items, period.days, zone_name)

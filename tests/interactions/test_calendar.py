@@ -606,3 +606,18 @@ def test_participants_calendar_follows_a_rescheduled_meeting(client, login_as, m
     db.session.commit()
     found = places(show(client, view="week", date="2026-03-10"))
     assert found[key(meeting)] == ["2026-03-12T15:00"]
+
+
+def test_a_week_column_and_an_agenda_day_list_thirty_items_then_more(client, login_as):
+    """Thirty-two calls on Wednesday 11 March (Vladivostok, every quarter hour from 08:00):
+    the week and the agenda list the first thirty and "+2 more"; the day view lists all."""
+    user = login_as("manager", timezone=VLADIVOSTOK)
+    first = datetime(2026, 3, 10, 22, 0)  # 08:00 on the 11th, local
+    calls = [add_interaction(user, first + timedelta(minutes=15 * n), 10) for n in range(32)]
+    for view in ("week", "agenda"):
+        response = show(client, view=view, date="2026-03-11")
+        found = places(response)
+        assert [key(c) in found for c in calls] == [True] * 30 + [False] * 2, view
+        assert body(response).count("+2 more") == 1, view
+    day = places(show(client, view="day", date="2026-03-11"))
+    assert all(key(c) in day for c in calls)
