@@ -12,7 +12,7 @@ Then it signs in through the Flask test client as the busiest manager and as a t
 times, per user: the unprocessed list (`/interactions/?responsible=me&unprocessed=1`) and the
 month view (`/interactions/calendar?view=month&date=…`), each as a full page and as an HTMX
 fragment, and the queries behind them called directly (`interaction_page`, `calendar_items`
-over the month's 6-week grid, the unprocessed badge count). A page whose view is not built yet is
+over the month's 6-week grid). A page whose view is not built yet is
 reported as pending and only its query is timed. Prints a table and writes it to
 bench/results/interactions.md with the scale and the machine.
 
@@ -631,10 +631,6 @@ def build_cases(app, users: list[Who], month: date) -> list[Case]:
                 found = calendar_items(window)
             return f"{len(found.items):,} shown, {sum(found.hidden.values()):,} more"
 
-        def badge(who=who):
-            user = db.session.get(User, who.user_id)
-            return str(queries.unprocessed_count(user))
-
         list_url = "/interactions/?responsible=me&unprocessed=1"
         month_url = f"/interactions/calendar?view=month&date={month.isoformat()}"
         out += [
@@ -644,7 +640,6 @@ def build_cases(app, users: list[Who], month: date) -> list[Case]:
             Case("month view: query (calendar_items, 6-week grid)", who.key, call=month_items),
             Case("month view: page", who.key, month_url),
             Case("month view: HTMX fragment", who.key, month_url, fragment=True),
-            Case("unprocessed badge: query (unprocessed_count)", who.key, call=badge),
         ]
     return out
 

@@ -50,6 +50,7 @@ from crm.interactions.models import (
     is_overdue,
     is_unprocessed,
 )
+from crm.interactions.views import load_interaction
 
 # The feed: what a calendar program gets (older and later items are left out to keep it small).
 # A month back is enough to look up what happened; more made a busy user's feed take seconds.
@@ -166,11 +167,7 @@ def calendar():
 @bp.route("/<int:interaction_id>/reschedule", methods=["POST"])
 def reschedule(interaction_id: int):
     """Move an interaction to a new start (a drop in the calendar, or the move buttons)."""
-    i = queries.get_interaction(interaction_id)
-    if i is None:
-        abort(404)
-    if not queries.can_edit(current_user, i):
-        abort(403)
+    i = load_interaction(interaction_id, edit=True)
     # A one-tap button sends starts_at; the "move to" field sends move_to (see _calendar_macros).
     raw = (request.form.get("starts_at") or request.form.get("move_to") or "").strip()
     try:
@@ -222,11 +219,7 @@ def _after_reschedule(notice: str = "", error: str = "", status: int = 200):
 @bp.route("/<int:interaction_id>.ics")
 def ics(interaction_id: int):
     """One interaction as an .ics file, to add it to another calendar by hand."""
-    i = queries.get_interaction(interaction_id)
-    if i is None:
-        abort(404)
-    if not queries.can_view(current_user, i):
-        abort(403)
+    i = load_interaction(interaction_id)
     body = ical.calendar_for([i])
     response = make_response(body)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"

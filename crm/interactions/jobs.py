@@ -91,13 +91,8 @@ def _start_reminders(now: datetime) -> int:
     due = {(row.responsible_id, start_key(row.id, row.starts_at)): row.id
            for row in db.session.execute(stmt)
            if start_reminder_due(row.starts_at, row.remind_minutes, now)}  # fmt: skip
-    created = 0
-    for i in _load(_not_yet_notified(due)):
-        user = i.responsible
-        title = f"{_with_whom(i)} at {_local(i.starts_at, user, now)}"
-        key = start_key(i.id, i.starts_at)
-        created += notify(user.id, key, title, _body(i), _url(i)) is not None
-    return created
+    return _announce(due, lambda i: (start_key(i.id, i.starts_at),
+                     f"{_with_whom(i)} at {_local(i.starts_at, i.responsible, now)}"))  # fmt: skip
 
 
 def _follow_up_reminders(now: datetime) -> int:
@@ -113,12 +108,18 @@ def _follow_up_reminders(now: datetime) -> int:
     )
     due = {(row.responsible_id, follow_up_key(row.id, row.follow_up_at)):
            row.id for row in db.session.execute(stmt)}  # fmt: skip
+    return _announce(due, lambda i: (follow_up_key(i.id, i.follow_up_at),
+                     f"Follow-up due: {_with_whom(i)} "
+                     f"({_local(i.follow_up_at, i.responsible, now)})"))  # fmt: skip
+
+
+def _announce(due: dict[tuple[int, str], int], key_and_title) -> int:
+    """Notify the responsible users of the candidates not announced yet; how many were new.
+    `key_and_title(interaction)` gives the notification's key and title."""
     created = 0
     for i in _load(_not_yet_notified(due)):
-        user = i.responsible
-        title = f"Follow-up due: {_with_whom(i)} ({_local(i.follow_up_at, user, now)})"
-        key = follow_up_key(i.id, i.follow_up_at)
-        created += notify(user.id, key, title, _body(i), _url(i)) is not None
+        key, title = key_and_title(i)
+        created += notify(i.responsible_id, key, title, _body(i), _url(i)) is not None
     return created
 
 

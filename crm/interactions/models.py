@@ -3,7 +3,7 @@ attachments, and the private calendar-feed tokens of users."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -151,10 +151,6 @@ class Interaction(db.Model):
     def is_overdue(self, now: datetime | None = None) -> bool:
         """Open and already past its end (a planned call nobody made)."""
         return is_overdue(self.status, self.starts_at, self.ends_at, now or utcnow())
-
-    @property
-    def span(self) -> timedelta:
-        return timedelta(minutes=self.duration_minutes or 0)
 
 
 class Participant(db.Model):

@@ -7,7 +7,6 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, union
-from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.core.text import fold
@@ -62,8 +61,8 @@ def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = No
     visible = visibility_clause(user)
     mine = flt.responsible == "me" or (flt.responsible and int(flt.responsible) == user.id)
     if mine and flt.unprocessed:
-        # What waits for me is what I am responsible for (and alone may close, as the menu
-        # badge counts it); what I only take part in is someone else's to process.
+        # What waits for me is what I am responsible for (and alone may close); what I only
+        # take part in is someone else's to process.
         stmt = stmt.where(Interaction.responsible_id == user.id)
     elif mine:
         # One's own: responsible or taking part; the indexes on both make this two range reads.
@@ -139,18 +138,12 @@ def interaction_page(user, flt: InteractionFilter, zone: str, per_page: int | No
 
 
 def load(ids: list[int]) -> list[Interaction]:
-    """Interactions by id in the given order, with what a row shows loaded up front."""
+    """Interactions by id in the given order. A row, the partner card and the feed show the
+    partner, contact person and responsible user (joined by the model); no participants or
+    files, which only the detail page reads."""
     if not ids:
         return []
-    rows = (
-        db.session.execute(
-            select(Interaction)
-            .where(Interaction.id.in_(ids))
-            .options(selectinload(Interaction.participants), selectinload(Interaction.attachments))
-        )
-        .unique()
-        .scalars()
-    )
+    rows = db.session.execute(select(Interaction).where(Interaction.id.in_(ids))).scalars()
     by_id = {i.id: i for i in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -191,16 +184,6 @@ def partner_history(user, partner_id: int, kind: str = "", status: str = "", lim
     stmt = stmt.order_by(Interaction.starts_at.desc(), Interaction.id.desc()).limit(limit + 1)
     ids = list(db.session.execute(stmt).scalars())
     return load(ids[:limit]), len(ids) > limit
-
-
-def unprocessed_count(user, now: datetime | None = None) -> int:
-    """How many of the user's own items wait for him (the badge on the menu), up to 100."""
-    ids = (
-        select(Interaction.id)
-        .where(Interaction.responsible_id == user.id, Interaction.due_at <= (now or utcnow()))
-        .limit(100)
-    )
-    return len(db.session.execute(ids).all())
 
 
 def assignable_users() -> list[User]:

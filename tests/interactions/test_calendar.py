@@ -320,10 +320,13 @@ def test_bad_view_or_date_says_so_and_shows_today(client, login_as, params, mess
 
 
 def test_paging_at_the_edge_of_the_calendar_does_not_fail(client, login_as):
+    """The last and first dates the calendar pages to still draw their view (no overflow past
+    year 9999 or before year 1 on the way to the next or previous period)."""
     login_as("manager", timezone=VLADIVOSTOK)
     for view in ("day", "week", "month", "agenda"):
-        show(client, view=view, date="2999-12-31")
-        show(client, view=view, date="1900-01-01")
+        for day in ("2999-12-31", "1900-01-01"):
+            page = show(client, view=view, date=day).get_data(as_text=True)
+            assert f'data-view="{view}" data-date="{day}"' in page, (view, day)
 
 
 def test_unprocessed_and_overdue_items_are_marked_in_words(client, login_as):
