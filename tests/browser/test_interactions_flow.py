@@ -106,7 +106,8 @@ def test_manager_logs_a_call_on_a_phone_and_reschedules_in_the_week_view(
     # 15:00 in the week view; after a reload the calendar still shows it there.
     desk = browser_page(1280, 800)
     log_in(desk, seeded["email"], DEFAULT_PASSWORD)
-    desk.get_by_role("link", name="Calendar").click()
+    with desk.expect_navigation():  # a goto during the link's navigation would abort it
+        desk.get_by_role("link", name="Calendar").click()
     desk.goto("/interactions/calendar?view=week&date=2026-12-07")
     meeting = f'[data-item-key="interaction-{seeded["meeting_id"]}"]'
     expect(desk.locator(f'[data-slot="2026-12-07T10:00"] {meeting}')).to_be_visible()
