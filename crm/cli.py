@@ -95,18 +95,23 @@ def report_receivables(as_of: str, fmt: str):
     """Every partner with debt ≠ 0 as of a date: partner_code,partner_name,debt,overdue."""
     import csv
     import io
+    from decimal import Decimal
 
+    from crm.exporting import csv_cell
     from crm.sales.filters import parse_date
     from crm.sales.queries import local_today, receivable_rows
 
     day = parse_date(as_of) if as_of else local_today()
     if day is None:
         raise click.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of")
+    cent = Decimal("0.01")
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(["partner_code", "partner_name", "debt", "overdue"])
     for r in receivable_rows(None, day, sort="code"):
-        out.writerow([r.code, r.name, f"{r.debt:.2f}", f"{r.overdue:.2f}"])
+        # Through the downloads' cell rule: a partner named "=…" must not run in a spreadsheet.
+        cells = [r.code, r.name, Decimal(r.debt).quantize(cent), Decimal(r.overdue).quantize(cent)]
+        out.writerow([csv_cell(v) for v in cells])
     click.echo(buf.getvalue(), nl=False)
 
 

@@ -133,6 +133,30 @@ def _check_partner(res: Resource, user, obj: dict) -> None:
         raise _invalid(res, [_err("partner_code", f"unknown partner {code!r}")])
 
 
+def _email(value) -> str:
+    return "" if _blank(value) else values.text(value).casefold()
+
+
+def _check_responsible(res: Resource, user, body: dict, stored: dict | None) -> None:
+    """Who is responsible follows the web forms' rule: only an admin names someone else. A
+    manager may name himself on a new item (or no one) and keep what an item has; so his
+    token can neither hand a partner or a document to a colleague nor, by naming an unknown
+    e-mail, make the import create a user. (An admin's unknown e-mail still creates an
+    inactive user, as the exchange format says for its admin-only file import.)"""
+    if user.role == "admin" or "manager" not in body:
+        return
+    if not any(c.name == "manager" for c in res.fields):
+        return
+    allowed = {"", user.email.casefold()} if stored is None else {_email(stored.get("manager"))}
+    if _email(body["manager"]) not in allowed:
+        message = (
+            "only an admin can make someone else responsible; leave it out or name yourself"
+            if stored is None
+            else "only an admin can change who is responsible; leave it out"
+        )
+        raise _invalid(res, [_err("manager", message)])
+
+
 # --- import -------------------------------------------------------------------------------
 
 
@@ -225,6 +249,7 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     """Store a new item; returns it and its key. 409 when the key is taken."""
     check_may_write(res, user)
     obj = _object(res, body, None, None)
+    _check_responsible(res, user, body, None)
     if res.name == "partners" and user.role == "manager" and _blank(obj.get("manager")):
         obj["manager"] = user.email  # as the partner form does: the creator is responsible
     _check_partner(res, user, obj)
@@ -258,6 +283,7 @@ def update(res: Resource, user, key: dict, body: dict) -> dict | None:
     if res.name == "partners" and not can_edit(user, partner_for_code(key["code"])):
         raise ApiError(403, "You may not change this partner.")
     obj = _object(res, body, stored, key)
+    _check_responsible(res, user, body, stored)
     _check_partner(res, user, obj)
     _store(res, user, _rows(res, obj))
     if isinstance(res, SalesDocuments) and "lines" in body:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 import click
-from openpyxl import Workbook
 
 from crm.exchange.kinds import KINDS
-from crm.exporting import _cell
+from crm.exporting import csv_chunks, xlsx_workbook
 
 
 def register(group) -> None:
@@ -55,21 +53,19 @@ def register(group) -> None:
 
 
 def write_file(path: Path, fmt: str, header, rows) -> int:
+    """The rows written as the web export writes them (formula-like text escaped); how many."""
     n = 0
-    if fmt == "xlsx":
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("data")
-        ws.append(list(header))
+
+    def counted():
+        nonlocal n
         for row in rows:
-            # Text such as "=2+2 Trading" must stay text, not become a formula.
-            ws.append([_cell(ws, v) for v in row])
             n += 1
-        wb.save(path)
+            yield row
+
+    if fmt == "xlsx":
+        xlsx_workbook("data", header, counted()).save(path)
         return n
     with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(row)
-            n += 1
+        for chunk in csv_chunks(header, counted(), bom=False):
+            fh.write(chunk)
     return n

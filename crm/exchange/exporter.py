@@ -28,12 +28,12 @@ BATCH = 5000
 
 
 def cell(value):
-    """Dates as YYYY-MM-DD, numbers without exponent or trailing zeros, None as empty."""
+    """Dates as YYYY-MM-DD, numbers without trailing zeros (still numbers: a CSV writes them
+    without exponent, an XLSX as number cells), None as empty."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        text = format(value.normalize(), "f")
-        return text
+        return value.normalize()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

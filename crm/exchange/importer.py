@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+from crm.core.cells import unescape_formula
 from crm.exchange.kinds import KINDS
 from crm.exchange.kinds.base import Context, Kind, RowError, load_lookups
 from crm.exchange.readers import BadFile, Table, open_table
+from crm.exporting import csv_cell
 from crm.extensions import db
 
 BATCH = 2000
@@ -83,8 +85,9 @@ def _check_header(table: Table, kind: Kind, report: Report) -> None:
 
 def _rows(table: Table, kind: Kind, ctx: Context):
     """(row number, raw cells, record, errors) for every data row, checks included."""
+    from_file = isinstance(table, Table)
     for row_no, raw in table.rows():
-        rec, errors = kind.parse(row_no, raw)
+        rec, errors = kind.parse(row_no, raw, from_file=from_file)
         # Checks run on rows with bad cells too: they number lines and payments in file order.
         errors += kind.check(row_no, rec, ctx)
         if "__extra__" in raw:
@@ -256,10 +259,10 @@ class _RejectWriter:
 
     def write(self, raw: dict, errors: list[RowError]) -> None:
         row_no = errors[0].row if errors else ""
-        cells = ["" if raw.get(h) is None else raw.get(h) for h in self.header]
-        self.writer.writerow(
-            [row_no, *cells, "; ".join(f"{e.column}: {e.message}" for e in errors)]
-        )
+        # Each cell as safe to open as the export's, meaning what the uploaded one meant.
+        cells = [csv_cell(unescape_formula(raw.get(h))) for h in self.header]
+        message = "; ".join(f"{e.column}: {e.message}" for e in errors)
+        self.writer.writerow([row_no, *cells, csv_cell(message)])
 
     def close(self) -> None:
         self.fh.close()

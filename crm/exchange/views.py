@@ -137,5 +137,4 @@ def export(kind: str, fmt: str):
     if kind not in KINDS or fmt not in ("csv", "xlsx"):
         abort(404)
     header, rows = export_rows(kind)
-    # Exchange files are data, not reports: values stay exactly as stored.
-    return export_response(fmt, kind, header, rows, guard=False)
+    return export_response(fmt, kind, header, rows)

@@ -43,8 +43,9 @@ def subject_type(key: str) -> SubjectType | None:
     return _types(current_app).get(key)
 
 
-def describe(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str | None]]:
-    """Labels and links of many (type, id) pairs at once: one call per type, no N+1."""
+def describe(pairs: list[tuple[str, int]], user) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """Labels and links of many (type, id) pairs at once: one call per type, no N+1. An
+    object `user` may not see is only "Deal #12", without its name or a link."""
     by_type: dict[str, list[int]] = {}
     for key, object_id in pairs:
         if key and object_id is not None:
@@ -55,5 +56,7 @@ def describe(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, s
         if kind is None:  # the domain that owned it is not installed
             continue
         for object_id, label in kind.describe(sorted(set(ids))).items():
+            if not kind.can_view(user, object_id):
+                label = (f"{kind.title} #{object_id}", None)
             found[(key, object_id)] = label
     return found

@@ -36,6 +36,8 @@ def load_interaction(interaction_id: int, *, edit: bool = False) -> Interaction:
 
 def list_context(flt: InteractionFilter) -> dict:
     partner = db.session.get(Partner, flt.partner) if flt.partner else None
+    if partner is not None and not partner_queries.can_view(current_user, partner):
+        partner = None  # the filter still applies; the label names no one he may not see
     page = queries.interaction_page(current_user, flt, zone())
     return {
         "flt": flt,
@@ -45,7 +47,9 @@ def list_context(flt: InteractionFilter) -> dict:
         "groups": GROUPS,
         "users": queries.assignable_users(),
         "partner": partner,
-        "subject_labels": subjects.describe([(i.subject_type, i.subject_id) for i in page.items]),
+        "subject_labels": subjects.describe(
+            [(i.subject_type, i.subject_id) for i in page.items], current_user
+        ),
         "quick": QuickForm(formdata=None),
         "now": utcnow(),
         "zone": zone(),
@@ -85,6 +89,8 @@ def _show_form(form, interaction, status=200, parent=None, extra_errors=None):
     parent_id = form.parent_id.data
     if parent is None and str(parent_id or "").isdigit():
         parent = db.session.get(Interaction, int(parent_id))
+        if parent is not None and not queries.can_view(current_user, parent):
+            parent = None  # a posted id of someone else's item: its title is not shown
     return render("interactions/form.html", form=form, interaction=interaction, partner=partner,
                   parent=parent, participants=form_support.participant_rows(interaction), zone=zone(),
                   outcomes=OUTCOMES, users=queries.assignable_users(),
@@ -156,7 +162,7 @@ def update(interaction_id: int):
 def detail(interaction_id: int):
     """One interaction with its participants, files and the whole thread."""
     i = load_interaction(interaction_id)
-    labels = subjects.describe([(i.subject_type, i.subject_id)])
+    labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
     return render("interactions/detail.html", i=i, thread=queries.thread(i, current_user),
                   can_edit=queries.can_edit(current_user, i), quick=QuickForm(formdata=None),
                   subject_labels=labels, now=utcnow())  # fmt: skip
@@ -181,7 +187,7 @@ def delete(interaction_id: int):
 def _quick_response(i: Interaction, message: str):
     """The row again for the list (HTMX), else back where the user came from."""
     if is_fragment_request():
-        labels = subjects.describe([(i.subject_type, i.subject_id)])
+        labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
         return render("interactions/_row.html", i=i, quick=QuickForm(formdata=None),
                       subject_labels=labels, now=utcnow(), message=message)  # fmt: skip
     flash(message, "success")
@@ -193,7 +199,7 @@ def _quick_response(i: Interaction, message: str):
 
 def _quick_error(i: Interaction, message: str):
     if is_fragment_request():
-        labels = subjects.describe([(i.subject_type, i.subject_id)])
+        labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
         return render("interactions/_row.html", i=i, quick=QuickForm(formdata=None),
                       subject_labels=labels, now=utcnow(), error=message,
                       status=422)  # fmt: skip
@@ -368,7 +374,7 @@ def partner_tab(partner) -> str:
                            kind=kind, status=status, kinds=KINDS, statuses=STATUSES,
                            quick=QuickForm(formdata=None), now=utcnow(),
                            subject_labels=subjects.describe(
-                               [(i.subject_type, i.subject_id) for i in items]),
+                               [(i.subject_type, i.subject_id) for i in items], current_user),
                            can_create=services.can_create(current_user))  # fmt: skip
 
 

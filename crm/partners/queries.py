@@ -263,31 +263,38 @@ def all_tags() -> list[Tag]:
 CITIES_TTL = 300  # seconds an edited city may take to reach the suggestions
 
 
-def cities(limit: int = 500) -> list[str]:
-    """The most common cities, for the filter's suggestions (one spelling of each).
+def cities(user, limit: int = 500) -> list[str]:
+    """The most common cities of the partners `user` may see, for the filter's suggestions
+    (one spelling of each): a city nobody else has would tell a manager of a partner that is
+    not his.
 
     Counting them reads an index entry per partner (merged ones too: the live ones alone
     meant reading the whole table), too much for every full list page. So each process keeps
     the list for CITIES_TTL seconds, keyed by the newest partner: a new partner's city (how
     a city usually arrives) shows at once, an edited one within the TTL."""
+    visible = visibility_clause(user)
     newest = db.session.execute(
         select(Partner.id, Partner.updated_at).order_by(Partner.id.desc()).limit(1)
     ).first()
-    key = (str(db.engine.url), limit, tuple(newest) if newest else None)
+    seen_by = None if visible is None else user.id
+    key = (str(db.engine.url), limit, seen_by, tuple(newest) if newest else None)
     cache = current_app.extensions.setdefault("crm.partner_cities", {})
     kept = cache.get(key)
     if kept and kept[0] > time.monotonic():
         return kept[1]
+    stmt = select(func.min(Partner.city)).where(Partner.city_norm != "")
+    if visible is not None:
+        stmt = stmt.where(visible)
     rows = db.session.execute(
-        select(func.min(Partner.city))
-        .where(Partner.city_norm != "")
-        .group_by(Partner.city_norm)
+        stmt.group_by(Partner.city_norm)
         .order_by(func.count().desc(), Partner.city_norm)
         .limit(limit)
     ).scalars()
     found = sorted(rows, key=fold)
-    cache.clear()
-    cache[key] = (time.monotonic() + CITIES_TTL, found)
+    now = time.monotonic()
+    for old in [k for k, (expires, _) in cache.items() if expires <= now or k[3] != key[3]]:
+        del cache[old]  # expired, or the partners changed since
+    cache[key] = (now + CITIES_TTL, found)
     return found
 
 
@@ -327,6 +334,16 @@ def history(partner: Partner, limit: int = 100) -> list[AuditEntry]:
 class DuplicateMatch:
     partner: Partner
     reasons: list[str]
+    # May the user looking at the warning open this partner? When not, the warning says a
+    # match exists and who is responsible for it, and nothing else (no name, code, link).
+    visible: bool = True
+
+
+def mark_visible(user, matches: list[DuplicateMatch]) -> list[DuplicateMatch]:
+    """The matches with `visible` set for `user`."""
+    for m in matches:
+        m.visible = can_view(user, m.partner)
+    return matches
 
 
 def find_duplicates(

@@ -52,7 +52,7 @@ def index():
     flt = PartnerFilter.from_args(request.args)
     ctx = list_context(flt)
     if not is_fragment_request():
-        ctx["cities"] = queries.cities()
+        ctx["cities"] = queries.cities(current_user)
     return render("partners/index.html", "partners/_results.html", **ctx)
 
 
@@ -95,7 +95,7 @@ def create():
                 partner = services.create_partner(current_user, _form_data(form, creating=True),
                                                   confirm_duplicates=form.confirm_duplicates.data)  # fmt: skip
             except services.DuplicatesFound as exc:
-                duplicates, status = exc.matches, 409
+                duplicates, status = queries.mark_visible(current_user, exc.matches), 409
             except DomainError as exc:
                 apply_errors(form, exc)
                 status = 422
@@ -122,7 +122,7 @@ def update(partner_id: int):
                 services.update_partner(current_user, partner, _form_data(form, creating=False),
                                         confirm_duplicates=form.confirm_duplicates.data)  # fmt: skip
             except services.DuplicatesFound as exc:
-                duplicates, status = exc.matches, 409
+                duplicates, status = queries.mark_visible(current_user, exc.matches), 409
             except DomainError as exc:
                 apply_errors(form, exc)
                 status = 422
@@ -218,7 +218,7 @@ def duplicates():
         inn=arg("inn", 20),
         exclude_id=whole_number(request.args.get("exclude", "")),
     )
-    matches = [m for m in matches if queries.can_view(current_user, m.partner)] or matches
+    queries.mark_visible(current_user, matches)
     return render("partners/_duplicates.html", "partners/_duplicates.html", duplicates=matches,
                   standalone=True)  # fmt: skip
 

@@ -167,3 +167,135 @@ def test_managers_see_all_setting_opens_every_partner_to_managers(app, api, two_
 
     assert codes(client.get("/api/v1/partners"), "code") == ["A1", "B1"]
     assert client.patch("/api/v1/partners/B1", json={"city": "Omsk"}).status_code == 200
+
+
+# --- the web forms' role rules hold through the API ------------------------------------------
+
+NEW_DOC = {"date": "2024-03-01", "lines": [{"sku": "S1", "quantity": 1, "amount": 1}]}
+OWN_ONLY = "only an admin can make someone else responsible; leave it out or name yourself"
+KEEP_ONLY = "only an admin can change who is responsible; leave it out"
+
+# (method, url, body with {anna}/{boris} for the e-mails, the field error) — every write a
+# manager's form would not offer: another responsible, an unknown e-mail, clearing it, or
+# another manager's partner.
+REFUSED = {
+    "partner for a colleague": (
+        "POST", "/api/v1/partners", {"code": "N1", "name": "N", "manager": "{boris}"},
+        ("manager", OWN_ONLY)),
+    "partner for an unknown e-mail": (
+        "POST", "/api/v1/partners", {"code": "N1", "name": "N", "manager": "new@example.test"},
+        ("manager", OWN_ONLY)),
+    "his partner handed to a colleague": (
+        "PATCH", "/api/v1/partners/A1", {"manager": "{boris}"}, ("manager", KEEP_ONLY)),
+    "his partner handed to an unknown e-mail": (
+        "PATCH", "/api/v1/partners/A1", {"manager": "ghost@example.test"}, ("manager", KEEP_ONLY)),
+    "his partner left without anyone": (
+        "PATCH", "/api/v1/partners/A1", {"manager": None}, ("manager", KEEP_ONLY)),
+    "document for a colleague": (
+        "POST", "/api/v1/sales-documents",
+        {"doc_no": "DN", "partner_code": "A1", "manager": "{boris}", **NEW_DOC},
+        ("manager", OWN_ONLY)),
+    "document for an unknown e-mail": (
+        "POST", "/api/v1/sales-documents",
+        {"doc_no": "DN", "partner_code": "A1", "manager": "new@example.test", **NEW_DOC},
+        ("manager", OWN_ONLY)),
+    "his document handed to a colleague": (
+        "PATCH", "/api/v1/sales-documents/DA", {"manager": "{boris}"}, ("manager", KEEP_ONLY)),
+    "contact of another's partner": (
+        "POST", "/api/v1/contacts", {"partner_code": "B1", "name": "Spy"},
+        ("partner_code", "unknown partner 'B1'")),
+    "payment for another's partner": (
+        "POST", "/api/v1/payments", {"date": "2024-03-01", "partner_code": "B1", "amount": 1},
+        ("partner_code", "unknown partner 'B1'")),
+    "document of another's partner": (
+        "POST", "/api/v1/sales-documents", {"doc_no": "DN", "partner_code": "B1", **NEW_DOC},
+        ("partner_code", "unknown partner 'B1'")),
+}  # fmt: skip
+
+
+def _filled(body, anna, boris):
+    return {
+        k: v.format(anna=anna.email, boris=boris.email) if isinstance(v, str) else v
+        for k, v in body.items()
+    }
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_manager_cannot_do_through_the_api_what_his_forms_do_not_offer(api, two_managers, case):
+    anna, boris = two_managers
+    method, url, body, (field, message) = REFUSED[case]
+    before = data_snapshot()
+
+    response = api(anna).open(method, url, json=_filled(body, anna, boris))
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == [{"field": field, "message": message}]
+    assert data_snapshot() == before  # no user account made, nothing changed
+
+
+ALLOWED = {
+    "partner naming himself (any case)": (
+        "POST", "/api/v1/partners", {"code": "N1", "name": "N", "manager": "{ANNA}"}, 201),
+    "partner naming no one: his own": ("POST", "/api/v1/partners", {"code": "N1", "name": "N"}, 201),
+    "his partner keeping its manager": ("PATCH", "/api/v1/partners/A1", {"manager": "{anna}"}, 200),
+    "document naming himself": (
+        "POST", "/api/v1/sales-documents",
+        {"doc_no": "DN", "partner_code": "A1", "manager": "{anna}", **NEW_DOC}, 201),
+    "his document keeping no manager": (
+        "PATCH", "/api/v1/sales-documents/DA", {"manager": None}, 200),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(ALLOWED))
+def test_manager_may_name_himself_and_keep_what_is_stored(api, two_managers, case):
+    anna, boris = two_managers
+    method, url, body, status = ALLOWED[case]
+    body = {k: v.replace("{ANNA}", anna.email.upper()) if isinstance(v, str) else v
+            for k, v in body.items()}  # fmt: skip
+
+    response = api(anna).open(method, url, json=_filled(body, anna, boris))
+
+    assert response.status_code == status, response.get_json()
+    if url.startswith("/api/v1/partners"):
+        assert response.get_json()["manager"] == anna.email
+
+
+def test_a_manager_who_sees_all_edits_another_partner_but_keeps_its_manager(app, api, two_managers):
+    app.config["MANAGERS_SEE_ALL_PARTNERS"] = True
+    anna, boris = two_managers
+    client = api(anna)
+
+    taken = client.patch("/api/v1/partners/B1", json={"manager": anna.email})
+    edited = client.patch("/api/v1/partners/B1", json={"city": "Omsk", "manager": boris.email})
+
+    assert taken.status_code == 422
+    assert taken.get_json()["errors"] == [{"field": "manager", "message": KEEP_ONLY}]
+    assert edited.status_code == 200
+    assert (edited.get_json()["city"], edited.get_json()["manager"]) == ("Omsk", boris.email)
+
+
+def test_an_admin_hands_partners_and_documents_to_anyone(api, two_managers):
+    anna, boris = two_managers
+    client = api("admin")
+
+    partner = client.patch("/api/v1/partners/A1", json={"manager": boris.email})
+    doc = client.patch("/api/v1/sales-documents/DA", json={"manager": boris.email})
+
+    assert (partner.status_code, doc.status_code) == (200, 200)
+    assert partner.get_json()["manager"] == doc.get_json()["manager"] == boris.email
+
+
+def test_list_filters_naming_another_managers_partner_find_nothing(api, two_managers):
+    anna, boris = two_managers
+    client = api(anna)
+
+    responses = [
+        client.get("/api/v1/contacts?partner_code=B1"),
+        client.get("/api/v1/sales-documents?partner_code=B1"),
+        client.get("/api/v1/payments?partner_code=B1"),
+        client.get(f"/api/v1/partners?manager={boris.email}"),
+    ]
+
+    assert [(r.status_code, r.get_json()["total"]) for r in responses] == [(200, 0)] * 4
+    assert not [r for r in responses if "Bob" in r.get_data(as_text=True)]
+    assert not [r for r in responses if "Boris Client" in r.get_data(as_text=True)]

@@ -210,3 +210,38 @@ def test_cli_refuses_a_bad_date(runner, ledger):
     result = runner.invoke(args=["crm", "report", "receivables", "--as-of", "2025-02-30"])
     assert result.exit_code == 2
     assert "is not a date" in result.output
+
+
+@pytest.fixture
+def formula_debtor(make_partner, make_document):
+    """F-1 named like a formula, owing 70.50 (and a credit of 5.00 for F-2, named "-cmd")."""
+    f1 = make_partner(name='=HYPERLINK("http://x")', code="F-1")
+    f2 = make_partner(name="-cmd", code="F-2")
+    make_document(f1, ["70.50"], doc_no="F-D1", date=date(2025, 3, 1), due_date=date(2025, 4, 30))
+    make_document(f2, ["-5.00"], doc_no="F-D2", date=date(2025, 3, 1), due_date=date(2025, 4, 30))
+
+
+def test_every_receivables_download_escapes_formula_names_and_keeps_numbers(
+    client, login_as, runner, formula_debtor
+):
+    login_as("admin")
+    as_csv = csv_rows(client.get(f"/sales/receivables?as_of={AS_OF}&format=csv&sort=code"))
+    response = client.get(f"/sales/receivables?as_of={AS_OF}&format=xlsx&sort=code")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    as_xlsx = [list(r) for r in sheet.iter_rows(values_only=True)]
+    cli = runner.invoke(args=["crm", "report", "receivables", "--as-of", AS_OF])
+
+    assert [r[:5] for r in as_csv[1:]] == [
+        ["F-1", '\'=HYPERLINK("http://x")', "", "70.50", "0.00"],
+        ["F-2", "'-cmd", "", "-5.00", "0.00"],
+    ]
+    assert [r[:2] for r in as_xlsx[1:]] == [["F-1", '\'=HYPERLINK("http://x")'], ["F-2", "'-cmd"]]
+    assert [(sheet.cell(row, 4).data_type, sheet.cell(row, 4).value) for row in (2, 3)] == [
+        ("n", 70.5),
+        ("n", -5),
+    ]
+    assert cli.output == (
+        "partner_code,partner_name,debt,overdue\n"
+        'F-1,"\'=HYPERLINK(""http://x"")",70.50,0.00\n'
+        "F-2,'-cmd,-5.00,0.00\n"
+    )

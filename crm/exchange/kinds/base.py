@@ -13,6 +13,7 @@ from functools import lru_cache
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from crm.core.cells import unescape_formula
 from crm.core.timeutil import utcnow
 from crm.exchange import values
 from crm.extensions import db
@@ -69,14 +70,21 @@ class Kind(ABC):
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def parse(self, row_no: int, raw: dict) -> tuple[dict, list[RowError]]:
-        """Typed values of the known columns, and an error per bad or missing cell."""
+    def parse(
+        self, row_no: int, raw: dict, *, from_file: bool = False
+    ) -> tuple[dict, list[RowError]]:
+        """Typed values of the known columns, and an error per bad or missing cell.
+        `from_file`: the cells come from a CSV/XLSX file, whose text cells may carry the
+        export's formula escape (crm.core.cells); it is taken off after trimming, so even
+        a value starting with a tab comes back as it was exported."""
         out, errors = {}, []
         for col in self.columns:
             cell = raw.get(col.name)
             blank = cell is None
             if not blank and isinstance(cell, str):
                 stripped = cell.strip()
+                if from_file and stripped[:1] == "'":
+                    stripped = cell = unescape_formula(stripped)
                 blank = not stripped
             if blank:
                 if col.required:
