@@ -18,14 +18,15 @@ INVALID = "This invitation link is not valid."
 
 
 def invite(client, email="New.Person@Example.com", name="New Person", role="marketer"):
-    """Invite as the signed-in admin; returns the path of the link shown in the flash."""
+    """Invite as the signed-in admin; returns the path of the link shown on the answer page."""
     response = client.post("/auth/users/new", data={"email": email, "name": name, "role": role})
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    assert urlsplit(response.location).path == "/auth/users"
-    page = client.get("/auth/users").get_data(as_text=True)
-    match = re.search(r"Send them this link: (http://localhost(/auth/invite/[\w.\-]+))", page)
-    assert match, "the flash shows no invitation link"
-    return match.group(2)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    match = re.search(r'id="invite-link"[^>]*value="http://localhost(/auth/invite/[\w.\-]+)"', page,
+                      re.S)  # fmt: skip
+    assert match, "the page shows no invitation link"
+    return match.group(1)
 
 
 def user_by_email(email: str) -> User:
