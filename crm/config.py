@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -47,6 +48,8 @@ def load_secret_key(instance_path: str) -> str:
 
 def settings_from_env(instance_path: str) -> dict:
     """Build the Flask config mapping; every value has a working default."""
+    # A sign-in session ends at the latest this long after sign-in, remembered or not.
+    session_days = int(os.environ.get("SESSION_LIFETIME_DAYS", "30"))
     database_url = os.environ.get("DATABASE_URL") or (
         "sqlite:///" + str(Path(instance_path) / "crm.sqlite3")
     )
@@ -63,6 +66,10 @@ def settings_from_env(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_LIFETIME_DAYS": session_days,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=session_days),
+        # Flask refuses a session cookie signed longer ago than this.
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=session_days),
         "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
         # Managers see only partners they are responsible for unless this is on.
         "MANAGERS_SEE_ALL_PARTNERS": _bool("MANAGERS_SEE_ALL_PARTNERS", False),

@@ -7,9 +7,12 @@ from flask_login import current_user
 
 from crm.core.registry import nav_registry
 from crm.core.timeutil import to_zone
+from crm.core.urls import current_path
 
 
 def init_app(app) -> None:
+    app.jinja_env.globals["current_path"] = current_path  # a `next=` value (crm/core/urls.py)
+
     @app.context_processor
     def nav():
         items = []

@@ -18,13 +18,11 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=200)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
 
 
 class InviteAcceptForm(FlaskForm):
-    password = PasswordField(
-        "Choose a password", validators=[DataRequired(), Length(min=8, max=200)]
-    )
+    password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=200)])
 
 
 class UserCreateForm(FlaskForm):

@@ -23,7 +23,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="manager")
     active: Mapped[bool] = mapped_column(default=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
-    # Bumped on password change so every other session (and remember-me cookie) is logged out.
+    # Bumped when the password is set or the account deactivated: an invitation link carries
+    # it, so a used or withdrawn link stops working (sessions themselves are UserSession rows).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -36,8 +37,14 @@ class User(UserMixin, db.Model):
     def display_name(self) -> str:
         return self.name or self.email
 
+    # The key of the sign-in session this object was loaded for (crm/auth/user_sessions.py):
+    # what Flask-Login keeps in the session cookie and the remember-me cookie.
+    session_key = None  # str, set per request; not a column
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if not self.session_key:
+            raise RuntimeError("start a session (user_sessions.start) before login_user")
+        return self.session_key
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -45,6 +52,31 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class UserSession(db.Model):
+    """A sign-in session on the server: the cookies carry its random key, only the key's
+    SHA-256 is stored. Signing out deletes the row, so copies of the cookies stop working."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    remember: Mapped[bool] = mapped_column(default=False)
+    # For the user's list of his sessions only ("Firefox on Linux, 10.0.0.5").
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user = relationship(User, lazy="joined")
+
+    __table_args__ = (
+        Index("ix_user_session_user", "user_id"),
+        Index("ix_user_session_expires", "expires_at"),
+    )
 
 
 class LoginAttempt(db.Model):

@@ -11,28 +11,37 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from crm.access import ROLES
+from crm.auth import user_sessions
 from crm.auth.models import ApiToken, LoginAttempt, User
 from crm.core import audit
 from crm.core.errors import DomainError
+from crm.core.registry import Registry
 from crm.core.text import checked_email, normalise_email
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
-MIN_PASSWORD_LENGTH = 8
+# Ten: zxcvbn (below) never scores 8 characters above 2 (10^8 guesses at most), so a lower
+# minimum would only promise what the strength check then refuses.
+MIN_PASSWORD_LENGTH = 10
 INVITE_MAX_AGE = 7 * 24 * 3600
 API_TOKEN_PREFIX = "crm_"  # lets secret scanners and people tell a CRM token from others
 API_TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not a log
 
 
 class Throttled(DomainError):
-    def __init__(self, retry_after: int):
-        super().__init__(f"Too many failed sign-in attempts. Try again in {retry_after} seconds.")
+    def __init__(self, retry_after: int, what: str = "failed sign-in attempts"):
+        super().__init__(f"Too many {what}. Try again in {retry_after} seconds.")
         self.retry_after = retry_after
 
 
-def check_throttle(email: str, ip: str) -> None:
+# The throttle's key for failed API token sign-ins, counted per address (no "@": no e-mail).
+API_TOKEN_KEY = "api-token"
+
+
+def check_throttle(email: str, ip: str, what: str = "failed sign-in attempts") -> None:
     """Raise Throttled when this account has too many recent failures from this address."""
     cfg = current_app.config
     window = timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW_SECONDS"])
@@ -44,7 +53,22 @@ def check_throttle(email: str, ip: str) -> None:
     ).one()
     if recent[0] >= cfg["LOGIN_MAX_FAILURES"]:
         retry = int((recent[1] + window - utcnow()).total_seconds()) + 1
-        raise Throttled(max(retry, 1))
+        raise Throttled(max(retry, 1), what)
+
+
+def record_failure(email: str, ip: str) -> None:
+    """Count a failed password or token against the pair; committed at once, since the
+    request that failed rolls its own work back."""
+    db.session.add(LoginAttempt(email=email, ip=ip))
+    # Old attempts serve no purpose; drop them while we are here.
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
+    db.session.commit()
+
+
+def clear_failures(email: str, ip: str) -> None:
+    db.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip)
+    )
 
 
 def authenticate(email: str, password: str, ip: str) -> User:
@@ -56,17 +80,10 @@ def authenticate(email: str, password: str, ip: str) -> User:
         # Spend the time a real check takes, so timing does not tell which accounts exist.
         check_password_hash(_dummy_hash(), password)
     if user is None or not user.active or not user.check_password(password):
-        db.session.add(LoginAttempt(email=email, ip=ip))
-        # Old attempts serve no purpose; drop them while we are here.
-        db.session.execute(
-            delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1))
-        )
-        db.session.commit()
+        record_failure(email, ip)
         raise DomainError("Wrong e-mail or password, or the account is deactivated.")
     user.last_login_at = utcnow()
-    db.session.execute(
-        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip)
-    )
+    clear_failures(email, ip)
     return user
 
 
@@ -75,12 +92,39 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def validate_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-            {"password": [f"At least {MIN_PASSWORD_LENGTH} characters."]},
+# zxcvbn's score 3: "safely unguessable", 10^8 guesses or more (score 2 only claims to resist
+# unthrottled online guessing). Sign-ins are throttled, but a stolen database is attacked
+# offline, where the slow password hash and this score are what protect the passwords.
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_MAX_CHARS = 72  # zxcvbn refuses longer input; characters past it only add strength
+
+
+def validate_password(password: str, *, email: str = "", name: str = "") -> None:
+    """Refuse a password that is short, contains the user's e-mail (or its name part), or that
+    zxcvbn estimates easy to guess (common passwords, words, dates, keyboard patterns, the
+    user's own name and address); the message says why and how to do better."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise _weak(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                    f"At least {MIN_PASSWORD_LENGTH} characters.")  # fmt: skip
+    email = normalise_email(email or "")
+    local = email.partition("@")[0]
+    folded = password.casefold()
+    if email and (email in folded or (len(local) >= 4 and local in folded)):
+        raise _weak("The password must not contain your e-mail address or its name part.")
+    user_inputs = [email, local, *email.replace("@", ".").split("."), name, *name.split()]
+    result = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=[i for i in user_inputs if i])
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        hints = " ".join(
+            x for x in [feedback.get("warning"), *feedback.get("suggestions", [])] if x
         )
+        hint = hints or "Add another word or two; uncommon words are better."
+        raise _weak(f"This password is too easy to guess. {hint}")
+
+
+def _weak(message: str, field_message: str | None = None) -> DomainError:
+    return DomainError(message, {"password": [field_message or message]})
 
 
 def get_user_by_email(email: str) -> User | None:
@@ -104,7 +148,7 @@ def create_user(
     user = User(email=email, role=role, name=name.strip(), active=active)
     user.timezone = current_app.config["DEFAULT_TIMEZONE"]
     if password is not None:
-        validate_password(password)
+        validate_password(password, email=email, name=name)
         user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -120,19 +164,54 @@ def update_user(actor, user: User, *, role: str, active: bool, name: str) -> Use
         raise DomainError("You cannot remove your own admin role or deactivate yourself.")
     before = {"role": user.role, "active": user.active, "name": user.name}
     user.role, user.active, user.name = role, active, name.strip()
-    if not active:
-        user.session_version += 1  # ends the user's open sessions at once
     db.session.flush()
     audit.record(actor, "update", user, changes=audit.diff(before, {
         "role": role, "active": active, "name": user.name}))  # fmt: skip
+    if not active:
+        end_access(actor, user)
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def deactivation_hooks(app) -> Registry:
+    return app.extensions.setdefault("crm.user_deactivated", Registry())
+
+
+def on_user_deactivated(state_or_app, func) -> None:
+    """Register `func(actor, user)`: revoke what the domain gave the user (e.g. calendar feed
+    links), so reactivating the account does not bring it back. Called from a blueprint's
+    `record_once`; the function flushes and audits, the request commits."""
+    app = getattr(state_or_app, "app", state_or_app)
+    deactivation_hooks(app).add(func)
+
+
+def end_access(actor, user: User) -> None:
+    """A deactivated user's every way in ends: sessions, API tokens, invitation link, and what
+    other domains registered (idempotent: running it again revokes nothing more)."""
+    user.session_version += 1  # withdraws an unused invitation link
+    user_sessions.end_all(user)
+    now = utcnow()
+    live = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    for row in db.session.execute(live).scalars():
+        row.revoked_at = now
+        audit.record(actor, "update", row, root=user, changes={"revoked": [False, True]},
+                     summary=f"API token {row.name!r} ({row.prefix}…) revoked: "
+                             "user deactivated")  # fmt: skip
+    db.session.flush()
+    for hook in deactivation_hooks(current_app):
+        hook(actor, user)
+
+
+def change_password(user: User, current: str, new: str, *, ip: str) -> None:
+    """Change one's own password; throttled like sign-in (per account and address), and every
+    other session of the user ends (the current one, in `user.session_key`, stays)."""
+    check_throttle(user.email, ip, "wrong passwords")
     if not user.check_password(current):
+        record_failure(user.email, ip)
         raise DomainError("The current password is wrong.", {"current": ["Wrong password."]})
-    validate_password(new)
+    clear_failures(user.email, ip)
+    validate_password(new, email=user.email, name=user.name)
     user.set_password(new)
+    user_sessions.end_all(user, keep_key=user.session_key)
     db.session.flush()
     audit.record(user, "update", user, changes={"password": ["***", "***"]})
 
@@ -160,7 +239,7 @@ def user_for_invite(token: str) -> User:
 
 
 def accept_invite(user: User, password: str) -> None:
-    validate_password(password)
+    validate_password(password, email=user.email, name=user.name)
     user.set_password(password)
     db.session.flush()
     audit.record(user, "update", user, changes={"password": ["(invited)", "***"]})
@@ -175,6 +254,8 @@ def random_password() -> str:
 
 class TokenRefused(DomainError):
     """The request's bearer token does not sign anyone in; the message says why."""
+
+    retry_after: int | None = None  # set when refused because the address is throttled
 
     def __init__(self, message: str, presented: bool = True):
         super().__init__(message)
@@ -221,8 +302,12 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     return row
 
 
-def user_for_api_token(authorization: str | None) -> tuple[User, ApiToken]:
-    """The active user whose live token is in an `Authorization: Bearer …` header value."""
+def user_for_api_token(authorization: str | None, ip: str = "unknown") -> tuple[User, ApiToken]:
+    """The active user whose live token is in an `Authorization: Bearer …` header value.
+
+    Tokens refused (unknown, revoked, deactivated account) count against the client's address
+    like failed sign-ins; while the address is throttled every token from it is refused
+    unchecked, a valid one too — otherwise guessing would go on and a hit would still work."""
     if not authorization or not authorization.strip():
         raise TokenRefused(
             "Send your API token in the header 'Authorization: Bearer <token>'.", presented=False
@@ -231,15 +316,25 @@ def user_for_api_token(authorization: str | None) -> tuple[User, ApiToken]:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
         raise TokenRefused("The Authorization header must be 'Bearer <token>'.")
+    try:
+        check_throttle(API_TOKEN_KEY, ip, "failed API token sign-ins from your address")
+    except Throttled as exc:
+        refused = TokenRefused(exc.message)
+        refused.retry_after = exc.retry_after
+        raise refused from None
     row = db.session.execute(
         select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
     ).scalar_one_or_none()
+    problem = None
     if row is None:
-        raise TokenRefused("This API token is not valid.")
-    if row.revoked_at is not None:
-        raise TokenRefused("This API token has been revoked.")
-    if not row.user.active:
-        raise TokenRefused("The account of this API token is deactivated.")
+        problem = "This API token is not valid."
+    elif row.revoked_at is not None:
+        problem = "This API token has been revoked."
+    elif not row.user.active:
+        problem = "The account of this API token is deactivated."
+    if problem:
+        record_failure(API_TOKEN_KEY, ip)
+        raise TokenRefused(problem)
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= API_TOKEN_TOUCH_INTERVAL:
         # Committed at once, before the request does anything: a GET never commits, and a

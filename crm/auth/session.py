@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import g, redirect, request, url_for
 from htmx_flask import make_response as htmx_response
 
-from crm.auth.models import User
+from crm.auth import user_sessions
+from crm.core.urls import current_path
 from crm.errors import is_api_request, json_error
-from crm.extensions import db, login_manager
+from crm.extensions import login_manager
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to open this page."
@@ -15,16 +16,11 @@ login_manager.login_message_category = "warning"
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(session_key: str):
+    """The user of a live server-side session (the cookies carry its key, see User.get_id)."""
     if is_api_request():
         return None  # the API is CSRF-exempt: a browser's cookies must never sign its calls
-    uid, _, version = user_id.partition(":")
-    if not uid.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(uid))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return user_sessions.user_for_key(session_key)
 
 
 @login_manager.request_loader
@@ -37,12 +33,17 @@ def load_api_user(req):
     if not is_api_request():
         return None
     try:
-        user, token = user_for_api_token(req.headers.get("Authorization"))
+        user, token = user_for_api_token(req.headers.get("Authorization"), client_ip())
     except TokenRefused as exc:
         g.api_auth_error = exc
         return None
     g.api_token = token
     return user
+
+
+def client_ip() -> str:
+    """The client's address (behind a proxy set PROXY_COUNT so it is not the proxy's)."""
+    return request.remote_addr or "unknown"
 
 
 def use_bearer_token_only() -> None:
@@ -58,11 +59,13 @@ def unauthorized():
     if is_api_request():
         refused = g.get("api_auth_error")
         message = refused.message if refused else "Send your API token as a bearer token."
+        if refused is not None and refused.retry_after:
+            return json_error(429, message, {"Retry-After": str(refused.retry_after)})
         challenge = 'Bearer realm="crm"'
         if refused is not None and refused.presented:
             challenge += ', error="invalid_token"'
         return json_error(401, message, {"WWW-Authenticate": challenge})
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    target = url_for("auth.login", next=current_path())
     # HTMX would follow a redirect and swap the login form into a table cell; send it away whole.
     if request.headers.get("HX-Request") == "true":
         return htmx_response("", 401, redirect=target)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -13,6 +11,7 @@ from crm.auth import (
     bp,
     services,
     session,  # noqa: F401,E402  (registers the user loader)
+    user_sessions,
 )
 from crm.auth.forms import (
     ApiTokenForm,
@@ -23,26 +22,12 @@ from crm.auth.forms import (
     UserUpdateForm,
 )
 from crm.auth.models import User
+from crm.auth.session import client_ip
 from crm.core.errors import DomainError
+from crm.core.urls import safe_next
 from crm.extensions import db
 from crm.forms import apply_errors
 from crm.htmx import render
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: an open redirect would make phishing links look like ours."""
-    if target:
-        parts = urlsplit(target)
-        # "///host" parses with an empty netloc, yet browsers read it as "//host".
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-            and "\\" not in target
-        ):
-            return target
-    return url_for("partners.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -50,12 +35,12 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data, _client_ip())
+            user = services.authenticate(form.email.data, form.password.data, client_ip())
         except services.Throttled as exc:
             form.form_errors.append(exc.message)
             status = 429
@@ -63,26 +48,53 @@ def login():
             form.form_errors.append(exc.message)
             status = 401
         else:
-            login_user(user, remember=form.remember.data)
+            _sign_in(user, remember=form.remember.data)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 422
     return render("auth/login.html", form=form, status=status)
 
 
-def _client_ip() -> str:
-    # Behind a proxy set PROXY_COUNT so remote_addr is the client's (see README).
-    return request.remote_addr or "unknown"
+def _sign_in(user: User, remember: bool = False) -> None:
+    """Start a server-side session and put its key into the cookies."""
+    user_sessions.start(user, remember=remember, ip=client_ip(),
+                        user_agent=request.user_agent.string)  # fmt: skip
+    login_user(user, remember=remember)
 
 
 @bp.route("/logout", methods=["POST"])
 @viewer_may_post
 def logout():
-    """Sign out (a POST with CSRF token, so no link can sign someone out)."""
+    """Sign out (a POST with CSRF token, so no link can sign someone out): the session ends on
+    the server, so a copy of the session or remember-me cookie no longer signs anyone in."""
+    user_sessions.end(current_user.session_key)
+    db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions/end-all", methods=["POST"])
+@viewer_may_post
+def sessions_end_all():
+    """Sign out everywhere: every session of the user ends, this one too."""
+    user_sessions.end_all(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out on every device.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@viewer_may_post
+def session_end(session_id: int):
+    """Sign out one of one's other devices."""
+    if not user_sessions.end_one(current_user, session_id):
+        abort(404)
+    db.session.commit()
+    flash("That session is ended.", "success")
+    return redirect(url_for("auth.account", _anchor="sessions"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -93,14 +105,18 @@ def account():
     status = 200
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data)
+            services.change_password(current_user, form.current.data, form.password.data,
+                                     ip=client_ip())  # fmt: skip
+        except services.Throttled as exc:
+            form.form_errors.append(exc.message)
+            status = 429
         except DomainError as exc:
             apply_errors(form, exc)
             status = 422
         else:
             db.session.commit()
-            login_user(current_user, remember=False)  # the session id changed with the password
-            flash("Your password is changed.", "success")
+            flash("Your password is changed. You are signed out on your other devices.",
+                  "success")  # fmt: skip
             return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 422
@@ -111,6 +127,8 @@ def _account_page(form=None, token_form=None, new_token=None, status=200):
     return render("auth/account.html", form=form or PasswordForm(),
                   token_form=token_form or ApiTokenForm(prefix="token"),
                   tokens=services.api_tokens(current_user), new_token=new_token,
+                  sessions=user_sessions.live_sessions(current_user),
+                  current_session_id=user_sessions.current_session_id(current_user),
                   status=status)  # fmt: skip
 
 
@@ -163,8 +181,8 @@ def invite(token: str):
             apply_errors(form, exc)
             status = 422
         else:
+            _sign_in(user)
             db.session.commit()
-            login_user(user)
             flash("Welcome! Your password is set.", "success")
             return redirect(url_for("partners.index"))
     elif request.method == "POST":
@@ -176,8 +194,13 @@ def invite(token: str):
 @roles_required("admin")
 def user_index():
     """All users with their roles; admins invite and deactivate here."""
+    return _users_page(UserCreateForm())
+
+
+def _users_page(form, status=200, invited=None, invite_link=None):
     users = db.session.execute(select(User).order_by(User.active.desc(), User.email)).scalars()
-    return render("auth/users.html", users=list(users), form=UserCreateForm())
+    return render("auth/users.html", users=list(users), form=form, invited=invited,
+                  invite_link=invite_link, status=status)  # fmt: skip
 
 
 @bp.route("/users/new", methods=["POST"])
@@ -194,10 +217,13 @@ def user_create():
         else:
             db.session.commit()
             link = url_for("auth.invite", token=services.invite_token(user), _external=True)
-            flash(f"User {user.email} is invited. Send them this link: {link}", "success")
-            return redirect(url_for("auth.user_index"))
-    users = db.session.execute(select(User).order_by(User.active.desc(), User.email)).scalars()
-    return render("auth/users.html", users=list(users), form=form, status=422)
+            # Rendered, not flashed: flash messages travel in the (readable) session cookie,
+            # and the link is as good as a password until it is used.
+            response = _users_page(UserCreateForm(formdata=None), invited=user,
+                                   invite_link=link)  # fmt: skip
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _users_page(form, status=422)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -223,5 +249,8 @@ def user_update(user_id: int):
     invite_link = None
     if not user.password_hash and user.active:
         invite_link = url_for("auth.invite", token=services.invite_token(user), _external=True)
-    return render("auth/user_form.html", user=user, form=form, invite_link=invite_link,
-                  status=status)  # fmt: skip
+    response = render("auth/user_form.html", user=user, form=form, invite_link=invite_link,
+                      status=status)  # fmt: skip
+    if invite_link:
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -10,9 +10,11 @@ bp = Blueprint("interactions", __name__, url_prefix="/interactions")
 
 
 def _setup(state):
+    from crm.auth.services import on_user_deactivated
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items
     from crm.interactions.demo import make_interactions_demo
+    from crm.interactions.feeds import revoke_on_deactivation
     from crm.interactions.jobs import send_reminders
     from crm.interactions.views import partner_tab
     from crm.notifications.producers import NotificationProducer, register_producer
@@ -24,6 +26,7 @@ def _setup(state):
     register_calendar_source(state, CalendarSource("interactions", "Interactions",
                                                    calendar_source_items, 10))  # fmt: skip
     register_demo_step(state, 40, make_interactions_demo)
+    on_user_deactivated(state, revoke_on_deactivation)
     register_producer(state, NotificationProducer("interaction-reminders", send_reminders, 60, 10))
 
 

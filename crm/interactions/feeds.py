@@ -56,12 +56,18 @@ def revoke_feed(user: User) -> int:
     return _revoke_all(user, summary="calendar feed link revoked")
 
 
-def _revoke_all(user: User, summary: str) -> int:
+def revoke_on_deactivation(actor, user: User) -> None:
+    """Registered with auth's on_user_deactivated: a deactivated user's feed link dies, so
+    reactivating the account does not bring it back."""
+    _revoke_all(user, summary="calendar feed link revoked: user deactivated", actor=actor)
+
+
+def _revoke_all(user: User, summary: str, actor=None) -> int:
     feeds = _live_feeds(user)
     now = utcnow()
     for row in feeds:
         row.revoked_at = now
-        audit.record(user, "update", row, root=user, changes={"revoked": [False, True]},
+        audit.record(actor or user, "update", row, root=user, changes={"revoked": [False, True]},
                      summary=summary)  # fmt: skip
     db.session.flush()
     return len(feeds)

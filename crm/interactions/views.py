@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
+from crm.core.urls import safe_next
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.interactions import attachments, bp, form_support, queries, services, subjects
@@ -191,10 +192,8 @@ def _quick_response(i: Interaction, message: str):
         return render("interactions/_row.html", i=i, quick=QuickForm(formdata=None),
                       subject_labels=labels, now=utcnow(), message=message)  # fmt: skip
     flash(message, "success")
-    back = request.form.get("next") or ""
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("interactions.detail", interaction_id=i.id)
-    return redirect(back)
+    back = url_for("interactions.detail", interaction_id=i.id)
+    return redirect(safe_next(request.form.get("next"), back))
 
 
 def _quick_error(i: Interaction, message: str):

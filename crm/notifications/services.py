@@ -99,10 +99,3 @@ def list_for(user, page: int = 1, size: int = 25) -> NotificationPage:
     )
     rows = list(db.session.execute(stmt).scalars())
     return NotificationPage(rows[:size], page, len(rows) > size)
-
-
-def safe_target(url: str) -> str | None:
-    """A notification's link if it stays on this site (a path), else None."""
-    if url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return None

@@ -9,6 +9,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from crm.access import viewer_may_post
+from crm.core.urls import safe_next
 from crm.extensions import db
 from crm.htmx import render
 from crm.jobs import redis_connection
@@ -34,7 +35,7 @@ def open_notification(notification_id: int):
     if notification is None:
         abort(404)
     svc.mark_read(current_user, [notification.id])
-    target = svc.safe_target(notification.url) or url_for("notifications.index")
+    target = safe_next(notification.url, url_for("notifications.index"))
     db.session.commit()
     return redirect(target, 303)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import zlib
+from datetime import timedelta
 from html import unescape
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, FreshUserClient, cheap_password_hashing  # noqa: F401
@@ -61,3 +64,40 @@ def csrf_from_body(html: str) -> str:
     token = re.search(r'"X-CSRFToken":\s*"([^"]+)"', unescape(match.group(1)))
     assert token, "no X-CSRFToken in <body hx-headers>"
     return token.group(1)
+
+
+def session_cookie_text(client) -> str:
+    """What anyone holding the browser's session cookie can read: Flask signs the cookie but
+    does not encrypt it (base64 JSON, zlib-compressed when it starts with '.')."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "no session cookie"
+    value = cookie.value
+    payload = value.lstrip(".").split(".")[0]
+    data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    if value.startswith("."):
+        data = zlib.decompress(data)
+    return data.decode()
+
+
+def copy_cookie(source, target, name: str) -> None:
+    """Put a copy of `source`'s cookie `name` into `target` (a cookie stolen or kept)."""
+    cookie = source.get_cookie(name)
+    assert cookie is not None, f"no {name} cookie to copy"
+    target.set_cookie(name, cookie.value)
+
+
+def age_login_failures(seconds: int) -> None:
+    """Move the recorded failures (sign-in, password, token) that far into the past."""
+    from crm.auth.models import LoginAttempt
+
+    for attempt in db.session.execute(select(LoginAttempt)).scalars():
+        attempt.at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def move_sessions(**changes) -> None:
+    """Set columns of every stored sign-in session (e.g. expires_at) as the test needs."""
+    from crm.auth.models import UserSession
+
+    db.session.execute(update(UserSession).values(**changes))
+    db.session.commit()

@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from crm.auth.models import User
 from crm.extensions import db
-from tests.auth.helpers import committed_count, committed_row, is_signed_in, sign_in
+from tests.auth.helpers import (
+    committed_count,
+    committed_row,
+    is_signed_in,
+    session_cookie_text,
+    sign_in,
+)
 from tests.conftest import DEFAULT_PASSWORD
 
 USED = "This invitation link has been used or withdrawn."
@@ -18,14 +24,15 @@ INVALID = "This invitation link is not valid."
 
 
 def invite(client, email="New.Person@Example.com", name="New Person", role="marketer"):
-    """Invite as the signed-in admin; returns the path of the link shown in the flash."""
+    """Invite as the signed-in admin; returns the path of the link shown on the answer page."""
     response = client.post("/auth/users/new", data={"email": email, "name": name, "role": role})
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    assert urlsplit(response.location).path == "/auth/users"
-    page = client.get("/auth/users").get_data(as_text=True)
-    match = re.search(r"Send them this link: (http://localhost(/auth/invite/[\w.\-]+))", page)
-    assert match, "the flash shows no invitation link"
-    return match.group(2)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    match = re.search(r'id="invite-link"[^>]*value="http://localhost(/auth/invite/[\w.\-]+)"', page,
+                      re.S)  # fmt: skip
+    assert match, "the page shows no invitation link"
+    return match.group(1)
 
 
 def user_by_email(email: str) -> User:
@@ -50,6 +57,19 @@ def test_admin_invites_user_without_password(client, login_as, other_browser):
     assert re.search(r"new\.person@example\.com</td>.*?invited</td>", listing, re.S)
     # Until the link is used, no password opens the account.
     assert sign_in(other_browser(), "new.person@example.com", "anything-at-all").status_code == 401
+
+
+def test_invite_link_never_travels_in_the_session_cookie(client, login_as):
+    login_as("admin")
+
+    link = invite(client)
+    client.get("/auth/users")  # any flash of the invitation would still sit in the cookie
+
+    token = link.rsplit("/", 1)[1]
+    readable = session_cookie_text(client)
+    assert "_user_id" in readable  # the cookie was read: the check below means something
+    assert token not in readable
+    assert "/auth/invite/" not in readable
 
 
 def test_invite_link_lets_user_choose_password_and_signs_them_in(client, login_as, other_browser):

@@ -157,7 +157,7 @@ def test_viewer_cannot_post_anywhere(app, client, login_as, make_user, make_part
 def test_only_own_account_tokens_feed_and_notifications_are_exempt_for_viewers(app):
     assert marked(app, "crm_viewer_may_post") == {
         "auth.logout", "auth.account", "auth.token_create", "auth.token_revoke",
-        "interactions.feed_create", "interactions.feed_revoke",
+        "auth.sessions_end_all", "auth.session_end", "interactions.feed_create", "interactions.feed_revoke",
         "notifications.open", "notifications.read_all"}  # fmt: skip
 
 
