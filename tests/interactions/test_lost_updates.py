@@ -63,8 +63,8 @@ def test_edit_from_an_older_form_is_refused_and_keeps_the_input(desk):
 
 def test_calendar_move_drawn_before_another_move_is_refused(desk):
     calendar = page_text(desk["anna"].get("/interactions/calendar?view=week&date=2026-03-04"))
-    drawn = re.search(r'data-reschedule-url="/interactions/%d/reschedule"[^>]*'
-                      r'data-version="(\d+)"' % desk["id"], calendar)  # fmt: skip
+    move_url = f'data-reschedule-url="/interactions/{desk["id"]}/reschedule"'
+    drawn = re.search(re.escape(move_url) + r'[^>]*data-version="(\d+)"', calendar)
     assert drawn and drawn[1] == "1"
     assert hidden_version(calendar) == 1  # the move buttons' form carries it too
     move = {"view": "week", "date": "2026-03-04", "user": ""}
