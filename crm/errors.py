@@ -6,6 +6,7 @@ import logging
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from crm.extensions import db
@@ -60,6 +61,14 @@ def init_app(app) -> None:
     def too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
         return _respond(413, f"The upload is larger than {limit // (1024 * 1024)} MB.")
+
+    @app.errorhandler(StaleDataError)
+    def saved_meanwhile(exc):
+        # Two saves of one record at the same moment that no form or service guards (two
+        # clicks on "Complete"): the loser is refused, never a 500 and never half-saved.
+        db.session.rollback()
+        return _respond(409, "Someone else saved this record at the same moment; nothing was "
+                             "saved. Reload the page and try again.")  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -106,10 +106,17 @@ def _schemas(res: Resource) -> dict:
         if sales:
             note += " `lines`, when sent, are the document's lines from now on: lines not in it "
             note += "are removed. Without `lines` the stored lines stay."
+        changes = given
+        if res.versioned:
+            note += (" Send `version` (or the ETag in `If-Match`) as you read the item, and the "
+                     "update is refused (409; 412 for If-Match) with the changes since when the "
+                     "item changed meanwhile; without it the fields apply to the item as it is.")  # fmt: skip
+            changes = {**given, "version": {"type": "integer", "minimum": 1,
+                       "description": "The ETag of the item as you read it."}}  # fmt: skip
         found[f"{name}Update"] = {
             "type": "object",
             "additionalProperties": False,
-            "properties": given,
+            "properties": changes,
             "description": note,
         }
     found[f"{name}Page"] = {
@@ -131,7 +138,14 @@ def _error_schemas() -> dict:
         "Error": {
             "type": "object",
             "required": ["error"],
-            "properties": {"error": {"type": "string"}},
+            "properties": {
+                "error": {"type": "string"},
+                "conflict": {
+                    "type": "object",
+                    "description": "A stale update: `version` now, `your_version`, and "
+                    "`changes` since (`at`, `by`, `summary`, `fields`: {field: [old, new]}).",
+                },
+            },
         },
         "ValidationErrors": {
             "type": "object",
@@ -181,7 +195,13 @@ def _responses() -> dict:
         ),
         "Forbidden": error("The token's user may not do this (viewers and marketers only read)."),
         "NotFound": error("No such item, or not one the token's user may see."),
-        "Conflict": error("An item with this key exists."),
+        "Conflict": error(
+            "An item with this key exists, or (update) the item changed since "
+            "the `version` sent: `conflict` lists the changes."
+        ),
+        "PreconditionFailed": error(
+            "The item changed since the version in If-Match: `conflict` lists the changes."
+        ),
         "Invalid": error(
             "The object breaks the import's rules; nothing is stored.", "ValidationErrors"
         ),
@@ -238,6 +258,7 @@ def _operation(res: Resource | None, verb: str, rule) -> dict:
             "403": "Forbidden",
             "404": "NotFound",
             "409": "Conflict",
+            "412": "PreconditionFailed",
             "422": "Invalid",
         }
         for code in codes:
@@ -284,7 +305,7 @@ def _operation(res: Resource | None, verb: str, rule) -> dict:
         op["summary"] = f"Change fields of a {res.title}."
         body(f"{name}Update")
         ok("200", name, f"The {res.title} as stored.")
-        refs("400", "401", "403", "404", "422")
+        refs("400", "401", "403", "404", *(("409", "412") if res.versioned else ()), "422")
     return op
 
 

@@ -140,6 +140,15 @@ class Resource(ABC):
     def exists(self, key: dict) -> bool:
         return self.get(None, key) is not None
 
+    def record(self, key: dict):
+        """The stored object whose version guards an update (crm.core.versioning); None for
+        a resource without versions."""
+        return None
+
+    @property
+    def versioned(self) -> bool:
+        return type(self).record is not Resource.record
+
     def item(self, data: dict) -> dict:
         """An item from stored values by column name, written out as the API shows them."""
         shown = {name: data.get(name) for name in self.read_only}
@@ -187,6 +196,11 @@ class Partners(Resource):
             for (p,) in rows
         ]
 
+    def record(self, key):
+        return db.session.execute(
+            select(Partner).where(Partner.code == key["code"], Partner.merged_into_id.is_(None))
+        ).scalar_one_or_none()
+
     def exists(self, key):
         # A merged partner's code still names a partner: it cannot be taken by a new one.
         return (
@@ -209,6 +223,14 @@ class Contacts(Resource):
 
     def order(self):
         return (Partner.code, ContactPerson.name, ContactPerson.id)
+
+    def record(self, key):
+        return db.session.execute(
+            select(ContactPerson).join(Partner, Partner.id == ContactPerson.partner_id)
+            .where(Partner.code == key["partner_code"], ContactPerson.name == key["name"],
+                   Partner.merged_into_id.is_(None))
+            .order_by(ContactPerson.id).limit(1)
+        ).scalar_one_or_none()  # fmt: skip
 
     def items(self, rows):
         return [

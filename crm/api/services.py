@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api.fields import bad_input
 from crm.api.queries import Resource, SalesDocuments, key_text, partner_for_code
+from crm.core import versioning
 from crm.exchange import values
 from crm.exchange.importer import Report, import_rows
 from crm.extensions import db
@@ -30,10 +32,12 @@ class ApiError(Exception):
         message: str,
         errors: list[dict] | None = None,
         headers: dict | None = None,
+        extra: dict | None = None,
     ):
         super().__init__(message)
         self.status, self.message = status, message
         self.errors, self.headers = errors, headers or {}
+        self.extra = extra or {}  # more members of the answer (a conflict's changes)
 
 
 def _err(field: str | None, message: str) -> dict:
@@ -273,19 +277,74 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     return res.get(None, key), key
 
 
-def update(res: Resource, user, key: dict, body: dict) -> dict | None:
+def etag(record) -> str | None:
+    """The ETag of a versioned item: its version."""
+    version = getattr(record, "version", None)
+    return None if version is None else str(version)
+
+
+def _wanted_version(body: dict, if_match) -> tuple[int | None, int]:
+    """The version the client read (body `version`, else `If-Match`), and the status a stale
+    one gets: 409 for the body's, 412 for the header's (HTTP's failed precondition)."""
+    raw = body.pop("version", None)
+    if raw is not None:
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**31:
+            raise ApiError(422, "The version must be the whole number the item was read with.",
+                           [_err("version", "must be a whole number of 1 or more")])  # fmt: skip
+        return raw, 409
+    tags = [t for t in (if_match.as_set() if if_match else ()) if t]
+    if if_match and if_match.star_tag:
+        return None, 412
+    if tags:
+        if len(tags) != 1 or not tags[0].isascii() or not tags[0].isdigit() or len(tags[0]) > 9:
+            raise ApiError(400, 'If-Match takes one ETag as GET answered it, such as "3".')
+        return int(tags[0]), 412
+    return None, 409
+
+
+def _stale(res: Resource, exc: versioning.StaleRecord, status: int) -> ApiError:
+    return ApiError(
+        status,
+        f"The {res.title} changed since version {exc.submitted_version} that you sent; "
+        "nothing is stored. Read it again (the changes are listed) and send your update "
+        "with the new version.",
+        headers={"ETag": f'"{exc.current_version}"'},
+        extra={"conflict": exc.as_json()},
+    )
+
+
+def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | None:
     """Merge the body's fields over the stored item and store it; None when there is none
-    that `user` may see."""
+    that `user` may see. With the version the client read (body `version` or `If-Match`), a
+    change since refuses the update; without one it applies to the item as it is now."""
     check_may_write(res, user)
+    version, stale_status = _wanted_version(body, if_match) if res.versioned else (None, 409)
     stored = res.get(user, key)
     if stored is None:
         return None
     if res.name == "partners" and not can_edit(user, partner_for_code(key["code"])):
         raise ApiError(403, "You may not change this partner.")
+    record = res.record(key)
+    base = getattr(record, "version", None)
+    if record is not None and version is not None:
+        try:
+            versioning.check(record, version)
+        except versioning.StaleRecord as exc:
+            raise _stale(res, exc, stale_status) from None
     obj = _object(res, body, stored, key)
     _check_responsible(res, user, body, stored)
     _check_partner(res, user, obj)
-    _store(res, user, _rows(res, obj))
+    try:
+        _store(res, user, _rows(res, obj))
+    except StaleDataError:
+        # Another save won the race after our check: refused as a stale version would be.
+        db.session.rollback()
+        current = res.record(key)
+        if current is None:
+            raise ApiError(
+                409, f"The {res.title} was removed meanwhile; nothing is stored."
+            ) from None
+        raise _stale(res, versioning.stale(current, version or base), 409) from None
     if isinstance(res, SalesDocuments) and "lines" in body:
         _keep_only_lines(key["doc_no"], obj["lines"])
     db.session.commit()

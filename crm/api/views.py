@@ -47,6 +47,7 @@ def _api_error(exc: ApiError):
     body = {"error": exc.message}
     if exc.errors is not None:
         body["errors"] = exc.errors
+    body.update(exc.extra)
     response = _json(body, exc.status)
     response.headers.update(exc.headers)
     return response
@@ -111,11 +112,18 @@ def _make_views(res: Resource) -> dict:
             {"items": items, "page": page, "per_page": per_page, "total": total, "next": nxt}
         )
 
+    def versioned(response, key: dict):
+        """An item's version as its ETag: send it back in If-Match to update safely."""
+        tag = services.etag(res.record(key))
+        if tag is not None:
+            response.set_etag(tag)
+        return response
+
     def detail(**key):
         item = res.get(current_user, key)
         if item is None:
             raise _not_found(res, key)
-        return _json(item)
+        return versioned(_json(item), key)
 
     def create():
         services.check_may_write(res, current_user)
@@ -126,10 +134,10 @@ def _make_views(res: Resource) -> dict:
 
     def update(**key):
         services.check_may_write(res, current_user)
-        item = services.update(res, current_user, key, json_body())
+        item = services.update(res, current_user, key, json_body(), request.if_match)
         if item is None:
             raise _not_found(res, key)
-        return _json(item)
+        return versioned(_json(item), key)
 
     index.__doc__ = f"A page of {res.name}."
     detail.__doc__ = f"One {res.title} by its key."

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from crm.core import versioning
 from crm.core.models import AuditEntry
 from crm.extensions import db
 
@@ -39,10 +40,16 @@ def record(
     changes: dict | None = None,
     summary: str = "",
 ) -> AuditEntry | None:
-    """Add an audit entry for `obj` (flushed ids required); nothing for an empty update."""
+    """Add an audit entry for `obj` (flushed ids required); nothing for an empty update.
+    A versioned object's change is counted here (every service change is recorded, so every
+    change moves the version) and the entry keeps the version it made."""
     if action == "update" and not changes:
         return None
     root = root if root is not None else obj
+    if action in ("create", "delete"):
+        version = getattr(obj, "version", None) if isinstance(obj, versioning.Versioned) else None
+    else:
+        version = versioning.bump(obj)
     entry = AuditEntry(
         user_id=getattr(user, "id", None),
         action=action,
@@ -52,6 +59,7 @@ def record(
         root_id=root.id,
         summary=summary[:500],
         changes=changes or {},
+        object_version=version,
     )
     db.session.add(entry)
     return entry

@@ -40,10 +40,15 @@ def repoint_references(
     target: Table, old_id: int, new_id: int, *, skip=frozenset()
 ) -> dict[str, int]:
     """Make every row that points at `old_id` point at `new_id`; returns rows moved per table."""
+    from crm.core.versioning import bump_values
+
     moved: dict[str, int] = {}
     for table, column in referencing_columns(target, skip=skip):
+        # A moved versioned row (an interaction) changed: a form opened before must see it.
         result = db.session.execute(
-            update(table).where(column == old_id).values({column.name: new_id})
+            update(table)
+            .where(column == old_id)
+            .values({column.name: new_id, **bump_values(table)})
         )
         if result.rowcount:
             moved[table.name] = moved.get(table.name, 0) + result.rowcount

@@ -27,8 +27,14 @@ class AuditEntry(db.Model):
     root_id: Mapped[int]
     summary: Mapped[str] = mapped_column(String(500), default="")
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The object's version after this change (versioned objects only): a stale form lists
+    # the entries after the version it was opened at (crm.core.versioning).
+    object_version: Mapped[int | None]
 
-    __table_args__ = (Index("ix_audit_entry_root", "root_type", "root_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_entry_root", "root_type", "root_id", "at"),
+        Index("ix_audit_entry_object", "object_type", "object_id", "object_version"),
+    )
 
 
 class JobRun(db.Model):

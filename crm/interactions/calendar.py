@@ -32,6 +32,9 @@ class CalendarItem:
     # POST target taking `starts_at` (local "YYYY-MM-DDTHH:MM"); None: cannot be moved.
     reschedule_url: str | None = None
     ics_url: str | None = None
+    # The item's version when drawn (crm.core.versioning), sent with a move: a move chosen
+    # against an outdated picture is refused. None: the source does not version its items.
+    version: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from crm.access import public, viewer_may_post
 from crm.auth.models import User
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.timeutil import from_zone, parse_local, to_zone, user_zone, utcnow
+from crm.core.versioning import StaleRecord
 from crm.extensions import db
+from crm.forms import submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.interactions import bp, feeds, ical, queries, services
 from crm.interactions.calendar import (
@@ -43,6 +45,7 @@ from crm.interactions.calendar_grid import (
     parse_query,
     period_of,
 )
+from crm.interactions.forms import MoveForm
 from crm.interactions.models import (
     KINDS,
     contact_label,
@@ -98,7 +101,7 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
             status=row.status, unprocessed=is_unprocessed(row.due_at, now),
             overdue=is_overdue(row.status, row.starts_at, row.ends_at, now),
             reschedule_url=f"{url}/reschedule" if movable else None,
-            ics_url=f"{url}.ics"))  # fmt: skip
+            ics_url=f"{url}.ics", version=row.version))  # fmt: skip
     return SourceItems(items, hidden)
 
 
@@ -170,12 +173,19 @@ def reschedule(interaction_id: int):
     i = load_interaction(interaction_id, edit=True)
     # A one-tap button sends starts_at; the "move to" field sends move_to (see _calendar_macros).
     raw = (request.form.get("starts_at") or request.form.get("move_to") or "").strip()
+    form = MoveForm()
     try:
+        if not form.validate():
+            raise DomainError(" ".join(form.version.errors))
         starts_at = parse_new_start(raw)
-        services.reschedule(current_user, i, starts_at)
+        services.reschedule(current_user, i, starts_at, version=submitted_version(form))
     except PermissionDenied:
         db.session.rollback()
         abort(403)
+    except StaleRecord as exc:
+        # Redrawn as it is now, with what changed: the user decides again where it goes.
+        db.session.rollback()
+        return _after_reschedule(error="Nothing was moved.", conflict=exc, status=409)
     except DomainError as exc:
         db.session.rollback()
         return _after_reschedule(error=exc.message, status=422)
@@ -202,10 +212,11 @@ def parse_new_start(raw: str) -> datetime:
                           "nothing was moved.") from None  # fmt: skip
 
 
-def _after_reschedule(notice: str = "", error: str = "", status: int = 200):
+def _after_reschedule(notice: str = "", error: str = "", status: int = 200, conflict=None):
     """The calendar the move was made from: its body for HTMX, else the page (errors) or a
     redirect back to it."""
     ctx = calendar_context(request.form, notice=notice, error=error)
+    ctx["conflict"] = conflict
     if is_fragment_request():
         return render("interactions/calendar.html", "interactions/_calendar_body.html",
                       status=status, **ctx)  # fmt: skip

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
+from crm.core.versioning import StaleRecord
 from crm.extensions import db
 from crm.forms import apply_errors
 from crm.interactions import queries, subjects
@@ -162,6 +163,9 @@ def new_form() -> InteractionForm:
 def place_errors(form, exc: DomainError) -> dict:
     """Field errors next to their fields; returns those of the non-WTForms parts
     (participants, attachments) for the template."""
+    if isinstance(exc, StaleRecord):
+        apply_errors(form, exc)
+        return {}
     extra = {k: v for k, v in exc.field_errors.items() if not hasattr(form, k)}
     placed = {k: v for k, v in exc.field_errors.items() if hasattr(form, k)}
     apply_errors(form, DomainError(exc.message, placed))

@@ -6,6 +6,7 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from crm.forms import VersionedForm
 from crm.interactions.models import DIRECTIONS, KINDS, STATUSES
 
 REMINDERS = [SelectChoice(*c) for c in (
@@ -21,7 +22,7 @@ def _choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
     return head + [SelectChoice(k, v) for k, v in mapping.items()]
 
 
-class InteractionForm(FlaskForm):
+class InteractionForm(VersionedForm, FlaskForm):
     kind = SelectField("Kind", choices=_choices(KINDS), validate_choice=False)
     status = SelectField("Status", choices=_choices(STATUSES), validate_choice=False)
     title = StringField("Topic", description="An e-mail's subject line.")
@@ -42,6 +43,10 @@ class InteractionForm(FlaskForm):
     subject_text = StringField("Subject (free text)")
     description = TextAreaField("Description / text")
     parent_id = HiddenField()
+
+
+class MoveForm(VersionedForm, FlaskForm):
+    """A calendar move: the version the item was drawn with (its time comes apart)."""
 
 
 class QuickForm(FlaskForm):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.core.timeutil import utcnow
+from crm.core.versioning import Versioned
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
 
@@ -54,7 +55,7 @@ def is_overdue(status: str, starts_at: datetime, ends_at: datetime | None, now: 
     return status in OPEN_STATUSES and (ends_at or starts_at) < now
 
 
-class Interaction(db.Model):
+class Interaction(Versioned, db.Model):
     __tablename__ = "interaction"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -267,7 +267,8 @@ def rows_for_calendar(ids: list[int]) -> list:
     stmt = (
         select(Interaction.id, Interaction.kind, Interaction.status, Interaction.title,
                Interaction.responsible_id, Interaction.contact_text, Interaction.starts_at,
-               Interaction.ends_at, Interaction.due_at, Partner.name.label("partner_name"),
+               Interaction.ends_at, Interaction.due_at, Interaction.version,
+               Partner.name.label("partner_name"),
                ContactPerson.name.label("person_name"))
         .outerjoin(Partner, Partner.id == Interaction.partner_id)
         .outerjoin(ContactPerson, ContactPerson.id == Interaction.contact_person_id)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from crm.auth.models import User
-from crm.core import audit
+from crm.core import audit, versioning
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.text import checked_email, digits, fold
 from crm.core.timeutil import utcnow
@@ -357,14 +357,17 @@ def _change(actor, i: Interaction, values: dict, summary: str = "") -> Interacti
     return i
 
 
-def update_interaction(actor, i: Interaction, data: dict, participants=None) -> Interaction:
-    """Edit an interaction's fields (and its participants when given)."""
+def update_interaction(actor, i: Interaction, data: dict, participants=None,
+                       version: int | None = None) -> Interaction:  # fmt: skip
+    """Edit an interaction's fields (and its participants when given). `version`: the one
+    the form was opened at — a later change refuses the save (StaleRecord)."""
     ensure_can_edit(actor, i)
-    values = clean_interaction(actor, data, interaction=i)
-    old_parent = i.parent_id
-    _change(actor, i, values)
-    if participants is not None:
-        set_participants(actor, i, participants)
+    with versioning.saving(i, version):
+        values = clean_interaction(actor, data, interaction=i)
+        old_parent = i.parent_id
+        _change(actor, i, values)
+        if participants is not None:
+            set_participants(actor, i, participants)
     if i.parent_id != old_parent:
         _rechain(i)
     db.session.flush()
@@ -414,13 +417,17 @@ def defer(actor, i: Interaction, until: datetime) -> Interaction:
     return _change(actor, i, values, summary="deferred")
 
 
-def reschedule(actor, i: Interaction, starts_at: datetime) -> Interaction:
-    """Move to a new start time keeping its duration (drag in the calendar)."""
+def reschedule(actor, i: Interaction, starts_at: datetime, version: int | None = None):
+    """Move to a new start time keeping its duration (drag in the calendar). `version`: the
+    one the calendar was drawn with — the new time was chosen against that picture, so a
+    change since (another move, a new duration) refuses the move (StaleRecord)."""
     ensure_can_edit(actor, i)
     if not isinstance(starts_at, datetime):
         raise DomainError("Choose the new date and time.", {"starts_at": ["Choose a time."]})
-    return _change(actor, i, {"starts_at": starts_at.replace(second=0, microsecond=0)},
-                   summary="rescheduled")  # fmt: skip
+    with versioning.saving(i, version):
+        _change(actor, i, {"starts_at": starts_at.replace(second=0, microsecond=0)},
+                summary="rescheduled")  # fmt: skip
+    return i
 
 
 def cancel(actor, i: Interaction) -> Interaction:

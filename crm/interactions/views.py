@@ -10,7 +10,9 @@ from flask_login import current_user
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.urls import safe_next
+from crm.core.versioning import StaleRecord
 from crm.extensions import db
+from crm.forms import submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.interactions import attachments, bp, form_support, queries, services, subjects
 from crm.interactions.filters import GROUPS, InteractionFilter
@@ -142,21 +144,23 @@ def update(interaction_id: int):
         form.follow_up_at.data = form_support.local_input(i.follow_up_at)
         return _show_form(form, i)
     data = form_support.form_data(form) if form.validate() else None
-    extra = {}
+    extra, status = {}, 422
     if data is not None:
         try:
-            services.update_interaction(
-                current_user, i, data, form_support.participants_from(request.form)
-            )
+            services.update_interaction(current_user, i, data,
+                                        form_support.participants_from(request.form),
+                                        version=submitted_version(form))  # fmt: skip
             attachments.add_attachments(current_user, i, request.files.getlist("attachments"))
         except DomainError as exc:
             extra = form_support.place_errors(form, exc)
+            status = 409 if isinstance(exc, StaleRecord) else 422
         else:
             db.session.commit()
             flash("Changes saved.", "success")
             return redirect(url_for("interactions.detail", interaction_id=i.id))
     db.session.rollback()
-    return _show_form(form, load_interaction(interaction_id, edit=True), 422, extra_errors=extra)
+    return _show_form(form, load_interaction(interaction_id, edit=True), status,
+                      extra_errors=extra)  # fmt: skip
 
 
 @bp.route("/<int:interaction_id>")

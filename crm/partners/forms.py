@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from crm.forms import VersionedForm
 from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
 
 
@@ -25,7 +26,7 @@ class MultiCheckboxField(SelectMultipleField):
         pass
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(VersionedForm, FlaskForm):
     name = StringField("Name")
     code = StringField("Code", description="Leave empty to number it automatically.")
     kind = SelectField(
@@ -66,7 +67,7 @@ class ContactDetailForm(FlaskForm):
     is_main = BooleanField("Main")
 
 
-class ContactPersonForm(FlaskForm):
+class ContactPersonForm(VersionedForm, FlaskForm):
     name = StringField("Name")
     position = StringField("Position")
     # Text, not DateField: an empty birthday is fine, and the service says what is wrong.
@@ -80,5 +81,5 @@ class MergeForm(FlaskForm):
     other = HiddenField()
 
 
-class FieldForm(FlaskForm):
+class FieldForm(VersionedForm, FlaskForm):
     value = StringField()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
@@ -37,8 +38,14 @@ def rebuild_search_index(*, run) -> None:
             break
         for partner in batch:
             sync_search(partner)
-        last_id = batch[-1].id
         run.progress += len(batch)
-        db.session.commit()  # one batch at a time: a crash keeps what is done, a rerun redoes it
+        try:
+            db.session.commit()  # one batch at a time: a crash keeps what is done, a rerun redoes it
+        except StaleDataError:
+            # Someone saved one of these partners meanwhile (its version moved): read the
+            # batch again rather than fail the whole run.
+            db.session.rollback()
+            continue
+        last_id = batch[-1].id
         for partner in batch:  # keep memory flat without detaching the caller's objects
             db.session.expunge(partner)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.timeutil import utcnow
+from crm.core.versioning import Versioned
 from crm.extensions import db
 
 PARTNER_KINDS = ("company", "person")
@@ -45,7 +46,7 @@ class Tag(db.Model):
     name_norm: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class Partner(db.Model):
+class Partner(Versioned, db.Model):
     __tablename__ = "partner"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,7 +135,7 @@ class Partner(db.Model):
         return next((d for d in found if d.is_main), found[0] if found else None)
 
 
-class ContactPerson(db.Model):
+class ContactPerson(Versioned, db.Model):
     __tablename__ = "contact_person"
 
     id: Mapped[int] = mapped_column(primary_key=True)

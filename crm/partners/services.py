@@ -3,13 +3,14 @@ checks, merge, and the audit trail of every change."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date
 
 from flask import current_app
 from sqlalchemy import delete, insert, select, update
 
 from crm.auth.models import User
-from crm.core import audit
+from crm.core import audit, versioning
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
@@ -249,26 +250,30 @@ def _code_for(partner_id: int) -> str:
     return code if taken is None else f"{code}-{partner_id}"
 
 
-def update_partner(actor, partner: Partner, data: dict, *, confirm_duplicates=False) -> Partner:
-    """Change a partner's fields; warns when the change makes it look like another partner."""
+def update_partner(actor, partner: Partner, data: dict, *, confirm_duplicates=False,
+                   version: int | None = None) -> Partner:  # fmt: skip
+    """Change a partner's fields; warns when the change makes it look like another partner.
+    `version`: the one the form was opened at — a later change refuses the save (StaleRecord)."""
     ensure_can_edit(actor, partner)
-    before = _snapshot(partner)
-    values = clean_partner(actor, data, partner=partner)
-    identity_changed = (values["name"], values["inn"]) != (before["name"], before["inn"])
-    if identity_changed:
-        _check_duplicates(values, partner.id, confirm_duplicates)
-    _apply(partner, values)
-    sync_search(partner)
-    db.session.flush()
-    audit.record(actor, "update", partner, changes=_audit_diff(before, _snapshot(partner)))
+    with versioning.saving(partner, version):
+        before = _snapshot(partner)
+        values = clean_partner(actor, data, partner=partner)
+        identity_changed = (values["name"], values["inn"]) != (before["name"], before["inn"])
+        if identity_changed:
+            _check_duplicates(values, partner.id, confirm_duplicates)
+        _apply(partner, values)
+        sync_search(partner)
+        db.session.flush()
+        audit.record(actor, "update", partner, changes=_audit_diff(before, _snapshot(partner)))
     return partner
 
 
-def update_field(actor, partner: Partner, field: str, value: str) -> Partner:
+def update_field(actor, partner: Partner, field: str, value: str, version: int | None = None):
     """Inline edit of one field; the same rules as the full form (no duplicate prompt)."""
     if field not in INLINE_FIELDS:
         raise DomainError(f"{field!r} cannot be edited in place.")
-    return update_partner(actor, partner, {field: value}, confirm_duplicates=True)
+    return update_partner(actor, partner, {field: value}, confirm_duplicates=True,
+                          version=version)  # fmt: skip
 
 
 def delete_partner(actor, partner: Partner) -> None:
@@ -375,9 +380,16 @@ def clean_person(data: dict) -> dict:
     return out
 
 
-def save_contact_person(actor, partner: Partner, data: dict, person: ContactPerson | None = None):
-    """Create or update a contact person; a new one may come with an e-mail and a phone."""
+def save_contact_person(actor, partner: Partner, data: dict, person: ContactPerson | None = None,
+                        version: int | None = None):  # fmt: skip
+    """Create or update a contact person; a new one may come with an e-mail and a phone.
+    `version`: the one the form was opened at (an update from an older one is refused)."""
     ensure_can_edit(actor, partner)
+    with versioning.saving(person, version) if person is not None else nullcontext():
+        return _save_person(actor, partner, data, person)
+
+
+def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | None):
     values = clean_person(data)
     before = {}
     if person is None:
@@ -529,7 +541,7 @@ def _move_contacts(survivor: Partner, other: Partner) -> dict[str, int]:
         moved_details += 1
     persons = db.session.execute(
         update(ContactPerson).where(ContactPerson.partner_id == other.id)
-        .values(partner_id=survivor.id)
+        .values(partner_id=survivor.id, **versioning.bump_values(ContactPerson.__table__))
     ).rowcount  # fmt: skip
     db.session.flush()
     db.session.execute(delete(ContactDetail).where(ContactDetail.partner_id == other.id))

@@ -7,8 +7,9 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.versioning import StaleRecord
 from crm.extensions import db
-from crm.forms import apply_errors
+from crm.forms import apply_errors, submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.partners import bp, queries, services
 from crm.partners.filters import CONTROL_CHARS, SORTS, PartnerFilter, whole_number
@@ -120,12 +121,13 @@ def update(partner_id: int):
         if form.validate():
             try:
                 services.update_partner(current_user, partner, _form_data(form, creating=False),
-                                        confirm_duplicates=form.confirm_duplicates.data)  # fmt: skip
+                                        confirm_duplicates=form.confirm_duplicates.data,
+                                        version=submitted_version(form))  # fmt: skip
             except services.DuplicatesFound as exc:
                 duplicates, status = queries.mark_visible(current_user, exc.matches), 409
             except DomainError as exc:
                 apply_errors(form, exc)
-                status = 422
+                status = 409 if isinstance(exc, StaleRecord) else 422
             else:
                 db.session.commit()
                 flash("Changes saved.", "success")
@@ -182,14 +184,19 @@ def field(partner_id: int, field: str):
     if request.method == "POST":
         if form.validate():
             try:
-                services.update_field(current_user, partner, field, form.value.data or "")
+                services.update_field(current_user, partner, field, form.value.data or "",
+                                      version=submitted_version(form))  # fmt: skip
             except DomainError as exc:
                 db.session.rollback()
                 partner = load_partner(partner_id, edit=True)
-                errors = exc.field_errors.get(field) or [exc.message]
+                stale = isinstance(exc, StaleRecord)
+                errors = [] if stale else exc.field_errors.get(field) or [exc.message]
+                # Stale: the editor moves to the current version, with the user's value.
+                version = partner.version if stale else submitted_version(form)
                 return render("partners/_field_edit.html", "partners/_field_edit.html",
                               partner=partner, field=field, value=form.value.data,
-                              errors=errors, status=422)  # fmt: skip
+                              errors=errors, conflict=exc if stale else None, version=version,
+                              status=409 if stale else 422)  # fmt: skip
             db.session.commit()
             if not is_fragment_request():
                 flash("Saved.", "success")
@@ -306,11 +313,12 @@ def person_form(partner_id: int, person_id: int | None = None):
     if request.method == "POST":
         if form.validate():
             try:
-                services.save_contact_person(current_user, partner, form.data, person)
+                services.save_contact_person(current_user, partner, form.data, person,
+                                             version=submitted_version(form))  # fmt: skip
             except DomainError as exc:
                 db.session.rollback()
                 apply_errors(form, exc)
-                status = 422
+                status = 409 if isinstance(exc, StaleRecord) else 422
             else:
                 return _after_contact_change(partner_id, "Contact person saved.")
         else:

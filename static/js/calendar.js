@@ -66,6 +66,7 @@
       swap: "innerHTML",
       values: {
         starts_at: value,
+        version: item.getAttribute("data-version") || "",
         view: state ? state.getAttribute("data-view") : "",
         date: state ? state.getAttribute("data-date") : "",
         user: state ? state.getAttribute("data-user") : ""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
-from crm.core import audit
+from crm.core import audit, versioning
 from crm.exchange import values
 from crm.exchange.kinds.base import Col, Kind, RowError, check_email, chunks, user_id
 from crm.extensions import db
@@ -210,10 +210,14 @@ class ContactsKind(Kind):
                 person = ContactPerson(partner_id=pid, name=r["name"], contact_details=[])
                 persons[(pid, r["name"])] = person
                 db.session.add(person)
+            before = (person.position, _main(person, "email"), _main(person, "phone"))
             person.name_norm = r["name"].casefold()
             person.position = r["position"] or ""
             _set_main(person, "email", r["email"])
             _set_main(person, "phone", r["phone"])
+            if person.id is not None and before != (person.position, _main(person, "email"),
+                                                    _main(person, "phone")):  # fmt: skip
+                versioning.bump(person)  # a person's form opened before must not undo this
             touched.add(pid)
         db.session.flush()
         for batch in chunks(sorted(touched)):
