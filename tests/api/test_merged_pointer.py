@@ -52,9 +52,7 @@ def text(response) -> str:
 def _old_code_resolves(tmp_path, admin, api, code="OLD-1", to="NEW-1"):
     """A contacts import row and an API create naming `code` both land on partner `to`."""
     _import_contact(tmp_path, code, "Из файла")
-    response = api(admin).post(
-        "/api/v1/contacts", json={"partner_code": code, "name": "Из API"}
-    )
+    response = api(admin).post("/api/v1/contacts", json={"partner_code": code, "name": "Из API"})
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["partner_code"] == to
     assert _persons() == [(to, "Из API"), (to, "Из файла")]
@@ -74,9 +72,7 @@ def test_web_delete_of_a_merged_partner_is_refused_and_its_code_still_resolves(
     _old_code_resolves(tmp_path, merged["admin"], api)
 
 
-def test_web_delete_of_a_partner_others_were_merged_into_is_refused(
-    client, merged, tmp_path, api
-):
+def test_web_delete_of_a_partner_others_were_merged_into_is_refused(client, merged, tmp_path, api):
     response = client.post(f"/partners/{merged['survivor_id']}/delete", follow_redirects=True)
 
     assert "Other partners were merged into this one (merged partners)" in text(response)
@@ -102,9 +98,7 @@ def test_the_api_has_no_partner_delete(merged, api):
     assert partner_count() == 2
 
 
-def test_chained_merges_resolve_to_the_last_partner(
-    client, login_as, make_partner, tmp_path, api
-):
+def test_chained_merges_resolve_to_the_last_partner(client, login_as, make_partner, tmp_path, api):
     admin = login_as("admin")
     a = make_partner(name="A", code="A-1")
     b = make_partner(name="B", code="B-1")

@@ -34,9 +34,7 @@ def test_new_contact_person_named_like_one_at_the_partner_gets_a_field_error(
     assert person_count() == 1
 
 
-def test_renaming_a_contact_person_to_a_namesake_gets_a_field_error(
-    client, login_as, make_partner
-):
+def test_renaming_a_contact_person_to_a_namesake_gets_a_field_error(client, login_as, make_partner):
     login_as("admin")
     partner = make_partner(name="Acme", persons=[{"name": "Анна"}, {"name": "Мария"}])
     maria = next(p for p in partner.contact_persons if p.name == "Мария")
@@ -81,9 +79,7 @@ def test_two_people_adding_one_contact_person_at_once_store_it_once(
     # Both have checked that the name is free before either stores it.
     meet_before(monkeypatch, crm.partners.services, "flush_or_refuse", 2)
 
-    responses = run_together(
-        app, 2, lambda i: clients[i].post(url, data={"name": "Иван Петров"})
-    )
+    responses = run_together(app, 2, lambda i: clients[i].post(url, data={"name": "Иван Петров"}))
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses[0] < 400 and statuses[1] == 422
