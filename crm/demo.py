@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from crm.auth.models import User
 from crm.auth.services import create_user
 from crm.core import audit
+from crm.core.text import fold
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
 from crm.partners.services import _detail, sync_search, tags_by_name
@@ -141,12 +142,14 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
                 if rng.random() < 0.7
                 else None,
             )
-            person.name_norm = person.name.casefold()
+            person.name_norm = fold(person.name)
             person.contact_details = [
                 _detail("email", f"{fake.user_name()}@{domain}", is_main=True),
                 _detail("phone", fake.phone_number(), is_main=True),
             ]
-            p.contact_persons.append(person)
+            # One person of a name per partner (a unique key): a namesake Faker drew is left out.
+            if all(c.name_norm != person.name_norm for c in p.contact_persons):
+                p.contact_persons.append(person)
     return p
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from crm.core.text import normalise_email, normalise_phone
+from crm.core.text import fold, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners.models import ContactDetail, ContactPerson, Partner
 from crm.partners.services import sync_search
@@ -37,7 +37,7 @@ def create_partner(name=None, responsible=None, emails=(), phones=(), persons=()
     for spec in persons:
         person = ContactPerson(name=spec["name"], position=spec.get("position", ""),
                                birthday=spec.get("birthday"))  # fmt: skip
-        person.name_norm = person.name.casefold()
+        person.name_norm = fold(person.name)
         person.contact_details = [
             _detail(k, spec[k], True) for k in ("email", "phone") if spec.get(k)
         ]

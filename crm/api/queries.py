@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from crm.api.fields import out
 from crm.auth.models import User
+from crm.core.text import fold
 from crm.exchange import values
 from crm.exchange.kinds import KINDS
 from crm.exchange.kinds.base import Col, Kind
@@ -220,6 +221,13 @@ class Contacts(Resource):
 
     def sql(self, name):
         return {"partner_code": Partner.code, "name": ContactPerson.name}[name]
+
+    def where(self, wanted):
+        # The name is matched as the unique key holds it (folded), as the import matches it.
+        clauses = [Partner.code == wanted["partner_code"]] if "partner_code" in wanted else []
+        if "name" in wanted:
+            clauses.append(ContactPerson.name_norm == fold(wanted["name"]))
+        return clauses
 
     def order(self):
         return (Partner.code, ContactPerson.name, ContactPerson.id)

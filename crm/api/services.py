@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api.fields import bad_input
 from crm.api.queries import Resource, SalesDocuments, key_text, partner_for_code
 from crm.core import versioning
+from crm.core.keys import KeyTaken, is_key_race
 from crm.exchange import values
 from crm.exchange.importer import Report, import_rows
 from crm.extensions import db
@@ -191,12 +193,44 @@ def report_errors(res: Resource, report: Report) -> list[dict]:
     return list(found.values())
 
 
-def _store(res: Resource, user, rows: list[dict]) -> Report:
-    report = import_rows(res.kind_name, rows, actor=user)
+def _store(res: Resource, user, rows: list[dict], *, create: bool = False) -> Report:
+    try:
+        report = import_rows(res.kind_name, rows, actor=user, create_only=create)
+    except (KeyTaken, DBAPIError) as exc:
+        # The key is a unique constraint: a concurrent call that stored it first wins, and
+        # this one is told so instead of storing the item twice or answering 500.
+        if isinstance(exc, DBAPIError) and not is_key_race(exc):
+            raise
+        db.session.rollback()
+        raise _conflict(res, rows[0], create) from exc
     if not report.ok:
         db.session.rollback()
         raise _invalid(res, report_errors(res, report))
     return report
+
+
+def _conflict(res: Resource, row: dict, create: bool) -> ApiError:
+    """The 409 of a key taken by another writer (for an update: a race it lost)."""
+    if not create:
+        return ApiError(
+            409,
+            f"The {res.title} was being changed by another request at the same moment; "
+            "nothing is saved. Send the change again.",
+        )
+    if res.name == "payments":
+        return _payment_recorded(_payment_id(res, row))
+    key = _key(res, row)
+    return ApiError(
+        409, f"A {res.title} with this key exists: {key_text(key)}. Change it with PATCH."
+    )
+
+
+def _payment_recorded(payment_id: int | None) -> ApiError:
+    return ApiError(
+        409,
+        "This payment is recorded already (the same date, partner_code, "
+        f"amount and doc_no): id {payment_id}.",
+    )
 
 
 def _key(res: Resource, row: dict) -> dict | None:
@@ -246,6 +280,17 @@ def _keep_only_lines(doc_no: str, lines: list[dict]) -> None:
     recompute_document_totals([doc_id])
 
 
+def _commit(res: Resource, row: dict, *, create: bool) -> None:
+    """Commit; a key another writer committed first (SQLite checks some only now) is a 409."""
+    try:
+        db.session.commit()
+    except DBAPIError as exc:
+        if not is_key_race(exc):
+            raise
+        db.session.rollback()
+        raise _conflict(res, row, create) from exc
+
+
 # --- create and update --------------------------------------------------------------------
 
 
@@ -260,20 +305,13 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     rows = _rows(res, obj)
     key = None if res.name == "payments" else _key(res, rows[0])
     if key is not None and res.exists(key):
-        raise ApiError(
-            409, f"A {res.title} with this key exists: {key_text(key)}. Change it with PATCH."
-        )
-    report = _store(res, user, rows)
+        raise _conflict(res, rows[0], create=True)
+    # Stored only as new rows (a plain INSERT): of two calls creating one key at the same
+    # moment, exactly one answers 201 and the other 409.
+    _store(res, user, rows, create=True)
     if res.name == "payments":
         key = {"id": _payment_id(res, rows[0])}
-        if not report.new:
-            db.session.rollback()
-            raise ApiError(
-                409,
-                "This payment is recorded already (the same date, partner_code, "
-                f"amount and doc_no): id {key['id']}.",
-            )
-    db.session.commit()
+    _commit(res, rows[0], create=True)
     return res.get(None, key), key
 
 
@@ -334,8 +372,9 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
     obj = _object(res, body, stored, key)
     _check_responsible(res, user, body, stored)
     _check_partner(res, user, obj)
+    rows = _rows(res, obj)
     try:
-        _store(res, user, _rows(res, obj))
+        _store(res, user, rows)
     except StaleDataError:
         # Another save won the race after our check: refused as a stale version would be.
         db.session.rollback()
@@ -347,5 +386,5 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
         raise _stale(res, versioning.stale(current, version or base), 409) from None
     if isinstance(res, SalesDocuments) and "lines" in body:
         _keep_only_lines(key["doc_no"], obj["lines"])
-    db.session.commit()
+    _commit(res, rows[0], create=False)
     return res.get(None, key)

@@ -16,7 +16,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from crm.core.cells import unescape_formula
+from crm.core.errors import DomainError
+from crm.core.keys import is_key_race
 from crm.exchange.kinds import KINDS
 from crm.exchange.kinds.base import Context, Kind, RowError, load_lookups
 from crm.exchange.readers import BadFile, Table, open_table
@@ -197,11 +201,42 @@ def write(path, kind_name: str, report: Report, *, actor=None, filename=None, pr
                 today=today)  # fmt: skip
 
 
+class WriteConflict(DomainError):
+    """The import lost a race for the same keys twice in a row; nothing was stored."""
+
+
 def write_table(table, kind_name: str, report: Report, *, actor=None, progress=None,
-                today=None, commit: bool = True, lookup_rows=None) -> None:  # fmt: skip
-    """Store the valid rows of a validated table in one transaction (committed unless told)."""
-    kind = KINDS[kind_name]
-    ctx = Context(today=today or date.today())
+                today=None, commit: bool = True, lookup_rows=None,
+                create_only: bool = False) -> None:  # fmt: skip
+    """Store the valid rows of a validated table in one transaction (committed unless told).
+
+    The keys are unique constraints: when a concurrent writer (another import, an API call)
+    inserts a key this import is inserting too, the database fails this transaction instead of
+    storing the row twice. A committing import then starts over once — reading what the other
+    writer stored, so its rows become updates — and refuses with a plain message if it loses
+    again. Without `commit` (the API) the error goes to the caller, which answers a conflict."""
+    attempts = 2 if commit else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            done = _write_rows(table, KINDS[kind_name], report, actor=actor, progress=progress,
+                               today=today, commit=commit, lookup_rows=lookup_rows,
+                               create_only=create_only)  # fmt: skip
+        except DBAPIError as exc:
+            if not (commit and is_key_race(exc)):
+                raise
+            if attempt == attempts:
+                raise WriteConflict(
+                    "Nothing was imported: other changes to the same records were being saved "
+                    "at the same moment. Run the import again."
+                ) from exc
+        else:
+            report.written, report.done = done, True
+            return
+
+
+def _write_rows(table, kind: Kind, report: Report, *, actor, progress, today, commit,
+                lookup_rows, create_only) -> int:  # fmt: skip
+    ctx = Context(today=today or date.today(), create_only=create_only)
     load_lookups(kind, ctx, lookup_rows)
     seen_keys: set[bytes] = set()
     batch: list[dict] = []
@@ -235,7 +270,7 @@ def write_table(table, kind_name: str, report: Report, *, actor=None, progress=N
             _sqlite_cache(conn, cache)
         db.session.rollback()
         raise
-    report.written, report.done = done, True
+    return done
 
 
 def _sqlite_cache(conn, size):
@@ -286,14 +321,17 @@ class RowsTable:
             yield number, {k.lower(): v for k, v in row.items()}
 
 
-def import_rows(kind_name: str, rows: list[dict], *, actor=None, today=None) -> Report:
+def import_rows(kind_name: str, rows: list[dict], *, actor=None, today=None,
+                create_only: bool = False) -> Report:  # fmt: skip
     """The file import's checks and writes for objects (the JSON API): all or nothing.
-    The caller commits; on errors nothing is written and the report lists them."""
+    The caller commits; on errors nothing is written and the report lists them.
+    `create_only`: a stored key raises KeyTaken (or, stored a moment ago by a concurrent
+    writer, an IntegrityError) instead of being updated."""
     table = RowsTable(rows)
     lowered = [dict(r) for _n, r in table.rows()]
     report = validate_table(table, kind_name, Report(kind_name, "api"), today=today,
                             lookup_rows=lowered)  # fmt: skip
     if report.ok:
         write_table(table, kind_name, report, actor=actor, today=today, commit=False,
-                    lookup_rows=lowered)  # fmt: skip
+                    lookup_rows=lowered, create_only=create_only)  # fmt: skip
     return report

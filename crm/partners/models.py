@@ -154,7 +154,12 @@ class ContactPerson(Versioned, db.Model):
         order_by=lambda: [ContactDetail.kind, ContactDetail.is_main.desc(), ContactDetail.id],
     )
 
-    __table_args__ = (Index("ix_contact_person_partner", "partner_id", "name_norm"),)
+    # The key of contacts.csv and the API: one person of a name (folded) per partner. A unique
+    # index (adding it needs no table rebuild on SQLite); it also serves the card's list of
+    # persons in name order.
+    __table_args__ = (
+        Index("uq_contact_person_partner_name", "partner_id", "name_norm", unique=True),
+    )
 
     def details(self, kind: str) -> list[ContactDetail]:
         return [d for d in self.contact_details if d.kind == kind]

@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from crm.auth.models import User
 from crm.core import audit, versioning
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
@@ -171,16 +172,10 @@ def _apply(partner: Partner, values: dict) -> None:
 
 
 def tags_by_name(names: list[str]) -> list[Tag]:
-    """Tags with these names, creating the missing ones."""
-    tags = []
-    for name in names:
-        norm = fold(name)
-        tag = db.session.execute(select(Tag).where(Tag.name_norm == norm)).scalar_one_or_none()
-        if tag is None:
-            tag = Tag(name=name, name_norm=norm)
-            db.session.add(tag)
-        tags.append(tag)
-    return tags
+    """Tags with these names, creating the missing ones (once, when two saves create the same
+    new tag at the same moment)."""
+    ids = {id_for_key(Tag, {"name_norm": fold(n)}, name=n): None for n in names}
+    return [db.session.get(Tag, tag_id) for tag_id in ids]
 
 
 def sync_search(partner: Partner) -> None:
@@ -228,14 +223,19 @@ def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Pa
     for kind in ("email", "phone"):
         if values.get(kind):
             partner.contact_details.append(_detail(kind, values[kind], is_main=True))
-    db.session.flush()
+    _flush_code(values["code"])
     if not values["code"]:
         partner.code = _code_for(partner.id)
     sync_search(partner)
-    db.session.flush()
+    _flush_code(partner.code)
     audit.record(actor, "create", partner, changes=_audit_diff({}, _snapshot(partner)),
                  summary=f"created partner {partner.name}")  # fmt: skip
     return partner
+
+
+def _flush_code(code: str) -> None:
+    """Flush; the code taken by a partner saved at the same moment is a field error."""
+    flush_or_refuse("code", f"Code {code!r} belongs to another partner.")
 
 
 def _temporary_code() -> str:
@@ -263,7 +263,7 @@ def update_partner(actor, partner: Partner, data: dict, *, confirm_duplicates=Fa
             _check_duplicates(values, partner.id, confirm_duplicates)
         _apply(partner, values)
         sync_search(partner)
-        db.session.flush()
+        _flush_code(partner.code)
         audit.record(actor, "update", partner, changes=_audit_diff(before, _snapshot(partner)))
     return partner
 
@@ -277,18 +277,32 @@ def update_field(actor, partner: Partner, field: str, value: str, version: int |
 
 
 def delete_partner(actor, partner: Partner) -> None:
-    """Delete a partner that nothing else refers to (merge it instead when something does)."""
+    """Delete a partner that nothing else refers to (merge it instead when something does).
+    A merged partner is never deleted: it is the pointer through which its old code still
+    names the partner it went into (imports, the API, old links)."""
     if actor.role != "admin":
         raise PermissionDenied("Only an admin may delete partners.")
+    if partner.merged_into_id is not None:
+        survivor = db.session.get(Partner, partner.merged_into_id)
+        raise DomainError(
+            f"{partner.name} ({partner.code}) was merged into {survivor.name} "
+            f"({survivor.code}) and cannot be deleted: its code {partner.code} keeps naming "
+            f"{survivor.name} in imports and the API."
+        )
     linked = count_references(Partner.__table__, partner.id, skip=OWN_LINKS)
     merged = db.session.execute(
         select(Partner.id).where(Partner.merged_into_id == partner.id).limit(1)
     ).first()
-    if linked or merged:
+    if merged:
+        # Deleting the survivor would leave its pointers naming nothing.
+        raise DomainError(
+            "Other partners were merged into this one (merged partners) and their old codes name "
+            "it in imports and the API: merge it into another partner instead of deleting it."
+        )
+    if linked:
         raise DomainError(
             "This partner has linked records ("
             + ", ".join(f"{t}: {n}" for t, n in linked.items())
-            + (", merged partners" if merged else "")
             + "); merge it into another partner instead of deleting it."
         )
     audit.record(actor, "delete", partner, changes=_audit_diff(_snapshot(partner), {}),
@@ -391,6 +405,18 @@ def save_contact_person(actor, partner: Partner, data: dict, person: ContactPers
 
 def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | None):
     values = clean_person(data)
+    # One person of a name (folded) per partner: the key of contacts.csv and the API.
+    name_norm = fold(values["name"])
+    namesake = db.session.execute(
+        select(ContactPerson.id).where(
+            ContactPerson.partner_id == partner.id,
+            ContactPerson.name_norm == name_norm,
+            ContactPerson.id != (person.id if person is not None else -1),
+        )
+    ).first()
+    taken = f"{partner.name} has a contact person named {values['name']} already."
+    if namesake:
+        raise DomainError(taken, {"name": [taken]})
     before = {}
     if person is None:
         person = ContactPerson(partner=partner)
@@ -400,7 +426,7 @@ def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | No
         action = "update"
     for key in ("name", "position", "notes", "birthday"):
         setattr(person, key, values[key])
-    person.name_norm = fold(person.name)
+    person.name_norm = name_norm
     for kind in ("email", "phone"):
         norm_values = {d.value_norm for d in person.contact_details if d.kind == kind}
         if values[kind]:
@@ -408,7 +434,8 @@ def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | No
             if detail.value_norm not in norm_values:
                 person.contact_details.append(detail)
     db.session.add(person)
-    db.session.flush()
+    # A namesake saved at the same moment is refused by the unique index.
+    flush_or_refuse("name", taken)
     sync_search(partner)
     after = {k: getattr(person, k) for k in ("name", "position", "notes", "birthday")}
     audit.record(actor, action, person, root=partner, changes=audit.diff(before, after),
@@ -539,7 +566,8 @@ def _move_contacts(survivor: Partner, other: Partner) -> dict[str, int]:
         detail.is_main = detail.is_main and detail.kind not in has_main
         detail.partner_id = survivor.id
         moved_details += 1
-    persons = db.session.execute(
+    persons = _merge_namesakes(survivor, other)
+    persons += db.session.execute(
         update(ContactPerson).where(ContactPerson.partner_id == other.id)
         .values(partner_id=survivor.id, **versioning.bump_values(ContactPerson.__table__))
     ).rowcount  # fmt: skip
@@ -547,6 +575,35 @@ def _move_contacts(survivor: Partner, other: Partner) -> dict[str, int]:
     db.session.execute(delete(ContactDetail).where(ContactDetail.partner_id == other.id))
     db.session.expire(other)
     return {"contact_detail": moved_details, "contact_person": persons}
+
+
+def _merge_namesakes(survivor: Partner, other: Partner) -> int:
+    """A contact person of `other` named as one of the survivor's ((partner, folded name) is
+    unique) becomes that person: details they lack, empty fields and every link move to the
+    survivor's person, and the copy goes. Returns how many were merged."""
+    mine = {p.name_norm: p for p in survivor.contact_persons}
+    merged = 0
+    for person in list(other.contact_persons):
+        keep = mine.get(person.name_norm)
+        if keep is None:
+            continue
+        kept = {(d.kind, d.value_norm) for d in keep.contact_details}
+        has_main = {d.kind for d in keep.contact_details if d.is_main}
+        for detail in list(person.contact_details):
+            if (detail.kind, detail.value_norm) not in kept:
+                detail.is_main = detail.is_main and detail.kind not in has_main
+                person.contact_details.remove(detail)
+                keep.contact_details.append(detail)
+        for key in ("position", "notes", "birthday"):
+            if getattr(keep, key) in ("", None):
+                setattr(keep, key, getattr(person, key))
+        db.session.flush()
+        repoint_references(ContactPerson.__table__, person.id, keep.id,
+                           skip={"contact_detail.contact_person_id"})  # fmt: skip
+        other.contact_persons.remove(person)
+        db.session.flush()
+        merged += 1
+    return merged
 
 
 def bulk_insert_tags(pairs: list[tuple[int, int]]) -> None:

@@ -11,9 +11,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.core.cells import unescape_formula
+from crm.core.keys import dialect_insert, id_for_key
 from crm.core.timeutil import utcnow
 from crm.exchange import values
 from crm.extensions import db
@@ -56,6 +56,8 @@ class Context:
     users: dict[str, int] = field(default_factory=dict)  # e-mail → id
     names: dict[str, dict[str, int]] = field(default_factory=dict)  # table → name → id
     seen: dict = field(default_factory=dict)  # per-kind bookkeeping across rows
+    # The rows must be new (an API create): a stored key raises KeyTaken instead of an update.
+    create_only: bool = False
 
 
 class Kind(ABC):
@@ -173,15 +175,13 @@ def load_lookups(kind: Kind, ctx: Context, rows: list[dict] | None = None) -> No
 
 
 def name_id(ctx: Context, model, name: str | None) -> int | None:
-    """The id of a reference entry (organization, warehouse, …) by name, created on first use."""
+    """The id of a reference entry (organization, warehouse, …) by name, created on first use
+    (by one of two imports that use a new name at the same moment, not by both)."""
     if not name:
         return None
     table = ctx.names.setdefault(model.__tablename__, {})
     if name not in table:
-        obj = model(name=name)
-        db.session.add(obj)
-        db.session.flush()
-        table[name] = obj.id
+        table[name] = id_for_key(model, {"name": name})
     return table[name]
 
 
@@ -193,10 +193,8 @@ def user_id(ctx: Context, email: str | None) -> int | None:
         return None
     email = email.casefold()
     if email not in ctx.users:
-        user = User(email=email, role="manager", active=False, name="")
-        db.session.add(user)
-        db.session.flush()
-        ctx.users[email] = user.id
+        ctx.users[email] = id_for_key(User, {"email": email}, role="manager", active=False,
+                                      name="")  # fmt: skip
     return ctx.users[email]
 
 
@@ -227,12 +225,17 @@ def plain(value):
     return value
 
 
-def upsert(model, rows: list[dict], keys: list[str], update: list[str] | None = None) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE (or DO NOTHING) on SQLite and PostgreSQL alike."""
+def upsert(model, rows: list[dict], keys: list[str], update: list[str] | None = None, *,
+           only_new: bool = False) -> None:  # fmt: skip
+    """INSERT … ON CONFLICT (keys) DO UPDATE (or DO NOTHING) on SQLite and PostgreSQL alike.
+    `only_new`: a plain INSERT, so that a stored key fails (IntegrityError) rather than being
+    updated — an API create that a concurrent create beat must not answer "created" too."""
     if not rows:
         return
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(model.__table__)
+    stmt = dialect_insert(model.__table__)
+    if only_new:
+        db.session.execute(stmt, rows)
+        return
     if update:
         table = model.__table__
         set_ = {c: getattr(stmt.excluded, c) for c in update}

@@ -55,7 +55,8 @@ class ProductsKind(Kind):
              "base_price": r["base_price"], "group_id": name_id(ctx, ProductGroup, r["group"])}
             for r in recs
         ]  # fmt: skip
-        upsert(Product, rows, ["sku"], ["name", "unit", "base_price", "group_id"])
+        upsert(Product, rows, ["sku"], ["name", "unit", "base_price", "group_id"],
+               only_new=ctx.create_only)  # fmt: skip
 
 
 class PaymentsKind(Kind):
@@ -117,7 +118,8 @@ class PaymentsKind(Kind):
              "amount": r["amount"], "doc_no": r["doc_no"] or "", "occurrence": r["occurrence"]}
             for r in recs
         ]  # fmt: skip
-        upsert(Payment, rows, ["date", "partner_id", "amount", "doc_no", "occurrence"])
+        upsert(Payment, rows, ["date", "partner_id", "amount", "doc_no", "occurrence"],
+               only_new=ctx.create_only)  # fmt: skip
 
 
 class StockKind(Kind):
@@ -158,4 +160,5 @@ class StockKind(Kind):
              "quantity": r["quantity"], "value": r["value"]}
             for r in recs
         ]  # fmt: skip
-        upsert(StockBalance, rows, ["product_id", "warehouse_id"], ["quantity", "value"])
+        upsert(StockBalance, rows, ["product_id", "warehouse_id"], ["quantity", "value"],
+               only_new=ctx.create_only)  # fmt: skip

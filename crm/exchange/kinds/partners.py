@@ -9,6 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.core import audit, versioning
+from crm.core.keys import KeyTaken
+from crm.core.text import fold
 from crm.exchange import values
 from crm.exchange.kinds.base import Col, Kind, RowError, check_email, chunks, user_id
 from crm.extensions import db
@@ -131,6 +133,8 @@ class PartnersKind(Kind):
         for r in recs:
             p = found.get(r["code"])
             created = p is None
+            if not created and ctx.create_only:
+                raise KeyTaken(f"code {r['code']!r}")
             before = {} if created else _audit_view(p)
             if created:
                 p = Partner(code=r["code"], created_on=r["created_on"] or ctx.today)
@@ -158,6 +162,10 @@ class PartnersKind(Kind):
 
 
 class ContactsKind(Kind):
+    """Contact persons by (partner_code, name); the name is matched as the database's unique
+    key holds it (folded: "Семён Иванов" and "семен  иванов" are one person), and the file's
+    spelling is stored."""
+
     name = "contacts"
     columns = (
         Col("partner_code", True, max_len=64),
@@ -179,13 +187,16 @@ class ContactsKind(Kind):
         errors += _check_phone(row_no, "phone", rec.get("phone"))
         return errors
 
+    def key_of(self, rec):
+        return (rec["partner_code"], fold(rec["name"]))
+
     def comparable(self, rec, ctx):
-        return (rec["position"] or "", rec["email"], rec["phone"])
+        return (rec["name"], rec["position"] or "", rec["email"], rec["phone"])
 
     def _persons(self, recs, ctx) -> dict[tuple[int, str], ContactPerson]:
         ids = sorted({ctx.partners[r["partner_code"]] for r in recs})
         return {
-            (c.partner_id, c.name): c
+            (c.partner_id, c.name_norm): c
             for batch in chunks(ids)
             for c in db.session.execute(
                 select(ContactPerson).where(ContactPerson.partner_id.in_(batch))
@@ -196,8 +207,8 @@ class ContactsKind(Kind):
     def existing(self, recs, ctx):
         code_of = {ctx.partners[r["partner_code"]]: r["partner_code"] for r in recs}
         return {
-            (code_of[pid], name): (c.position, _main(c, "email"), _main(c, "phone"))
-            for (pid, name), c in self._persons(recs, ctx).items()
+            (code_of[pid], norm): (c.name, c.position, _main(c, "email"), _main(c, "phone"))
+            for (pid, norm), c in self._persons(recs, ctx).items()
         }
 
     def write(self, recs, ctx, actor):
@@ -205,18 +216,22 @@ class ContactsKind(Kind):
         touched = set()
         for r in recs:
             pid = ctx.partners[r["partner_code"]]
-            person = persons.get((pid, r["name"]))
+            norm = fold(r["name"])
+            person = persons.get((pid, norm))
+            if person is not None and ctx.create_only:
+                raise KeyTaken(f"partner_code {r['partner_code']!r}, name {r['name']!r}")
             if person is None:
-                person = ContactPerson(partner_id=pid, name=r["name"], contact_details=[])
-                persons[(pid, r["name"])] = person
+                person = ContactPerson(partner_id=pid, contact_details=[])
+                persons[(pid, norm)] = person
                 db.session.add(person)
-            before = (person.position, _main(person, "email"), _main(person, "phone"))
-            person.name_norm = r["name"].casefold()
+            before = (person.name, person.position, _main(person, "email"),
+                      _main(person, "phone"))  # fmt: skip
+            person.name, person.name_norm = r["name"], norm
             person.position = r["position"] or ""
             _set_main(person, "email", r["email"])
             _set_main(person, "phone", r["phone"])
-            if person.id is not None and before != (person.position, _main(person, "email"),
-                                                    _main(person, "phone")):  # fmt: skip
+            after = (person.name, person.position, _main(person, "email"), _main(person, "phone"))
+            if person.id is not None and before != after:
                 versioning.bump(person)  # a person's form opened before must not undo this
             touched.add(pid)
         db.session.flush()

@@ -147,7 +147,7 @@ class SalesKind(Kind):
             }  # fmt: skip
         upsert(SalesDocument, list(headers.values()), ["doc_no"],
                ["date", "partner_id", "organization_id", "department_id", "warehouse_id",
-                "manager_id", "due_date"])  # fmt: skip
+                "manager_id", "due_date"], only_new=ctx.create_only)  # fmt: skip
         ids = {}
         for doc_nos in chunks(list(headers)):
             ids.update(db.session.execute(
