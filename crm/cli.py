@@ -96,12 +96,13 @@ def report_receivables(as_of: str, fmt: str):
     import csv
     import io
 
-    from crm.sales.filters import parse_date
+    from crm.core.params import BadValue, parse_date
     from crm.sales.queries import local_today, receivable_rows
 
-    day = parse_date(as_of) if as_of else local_today()
-    if day is None:
-        raise click.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of")
+    try:
+        day = parse_date(as_of) if as_of else local_today()
+    except BadValue as exc:
+        raise click.BadParameter(f"{exc}.", param_hint="--as-of") from None
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(["partner_code", "partner_name", "debt", "overdue"])
