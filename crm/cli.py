@@ -96,13 +96,16 @@ def report_receivables(as_of: str, fmt: str):
     import csv
     import io
 
-    from crm.core.params import BadValue, parse_date
+    from crm.core.params import BadValue, OutOfRange, parse_date
     from crm.sales.queries import local_today, receivable_rows
 
     try:
         day = parse_date(as_of) if as_of else local_today()
-    except BadValue as exc:
+    except OutOfRange as exc:
         raise click.BadParameter(f"{exc}.", param_hint="--as-of") from None
+    except BadValue:
+        raise click.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD).",
+                                 param_hint="--as-of") from None  # fmt: skip
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(["partner_code", "partner_name", "debt", "overdue"])

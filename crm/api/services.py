@@ -244,8 +244,9 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
                 "This payment is recorded already (the same date, partner_code, "
                 f"amount and doc_no): id {key['id']}.",
             )
+    item = res.get(None, key)  # read back before the commit: an error here saves nothing
     db.session.commit()
-    return res.get(None, key), key
+    return item, key
 
 
 def update(res: Resource, user, key: dict, body: dict) -> dict | None:
@@ -262,5 +263,6 @@ def update(res: Resource, user, key: dict, body: dict) -> dict | None:
     _store(res, user, _rows(res, obj))
     if isinstance(res, SalesDocuments) and "lines" in body:
         _keep_only_lines(key["doc_no"], obj["lines"])
+    item = res.get(None, key)  # read back before the commit: an error here saves nothing
     db.session.commit()
-    return res.get(None, key)
+    return item

@@ -24,6 +24,7 @@ MIN_DATE, MAX_DATE = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
 # Integer digits of the decimal columns: Numeric(14, 2) money, Numeric(14, 3) quantities.
 MONEY_PLACES, MONEY_DIGITS = 2, 12
 QUANTITY_PLACES, QUANTITY_DIGITS = 3, 11
+MAX_MONEY = Decimal("999999999999.99")
 PAGE_MAX = 100_000  # far beyond any real list, and (page - 1) × page size stays an integer
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -46,9 +47,26 @@ class OutOfRange(BadValue):
     """The value is of the right type but beyond what the database (or the rule) keeps."""
 
 
-def _shown(raw) -> str:
+def _shown(raw, label: str = "") -> str:
+    """What a message calls the value: its label, else the value itself (cut, quoted)."""
+    if label:
+        return label
     text = str(raw)
     return repr(text[:40]) if text.isprintable() else "The value"
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def parse_text(raw, *, max_len: int | None = None, label: str = "") -> str:
+    """Trimmed text a text column can hold: no NUL (PostgreSQL refuses it in any text), at
+    most `max_len` characters."""
+    text = "" if raw is None else str(raw).strip()
+    if "\x00" in text:
+        raise BadValue(f"{label or 'The text'} contains a NUL character")
+    if max_len is not None and len(text) > max_len:
+        raise OutOfRange(f"{label or 'The text'} is longer than {max_len} characters")
+    return text
 
 
 # --- whole numbers --------------------------------------------------------------------------
@@ -57,17 +75,18 @@ def _shown(raw) -> str:
 def parse_int(raw, *, minimum: int = 0, maximum: int = INT_MAX, label: str = "") -> int:
     """A whole number in ASCII digits (an optional sign) within [minimum, maximum]."""
     if isinstance(raw, bool):
-        raise BadValue(f"{_shown(raw)} is not a whole number")
+        raise BadValue(f"{_shown(raw, label)} is not a whole number")
     if isinstance(raw, int):
         value = raw
     else:
         text = str(raw).strip()
+        if not _SIGNED.fullmatch(text):
+            raise BadValue(f"{_shown(raw, label)} is not a whole number")
         # Digit count first: int() of a long string is slow, and no column holds it.
-        if not _SIGNED.fullmatch(text) or len(text.lstrip("+-").lstrip("0")) > 19:
-            raise BadValue(f"{label or _shown(raw)} is not a whole number".strip())
-        value = int(text)
+        digits = text.lstrip("+-").lstrip("0")
+        value = int(text) if len(digits) <= 19 else (-1 if text[0] == "-" else 1) * 10**19
     if not minimum <= value <= maximum:
-        raise OutOfRange(f"{label or 'The number'} must be between {minimum} and {maximum}")
+        raise OutOfRange(f"{_shown(raw, label)} must be between {minimum} and {maximum}")
     return value
 
 
@@ -159,11 +178,12 @@ URL_CONVERTERS = {
 # --- decimals -------------------------------------------------------------------------------
 
 
-def parse_decimal(raw, *, places: int, digits: int, label: str = "") -> Decimal:
-    """A finite number rounded half-up to `places` decimals with at most `digits` before the
-    point: 1234.5, "1 234,50", "-12,5". Exponents, NaN and infinities are refused."""
+def parse_decimal(raw, *, places: int | None, digits: int, label: str = "") -> Decimal:
+    """A finite number rounded half-up to `places` decimals (None: as given) with at most
+    `digits` before the point: 1234.5, "1 234,50", "-12,5" (an XLSX cell's int or float too).
+    Exponents in text, NaN and infinities are refused."""
     if isinstance(raw, bool):
-        raise BadValue(f"{_shown(raw)} is not a number")
+        raise BadValue(f"{_shown(raw, label)} is not a number")
     if isinstance(raw, Decimal):
         result = raw
     elif isinstance(raw, int):
@@ -177,20 +197,18 @@ def parse_decimal(raw, *, places: int, digits: int, label: str = "") -> Decimal:
             if text.count(",") == 1 and "." not in text:
                 text = text.replace(",", ".")
             if not text or len(text) > 60 or not _NUMBER.fullmatch(text):
-                raise BadValue(f"{label or _shown(raw)} is not a number".strip())
+                raise BadValue(f"{_shown(raw, label)} is not a number")
         result = Decimal(text)
     if not result.is_finite():
-        raise BadValue(f"{label or _shown(raw)} is not a number".strip())
-    if result.adjusted() >= digits:  # 10**digits or more
-        largest = "9" * digits + "." + "9" * places if places else "9" * digits
-        raise OutOfRange(f"{label or 'The number'} is too large: at most {largest}".strip())
-    step = Decimal(1).scaleb(-places)
-    try:
-        result = result.quantize(step, rounding=ROUND_HALF_UP)  # as accounting rounds
-    except InvalidOperation as exc:  # pragma: no cover - the digits were checked above
-        raise BadValue(f"{_shown(raw)} is not a number") from exc
-    if result.adjusted() >= digits:  # 999999999999.995 rounds up to 10**12
-        raise OutOfRange(f"{label or 'The number'} is too large".strip())
+        raise BadValue(f"{_shown(raw, label)} is not a number")
+    if places is not None and result:
+        try:
+            result = result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than the context's 28: far too large
+            pass
+    if result and result.adjusted() >= digits:  # 10**digits or more (also after rounding)
+        largest = "9" * digits + ("." + "9" * places if places else "")
+        raise OutOfRange(f"{_shown(raw, label)} is too large: the limit is ±{largest}")
     return result
 
 
@@ -207,15 +225,17 @@ def parse_quantity(raw, label: str = "") -> Decimal:
 # --- dates and times ------------------------------------------------------------------------
 
 
-def check_date(value: date, label: str = "The date") -> date:
+def check_date(value: date, label: str = "") -> date:
     """`value` if it lies between MIN_DATE and MAX_DATE (a datetime: its day)."""
     day = value.date() if isinstance(value, datetime) else value
     if not MIN_DATE <= day <= MAX_DATE:
-        raise OutOfRange(f"{label} must be between {MIN_YEAR} and {MAX_YEAR}")
+        raise OutOfRange(
+            f"{_shown(day.isoformat(), label)} must be between {MIN_DATE} and {MAX_DATE}"
+        )
     return value
 
 
-def parse_date(raw, *, label: str = "The date") -> date:
+def parse_date(raw, *, label: str = "") -> date:
     """A date from `YYYY-MM-DD` or `DD.MM.YYYY` (or a date object), within the years allowed."""
     if isinstance(raw, datetime):
         return check_date(raw.date(), label)
@@ -237,7 +257,7 @@ def parse_date(raw, *, label: str = "The date") -> date:
     return check_date(value, label)
 
 
-def parse_datetime(raw, *, label: str = "The date") -> datetime:
+def parse_datetime(raw, *, label: str = "") -> datetime:
     """A date and time `YYYY-MM-DDTHH:MM[:SS]` (naive, as typed), within the years allowed."""
     if isinstance(raw, datetime):
         return check_date(raw, label)

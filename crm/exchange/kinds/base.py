@@ -91,6 +91,9 @@ class Kind(ABC):
                 except values.BadValue as exc:
                     errors.append(RowError(row_no, col.name, str(exc)))
                     continue
+            if isinstance(value, str) and "\x00" in value:
+                errors.append(RowError(row_no, col.name, "contains a NUL character"))
+                continue
             if col.max_len and isinstance(value, str) and len(value) > col.max_len:
                 errors.append(
                     RowError(row_no, col.name, f"is longer than {col.max_len} characters")
