@@ -11,7 +11,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
-from crm.core.params import id_or_none
+from crm.core.params import OutOfRange, id_or_none
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.extensions import db
 from crm.forms import apply_errors
@@ -91,6 +91,9 @@ def datetimes(form, names: tuple[str, ...]) -> dict:
     for name in names:
         try:
             values[name] = parse_local(getattr(form, name).data, zone())
+        except OutOfRange as exc:
+            getattr(form, name).errors = [f"{exc}."]
+            values[name] = False
         except ValueError:
             getattr(form, name).errors = ["Enter a date and time (YYYY-MM-DD HH:MM)."]
             values[name] = False

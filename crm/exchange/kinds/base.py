@@ -141,7 +141,7 @@ def load_lookups(kind: Kind, ctx: Context, rows: list[dict] | None = None) -> No
         if rows is None:
             return True
         wanted = {values.text(r.get(field)) for r in rows if r.get(field) not in (None, "")}
-        return column.in_(wanted)
+        return column.in_({w for w in wanted if "\x00" not in w})  # refused by parse
 
     if "partners" in kind.lookups:
         field = "partner_code" if kind.name != "partners" else "code"
