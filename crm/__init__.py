@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from crm import extensions as ext
 from crm.config import settings_from_env
+from crm.core.params import URL_CONVERTERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any rule is added: every URL id and key of every blueprint is one the database
+    # can hold (an `<int:…>` above its integer, a key with NUL: 404, not 500).
+    app.url_map.converters.update(URL_CONVERTERS)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(settings_from_env(app.instance_path))
     if config:

@@ -97,13 +97,18 @@ def report_receivables(as_of: str, fmt: str):
     import io
     from decimal import Decimal
 
+    from crm.core.params import BadValue, OutOfRange, parse_date
     from crm.exporting import csv_cell
-    from crm.sales.filters import parse_date
     from crm.sales.queries import local_today, receivable_rows
 
-    day = parse_date(as_of) if as_of else local_today()
-    if day is None:
-        raise click.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of")
+    try:
+        day = parse_date(as_of) if as_of else local_today()
+    except OutOfRange as exc:
+        raise click.BadParameter(f"{exc}.", param_hint="--as-of") from None
+    except BadValue:
+        raise click.BadParameter(
+            f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of"
+        ) from None
     cent = Decimal("0.01")
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")

@@ -37,6 +37,8 @@ def out(col: Col, value):
 def bad_input(value) -> str | None:
     """Why a JSON value cannot stand in an import cell, or None: cells hold text and numbers
     (a JSON number arrives as int or Decimal: the body is parsed with parse_float=Decimal)."""
+    if isinstance(value, str) and "\x00" in value:
+        return "contains a NUL character"  # no text column holds one (PostgreSQL refuses it)
     if value is None or isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
         return None
     return "must be a string, a number or null"

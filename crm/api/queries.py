@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from crm.api.fields import out
 from crm.auth.models import User
+from crm.core.params import parse_text
 from crm.core.text import fold
 from crm.exchange import values
 from crm.exchange.kinds import KINDS
@@ -52,7 +53,7 @@ class Filter:
     """A `?name=value` equality filter of a list (key fields are filters too)."""
 
     name: str
-    parse: Callable = values.text
+    parse: Callable = parse_text
 
 
 @dataclass

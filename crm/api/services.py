@@ -311,8 +311,9 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     _store(res, user, rows, create=True)
     if res.name == "payments":
         key = {"id": _payment_id(res, rows[0])}
+    item = res.get(None, key)  # read back before the commit: an error here saves nothing
     _commit(res, rows[0], create=True)
-    return res.get(None, key), key
+    return item, key
 
 
 def etag(record) -> str | None:
@@ -386,5 +387,6 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
         raise _stale(res, versioning.stale(current, version or base), 409) from None
     if isinstance(res, SalesDocuments) and "lines" in body:
         _keep_only_lines(key["doc_no"], obj["lines"])
+    item = res.get(None, key)  # read back before the commit: an error here saves nothing
     _commit(res, rows[0], create=False)
-    return res.get(None, key)
+    return item

@@ -5,7 +5,6 @@ OpenAPI document from the registry and the URL map, so the two cannot part."""
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 
 from flask import current_app, g, request, url_for
@@ -15,8 +14,9 @@ from crm.access import SAFE_METHODS
 from crm.api import bp, openapi, services
 from crm.api.queries import DEFAULT_PER_PAGE, MAX_PER_PAGE, RESOURCES, Resource, key_text
 from crm.api.services import WRITERS, ApiError
+from crm.core.params import INT_MAX, BadValue, parse_int
 from crm.exchange import values
-from crm.extensions import login_manager
+from crm.extensions import db, login_manager
 
 # endpoint → (resource, verb): what the OpenAPI document describes for each route.
 OPERATIONS: dict[str, tuple[Resource | None, str]] = {}
@@ -44,6 +44,7 @@ def _json(data, status: int = 200):
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
+    db.session.rollback()  # a refused write leaves nothing behind, whatever it flushed
     body = {"error": exc.message}
     if exc.errors is not None:
         body["errors"] = exc.errors
@@ -75,9 +76,11 @@ def _whole_arg(name: str, default: int) -> int:
     if not raw:
         return default
     # Bounded so that an offset never overflows the database's integers.
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
-        raise ApiError(400, f"{name} must be a whole number of 1 or more, not {raw[:40]!r}.")
-    return int(raw)
+    try:
+        return parse_int(raw, minimum=1, maximum=INT_MAX)
+    except BadValue:
+        raise ApiError(400, f"{name} must be a whole number of 1 or more (at most {INT_MAX}), "
+                            f"not {raw[:40]!r}.") from None  # fmt: skip
 
 
 def _filters(res: Resource) -> tuple[dict, dict]:

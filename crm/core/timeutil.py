@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crm.core.params import parse_datetime
+
 
 def utcnow() -> datetime:
     """Naive UTC now: the same meaning on SQLite (no zones) and PostgreSQL."""
@@ -43,11 +45,12 @@ def user_zone(user) -> str:
 
 def parse_local(raw: str | None, zone: str) -> datetime | None:
     """A `datetime-local` value ("2026-11-28T09:30") typed in `zone`, as naive UTC.
-    None for an empty value; ValueError when it is not a date and time."""
+    None for an empty value; BadValue (a ValueError) when it is not a date and time or lies
+    outside the years params allows (whose zone shift could leave Python's calendar)."""
     raw = (raw or "").strip()
     if not raw:
         return None
-    value = datetime.fromisoformat(raw)  # ValueError on garbage
+    value = parse_datetime(raw)
     if value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
     return from_zone(value, zone)

@@ -1,22 +1,16 @@
 """Parsing cell values as data-exchange.md defines them: trimmed text, `YYYY-MM-DD` or
-`DD.MM.YYYY` dates, numbers with `.` or `,` decimals and spaces (also non-breaking) inside."""
+`DD.MM.YYYY` dates, numbers with `.` or `,` decimals and spaces (also non-breaking) inside.
+The types and their bounds are crm.core.params's, shared with forms and the API."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
-_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
-_STEPS = {2: Decimal("0.01"), 3: Decimal("0.001")}  # quantize steps of money and quantities
+from crm.core.params import INT_MAX, BadValue, OutOfRange, parse_date, parse_decimal, parse_int
 
-
-class BadValue(ValueError):
-    """The cell cannot be read as the column's type; the message says what was expected."""
+__all__ = ["BadValue", "OutOfRange", "day", "number", "text", "whole"]
 
 
 def text(value) -> str:
@@ -28,63 +22,43 @@ def text(value) -> str:
 
 
 def number(value, *, places: int | None = None) -> Decimal:
-    """A Decimal from 1234.5, '1 234,50', '-12,5'; `places` rounds half-up for money."""
-    if isinstance(value, str) and _NUMBER.fullmatch(value):
-        result = Decimal(value)  # already plain ("1234.5"), the common case of a CSV cell
-    elif isinstance(value, bool):
-        raise BadValue(f"{value!r} is not a number")
-    elif isinstance(value, (int, Decimal)):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))
-    else:
-        raw = text(value)
-        if not _NUMBER.fullmatch(raw):  # not already plain ("1234.5"): spaces, decimal comma
-            raw = _SPACES.sub("", raw)
-            if raw.count(",") == 1 and "." not in raw:
-                raw = raw.replace(",", ".")
-            if not raw or not _NUMBER.fullmatch(raw):
-                raise BadValue(f"{text(value)[:40]!r} is not a number")
-        try:
-            result = Decimal(raw)
-        except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-            raise BadValue(f"{raw!r} is not a number") from exc
-    if not result.is_finite():
-        raise BadValue(f"{value!r} is not a number")
-    if places is not None:
-        step = _STEPS.get(places) or Decimal(1).scaleb(-places)
-        result = result.quantize(step, rounding=ROUND_HALF_UP)  # as accounting rounds
-    return result
+    """A Decimal from 1234.5, '1 234,50', '-12,5'; `places` rounds half-up for money (2) and
+    quantities (3), and bounds the value by its Numeric(14, places) column."""
+    return parse_decimal(value, places=places, digits=14 - (places or 0))
 
 
 def whole(value) -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    """A whole number that an integer column holds ("3", 3, 3.0 from an XLSX cell)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)  # the common case, "3": no Decimal needed
-    result = number(value)
+    try:
+        return parse_int(value, minimum=-INT_MAX, maximum=INT_MAX)
+    except OutOfRange:
+        raise
+    except BadValue:
+        pass
+    try:
+        result = number(value)
+    except OutOfRange:
+        result = Decimal(10) ** 14  # too large for any integer column: the message below
     if result != result.to_integral_value():
-        raise BadValue(f"{text(value)!r} is not a whole number")
-    return int(result)
+        raise BadValue(f"{text(value)[:40]!r} is not a whole number")
+    try:
+        return parse_int(int(result), minimum=-INT_MAX, maximum=INT_MAX)
+    except OutOfRange:
+        raise OutOfRange(f"{text(value)[:40]!r} must be between {-INT_MAX} and {INT_MAX}") from None
 
 
 def day(value) -> date:
     """A date from `YYYY-MM-DD`, `DD.MM.YYYY`, or an XLSX date cell."""
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
-        return value
+        return parse_date(value)
     return _day_text(text(value))
 
 
 @lru_cache(maxsize=8192)
 def _day_text(raw: str) -> date:
     # Cached: a big file repeats a few hundred dates, and equal dates share one object.
-    match = _DMY.match(raw)
-    try:
-        if match:
-            d, m, y = (int(g) for g in match.groups())
-            return date(y, m, d)
-        if _ISO.fullmatch(raw):
-            return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise BadValue(f"{raw!r} is not a real date") from exc
-    raise BadValue(f"{raw[:40]!r} is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
+    return parse_date(raw)

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from crm.auth.models import User
+
+# Dates the calendar can page to: the app's date bounds (a month grid reaches a week either
+# side of its month, and that stays inside Python's calendar).
+from crm.core.params import MAX_DATE, MIN_DATE, BadValue, OutOfRange, id_or_none, parse_date
 from crm.core.timeutil import to_zone
 from crm.extensions import db
 from crm.interactions.calendar import CalendarItem
@@ -21,8 +25,6 @@ DEFAULT_VIEW = "month"
 AGENDA_DAYS = 30
 # Hour rows of the week and day views; items outside go to an "earlier" / "later" row.
 FIRST_HOUR, LAST_HOUR = 7, 21
-# Dates the calendar can page to (a month grid reaches a week either side of its month).
-MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # the value of a datetime-local input
 
 # --- what the request asks for ------------------------------------------------------------
@@ -63,14 +65,12 @@ def parse_query(args, user, today: date) -> CalendarQuery:
     day = today
     if raw_date:
         try:
-            day = date.fromisoformat(raw_date)
-        except ValueError:
+            day = parse_date(raw_date)
+        except OutOfRange:
+            problems.append(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
+                            "showing today.")  # fmt: skip
+        except BadValue:
             problems.append(f"{raw_date[:20]!r} is not a date (YYYY-MM-DD); showing today.")
-        else:
-            if not MIN_DATE <= day <= MAX_DATE:
-                problems.append(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
-                                "showing today.")  # fmt: skip
-                day = today
     param, owner_ids, label = _owner(args.get("user"), user, problems)
     return CalendarQuery(view, day, param, owner_ids, label, problems)
 
@@ -86,9 +86,8 @@ def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:
         return own
     if raw == "all":
         return "all", None, "Everyone"
-    other = None
-    if raw.isascii() and raw.isdigit() and len(raw) < 10:  # "²".isdigit(), and int() limits
-        other = db.session.get(User, int(raw))
+    other_id = id_or_none(raw)
+    other = db.session.get(User, other_id) if other_id else None
     if other is None:
         problems.append(f"There is no user {raw[:20]!r}; showing your calendar.")
         return own

@@ -17,6 +17,7 @@ from flask_wtf.csrf import generate_csrf
 from crm.access import public, viewer_may_post
 from crm.auth.models import User
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.params import OutOfRange
 from crm.core.timeutil import from_zone, parse_local, to_zone, user_zone, utcnow
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
@@ -202,12 +203,11 @@ def parse_new_start(raw: str) -> datetime:
     try:
         if not LOCAL_VALUE.fullmatch(raw):
             raise ValueError(raw)
-        local = datetime.fromisoformat(raw)
-        if not MIN_DATE <= local.date() <= MAX_DATE:
-            raise DomainError(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
-                              "nothing was moved.")  # fmt: skip
         return parse_local(raw, zone())
-    except (ValueError, OverflowError):
+    except OutOfRange:
+        raise DomainError(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
+                          "nothing was moved.") from None  # fmt: skip
+    except ValueError:
         raise DomainError(f"{raw[:30]!r} is not a date and time (YYYY-MM-DDTHH:MM); "
                           "nothing was moved.") from None  # fmt: skip
 

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from urllib.parse import urlencode
 
+from crm.core.params import BadValue, OutOfRange, id_or_none, page_or_first, parse_date
 from crm.interactions.models import KINDS, STATUSES
-from crm.partners.filters import CONTROL_CHARS, MAX_QUERY, whole_number
+from crm.partners.filters import CONTROL_CHARS, MAX_QUERY
 
 GROUPS = {
     "": "No grouping",
@@ -27,10 +28,12 @@ def _date(raw: str, label: str, problems: list[str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
+        return parse_date(raw, label=label)
+    except OutOfRange as exc:
+        problems.append(f"{exc}; ignored.")
+    except BadValue:
         problems.append(f"{label} {raw[:20]!r} is not a date (YYYY-MM-DD); ignored.")
-        return None
+    return None
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,11 @@ class InteractionFilter:
             problems.append(f"Unknown status {status[:30]!r} ignored.")
             status = ""
         responsible = args.get("responsible") or ""
-        if responsible not in ("", "me") and whole_number(responsible) is None:
+        if responsible not in ("", "me") and id_or_none(responsible) is None:
             problems.append("Unknown responsible user ignored.")
             responsible = ""
         partner_raw = args.get("partner") or ""
-        partner = whole_number(partner_raw)
+        partner = id_or_none(partner_raw)
         if partner_raw and partner is None:
             problems.append("Unknown partner ignored.")
         subject = CONTROL_CHARS.sub(" ", (args.get("subject") or "").strip())[:MAX_QUERY]
@@ -79,7 +82,7 @@ class InteractionFilter:
             key, _, value = subject.partition(":")
             if key == FREE_SUBJECT:
                 subject = f"{FREE_SUBJECT}:{value.strip()}" if value.strip() else ""
-            elif not key or whole_number(value) is None:
+            elif not key or id_or_none(value) is None:
                 problems.append("Unknown subject ignored.")
                 subject = ""
         date_from = _date(args.get("from") or "", "The start date", problems)
@@ -92,10 +95,7 @@ class InteractionFilter:
         if group not in GROUPS:
             problems.append(f"Unknown grouping {group[:30]!r} ignored.")
             group = ""
-        page_raw = args.get("page") or "1"
-        page = whole_number(page_raw, 6) or 1
-        if page_raw not in ("", "1") and page == 1:
-            problems.append("Unknown page number; showing the first page.")
+        page = page_or_first(args.get("page"), problems)
         return cls(q, kind, status, responsible, partner, subject, date_from, date_to,
                    unprocessed, group, page, tuple(problems))  # fmt: skip
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
+from crm.core.params import OutOfRange, id_or_none
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
@@ -19,6 +20,7 @@ from crm.interactions import queries, subjects
 from crm.interactions.forms import InteractionForm, LogForm
 from crm.interactions.models import KINDS, Interaction
 from crm.partners import queries as partner_queries
+from crm.partners.filters import CONTROL_CHARS
 from crm.partners.models import Partner
 
 PARTNER_CHOICES = 50  # partners offered in a form's select before the user searches
@@ -39,7 +41,7 @@ def partner_choices(selected: Partner | None, blank: str = "— no partner —")
     visible = partner_queries.visibility_clause(current_user)
     if visible is not None:
         stmt = stmt.where(visible)
-    q = (request.args.get("partner_q") or "").strip()[:100]
+    q = CONTROL_CHARS.sub(" ", request.args.get("partner_q") or "").strip()[:100]
     if q:
         from crm.core.text import fold
 
@@ -77,8 +79,8 @@ def fill_choices(form, partner: Partner | None) -> None:
 
 
 def chosen_partner(form) -> Partner | None:
-    raw = form.partner_id.data or request.args.get("partner_id") or ""
-    partner = db.session.get(Partner, int(raw)) if str(raw).isdigit() else None
+    partner_id = id_or_none(form.partner_id.data or request.args.get("partner_id"))
+    partner = db.session.get(Partner, partner_id) if partner_id else None
     if partner is not None and not partner_queries.can_view(current_user, partner):
         return None
     return partner
@@ -90,6 +92,9 @@ def datetimes(form, names: tuple[str, ...]) -> dict:
     for name in names:
         try:
             values[name] = parse_local(getattr(form, name).data, zone())
+        except OutOfRange as exc:
+            getattr(form, name).errors = [f"{exc}."]
+            values[name] = False
         except ValueError:
             getattr(form, name).errors = ["Enter a date and time (YYYY-MM-DD HH:MM)."]
             values[name] = False
@@ -140,8 +145,8 @@ def new_form() -> InteractionForm:
         form.duration_minutes.data = 60
     form.starts_at.data = start.strftime("%Y-%m-%dT%H:%M")
     form.direction.data = "outgoing"
-    parent_id = args.get("parent_id", "")
-    parent = db.session.get(Interaction, int(parent_id)) if parent_id.isdigit() else None
+    parent_id = id_or_none(args.get("parent_id"))
+    parent = db.session.get(Interaction, parent_id) if parent_id else None
     if parent is not None and queries.can_view(current_user, parent):
         form.parent_id.data = str(parent.id)
         form.partner_id.data = str(parent.partner_id or "")

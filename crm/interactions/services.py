@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from crm.auth.models import User
 from crm.core import audit, versioning
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.params import INT_MAX, BadValue, OutOfRange, parse_int
 from crm.core.text import checked_email, digits, fold
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -94,10 +95,12 @@ def _int_or_none(value, field: str, errors: _Errors) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return parse_int(value, minimum=-INT_MAX)
+    except OutOfRange:
+        errors.add(field, "The number is too large.")
+    except BadValue:
         errors.add(field, "Must be a whole number.")
-        return None
+    return None
 
 
 def clean_interaction(actor, data: dict, *, interaction: Interaction | None = None) -> dict:

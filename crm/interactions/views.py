@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.params import id_or_none
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.urls import safe_next
 from crm.core.versioning import StaleRecord
@@ -90,8 +91,8 @@ def _show_form(form, interaction, status=200, parent=None, extra_errors=None):
         form_support.chosen_partner(form) or interaction.partner)  # fmt: skip
     form_support.fill_choices(form, partner)
     parent_id = form.parent_id.data
-    if parent is None and str(parent_id or "").isdigit():
-        parent = db.session.get(Interaction, int(parent_id))
+    if parent is None and id_or_none(parent_id):
+        parent = db.session.get(Interaction, id_or_none(parent_id))
         if parent is not None and not queries.can_view(current_user, parent):
             parent = None  # a posted id of someone else's item: its title is not shown
     return render("interactions/form.html", form=form, interaction=interaction, partner=partner,
@@ -321,8 +322,8 @@ def partner_options():
 @bp.route("/contact-options")
 def contact_options():
     """The contact persons and phone/e-mail links of the chosen partner."""
-    raw = request.args.get("partner_id", "")
-    partner = db.session.get(Partner, int(raw)) if raw.isdigit() else None
+    partner_id = id_or_none(request.args.get("partner_id"))
+    partner = db.session.get(Partner, partner_id) if partner_id else None
     if partner is not None and not partner_queries.can_view(current_user, partner):
         partner = None
     return render_template("interactions/_contact_block.html", partner=partner,

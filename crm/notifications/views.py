@@ -9,6 +9,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from crm.access import viewer_may_post
+from crm.core.params import page_or_first
 from crm.core.urls import safe_next
 from crm.extensions import db
 from crm.htmx import render
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 @bp.route("/")
 def index():
     """The signed-in user's notifications, newest first."""
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_or_first(request.args.get("page"))
     return render("notifications/index.html", page=svc.list_for(current_user, page,
                   current_app.config["PAGE_SIZE"]), unread=svc.unread_count(current_user))  # fmt: skip
 

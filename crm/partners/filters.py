@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
+from crm.core.params import id_or_none, page_or_first
 from crm.partners.models import PARTNER_ROLES
 
 SORTS = {
@@ -23,14 +24,6 @@ SORTS = {
 MAX_QUERY = 200
 # PostgreSQL refuses NUL in text, and no search or city holds control characters.
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def whole_number(raw: str, max_digits: int = 9) -> int | None:
-    """A whole number in ASCII digits that fits an integer column; None otherwise.
-    (str.isdigit alone accepts "²", which int() refuses.)"""
-    if raw.isascii() and raw.isdigit() and len(raw) <= max_digits:
-        return int(raw)
-    return None
 
 
 def _without_control(value: str, label: str, problems: list[str]) -> str:
@@ -63,11 +56,11 @@ class PartnerFilter:
             problems.append(f"Unknown role {role!r} ignored.")
             role = ""
         manager = args.get("manager") or ""
-        if manager and manager != "none" and whole_number(manager) is None:
+        if manager and manager != "none" and id_or_none(manager) is None:
             problems.append("Unknown manager ignored.")
             manager = ""
         tag_raw = args.get("tag") or ""
-        tag = whole_number(tag_raw)
+        tag = id_or_none(tag_raw)
         if tag_raw and tag is None:
             problems.append("Unknown tag ignored.")
         city = _without_control((args.get("city") or "").strip(), "The city", problems)[:120]
@@ -75,11 +68,8 @@ class PartnerFilter:
         if sort not in SORTS:
             problems.append(f"Unknown sort order {sort!r} ignored.")
             sort = "name"
-        page_raw = args.get("page") or "1"
-        page = whole_number(page_raw, 6) or 1
-        if page_raw != "1" and page == 1 and page_raw not in ("", "1"):
-            problems.append("Unknown page number; showing the first page.")
-        return cls(q, role, manager, tag, city, sort, max(page, 1), tuple(problems))
+        page = page_or_first(args.get("page"), problems)
+        return cls(q, role, manager, tag, city, sort, page, tuple(problems))
 
     def params(self, **overrides) -> dict[str, str]:
         """Query-string parameters of this filter (defaults omitted), with `overrides` applied."""

@@ -15,6 +15,7 @@ from crm.core.errors import DomainError, PermissionDenied
 from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
+from crm.core.params import id_or_none
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners import queries
@@ -135,10 +136,8 @@ def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
     if responsible_id in ("", None):
         out["responsible_id"] = None
     else:
-        try:
-            user = db.session.get(User, int(responsible_id))
-        except (TypeError, ValueError):
-            user = None
+        user_id = id_or_none(responsible_id)
+        user = db.session.get(User, user_id) if user_id else None
         if user is None or not user.active or user.role not in ("admin", "manager"):
             errors.add("responsible_id", "Choose an active manager or admin.")
         out["responsible_id"] = user.id if user else None

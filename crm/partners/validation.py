@@ -8,6 +8,7 @@ from datetime import date
 import phonenumbers
 
 from crm.core.errors import DomainError
+from crm.core.params import BadValue, OutOfRange, parse_date
 from crm.core.text import checked_email
 from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
 
@@ -141,13 +142,13 @@ def clean_contact_value(errors: Errors, kind: str, value: str, region: str) -> s
 def clean_date(errors: Errors, field: str, value, *, label: str) -> date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
+        return parse_date(value, label=label)
+    except OutOfRange as exc:
+        errors.add(field, f"{exc}.")
+    except BadValue:
         errors.add(field, f"{label} must be a date like 1985-04-23.")
-        return None
+    return None
 
 
 __all__ = [

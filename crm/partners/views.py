@@ -7,12 +7,13 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.params import id_or_none
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.partners import bp, queries, services
-from crm.partners.filters import CONTROL_CHARS, SORTS, PartnerFilter, whole_number
+from crm.partners.filters import CONTROL_CHARS, SORTS, PartnerFilter
 from crm.partners.forms import (
     ContactDetailForm,
     ContactPersonForm,
@@ -223,7 +224,7 @@ def duplicates():
         emails=[arg("email", 254)],
         phones=[arg("phone", 40)],
         inn=arg("inn", 20),
-        exclude_id=whole_number(request.args.get("exclude", "")),
+        exclude_id=id_or_none(request.args.get("exclude", "")),
     )
     queries.mark_visible(current_user, matches)
     return render("partners/_duplicates.html", "partners/_duplicates.html", duplicates=matches,
@@ -346,7 +347,7 @@ def merge(partner_id: int):
     survivor = load_partner(partner_id, edit=True)
     other_raw = request.values.get("other", "")
     other = None
-    other_id = whole_number(other_raw)
+    other_id = id_or_none(other_raw)
     if other_id is not None and other_id != survivor.id:
         other = queries.get_partner(other_id)
         if other is not None and not queries.can_edit(current_user, other):

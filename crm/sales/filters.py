@@ -6,11 +6,10 @@ shows a message instead of a 500.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 
-from crm.partners.filters import whole_number
+from crm.core.params import BadValue, OutOfRange, id_or_none, page_or_first, parse_date
 
 SORTS = {
     "-debt": "Debt, largest first",
@@ -22,21 +21,6 @@ SORTS = {
     "name": "Name",
 }
 DEFAULT_SORT = "-debt"
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DOTTED = re.compile(r"^\d{2}\.\d{2}\.\d{4}$")
-
-
-def parse_date(raw: str) -> date | None:
-    """`YYYY-MM-DD` or `DD.MM.YYYY` (as the exchange files write dates); None otherwise."""
-    raw = raw.strip()
-    try:
-        if _ISO.match(raw):
-            return date.fromisoformat(raw)
-        if _DOTTED.match(raw):
-            return datetime.strptime(raw, "%d.%m.%Y").date()
-    except ValueError:
-        return None
-    return None
 
 
 @dataclass(frozen=True)
@@ -54,21 +38,22 @@ class ReceivablesFilter:
         raw = (args.get("as_of") or "").strip()
         as_of, given = today, False
         if raw:
-            parsed = parse_date(raw)
-            if parsed is None:
+            try:
+                as_of, given = parse_date(raw, label="The as-of date"), True
+            except OutOfRange as exc:
+                problems.append(f"{exc}: showing today.")
+            except BadValue:
                 shown = f"“{raw[:40]}”" if raw.isprintable() else "The as-of date"
                 problems.append(f"{shown} is not a date (use YYYY-MM-DD): showing today.")
-            else:
-                as_of, given = parsed, True
         manager = args.get("manager") or ""
-        if manager and manager != "none" and whole_number(manager) is None:
+        if manager and manager != "none" and id_or_none(manager) is None:
             problems.append("Unknown manager ignored.")
             manager = ""
         sort = args.get("sort") or DEFAULT_SORT
         if sort not in SORTS:
             problems.append("Unknown sort order ignored.")
             sort = DEFAULT_SORT
-        page = whole_number(args.get("page") or "1", 6) or 1
+        page = page_or_first(args.get("page"))  # the CSV ignores it: no message to refuse it
         return cls(as_of, manager, sort, page, given, tuple(problems))
 
     def params(self, **changes) -> dict:

@@ -273,3 +273,29 @@ def test_a_crash_half_way_leaves_the_database_as_it_was(
     assert count(ProductGroup) == 0 and count(Organization) == 0
     assert [doc[0] for doc in documents()] == ["OLD-1"]
     assert count(SalesDocument) == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_values_beyond_their_columns_are_row_errors_and_nothing_is_written(app, ledger, tmp_path,
+                                                                          fmt):  # fmt: skip
+    """A line number above the database integer, money and quantities beyond Numeric(14, 2)
+    and (14, 3), dates outside 1900–2999: each is a row error, never a crash at write time."""
+    rows = [
+        SALES_LINE_HEADER,
+        ["D-1", "99999999999999999999", "2024-03-01", "P-001", "SKU-1", "1", "10"],
+        ["D-2", "1", "2024-03-01", "P-001", "SKU-1", "1", "1000000000000000.01"],
+        ["D-3", "1", "2024-03-01", "P-001", "SKU-1", "100000000000", "10"],
+        ["D-4", "1", "9999-12-31", "P-001", "SKU-1", "1", "10"],
+        ["D-5", "1", "01.01.0001", "P-001", "SKU-1", "1", "10"],
+        ["D-6", "1", "2024-03-01", "P-001", "SKU-1", "1", "600000000000"],
+        ["D-6", "2", "2024-03-01", "P-001", "SKU-1", "1", "600000000000"],
+    ]
+    report = _refused(write_file(tmp_path, rows, fmt=fmt), "sales")
+    assert report.errors == [
+        "row 2, column line_no: '99999999999999999999' must be between -2147483647 and 2147483647",
+        "row 3, column amount: '1000000000000000.01' is too large: the limit is ±999999999999.99",
+        "row 4, column quantity: '100000000000' is too large: the limit is ±99999999999.999",
+        "row 5, column date: '9999-12-31' must be between 1900-01-01 and 2999-12-31",
+        "row 6, column date: '0001-01-01' must be between 1900-01-01 and 2999-12-31",
+        "row 8, column amount: makes the document's total larger than the limit ±999999999999.99",
+    ]

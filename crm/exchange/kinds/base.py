@@ -101,6 +101,9 @@ class Kind(ABC):
                 except values.BadValue as exc:
                     errors.append(RowError(row_no, col.name, str(exc)))
                     continue
+            if isinstance(value, str) and "\x00" in value:
+                errors.append(RowError(row_no, col.name, "contains a NUL character"))
+                continue
             if col.max_len and isinstance(value, str) and len(value) > col.max_len:
                 errors.append(
                     RowError(row_no, col.name, f"is longer than {col.max_len} characters")
@@ -148,7 +151,7 @@ def load_lookups(kind: Kind, ctx: Context, rows: list[dict] | None = None) -> No
         if rows is None:
             return True
         wanted = {values.text(r.get(field)) for r in rows if r.get(field) not in (None, "")}
-        return column.in_(wanted)
+        return column.in_({w for w in wanted if "\x00" not in w})  # refused by parse
 
     if "partners" in kind.lookups:
         field = "partner_code" if kind.name != "partners" else "code"

@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
 from crm.auth.models import User
+from crm.core.params import MAX_MONEY
 from crm.exchange import values
 from crm.exchange.kinds.base import (
     Col,
@@ -65,6 +66,13 @@ class SalesKind(Kind):
                 rec["line_no"] = counters[doc]
             elif rec["line_no"] <= 0:
                 errors.append(RowError(row_no, "line_no", "must be 1 or more"))
+        if doc is not None and rec.get("amount") is not None:
+            # Each amount fits its column; their sum is the document's total, in one too.
+            totals = ctx.seen.setdefault("totals", {})
+            totals[doc] = totals.get(doc, 0) + rec["amount"]
+            if abs(totals[doc]) > MAX_MONEY:
+                errors.append(RowError(row_no, "amount", "makes the document's total larger "
+                                                         f"than the limit ±{MAX_MONEY}"))  # fmt: skip
         if rec.get("partner_code") and rec["partner_code"] not in ctx.partners:
             errors.append(
                 RowError(row_no, "partner_code", f"unknown partner {rec['partner_code']!r}")
