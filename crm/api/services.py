@@ -294,6 +294,15 @@ def _commit(res: Resource, row: dict, *, create: bool) -> None:
 # --- create and update --------------------------------------------------------------------
 
 
+def _read_back(res: Resource, key: dict) -> dict:
+    """The stored item as the answer will show it, read before the commit so that an error
+    here saves nothing. The import's bulk statements bypass the ORM: objects loaded earlier
+    in this request (the version check's record) are expired so they are read anew."""
+    db.session.flush()
+    db.session.expire_all()
+    return res.get(None, key)
+
+
 def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     """Store a new item; returns it and its key. 409 when the key is taken."""
     check_may_write(res, user)
@@ -311,7 +320,7 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     _store(res, user, rows, create=True)
     if res.name == "payments":
         key = {"id": _payment_id(res, rows[0])}
-    item = res.get(None, key)  # read back before the commit: an error here saves nothing
+    item = _read_back(res, key)
     _commit(res, rows[0], create=True)
     return item, key
 
@@ -387,6 +396,6 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
         raise _stale(res, versioning.stale(current, version or base), 409) from None
     if isinstance(res, SalesDocuments) and "lines" in body:
         _keep_only_lines(key["doc_no"], obj["lines"])
-    item = res.get(None, key)  # read back before the commit: an error here saves nothing
+    item = _read_back(res, key)
     _commit(res, rows[0], create=False)
     return item
