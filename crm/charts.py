@@ -4,6 +4,7 @@ plotly.js is served from static/ (vendored from the installed plotly package, ve
 path so it can be cached for long); pages load it only when they show a chart: a page drawing
 charts in its body puts `plotly_js_tag()` into `{% block scripts %}`, and a chart that HTMX
 loads later carries `data-plotly-src` so static/js/app.js fetches plotly.js before the chart.
+A chart is a <div> with its figure as JSON in a data attribute, drawn by static/js/app.js.
 
 To upgrade: `pip install plotly==…`, then
     python -c "from plotly.offline import get_plotlyjs_version as v; print(v())"
@@ -12,6 +13,8 @@ checks that the two agree).
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import url_for
 from markupsafe import Markup
@@ -31,15 +34,12 @@ def plotly_js_tag() -> Markup:
 
 
 def figure_html(fig, height: int = 260) -> Markup:
-    """The figure as a <div> and the inline script that draws it (plotly.js not included).
-    The template "none" keeps each fragment small (the default one adds ~10 KB of styles)."""
+    """The figure as a <div> carrying its JSON (data, layout, config) in data attributes;
+    static/js/app.js draws every such <div> when a page or an HTMX fragment loads. No inline
+    script: the Content-Security-Policy runs scripts from static files only. The template
+    "none" keeps each fragment small (the default one adds ~10 KB of styles)."""
     fig.update_layout(template="none", height=height, autosize=True)
     return Markup(
-        fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            config=SMALL_CHART_CONFIG,
-            default_width="100%",
-            default_height=f"{height}px",
-        )
-    )
+        '<div class="plotly-graph-div" style="height:{}px; width:100%;" data-plotly-figure="{}"'
+        ' data-plotly-config="{}" data-plotly-src="{}"></div>'
+    ).format(height, fig.to_json(), json.dumps(SMALL_CHART_CONFIG), plotly_js_url())
