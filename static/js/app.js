@@ -22,6 +22,22 @@
   function loadPlotly(src) {
     if (window.Plotly) { return Promise.resolve(); }
     if (!plotlyLoading) {
+      // Its CSS as a file first: plotly.js would otherwise add a <style> element the CSP
+      // refuses (the id and class tell it the rules are already there; see crm/charts.py).
+      if (!document.getElementById("plotly.js-style-global")) {
+        var css = document.createElement("link");
+        css.id = "plotly.js-style-global";
+        css.className = "no-inline-styles";
+        css.rel = "stylesheet";
+        css.href = src.replace(/plotly\.min\.js$/, "plotly.css");
+        document.head.appendChild(css);
+        // The same for MapLibre's CSS (map traces), which plotly.js adds on load by this id.
+        var maplibre = document.createElement("link");
+        maplibre.id = "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53";
+        maplibre.rel = "stylesheet";
+        maplibre.href = src.replace(/plotly\.min\.js$/, "maplibre.css");
+        document.head.appendChild(maplibre);
+      }
       plotlyLoading = new Promise(function (resolve, reject) {
         var script = document.createElement("script");
         script.src = src;

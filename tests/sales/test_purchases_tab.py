@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 from plotly.offline import get_plotlyjs_version
 
-from crm.charts import PLOTLY_JS, PLOTLY_JS_VERSION
+from crm.charts import (
+    MAPLIBRE_CSS,
+    MAPLIBRE_STYLE_ID,
+    PLOTLY_CSS,
+    PLOTLY_JS,
+    PLOTLY_JS_VERSION,
+    maplibre_css,
+    plotly_css,
+)
 from crm.sales.queries import local_today
 
 HX = {"HX-Request": "true"}
@@ -160,6 +168,24 @@ def test_vendored_plotly_js_is_the_installed_plotly_version():
     vendored = ROOT / "static" / PLOTLY_JS
     packaged = Path(__import__("plotly").__file__).parent / "package_data" / "plotly.min.js"
     assert vendored.read_bytes() == packaged.read_bytes()
+
+
+def test_vendored_plotly_css_holds_the_rules_plotly_js_would_inject():
+    # The CSP refuses plotly.js's own <style> elements: the stylesheets beside it stand in.
+    js = (ROOT / "static" / PLOTLY_JS).read_text(encoding="utf-8")
+    css = (ROOT / "static" / PLOTLY_CSS).read_text(encoding="utf-8")
+    assert css == plotly_css(js)
+    # A few rules as plotly.js writes them, checked by hand against its source.
+    assert ".js-plotly-plot .plotly,.js-plotly-plot .plotly div{direction:ltr;" in css
+    assert (
+        ".js-plotly-plot .plotly .main-svg{position:absolute;top:0;left:0;pointer-events:none;}"
+        in css
+    )
+    assert (ROOT / "static" / MAPLIBRE_CSS).read_text(encoding="utf-8") == maplibre_css(js)
+    assert f'document.getElementById("{MAPLIBRE_STYLE_ID}")' in js
+    assert f'"{MAPLIBRE_STYLE_ID}"' in (ROOT / "static" / "js" / "app.js").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_a_partner_without_purchases_gets_no_empty_chart(client, login_as, make_partner):
