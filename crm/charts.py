@@ -6,7 +6,7 @@ charts in its body puts `plotly_js_tag()` into `{% block scripts %}`, and a char
 loads later carries `data-plotly-src` so static/js/app.js fetches plotly.js before the chart.
 A chart is a <div> with its figure as JSON in a data attribute, drawn by static/js/app.js.
 
-plotly.js would add its own CSS as a <style> element, which the Content-Security-Policy
+plotly.js would add its own CSS as a style element, which the Content-Security-Policy
 refuses; a <link id="plotly.js-style-global" class="no-inline-styles"> to plotly.css (the same
 rules, taken from plotly.min.js) makes it skip that.
 
@@ -27,7 +27,7 @@ from markupsafe import Markup
 PLOTLY_JS_VERSION = "4.1.1"
 PLOTLY_JS = f"vendor/plotly-{PLOTLY_JS_VERSION}/plotly.min.js"
 PLOTLY_CSS = f"vendor/plotly-{PLOTLY_JS_VERSION}/plotly.css"
-# plotly.js also adds MapLibre's CSS (for map traces) as a <style> unless an element with this
+# plotly.js also adds MapLibre's CSS (for map traces) as a style element unless an element with this
 # id exists: maplibre.css beside plotly.css, linked with this id (static/js/app.js has it too).
 MAPLIBRE_CSS = f"vendor/plotly-{PLOTLY_JS_VERSION}/maplibre.css"
 MAPLIBRE_STYLE_ID = "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53"
@@ -56,9 +56,9 @@ def figure_html(fig, height: int = 260) -> Markup:
     "none" keeps each fragment small (the default one adds ~10 KB of styles)."""
     fig.update_layout(template="none", height=height, autosize=True)
     return Markup(
-        '<div class="plotly-graph-div" style="height:{}px; width:100%;" data-plotly-figure="{}"'
+        '<div class="plotly-graph-div" data-plotly-figure="{}"'
         ' data-plotly-config="{}" data-plotly-src="{}"></div>'
-    ).format(height, fig.to_json(), json.dumps(SMALL_CHART_CONFIG), plotly_js_url())
+    ).format(fig.to_json(), json.dumps(SMALL_CHART_CONFIG), plotly_js_url())
 
 
 # plotly.js keeps its CSS as an object literal {"X,X div": "direction:ltr;…", Y: "…"} whose X

@@ -2,10 +2,10 @@
 
 No script runs from the page itself: every script is a file under static/ (script-src 'self'),
 behaviour is wired from static/js/ through data- attributes, and charts carry their figure as
-JSON in a data attribute (crm/charts.py). Style attributes stay allowed (`style-src-attr`):
-the calendar grid places items with them and plotly.js sets them; a style attribute cannot run
-code, and <style> elements are still refused (htmx's own indicator style is switched off in
-base.html and lives in app.css).
+JSON in a data attribute (crm/charts.py). Styles come from files too: no style element
+(htmx's indicator style is switched off in base.html and lives in app.css, plotly.js finds
+its CSS linked) and no style attribute (classes instead); scripts may still set styles
+through the DOM (element.style), which CSP does not restrict.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "style-src-attr 'unsafe-inline'",
         "img-src 'self' data:",  # Bootstrap draws its small icons (toggler, select arrow) as data: SVG
         "font-src 'self'",
         "connect-src 'self'",

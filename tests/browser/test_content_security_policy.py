@@ -76,7 +76,7 @@ def _assert_clean(page, where: str) -> None:
     assert page.js_errors == [], where
 
 
-def test_main_pages_run_under_the_csp_without_violations(live_server, browser_page):
+def test_main_pages_run_under_the_csp_without_violations(live_server, browser_page, artifacts_dir):
     seeded = live_server.seed(_seed, "pages")
     page = _watched_page(browser_page)
     log_in(page, seeded["email"], DEFAULT_PASSWORD)
@@ -98,6 +98,12 @@ def test_main_pages_run_under_the_csp_without_violations(live_server, browser_pa
     chart = page.locator("#purchases-chart .js-plotly-plot .main-svg").first
     expect(chart).to_be_visible(timeout=CHART_MS)
     expect(page.locator("#purchases-chart .bars path")).not_to_have_count(0)
+    # The chart keeps the size the server asked for (260 px high) and fills its column.
+    drawn = page.locator("#purchases-chart .js-plotly-plot").bounding_box()
+    column = page.locator("#purchases-chart").bounding_box()
+    assert drawn["height"] == pytest.approx(260, abs=2), drawn
+    assert drawn["width"] == pytest.approx(column["width"], abs=2), (drawn, column)
+    page.screenshot(path=str(artifacts_dir / "csp-purchases-tab.png"), full_page=True)
     _assert_clean(page, "partner card")
 
     # The chart's own page (plotly.js in the page head, the figure drawn by app.js).

@@ -1,4 +1,4 @@
-"""Security headers on every response, and no inline script anywhere the CSP would refuse it.
+"""Security headers on every response, and no inline script or style the CSP would refuse.
 
 The walk covers every GET route of the URL map (a new route is checked without anyone adding
 it here), with real ids from a small data set, as a page and as an HTMX fragment; the other
@@ -50,7 +50,8 @@ def assert_security_headers(response, where: str, hsts: bool = False) -> None:
     csp = csp_directives(response.headers.get("Content-Security-Policy", ""))
     assert csp.get("default-src") == ["'self'"], where
     assert csp.get("script-src") == ["'self'"], where  # no 'unsafe-inline', no 'unsafe-eval'
-    assert csp.get("style-src") == ["'self'"], where  # no <style> elements either
+    assert csp.get("style-src") == ["'self'"], where  # no <style> elements or style="" either
+    assert not any(d.startswith("style-src-") or d.startswith("script-src-") for d in csp), where
     assert csp.get("object-src") == ["'none'"], where
     assert csp.get("base-uri") == ["'self'"], where
     assert csp.get("form-action") == ["'self'"], where
@@ -61,8 +62,8 @@ def assert_security_headers(response, where: str, hsts: bool = False) -> None:
 
 class InlineScriptFinder(HTMLParser):
     """Collects what a CSP without 'unsafe-inline' would refuse: <script> without src (a JSON
-    data block is allowed: it does not run), on…= handler attributes, javascript: URLs, and
-    htmx attributes that evaluate JavaScript."""
+    data block is allowed: it does not run), on…= handler attributes, javascript: URLs, htmx
+    attributes that evaluate JavaScript, <style> elements and style attributes."""
 
     def __init__(self):
         super().__init__()
@@ -72,9 +73,11 @@ class InlineScriptFinder(HTMLParser):
         attrs = dict(attrs)
         if tag == "script" and not attrs.get("src") and attrs.get("type") != "application/json":
             self.found.append(self.get_starttag_text())
+        if tag == "style":
+            self.found.append("<style>")
         for name, value in attrs.items():
             value = value or ""
-            if name.startswith("on") or name.startswith("hx-on"):
+            if name.startswith("on") or name.startswith("hx-on") or name == "style":
                 self.found.append(f"{tag} {name}={value!r}")
             if value.strip().lower().startswith("javascript:"):
                 self.found.append(f"{tag} {name}={value!r}")
@@ -223,27 +226,28 @@ def test_hsts_only_when_session_cookies_are_secure(app, client):
 # --- the source: nothing inline for the CSP to refuse -------------------------------------
 
 SCRIPT_WITHOUT_SRC = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
-HANDLER_ATTRIBUTE = re.compile(r"\s(on[a-z]+|hx-on[:\w-]*)\s*=", re.I)
+HANDLER_ATTRIBUTE = re.compile(r"\s(on[a-z]+|hx-on[:\w-]*|style)\s*=", re.I)
+STYLE_ELEMENT = re.compile(r"<style\b", re.I)
+STYLE_ATTRIBUTE_IN_TAG = re.compile(r"<[a-z][^<>]*\sstyle=", re.I)
 EVAL_IN_HTMX = re.compile(r"hx-trigger=\"[^\"]*\[|javascript:|\bjs:", re.I)
 
 
-def test_no_template_has_an_inline_script_or_handler():
+def test_no_template_has_an_inline_script_handler_or_style():
     found = []
     for path in sorted((ROOT / "templates").rglob("*.html")):
         text = path.read_text(encoding="utf-8")
-        for pattern in (SCRIPT_WITHOUT_SRC, HANDLER_ATTRIBUTE, EVAL_IN_HTMX):
+        for pattern in (SCRIPT_WITHOUT_SRC, HANDLER_ATTRIBUTE, EVAL_IN_HTMX, STYLE_ELEMENT):
             found += [f"{path.relative_to(ROOT)}: {m.group(0)!r}" for m in pattern.finditer(text)]
     assert found == []
 
 
-def test_no_python_module_writes_an_inline_script():
+def test_no_python_module_writes_an_inline_script_or_style():
     # HTML built in Python (Markup, charts): a <script> there would be inline by definition.
     found = []
     for path in sorted((ROOT / "crm").rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        found += [
-            f"{path.relative_to(ROOT)}: {m.group(0)!r}" for m in SCRIPT_WITHOUT_SRC.finditer(text)
-        ]
+        for pattern in (SCRIPT_WITHOUT_SRC, STYLE_ELEMENT, STYLE_ATTRIBUTE_IN_TAG):
+            found += [f"{path.relative_to(ROOT)}: {m.group(0)!r}" for m in pattern.finditer(text)]
         if "to_html(" in text:
             found.append(f"{path.relative_to(ROOT)}: to_html() writes an inline script")
     assert found == []
@@ -257,6 +261,8 @@ def test_the_finder_catches_what_the_csp_refuses():
     assert inline_scripts('<div hx-trigger="every 1s [x]">') != []
     assert inline_scripts('<script src="/static/js/app.js"></script>') == []
     assert inline_scripts('<script type="application/json">{}</script>') == []
+    assert inline_scripts('<div style="width: 5%">') != []
+    assert inline_scripts("<style>p {}</style>") != []
     assert SCRIPT_WITHOUT_SRC.search("<script>x</script>")
     assert not SCRIPT_WITHOUT_SRC.search('<script src="/a.js" defer></script>')
     assert HANDLER_ATTRIBUTE.search('<form onsubmit="return confirm(1)">')
