@@ -60,6 +60,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm import access, cli, errors, templating
     from crm.api import bp as api_bp
     from crm.auth import bp as auth_bp
+    from crm.core import security_headers
     from crm.exchange import bp as exchange_bp
     from crm.interactions import bp as interactions_bp
     from crm.notifications import bp as notifications_bp
@@ -77,6 +78,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.add_url_rule("/", "home", lambda: redirect(url_for("partners.index")))
     access.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
     return app

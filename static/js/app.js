@@ -17,14 +17,27 @@
     }
   });
   // Charts: plotly.js (4.8 MB) is loaded once, when the first chart is about to be fetched on a
-  // page that lacks it; the chart placeholder (data-plotly-src) asks for its figure after that,
-  // so the figure's inline script finds Plotly.
+  // page that lacks it; the chart placeholder (data-plotly-src) asks for its figure after that.
   var plotlyLoading = null;
-  document.body.addEventListener("htmx:confirm", function (evt) {
-    var src = evt.detail.elt.getAttribute("data-plotly-src");
-    if (!src || window.Plotly) { return; }
-    evt.preventDefault();
+  function loadPlotly(src) {
+    if (window.Plotly) { return Promise.resolve(); }
     if (!plotlyLoading) {
+      // Its CSS as a file first: plotly.js would otherwise add a <style> element the CSP
+      // refuses (the id and class tell it the rules are already there; see crm/charts.py).
+      if (!document.getElementById("plotly.js-style-global")) {
+        var css = document.createElement("link");
+        css.id = "plotly.js-style-global";
+        css.className = "no-inline-styles";
+        css.rel = "stylesheet";
+        css.href = src.replace(/plotly\.min\.js$/, "plotly.css");
+        document.head.appendChild(css);
+        // The same for MapLibre's CSS (map traces), which plotly.js adds on load by this id.
+        var maplibre = document.createElement("link");
+        maplibre.id = "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53";
+        maplibre.rel = "stylesheet";
+        maplibre.href = src.replace(/plotly\.min\.js$/, "maplibre.css");
+        document.head.appendChild(maplibre);
+      }
       plotlyLoading = new Promise(function (resolve, reject) {
         var script = document.createElement("script");
         script.src = src;
@@ -33,8 +46,73 @@
         document.head.appendChild(script);
       });
     }
-    plotlyLoading.then(function () { evt.detail.issueRequest(true); }, function () {
+    return plotlyLoading;
+  }
+  document.body.addEventListener("htmx:confirm", function (evt) {
+    var src = evt.detail.elt.getAttribute("data-plotly-src");
+    if (!src || window.Plotly) { return; }
+    evt.preventDefault();
+    loadPlotly(src).then(function () { evt.detail.issueRequest(true); }, function () {
       evt.detail.elt.textContent = "The chart could not be loaded. Reload the page to try again.";
     });
+  });
+
+  // A chart is a <div data-plotly-figure="{data, layout}" data-plotly-config="{…}"> (crm/charts.py;
+  // no inline script, see the Content-Security-Policy): draw each one the page or a swapped-in
+  // fragment brings, once.
+  function drawCharts(root) {
+    var charts = Array.prototype.slice.call(root.querySelectorAll ? root.querySelectorAll("[data-plotly-figure]") : []);
+    if (root.matches && root.matches("[data-plotly-figure]")) { charts.push(root); }
+    charts.forEach(function (el) {
+      if (el.getAttribute("data-plotly-drawn")) { return; }
+      el.setAttribute("data-plotly-drawn", "1");
+      loadPlotly(el.getAttribute("data-plotly-src")).then(function () {
+        var fig = JSON.parse(el.getAttribute("data-plotly-figure"));
+        var config = JSON.parse(el.getAttribute("data-plotly-config") || "{}");
+        window.Plotly.newPlot(el, fig.data, fig.layout, config);
+      }, function () {
+        el.textContent = "The chart could not be loaded. Reload the page to try again.";
+      });
+    });
+  }
+  htmx.onLoad(drawCharts);
+
+  // A background poll that must not disturb the user: the element's data-poll-unless-focus
+  // names the area it refreshes; skip the poll while the page is hidden or that area has focus.
+  document.body.addEventListener("htmx:confirm", function (evt) {
+    var area = evt.detail.elt.getAttribute("data-poll-unless-focus");
+    if (area === null) { return; }
+    if (document.visibilityState !== "visible" || document.querySelector(area + " :focus")) {
+      evt.preventDefault();
+    }
+  });
+
+  // Behaviour wired by data- attributes (no on…= handlers: the CSP runs no inline script).
+  // <form data-confirm="Question?">: submitted only when the user confirms.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("click", function (evt) {
+    var el = evt.target.closest ? evt.target : evt.target.parentElement;
+    if (!el) { return; }
+    // <button data-print>: print the page.
+    if (el.closest("[data-print]")) { window.print(); return; }
+    // <input data-select-all>: a link or token to copy is selected whole.
+    if (el.matches("input[data-select-all]")) { el.select(); return; }
+    // Partner card tabs: the clicked tab is marked active at once (the tab body loads by htmx).
+    var tab = el.closest("a[data-tab-link]");
+    if (tab) {
+      var list = tab.closest(".nav-tabs") || document;
+      list.querySelectorAll(".nav-link").forEach(function (a) { a.classList.remove("active"); });
+      tab.classList.add("active");
+    }
+  });
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.matches && evt.target.matches("input[data-select-all]")) { evt.target.select(); }
   });
 })();

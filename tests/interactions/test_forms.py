@@ -667,7 +667,7 @@ def test_reply_through_the_form_joins_the_thread_and_clears_the_follow_up(
 
 
 _THREAD_ITEM = re.compile(
-    r'<li class="thread-item( is-current)?" style="margin-left: (\d+)rem">.*?'
+    r'<li class="thread-item thread-depth-(\d+)( is-current)?">.*?'
     r"(?:<strong>|<a [^>]*>)(.*?)</",
     re.S,
 )
@@ -690,7 +690,7 @@ def test_detail_page_shows_the_thread_in_reply_order(client, desk, make_interact
     page = text(client.get(f"/interactions/{answer.id}"))
 
     # (current?, indent, title): replies under what they answer, each level by time.
-    assert [(bool(c), int(d), html.unescape(t)) for c, d, t in _THREAD_ITEM.findall(page)] == [
+    assert [(bool(c), int(d), html.unescape(t)) for d, c, t in _THREAD_ITEM.findall(page)] == [
         (False, 0, "Запрос цены"),
         (True, 1, "Ответ с ценой"),
         (False, 2, "Спасибо, заказываем"),
