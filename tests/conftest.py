@@ -89,6 +89,8 @@ def base_config(database_url: str) -> dict:
         "REDIS_URL": None,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # Jobs run in the test's thread; tests of the background thread runner turn this off.
+        "JOBS_INLINE": True,
     }
 
 

@@ -94,7 +94,7 @@ def test_rebuild_search_index_twice_gives_same_result(app, make_partner, make_us
     assert [(r.status, r.progress, r.total) for r in runs] == [("done", 3, 3)] * 2
 
 
-def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner):
+def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner, caplog):
     partner = make_partner(name="Broken Ltd", city="Kazan")
 
     run_id = enqueue(failing_job, partner.id).id
@@ -102,7 +102,11 @@ def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner):
     db.session.expire_all()
     run = db.session.get(JobRun, run_id)
     assert run.status == "failed"
-    assert run.message == f"ValueError: cannot process partner {partner.id}"
+    assert run.message == (
+        "The job failed because of an internal error; nothing was written. "
+        f"The error is logged (reference #{run_id})."
+    )
+    assert f"cannot process partner {partner.id}" in caplog.text  # the details: log only
     assert run.finished_at is not None
     assert run.args == [partner.id]
     assert db.session.get(Partner, partner.id).city == "Kazan"
@@ -181,5 +185,9 @@ def test_rq_worker_process_records_a_failing_job(rq_app, make_partner):
     assert result.returncode == 0, result.stdout + result.stderr
     run = db.session.get(JobRun, run_id)
     assert run.status == "failed"
-    assert run.message == f"ValueError: cannot process partner {partner_id}"
+    assert run.message == (
+        "The job failed because of an internal error; nothing was written. "
+        f"The error is logged (reference #{run_id})."
+    )
+    assert f"cannot process partner {partner_id}" in result.stderr  # the worker's log
     assert db.session.get(Partner, partner_id).city == "Kazan"
