@@ -325,9 +325,9 @@ def sweep_dead_jobs(*, force: bool = False) -> int:
     swept = 0
     try:
         rows = db.session.execute(
-            select(JobRun.id, JobRun.status, JobRun.worker).where(
-                JobRun.status.in_(("queued", "running")), expired
-            )
+            select(JobRun.id, JobRun.status, JobRun.worker)
+            .where(JobRun.status.in_(("queued", "running")), expired)
+            .order_by(JobRun.id)
         ).all()
         for run_id, status, worker in rows:
             if _alive_here(worker):

@@ -3,13 +3,6 @@ process (`python worker.py --burst`) with it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select, update
 
 from crm.core.models import JobRun
@@ -17,8 +10,7 @@ from crm.extensions import db
 from crm.jobs import enqueue
 from crm.partners.jobs import rebuild_search_index
 from crm.partners.models import Partner
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.core.helpers import run_worker
 
 
 def failing_job(partner_id: int, *, run) -> None:
@@ -113,48 +105,6 @@ def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner, ca
 
 
 # --- a real RQ worker process -----------------------------------------------------------
-
-
-@pytest.fixture
-def rq_app(app, redis_url, monkeypatch):
-    """The test app sending jobs to a queue of its own on the shared test Redis; the queue's
-    keys and its jobs' keys are deleted afterwards (never FLUSHDB: others use this db)."""
-    from redis import Redis
-
-    queue = f"crm-test-{uuid.uuid4().hex[:12]}"
-    connection = Redis.from_url(redis_url)
-    app.config.update(REDIS_URL=redis_url, RQ_QUEUES=[queue])
-    monkeypatch.setitem(app.extensions, "crm.redis", connection)
-    yield app
-    db.session.rollback()
-    job_ids = db.session.execute(select(JobRun.rq_job_id)).scalars()
-    patterns = [f"*{queue}*"] + [f"*{job_id}*" for job_id in job_ids if job_id]
-    for pattern in patterns:
-        keys = list(connection.scan_iter(match=pattern, count=1000))
-        if keys:
-            connection.delete(*keys)
-    connection.srem("rq:queues", f"rq:queue:{queue}")
-    for key in connection.scan_iter(match="rq:worker:*", count=1000):  # they expire in 60 s
-        if connection.type(key) == b"hash" and connection.hget(key, "queues") == queue.encode():
-            connection.delete(key)
-    connection.close()
-
-
-def run_worker(app) -> subprocess.CompletedProcess:
-    """`python worker.py --burst` on the test app's database and queue."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=app.config["REDIS_URL"],
-        RQ_QUEUES=",".join(app.config["RQ_QUEUES"]),
-        SECRET_KEY="worker-test-secret",
-        UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
-    )
-    db.session.commit()  # ends this session's transaction: the worker writes next
-    result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
-    db.session.expire_all()
-    return result
 
 
 def test_rq_worker_process_rebuilds_search_index(rq_app, client, login_as, make_partner):

@@ -17,8 +17,8 @@ from crm.exchange.importer import run_import
 from crm.exchange.models import ImportFile
 from crm.extensions import db
 from crm.partners.models import Partner
+from tests.core.helpers import run_worker
 from tests.exchange import samples
-from tests.exchange.conftest import run_worker
 from tests.exchange.helpers import (
     HX,
     TODAY,
