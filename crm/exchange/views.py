@@ -7,7 +7,7 @@ import uuid
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crm.access import roles_required
 from crm.auth.models import User
@@ -149,6 +149,10 @@ def _claim(imp: ImportFile, valid_only: bool) -> str | None:
     except IntegrityError:
         db.session.rollback()
         return _busy_message(kind)
+    except OperationalError:
+        # SQLite: an import being written holds the only write lock longer than we wait.
+        db.session.rollback()
+        return "Another import is being written; try again when it finishes."
     return None if claimed else "This file cannot be imported now."
 
 

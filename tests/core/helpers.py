@@ -4,6 +4,7 @@ condition."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,14 +52,17 @@ def run_worker(app) -> subprocess.CompletedProcess:
 def start_process(app, args: list[str], **env) -> subprocess.Popen:
     """A Python process (`args` after the interpreter) in the repository, output to files."""
     db.session.commit()
+    # A session of its own: RQ's worker starts a scheduler process beside it, killed with it.
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=process_env(app, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
 
 
 def kill(process: subprocess.Popen) -> str:
-    """SIGKILL, as the OOM killer or a lost machine would; reaped; returns its output."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
+    """SIGKILL to the process and its children, as the OOM killer or a lost machine would;
+    reaped; returns its output."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
     output, _ = process.communicate(timeout=30)
     return output or ""
 
