@@ -4,7 +4,8 @@ Jobs run inside one app context. The worker is an RQ SimpleWorker (no fork per j
 SQLAlchemy connection pool is never shared between processes.
 
 `python worker.py --cron` is the cron process instead: it enqueues the periodic jobs (the
-notification producers, such as interaction reminders, every minute) for the workers to run.
+notification producers, such as interaction reminders, every minute, and the sweep that marks
+the jobs of dead workers failed) for the workers to run.
 Run exactly one: RQ's cron takes no lock, so two would enqueue everything twice.
 """
 
@@ -16,7 +17,7 @@ import sys
 from rq import Queue, SimpleWorker
 
 from crm import create_app
-from crm.jobs import redis_connection
+from crm.jobs import redis_connection, sweep_dead_jobs
 
 
 def main(argv=None) -> int:
@@ -29,11 +30,12 @@ def main(argv=None) -> int:
     with app.app_context():
         connection = redis_connection(app)
         if connection is None:
-            print("REDIS_URL is not set: jobs run inline in the web process, no worker needed.")
+            print("REDIS_URL is not set: jobs run on threads of the web process, no worker needed.")
             return 1
         if args.cron:
             run_cron(app, connection)
             return 0
+        sweep_dead_jobs(force=True)  # what a worker killed before this one left running
         queues = [Queue(name, connection=connection) for name in app.config["RQ_QUEUES"]]
         SimpleWorker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
     return 0
@@ -52,6 +54,12 @@ def run_cron(app, connection) -> None:
         cron.register(producer.func, queue_name=app.config["RQ_QUEUES"][0],
                       interval=producer.interval, job_timeout=600, ttl=10 * producer.interval,
                       result_ttl=producer.interval, failure_ttl=24 * 3600)  # fmt: skip
+    # Jobs whose worker died (SIGKILL, a lost machine) are marked failed once their lease ran
+    # out, so that the user can run them again (crm.jobs.sweep_dead_jobs).
+    every = max(1, int(app.config["JOB_SWEEP_SECONDS"]))
+    cron.register(sweep_dead_jobs, queue_name=app.config["RQ_QUEUES"][0],
+                  kwargs={"force": True}, interval=every, job_timeout=600, ttl=10 * every,
+                  result_ttl=every, failure_ttl=24 * 3600)  # fmt: skip
     cron.start()
 
 

@@ -60,6 +60,15 @@ def settings_from_env(instance_path: str) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Queues the worker serves, comma-separated (several apps or test runs can share a Redis).
         "RQ_QUEUES": _list("RQ_QUEUES", "default"),
+        # Run jobs in the caller's thread even in a request (tests); otherwise a request hands
+        # them to RQ (Redis set) or to a background thread of the web process.
+        "JOBS_INLINE": _bool("JOBS_INLINE", False),
+        # A running job writes a heartbeat this often and holds a lease this long: a job whose
+        # lease ran out (its process died) is marked failed by the sweep, run at most every
+        # JOB_SWEEP_SECONDS per process (status polls, enqueues, `worker.py --cron`).
+        "JOB_HEARTBEAT_SECONDS": float(os.environ.get("JOB_HEARTBEAT_SECONDS", "30")),
+        "JOB_LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", "150")),
+        "JOB_SWEEP_SECONDS": float(os.environ.get("JOB_SWEEP_SECONDS", "30")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

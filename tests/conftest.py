@@ -89,6 +89,8 @@ def base_config(database_url: str) -> dict:
         "REDIS_URL": None,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # Jobs run in the test's thread; tests of the background thread runner turn this off.
+        "JOBS_INLINE": True,
     }
 
 
@@ -218,6 +220,36 @@ def redis_url():
         SKIPPED_PARTS.add("Redis and the RQ worker (set TEST_REDIS_URL)")
         pytest.skip("TEST_REDIS_URL is not set: Redis tests skipped")
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def rq_app(app, redis_url, monkeypatch):
+    """The test app sending jobs to a queue of its own on the shared test Redis; the queue's
+    keys and its jobs' keys are deleted afterwards (never FLUSHDB: others use this db)."""
+    import uuid
+
+    from redis import Redis
+    from sqlalchemy import select
+
+    from crm.core.models import JobRun
+
+    queue = f"crm-test-{uuid.uuid4().hex[:12]}"
+    connection = Redis.from_url(redis_url)
+    app.config.update(REDIS_URL=redis_url, RQ_QUEUES=[queue])
+    monkeypatch.setitem(app.extensions, "crm.redis", connection)
+    yield app
+    db.session.rollback()
+    job_ids = db.session.execute(select(JobRun.rq_job_id)).scalars()
+    patterns = [f"*{queue}*"] + [f"*{job_id}*" for job_id in job_ids if job_id]
+    for pattern in patterns:
+        keys = list(connection.scan_iter(match=pattern, count=1000))
+        if keys:
+            connection.delete(*keys)
+    connection.srem("rq:queues", f"rq:queue:{queue}")
+    for key in connection.scan_iter(match="rq:worker:*", count=1000):  # they expire in 60 s
+        if connection.type(key) == b"hash" and connection.hget(key, "queues") == queue.encode():
+            connection.delete(key)
+    connection.close()
 
 
 def pytest_terminal_summary(terminalreporter):

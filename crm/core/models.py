@@ -54,6 +54,13 @@ class JobRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Who runs it ("host:pid:start") and until when: a running job renews its lease every few
+    # seconds; one whose lease ran out died with its process (crm.jobs.sweep_dead_jobs).
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    heartbeat_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_job_run_status_lease", "status", "lease_until"),)
 
     @property
     def percent(self) -> int:

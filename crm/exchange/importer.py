@@ -195,10 +195,10 @@ def run_import(path: str | Path, kind_name: str, *, actor=None, valid_only: bool
 
 
 def write(path, kind_name: str, report: Report, *, actor=None, filename=None, progress=None,
-          today=None) -> None:  # fmt: skip
+          today=None, commit: bool = True) -> None:  # fmt: skip
     """Store the valid rows of an already validated file; all or nothing."""
     write_table(open_table(path, filename), kind_name, report, actor=actor, progress=progress,
-                today=today)  # fmt: skip
+                today=today, commit=commit)  # fmt: skip
 
 
 class WriteConflict(DomainError):

@@ -1,5 +1,7 @@
 """Background jobs of an import: validate the uploaded file, then write it. Both are
-idempotent: validating again gives the same report; writing again changes nothing (upsert)."""
+idempotent: validating again gives the same report; writing again changes nothing (upsert).
+When either fails or its process dies, the import leaves its running state ("failed"), so the
+admin can confirm it again."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from flask import current_app
 from crm.auth.models import User
 from crm.core.timeutil import utcnow
 from crm.exchange.importer import Report, validate, write
-from crm.exchange.models import ImportFile
+from crm.exchange.models import WRITING, ImportFile
 from crm.extensions import db
+from crm.jobs import job, live_progress
 
 
 def upload_dir() -> Path:
@@ -37,10 +40,11 @@ def _progress(run):
         if writing:
             from rq import get_current_job
 
-            job = get_current_job()
-            if job is not None:
-                job.meta["rows"] = rows
-                job.save_meta()
+            live_progress(rows)  # written by the job's heartbeat (no Redis needed)
+            rq_job = get_current_job()
+            if rq_job is not None:
+                rq_job.meta["rows"] = rows
+                rq_job.save_meta()
             return
         run.progress = rows
         db.session.commit()
@@ -48,6 +52,16 @@ def _progress(run):
     return report
 
 
+def _failed_when(state: str):
+    def on_failure(import_id: int, *, run) -> None:
+        imp = db.session.get(ImportFile, import_id)
+        if imp is not None and imp.status == state:
+            imp.status, imp.finished_at = "failed", utcnow()
+
+    return on_failure
+
+
+@job(on_failure=_failed_when("validating"))
 def validate_import(import_id: int, *, run) -> None:
     imp = db.session.get(ImportFile, import_id)
     progress = _progress(run)
@@ -60,19 +74,16 @@ def validate_import(import_id: int, *, run) -> None:
     db.session.commit()
 
 
+@job(on_failure=_failed_when(WRITING))
 def apply_import(import_id: int, *, run) -> None:
     imp = db.session.get(ImportFile, import_id)
     report = Report.from_dict(imp.report)
     actor = db.session.get(User, imp.user_id) if imp.user_id else None
     progress = _progress(run)
-    try:
-        write(stored_path(imp), imp.kind, report, actor=actor, filename=imp.filename,
-              progress=lambda n: progress(n, writing=True))  # fmt: skip
-    except Exception:
-        imp = db.session.get(ImportFile, import_id)
-        imp.status = "failed"
-        db.session.commit()
-        raise
+    # The rows and the "done" state commit together: a process killed in between leaves
+    # neither, and the import can simply be confirmed again.
+    write(stored_path(imp), imp.kind, report, actor=actor, filename=imp.filename,
+          progress=lambda n: progress(n, writing=True), commit=False)  # fmt: skip
     imp = db.session.get(ImportFile, import_id)
     imp.report, imp.status, imp.finished_at = report.as_dict(), "done", utcnow()
     db.session.commit()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
 STATUSES = ("validating", "validated", "rejected", "importing", "done", "failed")
+# The state in which a file's rows are being written: at most one import of a kind at a time.
+WRITING = "importing"
 
 
 class ImportFile(db.Model):
@@ -28,3 +30,11 @@ class ImportFile(db.Model):
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # Two admins confirming imports of one kind at once: the database lets one through
+        # (a partial unique index works alike on SQLite and PostgreSQL).
+        Index("uq_import_file_kind_writing", "kind", unique=True,
+              sqlite_where=text("status = 'importing'"),
+              postgresql_where=text("status = 'importing'")),
+    )  # fmt: skip

@@ -6,21 +6,24 @@ import uuid
 
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crm.access import roles_required
+from crm.auth.models import User
 from crm.core.models import JobRun
+from crm.core.timeutil import to_zone, user_zone
 from crm.exchange import bp
 from crm.exchange.exporter import export_rows
 from crm.exchange.importer import Report
 from crm.exchange.jobs import apply_import, rejects_path, stored_path, validate_import
 from crm.exchange.kinds import KINDS
-from crm.exchange.models import ImportFile
+from crm.exchange.models import WRITING, ImportFile
 from crm.exchange.readers import BadFile, open_table
 from crm.exporting import export_response
 from crm.extensions import db
 from crm.htmx import render
-from crm.jobs import enqueue, job_meta
+from crm.jobs import enqueue, job_meta, sweep_dead_jobs
 
 ALLOWED = (".csv", ".txt", ".xlsx")
 
@@ -81,8 +84,6 @@ def _load(import_id: int) -> ImportFile:
 
 def _status_context(imp: ImportFile) -> dict:
     run = db.session.get(JobRun, imp.job_run_id) if imp.job_run_id else None
-    if run is not None and run.status == "failed" and imp.status in ("validating", "importing"):
-        imp.status = "failed"
     return {"imp": imp, "report": Report.from_dict(imp.report) if imp.report else None,
             "run": run, "meta": job_meta(run)}  # fmt: skip
 
@@ -91,6 +92,7 @@ def _status_context(imp: ImportFile) -> dict:
 @roles_required("admin")
 def detail(import_id: int):
     """The validation preview, or the progress while a job runs (the fragment polls itself)."""
+    sweep_dead_jobs()  # cheap and throttled: a job whose process died shows as failed
     imp = _load(import_id)
     return render("exchange/detail.html", "exchange/_status.html", **_status_context(imp))
 
@@ -99,23 +101,74 @@ def detail(import_id: int):
 @roles_required("admin")
 def confirm(import_id: int):
     """Write the validated file: all rows, or only the valid ones when asked."""
+    sweep_dead_jobs(force=True)  # an import of this kind that died no longer holds the kind
     imp = _load(import_id)
     report = Report.from_dict(imp.report) if imp.report else None
     valid_only = request.form.get("valid_only") == "1"
-    if imp.status != "validated" or report is None:
+    if imp.status not in CONFIRMABLE or report is None or report.file_errors:
         flash("This file cannot be imported now.", "warning")
     elif report.error_count and not valid_only:
         flash("The file has errors: fix them, or import the valid rows only.", "warning")
     elif report.rows == report.rejected:
         flash("No row of this file is valid.", "warning")
+    elif (busy := _claim(imp, valid_only)) is not None:
+        flash(busy, "warning")
     else:
-        imp.status, imp.valid_only = "importing", valid_only
-        db.session.commit()
-        run = enqueue(apply_import, imp.id, user=current_user)
-        imp = db.session.get(ImportFile, imp.id)
-        imp.job_run_id = run.id
+        try:
+            run = enqueue(apply_import, imp.id, user=current_user)
+        except Exception:
+            db.session.rollback()
+            db.session.execute(update(ImportFile).where(ImportFile.id == import_id)
+                               .values(status="failed"))  # fmt: skip
+            db.session.commit()
+            raise
+        db.session.execute(
+            update(ImportFile).where(ImportFile.id == import_id).values(job_run_id=run.id)
+        )
         db.session.commit()
     return redirect(url_for("exchange.detail", import_id=import_id))
+
+
+# A file can be written once validated, and again after a write that failed or died.
+CONFIRMABLE = ("validated", "failed")
+
+
+def _claim(imp: ImportFile, valid_only: bool) -> str | None:
+    """Move the file to "importing" if no other import of its kind is writing; else say why
+    not. Race-free: the state changes only from a confirmable one, and the database refuses a
+    second import of a kind in "importing" (uq_import_file_kind_writing)."""
+    import_id, kind = imp.id, imp.kind
+    try:
+        claimed = db.session.execute(
+            update(ImportFile)
+            .where(ImportFile.id == import_id, ImportFile.status.in_(CONFIRMABLE))
+            .values(status=WRITING, valid_only=valid_only, finished_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _busy_message(kind)
+    except OperationalError:
+        # SQLite: an import being written holds the only write lock longer than we wait.
+        db.session.rollback()
+        return "Another import is being written; try again when it finishes."
+    return None if claimed else "This file cannot be imported now."
+
+
+def _busy_message(kind: str) -> str:
+    other = db.session.execute(
+        select(ImportFile).where(ImportFile.kind == kind, ImportFile.status == WRITING)
+    ).scalar()
+    if other is None:  # it finished in the meantime
+        return f"An import of {kind} was running; try again."
+    user = db.session.get(User, other.user_id) if other.user_id else None
+    run = db.session.get(JobRun, other.job_run_id) if other.job_run_id else None
+    since = (run.started_at or run.created_at) if run else other.created_at
+    at = to_zone(since, user_zone(current_user)).strftime("%Y-%m-%d %H:%M")
+    who = (user.name or user.email) if user else "another user"
+    return (f"An import of {kind} is already running (started by {who} at {at}); "
+            "try again when it finishes.")  # fmt: skip
 
 
 @bp.route("/<int:import_id>/rejected.csv")

@@ -3,13 +3,6 @@ process (`python worker.py --burst`) with it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select, update
 
 from crm.core.models import JobRun
@@ -17,8 +10,7 @@ from crm.extensions import db
 from crm.jobs import enqueue
 from crm.partners.jobs import rebuild_search_index
 from crm.partners.models import Partner
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.core.helpers import run_worker
 
 
 def failing_job(partner_id: int, *, run) -> None:
@@ -94,7 +86,7 @@ def test_rebuild_search_index_twice_gives_same_result(app, make_partner, make_us
     assert [(r.status, r.progress, r.total) for r in runs] == [("done", 3, 3)] * 2
 
 
-def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner):
+def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner, caplog):
     partner = make_partner(name="Broken Ltd", city="Kazan")
 
     run_id = enqueue(failing_job, partner.id).id
@@ -102,55 +94,17 @@ def test_failing_job_is_recorded_as_failed_and_rolled_back(app, make_partner):
     db.session.expire_all()
     run = db.session.get(JobRun, run_id)
     assert run.status == "failed"
-    assert run.message == f"ValueError: cannot process partner {partner.id}"
+    assert run.message == (
+        "The job failed because of an internal error; nothing was written. "
+        f"The error is logged (reference #{run_id})."
+    )
+    assert f"cannot process partner {partner.id}" in caplog.text  # the details: log only
     assert run.finished_at is not None
     assert run.args == [partner.id]
     assert db.session.get(Partner, partner.id).city == "Kazan"
 
 
 # --- a real RQ worker process -----------------------------------------------------------
-
-
-@pytest.fixture
-def rq_app(app, redis_url, monkeypatch):
-    """The test app sending jobs to a queue of its own on the shared test Redis; the queue's
-    keys and its jobs' keys are deleted afterwards (never FLUSHDB: others use this db)."""
-    from redis import Redis
-
-    queue = f"crm-test-{uuid.uuid4().hex[:12]}"
-    connection = Redis.from_url(redis_url)
-    app.config.update(REDIS_URL=redis_url, RQ_QUEUES=[queue])
-    monkeypatch.setitem(app.extensions, "crm.redis", connection)
-    yield app
-    db.session.rollback()
-    job_ids = db.session.execute(select(JobRun.rq_job_id)).scalars()
-    patterns = [f"*{queue}*"] + [f"*{job_id}*" for job_id in job_ids if job_id]
-    for pattern in patterns:
-        keys = list(connection.scan_iter(match=pattern, count=1000))
-        if keys:
-            connection.delete(*keys)
-    connection.srem("rq:queues", f"rq:queue:{queue}")
-    for key in connection.scan_iter(match="rq:worker:*", count=1000):  # they expire in 60 s
-        if connection.type(key) == b"hash" and connection.hget(key, "queues") == queue.encode():
-            connection.delete(key)
-    connection.close()
-
-
-def run_worker(app) -> subprocess.CompletedProcess:
-    """`python worker.py --burst` on the test app's database and queue."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=app.config["REDIS_URL"],
-        RQ_QUEUES=",".join(app.config["RQ_QUEUES"]),
-        SECRET_KEY="worker-test-secret",
-        UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
-    )
-    db.session.commit()  # ends this session's transaction: the worker writes next
-    result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
-    db.session.expire_all()
-    return result
 
 
 def test_rq_worker_process_rebuilds_search_index(rq_app, client, login_as, make_partner):
@@ -181,5 +135,9 @@ def test_rq_worker_process_records_a_failing_job(rq_app, make_partner):
     assert result.returncode == 0, result.stdout + result.stderr
     run = db.session.get(JobRun, run_id)
     assert run.status == "failed"
-    assert run.message == f"ValueError: cannot process partner {partner_id}"
+    assert run.message == (
+        "The job failed because of an internal error; nothing was written. "
+        f"The error is logged (reference #{run_id})."
+    )
+    assert f"cannot process partner {partner_id}" in result.stderr  # the worker's log
     assert db.session.get(Partner, partner_id).city == "Kazan"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from crm.exchange.importer import run_import
-from tests.core.test_jobs import rq_app, run_worker  # noqa: F401  (rq_app is a fixture)
 from tests.exchange import samples
 from tests.exchange.helpers import TODAY, write_file
 

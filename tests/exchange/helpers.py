@@ -175,3 +175,18 @@ def stock() -> list[tuple]:
         .order_by(Product.sku, StockBalance.quantity)
     ).all()  # fmt: skip
     return [tuple(r) for r in rows]
+
+
+def hold_at_gate(kind, method: str, gate, *, after_calls: int, setattr=setattr) -> None:
+    """Make `kind.<method>` wait at `gate` right after its `after_calls`-th call (for `write`:
+    with that batch's rows written inside the import's open transaction)."""
+    real, calls = getattr(kind, method), []
+
+    def held(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == after_calls:
+            gate.wait()
+        return result
+
+    setattr(kind, method, held)

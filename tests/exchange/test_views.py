@@ -17,8 +17,8 @@ from crm.exchange.importer import run_import
 from crm.exchange.models import ImportFile
 from crm.extensions import db
 from crm.partners.models import Partner
+from tests.core.helpers import run_worker
 from tests.exchange import samples
-from tests.exchange.conftest import run_worker
 from tests.exchange.helpers import (
     HX,
     TODAY,
@@ -252,7 +252,7 @@ def test_a_file_level_error_is_shown_and_cannot_be_confirmed(app, client, login_
 
 
 def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
-    app, client, login_as, ledger, monkeypatch
+    app, client, login_as, ledger, monkeypatch, caplog
 ):
     import crm.exchange.importer as importer
     from crm.exchange.kinds import KINDS
@@ -277,10 +277,22 @@ def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
     assert response.status_code == 302
     assert calls == [2, 1]
     assert _last_import().status == "failed"
+    run_id = _last_import().job_run_id
     page = _words(_text(client.get(f"/exchange/{imp.id}")))
-    assert "The job failed: RuntimeError: disk full. Nothing was written" in page
+    # A plain message for the admin; the exception only in the log, under the same reference.
+    assert (f"The job failed because of an internal error; nothing was written. "
+            f"The error is logged (reference #{run_id}).") in page  # fmt: skip
+    assert "disk full" not in page and "RuntimeError" not in page
+    assert f"job run {run_id} " in caplog.text and "RuntimeError: disk full" in caplog.text
     assert dump() == before
     assert count(Partner) == 2  # the ledger's two, none of the file's
+
+    # The admin can confirm it again; this time it goes through.
+    assert "Import 3 rows" in page
+    monkeypatch.setattr(KINDS["partners"], "write", real_write)
+    client.post(f"/exchange/{imp.id}/confirm")
+    assert _last_import().status == "done"
+    assert count(Partner) == 3  # P-001 and P-002 of the ledger updated, P-003 new
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,9 @@ from crm.interactions.jobs import send_reminders
 from crm.jobs import enqueue
 from crm.notifications.models import Notification
 from crm.notifications.producers import NotificationProducer
-from tests.core import test_jobs
-from tests.core.test_jobs import ROOT, run_worker
+from tests.core.helpers import ROOT, run_worker
 from tests.notifications import helpers
 
-rq_app = test_jobs.rq_app  # fixtures shared with those tests
 smtp_inbox = helpers.smtp_inbox
 
 NOW = datetime(2026, 11, 28, 10, 0)  # UTC; 13:00 in Moscow, the users' zone
@@ -318,15 +316,16 @@ def test_cron_process_enqueues_the_reminders_for_the_worker(rq_app, manager, rom
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while queue.count == 0 and time.monotonic() < deadline and cron.poll() is None:
+        # Each periodic job once: the reminders, and the sweep of jobs whose worker died.
+        while queue.count < 2 and time.monotonic() < deadline and cron.poll() is None:
             time.sleep(0.2)
         job_ids = queue.job_ids
     finally:
         cron.terminate()
         output = cron.communicate(timeout=30)[0]
     assert cron.returncode == 0, output
-    jobs = [queue.fetch_job(job_id).func_name for job_id in job_ids]
-    assert jobs == ["crm.interactions.jobs.send_reminders"]
+    jobs = sorted(queue.fetch_job(job_id).func_name for job_id in job_ids)
+    assert jobs == ["crm.interactions.jobs.send_reminders", "crm.jobs.sweep_dead_jobs"]
 
     result = run_worker(rq_app)
 
@@ -334,8 +333,8 @@ def test_cron_process_enqueues_the_reminders_for_the_worker(rq_app, manager, rom
     assert {key for _, key, _, _ in notifications()} == {
         f"interaction:{i.id}:start:{i.starts_at:%Y-%m-%dT%H:%M}"
     }
-    history = "rq:cron_job:crm.interactions.jobs.send_reminders:jobs"
-    connection.zrem(history, *job_ids)
+    for name in jobs:
+        connection.zrem(f"rq:cron_job:{name}:jobs", *job_ids)
     for job_id in job_ids:
         connection.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
     connection.close()
