@@ -57,9 +57,16 @@ def run_cron(app, connection) -> None:
     # Jobs whose worker died (SIGKILL, a lost machine) are marked failed once their lease ran
     # out, so that the user can run them again (crm.jobs.sweep_dead_jobs).
     every = max(1, int(app.config["JOB_SWEEP_SECONDS"]))
-    cron.register(sweep_dead_jobs, queue_name=app.config["RQ_QUEUES"][0],
-                  kwargs={"force": True}, interval=every, job_timeout=600, ttl=10 * every,
-                  result_ttl=every, failure_ttl=24 * 3600)  # fmt: skip
+    cron.register(
+        sweep_dead_jobs,
+        queue_name=app.config["RQ_QUEUES"][0],
+        kwargs={"force": True},
+        interval=every,
+        job_timeout=600,
+        ttl=10 * every,
+        result_ttl=every,
+        failure_ttl=24 * 3600,
+    )
     cron.start()
 
 

@@ -45,8 +45,12 @@ def plotly_js_tag() -> Markup:
         '<link id="plotly.js-style-global" class="no-inline-styles" rel="stylesheet" href="{}">'
         '<link id="{}" rel="stylesheet" href="{}">'
         '<script src="{}"></script>'
-    ).format(url_for("static", filename=PLOTLY_CSS), MAPLIBRE_STYLE_ID,
-             url_for("static", filename=MAPLIBRE_CSS), plotly_js_url())  # fmt: skip
+    ).format(
+        url_for("static", filename=PLOTLY_CSS),
+        MAPLIBRE_STYLE_ID,
+        url_for("static", filename=MAPLIBRE_CSS),
+        plotly_js_url(),
+    )
 
 
 def figure_html(fig, height: int = 260) -> Markup:

@@ -67,8 +67,11 @@ def init_app(app) -> None:
         # Two saves of one record at the same moment that no form or service guards (two
         # clicks on "Complete"): the loser is refused, never a 500 and never half-saved.
         db.session.rollback()
-        return _respond(409, "Someone else saved this record at the same moment; nothing was "
-                             "saved. Reload the page and try again.")  # fmt: skip
+        return _respond(
+            409,
+            "Someone else saved this record at the same moment; nothing was "
+            "saved. Reload the page and try again.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -105,8 +105,9 @@ def enqueue(func, *args, user=None, queue: str | None = None, background=None) -
         return run
     if background:
         app = current_app._get_current_object()
-        threading.Thread(target=_thread_main, args=(app, run_id), name=f"crm-job-{run_id}",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(
+            target=_thread_main, args=(app, run_id), name=f"crm-job-{run_id}", daemon=True
+        ).start()
         return run
     # Run as the worker would, in an app context (so a database session and `g`) of its own:
     # a job that expunges its session must not detach the caller's objects, such as `run` or
@@ -148,7 +149,7 @@ def run_job(run_id: int) -> Exception | None:
             worker=process_name(),
             heartbeat_at=now,
             lease_until=_lease(now),
-        )  # fmt: skip
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -252,8 +253,9 @@ class Heartbeat:
         self.progress: int | None = None
         self._written: int | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"crm-heartbeat-{run_id}",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._loop, name=f"crm-heartbeat-{run_id}", daemon=True
+        )
 
     def __enter__(self):
         Heartbeat._current.beat = self
@@ -319,9 +321,12 @@ def sweep_dead_jobs(*, force: bool = False) -> int:
     expired = or_(
         JobRun.lease_until < now,
         # Runs started before leases existed.
-        and_(JobRun.status == "running", JobRun.lease_until.is_(None),
-             JobRun.started_at < now - timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])),
-    )  # fmt: skip
+        and_(
+            JobRun.status == "running",
+            JobRun.lease_until.is_(None),
+            JobRun.started_at < now - timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"]),
+        ),
+    )
     swept = 0
     try:
         rows = db.session.execute(
@@ -341,7 +346,7 @@ def sweep_dead_jobs(*, force: bool = False) -> int:
                     finished_at=now,
                     lease_until=None,
                     message=DIED_MESSAGE.format(id=run_id),
-                )  # fmt: skip
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
             db.session.commit()

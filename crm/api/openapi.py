@@ -108,11 +108,19 @@ def _schemas(res: Resource) -> dict:
             note += "are removed. Without `lines` the stored lines stay."
         changes = given
         if res.versioned:
-            note += (" Send `version` (or the ETag in `If-Match`) as you read the item, and the "
-                     "update is refused (409; 412 for If-Match) with the changes since when the "
-                     "item changed meanwhile; without it the fields apply to the item as it is.")  # fmt: skip
-            changes = {**given, "version": {"type": "integer", "minimum": 1,
-                       "description": "The ETag of the item as you read it."}}  # fmt: skip
+            note += (
+                " Send `version` (or the ETag in `If-Match`) as you read the item, and the "
+                "update is refused (409; 412 for If-Match) with the changes since when the "
+                "item changed meanwhile; without it the fields apply to the item as it is."
+            )
+            changes = {
+                **given,
+                "version": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The ETag of the item as you read it.",
+                },
+            }
         found[f"{name}Update"] = {
             "type": "object",
             "additionalProperties": False,

@@ -235,11 +235,16 @@ class Contacts(Resource):
 
     def record(self, key):
         return db.session.execute(
-            select(ContactPerson).join(Partner, Partner.id == ContactPerson.partner_id)
-            .where(Partner.code == key["partner_code"], ContactPerson.name == key["name"],
-                   Partner.merged_into_id.is_(None))
-            .order_by(ContactPerson.id).limit(1)
-        ).scalar_one_or_none()  # fmt: skip
+            select(ContactPerson)
+            .join(Partner, Partner.id == ContactPerson.partner_id)
+            .where(
+                Partner.code == key["partner_code"],
+                ContactPerson.name == key["name"],
+                Partner.merged_into_id.is_(None),
+            )
+            .order_by(ContactPerson.id)
+            .limit(1)
+        ).scalar_one_or_none()
 
     def items(self, rows):
         return [

@@ -337,8 +337,11 @@ def _wanted_version(body: dict, if_match) -> tuple[int | None, int]:
     raw = body.pop("version", None)
     if raw is not None:
         if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**31:
-            raise ApiError(422, "The version must be the whole number the item was read with.",
-                           [_err("version", "must be a whole number of 1 or more")])  # fmt: skip
+            raise ApiError(
+                422,
+                "The version must be the whole number the item was read with.",
+                [_err("version", "must be a whole number of 1 or more")],
+            )
         return raw, 409
     tags = [t for t in (if_match.as_set() if if_match else ()) if t]
     if if_match and if_match.star_tag:

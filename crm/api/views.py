@@ -79,8 +79,10 @@ def _whole_arg(name: str, default: int) -> int:
     try:
         return parse_int(raw, minimum=1, maximum=INT_MAX)
     except BadValue:
-        raise ApiError(400, f"{name} must be a whole number of 1 or more (at most {INT_MAX}), "
-                            f"not {raw[:40]!r}.") from None  # fmt: skip
+        raise ApiError(
+            400,
+            f"{name} must be a whole number of 1 or more (at most {INT_MAX}), not {raw[:40]!r}.",
+        ) from None
 
 
 def _filters(res: Resource) -> tuple[dict, dict]:

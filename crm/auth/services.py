@@ -105,8 +105,10 @@ def validate_password(password: str, *, email: str = "", name: str = "") -> None
     user's own name and address); the message says why and how to do better."""
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise _weak(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-                    f"At least {MIN_PASSWORD_LENGTH} characters.")  # fmt: skip
+        raise _weak(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            f"At least {MIN_PASSWORD_LENGTH} characters.",
+        )
     email = normalise_email(email or "")
     local = email.partition("@")[0]
     folded = password.casefold()
@@ -193,9 +195,14 @@ def end_access(actor, user: User) -> None:
     live = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     for row in db.session.execute(live).scalars():
         row.revoked_at = now
-        audit.record(actor, "update", row, root=user, changes={"revoked": [False, True]},
-                     summary=f"API token {row.name!r} ({row.prefix}…) revoked: "
-                             "user deactivated")  # fmt: skip
+        audit.record(
+            actor,
+            "update",
+            row,
+            root=user,
+            changes={"revoked": [False, True]},
+            summary=f"API token {row.name!r} ({row.prefix}…) revoked: user deactivated",
+        )
     db.session.flush()
     for hook in deactivation_hooks(current_app):
         hook(actor, user)

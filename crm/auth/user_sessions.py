@@ -40,9 +40,18 @@ def start(user: User, *, remember: bool, user_agent: str = "", ip: str = "") -> 
     # Expired rows serve no purpose; drop them while we are here (indexed on expires_at).
     db.session.execute(delete(UserSession).where(UserSession.expires_at <= now))
     key = secrets.token_urlsafe(32)
-    db.session.add(UserSession(user_id=user.id, key_hash=_hash(key), created_at=now,
-                               last_seen_at=now, expires_at=now + lifetime(), remember=remember,
-                               user_agent=(user_agent or "")[:255], ip=(ip or "")[:64]))  # fmt: skip
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            key_hash=_hash(key),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime(),
+            remember=remember,
+            user_agent=(user_agent or "")[:255],
+            ip=(ip or "")[:64],
+        )
+    )
     db.session.flush()
     user.session_key = key
     return key
@@ -103,8 +112,10 @@ def end_one(user: User, session_id: int) -> bool:
 
 def live_sessions(user: User) -> list[UserSession]:
     """The user's sessions that have not expired, most recently used first."""
-    return list(db.session.execute(
-        select(UserSession).where(UserSession.user_id == user.id,
-                                  UserSession.expires_at > utcnow())
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
-    ).scalars())  # fmt: skip
+    return list(
+        db.session.execute(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.expires_at > utcnow())
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        ).scalars()
+    )

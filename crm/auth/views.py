@@ -58,8 +58,9 @@ def login():
 
 def _sign_in(user: User, remember: bool = False) -> None:
     """Start a server-side session and put its key into the cookies."""
-    user_sessions.start(user, remember=remember, ip=client_ip(),
-                        user_agent=request.user_agent.string)  # fmt: skip
+    user_sessions.start(
+        user, remember=remember, ip=client_ip(), user_agent=request.user_agent.string
+    )
     login_user(user, remember=remember)
 
 
@@ -105,8 +106,9 @@ def account():
     status = 200
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data,
-                                     ip=client_ip())  # fmt: skip
+            services.change_password(
+                current_user, form.current.data, form.password.data, ip=client_ip()
+            )
         except services.Throttled as exc:
             form.form_errors.append(exc.message)
             status = 429
@@ -115,8 +117,7 @@ def account():
             status = 422
         else:
             db.session.commit()
-            flash("Your password is changed. You are signed out on your other devices.",
-                  "success")  # fmt: skip
+            flash("Your password is changed. You are signed out on your other devices.", "success")
             return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 422
@@ -199,8 +200,14 @@ def user_index():
 
 def _users_page(form, status=200, invited=None, invite_link=None):
     users = db.session.execute(select(User).order_by(User.active.desc(), User.email)).scalars()
-    return render("auth/users.html", users=list(users), form=form, invited=invited,
-                  invite_link=invite_link, status=status)  # fmt: skip
+    return render(
+        "auth/users.html",
+        users=list(users),
+        form=form,
+        invited=invited,
+        invite_link=invite_link,
+        status=status,
+    )
 
 
 @bp.route("/users/new", methods=["POST"])
@@ -219,8 +226,7 @@ def user_create():
             link = url_for("auth.invite", token=services.invite_token(user), _external=True)
             # Rendered, not flashed: flash messages travel in the (readable) session cookie,
             # and the link is as good as a password until it is used.
-            response = _users_page(UserCreateForm(formdata=None), invited=user,
-                                   invite_link=link)  # fmt: skip
+            response = _users_page(UserCreateForm(formdata=None), invited=user, invite_link=link)
             response.headers["Cache-Control"] = "no-store"
             return response
     return _users_page(form, status=422)

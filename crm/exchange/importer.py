@@ -194,20 +194,45 @@ def run_import(path: str | Path, kind_name: str, *, actor=None, valid_only: bool
     return report
 
 
-def write(path, kind_name: str, report: Report, *, actor=None, filename=None, progress=None,
-          today=None, commit: bool = True) -> None:  # fmt: skip
+def write(
+    path,
+    kind_name: str,
+    report: Report,
+    *,
+    actor=None,
+    filename=None,
+    progress=None,
+    today=None,
+    commit: bool = True,
+) -> None:
     """Store the valid rows of an already validated file; all or nothing."""
-    write_table(open_table(path, filename), kind_name, report, actor=actor, progress=progress,
-                today=today, commit=commit)  # fmt: skip
+    write_table(
+        open_table(path, filename),
+        kind_name,
+        report,
+        actor=actor,
+        progress=progress,
+        today=today,
+        commit=commit,
+    )
 
 
 class WriteConflict(DomainError):
     """The import lost a race for the same keys twice in a row; nothing was stored."""
 
 
-def write_table(table, kind_name: str, report: Report, *, actor=None, progress=None,
-                today=None, commit: bool = True, lookup_rows=None,
-                create_only: bool = False) -> None:  # fmt: skip
+def write_table(
+    table,
+    kind_name: str,
+    report: Report,
+    *,
+    actor=None,
+    progress=None,
+    today=None,
+    commit: bool = True,
+    lookup_rows=None,
+    create_only: bool = False,
+) -> None:
     """Store the valid rows of a validated table in one transaction (committed unless told).
 
     The keys are unique constraints: when a concurrent writer (another import, an API call)
@@ -218,9 +243,17 @@ def write_table(table, kind_name: str, report: Report, *, actor=None, progress=N
     attempts = 2 if commit else 1
     for attempt in range(1, attempts + 1):
         try:
-            done = _write_rows(table, KINDS[kind_name], report, actor=actor, progress=progress,
-                               today=today, commit=commit, lookup_rows=lookup_rows,
-                               create_only=create_only)  # fmt: skip
+            done = _write_rows(
+                table,
+                KINDS[kind_name],
+                report,
+                actor=actor,
+                progress=progress,
+                today=today,
+                commit=commit,
+                lookup_rows=lookup_rows,
+                create_only=create_only,
+            )
         except DBAPIError as exc:
             if not (commit and is_key_race(exc)):
                 raise
@@ -234,8 +267,9 @@ def write_table(table, kind_name: str, report: Report, *, actor=None, progress=N
             return
 
 
-def _write_rows(table, kind: Kind, report: Report, *, actor, progress, today, commit,
-                lookup_rows, create_only) -> int:  # fmt: skip
+def _write_rows(
+    table, kind: Kind, report: Report, *, actor, progress, today, commit, lookup_rows, create_only
+) -> int:
     ctx = Context(today=today or date.today(), create_only=create_only)
     load_lookups(kind, ctx, lookup_rows)
     seen_keys: set[bytes] = set()
@@ -321,8 +355,9 @@ class RowsTable:
             yield number, {k.lower(): v for k, v in row.items()}
 
 
-def import_rows(kind_name: str, rows: list[dict], *, actor=None, today=None,
-                create_only: bool = False) -> Report:  # fmt: skip
+def import_rows(
+    kind_name: str, rows: list[dict], *, actor=None, today=None, create_only: bool = False
+) -> Report:
     """The file import's checks and writes for objects (the JSON API): all or nothing.
     The caller commits; on errors nothing is written and the report lists them.
     `create_only`: a stored key raises KeyTaken (or, stored a moment ago by a concurrent
@@ -332,6 +367,14 @@ def import_rows(kind_name: str, rows: list[dict], *, actor=None, today=None,
     report = validate_table(table, kind_name, Report(kind_name, "api"), today=today,
                             lookup_rows=lowered)  # fmt: skip
     if report.ok:
-        write_table(table, kind_name, report, actor=actor, today=today, commit=False,
-                    lookup_rows=lowered, create_only=create_only)  # fmt: skip
+        write_table(
+            table,
+            kind_name,
+            report,
+            actor=actor,
+            today=today,
+            commit=False,
+            lookup_rows=lowered,
+            create_only=create_only,
+        )
     return report

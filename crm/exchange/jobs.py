@@ -82,8 +82,15 @@ def apply_import(import_id: int, *, run) -> None:
     progress = _progress(run)
     # The rows and the "done" state commit together: a process killed in between leaves
     # neither, and the import can simply be confirmed again.
-    write(stored_path(imp), imp.kind, report, actor=actor, filename=imp.filename,
-          progress=lambda n: progress(n, writing=True), commit=False)  # fmt: skip
+    write(
+        stored_path(imp),
+        imp.kind,
+        report,
+        actor=actor,
+        filename=imp.filename,
+        progress=lambda n: progress(n, writing=True),
+        commit=False,
+    )
     imp = db.session.get(ImportFile, import_id)
     imp.report, imp.status, imp.finished_at = report.as_dict(), "done", utcnow()
     db.session.commit()

@@ -34,7 +34,11 @@ class ImportFile(db.Model):
     __table_args__ = (
         # Two admins confirming imports of one kind at once: the database lets one through
         # (a partial unique index works alike on SQLite and PostgreSQL).
-        Index("uq_import_file_kind_writing", "kind", unique=True,
-              sqlite_where=text("status = 'importing'"),
-              postgresql_where=text("status = 'importing'")),
-    )  # fmt: skip
+        Index(
+            "uq_import_file_kind_writing",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'importing'"),
+            postgresql_where=text("status = 'importing'"),
+        ),
+    )

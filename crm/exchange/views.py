@@ -118,8 +118,9 @@ def confirm(import_id: int):
             run = enqueue(apply_import, imp.id, user=current_user)
         except Exception:
             db.session.rollback()
-            db.session.execute(update(ImportFile).where(ImportFile.id == import_id)
-                               .values(status="failed"))  # fmt: skip
+            db.session.execute(
+                update(ImportFile).where(ImportFile.id == import_id).values(status="failed")
+            )
             db.session.commit()
             raise
         db.session.execute(
@@ -167,8 +168,10 @@ def _busy_message(kind: str) -> str:
     since = (run.started_at or run.created_at) if run else other.created_at
     at = to_zone(since, user_zone(current_user)).strftime("%Y-%m-%d %H:%M")
     who = (user.name or user.email) if user else "another user"
-    return (f"An import of {kind} is already running (started by {who} at {at}); "
-            "try again when it finishes.")  # fmt: skip
+    return (
+        f"An import of {kind} is already running (started by {who} at {at}); "
+        "try again when it finishes."
+    )
 
 
 @bp.route("/<int:import_id>/rejected.csv")

@@ -93,16 +93,24 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
     for row in queries.rows_for_calendar(ids):
         url = f"{detail}{row.id}"
         movable = row.status not in CLOSED_STATUSES and queries.can_edit(user, row)
-        items.append(CalendarItem(
-            key=f"interaction-{row.id}",
-            title=display_title(row.title, row.kind, row.partner_name),
-            starts_at=row.starts_at, ends_at=row.ends_at or row.starts_at, url=url,
-            kind=row.kind, kind_title=KINDS.get(row.kind, row.kind),
-            subtitle=contact_label(row.partner_name, row.person_name, row.contact_text),
-            status=row.status, unprocessed=is_unprocessed(row.due_at, now),
-            overdue=is_overdue(row.status, row.starts_at, row.ends_at, now),
-            reschedule_url=f"{url}/reschedule" if movable else None,
-            ics_url=f"{url}.ics", version=row.version))  # fmt: skip
+        items.append(
+            CalendarItem(
+                key=f"interaction-{row.id}",
+                title=display_title(row.title, row.kind, row.partner_name),
+                starts_at=row.starts_at,
+                ends_at=row.ends_at or row.starts_at,
+                url=url,
+                kind=row.kind,
+                kind_title=KINDS.get(row.kind, row.kind),
+                subtitle=contact_label(row.partner_name, row.person_name, row.contact_text),
+                status=row.status,
+                unprocessed=is_unprocessed(row.due_at, now),
+                overdue=is_overdue(row.status, row.starts_at, row.ends_at, now),
+                reschedule_url=f"{url}/reschedule" if movable else None,
+                ics_url=f"{url}.ics",
+                version=row.version,
+            )
+        )
     return SourceItems(items, hidden)
 
 

@@ -360,8 +360,9 @@ def _change(actor, i: Interaction, values: dict, summary: str = "") -> Interacti
     return i
 
 
-def update_interaction(actor, i: Interaction, data: dict, participants=None,
-                       version: int | None = None) -> Interaction:  # fmt: skip
+def update_interaction(
+    actor, i: Interaction, data: dict, participants=None, version: int | None = None
+) -> Interaction:
     """Edit an interaction's fields (and its participants when given). `version`: the one
     the form was opened at — a later change refuses the save (StaleRecord)."""
     ensure_can_edit(actor, i)

@@ -148,9 +148,13 @@ def update(interaction_id: int):
     extra, status = {}, 422
     if data is not None:
         try:
-            services.update_interaction(current_user, i, data,
-                                        form_support.participants_from(request.form),
-                                        version=submitted_version(form))  # fmt: skip
+            services.update_interaction(
+                current_user,
+                i,
+                data,
+                form_support.participants_from(request.form),
+                version=submitted_version(form),
+            )
             attachments.add_attachments(current_user, i, request.files.getlist("attachments"))
         except DomainError as exc:
             extra = form_support.place_errors(form, exc)
@@ -160,8 +164,7 @@ def update(interaction_id: int):
             flash("Changes saved.", "success")
             return redirect(url_for("interactions.detail", interaction_id=i.id))
     db.session.rollback()
-    return _show_form(form, load_interaction(interaction_id, edit=True), status,
-                      extra_errors=extra)  # fmt: skip
+    return _show_form(form, load_interaction(interaction_id, edit=True), status, extra_errors=extra)
 
 
 @bp.route("/<int:interaction_id>")

@@ -249,8 +249,9 @@ def _code_for(partner_id: int) -> str:
     return code if taken is None else f"{code}-{partner_id}"
 
 
-def update_partner(actor, partner: Partner, data: dict, *, confirm_duplicates=False,
-                   version: int | None = None) -> Partner:  # fmt: skip
+def update_partner(
+    actor, partner: Partner, data: dict, *, confirm_duplicates=False, version: int | None = None
+) -> Partner:
     """Change a partner's fields; warns when the change makes it look like another partner.
     `version`: the one the form was opened at — a later change refuses the save (StaleRecord)."""
     ensure_can_edit(actor, partner)
@@ -271,8 +272,7 @@ def update_field(actor, partner: Partner, field: str, value: str, version: int |
     """Inline edit of one field; the same rules as the full form (no duplicate prompt)."""
     if field not in INLINE_FIELDS:
         raise DomainError(f"{field!r} cannot be edited in place.")
-    return update_partner(actor, partner, {field: value}, confirm_duplicates=True,
-                          version=version)  # fmt: skip
+    return update_partner(actor, partner, {field: value}, confirm_duplicates=True, version=version)
 
 
 def delete_partner(actor, partner: Partner) -> None:
@@ -393,8 +393,13 @@ def clean_person(data: dict) -> dict:
     return out
 
 
-def save_contact_person(actor, partner: Partner, data: dict, person: ContactPerson | None = None,
-                        version: int | None = None):  # fmt: skip
+def save_contact_person(
+    actor,
+    partner: Partner,
+    data: dict,
+    person: ContactPerson | None = None,
+    version: int | None = None,
+):
     """Create or update a contact person; a new one may come with an e-mail and a phone.
     `version`: the one the form was opened at (an update from an older one is refused)."""
     ensure_can_edit(actor, partner)
@@ -597,8 +602,9 @@ def _merge_namesakes(survivor: Partner, other: Partner) -> int:
             if getattr(keep, key) in ("", None):
                 setattr(keep, key, getattr(person, key))
         db.session.flush()
-        repoint_references(ContactPerson.__table__, person.id, keep.id,
-                           skip={"contact_detail.contact_person_id"})  # fmt: skip
+        repoint_references(
+            ContactPerson.__table__, person.id, keep.id, skip={"contact_detail.contact_person_id"}
+        )
         other.contact_persons.remove(person)
         db.session.flush()
         merged += 1

@@ -121,9 +121,13 @@ def update(partner_id: int):
     if request.method == "POST":
         if form.validate():
             try:
-                services.update_partner(current_user, partner, _form_data(form, creating=False),
-                                        confirm_duplicates=form.confirm_duplicates.data,
-                                        version=submitted_version(form))  # fmt: skip
+                services.update_partner(
+                    current_user,
+                    partner,
+                    _form_data(form, creating=False),
+                    confirm_duplicates=form.confirm_duplicates.data,
+                    version=submitted_version(form),
+                )
             except services.DuplicatesFound as exc:
                 duplicates, status = queries.mark_visible(current_user, exc.matches), 409
             except DomainError as exc:
@@ -185,8 +189,13 @@ def field(partner_id: int, field: str):
     if request.method == "POST":
         if form.validate():
             try:
-                services.update_field(current_user, partner, field, form.value.data or "",
-                                      version=submitted_version(form))  # fmt: skip
+                services.update_field(
+                    current_user,
+                    partner,
+                    field,
+                    form.value.data or "",
+                    version=submitted_version(form),
+                )
             except DomainError as exc:
                 db.session.rollback()
                 partner = load_partner(partner_id, edit=True)
@@ -194,10 +203,17 @@ def field(partner_id: int, field: str):
                 errors = [] if stale else exc.field_errors.get(field) or [exc.message]
                 # Stale: the editor moves to the current version, with the user's value.
                 version = partner.version if stale else submitted_version(form)
-                return render("partners/_field_edit.html", "partners/_field_edit.html",
-                              partner=partner, field=field, value=form.value.data,
-                              errors=errors, conflict=exc if stale else None, version=version,
-                              status=409 if stale else 422)  # fmt: skip
+                return render(
+                    "partners/_field_edit.html",
+                    "partners/_field_edit.html",
+                    partner=partner,
+                    field=field,
+                    value=form.value.data,
+                    errors=errors,
+                    conflict=exc if stale else None,
+                    version=version,
+                    status=409 if stale else 422,
+                )
             db.session.commit()
             if not is_fragment_request():
                 flash("Saved.", "success")
@@ -314,8 +330,9 @@ def person_form(partner_id: int, person_id: int | None = None):
     if request.method == "POST":
         if form.validate():
             try:
-                services.save_contact_person(current_user, partner, form.data, person,
-                                             version=submitted_version(form))  # fmt: skip
+                services.save_contact_person(
+                    current_user, partner, form.data, person, version=submitted_version(form)
+                )
             except DomainError as exc:
                 db.session.rollback()
                 apply_errors(form, exc)

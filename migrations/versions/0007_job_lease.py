@@ -21,7 +21,7 @@ WRITING = sa.text("status = 'importing'")
 def upgrade():
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("worker", sa.String(length=200), nullable=False,
-                                      server_default=""))  # fmt: skip
+                                      server_default=""))
         batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("lease_until", sa.DateTime(), nullable=True))
         batch_op.create_index("ix_job_run_status_lease", ["status", "lease_until"], unique=False)
@@ -42,13 +42,13 @@ def upgrade():
     )
     with op.batch_alter_table("import_file", schema=None) as batch_op:
         batch_op.create_index("uq_import_file_kind_writing", ["kind"], unique=True,
-                              sqlite_where=WRITING, postgresql_where=WRITING)  # fmt: skip
+                              sqlite_where=WRITING, postgresql_where=WRITING)
 
 
 def downgrade():
     with op.batch_alter_table("import_file", schema=None) as batch_op:
         batch_op.drop_index("uq_import_file_kind_writing", sqlite_where=WRITING,
-                            postgresql_where=WRITING)  # fmt: skip
+                            postgresql_where=WRITING)
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.drop_index("ix_job_run_status_lease")
         batch_op.drop_column("lease_until")

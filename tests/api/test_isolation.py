@@ -180,37 +180,72 @@ KEEP_ONLY = "only an admin can change who is responsible; leave it out"
 # another manager's partner.
 REFUSED = {
     "partner for a colleague": (
-        "POST", "/api/v1/partners", {"code": "N1", "name": "N", "manager": "{boris}"},
-        ("manager", OWN_ONLY)),
+        "POST",
+        "/api/v1/partners",
+        {"code": "N1", "name": "N", "manager": "{boris}"},
+        ("manager", OWN_ONLY),
+    ),
     "partner for an unknown e-mail": (
-        "POST", "/api/v1/partners", {"code": "N1", "name": "N", "manager": "new@example.test"},
-        ("manager", OWN_ONLY)),
+        "POST",
+        "/api/v1/partners",
+        {"code": "N1", "name": "N", "manager": "new@example.test"},
+        ("manager", OWN_ONLY),
+    ),
     "his partner handed to a colleague": (
-        "PATCH", "/api/v1/partners/A1", {"manager": "{boris}"}, ("manager", KEEP_ONLY)),
+        "PATCH",
+        "/api/v1/partners/A1",
+        {"manager": "{boris}"},
+        ("manager", KEEP_ONLY),
+    ),
     "his partner handed to an unknown e-mail": (
-        "PATCH", "/api/v1/partners/A1", {"manager": "ghost@example.test"}, ("manager", KEEP_ONLY)),
+        "PATCH",
+        "/api/v1/partners/A1",
+        {"manager": "ghost@example.test"},
+        ("manager", KEEP_ONLY),
+    ),
     "his partner left without anyone": (
-        "PATCH", "/api/v1/partners/A1", {"manager": None}, ("manager", KEEP_ONLY)),
+        "PATCH",
+        "/api/v1/partners/A1",
+        {"manager": None},
+        ("manager", KEEP_ONLY),
+    ),
     "document for a colleague": (
-        "POST", "/api/v1/sales-documents",
+        "POST",
+        "/api/v1/sales-documents",
         {"doc_no": "DN", "partner_code": "A1", "manager": "{boris}", **NEW_DOC},
-        ("manager", OWN_ONLY)),
+        ("manager", OWN_ONLY),
+    ),
     "document for an unknown e-mail": (
-        "POST", "/api/v1/sales-documents",
+        "POST",
+        "/api/v1/sales-documents",
         {"doc_no": "DN", "partner_code": "A1", "manager": "new@example.test", **NEW_DOC},
-        ("manager", OWN_ONLY)),
+        ("manager", OWN_ONLY),
+    ),
     "his document handed to a colleague": (
-        "PATCH", "/api/v1/sales-documents/DA", {"manager": "{boris}"}, ("manager", KEEP_ONLY)),
+        "PATCH",
+        "/api/v1/sales-documents/DA",
+        {"manager": "{boris}"},
+        ("manager", KEEP_ONLY),
+    ),
     "contact of another's partner": (
-        "POST", "/api/v1/contacts", {"partner_code": "B1", "name": "Spy"},
-        ("partner_code", "unknown partner 'B1'")),
+        "POST",
+        "/api/v1/contacts",
+        {"partner_code": "B1", "name": "Spy"},
+        ("partner_code", "unknown partner 'B1'"),
+    ),
     "payment for another's partner": (
-        "POST", "/api/v1/payments", {"date": "2024-03-01", "partner_code": "B1", "amount": 1},
-        ("partner_code", "unknown partner 'B1'")),
+        "POST",
+        "/api/v1/payments",
+        {"date": "2024-03-01", "partner_code": "B1", "amount": 1},
+        ("partner_code", "unknown partner 'B1'"),
+    ),
     "document of another's partner": (
-        "POST", "/api/v1/sales-documents", {"doc_no": "DN", "partner_code": "B1", **NEW_DOC},
-        ("partner_code", "unknown partner 'B1'")),
-}  # fmt: skip
+        "POST",
+        "/api/v1/sales-documents",
+        {"doc_no": "DN", "partner_code": "B1", **NEW_DOC},
+        ("partner_code", "unknown partner 'B1'"),
+    ),
+}
 
 
 def _filled(body, anna, boris):
@@ -235,23 +270,41 @@ def test_manager_cannot_do_through_the_api_what_his_forms_do_not_offer(api, two_
 
 ALLOWED = {
     "partner naming himself (any case)": (
-        "POST", "/api/v1/partners", {"code": "N1", "name": "N", "manager": "{ANNA}"}, 201),
-    "partner naming no one: his own": ("POST", "/api/v1/partners", {"code": "N1", "name": "N"}, 201),
+        "POST",
+        "/api/v1/partners",
+        {"code": "N1", "name": "N", "manager": "{ANNA}"},
+        201,
+    ),
+    "partner naming no one: his own": (
+        "POST",
+        "/api/v1/partners",
+        {"code": "N1", "name": "N"},
+        201,
+    ),
     "his partner keeping its manager": ("PATCH", "/api/v1/partners/A1", {"manager": "{anna}"}, 200),
     "document naming himself": (
-        "POST", "/api/v1/sales-documents",
-        {"doc_no": "DN", "partner_code": "A1", "manager": "{anna}", **NEW_DOC}, 201),
+        "POST",
+        "/api/v1/sales-documents",
+        {"doc_no": "DN", "partner_code": "A1", "manager": "{anna}", **NEW_DOC},
+        201,
+    ),
     "his document keeping no manager": (
-        "PATCH", "/api/v1/sales-documents/DA", {"manager": None}, 200),
-}  # fmt: skip
+        "PATCH",
+        "/api/v1/sales-documents/DA",
+        {"manager": None},
+        200,
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(ALLOWED))
 def test_manager_may_name_himself_and_keep_what_is_stored(api, two_managers, case):
     anna, boris = two_managers
     method, url, body, status = ALLOWED[case]
-    body = {k: v.replace("{ANNA}", anna.email.upper()) if isinstance(v, str) else v
-            for k, v in body.items()}  # fmt: skip
+    body = {
+        k: v.replace("{ANNA}", anna.email.upper()) if isinstance(v, str) else v
+        for k, v in body.items()
+    }
 
     response = api(anna).open(method, url, json=_filled(body, anna, boris))
 

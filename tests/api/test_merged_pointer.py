@@ -38,7 +38,7 @@ def _persons() -> list[tuple]:
         select(Partner.code, ContactPerson.name)
         .join(Partner, Partner.id == ContactPerson.partner_id)
         .order_by(ContactPerson.name)
-    ).all()  # fmt: skip
+    ).all()
 
 
 def partner_count() -> int:

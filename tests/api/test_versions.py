@@ -17,8 +17,9 @@ def stored_city(code: str) -> str:
 
 @pytest.fixture
 def acme(make_partner, make_user):
-    return make_partner(name="Acme", code="P1", city="Tver",
-                        persons=[{"name": "Ivan", "position": "buyer"}])  # fmt: skip
+    return make_partner(
+        name="Acme", code="P1", city="Tver", persons=[{"name": "Ivan", "position": "buyer"}]
+    )
 
 
 def test_get_gives_the_version_as_etag_and_patch_the_new_one(api, acme):
@@ -54,8 +55,9 @@ def test_if_match_with_an_old_etag_fails_the_precondition(api, acme):
     client = api("admin")
     client.patch("/api/v1/partners/P1", json={"city": "Omsk"})
 
-    response = client.patch("/api/v1/partners/P1", json={"city": "Kazan"},
-                            headers={"If-Match": '"1"'})  # fmt: skip
+    response = client.patch(
+        "/api/v1/partners/P1", json={"city": "Kazan"}, headers={"If-Match": '"1"'}
+    )
 
     assert response.status_code == 412
     assert response.get_json()["conflict"]["changes"][0]["fields"] == {"city": ["Tver", "Omsk"]}

@@ -44,8 +44,9 @@ def test_account_page_refuses_a_weak_new_password(
 ):
     user = login_as(make_user("manager", email=EMAIL, name="Olga Petrova"))
 
-    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD,
-                                                  "password": password})  # fmt: skip
+    response = client.post(
+        "/auth/account", data={"current": DEFAULT_PASSWORD, "password": password}
+    )
 
     assert response.status_code == 422
     assert message in page_text(response)
@@ -56,8 +57,9 @@ def test_account_page_refuses_a_weak_new_password(
 def test_common_password_message_carries_zxcvbn_advice(client, make_user, login_as):
     login_as(make_user("manager", email=EMAIL))
 
-    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD,
-                                                  "password": "password1234"})  # fmt: skip
+    response = client.post(
+        "/auth/account", data={"current": DEFAULT_PASSWORD, "password": "password1234"}
+    )
 
     assert "common password" in page_text(response)
 
@@ -65,8 +67,7 @@ def test_common_password_message_carries_zxcvbn_advice(client, make_user, login_
 def test_account_page_accepts_a_strong_password(client, make_user, login_as, other_browser):
     user = login_as(make_user("manager", email=EMAIL, name="Olga Petrova"))
 
-    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD,
-                                                  "password": STRONG})  # fmt: skip
+    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD, "password": STRONG})
 
     assert response.status_code == 302
     assert sign_in(other_browser(), user.email, STRONG).status_code == 302
@@ -75,8 +76,9 @@ def test_account_page_accepts_a_strong_password(client, make_user, login_as, oth
 @pytest.mark.parametrize("password, message", WEAK)
 def test_invitation_refuses_a_weak_password(client, login_as, other_browser, password, message):
     login_as("admin")
-    page = client.post("/auth/users/new", data={"email": EMAIL, "name": "Olga Petrova",
-                                                "role": "manager"}).get_data(as_text=True)  # fmt: skip
+    page = client.post(
+        "/auth/users/new", data={"email": EMAIL, "name": "Olga Petrova", "role": "manager"}
+    ).get_data(as_text=True)
     link = re.search(r'value="http://localhost(/auth/invite/[\w.\-]+)"', page)[1]
     newcomer = other_browser()
 
@@ -93,8 +95,20 @@ def test_invitation_refuses_a_weak_password(client, login_as, other_browser, pas
 
 @pytest.mark.parametrize("password, message", WEAK)
 def test_command_line_refuses_a_weak_password(runner, password, message):
-    result = runner.invoke(args=["crm", "users", "create", EMAIL, "--role", "manager",
-                                 "--name", "Olga Petrova", "--password", password])  # fmt: skip
+    result = runner.invoke(
+        args=[
+            "crm",
+            "users",
+            "create",
+            EMAIL,
+            "--role",
+            "manager",
+            "--name",
+            "Olga Petrova",
+            "--password",
+            password,
+        ]
+    )
 
     assert result.exit_code == 1
     expected = message if message != TOO_SHORT else "at least 10 characters"
@@ -103,8 +117,18 @@ def test_command_line_refuses_a_weak_password(runner, password, message):
 
 
 def test_the_test_suites_default_password_stays_acceptable(runner):
-    result = runner.invoke(args=["crm", "users", "create", "manager1@example.test", "--role",
-                                 "manager", "--password", DEFAULT_PASSWORD])  # fmt: skip
+    result = runner.invoke(
+        args=[
+            "crm",
+            "users",
+            "create",
+            "manager1@example.test",
+            "--role",
+            "manager",
+            "--password",
+            DEFAULT_PASSWORD,
+        ]
+    )
 
     assert result.exit_code == 0, result.output
 
@@ -120,13 +144,13 @@ def test_wrong_current_passwords_are_throttled_like_sign_in(
     user = login_as(make_user("manager", email=EMAIL))
     limit = app.config["LOGIN_MAX_FAILURES"]
     for n in range(limit):
-        response = client.post("/auth/account", data={"current": f"guess-number-{n}",
-                                                      "password": STRONG})  # fmt: skip
+        response = client.post(
+            "/auth/account", data={"current": f"guess-number-{n}", "password": STRONG}
+        )
         assert response.status_code == 422, n
 
     # Throttled: even the right password is not looked at, and nothing changes.
-    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD,
-                                                  "password": STRONG})  # fmt: skip
+    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD, "password": STRONG})
     assert response.status_code == 429
     assert BLOCKED in page_text(response)
     elsewhere = {"REMOTE_ADDR": "10.3.3.3"}
@@ -135,8 +159,7 @@ def test_wrong_current_passwords_are_throttled_like_sign_in(
     assert sign_in(other_browser(), user.email, DEFAULT_PASSWORD).status_code == 429
 
     age_login_failures(app.config["LOGIN_FAILURE_WINDOW_SECONDS"] + 1)
-    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD,
-                                                   "password": STRONG})  # fmt: skip
+    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD, "password": STRONG})
     assert response.status_code == 302
     assert sign_in(other_browser(), user.email, STRONG).status_code == 302
 
@@ -144,11 +167,13 @@ def test_wrong_current_passwords_are_throttled_like_sign_in(
 def test_password_throttle_is_per_address(app, client, make_user, login_as):
     login_as(make_user("manager", email=EMAIL))
     for n in range(app.config["LOGIN_MAX_FAILURES"]):
-        client.post("/auth/account", data={"current": f"guess-{n}", "password": STRONG},
-                    environ_base={"REMOTE_ADDR": "10.9.9.9"})  # fmt: skip
+        client.post(
+            "/auth/account",
+            data={"current": f"guess-{n}", "password": STRONG},
+            environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        )
 
-    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD,
-                                                  "password": STRONG})  # fmt: skip
+    response = client.post("/auth/account", data={"current": DEFAULT_PASSWORD, "password": STRONG})
 
     assert response.status_code == 302  # from the user's own address
 
@@ -157,8 +182,11 @@ def test_password_throttle_is_per_address(app, client, make_user, login_as):
 
 
 def api_get(client, token, ip):
-    return client.get("/api/v1/partners", headers={"Authorization": f"Bearer {token}"},
-                      environ_base={"REMOTE_ADDR": ip})  # fmt: skip
+    return client.get(
+        "/api/v1/partners",
+        headers={"Authorization": f"Bearer {token}"},
+        environ_base={"REMOTE_ADDR": ip},
+    )
 
 
 def make_token(client, login_as) -> str:
@@ -199,5 +227,11 @@ def test_missing_or_malformed_authorization_is_not_counted(app, client, other_br
         assert (
             api.get("/api/v1/partners", environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code == 401
         )
-        assert api.get("/api/v1/partners", headers={"Authorization": "Basic eDp5"},
-                       environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code == 401  # fmt: skip
+        assert (
+            api.get(
+                "/api/v1/partners",
+                headers={"Authorization": "Basic eDp5"},
+                environ_base={"REMOTE_ADDR": "10.1.1.1"},
+            ).status_code
+            == 401
+        )

@@ -27,8 +27,9 @@ DAYS_30 = timedelta(days=30)
 
 
 def sign_in_remembered(client, email):
-    response = client.post("/auth/login", data={"email": email, "password": DEFAULT_PASSWORD,
-                                                "remember": "y"})  # fmt: skip
+    response = client.post(
+        "/auth/login", data={"email": email, "password": DEFAULT_PASSWORD, "remember": "y"}
+    )
     assert response.status_code == 302
     return response
 
@@ -93,8 +94,11 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(
 def test_account_page_lists_sessions_and_ends_another_one(client, login_as, other_browser):
     user = login_as("manager")
     phone = other_browser()
-    phone.post("/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD},
-               headers={"User-Agent": "PhoneBrowser/1.0"})  # fmt: skip
+    phone.post(
+        "/auth/login",
+        data={"email": user.email, "password": DEFAULT_PASSWORD},
+        headers={"User-Agent": "PhoneBrowser/1.0"},
+    )
 
     page = client.get("/auth/account").get_data(as_text=True)
 

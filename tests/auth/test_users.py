@@ -29,8 +29,9 @@ def invite(client, email="New.Person@Example.com", name="New Person", role="mark
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
-    match = re.search(r'id="invite-link"[^>]*value="http://localhost(/auth/invite/[\w.\-]+)"', page,
-                      re.S)  # fmt: skip
+    match = re.search(
+        r'id="invite-link"[^>]*value="http://localhost(/auth/invite/[\w.\-]+)"', page, re.S
+    )
     assert match, "the page shows no invitation link"
     return match.group(1)
 

@@ -33,23 +33,41 @@ def _seed(tag: str) -> dict:
     from crm.interactions.services import create_interaction
     from tests.factories import create_document, create_partner, create_payment
 
-    user = User(email=f"csp-{tag}@example.test", role="admin", name=f"CSP {tag}",
-                timezone="Europe/Moscow")  # fmt: skip
+    user = User(
+        email=f"csp-{tag}@example.test", role="admin", name=f"CSP {tag}", timezone="Europe/Moscow"
+    )
     user.set_password(DEFAULT_PASSWORD)
     db.session.add(user)
     db.session.flush()
-    partner = create_partner(name=f"ООО Политика {tag}", code=f"CSP-{tag}", responsible=user,
-                             emails=["csp@example.test"], commit=False,
-                             persons=[{"name": "Анна Иванова"}])  # fmt: skip
+    partner = create_partner(
+        name=f"ООО Политика {tag}",
+        code=f"CSP-{tag}",
+        responsible=user,
+        emails=["csp@example.test"],
+        commit=False,
+        persons=[{"name": "Анна Иванова"}],
+    )
     today = date.today()
-    create_document(partner, [700, 300], doc_no=f"CSP-{tag}-1", date=today - timedelta(days=90),
-                    due_date=today - timedelta(days=60), commit=False)  # fmt: skip
+    create_document(
+        partner,
+        [700, 300],
+        doc_no=f"CSP-{tag}-1",
+        date=today - timedelta(days=90),
+        due_date=today - timedelta(days=60),
+        commit=False,
+    )
     create_payment(partner, 400, today - timedelta(days=50), commit=False)
     # Monday 7 December 2026, 10:00 in Moscow (UTC+3) is 07:00 UTC.
-    meeting = create_interaction(user, {"kind": "meeting", "title": f"Встреча {tag}",
-                                        "partner_id": partner.id,
-                                        "starts_at": datetime(2026, 12, 7, 7, 0),
-                                        "duration_minutes": 60})  # fmt: skip
+    meeting = create_interaction(
+        user,
+        {
+            "kind": "meeting",
+            "title": f"Встреча {tag}",
+            "partner_id": partner.id,
+            "starts_at": datetime(2026, 12, 7, 7, 0),
+            "duration_minutes": 60,
+        },
+    )
     return {"email": user.email, "partner_id": partner.id, "meeting_id": meeting.id}
 
 
@@ -113,9 +131,15 @@ def test_main_pages_run_under_the_csp_without_violations(live_server, browser_pa
     )
     _assert_clean(page, "chart page")
 
-    for url in ("/interactions/", "/interactions/calendar?view=month&date=2026-12-07",
-                "/interactions/calendar?view=agenda&date=2026-12-07", "/exchange/",
-                "/partners/reports/contacts", "/notifications/", "/auth/users"):  # fmt: skip
+    for url in (
+        "/interactions/",
+        "/interactions/calendar?view=month&date=2026-12-07",
+        "/interactions/calendar?view=agenda&date=2026-12-07",
+        "/exchange/",
+        "/partners/reports/contacts",
+        "/notifications/",
+        "/auth/users",
+    ):
         page.goto(url)
         expect(page.locator("main")).to_be_visible()
         _assert_clean(page, url)

@@ -42,9 +42,14 @@ def process_env(app, **extra) -> dict:
 def run_worker(app) -> subprocess.CompletedProcess:
     """`python worker.py --burst` on the test app's database and queue."""
     db.session.commit()  # ends this session's transaction: the worker writes next
-    result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT,
-                            env=process_env(app), capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "worker.py", "--burst"],
+        cwd=ROOT,
+        env=process_env(app),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     db.session.expire_all()
     return result
 
@@ -53,9 +58,15 @@ def start_process(app, args: list[str], **env) -> subprocess.Popen:
     """A Python process (`args` after the interpreter) in the repository, output to files."""
     db.session.commit()
     # A session of its own: RQ's worker starts a scheduler process beside it, killed with it.
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=process_env(app, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=process_env(app, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def kill(process: subprocess.Popen) -> str:

@@ -21,16 +21,65 @@ from tests.factories import create_document, create_interaction, create_payment,
 
 BAD_INTS = ["0", "2147483648", "99999999999999999999", "²"]
 BAD_STRINGS = ["%00", "²", "99999999999999999999", "x" * 3000]
-BAD_VALUES = ["²", "-1", "99999999999999999999", "9999-12-31", "0001-01-01",
-              "0001-01-01T00:00", "9999-12-31T23:59", "1e308", "NaN", "x" * 3000, "\x00",
-              "a:99999999999999999999"]  # fmt: skip
+BAD_VALUES = [
+    "²",
+    "-1",
+    "99999999999999999999",
+    "9999-12-31",
+    "0001-01-01",
+    "0001-01-01T00:00",
+    "9999-12-31T23:59",
+    "1e308",
+    "NaN",
+    "x" * 3000,
+    "\x00",
+    "a:99999999999999999999",
+]
 # The names the filters, forms and API lists read (crm/*/filters.py, views, api/queries.py).
-ARG_NAMES = ["page", "per_page", "partner_id", "partner", "manager", "responsible", "user",
-             "from", "to", "date", "as_of", "view", "sort", "q", "kind", "status", "group",
-             "role", "tag", "city", "subject", "unprocessed", "tab", "edit", "reply",
-             "parent_id", "exclude", "blank", "partner_q", "format", "next", "name", "id",
-             "code", "amount", "doc_no", "sku", "warehouse", "partner_code", "line_no",
-             "inn", "email"]  # fmt: skip
+ARG_NAMES = [
+    "page",
+    "per_page",
+    "partner_id",
+    "partner",
+    "manager",
+    "responsible",
+    "user",
+    "from",
+    "to",
+    "date",
+    "as_of",
+    "view",
+    "sort",
+    "q",
+    "kind",
+    "status",
+    "group",
+    "role",
+    "tag",
+    "city",
+    "subject",
+    "unprocessed",
+    "tab",
+    "edit",
+    "reply",
+    "parent_id",
+    "exclude",
+    "blank",
+    "partner_q",
+    "format",
+    "next",
+    "name",
+    "id",
+    "code",
+    "amount",
+    "doc_no",
+    "sku",
+    "warehouse",
+    "partner_code",
+    "line_no",
+    "inn",
+    "email",
+]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
@@ -40,8 +89,12 @@ def world(app, make_user, make_partner):
     from crm.notifications.models import Notification
 
     admin, manager = make_user("admin"), make_user("manager")
-    partner = make_partner("Ромашка", responsible=manager, emails=["a@example.com"],
-                           persons=[{"name": "Иван", "email": "i@example.com"}])  # fmt: skip
+    partner = make_partner(
+        "Ромашка",
+        responsible=manager,
+        emails=["a@example.com"],
+        persons=[{"name": "Иван", "email": "i@example.com"}],
+    )
     product = create_product()
     doc = create_document(partner, amounts=(100,), product=product)
     payment = create_payment(partner, 50, date(2025, 2, 1))
@@ -51,14 +104,28 @@ def world(app, make_user, make_partner):
     db.session.commit()
     person = partner.contact_persons[0]
     params = {
-        "partner_id": partner.id, "person_id": person.id,
-        "detail_id": partner.contact_details[0].id, "interaction_id": interaction.id,
-        "attachment_id": 1, "import_id": 1, "notification_id": note.id, "token_id": 1,
-        "user_id": manager.id, "field": "city", "kind": "partners", "fmt": "csv",
-        "token": "nothing", "filename": "css/app.css", "code": partner.code,
-        "partner_code": partner.code, "name": person.name, "sku": product.sku,
-        "warehouse": "Main", "doc_no": doc.doc_no, "id": payment.id,
-    }  # fmt: skip
+        "partner_id": partner.id,
+        "person_id": person.id,
+        "detail_id": partner.contact_details[0].id,
+        "interaction_id": interaction.id,
+        "attachment_id": 1,
+        "import_id": 1,
+        "notification_id": note.id,
+        "token_id": 1,
+        "user_id": manager.id,
+        "field": "city",
+        "kind": "partners",
+        "fmt": "csv",
+        "token": "nothing",
+        "filename": "css/app.css",
+        "code": partner.code,
+        "partner_code": partner.code,
+        "name": person.name,
+        "sku": product.sku,
+        "warehouse": "Main",
+        "doc_no": doc.doc_no,
+        "id": payment.id,
+    }
     return {"admin": admin, "manager": manager, "params": params}
 
 
@@ -66,8 +133,14 @@ def api_token(user) -> str:
     from crm.auth.models import ApiToken
 
     token = "crm_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, name="crawl", prefix=token[:12],
-                            token_hash=hashlib.sha256(token.encode()).hexdigest()))  # fmt: skip
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            name="crawl",
+            prefix=token[:12],
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        )
+    )
     db.session.commit()
     return token
 
@@ -121,8 +194,9 @@ def crawl(client, app, params: dict, token: str, args_of) -> list[str]:
 
 
 @pytest.mark.parametrize(("role", "args_of"), [("admin", uniform), ("manager", spread)])
-def test_no_get_route_answers_5xx_to_malformed_ids_and_arguments(app, client, login_as, world,
-                                                                 role, args_of):  # fmt: skip
+def test_no_get_route_answers_5xx_to_malformed_ids_and_arguments(
+    app, client, login_as, world, role, args_of
+):
     user = login_as(world[role])
     failures = crawl(client, app, world["params"], api_token(user), args_of)
     assert failures == [], "\n".join(failures)

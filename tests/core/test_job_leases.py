@@ -51,10 +51,15 @@ def test_a_background_job_runs_on_a_thread_while_the_caller_goes_on(app, make_pa
 
 def _stale_run(worker: str, *, partner_id: int, status="running", lease=-1.0, **fields) -> int:
     now = utcnow()
-    run = JobRun(name="tests.core.helpers.gated_job", args=[partner_id, "-"], status=status,
-                 worker=worker, started_at=now - timedelta(minutes=10),
-                 lease_until=now + timedelta(seconds=lease) if lease is not None else None,
-                 **fields)  # fmt: skip
+    run = JobRun(
+        name="tests.core.helpers.gated_job",
+        args=[partner_id, "-"],
+        status=status,
+        worker=worker,
+        started_at=now - timedelta(minutes=10),
+        lease_until=now + timedelta(seconds=lease) if lease is not None else None,
+        **fields,
+    )
     db.session.add(run)
     db.session.commit()
     return run.id
@@ -84,11 +89,19 @@ def test_the_sweep_fails_jobs_whose_process_died_and_releases_what_they_held(app
 
     assert sweep_dead_jobs(force=True) == 4
 
-    statuses = {i: _run(i).status for i in (dead_here, other_host, never_started,
-                                            before_leases, alive_here, leased, finished)}  # fmt: skip
-    assert statuses == {dead_here: "failed", other_host: "failed", never_started: "failed",
-                        before_leases: "failed", alive_here: "running", leased: "running",
-                        finished: "done"}  # fmt: skip
+    statuses = {
+        i: _run(i).status
+        for i in (dead_here, other_host, never_started, before_leases, alive_here, leased, finished)
+    }
+    assert statuses == {
+        dead_here: "failed",
+        other_host: "failed",
+        never_started: "failed",
+        before_leases: "failed",
+        alive_here: "running",
+        leased: "running",
+        finished: "done",
+    }
     run = _run(dead_here)
     assert run.message == (
         "The job stopped because the process running it ended; nothing was written. "

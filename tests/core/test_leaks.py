@@ -27,11 +27,17 @@ def deals(app):
     """A subject type "deal": 8 is Boris's (its label a marker), hidden from other managers."""
     types = app.extensions.setdefault("crm.interaction_subjects", {})
     saved = types.get("deal")
-    register_subject_type(app, SubjectType(
-        key="deal", title="Deal",
-        describe=lambda ids: {i: ("Zebradeal" if i == 8 else f"Open deal {i}", f"/deals/{i}")
-                              for i in ids},
-        can_view=lambda user, object_id: user.role != "manager" or object_id != 8))  # fmt: skip
+    register_subject_type(
+        app,
+        SubjectType(
+            key="deal",
+            title="Deal",
+            describe=lambda ids: {
+                i: ("Zebradeal" if i == 8 else f"Open deal {i}", f"/deals/{i}") for i in ids
+            },
+            can_view=lambda user, object_id: user.role != "manager" or object_id != 8,
+        ),
+    )
     yield
     if saved is None:
         types.pop("deal", None)
@@ -47,10 +53,15 @@ def world(make_user, make_partner, deals):
     boris = make_user("manager", name="Boris Responsible")
     mine = make_partner(name="Annas Client", code="A-1", city="Omsk", responsible=anna)
     theirs = make_partner(
-        name="Zebrafoo Trading", code="ZCODE-77", city="Zebraville", responsible=boris,
-        inn="7701234567", emails=["hidden@zebra.test"], phones=["+7 912 555-00-11"],
+        name="Zebrafoo Trading",
+        code="ZCODE-77",
+        city="Zebraville",
+        responsible=boris,
+        inn="7701234567",
+        emails=["hidden@zebra.test"],
+        phones=["+7 912 555-00-11"],
         persons=[{"name": "Zebraperson", "email": "person@zebra.test"}],
-    )  # fmt: skip
+    )
     create_document(theirs, [100], date=date(2025, 1, 1))
     hidden = create_interaction(boris, partner=theirs, title="Zebratitle")
     create_interaction(anna, partner=mine, title="Mine", subject_type="deal", subject_id=8)
@@ -70,9 +81,15 @@ def _requests(w) -> dict[str, tuple]:
         "log form for his partner": ("GET", f"/interactions/log?partner_id={p}", None),
         "follow-up of his interaction": ("GET", f"/interactions/new?parent_id={i}", None),
         "posted follow-up of his interaction": (
-            "POST", "/interactions/new", {"parent_id": str(i), "kind": "call"}),
+            "POST",
+            "/interactions/new",
+            {"parent_id": str(i), "kind": "call"},
+        ),
         "posted interaction with his partner": (
-            "POST", "/interactions/new", {"partner_id": str(p), "kind": "call"}),
+            "POST",
+            "/interactions/new",
+            {"partner_id": str(p), "kind": "call"},
+        ),
         "partner list and city suggestions": ("GET", "/partners/", None),
         "merge form naming his partner": ("GET", f"/partners/{mine}/merge?other={p}", None),
         "code taken, new partner": ("POST", "/partners/new", {"name": "X", "code": "ZCODE-77"}),
@@ -80,11 +97,15 @@ def _requests(w) -> dict[str, tuple]:
         "contacts report": ("GET", "/partners/reports/contacts?format=csv", None),
         "persons report": ("GET", "/partners/reports/persons?format=csv", None),
         "receivables": ("GET", "/sales/receivables?as_of=2025-03-31&format=csv", None),
-        "calendar of Boris": ("GET", f"/interactions/calendar?view=month&date=2026-03-01&user={w['boris'].id}", None),
+        "calendar of Boris": (
+            "GET",
+            f"/interactions/calendar?view=month&date=2026-03-01&user={w['boris'].id}",
+            None,
+        ),
         "his partner's card": ("GET", f"/partners/{p}", None),
         "his purchases chart": ("GET", f"/sales/partners/{p}/purchases-chart", None),
         "his interaction": ("GET", f"/interactions/{i}", None),
-    }  # fmt: skip
+    }
 
 
 def _body(client, method, url, data):
@@ -120,9 +141,14 @@ def test_the_filter_still_filters_and_says_which_partner_by_id(client, login_as,
 
 @pytest.mark.parametrize(
     "query",
-    ["name=Zebrafoo%20Trading", "email=HIDDEN@zebra.test", "phone=8%20912%20555-00-11",
-     "inn=7701234567", "email=person@zebra.test"],
-)  # fmt: skip
+    [
+        "name=Zebrafoo%20Trading",
+        "email=HIDDEN@zebra.test",
+        "phone=8%20912%20555-00-11",
+        "inn=7701234567",
+        "email=person@zebra.test",
+    ],
+)
 def test_duplicate_warning_says_a_match_exists_and_who_is_responsible(
     client, login_as, world, query
 ):
@@ -186,8 +212,9 @@ def test_posted_ids_of_his_interaction_do_not_show_its_title(client, login_as, w
     i = world["hidden"]
     start = datetime(2026, 3, 2, 9, 0).strftime("%Y-%m-%dT%H:%M")
 
-    response = client.post("/interactions/new", data={"parent_id": str(i.id), "kind": "call",
-                                                      "starts_at": start})  # fmt: skip
+    response = client.post(
+        "/interactions/new", data={"parent_id": str(i.id), "kind": "call", "starts_at": start}
+    )
 
     assert response.status_code == 422
     assert "Zebratitle" not in response.get_data(as_text=True)

@@ -60,8 +60,12 @@ def _flask_db_upgrade(url: str, revision: str) -> str:
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="migration-test")
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", revision],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr
 
@@ -94,19 +98,69 @@ def test_upgrade_merges_namesake_contact_persons_and_adds_the_key(database_url):
         _add(conn, meta, "user", id=1, email="boss@example.test")
         _add(conn, meta, "partner", id=1, code="P1", name="Acme", kind="company")
         # 1 and 2 are one person by the app's folding (ё = е, case); the import stored 2.
-        _add(conn, meta, "contact_person", id=1, partner_id=1, name="Семён Петров",
-             name_norm="семён петров")  # fmt: skip
-        _add(conn, meta, "contact_person", id=2, partner_id=1, name="семен петров",
-             name_norm="семен петров", position="Директор")  # fmt: skip
+        _add(
+            conn,
+            meta,
+            "contact_person",
+            id=1,
+            partner_id=1,
+            name="Семён Петров",
+            name_norm="семён петров",
+        )
+        _add(
+            conn,
+            meta,
+            "contact_person",
+            id=2,
+            partner_id=1,
+            name="семен петров",
+            name_norm="семен петров",
+            position="Директор",
+        )
         _add(conn, meta, "contact_person", id=3, partner_id=1, name="Анна", name_norm="анна")
-        _add(conn, meta, "contact_detail", id=1, contact_person_id=1, kind="email",
-             value="s@acme.test", value_norm="s@acme.test", is_main=True)  # fmt: skip
-        _add(conn, meta, "contact_detail", id=2, contact_person_id=2, kind="email",
-             value="S@acme.test", value_norm="s@acme.test", is_main=True)  # fmt: skip
-        _add(conn, meta, "contact_detail", id=3, contact_person_id=2, kind="phone",
-             value="+79120000001", value_norm="+79120000001", is_main=True)  # fmt: skip
-        _add(conn, meta, "interaction", id=1, kind="call", responsible_id=1, partner_id=1,
-             contact_person_id=2)  # fmt: skip
+        _add(
+            conn,
+            meta,
+            "contact_detail",
+            id=1,
+            contact_person_id=1,
+            kind="email",
+            value="s@acme.test",
+            value_norm="s@acme.test",
+            is_main=True,
+        )
+        _add(
+            conn,
+            meta,
+            "contact_detail",
+            id=2,
+            contact_person_id=2,
+            kind="email",
+            value="S@acme.test",
+            value_norm="s@acme.test",
+            is_main=True,
+        )
+        _add(
+            conn,
+            meta,
+            "contact_detail",
+            id=3,
+            contact_person_id=2,
+            kind="phone",
+            value="+79120000001",
+            value_norm="+79120000001",
+            is_main=True,
+        )
+        _add(
+            conn,
+            meta,
+            "interaction",
+            id=1,
+            kind="call",
+            responsible_id=1,
+            partner_id=1,
+            contact_person_id=2,
+        )
         _add(conn, meta, "interaction_participant", id=1, interaction_id=1, contact_person_id=2)
 
     output = _flask_db_upgrade(database_url, "head")
@@ -119,17 +173,21 @@ def test_upgrade_merges_namesake_contact_persons_and_adds_the_key(database_url):
     person, detail = meta.tables["contact_person"], meta.tables["contact_detail"]
     with engine.connect() as conn:
         persons = conn.execute(
-            select(person.c.id, person.c.name, person.c.name_norm, person.c.position)
-            .order_by(person.c.id)
-        ).all()  # fmt: skip
+            select(person.c.id, person.c.name, person.c.name_norm, person.c.position).order_by(
+                person.c.id
+            )
+        ).all()
         details = conn.execute(
-            select(detail.c.contact_person_id, detail.c.kind, detail.c.value, detail.c.is_main)
-            .order_by(detail.c.id)
-        ).all()  # fmt: skip
+            select(
+                detail.c.contact_person_id, detail.c.kind, detail.c.value, detail.c.is_main
+            ).order_by(detail.c.id)
+        ).all()
         links = conn.execute(
-            text("SELECT (SELECT contact_person_id FROM interaction WHERE id = 1), "
-                 "(SELECT contact_person_id FROM interaction_participant WHERE id = 1)")
-        ).one()  # fmt: skip
+            text(
+                "SELECT (SELECT contact_person_id FROM interaction WHERE id = 1), "
+                "(SELECT contact_person_id FROM interaction_participant WHERE id = 1)"
+            )
+        ).one()
     assert persons == [
         (1, "Семён Петров", "семен петров", "Директор"),
         (3, "Анна", "анна", ""),

@@ -72,8 +72,11 @@ def test_sign_in_form_sends_only_to_paths_of_this_site(client, make_user):
 
     def go(target):
         client.post("/auth/logout")
-        response = client.post("/auth/login", query_string={"next": target},
-                               data={"email": user.email, "password": DEFAULT_PASSWORD})  # fmt: skip
+        response = client.post(
+            "/auth/login",
+            query_string={"next": target},
+            data={"email": user.email, "password": DEFAULT_PASSWORD},
+        )
         assert response.status_code == 302
         return response.location
 
@@ -124,8 +127,7 @@ def test_sign_in_brings_the_user_back_to_the_page_asked_for(client, make_user, p
     asked = client.get(path, query_string={"q": "a b/c"})
     assert asked.status_code == 302
 
-    response = client.post(asked.location, data={"email": user.email,
-                                                 "password": DEFAULT_PASSWORD})  # fmt: skip
+    response = client.post(asked.location, data={"email": user.email, "password": DEFAULT_PASSWORD})
 
     back = urlsplit(response.location)
     assert (back.netloc, back.path, parse_qs(back.query)) == ("", path, {"q": ["a b/c"]})

@@ -97,11 +97,20 @@ def inline_scripts(html: str) -> list[str]:
 def site(app, login_as, make_partner):
     """An admin signed in, and one of each record the GET routes show."""
     admin = login_as("admin")
-    partner = make_partner(name="Header Test Partner", responsible=admin, emails=["h@example.test"],
-                           persons=[{"name": "Pat Person", "phone": "+7 495 123-45-67"}])  # fmt: skip
+    partner = make_partner(
+        name="Header Test Partner",
+        responsible=admin,
+        emails=["h@example.test"],
+        persons=[{"name": "Pat Person", "phone": "+7 495 123-45-67"}],
+    )
     today = date.today()
-    create_document(partner, [1000], doc_no="HDR-1", date=today - timedelta(days=40),
-                    due_date=today - timedelta(days=10))  # fmt: skip
+    create_document(
+        partner,
+        [1000],
+        doc_no="HDR-1",
+        date=today - timedelta(days=40),
+        due_date=today - timedelta(days=10),
+    )
     payment = create_payment(partner, 300, today - timedelta(days=5))
     interaction = create_interaction(admin, partner=partner, starts_at=datetime(2026, 3, 2, 9))
     _row, api_token = auth_services.create_api_token(admin, "headers")
@@ -121,8 +130,13 @@ def site(app, login_as, make_partner):
         "fmt": "csv",
         "filename": "css/app.css",
     }
-    return {"admin": admin, "values": values, "api_token": api_token, "feed": feed_token,
-            "partner_id": partner.id}  # fmt: skip
+    return {
+        "admin": admin,
+        "values": values,
+        "api_token": api_token,
+        "feed": feed_token,
+        "partner_id": partner.id,
+    }
 
 
 def url_for_rule(rule, site) -> str:
@@ -158,16 +172,32 @@ def test_every_get_route_answers_with_security_headers_and_no_inline_script(app,
                 ok.add(rule.endpoint)
 
     # The walk reached real content, not only refusals: pages, a download, the feed, the API.
-    assert {"partners.index", "partners.detail", "interactions.calendar", "interactions.detail",
-            "interactions.ics", "interactions.feed", "sales.receivables", "sales.purchases_chart",
-            "exchange.index", "exchange.export", "auth.account", "api.partners_index",
-            "api.partners_detail", "api.payments_detail", "static"} <= ok  # fmt: skip
+    assert {
+        "partners.index",
+        "partners.detail",
+        "interactions.calendar",
+        "interactions.detail",
+        "interactions.ics",
+        "interactions.feed",
+        "sales.receivables",
+        "sales.purchases_chart",
+        "exchange.index",
+        "exchange.export",
+        "auth.account",
+        "api.partners_index",
+        "api.partners_detail",
+        "api.payments_detail",
+        "static",
+    } <= ok
 
 
 def test_partner_tabs_calendar_views_and_downloads_carry_the_headers(app, client, site):
     pid = site["partner_id"]
     urls = [f"/partners/{pid}?tab={t.key}" for t in tabs_for(app, site["admin"])]
-    urls += [f"/interactions/calendar?view={v}&date=2026-03-02" for v in ("day", "week", "month", "agenda")]  # fmt: skip
+    urls += [
+        f"/interactions/calendar?view={v}&date=2026-03-02"
+        for v in ("day", "week", "month", "agenda")
+    ]
     urls += ["/exchange/export/partners.xlsx", "/partners/reports/contacts?format=csv"]
     for url in urls:
         for extra in ({}, HTMX):

@@ -27,8 +27,10 @@ def main(mode: str) -> int:
 
     app = create_app({"WTF_CSRF_ENABLED": False})
     client = app.test_client()
-    login = client.post("/auth/login", data={"email": os.environ["ADMIN_EMAIL"],
-                                             "password": os.environ["ADMIN_PASSWORD"]})  # fmt: skip
+    login = client.post(
+        "/auth/login",
+        data={"email": os.environ["ADMIN_EMAIL"], "password": os.environ["ADMIN_PASSWORD"]},
+    )
     answer = client.post(f"/exchange/{os.environ['IMPORT_ID']}/confirm")
     print("login", login.status_code, "confirm", answer.status_code, flush=True)
     threading.Event().wait()  # the web process lives on, its job thread at the gate

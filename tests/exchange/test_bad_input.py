@@ -276,8 +276,9 @@ def test_a_crash_half_way_leaves_the_database_as_it_was(
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_values_beyond_their_columns_are_row_errors_and_nothing_is_written(app, ledger, tmp_path,
-                                                                          fmt):  # fmt: skip
+def test_values_beyond_their_columns_are_row_errors_and_nothing_is_written(
+    app, ledger, tmp_path, fmt
+):
     """A line number above the database integer, money and quantities beyond Numeric(14, 2)
     and (14, 3), dates outside 1900–2999: each is a row error, never a crash at write time."""
     rows = [

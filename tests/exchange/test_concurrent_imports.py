@@ -20,11 +20,19 @@ EXPECTED = {
     "partners": {"partner": 3, "user": 1, "contact_detail": 2, "audit_entry": 3},
     "contacts": {"partner": 2, "contact_person": 3, "contact_detail": 2},
     "products": {"product": 4, "product_group": 1},
-    "sales": {"partner": 2, "product": 2, "sales_document": 2, "sales_line": 3,
-              "organization": 1, "department": 1, "warehouse": 1, "user": 1},
+    "sales": {
+        "partner": 2,
+        "product": 2,
+        "sales_document": 2,
+        "sales_line": 3,
+        "organization": 1,
+        "department": 1,
+        "warehouse": 1,
+        "user": 1,
+    },
     "payments": {"partner": 2, "payment": 4},
     "stock": {"product": 2, "stock_balance": 3, "warehouse": 2},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("kind", samples.KINDS)

@@ -37,22 +37,33 @@ def _seed(fmt: str, make_partner) -> dict[str, list[str]]:
     """Rows of each kind whose text is formula-like; returns kind → the stored names."""
     names = list(_names(fmt))
     for n, name in enumerate(names, start=1):
-        make_partner(name=name, code=f"F-{n:02d}", city=name, phones=["+7 495 123-45-67"],
-                     persons=[{"name": name, "position": name}])  # fmt: skip
+        make_partner(
+            name=name,
+            code=f"F-{n:02d}",
+            city=name,
+            phones=["+7 495 123-45-67"],
+            persons=[{"name": name, "position": name}],
+        )
     ids = add_products(*(f"S-{n:02d}" for n in range(1, len(names) + 1)))
     for n, name in enumerate(names, start=1):
         warehouse = Warehouse(name=name)
         db.session.add(warehouse)
         db.session.flush()
-        db.session.add(StockBalance(product_id=ids[f"S-{n:02d}"], warehouse_id=warehouse.id,
-                                    quantity=-n, value=-5))  # fmt: skip
+        db.session.add(
+            StockBalance(
+                product_id=ids[f"S-{n:02d}"], warehouse_id=warehouse.id, quantity=-n, value=-5
+            )
+        )
     db.session.commit()
     return {"partners": names, "contacts": names, "stock": names}
 
 
 # kind → (the column holding a name, other columns holding the same text)
-COLUMNS = {"partners": ("name", ["city"]), "contacts": ("name", ["position"]),
-           "stock": ("warehouse", [])}  # fmt: skip
+COLUMNS = {
+    "partners": ("name", ["city"]),
+    "contacts": ("name", ["position"]),
+    "stock": ("warehouse", []),
+}
 
 
 def _read(fmt: str, data: bytes) -> list[list]:
@@ -118,9 +129,14 @@ def test_rejected_rows_file_is_escaped_and_means_what_the_upload_meant(app, tmp_
     from tests.exchange.helpers import write_file
 
     make_partner(code="P-1", name="Known")
-    upload = write_file(tmp_path, [["partner_code", "name", "position"],
-                                   ["NOPE", "=raw", "'=escaped"],
-                                   ["P-1", "@fine", "-ok"]])  # fmt: skip
+    upload = write_file(
+        tmp_path,
+        [
+            ["partner_code", "name", "position"],
+            ["NOPE", "=raw", "'=escaped"],
+            ["P-1", "@fine", "-ok"],
+        ],
+    )
     rejects = tmp_path / "rejects.csv"
 
     report = validate(upload, "contacts", rejects_path=rejects)

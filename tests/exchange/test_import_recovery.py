@@ -33,14 +33,21 @@ CODES = ["P-001", "P-002", "P-003"]
 @pytest.fixture
 def short_leases(app, tmp_path):
     """Heartbeats every 0.2 s, leases of 2 s, a sweep on every poll; uploads in tmp_path."""
-    app.config.update(JOB_HEARTBEAT_SECONDS=0.2, JOB_LEASE_SECONDS=LEASE, JOB_SWEEP_SECONDS=0,
-                      UPLOAD_FOLDER=str(tmp_path / "uploads"))  # fmt: skip
+    app.config.update(
+        JOB_HEARTBEAT_SECONDS=0.2,
+        JOB_LEASE_SECONDS=LEASE,
+        JOB_SWEEP_SECONDS=0,
+        UPLOAD_FOLDER=str(tmp_path / "uploads"),
+    )
     return app
 
 
 def _upload(client, data: bytes = csv_bytes(samples.PARTNERS)) -> int:
-    response = client.post("/exchange/upload", content_type="multipart/form-data",
-                           data={"kind": "partners", "file": (io.BytesIO(data), "p.csv")})  # fmt: skip
+    response = client.post(
+        "/exchange/upload",
+        content_type="multipart/form-data",
+        data={"kind": "partners", "file": (io.BytesIO(data), "p.csv")},
+    )
     assert response.status_code == 302, response.data[:300]
     return int(response.location.rstrip("/").rsplit("/", 1)[1])
 
@@ -65,8 +72,10 @@ def _codes() -> list[str]:
 
 
 def _died(run_id: int) -> str:
-    return (f"The job stopped because the process running it ended; nothing was written. "
-            f"Run it again (reference #{run_id}).")  # fmt: skip
+    return (
+        f"The job stopped because the process running it ended; nothing was written. "
+        f"Run it again (reference #{run_id})."
+    )
 
 
 def _assert_swept_in_time(run: JobRun) -> None:
@@ -86,8 +95,9 @@ def test_a_worker_killed_half_way_leaves_no_rows_and_the_import_runs_again(
     run_id = _import(import_id).job_run_id
     gate = FileGate(tmp_path)
 
-    worker = start_process(rq_app, ["-m", "tests.exchange.gated_process", "worker"],
-                           GATE_DIR=tmp_path)  # fmt: skip
+    worker = start_process(
+        rq_app, ["-m", "tests.exchange.gated_process", "worker"], GATE_DIR=tmp_path
+    )
     try:
         wait_until(gate.started.exists, what="the worker to write its first batch")
         run = db.session.get(JobRun, run_id)
@@ -95,8 +105,10 @@ def test_a_worker_killed_half_way_leaves_no_rows_and_the_import_runs_again(
     finally:
         kill(worker)
 
-    page = wait_until(lambda: _page_saying(client, import_id, _died(run_id)),
-                      what="the status poll to mark the job failed")  # fmt: skip
+    page = wait_until(
+        lambda: _page_saying(client, import_id, _died(run_id)),
+        what="the status poll to mark the job failed",
+    )
     _assert_swept_in_time(db.session.get(JobRun, run_id))
     assert _import(import_id).status == "failed"
     assert count(Partner) == 0  # the batch written before the kill is gone
@@ -118,9 +130,14 @@ def test_a_web_process_killed_half_way_leaves_no_rows_and_the_import_runs_again(
     gate = FileGate(tmp_path)
 
     # The web process: no Redis, so the confirmed import runs on a thread of that process.
-    web = start_process(short_leases, ["-m", "tests.exchange.gated_process", "web"],
-                        GATE_DIR=tmp_path, IMPORT_ID=import_id, ADMIN_EMAIL=admin.email,
-                        ADMIN_PASSWORD=DEFAULT_PASSWORD)  # fmt: skip
+    web = start_process(
+        short_leases,
+        ["-m", "tests.exchange.gated_process", "web"],
+        GATE_DIR=tmp_path,
+        IMPORT_ID=import_id,
+        ADMIN_EMAIL=admin.email,
+        ADMIN_PASSWORD=DEFAULT_PASSWORD,
+    )
     try:
         wait_until(gate.started.exists, what="the web process's job to write its first batch")
         imp = _import(import_id)
@@ -131,8 +148,10 @@ def test_a_web_process_killed_half_way_leaves_no_rows_and_the_import_runs_again(
         output = kill(web)
     assert "login 302 confirm 302" in output  # the request answered at once
 
-    page = wait_until(lambda: _page_saying(client, import_id, _died(imp.job_run_id)),
-                      what="the status poll to mark the job failed")  # fmt: skip
+    page = wait_until(
+        lambda: _page_saying(client, import_id, _died(imp.job_run_id)),
+        what="the status poll to mark the job failed",
+    )
     _assert_swept_in_time(db.session.get(JobRun, imp.job_run_id))
     assert _import(import_id).status == "failed"
     assert count(Partner) == 0
@@ -170,12 +189,16 @@ def test_the_web_hands_jobs_to_a_thread_and_shows_their_progress(
     response = client.post(f"/exchange/{import_id}/confirm")
 
     assert response.status_code == 302
-    wait_until(lambda: db.session.get(JobRun, _import(import_id).job_run_id).status == "done",
-               what="the import")  # fmt: skip
+    wait_until(
+        lambda: db.session.get(JobRun, _import(import_id).job_run_id).status == "done",
+        what="the import",
+    )
     assert _import(import_id).status == "done"
     runs = db.session.execute(select(JobRun.name, JobRun.status).order_by(JobRun.id)).all()
-    assert [tuple(r) for r in runs] == [("crm.exchange.jobs.validate_import", "done"),
-                                        ("crm.exchange.jobs.apply_import", "done")]  # fmt: skip
+    assert [tuple(r) for r in runs] == [
+        ("crm.exchange.jobs.validate_import", "done"),
+        ("crm.exchange.jobs.apply_import", "done"),
+    ]
     assert _codes() == CODES
 
 
@@ -183,20 +206,30 @@ def test_an_import_of_a_kind_being_written_refuses_a_second_one(app, client, log
     app.config.update(UPLOAD_FOLDER=str(tmp_path / "uploads"))
     login_as("admin", name="Anna Admin")
     first, second = _upload(client), _upload(client)
-    run = JobRun(name="crm.exchange.jobs.apply_import", args=[first], status="running",
-                 worker=process_name(), started_at=datetime(2026, 12, 1, 9, 30))  # fmt: skip
+    run = JobRun(
+        name="crm.exchange.jobs.apply_import",
+        args=[first],
+        status="running",
+        worker=process_name(),
+        started_at=datetime(2026, 12, 1, 9, 30),
+    )
     db.session.add(run)
     db.session.flush()
     writing = _import(first)
     writing.status, writing.job_run_id = "importing", run.id
     db.session.commit()
 
-    page = re.sub(r"\s+", " ", html.unescape(
-        client.post(f"/exchange/{second}/confirm", follow_redirects=True).text))  # fmt: skip
+    page = re.sub(
+        r"\s+",
+        " ",
+        html.unescape(client.post(f"/exchange/{second}/confirm", follow_redirects=True).text),
+    )
 
     # 09:30 UTC is 12:30 in Moscow, the user's zone.
-    assert ("An import of partners is already running (started by Anna Admin at "
-            "2026-12-01 12:30); try again when it finishes.") in page  # fmt: skip
+    assert (
+        "An import of partners is already running (started by Anna Admin at "
+        "2026-12-01 12:30); try again when it finishes."
+    ) in page
     assert _import(second).status == "validated"
     assert count(Partner) == 0
 
@@ -210,8 +243,9 @@ def test_two_admins_confirming_imports_of_one_kind_at_once_run_one(
     admins = [make_user("admin", name=f"Admin {n}") for n in (1, 2)]
     clients = [app.test_client() for _ in admins]
     for admin, client in zip(admins, clients, strict=True):
-        response = client.post("/auth/login",
-                               data={"email": admin.email, "password": DEFAULT_PASSWORD})  # fmt: skip
+        response = client.post(
+            "/auth/login", data={"email": admin.email, "password": DEFAULT_PASSWORD}
+        )
         assert response.status_code == 302
     other = csv_bytes([samples.PARTNERS[0], ["Beta", "P-004"]])
     ids = [_upload(clients[0]), _upload(clients[1], other)]  # validated inline
@@ -239,7 +273,9 @@ def test_two_admins_confirming_imports_of_one_kind_at_once_run_one(
         page = _page(clients[loser], ids[loser])
         assert re.search(
             rf"An import of partners is already running \(started by Admin {winner + 1} at "
-            r"\d{4}-\d\d-\d\d \d\d:\d\d\); try again when it finishes\.", page)  # fmt: skip
+            r"\d{4}-\d\d-\d\d \d\d:\d\d\); try again when it finishes\.",
+            page,
+        )
     finally:
         gate.open()
     wait_until(lambda: _import(ids[winner]).status == "done", what="the winner's import")

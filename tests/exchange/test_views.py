@@ -280,8 +280,10 @@ def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
     run_id = _last_import().job_run_id
     page = _words(_text(client.get(f"/exchange/{imp.id}")))
     # A plain message for the admin; the exception only in the log, under the same reference.
-    assert (f"The job failed because of an internal error; nothing was written. "
-            f"The error is logged (reference #{run_id}).") in page  # fmt: skip
+    assert (
+        f"The job failed because of an internal error; nothing was written. "
+        f"The error is logged (reference #{run_id})."
+    ) in page
     assert "disk full" not in page and "RuntimeError" not in page
     assert f"job run {run_id} " in caplog.text and "RuntimeError: disk full" in caplog.text
     assert dump() == before

@@ -27,10 +27,20 @@ def desk(app, make_user, make_interaction):
     """Anna (responsible, UTC) and Boris (admin, UTC) in two browsers, and Anna's meeting."""
     anna = make_user("manager", name="Anna Petrova", timezone="UTC")
     boris = make_user("admin", name="Boris Ivanov", timezone="UTC")
-    meeting = make_interaction(anna, "meeting", title="Budget", description="",
-                               starts_at=datetime(2026, 3, 4, 9, 0), duration_minutes=30)  # fmt: skip
-    return {"anna": signed_in_client(app, anna), "boris": signed_in_client(app, boris),
-            "anna_user": anna, "id": meeting.id}  # fmt: skip
+    meeting = make_interaction(
+        anna,
+        "meeting",
+        title="Budget",
+        description="",
+        starts_at=datetime(2026, 3, 4, 9, 0),
+        duration_minutes=30,
+    )
+    return {
+        "anna": signed_in_client(app, anna),
+        "boris": signed_in_client(app, boris),
+        "anna_user": anna,
+        "id": meeting.id,
+    }
 
 
 def test_edit_from_an_older_form_is_refused_and_keeps_the_input(desk):
@@ -45,8 +55,11 @@ def test_edit_from_an_older_form_is_refused_and_keeps_the_input(desk):
 
     assert refused.status_code == 409
     page = page_text(refused)
-    assert re.search(r"<strong>title</strong>: <span[^>]*>Budget</span> → "
-                     r"<span[^>]*>Budget 2027</span>", page)  # fmt: skip
+    assert re.search(
+        r"<strong>title</strong>: <span[^>]*>Budget</span> → "
+        r"<span[^>]*>Budget 2027</span>",
+        page,
+    )
     assert "Anna Petrova" in page
     again = form_fields(page, url)
     assert again["description"] == "Bring the figures"
@@ -69,31 +82,42 @@ def test_calendar_move_drawn_before_another_move_is_refused(desk):
     assert hidden_version(calendar) == 1  # the move buttons' form carries it too
     move = {"view": "week", "date": "2026-03-04", "user": ""}
     url = f"/interactions/{desk['id']}/reschedule"
-    assert desk["boris"].post(url, headers=HX, data={**move, "starts_at": "2026-03-05T09:00",
-                                                     "version": "1"}).status_code == 200  # fmt: skip
+    assert (
+        desk["boris"]
+        .post(url, headers=HX, data={**move, "starts_at": "2026-03-05T09:00", "version": "1"})
+        .status_code
+        == 200
+    )
 
-    refused = desk["anna"].post(url, headers=HX, data={**move, "starts_at": "2026-03-06T11:00",
-                                                       "version": "1"})  # fmt: skip
+    refused = desk["anna"].post(
+        url, headers=HX, data={**move, "starts_at": "2026-03-06T11:00", "version": "1"}
+    )
 
     assert refused.status_code == 409
     page = page_text(refused)
     assert "<html" not in page and "Nothing was moved." in page
-    assert re.search(r"<strong>starts at</strong>: <span[^>]*>2026-03-04T09:00:00</span> → "
-                     r"<span[^>]*>2026-03-05T09:00:00</span>", page)  # fmt: skip
+    assert re.search(
+        r"<strong>starts at</strong>: <span[^>]*>2026-03-04T09:00:00</span> → "
+        r"<span[^>]*>2026-03-05T09:00:00</span>",
+        page,
+    )
     assert "Boris Ivanov" in page
     assert fresh(desk["id"]).starts_at == datetime(2026, 3, 5, 9, 0)
     # The redrawn calendar carries the new version: moving it again is a deliberate choice.
     assert 'data-version="2"' in page
-    again = desk["anna"].post(url, headers=HX, data={**move, "starts_at": "2026-03-06T11:00",
-                                                     "version": "2"})  # fmt: skip
+    again = desk["anna"].post(
+        url, headers=HX, data={**move, "starts_at": "2026-03-06T11:00", "version": "2"}
+    )
     assert again.status_code == 200
     assert fresh(desk["id"]).starts_at == datetime(2026, 3, 6, 11, 0)
 
 
 def test_a_move_without_a_version_moves_as_before(desk):
     url = f"/interactions/{desk['id']}/reschedule"
-    response = desk["anna"].post(url, data={"view": "week", "date": "2026-03-04", "user": "",
-                                            "starts_at": "2026-03-05T10:00"})  # fmt: skip
+    response = desk["anna"].post(
+        url,
+        data={"view": "week", "date": "2026-03-04", "user": "", "starts_at": "2026-03-05T10:00"},
+    )
     assert response.status_code == 302
     assert fresh(desk["id"]).starts_at == datetime(2026, 3, 5, 10, 0)
 
@@ -111,6 +135,8 @@ def test_quick_actions_change_only_their_own_fields(desk, action):
     assert response.status_code == 200
     stored = fresh(desk["id"])
     assert stored.description == "Agenda: prices"
-    assert stored.status == {"processed": "completed", "complete": "completed",
-                             "cancel": "cancelled"}[action]  # fmt: skip
+    assert (
+        stored.status
+        == {"processed": "completed", "complete": "completed", "cancel": "cancelled"}[action]
+    )
     assert stored.version == 3

@@ -23,10 +23,20 @@ def two(app, make_user, make_partner):
     """Anna and Boris (admins) in two browsers, and a partner both may edit."""
     anna = make_user("admin", name="Anna Petrova")
     boris = make_user("admin", name="Boris Ivanov")
-    partner = make_partner(name="Ромашка", code="R-1", city="Москва", notes="", responsible=anna,
-                           persons=[{"name": "Иван Сидоров", "position": "buyer"}])  # fmt: skip
-    return {"anna": signed_in_client(app, anna), "boris": signed_in_client(app, boris),
-            "partner": partner, "person": partner.contact_persons[0]}  # fmt: skip
+    partner = make_partner(
+        name="Ромашка",
+        code="R-1",
+        city="Москва",
+        notes="",
+        responsible=anna,
+        persons=[{"name": "Иван Сидоров", "position": "buyer"}],
+    )
+    return {
+        "anna": signed_in_client(app, anna),
+        "boris": signed_in_client(app, boris),
+        "partner": partner,
+        "person": partner.contact_persons[0],
+    }
 
 
 def test_notes_saved_from_an_older_form_do_not_bring_the_old_city_back(two):
@@ -46,8 +56,9 @@ def test_notes_saved_from_an_older_form_do_not_bring_the_old_city_back(two):
     assert (p.city, p.notes) == ("Казань", "")
     page = page_text(refused)
     assert "Someone else changed this partner after you opened it" in page
-    assert re.search(r"<strong>city</strong>: <span[^>]*>Москва</span> → <span[^>]*>Казань</span>",
-                     page)  # fmt: skip
+    assert re.search(
+        r"<strong>city</strong>: <span[^>]*>Москва</span> → <span[^>]*>Казань</span>", page
+    )
     assert "Anna Petrova" in page
     again = form_fields(page, url)
     assert again["notes"] == "Звонить после обеда"  # his input is on the screen
@@ -84,11 +95,13 @@ def test_inline_edit_from_before_another_change_is_refused_in_the_fragment(two):
     pid = two["partner"].id
     editor = page_text(two["anna"].get(f"/partners/{pid}/fields/city?edit=1", headers=HX))
     assert hidden_version(editor) == 1
-    two["boris"].post(f"/partners/{pid}/fields/notes", headers=HX,
-                      data={"value": "VIP", "version": "1"})  # fmt: skip
+    two["boris"].post(
+        f"/partners/{pid}/fields/notes", headers=HX, data={"value": "VIP", "version": "1"}
+    )
 
-    refused = two["anna"].post(f"/partners/{pid}/fields/city", headers=HX,
-                               data={"value": "Казань", "version": "1"})  # fmt: skip
+    refused = two["anna"].post(
+        f"/partners/{pid}/fields/city", headers=HX, data={"value": "Казань", "version": "1"}
+    )
 
     page = page_text(refused)
     assert refused.status_code == 409
@@ -99,8 +112,9 @@ def test_inline_edit_from_before_another_change_is_refused_in_the_fragment(two):
     assert hidden_version(page) == 2
     assert fresh(Partner, pid).city == "Москва"
 
-    resaved = two["anna"].post(f"/partners/{pid}/fields/city", headers=HX,
-                               data={"value": "Казань", "version": "2"})  # fmt: skip
+    resaved = two["anna"].post(
+        f"/partners/{pid}/fields/city", headers=HX, data={"value": "Казань", "version": "2"}
+    )
 
     assert resaved.status_code == 200
     p = fresh(Partner, pid)
@@ -117,8 +131,11 @@ def test_contact_person_saved_from_an_older_form_is_refused(two):
 
     assert refused.status_code == 409
     page = page_text(refused)
-    assert re.search(r"<strong>position</strong>: <span[^>]*>buyer</span> → "
-                     r"<span[^>]*>chief buyer</span>", page)  # fmt: skip
+    assert re.search(
+        r"<strong>position</strong>: <span[^>]*>buyer</span> → "
+        r"<span[^>]*>chief buyer</span>",
+        page,
+    )
     assert "likes tea" in page
     person = fresh(ContactPerson, two["person"].id)
     assert (person.position, person.notes) == ("chief buyer", "")
@@ -135,8 +152,9 @@ def test_a_contacts_import_moves_the_persons_version(two, app):
 
     url = f"/partners/{two['partner'].id}/persons/{two['person'].id}"
     boris_form = form_fields(page_text(two["boris"].get(url)), url)
-    report = import_rows("contacts", [{"partner_code": "R-1", "name": "Иван Сидоров",
-                                        "position": "director"}])  # fmt: skip
+    report = import_rows(
+        "contacts", [{"partner_code": "R-1", "name": "Иван Сидоров", "position": "director"}]
+    )
     assert report.ok, report.errors
     db.session.commit()
 

@@ -124,12 +124,22 @@ def test_two_saves_creating_one_new_tag_at_once_store_one_tag(app, make_partner,
 
 def test_merge_joins_contact_persons_of_one_name(app, make_user, make_partner, make_interaction):
     admin = make_user("admin")
-    survivor = make_partner(name="Ромашка", code="A-1",
-                            persons=[{"name": "Иван Петров", "email": "ivan@a.test"}])  # fmt: skip
-    other = make_partner(name="Ромашка 2", code="B-2",
-                         persons=[{"name": "иван  петров", "position": "Директор",
-                                   "email": "IVAN@a.test", "phone": "+79120000001"},
-                                  {"name": "Анна"}])  # fmt: skip
+    survivor = make_partner(
+        name="Ромашка", code="A-1", persons=[{"name": "Иван Петров", "email": "ivan@a.test"}]
+    )
+    other = make_partner(
+        name="Ромашка 2",
+        code="B-2",
+        persons=[
+            {
+                "name": "иван  петров",
+                "position": "Директор",
+                "email": "IVAN@a.test",
+                "phone": "+79120000001",
+            },
+            {"name": "Анна"},
+        ],
+    )
     theirs = next(p for p in other.contact_persons if p.name == "иван  петров")
     call = make_interaction(admin, partner=other, contact_person_id=theirs.id)
 
@@ -138,9 +148,10 @@ def test_merge_joins_contact_persons_of_one_name(app, make_user, make_partner, m
 
     db.session.expire_all()
     persons = db.session.execute(
-        select(ContactPerson.partner_id, ContactPerson.name, ContactPerson.position)
-        .order_by(ContactPerson.name)
-    ).all()  # fmt: skip
+        select(ContactPerson.partner_id, ContactPerson.name, ContactPerson.position).order_by(
+            ContactPerson.name
+        )
+    ).all()
     assert persons == [(survivor.id, "Анна", ""), (survivor.id, "Иван Петров", "Директор")]
     ivan = db.session.execute(
         select(ContactPerson).where(ContactPerson.name == "Иван Петров")
@@ -150,7 +161,11 @@ def test_merge_joins_contact_persons_of_one_name(app, make_user, make_partner, m
         ("phone", "+79120000001"),
     ]
     assert db.session.get(Interaction, call.id).contact_person_id == ivan.id
-    assert db.session.execute(
-        select(ContactDetail.id).where(ContactDetail.contact_person_id.is_(None),
-                                       ContactDetail.partner_id.is_(None))
-    ).all() == []  # fmt: skip
+    assert (
+        db.session.execute(
+            select(ContactDetail.id).where(
+                ContactDetail.contact_person_id.is_(None), ContactDetail.partner_id.is_(None)
+            )
+        ).all()
+        == []
+    )

@@ -116,7 +116,11 @@ def test_exports_read_partners_in_batches_without_losing_or_repeating_rows(
     monkeypatch.setattr(queries, "iter_partners", functools.partial(queries.iter_partners, batch=2))
 
     assert csv_rows(client.get("/partners/reports/contacts?format=csv")) == [
-        PARTNER_HEADER, BETA, ALFA, GAMMA]  # fmt: skip
+        PARTNER_HEADER,
+        BETA,
+        ALFA,
+        GAMMA,
+    ]
     assert xlsx_rows(xlsx_sheet(client.get("/partners/reports/persons?format=xlsx"))) == [
         PERSON_HEADER, BETA_VERA, BORIS, IVAN]  # fmt: skip
 

@@ -196,8 +196,7 @@ def user_id(ctx: Context, email: str | None) -> int | None:
         return None
     email = email.casefold()
     if email not in ctx.users:
-        ctx.users[email] = id_for_key(User, {"email": email}, role="manager", active=False,
-                                      name="")  # fmt: skip
+        ctx.users[email] = id_for_key(User, {"email": email}, role="manager", active=False, name="")
     return ctx.users[email]
 
 
@@ -228,8 +227,14 @@ def plain(value):
     return value
 
 
-def upsert(model, rows: list[dict], keys: list[str], update: list[str] | None = None, *,
-           only_new: bool = False) -> None:  # fmt: skip
+def upsert(
+    model,
+    rows: list[dict],
+    keys: list[str],
+    update: list[str] | None = None,
+    *,
+    only_new: bool = False,
+) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE (or DO NOTHING) on SQLite and PostgreSQL alike.
     `only_new`: a plain INSERT, so that a stored key fails (IntegrityError) rather than being
     updated — an API create that a concurrent create beat must not answer "created" too."""

@@ -55,8 +55,13 @@ class ProductsKind(Kind):
              "base_price": r["base_price"], "group_id": name_id(ctx, ProductGroup, r["group"])}
             for r in recs
         ]  # fmt: skip
-        upsert(Product, rows, ["sku"], ["name", "unit", "base_price", "group_id"],
-               only_new=ctx.create_only)  # fmt: skip
+        upsert(
+            Product,
+            rows,
+            ["sku"],
+            ["name", "unit", "base_price", "group_id"],
+            only_new=ctx.create_only,
+        )
 
 
 class PaymentsKind(Kind):
@@ -118,8 +123,12 @@ class PaymentsKind(Kind):
              "amount": r["amount"], "doc_no": r["doc_no"] or "", "occurrence": r["occurrence"]}
             for r in recs
         ]  # fmt: skip
-        upsert(Payment, rows, ["date", "partner_id", "amount", "doc_no", "occurrence"],
-               only_new=ctx.create_only)  # fmt: skip
+        upsert(
+            Payment,
+            rows,
+            ["date", "partner_id", "amount", "doc_no", "occurrence"],
+            only_new=ctx.create_only,
+        )
 
 
 class StockKind(Kind):
@@ -160,5 +169,10 @@ class StockKind(Kind):
              "quantity": r["quantity"], "value": r["value"]}
             for r in recs
         ]  # fmt: skip
-        upsert(StockBalance, rows, ["product_id", "warehouse_id"], ["quantity", "value"],
-               only_new=ctx.create_only)  # fmt: skip
+        upsert(
+            StockBalance,
+            rows,
+            ["product_id", "warehouse_id"],
+            ["quantity", "value"],
+            only_new=ctx.create_only,
+        )

@@ -224,8 +224,7 @@ class ContactsKind(Kind):
                 person = ContactPerson(partner_id=pid, contact_details=[])
                 persons[(pid, norm)] = person
                 db.session.add(person)
-            before = (person.name, person.position, _main(person, "email"),
-                      _main(person, "phone"))  # fmt: skip
+            before = (person.name, person.position, _main(person, "email"), _main(person, "phone"))
             person.name, person.name_norm = r["name"], norm
             person.position = r["position"] or ""
             _set_main(person, "email", r["email"])

@@ -71,8 +71,13 @@ class SalesKind(Kind):
             totals = ctx.seen.setdefault("totals", {})
             totals[doc] = totals.get(doc, 0) + rec["amount"]
             if abs(totals[doc]) > MAX_MONEY:
-                errors.append(RowError(row_no, "amount", "makes the document's total larger "
-                                                         f"than the limit ±{MAX_MONEY}"))  # fmt: skip
+                errors.append(
+                    RowError(
+                        row_no,
+                        "amount",
+                        f"makes the document's total larger than the limit ±{MAX_MONEY}",
+                    )
+                )
         if rec.get("partner_code") and rec["partner_code"] not in ctx.partners:
             errors.append(
                 RowError(row_no, "partner_code", f"unknown partner {rec['partner_code']!r}")
@@ -153,9 +158,21 @@ class SalesKind(Kind):
                 "manager_id": user_id(ctx, r["manager"]),
                 "due_date": r["due_date"],
             }  # fmt: skip
-        upsert(SalesDocument, list(headers.values()), ["doc_no"],
-               ["date", "partner_id", "organization_id", "department_id", "warehouse_id",
-                "manager_id", "due_date"], only_new=ctx.create_only)  # fmt: skip
+        upsert(
+            SalesDocument,
+            list(headers.values()),
+            ["doc_no"],
+            [
+                "date",
+                "partner_id",
+                "organization_id",
+                "department_id",
+                "warehouse_id",
+                "manager_id",
+                "due_date",
+            ],
+            only_new=ctx.create_only,
+        )
         ids = {}
         for doc_nos in chunks(list(headers)):
             ids.update(db.session.execute(
