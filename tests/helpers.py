@@ -5,13 +5,16 @@ until all arrive, so a race is run the same way every time instead of by luck)."
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
 import threading
+from collections.abc import Iterator
 from html.parser import HTMLParser
 
 from crm.extensions import db
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, TEST_DATABASE_URL, worker_id
 
 
 class _FormFields(HTMLParser):
@@ -144,3 +147,34 @@ def meet_before(monkeypatch, owner, name: str, parties: int) -> None:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, wrapper)
+
+
+@contextlib.contextmanager
+def empty_database(backend: str, folder, label: str) -> Iterator[str]:
+    """The URL of a database with nothing in it, dropped afterwards: a new SQLite file in
+    `folder`, or a PostgreSQL database on the test server named after `label`, the run's
+    CRM_TEST_DB_TAG and the xdist worker (so concurrent runs never share one)."""
+    if backend == "sqlite":
+        yield "sqlite:///" + str(folder / f"{label}.sqlite3")
+        return
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from crm.config import normalise_database_url
+
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    server = make_url(normalise_database_url(TEST_DATABASE_URL))
+    tag = os.environ.get("CRM_TEST_DB_TAG", "")
+    name = re.sub(r"\W", "_", f"{server.database}_crm{tag}_{label}_{worker_id()}")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

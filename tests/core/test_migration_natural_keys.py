@@ -5,7 +5,6 @@ holds afterwards. On SQLite and PostgreSQL, run as an operator would (`flask db 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -24,36 +23,17 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import TEST_DATABASE_URL, worker_id
+from tests.helpers import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "old.sqlite3")
-        return
-    if not TEST_DATABASE_URL:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    from crm.config import normalise_database_url
-
-    server = make_url(normalise_database_url(TEST_DATABASE_URL))
-    tag = os.environ.get("CRM_TEST_DB_TAG", "")
-    name = re.sub(r"\W", "_", f"{server.database}_crm{tag}_keys_migration_{worker_id()}")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_database(request.param, tmp_path, "keys_migration") as url:
+        yield url
 
 
 def _flask_db_upgrade(url: str, revision: str) -> str:

@@ -4,7 +4,6 @@ models' one: a model change shipped without its migration fails here."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, String, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Column, MetaData, String, inspect, text
 
 from crm import create_app
 from crm.extensions import db
-from tests.conftest import TEST_DATABASE_URL, base_config, worker_id
+from tests.conftest import base_config
+from tests.helpers import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,27 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def empty_database_url(request, tmp_path_factory):
     """The URL of a database with nothing in it: a new SQLite file, or a PostgreSQL database
-    created for these tests (its name carries CRM_TEST_DB_TAG) and dropped after them."""
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("migrations") / "empty.sqlite3")
-        return
-    if not TEST_DATABASE_URL:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    from crm.config import normalise_database_url
-
-    server = make_url(normalise_database_url(TEST_DATABASE_URL))
-    tag = os.environ.get("CRM_TEST_DB_TAG", "")
-    name = re.sub(r"\W", "_", f"{server.database}_crm{tag}_migrations_{worker_id()}")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    created for these tests and dropped after them."""
+    with empty_database(request.param, tmp_path_factory.mktemp("migrations"), "migrations") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
