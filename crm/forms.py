@@ -46,6 +46,7 @@ def apply_errors(form, exc: DomainError) -> None:
         form.conflict = exc
         if getattr(form, "version", None) is not None:
             form.version.data = exc.current_version
+        take_their_values(form, exc)
     placed = False
     for name, messages in exc.field_errors.items():
         field = getattr(form, name, None)
@@ -54,3 +55,32 @@ def apply_errors(form, exc: DomainError) -> None:
             placed = True
     if not placed or not exc.field_errors:
         form.form_errors.append(exc.message)
+
+
+def take_their_values(form, exc: StaleRecord) -> list[str]:
+    """Put the other person's new value into each field this user left as it was when he
+    opened the form, so that saving again does not quietly undo their change; a field both
+    changed keeps this user's input. Text and yes/no fields only: those are what the audit
+    log records as the form holds them (others stay as typed). Returns the fields taken."""
+    opened_at: dict[str, object] = {}
+    now: dict[str, object] = {}
+    for change in exc.changes:
+        for key, (old, new) in change.values.items():
+            opened_at.setdefault(key, old)
+            now[key] = new
+    taken = []
+    for key, new in now.items():
+        field = getattr(form, key, None)
+        if field is None or key == "version" or not isinstance(field.data, (str, bool)):
+            continue
+        kind = type(field.data)
+        old = opened_at[key]
+        if kind is str:
+            old, new = ("" if old is None else old), ("" if new is None else new)
+        if not (isinstance(old, kind) and isinstance(new, kind)) or field.data != old:
+            continue
+        field.data = new
+        if field.raw_data:
+            field.raw_data = [new] if kind is str else ([] if not new else ["y"])
+        taken.append(key)
+    return taken

@@ -79,6 +79,9 @@ class Change:
     user: str
     summary: str
     fields: list[tuple[str, str, str]] = field(default_factory=list)
+    # The same changes as recorded, {field: (old, new)}: a form puts the new value into a
+    # field its user left as it was.
+    values: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 class StaleRecord(DomainError):
@@ -87,8 +90,8 @@ class StaleRecord(DomainError):
     def __init__(self, what: str, submitted: int, current: int, changes: list[Change]):
         super().__init__(
             f"Someone else changed this {what} after you opened it, so your changes are not "
-            "saved. Their changes are listed below and your input is kept: check it and save "
-            "again to keep yours."
+            "saved. Their changes are listed below. Fields you had not touched now show their "
+            "values, and what you typed is kept: check it and save again to keep yours."
         )
         self.what = what
         self.submitted_version = submitted
@@ -144,13 +147,16 @@ def changes_since(obj, version: int) -> list[Change]:
     ).all()
     found = []
     for entry, name, email in rows:
-        fields = [
-            (key.replace("_", " "), _shown(pair[0]), _shown(pair[1]))
+        pairs = {
+            key: (pair[0], pair[1])
             for key, pair in (entry.changes or {}).items()
             if isinstance(pair, list) and len(pair) == 2
+        }
+        fields = [
+            (key.replace("_", " "), _shown(old), _shown(new)) for key, (old, new) in pairs.items()
         ]
         who = name or email or "someone"  # User.display_name, read without loading users
-        found.append(Change(entry.at, who, entry.summary or entry.action, fields))
+        found.append(Change(entry.at, who, entry.summary or entry.action, fields, pairs))
     return found
 
 

@@ -62,13 +62,29 @@ def test_notes_saved_from_an_older_form_do_not_bring_the_old_city_back(two):
     assert "Anna Petrova" in page
     again = form_fields(page, url)
     assert again["notes"] == "Звонить после обеда"  # his input is on the screen
+    assert again["city"] == "Казань"  # a field he had not touched shows Anna's value
     assert again["version"] == "2"  # a deliberate second save goes through
 
-    resaved = two["boris"].post(url, data={**again, "city": "Казань"})
+    resaved = two["boris"].post(url, data=again)  # saved again as it stands
 
     assert resaved.status_code == 302
     p = fresh(Partner, two["partner"].id)
     assert (p.city, p.notes, p.version) == ("Казань", "Звонить после обеда", 3)
+
+
+def test_a_field_both_changed_keeps_the_later_users_input_for_him_to_decide(two):
+    url = f"/partners/{two['partner'].id}/edit"
+    anna_form = form_fields(page_text(two["anna"].get(url)), url)
+    boris_form = form_fields(page_text(two["boris"].get(url)), url)
+    two["anna"].post(url, data={**anna_form, "city": "Казань", "notes": "VIP"})
+
+    refused = two["boris"].post(url, data={**boris_form, "city": "Тверь"})
+
+    assert refused.status_code == 409
+    again = form_fields(page_text(refused), url)
+    assert (again["city"], again["notes"]) == ("Тверь", "VIP")  # his city, her untouched notes
+    p = fresh(Partner, two["partner"].id)
+    assert (p.city, p.notes) == ("Казань", "VIP")
 
 
 def test_a_form_without_a_version_saves_as_before(two):
