@@ -94,6 +94,13 @@ def load_demo(n_partners: int = 300, seed: int = 42) -> list[tuple[str, str, str
     return logins
 
 
+def _phone(fake: Faker) -> str:
+    """A mobile number the CRM's own checks accept (Faker's en_US numbers such as
+    "001-479-595-5302x45301" are not phone numbers for them, so an export of the demo data
+    would not import back)."""
+    return fake.numerify("+7 9## ###-##-##")
+
+
 def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) -> Partner:
     is_person = rng.random() < 0.2
     name = fake.name() if is_person else fake.company()
@@ -122,11 +129,11 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
     domain = fake.domain_name()
     p.contact_details = [
         _detail("email", f"{fake.user_name()}@{domain}", is_main=True),
-        _detail("phone", fake.phone_number(), is_main=True),
+        _detail("phone", _phone(fake), is_main=True),
         _detail("address", fake.address().replace("\n", ", "), label="legal", is_main=True),
     ]
     if rng.random() < 0.4:
-        p.contact_details.append(_detail("phone", fake.phone_number(), label="office"))
+        p.contact_details.append(_detail("phone", _phone(fake), label="office"))
     if rng.random() < 0.3:
         p.contact_details.append(
             _detail("messenger", "@" + fake.user_name(), label=rng.choice(MESSENGERS), is_main=True)
@@ -145,7 +152,7 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
             person.name_norm = fold(person.name)
             person.contact_details = [
                 _detail("email", f"{fake.user_name()}@{domain}", is_main=True),
-                _detail("phone", fake.phone_number(), is_main=True),
+                _detail("phone", _phone(fake), is_main=True),
             ]
             # One person of a name per partner (a unique key): a namesake Faker drew is left out.
             if all(c.name_norm != person.name_norm for c in p.contact_persons):
