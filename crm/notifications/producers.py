@@ -54,18 +54,35 @@ _inline_lock = threading.Lock()
 
 def run_inline_if_due() -> None:
     """Without Redis nothing runs the producers on a schedule: the badge poll does, at most once
-    per INLINE_EVERY_SECONDS per process (per app), and never lets a failure reach the page."""
+    per INLINE_EVERY_SECONDS per process (per app), and never lets a failure reach the page.
+    They run on a background thread (a request never runs a job: an SMTP server that does not
+    answer would hold the badge for its time-out), or in the caller when JOBS_INLINE is set."""
     app = current_app._get_current_object()
     if not _inline_lock.acquire(blocking=False):
         return  # another request of this process is running them
     try:
         last = app.extensions.get("crm.notifications_inline_at")
         if last is not None and time.monotonic() - last < INLINE_EVERY_SECONDS:
+            _inline_lock.release()
             return
         app.extensions["crm.notifications_inline_at"] = time.monotonic()
+        if app.config.get("JOBS_INLINE"):
+            _run_producers(app)
+        else:
+            # The thread releases the lock when it is done, so runs never overlap.
+            threading.Thread(
+                target=_run_producers, args=(app,), name="crm-notification-producers", daemon=True
+            ).start()
+    except BaseException:
+        _inline_lock.release()
+        raise
+
+
+def _run_producers(app) -> None:
+    """Every producer once, each in an app context of its own (its commits and rollbacks stay
+    off any request's session); then the inline lock is free again."""
+    try:
         for producer in producers(app):
-            # An app context of its own: the job's commits and rollbacks stay off the request's
-            # session (as crm.jobs runs jobs inline).
             with app.app_context():
                 try:
                     producer.func()

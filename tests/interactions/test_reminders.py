@@ -271,6 +271,40 @@ def test_a_failing_inline_run_does_not_break_the_badge(app, client, login_as, mo
     assert "Notifications" in body and "badge" not in body  # the link, no unread count
 
 
+def test_badge_poll_hands_the_reminders_to_a_thread_and_answers_at_once(
+    app, client, login_as, make_partner, monkeypatch
+):
+    """Without JOBS_INLINE (as in production) the poll never waits for the producers: one
+    that blocks (an SMTP server that does not answer) does not hold the badge."""
+    import threading
+
+    app.config["JOBS_INLINE"] = False
+    monkeypatch.delitem(app.extensions, INLINE_AT, raising=False)
+    release, finished = threading.Event(), threading.Event()
+
+    def slow(run=None, now=None):
+        release.wait(timeout=60)
+        send_reminders(now=now)
+        finished.set()
+
+    monkeypatch.setitem(
+        app.extensions, "crm.notification_producers", {"slow": NotificationProducer("slow", slow)}
+    )
+    me = login_as("manager")
+    plan(me, make_partner(responsible=me), starts_at=utcnow() + timedelta(minutes=10))
+    db.session.commit()
+
+    body = client.get("/notifications/badge", headers=HTMX).get_data(as_text=True)
+
+    assert "Notifications" in body and "badge" not in body  # answered while the job waits
+    release.set()
+    assert finished.wait(timeout=60)
+    db.session.expire_all()
+    assert len(notifications()) == 1
+    again = client.get("/notifications/badge", headers=HTMX).get_data(as_text=True)
+    assert ">1<span" in again
+
+
 def test_badge_poll_leaves_reminders_to_the_worker_when_redis_is_set(rq_app, client, login_as,
                                                                      make_partner, monkeypatch):  # fmt: skip
     monkeypatch.delitem(rq_app.extensions, INLINE_AT, raising=False)
