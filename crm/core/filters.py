@@ -14,7 +14,6 @@ pager, a sort link and the URL pushed by HTMX all say the same thing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import date
 
 from werkzeug.datastructures import MultiDict
@@ -344,7 +343,3 @@ class ListFilter(Form):
     def active(self) -> bool:
         """Whether any filter (not the sort, grouping or page) narrows the list."""
         return any(f.active and f.param(getattr(self, n)) for n, f in self._fields.items())
-
-    def fields(self, *names: str) -> Iterable:
-        """The named fields (every one when none is named), to draw their controls."""
-        return [self[n] for n in names] if names else list(self)
