@@ -11,11 +11,10 @@ from flask import current_app, g, request, url_for
 from flask_login import current_user
 
 from crm.access import SAFE_METHODS
-from crm.api import bp, openapi, services
-from crm.api.queries import DEFAULT_PER_PAGE, MAX_PER_PAGE, RESOURCES, Resource, key_text
+from crm.api import bp, filters, openapi, services
+from crm.api.filters import list_filter
+from crm.api.queries import MAX_PER_PAGE, RESOURCES, Resource, key_text
 from crm.api.services import WRITERS, ApiError
-from crm.core.params import INT_MAX, BadValue, parse_int
-from crm.exchange import values
 from crm.extensions import db, login_manager
 
 # endpoint → (resource, verb): what the OpenAPI document describes for each route.
@@ -71,44 +70,18 @@ def json_body() -> dict:
     return body
 
 
-def _whole_arg(name: str, default: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    # Bounded so that an offset never overflows the database's integers.
-    try:
-        return parse_int(raw, minimum=1, maximum=INT_MAX)
-    except BadValue:
-        raise ApiError(
-            400,
-            f"{name} must be a whole number of 1 or more (at most {INT_MAX}), not {raw[:40]!r}.",
-        ) from None
-
-
-def _filters(res: Resource) -> tuple[dict, dict]:
-    """The list's filters from the query string: parsed values, and the raw ones for links."""
-    wanted, raw = {}, {}
-    for flt in res.filters:
-        value = request.args.get(flt.name)
-        if value is None:
-            continue
-        try:
-            wanted[flt.name] = flt.parse(value)
-        except values.BadValue as exc:
-            raise ApiError(400, f"Filter {flt.name}: {exc}.") from exc
-        raw[flt.name] = value
-    return wanted, raw
-
-
 def _not_found(res: Resource, key: dict) -> ApiError:
     return ApiError(404, f"There is no {res.title} with {key_text(key)}.")
 
 
 def _make_views(res: Resource) -> dict:
     def index():
-        page = _whole_arg("page", 1)
-        per_page = min(_whole_arg("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
-        wanted, raw = _filters(res)
+        args = list_filter(res)(request.args)
+        if args.problems:
+            raise ApiError(400, args.problems[0])
+        page, per_page = args.page, min(args.per_page, MAX_PER_PAGE)
+        wanted = filters.wanted(args)
+        raw = {name: request.args[name] for name in wanted}
         items, total = res.page(current_user, wanted, page, per_page)
         nxt = None
         if page * per_page < total:

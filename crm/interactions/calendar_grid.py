@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from crm.auth.models import User
+from crm.core.filters import ChoiceField, DateField, ListFilter, TextField
 
 # Dates the calendar can page to: the app's date bounds (a month grid reaches a week either
 # side of its month, and that stays inside Python's calendar).
-from crm.core.params import MAX_DATE, MIN_DATE, BadValue, OutOfRange, id_or_none, parse_date
+from crm.core.params import MAX_DATE, MIN_DATE, id_or_none
 from crm.core.timeutil import to_zone
 from crm.extensions import db
 from crm.interactions.calendar import CalendarItem
@@ -30,24 +31,33 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # the value of a datetime-local input
 # --- what the request asks for ------------------------------------------------------------
 
 
-@dataclass
-class CalendarQuery:
-    """The view, date and whose calendar, parsed from the query string (or a form): bad
-    values fall back to a default and leave a message in `problems`."""
+class CalendarQuery(ListFilter):
+    """The view, date and whose calendar, read from the query string (or a form): bad values
+    fall back to a default and leave a message in `problems`. parse_query() fills in the
+    date's default (today) and whose items to show."""
 
-    view: str
-    day: date
-    user_param: str  # "" (one's own), "all", or a user id
-    owner_ids: list[int] | None  # None: every item the signed-in user may see
-    owner_label: str
-    problems: list[str] = field(default_factory=list)
-
-    def params(self, **changes) -> dict:
-        values = {"view": self.view, "date": self.day.isoformat(), "user": self.user_param}
-        values.update(changes)
-        if isinstance(values["date"], date):
-            values["date"] = values["date"].isoformat()
-        return {k: v for k, v in values.items() if v}
+    view = ChoiceField(
+        "View",
+        VIEWS,
+        default=DEFAULT_VIEW,
+        strip=True,
+        cut=20,
+        keep_default=True,
+        message="There is no calendar view {value}; showing the month.",
+    )
+    day = DateField(
+        "Date",
+        name="date",
+        id="calendar-date",
+        keep_default=True,
+        bad=lambda raw: f"{raw[:20]!r} is not a date (YYYY-MM-DD); showing today.",
+        out_of_range=lambda raw, error: (
+            f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; showing today."
+        ),
+    )
+    user_param = TextField("Whose calendar", name="user")  # "" (one's own), "all", or a user id
+    owner_ids: list[int] | None = None  # None: every item the signed-in user may see
+    owner_label: str = ""
 
 
 def may_choose_owner(user) -> bool:
@@ -56,23 +66,10 @@ def may_choose_owner(user) -> bool:
 
 
 def parse_query(args, user, today: date) -> CalendarQuery:
-    problems: list[str] = []
-    view = (args.get("view") or DEFAULT_VIEW).strip()
-    if view not in VIEWS:
-        problems.append(f"There is no calendar view {view[:20]!r}; showing the month.")
-        view = DEFAULT_VIEW
-    raw_date = (args.get("date") or "").strip()
-    day = today
-    if raw_date:
-        try:
-            day = parse_date(raw_date)
-        except OutOfRange:
-            problems.append(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
-                            "showing today.")  # fmt: skip
-        except BadValue:
-            problems.append(f"{raw_date[:20]!r} is not a date (YYYY-MM-DD); showing today.")
-    param, owner_ids, label = _owner(args.get("user"), user, problems)
-    return CalendarQuery(view, day, param, owner_ids, label, problems)
+    q = CalendarQuery(args)
+    q.day = q.day or today
+    q.user_param, q.owner_ids, q.owner_label = _owner(q.user_param, user, q.problems)
+    return q
 
 
 def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:

@@ -16,7 +16,7 @@ from crm.extensions import db
 from crm.forms import submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.interactions import attachments, bp, form_support, queries, services, subjects
-from crm.interactions.filters import GROUPS, InteractionFilter
+from crm.interactions.filters import InteractionFilter
 from crm.interactions.form_support import zone
 from crm.interactions.forms import OUTCOMES, InteractionForm, LogForm, QuickForm
 from crm.interactions.models import KINDS, STATUSES, Attachment, Interaction
@@ -43,13 +43,11 @@ def list_context(flt: InteractionFilter) -> dict:
     if partner is not None and not partner_queries.can_view(current_user, partner):
         partner = None  # the filter still applies; the label names no one he may not see
     page = queries.interaction_page(current_user, flt, zone())
+    flt["responsible"].options = [(u.id, u.display_name) for u in queries.assignable_users()]
     return {
         "flt": flt,
         "page": page,
         "kinds": KINDS,
-        "statuses": STATUSES,
-        "groups": GROUPS,
-        "users": queries.assignable_users(),
         "partner": partner,
         "subject_labels": subjects.describe(
             [(i.subject_type, i.subject_id) for i in page.items], current_user

@@ -9,8 +9,8 @@ from flask_login import current_user
 from crm.exporting import EXPORT_FORMATS, export_response
 from crm.htmx import render
 from crm.partners import bp, queries
-from crm.partners.filters import SORTS, PartnerFilter
-from crm.partners.models import PARTNER_ROLES
+from crm.partners.filters import PartnerFilter
+from crm.partners.views import offer_choices
 
 REPORT_PAGE_SIZE = 100
 
@@ -63,9 +63,9 @@ def _report(kind: str):
         rows = [partner_row(p) for p in page.items]
     else:
         rows = [row for p in page.items for row in person_rows(p)]
+    offer_choices(flt)
     return render("partners/report.html", "partners/_report_results.html", kind=kind, flt=flt,
-                  page=page, columns=columns, rows=rows, sorts=SORTS, roles=PARTNER_ROLES,
-                  managers=queries.responsible_choices(), tags=queries.all_tags())  # fmt: skip
+                  page=page, columns=columns, rows=rows)  # fmt: skip
 
 
 @bp.route("/reports/contacts")

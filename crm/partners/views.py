@@ -13,7 +13,7 @@ from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.partners import bp, queries, services
-from crm.partners.filters import CONTROL_CHARS, SORTS, PartnerFilter
+from crm.partners.filters import CONTROL_CHARS, PartnerFilter
 from crm.partners.forms import (
     ContactDetailForm,
     ContactPersonForm,
@@ -21,7 +21,7 @@ from crm.partners.forms import (
     MergeForm,
     PartnerForm,
 )
-from crm.partners.models import PARTNER_ROLES, ContactDetail, ContactPerson
+from crm.partners.models import ContactDetail, ContactPerson
 from crm.partners.tabs import tabs_for
 
 
@@ -38,14 +38,14 @@ def load_partner(partner_id: int, *, edit: bool = False):
 
 
 def list_context(flt: PartnerFilter) -> dict:
-    return {
-        "flt": flt,
-        "page": queries.partner_page(current_user, flt),
-        "sorts": SORTS,
-        "roles": PARTNER_ROLES,
-        "managers": queries.responsible_choices(),
-        "tags": queries.all_tags(),
-    }
+    offer_choices(flt)
+    return {"flt": flt, "page": queries.partner_page(current_user, flt)}
+
+
+def offer_choices(flt: PartnerFilter) -> None:
+    """The managers and tags the filter's selects offer."""
+    flt["manager"].options = [(u.id, u.display_name) for u in queries.responsible_choices()]
+    flt["tag"].options = [(t.id, t.name) for t in queries.all_tags()]
 
 
 @bp.route("/")

@@ -11,7 +11,7 @@ from crm.htmx import is_fragment_request, render
 from crm.partners import queries as partner_queries
 from crm.partners.queries import Page
 from crm.sales import bp, charts, queries
-from crm.sales.filters import SORTS, ReceivablesFilter
+from crm.sales.filters import ReceivablesFilter
 from crm.sales.receivables import partner_balance
 
 REPORT_PAGE_SIZE = 100
@@ -37,9 +37,10 @@ def receivables():
     start = (page_no - 1) * REPORT_PAGE_SIZE
     page = Page(rows[start : start + REPORT_PAGE_SIZE], total, page_no, REPORT_PAGE_SIZE)
     debt, overdue = queries.totals(rows)
+    managers = partner_queries.responsible_choices()
+    flt["manager"].options = [(u.id, u.display_name) for u in managers]
     response = render("sales/receivables.html", "sales/_receivables_results.html", flt=flt,
-                      page=page, total_debt=debt, total_overdue=overdue, sorts=SORTS,
-                      managers=partner_queries.responsible_choices(), status=status)  # fmt: skip
+                      page=page, total_debt=debt, total_overdue=overdue, status=status)  # fmt: skip
     if is_fragment_request():
         # The address bar gets the filter's own URL, not the raw form (empty fields, bad values).
         response.headers["HX-Push-Url"] = url_for("sales.receivables", **flt.params())

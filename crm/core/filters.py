@@ -1,0 +1,345 @@
+"""List filters as GET forms: one typed way to declare what a list's query string may hold.
+
+A list declares its filters as a `ListFilter` (a WTForms form read from `request.args`, no
+CSRF: it changes nothing). Each field reads its value with crm.core.params (the bounds on ids,
+pages and dates live there); a bad value never raises: the field falls back to its default and
+leaves a message in `problems`, so a hand-edited URL shows the list and says what was ignored.
+
+After reading, each field's value is the form's attribute of that name (`flt.sort == "name"`),
+as the queries and templates read it; the field itself, to draw a control, is `flt["sort"]`.
+`params(**changes)` gives the query-string arguments for links (defaults left out), so a
+pager, a sort link and the URL pushed by HTMX all say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+from wtforms import fields as wt
+from wtforms.fields.choices import Choice
+
+from crm.core.params import (
+    INT_MAX,
+    BadValue,
+    OutOfRange,
+    page_or_first,
+    parse_date,
+    parse_id,
+    parse_int,
+)
+
+# PostgreSQL refuses NUL in text, and no search or name holds other control characters.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_QUERY = 200  # characters of a search
+
+
+class Ignored(ValueError):
+    """A value a field cannot use: its message is shown, the field keeps its default."""
+
+
+def _as_multidict(args) -> MultiDict:
+    if args is None:
+        return MultiDict()
+    return args if hasattr(args, "getlist") else MultiDict(args)
+
+
+class FilterField:
+    """What every filter field adds to its WTForms field: read the first value given (a
+    missing or empty one is the default), keep a message for a value it cannot use, and write
+    a value back as query-string text."""
+
+    def __init__(self, label=None, *, default=None, keep_default=False, active=True, **kwargs):
+        super().__init__(label, default=default, **kwargs)
+        self.keep_default = keep_default  # written in links even when it is the default
+        self.active = active  # a non-default value means the list is filtered (not sort, page)
+        self.problems: list[str] = []
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        try:
+            self.data = self.parse(raw)
+        except Ignored as exc:
+            self.problems.append(str(exc))
+            self.data = self.default
+
+    def parse(self, raw: str):
+        """The value of the raw text; Ignored (with its message) when there is none."""
+        raise NotImplementedError
+
+    def text(self, value) -> str:
+        """`value` as query-string text ("" leaves it out)."""
+        if value is None or value is False:
+            return ""
+        if value is True:
+            return "1"
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+    def param(self, value) -> str:
+        if value == self.default and not self.keep_default:
+            return ""
+        return self.text(value)
+
+    def _value(self) -> str:  # what an input shows
+        return self.text(self.data)
+
+
+class SearchField(FilterField, wt.SearchField):
+    """Free text: trimmed, control characters replaced (with a note unless `quiet`), cut to
+    `max_length` (with a note when `report_cut`)."""
+
+    def __init__(
+        self,
+        label=None,
+        *,
+        max_length=MAX_QUERY,
+        what="The search text",
+        quiet=False,
+        report_cut=True,
+        **kwargs,
+    ):
+        kwargs.setdefault("default", "")
+        super().__init__(label, **kwargs)
+        self.max_length, self.what = max_length, what
+        self.quiet, self.report_cut = quiet, report_cut
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        if CONTROL_CHARS.search(text):
+            text = CONTROL_CHARS.sub(" ", text).strip()
+            if not self.quiet:
+                self.problems.append(f"{self.what} had control characters; they were removed.")
+        if len(text) > self.max_length:
+            text = text[: self.max_length]
+            if self.report_cut:
+                self.problems.append(f"{self.what} was cut to {self.max_length} characters.")
+        self.data = text
+
+
+class ChoiceField(FilterField, wt.SelectField):
+    """One of `choices` ((value, label) pairs, or a dict); an empty value is the default.
+    `message` names what was ignored: `{value}` is the value given (cut to `cut` characters,
+    quoted). `blank` is the label of an "any" option for the empty value."""
+
+    def __init__(
+        self,
+        label=None,
+        choices=(),
+        *,
+        message="Unknown value {value} ignored.",
+        cut=None,
+        blank=None,
+        strip=False,
+        **kwargs,
+    ):
+        kwargs.setdefault("default", "")
+        super().__init__(label, choices=[], **kwargs)
+        self.options = _pairs(choices)
+        self.message, self.cut, self.blank, self.strip = message, cut, blank, strip
+
+    def parse(self, raw):
+        value = raw or self.default
+        if self.strip:
+            value = value.strip()
+        if value in dict(self.options) or value == "" == self.default:
+            return value
+        shown = value[: self.cut] if self.cut else value
+        raise Ignored(self.message.format(value=repr(shown)))
+
+    def iter_choices(self):
+        current = self.text(self.data)
+        pairs = ([("", self.blank)] if self.blank is not None else []) + self.options
+        return [Choice(value, label, value == current, {}) for value, label in pairs]
+
+
+class IdField(FilterField, wt.SelectField):
+    """A record id (1..INT_MAX), or one of `keywords` ("none", "me"). The value is an int, or
+    the text as given when `as_text` (a keyword is always text). `options` are filled in by the
+    view to draw the select: (value, label) pairs after the `fixed` ones."""
+
+    def __init__(
+        self,
+        label=None,
+        *,
+        message="Unknown record ignored.",
+        keywords=(),
+        as_text=False,
+        fixed=(),
+        **kwargs,
+    ):
+        kwargs.setdefault("default", "" if as_text else None)
+        super().__init__(label, choices=[], **kwargs)
+        self.message, self.keywords, self.as_text = message, tuple(keywords), as_text
+        self.fixed = list(fixed)
+        self.options: list[tuple] = []  # (id, label) pairs, set by the view
+
+    def parse(self, raw):
+        if not raw:
+            return self.default
+        if raw in self.keywords:
+            return raw
+        try:
+            number = parse_id(raw)
+        except BadValue:
+            raise Ignored(self.message) from None
+        return raw if self.as_text else number
+
+    def iter_choices(self):
+        current = self.text(self.data)
+        return [
+            Choice(str(v), label, str(v) == current, {})
+            for v, label in [*self.fixed, *self.options]
+        ]
+
+
+class PageField(FilterField, wt.IntegerField):
+    """A page number: 1 unless 1..PAGE_MAX is given (a bad one noted unless `quiet`)."""
+
+    def __init__(self, label=None, *, quiet=False, **kwargs):
+        kwargs.update(default=1, active=False)
+        super().__init__(label, **kwargs)
+        self.quiet = quiet
+
+    def process_formdata(self, valuelist):
+        self.data = page_or_first(
+            valuelist[0] if valuelist else None, None if self.quiet else self.problems
+        )
+
+
+class DateField(FilterField, wt.DateField):
+    """A date `YYYY-MM-DD` (or `DD.MM.YYYY`) within the app's years; None when none is given.
+    `bad(raw)` and `out_of_range(raw, error)` say what a bad one was; the default is None."""
+
+    def __init__(self, label=None, *, what="The date", bad=None, out_of_range=None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.what = what
+        self.bad = bad or (lambda raw: f"{what} {raw[:20]!r} is not a date (YYYY-MM-DD); ignored.")
+        self.out_of_range = out_of_range or (lambda raw, error: f"{error}; ignored.")
+
+    def parse(self, raw):
+        raw = raw.strip()
+        if not raw:
+            return self.default
+        try:
+            return parse_date(raw, label=self.what)
+        except OutOfRange as exc:
+            raise Ignored(self.out_of_range(raw, exc)) from None
+        except BadValue:
+            raise Ignored(self.bad(raw)) from None
+
+
+class FlagField(FilterField, wt.BooleanField):
+    """A check box: on for "1", "on", "true" or "yes"."""
+
+    def __init__(self, label=None, **kwargs):
+        kwargs.setdefault("default", False)
+        super().__init__(label, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = (valuelist[0] if valuelist else "") in ("1", "on", "true", "yes")
+
+    def _value(self) -> str:  # the value a ticked box sends
+        return "1"
+
+
+class TextField(FilterField, wt.StringField):
+    """Raw text (trimmed) that the list checks itself, e.g. against the database."""
+
+    def __init__(self, label=None, **kwargs):
+        kwargs.setdefault("default", "")
+        super().__init__(label, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = (valuelist[0] if valuelist else "").strip()
+
+
+class ParsedField(FilterField, wt.StringField):
+    """A value read by `parse` (a crm.core.params parser, or any that raises BadValue) when
+    the parameter is given, even empty; None when it is absent. `message(raw, error)` says
+    what was wrong."""
+
+    def __init__(self, label=None, *, parse, message=None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.parse_value = parse
+        self.message = message or (lambda raw, error: f"{error}.")
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            self.data = self.default
+            return
+        try:
+            self.data = self.parse_value(valuelist[0])
+        except BadValue as exc:
+            self.problems.append(self.message(valuelist[0], exc))
+            self.data = self.default
+
+
+class WholeNumberField(FilterField, wt.IntegerField):
+    """A whole number in minimum..maximum (the default when none is given); `message(raw)`
+    says what a bad one was."""
+
+    def __init__(self, label=None, *, minimum=1, maximum=INT_MAX, message=None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+        self.message = message or (lambda raw: f"{raw[:40]!r} is not a whole number.")
+
+    def parse(self, raw):
+        raw = raw.strip()
+        if not raw:
+            return self.default
+        try:
+            return parse_int(raw, minimum=self.minimum, maximum=self.maximum)
+        except BadValue:
+            raise Ignored(self.message(raw)) from None
+
+
+def _pairs(choices) -> list[tuple[str, str]]:
+    return list(choices.items()) if isinstance(choices, dict) else list(choices)
+
+
+class ListFilter(Form):
+    """A list's filters, read from a query string. Subclasses declare FilterFields and may
+    check values that depend on each other in `check()`."""
+
+    class Meta:
+        csrf = False
+
+    def __init__(self, args=None, **kwargs):
+        super().__init__(formdata=_as_multidict(args), **kwargs)
+        self.problems: list[str] = [p for f in self._fields.values() for p in f.problems]
+        for name, field in self._fields.items():
+            setattr(self, name, field.data)  # the value; the field stays at self[name]
+        self.check()
+
+    def __setattr__(self, name, value):
+        # A value set after reading (check(), a default of the request) is the field's too,
+        # so that the control drawn shows what the list uses.
+        fields = self.__dict__.get("_fields")
+        if fields and name in fields and not isinstance(value, wt.Field):
+            fields[name].data = value
+        super().__setattr__(name, value)
+
+    @classmethod
+    def from_args(cls, args, *more, **kwargs):
+        return cls(args, *more, **kwargs)
+
+    def check(self) -> None:
+        """Rules between fields: change values, append to `problems`."""
+
+    def params(self, **changes) -> dict[str, str]:
+        """Query-string arguments of this filter with `changes` (by attribute or parameter
+        name), defaults and empty values left out."""
+        out = {}
+        for name, field in self._fields.items():
+            value = changes.get(name, changes.get(field.name, getattr(self, name)))
+            text = field.param(value)
+            if text:
+                out[field.name] = text
+        return out
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter (not the sort, grouping or page) narrows the list."""
+        return any(f.active and f.param(getattr(self, n)) for n, f in self._fields.items())
