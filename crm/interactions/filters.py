@@ -11,8 +11,9 @@ from datetime import date
 from urllib.parse import urlencode
 
 from crm.core.params import BadValue, OutOfRange, id_or_none, page_or_first, parse_date
+from crm.core.text import CONTROL_CHARS
 from crm.interactions.models import KINDS, STATUSES
-from crm.partners.filters import CONTROL_CHARS, MAX_QUERY
+from crm.partners.filters import MAX_QUERY
 
 GROUPS = {
     "": "No grouping",

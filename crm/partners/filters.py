@@ -6,11 +6,11 @@ instead of a 500.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from crm.core.params import id_or_none, page_or_first
+from crm.core.text import CONTROL_CHARS
 from crm.partners.models import PARTNER_ROLES
 
 SORTS = {
@@ -22,8 +22,6 @@ SORTS = {
     "created": "Oldest first",
 }
 MAX_QUERY = 200
-# PostgreSQL refuses NUL in text, and no search or city holds control characters.
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _without_control(value: str, label: str, problems: list[str]) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 
 from crm.auth.models import User
 from crm.core import audit, versioning
-from crm.core.errors import DomainError, PermissionDenied
+from crm.core.errors import DomainError, FieldErrors, PermissionDenied
 from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
@@ -31,7 +31,6 @@ from crm.partners.models import (
     partner_tag,
 )
 from crm.partners.validation import (
-    Errors,
     clean_choice,
     clean_contact_value,
     clean_date,
@@ -106,7 +105,7 @@ def _audit_diff(before: dict, after: dict) -> dict:
 
 def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
     """Validated partner fields from `data` (missing keys keep the partner's current value)."""
-    errors = Errors()
+    errors = FieldErrors()
     current = _snapshot(partner) if partner else {}
 
     def get(key, default=""):
@@ -326,7 +325,7 @@ def _detail(kind: str, value: str, *, label: str = "", is_main: bool = False) ->
 def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerson | None = None):
     """Add an e-mail/phone/address/messenger/website to a partner or one of its persons."""
     ensure_can_edit(actor, partner)
-    errors = Errors()
+    errors = FieldErrors()
     kind = clean_choice(errors, "kind", data.get("kind"), CONTACT_KINDS)
     value = clean_contact_value(errors, kind, data.get("value"), _region()) if kind else ""
     if kind in ("email", "phone") and not value:
@@ -377,7 +376,7 @@ def set_main_detail(actor, partner: Partner, detail: ContactDetail) -> None:
 
 
 def clean_person(data: dict) -> dict:
-    errors = Errors()
+    errors = FieldErrors()
     out = {
         "name": clean_text(errors, "name", data.get("name"), required=True),
         "position": clean_text(errors, "position", data.get("position")),
