@@ -16,7 +16,7 @@ from crm.exchange import values
 from crm.exchange.kinds.base import Col, Kind, RowError, check_email, chunks, user_id
 from crm.extensions import db
 from crm.partners.models import PARTNER_KINDS, PARTNER_ROLES, ContactPerson, Partner
-from crm.partners.services import _detail, sync_search
+from crm.partners.services import new_contact_detail, sync_search
 from crm.partners.validation import clean_inn, clean_phone
 
 
@@ -51,7 +51,7 @@ def _set_main(owner, kind: str, value: str | None) -> None:
     for d in same:
         d.is_main = d is match
     if match is None:
-        owner.contact_details.append(_detail(kind, value, is_main=True))
+        owner.contact_details.append(new_contact_detail(kind, value, is_main=True))
 
 
 def _audit_view(p: Partner) -> dict:
