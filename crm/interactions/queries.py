@@ -14,7 +14,7 @@ from crm.core.text import fold
 from crm.core.timeutil import from_zone, utcnow
 from crm.extensions import db
 from crm.interactions.filters import InteractionFilter
-from crm.interactions.models import Interaction, Participant
+from crm.interactions.models import MAX_DURATION, Interaction, Participant
 from crm.partners.models import ContactPerson, Partner
 
 # --- access -------------------------------------------------------------------------------
@@ -205,8 +205,6 @@ def span_version(user, start: datetime, end: datetime, owner_ids=None) -> tuple:
 
 def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> Select:
     """The select of `calendar_span`: (id, starts_at) in time order."""
-    from crm.interactions.services import MAX_DURATION
-
     # An item overlaps when it starts before `end` and ends after `start`; bounding the start
     # from below too (no interaction is longer than MAX_DURATION) keeps it an index range.
     # Zero-length items (a call logged at 10:00) show where they happened.

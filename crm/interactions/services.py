@@ -20,6 +20,8 @@ from crm.interactions.models import (
     DIRECTED_KINDS,
     DIRECTIONS,
     KINDS,
+    MAX_DURATION,
+    MAX_REMIND,
     OPEN_STATUSES,
     STATUSES,
     Interaction,
@@ -29,8 +31,6 @@ from crm.interactions.queries import can_edit, can_view
 from crm.partners import queries as partner_queries
 from crm.partners.models import ContactPerson, Partner
 
-MAX_DURATION = 7 * 24 * 60  # a week, in minutes
-MAX_REMIND = 7 * 24 * 60
 AUDITED = (
     "kind", "status", "title", "responsible_id", "partner_id", "contact_person_id",
     "contact_text", "subject_type", "subject_id", "subject_text", "starts_at",
