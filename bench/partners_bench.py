@@ -572,7 +572,7 @@ def write_report(path: Path, results, counts, args, dialect: str) -> None:
         table(results),
         "",
         "*matches*: the count the page shows; \"1,000+\" means the count stopped at its limit "
-        "(`COUNT_LIMIT` in crm/partners/queries.py). *queries*: SQL statements per request. "
+        "(`COUNT_LIMIT` in crm/core/paging.py). *queries*: SQL statements per request. "
         "The city suggestions of a full list page are kept for a few minutes per process; "
         "\"cities recounted\" is a full page that counts them again.",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -18,7 +19,7 @@ from crm.auth import user_sessions
 from crm.auth.models import ApiToken, LoginAttempt, User
 from crm.core import audit
 from crm.core.errors import DomainError
-from crm.core.registry import Registry
+from crm.core.registry import RegistryKey
 from crm.core.text import checked_email, normalise_email
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -174,16 +175,14 @@ def update_user(actor, user: User, *, role: str, active: bool, name: str) -> Use
     return user
 
 
-def deactivation_hooks(app) -> Registry:
-    return app.extensions.setdefault("crm.user_deactivated", Registry())
+DEACTIVATION_HOOKS: RegistryKey[Callable] = RegistryKey("crm.user_deactivated")
 
 
 def on_user_deactivated(state_or_app, func) -> None:
     """Register `func(actor, user)`: revoke what the domain gave the user (e.g. calendar feed
     links), so reactivating the account does not bring it back. Called from a blueprint's
     `record_once`; the function flushes and audits, the request commits."""
-    app = getattr(state_or_app, "app", state_or_app)
-    deactivation_hooks(app).add(func)
+    DEACTIVATION_HOOKS.register(state_or_app, func)
 
 
 def end_access(actor, user: User) -> None:
@@ -204,7 +203,7 @@ def end_access(actor, user: User) -> None:
             summary=f"API token {row.name!r} ({row.prefix}…) revoked: user deactivated",
         )
     db.session.flush()
-    for hook in deactivation_hooks(current_app):
+    for hook in DEACTIVATION_HOOKS.of():
         hook(actor, user)
 
 

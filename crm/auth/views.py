@@ -185,7 +185,7 @@ def invite(token: str):
             _sign_in(user)
             db.session.commit()
             flash("Welcome! Your password is set.", "success")
-            return redirect(url_for("partners.index"))
+            return redirect(url_for("home"))
     elif request.method == "POST":
         status = 422
     return render("auth/invite.html", form=form, user=user, error=None, status=status)

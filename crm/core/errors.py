@@ -14,3 +14,18 @@ class DomainError(Exception):
 
 class PermissionDenied(DomainError):
     """The acting user may not do this to this object."""
+
+
+class FieldErrors:
+    """Collects every field's errors of one input, so the user sees them all at once;
+    `raise_if_any` turns them into one DomainError."""
+
+    def __init__(self):
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_if_any(self, message: str = "Please correct the marked fields.") -> None:
+        if self.fields:
+            raise DomainError(message, self.fields)

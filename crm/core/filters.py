@@ -13,7 +13,6 @@ pager, a sort link and the URL pushed by HTMX all say the same thing.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from werkzeug.datastructures import MultiDict
@@ -30,9 +29,9 @@ from crm.core.params import (
     parse_id,
     parse_int,
 )
+from crm.core.text import CONTROL_CHARS
 
 # PostgreSQL refuses NUL in text, and no search or name holds other control characters.
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 MAX_QUERY = 200  # characters of a search
 
 

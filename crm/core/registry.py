@@ -1,8 +1,76 @@
-"""Small registries through which higher domains plug into lower ones (see conventions)."""
+"""Registries through which higher domains plug into lower ones (see conventions): the lower
+package declares a `RegistryKey`, a higher domain adds its entries from its blueprint's
+`record_once` setup, and the lower package iterates them in order without importing it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import current_app
+
+T = TypeVar("T")
+
+
+def by_order(entry) -> Any:
+    return getattr(entry, "order", 100)
+
+
+class Registry(Generic[T]):
+    """Entries of one kind, iterated in `order` (then in the order they were added).
+
+    Each entry has a key (its `key` attribute, else the entry itself): adding a key again
+    replaces its entry, so setting up a blueprint twice on one app does not double anything."""
+
+    def __init__(self, sort_key: Callable[[T], Any] = by_order):
+        self._entries: dict[Any, T] = {}
+        self._sort_key = sort_key
+        self._sorted: list[T] | None = None
+
+    def add(self, entry: T, *, key: Any = None) -> None:
+        self._entries[getattr(entry, "key", entry) if key is None else key] = entry
+        self._sorted = None
+
+    def get(self, key: Any) -> T | None:
+        return self._entries.get(key)
+
+    def __iter__(self) -> Iterator[T]:
+        if self._sorted is None:
+            self._sorted = sorted(self._entries.values(), key=self._sort_key)
+        return iter(self._sorted)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def copy(self) -> Registry[T]:
+        """The same entries in a registry of their own (tests add a throw-away entry to one)."""
+        other: Registry[T] = Registry(self._sort_key)
+        other._entries = dict(self._entries)
+        return other
+
+
+class RegistryKey(Generic[T]):
+    """Names one registry; each app has its own, kept in `app.extensions[name]`."""
+
+    def __init__(self, name: str, sort_key: Callable[[T], Any] = by_order):
+        self.name = name
+        self.sort_key = sort_key
+
+    def of(self, app=None) -> Registry[T]:
+        """The app's registry (the current app's by default), created when first asked for."""
+        app = app if app is not None else current_app
+        found = app.extensions.get(self.name)
+        if found is None:
+            found = app.extensions[self.name] = Registry(self.sort_key)
+        return found
+
+    def register(self, state_or_app, entry: T, *, key: Any = None) -> None:
+        """Add `entry`; takes the app or a blueprint's setup state (as `record_once` passes)."""
+        self.of(getattr(state_or_app, "app", state_or_app)).add(entry, key=key)
+
+
+# --- the main menu --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -12,29 +80,21 @@ class NavItem:
     order: int = 100
     roles: frozenset[str] | None = None  # None: every signed-in user
 
+    @property
+    def key(self) -> str:
+        return self.endpoint
+
     def visible_to(self, user) -> bool:
         return self.roles is None or getattr(user, "role", None) in self.roles
 
 
-@dataclass
-class Registry:
-    """An ordered list of entries that blueprints add to while the app is set up."""
-
-    items: list = field(default_factory=list)
-
-    def add(self, item) -> None:
-        self.items.append(item)
-        self.items.sort(key=lambda i: getattr(i, "order", 100))
-
-    def __iter__(self):
-        return iter(self.items)
+NAV: RegistryKey[NavItem] = RegistryKey("crm.nav")
 
 
-def nav_registry(app) -> Registry:
-    return app.extensions.setdefault("crm.nav", Registry())
+def nav_registry(app) -> Registry[NavItem]:
+    return NAV.of(app)
 
 
 def register_nav(state_or_app, endpoint: str, title: str, order: int = 100, roles=None) -> None:
     """Called from a blueprint's `record_once` so the item exists once per app."""
-    app = getattr(state_or_app, "app", state_or_app)
-    nav_registry(app).add(NavItem(endpoint, title, order, frozenset(roles) if roles else None))
+    NAV.register(state_or_app, NavItem(endpoint, title, order, frozenset(roles) if roles else None))

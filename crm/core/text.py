@@ -15,6 +15,8 @@ for _name in ("local", "test"):
     if _name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_name)
 
+# PostgreSQL refuses NUL in text, and no search term, name or city holds control characters.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 # Legal forms say nothing about which company it is: "ООО Ромашка" and "Ромашка, LLC" match.

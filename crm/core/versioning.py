@@ -132,12 +132,13 @@ def _what(obj) -> str:
 
 def changes_since(obj, version: int) -> list[Change]:
     """The recorded changes of `obj` after `version`, oldest first."""
-    from crm.auth.models import User
     from crm.core.models import AuditEntry
 
+    # The user table by name, as AuditEntry's foreign key names it: core imports no domain.
+    users = db.metadata.tables["user"]
     rows = db.session.execute(
-        select(AuditEntry, User.name, User.email)
-        .outerjoin(User, User.id == AuditEntry.user_id)
+        select(AuditEntry, users.c.name, users.c.email)
+        .outerjoin(users, users.c.id == AuditEntry.user_id)
         .where(
             AuditEntry.object_type == obj.__tablename__,
             AuditEntry.object_id == obj.id,

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
-
+from crm.core.registry import RegistryKey
 from crm.core.timeutil import from_zone, to_zone
 
 
@@ -65,17 +64,15 @@ class CalendarSource:
     order: int = 100
 
 
-def _sources(app) -> dict[str, CalendarSource]:
-    return app.extensions.setdefault("crm.calendar_sources", {})
+SOURCES: RegistryKey[CalendarSource] = RegistryKey("crm.calendar_sources")
 
 
 def register_calendar_source(state_or_app, source: CalendarSource) -> None:
-    app = getattr(state_or_app, "app", state_or_app)
-    _sources(app)[source.key] = source
+    SOURCES.register(state_or_app, source)
 
 
 def calendar_sources() -> list[CalendarSource]:
-    return sorted(_sources(current_app).values(), key=lambda s: s.order)
+    return list(SOURCES.of())
 
 
 def local_day(starts_at: datetime, zone: str, all_day: bool = False) -> date:

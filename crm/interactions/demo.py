@@ -29,7 +29,7 @@ OUTCOMES = ["Договорились о встрече", "Не дозвонил
             "Попросили перезвонить", "Заказ подтверждён", "Left a voicemail"]  # fmt: skip
 
 
-def make_interactions_demo(fake, rng, users) -> None:
+def make_interactions_demo(fake, rng, users, *, n_partners: int) -> None:
     """The `crm demo` step: interactions of the partners that have none yet."""
     now = utcnow().replace(second=0, microsecond=0)
     staff = [u for u in users if u.role in ("admin", "manager")]

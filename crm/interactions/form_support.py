@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
 from crm.core.params import OutOfRange, id_or_none
+from crm.core.text import CONTROL_CHARS
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
@@ -20,7 +21,6 @@ from crm.interactions import queries, subjects
 from crm.interactions.forms import InteractionForm, LogForm
 from crm.interactions.models import KINDS, Interaction
 from crm.partners import queries as partner_queries
-from crm.partners.filters import CONTROL_CHARS
 from crm.partners.models import Partner
 
 PARTNER_CHOICES = 50  # partners offered in a form's select before the user searches

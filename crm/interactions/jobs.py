@@ -14,7 +14,7 @@ from crm.interactions.models import OPEN_STATUSES, Interaction
 from crm.notifications import mail
 from crm.notifications.services import existing, notify
 
-# Reminders are at most a week ahead (services.MAX_REMIND); follow-ups that passed longer ago
+# Reminders are at most a week ahead (models.MAX_REMIND); follow-ups that passed longer ago
 # than this are not announced (the first run after a deploy would flood everyone otherwise).
 AHEAD = timedelta(days=7)
 FOLLOW_UP_LOOKBACK = timedelta(days=7)

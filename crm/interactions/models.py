@@ -33,6 +33,10 @@ OPEN_STATUSES = ("planned", "in_progress", "deferred")
 DIRECTIONS = {"outgoing": "Outgoing", "incoming": "Incoming"}
 # Kinds that have a direction and an address (the number dialled, the e-mail address).
 DIRECTED_KINDS = ("call", "sms", "email")
+# No interaction lasts longer, nor reminds earlier, than a week (in minutes): the calendar
+# reads a bounded index range because of it.
+MAX_DURATION = 7 * 24 * 60
+MAX_REMIND = 7 * 24 * 60
 
 
 # What a list row or a calendar item shows, from plain values: the calendar builds its items

@@ -9,13 +9,13 @@ from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, union
 
 from crm.auth.models import User
+from crm.core.paging import Page, capped_page
 from crm.core.text import fold
 from crm.core.timeutil import from_zone, utcnow
 from crm.extensions import db
 from crm.interactions.filters import InteractionFilter
-from crm.interactions.models import Interaction, Participant
+from crm.interactions.models import MAX_DURATION, Interaction, Participant
 from crm.partners.models import ContactPerson, Partner
-from crm.partners.queries import COUNT_LIMIT, Page
 
 # --- access -------------------------------------------------------------------------------
 
@@ -119,22 +119,9 @@ def interaction_page(user, flt: InteractionFilter, zone: str, per_page: int | No
     if flt.group == "partner":
         stmt = stmt.outerjoin(Partner, Partner.id == Interaction.partner_id)
     ids_stmt = stmt.with_only_columns(Interaction.id).order_by(*_order(flt))
-    offset = (flt.page - 1) * per_page
-    # Read ids up to the count limit (or this page, if it lies beyond): one index read gives
-    # the total and the page.
-    upto = max(COUNT_LIMIT + 1, offset + per_page + 1)
-    ids = list(db.session.execute(ids_stmt.limit(upto)).scalars())
-    more = len(ids) > COUNT_LIMIT and len(ids) == upto
-    total = min(len(ids), COUNT_LIMIT) if more else len(ids)
-    if not more:
-        last = max(1, -(-total // per_page))
-        if flt.page > last:
-            offset = (last - 1) * per_page
-    page = offset // per_page + 1
-    page_ids = ids[offset : offset + per_page + 1]
-    next_exists = len(page_ids) > per_page
-    page_ids = page_ids[:per_page]
-    return Page(load(page_ids), total, page, per_page, more, next_exists)
+    page = capped_page(ids_stmt, flt.page, per_page)
+    page.items = load(page.items)
+    return page
 
 
 def load(ids: list[int]) -> list[Interaction]:
@@ -218,8 +205,6 @@ def span_version(user, start: datetime, end: datetime, owner_ids=None) -> tuple:
 
 def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> Select:
     """The select of `calendar_span`: (id, starts_at) in time order."""
-    from crm.interactions.services import MAX_DURATION
-
     # An item overlaps when it starts before `end` and ends after `start`; bounding the start
     # from below too (no interaction is longer than MAX_DURATION) keeps it an index range.
     # Zero-length items (a call logged at 10:00) show where they happened.

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from crm.auth.models import User
 from crm.core import audit, versioning
-from crm.core.errors import DomainError, PermissionDenied
+from crm.core.errors import DomainError, FieldErrors, PermissionDenied
 from crm.core.params import INT_MAX, BadValue, OutOfRange, parse_int
 from crm.core.text import checked_email, digits, fold
 from crm.core.timeutil import utcnow
@@ -20,6 +20,8 @@ from crm.interactions.models import (
     DIRECTED_KINDS,
     DIRECTIONS,
     KINDS,
+    MAX_DURATION,
+    MAX_REMIND,
     OPEN_STATUSES,
     STATUSES,
     Interaction,
@@ -29,8 +31,6 @@ from crm.interactions.queries import can_edit, can_view
 from crm.partners import queries as partner_queries
 from crm.partners.models import ContactPerson, Partner
 
-MAX_DURATION = 7 * 24 * 60  # a week, in minutes
-MAX_REMIND = 7 * 24 * 60
 AUDITED = (
     "kind", "status", "title", "responsible_id", "partner_id", "contact_person_id",
     "contact_text", "subject_type", "subject_id", "subject_text", "starts_at",
@@ -75,23 +75,11 @@ def sync_derived(i: Interaction) -> None:
 # --- validation -----------------------------------------------------------------------------
 
 
-class _Errors:
-    def __init__(self):
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise DomainError("Please correct the marked fields.", self.fields)
-
-
 def _text(data: dict, key: str, limit: int) -> str:
     return (data.get(key) or "").strip()[:limit]
 
 
-def _int_or_none(value, field: str, errors: _Errors) -> int | None:
+def _int_or_none(value, field: str, errors: FieldErrors) -> int | None:
     if value in (None, ""):
         return None
     try:
@@ -105,7 +93,7 @@ def _int_or_none(value, field: str, errors: _Errors) -> int | None:
 
 def clean_interaction(actor, data: dict, *, interaction: Interaction | None = None) -> dict:
     """Check `data` (Python values, UTC datetimes) and return the values to store."""
-    errors = _Errors()
+    errors = FieldErrors()
     current = _snapshot(interaction) if interaction is not None else {}
 
     def get(key, default=None):
@@ -176,7 +164,7 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
     return v
 
 
-def _clean_contact(actor, get, v: dict, errors: _Errors, current: dict) -> None:
+def _clean_contact(actor, get, v: dict, errors: FieldErrors, current: dict) -> None:
     partner_id = _int_or_none(get("partner_id"), "partner_id", errors)
     person_id = _int_or_none(get("contact_person_id"), "contact_person_id", errors)
     person = db.session.get(ContactPerson, person_id) if person_id else None
@@ -198,7 +186,7 @@ def _clean_contact(actor, get, v: dict, errors: _Errors, current: dict) -> None:
     v["partner_id"], v["contact_person_id"] = partner_id, person_id
 
 
-def _clean_direction(get, v: dict, errors: _Errors) -> None:
+def _clean_direction(get, v: dict, errors: FieldErrors) -> None:
     direction = get("direction") or ""
     if v["kind"] in DIRECTED_KINDS:
         if direction not in DIRECTIONS:
@@ -216,7 +204,7 @@ def _clean_direction(get, v: dict, errors: _Errors) -> None:
         errors.add("address", "A phone number has digits.")
 
 
-def _clean_subject(actor, get, v: dict, errors: _Errors, current: dict) -> None:
+def _clean_subject(actor, get, v: dict, errors: FieldErrors, current: dict) -> None:
     key = get("subject_type") or ""
     object_id = _int_or_none(get("subject_id"), "subject_id", errors)
     if not key:
@@ -232,7 +220,7 @@ def _clean_subject(actor, get, v: dict, errors: _Errors, current: dict) -> None:
     v["subject_type"], v["subject_id"] = key, object_id
 
 
-def _clean_parent(actor, get, v: dict, errors: _Errors, interaction) -> None:
+def _clean_parent(actor, get, v: dict, errors: FieldErrors, interaction) -> None:
     parent_id = _int_or_none(get("parent_id"), "parent_id", errors)
     if parent_id is None:
         v["parent_id"] = None
@@ -284,7 +272,7 @@ def _participant_order(row: tuple) -> tuple:
 
 def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
     """Replace the participants with `rows` of {user_id | contact_person_id | name, note}."""
-    errors = _Errors()
+    errors = FieldErrors()
     keep: list[Participant] = []
     seen = set()
     for n, row in enumerate(rows):

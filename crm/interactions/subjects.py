@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
+from crm.core.registry import RegistryKey
 
 
 @dataclass(frozen=True)
@@ -26,21 +26,21 @@ class SubjectType:
     order: int = 100
 
 
-def _types(app) -> dict[str, SubjectType]:
-    return app.extensions.setdefault("crm.interaction_subjects", {})
+SUBJECT_TYPES: RegistryKey[SubjectType] = RegistryKey(
+    "crm.interaction_subjects", sort_key=lambda t: (t.order, t.title)
+)
 
 
 def register_subject_type(state_or_app, subject_type: SubjectType) -> None:
-    app = getattr(state_or_app, "app", state_or_app)
-    _types(app)[subject_type.key] = subject_type
+    SUBJECT_TYPES.register(state_or_app, subject_type)
 
 
 def subject_types() -> list[SubjectType]:
-    return sorted(_types(current_app).values(), key=lambda t: (t.order, t.title))
+    return list(SUBJECT_TYPES.of())
 
 
 def subject_type(key: str) -> SubjectType | None:
-    return _types(current_app).get(key)
+    return SUBJECT_TYPES.of().get(key)
 
 
 def describe(pairs: list[tuple[str, int]], user) -> dict[tuple[str, int], tuple[str, str | None]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from crm.core.registry import RegistryKey
 from crm.extensions import db
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,15 @@ class NotificationProducer:
     order: int = 100
 
 
+PRODUCERS: RegistryKey[NotificationProducer] = RegistryKey("crm.notification_producers")
+
+
 def register_producer(state_or_app, producer: NotificationProducer) -> None:
-    app = getattr(state_or_app, "app", state_or_app)
-    app.extensions.setdefault("crm.notification_producers", {})[producer.key] = producer
+    PRODUCERS.register(state_or_app, producer)
 
 
 def producers(app=None) -> list[NotificationProducer]:
-    app = app or current_app
-    found = app.extensions.get("crm.notification_producers", {}).values()
-    return sorted(found, key=lambda p: p.order)
+    return list(PRODUCERS.of(app))
 
 
 def run_all() -> dict[str, dict]:

@@ -8,9 +8,12 @@ bp = Blueprint("partners", __name__, url_prefix="/partners")
 
 
 def _setup(state):
+    from crm.demo import register_demo_step
     from crm.partners import queries
+    from crm.partners.demo import make_partners_demo
     from crm.partners.tabs import PartnerTab, register_tab
 
+    register_demo_step(state, 10, make_partners_demo)
     register_nav(state, "partners.index", "Partners", 10)
     register_nav(state, "partners.report_contacts", "Contact reports", 80)
     register_tab(state, PartnerTab("summary", "Summary", _summary, 10))

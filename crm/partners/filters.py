@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from crm.core.filters import (
-    CONTROL_CHARS,  # noqa: F401  (re-exported: views and interactions import it from here)
     MAX_QUERY,
     ChoiceField,
     IdField,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.core.models import AuditEntry
+from crm.core.paging import COUNT_LIMIT, Page
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners.filters import PartnerFilter
@@ -20,9 +21,6 @@ from crm.partners.models import ContactDetail, ContactPerson, Partner, Tag, part
 NAME_PREFIX = 4  # letters of the name key that look-alike candidates share
 SIMILAR_NAME_SCORE = 90  # rapidfuzz token_sort_ratio at or above which names are "very similar"
 PHONE_CHARS = set("0123456789+-() .")
-# A filtered list counts its matches up to here and then says "1,000+": counting every match
-# of a common word means reading every partner, which a page of 25 rows does not need.
-COUNT_LIMIT = 1000
 
 
 # --- access -------------------------------------------------------------------------------
@@ -122,40 +120,6 @@ ORDER = {
     "-created": (Partner.created_on.desc(), Partner.id.desc()),
     "created": (Partner.created_on, Partner.id),
 }
-
-
-@dataclass
-class Page:
-    items: list
-    total: int  # the number of matches; with `more`, how many were counted before stopping
-    page: int
-    per_page: int
-    more: bool = False  # the count stopped at `total`: there are more matches
-    next_exists: bool = False  # a row after this page was seen
-
-    @property
-    def pages(self) -> int:
-        """The number of pages; with `more`, the number known to exist."""
-        pages = max(1, -(-self.total // self.per_page))
-        if self.more:
-            pages = max(pages, self.page + (1 if self.next_exists else 0))
-        return pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def total_text(self) -> str:
-        return f"{self.total:,}+" if self.more else f"{self.total:,}"
-
-    @property
-    def pages_text(self) -> str:
-        return f"{self.pages}+" if self.more and self.next_exists else str(self.pages)
 
 
 def _count(stmt: Select) -> int:

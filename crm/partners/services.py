@@ -3,6 +3,7 @@ checks, merge, and the audit trail of every change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import date
 
@@ -11,11 +12,12 @@ from sqlalchemy import delete, insert, select, update
 
 from crm.auth.models import User
 from crm.core import audit, versioning
-from crm.core.errors import DomainError, PermissionDenied
+from crm.core.errors import DomainError, FieldErrors, PermissionDenied
 from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
 from crm.core.params import id_or_none
+from crm.core.registry import RegistryKey
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners import queries
@@ -31,7 +33,6 @@ from crm.partners.models import (
     partner_tag,
 )
 from crm.partners.validation import (
-    Errors,
     clean_choice,
     clean_contact_value,
     clean_date,
@@ -106,7 +107,7 @@ def _audit_diff(before: dict, after: dict) -> dict:
 
 def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
     """Validated partner fields from `data` (missing keys keep the partner's current value)."""
-    errors = Errors()
+    errors = FieldErrors()
     current = _snapshot(partner) if partner else {}
 
     def get(key, default=""):
@@ -221,7 +222,7 @@ def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Pa
     db.session.add(partner)
     for kind in ("email", "phone"):
         if values.get(kind):
-            partner.contact_details.append(_detail(kind, values[kind], is_main=True))
+            partner.contact_details.append(new_contact_detail(kind, values[kind], is_main=True))
     _flush_code(values["code"])
     if not values["code"]:
         partner.code = _code_for(partner.id)
@@ -313,7 +314,9 @@ def delete_partner(actor, partner: Partner) -> None:
 # --- contact details and contact persons --------------------------------------------------
 
 
-def _detail(kind: str, value: str, *, label: str = "", is_main: bool = False) -> ContactDetail:
+def new_contact_detail(
+    kind: str, value: str, *, label: str = "", is_main: bool = False
+) -> ContactDetail:
     if kind == "email":
         norm = normalise_email(value)
     elif kind == "phone":
@@ -326,7 +329,7 @@ def _detail(kind: str, value: str, *, label: str = "", is_main: bool = False) ->
 def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerson | None = None):
     """Add an e-mail/phone/address/messenger/website to a partner or one of its persons."""
     ensure_can_edit(actor, partner)
-    errors = Errors()
+    errors = FieldErrors()
     kind = clean_choice(errors, "kind", data.get("kind"), CONTACT_KINDS)
     value = clean_contact_value(errors, kind, data.get("value"), _region()) if kind else ""
     if kind in ("email", "phone") and not value:
@@ -334,7 +337,7 @@ def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerso
     label = clean_text(errors, "label", data.get("label"))
     errors.raise_if_any()
     owner = person or partner
-    detail = _detail(kind, value, label=label, is_main=bool(data.get("is_main")))
+    detail = new_contact_detail(kind, value, label=label, is_main=bool(data.get("is_main")))
     same = [d for d in owner.contact_details if d.kind == kind]
     if any(d.value_norm == detail.value_norm for d in same):
         raise DomainError("This contact detail is there already.", {"value": ["Already listed."]})
@@ -377,7 +380,7 @@ def set_main_detail(actor, partner: Partner, detail: ContactDetail) -> None:
 
 
 def clean_person(data: dict) -> dict:
-    errors = Errors()
+    errors = FieldErrors()
     out = {
         "name": clean_text(errors, "name", data.get("name"), required=True),
         "position": clean_text(errors, "position", data.get("position")),
@@ -434,7 +437,7 @@ def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | No
     for kind in ("email", "phone"):
         norm_values = {d.value_norm for d in person.contact_details if d.kind == kind}
         if values[kind]:
-            detail = _detail(kind, values[kind], is_main=not norm_values)
+            detail = new_contact_detail(kind, values[kind], is_main=not norm_values)
             if detail.value_norm not in norm_values:
                 person.contact_details.append(detail)
     db.session.add(person)
@@ -463,14 +466,13 @@ MERGE_CHOICES = ("name", "kind", "inn", "city", "responsible_id", "notes", "pref
                  "best_time_to_call", "created_on")  # fmt: skip
 
 
-def merge_hooks(app) -> list:
-    return app.extensions.setdefault("crm.partner_merge_hooks", [])
+# `hook(other_id, survivor_id)` runs before a merge re-points foreign keys to the partner.
+MERGE_HOOKS: RegistryKey[Callable[[int, int], None]] = RegistryKey("crm.partner_merge_hooks")
 
 
 def register_merge_hook(state_or_app, hook) -> None:
     """`hook(other_id, survivor_id)` runs before a merge re-points foreign keys to partner."""
-    app = getattr(state_or_app, "app", state_or_app)
-    merge_hooks(app).append(hook)
+    MERGE_HOOKS.register(state_or_app, hook)
 
 
 def merge_preview(survivor: Partner, other: Partner) -> dict:
@@ -531,7 +533,7 @@ def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, 
     db.session.flush()
     db.session.execute(delete(partner_tag).where(partner_tag.c.partner_id == other.id))
     # Domains whose rows would collide on a unique key once re-pointed adjust them first.
-    for hook in merge_hooks(current_app):
+    for hook in MERGE_HOOKS.of():
         hook(other.id, survivor.id)
     moved.update(repoint_references(Partner.__table__, other.id, survivor.id, skip=OWN_LINKS))
     # Partners merged into `other` earlier now point straight at the survivor.

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from crm.core.registry import RegistryKey
+
 
 @dataclass(frozen=True)
 class PartnerTab:
@@ -22,14 +24,12 @@ class PartnerTab:
         return Markup(self.render(partner))
 
 
-def _tabs(app) -> dict[str, PartnerTab]:
-    return app.extensions.setdefault("crm.partner_tabs", {})
+TABS: RegistryKey[PartnerTab] = RegistryKey("crm.partner_tabs")
 
 
 def register_tab(state_or_app, tab: PartnerTab) -> None:
-    app = getattr(state_or_app, "app", state_or_app)
-    _tabs(app)[tab.key] = tab
+    TABS.register(state_or_app, tab)
 
 
 def tabs_for(app, user) -> list[PartnerTab]:
-    return sorted((t for t in _tabs(app).values() if t.visible(user)), key=lambda t: t.order)
+    return [t for t in TABS.of(app) if t.visible(user)]

@@ -7,7 +7,7 @@ from datetime import date
 
 import phonenumbers
 
-from crm.core.errors import DomainError
+from crm.core.errors import FieldErrors
 from crm.core.params import BadValue, OutOfRange, parse_date
 from crm.core.text import checked_email
 from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
@@ -27,21 +27,7 @@ LIMITS = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class Errors:
-    """Collects field errors; `raise_if_any` turns them into one DomainError."""
-
-    def __init__(self):
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_if_any(self, message: str = "Please correct the marked fields.") -> None:
-        if self.fields:
-            raise DomainError(message, self.fields)
-
-
-def clean_text(errors: Errors, field: str, value, *, required=False, label=None,
+def clean_text(errors: FieldErrors, field: str, value, *, required=False, label=None,
                multiline=False) -> str:  # fmt: skip
     """Trimmed text within its length limit and free of control characters."""
     label = label or field.replace("_", " ").capitalize()
@@ -61,7 +47,7 @@ def clean_text(errors: Errors, field: str, value, *, required=False, label=None,
     return text
 
 
-def clean_email(errors: Errors, field: str, value: str) -> str:
+def clean_email(errors: FieldErrors, field: str, value: str) -> str:
     value = (value or "").strip()
     if not value:
         return ""
@@ -72,7 +58,7 @@ def clean_email(errors: Errors, field: str, value: str) -> str:
         return value
 
 
-def clean_phone(errors: Errors, field: str, value: str, region: str) -> str:
+def clean_phone(errors: FieldErrors, field: str, value: str, region: str) -> str:
     """The phone as typed (trimmed); it must be a possible number for `region` or international."""
     value = (value or "").strip()
     if not value:
@@ -92,21 +78,21 @@ def clean_phone(errors: Errors, field: str, value: str, region: str) -> str:
     return value
 
 
-def clean_inn(errors: Errors, value: str) -> str:
+def clean_inn(errors: FieldErrors, value: str) -> str:
     value = (value or "").strip().replace(" ", "")
     if value and (not (value.isascii() and value.isdigit()) or not 4 <= len(value) <= 20):
         errors.add("inn", "A tax id is 4 to 20 digits (10 or 12 for a Russian INN).")
     return value
 
 
-def clean_choice(errors: Errors, field: str, value: str, choices, *, allow_empty=False) -> str:
+def clean_choice(errors: FieldErrors, field: str, value: str, choices, *, allow_empty=False) -> str:
     value = (value or "").strip()
     if (value or not allow_empty) and value not in choices:
         errors.add(field, f"Choose one of: {', '.join(choices)}.")
     return value
 
 
-def clean_roles(errors: Errors, roles) -> list[str]:
+def clean_roles(errors: FieldErrors, roles) -> list[str]:
     roles = [r.strip() for r in roles if r and r.strip()]
     bad = [r for r in roles if r not in PARTNER_ROLES]
     if bad:
@@ -114,7 +100,7 @@ def clean_roles(errors: Errors, roles) -> list[str]:
     return [r for r in PARTNER_ROLES if r in roles] or ["client"]
 
 
-def clean_tags(errors: Errors, raw) -> list[str]:
+def clean_tags(errors: FieldErrors, raw) -> list[str]:
     """Tags from a comma-separated string or a list; duplicates dropped, case kept."""
     items = raw.split(",") if isinstance(raw, str) else list(raw or [])
     tags, seen = [], set()
@@ -131,7 +117,7 @@ def clean_tags(errors: Errors, raw) -> list[str]:
     return tags
 
 
-def clean_contact_value(errors: Errors, kind: str, value: str, region: str) -> str:
+def clean_contact_value(errors: FieldErrors, kind: str, value: str, region: str) -> str:
     if kind == "email":
         return clean_email(errors, "value", value)
     if kind == "phone":
@@ -139,7 +125,7 @@ def clean_contact_value(errors: Errors, kind: str, value: str, region: str) -> s
     return clean_text(errors, "value", value, required=True, label="Value")
 
 
-def clean_date(errors: Errors, field: str, value, *, label: str) -> date | None:
+def clean_date(errors: FieldErrors, field: str, value, *, label: str) -> date | None:
     if value in (None, ""):
         return None
     try:
@@ -155,7 +141,6 @@ __all__ = [
     "CHANNELS",
     "CONTACT_KINDS",
     "PARTNER_KINDS",
-    "Errors",
     "clean_choice",
     "clean_contact_value",
     "clean_date",

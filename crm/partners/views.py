@@ -8,12 +8,13 @@ from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.params import id_or_none
+from crm.core.text import CONTROL_CHARS
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.partners import bp, queries, services
-from crm.partners.filters import CONTROL_CHARS, PartnerFilter
+from crm.partners.filters import PartnerFilter
 from crm.partners.forms import (
     ContactDetailForm,
     ContactPersonForm,

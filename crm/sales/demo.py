@@ -106,7 +106,7 @@ class Buyer:
     docs: list[Doc] = field(default_factory=list)
 
 
-def make_sales_demo(fake, rng, users) -> None:
+def make_sales_demo(fake, rng, users, *, n_partners: int) -> None:
     """The `crm demo` step: catalogue, sales, returns, payments and stock for client partners."""
     today = date.today()
     orgs = _named(Organization, ORGANIZATIONS)

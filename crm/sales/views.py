@@ -6,10 +6,10 @@ from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
 from crm.charts import plotly_js_tag, plotly_js_url
+from crm.core.paging import Page
 from crm.exporting import EXPORT_FORMATS, export_response
 from crm.htmx import is_fragment_request, render
 from crm.partners import queries as partner_queries
-from crm.partners.queries import Page
 from crm.sales import bp, charts, queries
 from crm.sales.filters import ReceivablesFilter
 from crm.sales.receivables import partner_balance

@@ -15,3 +15,13 @@ def test_root_sends_an_anonymous_visitor_to_sign_in(client):
 
     assert response.status_code == 302
     assert "/auth/login" in response.location
+
+
+def test_error_page_and_logo_lead_to_the_start_page_not_to_a_domain(client, login_as):
+    login_as("manager")
+
+    body = client.get("/partners/999999999").get_data(as_text=True)
+
+    assert 'href="/">Back to the start page</a>' in body
+    assert 'class="navbar-brand" href="/"' in body
+    assert 'href="/partners/">Back' not in body

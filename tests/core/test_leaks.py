@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from crm.extensions import db
-from crm.interactions.subjects import SubjectType, register_subject_type
+from crm.interactions.subjects import SUBJECT_TYPES, SubjectType, register_subject_type
 from tests.auth.helpers import new_browser
 from tests.factories import create_document, create_interaction
 
@@ -23,10 +23,9 @@ def client(app):
 
 
 @pytest.fixture
-def deals(app):
+def deals(app, monkeypatch):
     """A subject type "deal": 8 is Boris's (its label a marker), hidden from other managers."""
-    types = app.extensions.setdefault("crm.interaction_subjects", {})
-    saved = types.get("deal")
+    monkeypatch.setitem(app.extensions, SUBJECT_TYPES.name, SUBJECT_TYPES.of(app).copy())
     register_subject_type(
         app,
         SubjectType(
@@ -38,11 +37,6 @@ def deals(app):
             can_view=lambda user, object_id: user.role != "manager" or object_id != 8,
         ),
     )
-    yield
-    if saved is None:
-        types.pop("deal", None)
-    else:
-        types["deal"] = saved
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from crm.interactions.models import Interaction
-from tests.interactions.test_list import listed, titles
+from tests.interactions.helpers import listed, titles
 from tests.partners.helpers import HX, fresh, text
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from crm.core.models import AuditEntry
 from crm.interactions.models import Attachment, Interaction
-from tests.interactions.test_forms import form, stored
+from tests.interactions.helpers import form, stored
 from tests.partners.helpers import count, field_errors, fresh, text
 
 OFFER = b"%PDF-1.4 commercial offer\n" * 40  # 1,040 bytes

@@ -17,21 +17,11 @@ import pytest
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.interactions.models import Interaction
-from tests.factories import create_interaction
+from tests.interactions.helpers import add_interaction
 
 HX = {"HX-Request": "true"}
 VLADIVOSTOK = "Asia/Vladivostok"
 NEW_YORK = "America/New_York"
-
-
-def add_interaction(responsible, starts_at: datetime, minutes: int = 30, *, title=None,
-                    kind="meeting", status="planned", participants=(), **fields) -> Interaction:  # fmt: skip
-    """A meeting of `minutes` at `starts_at` (naive UTC), through the shared factory."""
-    if status == "completed":
-        fields.setdefault("completed_at", starts_at)
-    return create_interaction(responsible, kind=kind, starts_at=starts_at, status=status,
-                              title=title or f"Meeting at {starts_at:%m-%d %H:%M}",
-                              duration_minutes=minutes, participants=participants, **fields)  # fmt: skip
 
 
 def key(i: Interaction) -> str:

@@ -13,40 +13,8 @@ from sqlalchemy import select
 from crm.core.models import AuditEntry
 from crm.extensions import db
 from crm.interactions.models import Interaction, Participant
+from tests.interactions.helpers import form, stored
 from tests.partners.helpers import HX, count, field_errors, fresh, text
-
-
-def form(**overrides) -> dict:
-    """What the interaction form posts for an outgoing call; `overrides` change fields."""
-    data = {
-        "kind": "call",
-        "status": "completed",
-        "title": "",
-        "responsible_id": "",
-        "partner_id": "",
-        "contact_person_id": "",
-        "contact_text": "",
-        "direction": "outgoing",
-        "address": "",
-        "starts_at": "2026-11-30T10:00",
-        "duration_minutes": "5",
-        "follow_up_at": "",
-        "remind_minutes": "15",
-        "outcome": "",
-        "subject_type": "",
-        "subject_id": "",
-        "subject_text": "",
-        "description": "",
-        "parent_id": "",
-    }
-    data.update(overrides)
-    return {key: str(value) for key, value in data.items()}
-
-
-def stored() -> list[Interaction]:
-    """Every interaction as the database has it now, by id."""
-    db.session.expire_all()
-    return list(db.session.execute(select(Interaction).order_by(Interaction.id)).scalars())
 
 
 def page_errors(response) -> list[str]:

@@ -16,7 +16,8 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.interactions import feeds
 from crm.interactions.models import CalendarFeed
-from tests.interactions.test_calendar import HX, add_interaction
+from tests.interactions.helpers import add_interaction
+from tests.partners.helpers import HX
 
 FEED_URL = re.compile(r'id="calendar-feed-url" readonly value="([^"]+)"')
 

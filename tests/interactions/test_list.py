@@ -11,17 +11,10 @@ import pytest
 
 from crm.core.timeutil import utcnow
 from crm.interactions.models import Interaction
+from tests.interactions.helpers import listed, titles
 from tests.partners.helpers import HX, fresh, text
 
-_TITLE = re.compile(
-    r'class="fw-semibold me-auto interaction-title" href="/interactions/\d+">(.*?)</a>'
-)
 _HEADING = re.compile(r'<div class="[^"]*group-heading">\s*(.*?)\s*</div>', re.S)
-
-
-def titles(response) -> list[str]:
-    """The titles of the listed rows, in order."""
-    return [html.unescape(t) for t in _TITLE.findall(text(response))]
 
 
 def headings(response) -> list[str]:
@@ -31,14 +24,6 @@ def headings(response) -> list[str]:
 def problems(response) -> list[str]:
     found = re.findall(r'<div class="alert alert-warning py-2">(.*?)</div>', text(response))
     return [html.unescape(p) for p in found]
-
-
-def listed(client, query: str = "", fragment: bool = False) -> list[str]:
-    """Titles listed for a query string, from the full page or the HTMX fragment."""
-    response = client.get(f"/interactions/?{query}", headers=HX if fragment else None)
-    assert response.status_code == 200
-    assert ("<html" in text(response)) is not fragment
-    return titles(response)
 
 
 def utc(day: int, hour: int, minute: int = 0) -> datetime:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.interactions.test_list import titles
+from tests.interactions.helpers import titles
 from tests.partners.helpers import HX, text
 
 

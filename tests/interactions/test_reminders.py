@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from crm.core.models import JobRun
+from crm.core.registry import Registry
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.interactions import services
 from crm.interactions.jobs import send_reminders
 from crm.jobs import enqueue
 from crm.notifications.models import Notification
-from crm.notifications.producers import NotificationProducer
+from crm.notifications.producers import PRODUCERS, NotificationProducer
 from tests.core.helpers import ROOT, run_worker
 from tests.notifications import helpers
 
@@ -260,8 +261,8 @@ def test_a_failing_inline_run_does_not_break_the_badge(app, client, login_as, mo
         raise RuntimeError("database hiccup")
 
     monkeypatch.delitem(app.extensions, INLINE_AT, raising=False)
-    monkeypatch.setitem(app.extensions, "crm.notification_producers",
-                        {"broken": NotificationProducer("broken", broken)})  # fmt: skip
+    monkeypatch.setitem(app.extensions, PRODUCERS.name, Registry())
+    PRODUCERS.register(app, NotificationProducer("broken", broken))
     login_as("manager")
 
     response = client.get("/notifications/badge", headers=HTMX)

@@ -14,7 +14,7 @@ from crm.core.models import AuditEntry
 from crm.extensions import db
 from crm.interactions import services
 from crm.interactions.models import Interaction
-from crm.interactions.subjects import SubjectType, register_subject_type
+from crm.interactions.subjects import SUBJECT_TYPES, SubjectType, register_subject_type
 from tests.partners.helpers import fresh
 
 T = datetime(2026, 3, 2, 9, 0)  # a Monday, 09:00 UTC
@@ -46,7 +46,7 @@ def call(partner, **fields) -> dict:
 
 
 @pytest.fixture
-def deals(app):
+def deals(app, monkeypatch):
     """A throwaway subject type "deal" with objects 7 and 8; 8 is hidden from managers."""
     key = "deal"
     kind = SubjectType(
@@ -55,14 +55,9 @@ def deals(app):
         describe=lambda ids: {i: (f"Deal #{i}", f"/deals/{i}") for i in ids if i in (7, 8)},
         can_view=lambda user, object_id: user.role != "manager" or object_id != 8,
     )
-    types = app.extensions.setdefault("crm.interaction_subjects", {})
-    saved = types.get(key)
+    monkeypatch.setitem(app.extensions, SUBJECT_TYPES.name, SUBJECT_TYPES.of(app).copy())
     register_subject_type(app, kind)
-    yield kind
-    if saved is None:
-        types.pop(key, None)
-    else:
-        types[key] = saved
+    return kind
 
 
 # --- derived columns ------------------------------------------------------------------------

@@ -73,3 +73,23 @@ def field_errors(page: str, field_id: str) -> list[str]:
     block = field_block(page, field_id)
     found = re.findall(r'<div class="invalid-feedback d-block">(.*?)</div>', block, re.S)
     return [html.unescape(e.strip()) for e in found]
+
+
+def form(**overrides) -> dict:
+    """What the partner form posts for a plain company; `overrides` change fields."""
+    data = {
+        "name": "ООО Ромашка",
+        "code": "",
+        "kind": "company",
+        "roles": ["client"],
+        "inn": "",
+        "city": "",
+        "tags": "",
+        "email": "",
+        "phone": "",
+        "notes": "",
+        "preferred_channel": "",
+        "best_time_to_call": "",
+    }
+    data.update(overrides)
+    return data

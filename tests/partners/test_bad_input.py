@@ -13,11 +13,11 @@ from tests.partners.helpers import (
     HX,
     audit_entries,
     field_errors,
+    form,
     fresh,
     partner_count,
     text,
 )
-from tests.partners.test_crud import form
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -10,31 +10,12 @@ from crm.partners.services import tags_by_name
 from tests.partners.helpers import (
     audit_entries,
     detail_count,
+    form,
     fresh,
     partner_count,
     person_count,
     text,
 )
-
-
-def form(**overrides) -> dict:
-    """What the partner form posts for a plain company; `overrides` change fields."""
-    data = {
-        "name": "ООО Ромашка",
-        "code": "",
-        "kind": "company",
-        "roles": ["client"],
-        "inn": "",
-        "city": "",
-        "tags": "",
-        "email": "",
-        "phone": "",
-        "notes": "",
-        "preferred_channel": "",
-        "best_time_to_call": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_create_stores_partner_with_main_contacts_tags_and_auto_code(client, login_as, make_user):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.partners.models import Partner
-from tests.partners.helpers import HX, fresh, partner_count, text
-from tests.partners.test_crud import form
+from tests.partners.helpers import HX, form, fresh, partner_count, text
 
 
 @pytest.fixture

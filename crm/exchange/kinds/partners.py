@@ -9,14 +9,15 @@ from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.core import audit, versioning
+from crm.core.errors import FieldErrors
 from crm.core.keys import KeyTaken
 from crm.core.text import fold
 from crm.exchange import values
 from crm.exchange.kinds.base import Col, Kind, RowError, check_email, chunks, user_id
 from crm.extensions import db
 from crm.partners.models import PARTNER_KINDS, PARTNER_ROLES, ContactPerson, Partner
-from crm.partners.services import _detail, sync_search
-from crm.partners.validation import Errors, clean_inn, clean_phone
+from crm.partners.services import new_contact_detail, sync_search
+from crm.partners.validation import clean_inn, clean_phone
 
 
 def _roles(value) -> tuple[str, ...]:
@@ -30,7 +31,7 @@ def _roles(value) -> tuple[str, ...]:
 def _check_phone(row_no: int, column: str, phone: str | None) -> list[RowError]:
     if not phone:
         return []
-    errors = Errors()
+    errors = FieldErrors()
     clean_phone(errors, column, phone, current_app.config["DEFAULT_PHONE_REGION"])
     return [RowError(row_no, column, m) for m in errors.fields.get(column, [])]
 
@@ -50,7 +51,7 @@ def _set_main(owner, kind: str, value: str | None) -> None:
     for d in same:
         d.is_main = d is match
     if match is None:
-        owner.contact_details.append(_detail(kind, value, is_main=True))
+        owner.contact_details.append(new_contact_detail(kind, value, is_main=True))
 
 
 def _audit_view(p: Partner) -> dict:
@@ -82,7 +83,7 @@ class PartnersKind(Kind):
         if rec.get("kind") and rec["kind"] not in PARTNER_KINDS:
             errors.append(RowError(row_no, "kind", "must be company or person"))
         if rec.get("inn"):
-            e = Errors()
+            e = FieldErrors()
             rec["inn"] = clean_inn(e, rec["inn"])
             errors += [RowError(row_no, "inn", m) for m in e.fields.get("inn", [])]
         errors += check_email(row_no, "email", rec.get("email"))
