@@ -288,9 +288,8 @@ def test_badge_poll_hands_the_reminders_to_a_thread_and_answers_at_once(
         send_reminders(now=now)
         finished.set()
 
-    monkeypatch.setitem(
-        app.extensions, "crm.notification_producers", {"slow": NotificationProducer("slow", slow)}
-    )
+    monkeypatch.setitem(app.extensions, PRODUCERS.name, Registry())
+    PRODUCERS.register(app, NotificationProducer("slow", slow))
     me = login_as("manager")
     plan(me, make_partner(responsible=me), starts_at=utcnow() + timedelta(minutes=10))
     db.session.commit()
