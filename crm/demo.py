@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from crm.auth.models import User
 from crm.auth.services import create_user
 from crm.core import audit
+from crm.core.policy import may
 from crm.core.text import fold
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
@@ -67,7 +68,7 @@ def load_demo(n_partners: int = 300, seed: int = 42) -> list[tuple[str, str, str
         users.append(user)
         logins.append((email, role, password))
     db.session.commit()
-    managers = [u for u in users if u.role in ("manager", "admin")]
+    managers = [u for u in users if may(u, "records.own")]
     tags = tags_by_name(TAGS)
     # A second run adds partners: their codes go on after the ones taken.
     taken = set(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
+from crm.core.policy import may_current
 from crm.core.registry import nav_registry
 from crm.core.timeutil import to_zone
 from crm.core.urls import current_path
@@ -12,6 +13,8 @@ from crm.core.urls import current_path
 
 def init_app(app) -> None:
     app.jinja_env.globals["current_path"] = current_path  # a `next=` value (crm/core/urls.py)
+    # {% if may("partner.create") %}: the signed-in user asks the permission policy.
+    app.jinja_env.globals["may"] = may_current
 
     @app.context_processor
     def nav():

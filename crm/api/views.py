@@ -13,8 +13,9 @@ from flask_login import current_user
 from crm.access import SAFE_METHODS
 from crm.api import bp, openapi, services
 from crm.api.queries import DEFAULT_PER_PAGE, MAX_PER_PAGE, RESOURCES, Resource, key_text
-from crm.api.services import WRITERS, ApiError
+from crm.api.services import ApiError
 from crm.core.params import INT_MAX, BadValue, parse_int
+from crm.core.policy import may
 from crm.exchange import values
 from crm.extensions import db, login_manager
 
@@ -28,7 +29,7 @@ def _bearer_token_only():
     from CSRF); roles that only read are refused any write before the body is read."""
     if g.get("api_token") is None or not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if request.method not in SAFE_METHODS and current_user.role not in WRITERS:
+    if request.method not in SAFE_METHODS and not may(current_user, "api.write"):
         raise ApiError(
             403, f"Your role ({current_user.role}) may read through the API but not write."
         )

@@ -16,6 +16,7 @@ from crm.auth.models import User
 # Dates the calendar can page to: the app's date bounds (a month grid reaches a week either
 # side of its month, and that stays inside Python's calendar).
 from crm.core.params import MAX_DATE, MIN_DATE, BadValue, OutOfRange, id_or_none, parse_date
+from crm.core.policy import may
 from crm.core.timeutil import to_zone
 from crm.extensions import db
 from crm.interactions.calendar import CalendarItem
@@ -50,11 +51,6 @@ class CalendarQuery:
         return {k: v for k, v in values.items() if v}
 
 
-def may_choose_owner(user) -> bool:
-    """Managers see their own calendar only; the other roles may look at anyone's."""
-    return user.role != "manager"
-
-
 def parse_query(args, user, today: date) -> CalendarQuery:
     problems: list[str] = []
     view = (args.get("view") or DEFAULT_VIEW).strip()
@@ -80,7 +76,7 @@ def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:
     own = ("", [user.id], "My calendar")
     if raw in ("", "me", str(user.id)):
         return own
-    if not may_choose_owner(user):
+    if not may(user, "calendar.view_others"):
         problems.append("You can see only your own calendar (and what you take part in); "
                         "showing yours.")  # fmt: skip
         return own

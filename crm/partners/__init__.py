@@ -8,9 +8,10 @@ bp = Blueprint("partners", __name__, url_prefix="/partners")
 
 
 def _setup(state):
-    from crm.partners import queries
+    from crm.partners import policy, queries
     from crm.partners.tabs import PartnerTab, register_tab
 
+    policy.register(state)
     register_nav(state, "partners.index", "Partners", 10)
     register_nav(state, "partners.report_contacts", "Contact reports", 80)
     register_tab(state, PartnerTab("summary", "Summary", _summary, 10))
@@ -24,9 +25,9 @@ def _setup(state):
 def _can_edit(partner) -> bool:
     from flask_login import current_user
 
-    from crm.partners.queries import can_edit
+    from crm.core.policy import may
 
-    return can_edit(current_user, partner)
+    return may(current_user, "partner.edit", partner)
 
 
 def _summary(partner):
