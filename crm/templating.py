@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
-from crm.core.policy import may_current
+from crm.core.policy import may_current, may_open
 from crm.core.registry import nav_registry
 from crm.core.timeutil import to_zone
 from crm.core.urls import current_path
@@ -20,7 +20,11 @@ def init_app(app) -> None:
     def nav():
         items = []
         if current_user.is_authenticated:
-            items = [i for i in nav_registry(current_app) if i.visible_to(current_user)]
+            items = [
+                i
+                for i in nav_registry(current_app)
+                if i.visible_to(current_user) and may_open(i.endpoint)
+            ]
         return {"nav_items": items}
 
     @app.template_filter("localtime")

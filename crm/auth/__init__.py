@@ -5,7 +5,7 @@ from flask import Blueprint
 from crm.core.registry import register_nav
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-bp.record_once(lambda s: register_nav(s, "auth.user_index", "Users", 900, roles={"admin"}))
+bp.record_once(lambda s: register_nav(s, "auth.user_index", "Users", 900))
 
 
 def _register_policy(state):

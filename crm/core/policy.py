@@ -121,9 +121,17 @@ def requires(action: str):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.crm_action = action  # the menu shows the view's link only to who may open it
         return wrapped
 
     return decorator
+
+
+def may_open(endpoint: str) -> bool:
+    """May the signed-in user open `endpoint` (as far as its `@requires` says)? The menu asks."""
+    view = current_app.view_functions.get(endpoint)
+    action = getattr(view, "crm_action", None)
+    return action is None or may(current_user, action)
 
 
 def may_current(action: str, obj=None) -> bool:

@@ -232,3 +232,23 @@ def test_no_view_service_query_or_template_compares_role_strings():
     files += list((ROOT / "templates").rglob("*.html"))
     found = [hit for path in sorted(files) for hit in _role_comparisons(path)]
     assert found == []
+
+
+# --- the menu ------------------------------------------------------------------------------
+
+# Menu links to pages that need an action: the role → shown, as ROLE_ONLY says.
+GATED_MENU = {"Users": "users.manage", "Data exchange": "exchange.use"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_shows_a_gated_page_only_to_who_may_open_it(app, login_as, client, role):
+    login_as(role)
+    page = client.get("/partners/").get_data(as_text=True)
+    menu = page[page.index("<nav") : page.index("</nav>")]
+    shown = {title: f">{title}<" in menu for title in GATED_MENU}
+    expected = {title: ROLE_ONLY[action][ROLES.index(role)] for title, action in GATED_MENU.items()}
+    assert shown == expected
+    # …and the link it shows opens (the one it hides would answer 403).
+    for title, allowed in expected.items():
+        url = {"Users": "/auth/users", "Data exchange": "/exchange/"}[title]
+        assert client.get(url).status_code == (200 if allowed else 403)
