@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, selectinload
 from crm.api.fields import out
 from crm.auth.models import User
 from crm.core.params import parse_text
-from crm.core.policy import rows_clause
+from crm.core.policy import visible
 from crm.core.text import fold
 from crm.exchange import values
 from crm.exchange.kinds import KINDS
@@ -113,9 +113,7 @@ class Resource(ABC):
         """The resource's rows that `user` may see (all of them for user None)."""
         stmt = self.stmt().where(*where)
         if self.partner_data and user is not None:
-            visible = rows_clause(user, Partner)
-            if visible is not None:
-                stmt = stmt.where(visible)
+            stmt = visible(user, Partner, stmt)
         return stmt
 
     def where(self, wanted: dict) -> list:

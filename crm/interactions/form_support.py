@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
 from crm.core.params import OutOfRange, id_or_none
-from crm.core.policy import may, rows_clause
+from crm.core.policy import may, visible
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
@@ -38,9 +38,7 @@ def local_input(value: datetime | None) -> str:
 
 def partner_choices(selected: Partner | None, blank: str = "— no partner —") -> list[SelectChoice]:
     stmt = select(Partner).where(Partner.merged_into_id.is_(None))
-    visible = rows_clause(current_user, Partner)
-    if visible is not None:
-        stmt = stmt.where(visible)
+    stmt = visible(current_user, Partner, stmt)
     q = CONTROL_CHARS.sub(" ", request.args.get("partner_q") or "").strip()[:100]
     if q:
         from crm.core.text import fold

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, func, or_, select, union
 
 from crm.auth.models import User
 from crm.auth.policy import responsible_users_clause
-from crm.core.policy import may, rows_clause
+from crm.core.policy import may, rows_clause, visible
 from crm.core.text import fold
 from crm.core.timeutil import from_zone, utcnow
 from crm.extensions import db
@@ -150,9 +150,7 @@ def thread(i: Interaction, user) -> list[tuple[int, Interaction]]:
 def partner_history(user, partner_id: int, kind: str = "", status: str = "", limit=200):
     """A partner's interactions that `user` may see, newest first."""
     stmt = select(Interaction.id).where(Interaction.partner_id == partner_id)
-    visible = rows_clause(user, Interaction)
-    if visible is not None:
-        stmt = stmt.where(visible)
+    stmt = visible(user, Interaction, stmt)
     if kind:
         stmt = stmt.where(Interaction.kind == kind)
     if status:
@@ -204,10 +202,7 @@ def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> 
                   or_(Interaction.ends_at > start, Interaction.starts_at >= start))  # fmt: skip
     columns = (Interaction.id, Interaction.starts_at)
     if owner_ids is None:
-        stmt = select(*columns).where(window)
-        visible = rows_clause(user, Interaction)
-        if visible is not None:
-            stmt = stmt.where(visible)
+        stmt = visible(user, Interaction, select(*columns).where(window))
         stmt = stmt.order_by(Interaction.starts_at, Interaction.id)
     else:
         owner_ids = list(owner_ids)
@@ -219,10 +214,10 @@ def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> 
             Participant.user_id.in_(owner_ids), Participant.starts_at >= earliest,
             Participant.starts_at < end,
             or_(Participant.ends_at > start, Participant.starts_at >= start))  # fmt: skip
-        visible = rows_clause(user, Interaction)
-        if visible is not None and owner_ids != [user.id]:
-            own = own.where(visible)
-            taking_part = select(*columns).where(visible, Interaction.id.in_(
+        seen = rows_clause(user, Interaction)
+        if seen is not None and owner_ids != [user.id]:
+            own = own.where(seen)
+            taking_part = select(*columns).where(seen, Interaction.id.in_(
                 taking_part.with_only_columns(Participant.interaction_id)))  # fmt: skip
         both = union(own, taking_part).subquery()
         stmt = select(both.c.id, both.c.starts_at).order_by(both.c.starts_at, both.c.id)
