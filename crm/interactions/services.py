@@ -12,7 +12,7 @@ from crm.auth.models import User
 from crm.core import audit, versioning
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.params import INT_MAX, BadValue, OutOfRange, parse_int
-from crm.core.policy import may
+from crm.core.policy import may, require
 from crm.core.text import checked_email, digits, fold
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -346,8 +346,7 @@ def create_interaction(actor, data: dict, participants: list[dict] | None = None
 
 
 def ensure_can_edit(actor, i: Interaction) -> None:
-    if not may(actor, "interaction.edit", i):
-        raise PermissionDenied("Only the responsible user or an admin can change this.")
+    require(actor, "interaction.edit", i, "Only the responsible user or an admin can change this.")
 
 
 def _change(actor, i: Interaction, values: dict, summary: str = "") -> Interaction:

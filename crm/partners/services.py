@@ -16,7 +16,7 @@ from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
 from crm.core.params import id_or_none
-from crm.core.policy import may
+from crm.core.policy import may, require
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners import queries
@@ -67,8 +67,7 @@ def _region() -> str:
 
 
 def ensure_can_edit(actor, partner: Partner) -> None:
-    if not may(actor, "partner.edit", partner):
-        raise PermissionDenied("You may not change this partner.")
+    require(actor, "partner.edit", partner, "You may not change this partner.")
 
 
 # --- partner fields -----------------------------------------------------------------------
