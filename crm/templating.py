@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
+from crm.core.policy import may_current, may_open
 from crm.core.registry import nav_registry
 from crm.core.timeutil import to_zone
 from crm.core.urls import current_path
@@ -12,12 +13,14 @@ from crm.core.urls import current_path
 
 def init_app(app) -> None:
     app.jinja_env.globals["current_path"] = current_path  # a `next=` value (crm/core/urls.py)
+    # {% if may("partner.create") %}: the signed-in user asks the permission policy.
+    app.jinja_env.globals["may"] = may_current
 
     @app.context_processor
     def nav():
         items = []
         if current_user.is_authenticated:
-            items = [i for i in nav_registry(current_app) if i.visible_to(current_user)]
+            items = [i for i in nav_registry(current_app) if may_open(i.endpoint)]
         return {"nav_items": items}
 
     @app.template_filter("localtime")

@@ -14,4 +14,13 @@ csrf.exempt(bp)
 # Runs before the access gate, so the gate sees the token's user on API paths.
 bp.before_app_request(use_bearer_token_only)
 
+
+def _register_policy(state):
+    from crm.api import policy
+
+    policy.register(state)
+
+
+bp.record_once(_register_policy)
+
 from crm.api import views  # noqa: E402,F401  (routes attach to bp)

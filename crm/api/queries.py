@@ -1,5 +1,5 @@
 """Reads of the JSON API: each resource's items with the import's columns, a page of them,
-one by its key. A manager reads only his own partners' data (partners.queries.visibility_clause);
+one by its key. A manager reads only his own partners' data (the rows filter of crm/partners/policy.py);
 products and stock are everyone's. Owns the resource registry the views and OpenAPI use."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, selectinload
 from crm.api.fields import out
 from crm.auth.models import User
 from crm.core.params import parse_text
+from crm.core.policy import visible
 from crm.core.text import fold
 from crm.exchange import values
 from crm.exchange.kinds import KINDS
@@ -21,7 +22,6 @@ from crm.exchange.kinds.base import Col, Kind
 from crm.exchange.kinds.sales import HEADER
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
-from crm.partners.queries import visibility_clause
 from crm.sales.models import (
     Department,
     Organization,
@@ -113,9 +113,7 @@ class Resource(ABC):
         """The resource's rows that `user` may see (all of them for user None)."""
         stmt = self.stmt().where(*where)
         if self.partner_data and user is not None:
-            visible = visibility_clause(user)
-            if visible is not None:
-                stmt = stmt.where(visible)
+            stmt = visible(user, Partner, stmt)
         return stmt
 
     def where(self, wanted: dict) -> list:

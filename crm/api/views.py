@@ -14,7 +14,8 @@ from crm.access import SAFE_METHODS
 from crm.api import bp, filters, openapi, services
 from crm.api.filters import list_filter
 from crm.api.queries import MAX_PER_PAGE, RESOURCES, Resource, key_text
-from crm.api.services import WRITERS, ApiError
+from crm.api.services import ApiError
+from crm.core.policy import may
 from crm.extensions import db, login_manager
 
 # endpoint → (resource, verb): what the OpenAPI document describes for each route.
@@ -27,7 +28,7 @@ def _bearer_token_only():
     from CSRF); roles that only read are refused any write before the body is read."""
     if g.get("api_token") is None or not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if request.method not in SAFE_METHODS and current_user.role not in WRITERS:
+    if request.method not in SAFE_METHODS and not may(current_user, "api.write"):
         raise ApiError(
             403, f"Your role ({current_user.role}) may read through the API but not write."
         )

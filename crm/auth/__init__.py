@@ -5,6 +5,15 @@ from flask import Blueprint
 from crm.core.registry import register_nav
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-bp.record_once(lambda s: register_nav(s, "auth.user_index", "Users", 900, roles={"admin"}))
+bp.record_once(lambda s: register_nav(s, "auth.user_index", "Users", 900))
+
+
+def _register_policy(state):
+    from crm.auth import policy
+
+    policy.register(state)
+
+
+bp.record_once(_register_policy)
 
 from crm.auth import views  # noqa: E402,F401  (routes attach to bp)

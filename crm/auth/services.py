@@ -17,6 +17,7 @@ from zxcvbn import zxcvbn
 from crm.access import ROLES
 from crm.auth import user_sessions
 from crm.auth.models import ApiToken, LoginAttempt, User
+from crm.auth.policy import role_may
 from crm.core import audit
 from crm.core.errors import DomainError
 from crm.core.registry import RegistryKey
@@ -163,7 +164,7 @@ def update_user(actor, user: User, *, role: str, active: bool, name: str) -> Use
     """Change role, name or active flag; an admin cannot lock himself out."""
     if role not in ROLES:
         raise DomainError(f"Unknown role {role!r}.", {"role": ["Choose a role from the list."]})
-    if user.id == actor.id and (role != "admin" or not active):
+    if user.id == actor.id and (not role_may(role, "users.manage") or not active):
         raise DomainError("You cannot remove your own admin role or deactivate yourself.")
     before = {"role": user.role, "active": user.active, "name": user.name}
     user.role, user.active, user.name = role, active, name.strip()

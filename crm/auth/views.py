@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from crm.access import public, roles_required, viewer_may_post
+from crm.access import public, viewer_may_post
 from crm.auth import (
     bp,
     services,
@@ -24,6 +24,7 @@ from crm.auth.forms import (
 from crm.auth.models import User
 from crm.auth.session import client_ip
 from crm.core.errors import DomainError
+from crm.core.policy import requires
 from crm.core.urls import safe_next
 from crm.extensions import db
 from crm.forms import apply_errors
@@ -192,7 +193,7 @@ def invite(token: str):
 
 
 @bp.route("/users")
-@roles_required("admin")
+@requires("users.manage")
 def user_index():
     """All users with their roles; admins invite and deactivate here."""
     return _users_page(UserCreateForm())
@@ -211,7 +212,7 @@ def _users_page(form, status=200, invited=None, invite_link=None):
 
 
 @bp.route("/users/new", methods=["POST"])
-@roles_required("admin")
+@requires("users.manage")
 def user_create():
     """Invite a user: the account exists at once, the link lets them choose a password."""
     form = UserCreateForm()
@@ -233,7 +234,7 @@ def user_create():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("users.manage")
 def user_update(user_id: int):
     """Change a user's role, name or active flag; also re-issues the invite link."""
     user = db.session.get(User, user_id) or abort(404)

@@ -78,14 +78,10 @@ class NavItem:
     endpoint: str
     title: str
     order: int = 100
-    roles: frozenset[str] | None = None  # None: every signed-in user
 
     @property
     def key(self) -> str:
         return self.endpoint
-
-    def visible_to(self, user) -> bool:
-        return self.roles is None or getattr(user, "role", None) in self.roles
 
 
 NAV: RegistryKey[NavItem] = RegistryKey("crm.nav")
@@ -95,6 +91,7 @@ def nav_registry(app) -> Registry[NavItem]:
     return NAV.of(app)
 
 
-def register_nav(state_or_app, endpoint: str, title: str, order: int = 100, roles=None) -> None:
-    """Called from a blueprint's `record_once` so the item exists once per app."""
-    NAV.register(state_or_app, NavItem(endpoint, title, order, frozenset(roles) if roles else None))
+def register_nav(state_or_app, endpoint: str, title: str, order: int = 100) -> None:
+    """Called from a blueprint's `record_once` so the item exists once per app. Who sees it is
+    the policy's answer for its view (`@requires`), asked when the menu is drawn."""
+    NAV.register(state_or_app, NavItem(endpoint, title, order))

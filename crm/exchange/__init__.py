@@ -6,6 +6,15 @@ from flask import Blueprint
 from crm.core.registry import register_nav
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
-bp.record_once(lambda s: register_nav(s, "exchange.index", "Data exchange", 850, roles={"admin"}))
+bp.record_once(lambda s: register_nav(s, "exchange.index", "Data exchange", 850))
+
+
+def _register_policy(state):
+    from crm.exchange import policy
+
+    policy.register(state)
+
+
+bp.record_once(_register_policy)
 
 from crm.exchange import views  # noqa: E402,F401  (routes attach to bp)

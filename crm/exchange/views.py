@@ -9,9 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from crm.access import roles_required
 from crm.auth.models import User
 from crm.core.models import JobRun
+from crm.core.policy import requires
 from crm.core.timeutil import to_zone, user_zone
 from crm.exchange import bp
 from crm.exchange.exporter import export_rows
@@ -35,14 +35,14 @@ def _recent() -> list[ImportFile]:
 
 
 @bp.route("/")
-@roles_required("admin")
+@requires("exchange.use")
 def index():
     """Upload a file to import; download any kind as CSV or XLSX."""
     return render("exchange/index.html", kinds=KINDS, imports=_recent(), error=None)
 
 
 @bp.route("/upload", methods=["POST"])
-@roles_required("admin")
+@requires("exchange.use")
 def upload():
     """Save the upload and validate it (as a background job when Redis is set)."""
     kind = request.form.get("kind", "")
@@ -89,7 +89,7 @@ def _status_context(imp: ImportFile) -> dict:
 
 
 @bp.route("/<int:import_id>")
-@roles_required("admin")
+@requires("exchange.use")
 def detail(import_id: int):
     """The validation preview, or the progress while a job runs (the fragment polls itself)."""
     sweep_dead_jobs()  # cheap and throttled: a job whose process died shows as failed
@@ -98,7 +98,7 @@ def detail(import_id: int):
 
 
 @bp.route("/<int:import_id>/confirm", methods=["POST"])
-@roles_required("admin")
+@requires("exchange.use")
 def confirm(import_id: int):
     """Write the validated file: all rows, or only the valid ones when asked."""
     sweep_dead_jobs(force=True)  # an import of this kind that died no longer holds the kind
@@ -175,7 +175,7 @@ def _busy_message(kind: str) -> str:
 
 
 @bp.route("/<int:import_id>/rejected.csv")
-@roles_required("admin")
+@requires("exchange.use")
 def rejected(import_id: int):
     """The rejected rows with their errors, to fix and upload again."""
     imp = _load(import_id)
@@ -187,7 +187,7 @@ def rejected(import_id: int):
 
 
 @bp.route("/export/<kind>.<fmt>")
-@roles_required("admin")
+@requires("exchange.use")
 def export(kind: str, fmt: str):
     """Every row of a kind with the import's columns; it re-imports without change."""
     if kind not in KINDS or fmt not in ("csv", "xlsx"):

@@ -11,6 +11,7 @@ bp = Blueprint("interactions", __name__, url_prefix="/interactions")
 
 def _setup(state):
     from crm.auth.services import on_user_deactivated
+    from crm.interactions import policy
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items
     from crm.interactions.demo import make_interactions_demo
@@ -20,6 +21,7 @@ def _setup(state):
     from crm.notifications.producers import NotificationProducer, register_producer
     from crm.partners.tabs import PartnerTab, register_tab
 
+    policy.register(state)
     register_nav(state, "interactions.index", "Interactions", 20)
     register_nav(state, "interactions.calendar", "Calendar", 25)
     register_tab(state, PartnerTab("interactions", "Interactions", partner_tab, 25))

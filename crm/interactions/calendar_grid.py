@@ -17,6 +17,7 @@ from crm.core.filters import ChoiceField, DateField, ListFilter, TextField
 # Dates the calendar can page to: the app's date bounds (a month grid reaches a week either
 # side of its month, and that stays inside Python's calendar).
 from crm.core.params import MAX_DATE, MIN_DATE, id_or_none
+from crm.core.policy import may
 from crm.core.timeutil import to_zone
 from crm.extensions import db
 from crm.interactions.calendar import CalendarItem
@@ -60,11 +61,6 @@ class CalendarQuery(ListFilter):
     owner_label: str = ""
 
 
-def may_choose_owner(user) -> bool:
-    """Managers see their own calendar only; the other roles may look at anyone's."""
-    return user.role != "manager"
-
-
 def parse_query(args, user, today: date) -> CalendarQuery:
     q = CalendarQuery(args)
     q.day = q.day or today
@@ -77,7 +73,7 @@ def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:
     own = ("", [user.id], "My calendar")
     if raw in ("", "me", str(user.id)):
         return own
-    if not may_choose_owner(user):
+    if not may(user, "calendar.view_others"):
         problems.append("You can see only your own calendar (and what you take part in); "
                         "showing yours.")  # fmt: skip
         return own

@@ -18,6 +18,7 @@ from crm.access import public, viewer_may_post
 from crm.auth.models import User
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.params import OutOfRange
+from crm.core.policy import may
 from crm.core.timeutil import from_zone, parse_local, to_zone, user_zone, utcnow
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
@@ -42,7 +43,6 @@ from crm.interactions.calendar_grid import (
     bucket,
     clamp,
     columns,
-    may_choose_owner,
     parse_query,
     period_of,
 )
@@ -92,7 +92,7 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
     detail = url_for("interactions.detail", interaction_id=0).removesuffix("0")
     for row in queries.rows_for_calendar(ids):
         url = f"{detail}{row.id}"
-        movable = row.status not in CLOSED_STATUSES and queries.can_edit(user, row)
+        movable = row.status not in CLOSED_STATUSES and may(user, "interaction.edit", row)
         items.append(
             CalendarItem(
                 key=f"interaction-{row.id}",
@@ -145,7 +145,7 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
         "prev_date": clamp(period.prev), "next_date": clamp(period.next),
         "hours": list(range(FIRST_HOUR, LAST_HOUR + 1)),
         "first_hour": FIRST_HOUR, "last_hour": LAST_HOUR,
-        "may_choose_owner": may_choose_owner(current_user),
+        "may_choose_owner": may(current_user, "calendar.view_others"),
     }  # fmt: skip
     if q.view in ("week", "day"):
         ctx["columns"] = columns(entries)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from crm.core.policy import may
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.interactions.models import Interaction, Participant
@@ -32,7 +33,7 @@ OUTCOMES = ["Договорились о встрече", "Не дозвонил
 def make_interactions_demo(fake, rng, users, *, n_partners: int) -> None:
     """The `crm demo` step: interactions of the partners that have none yet."""
     now = utcnow().replace(second=0, microsecond=0)
-    staff = [u for u in users if u.role in ("admin", "manager")]
+    staff = [u for u in users if may(u, "records.own")]
     if not staff:
         return
     has = select(Interaction.partner_id).where(Interaction.partner_id.is_not(None)).distinct()

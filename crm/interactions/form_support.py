@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
 from crm.core.params import OutOfRange, id_or_none
+from crm.core.policy import may, visible
 from crm.core.text import CONTROL_CHARS
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.versioning import StaleRecord
@@ -20,7 +21,6 @@ from crm.forms import apply_errors
 from crm.interactions import queries, subjects
 from crm.interactions.forms import InteractionForm, LogForm
 from crm.interactions.models import KINDS, Interaction
-from crm.partners import queries as partner_queries
 from crm.partners.models import Partner
 
 PARTNER_CHOICES = 50  # partners offered in a form's select before the user searches
@@ -38,9 +38,7 @@ def local_input(value: datetime | None) -> str:
 
 def partner_choices(selected: Partner | None, blank: str = "— no partner —") -> list[SelectChoice]:
     stmt = select(Partner).where(Partner.merged_into_id.is_(None))
-    visible = partner_queries.visibility_clause(current_user)
-    if visible is not None:
-        stmt = stmt.where(visible)
+    stmt = visible(current_user, Partner, stmt)
     q = CONTROL_CHARS.sub(" ", request.args.get("partner_q") or "").strip()[:100]
     if q:
         from crm.core.text import fold
@@ -81,7 +79,7 @@ def fill_choices(form, partner: Partner | None) -> None:
 def chosen_partner(form) -> Partner | None:
     partner_id = id_or_none(form.partner_id.data or request.args.get("partner_id"))
     partner = db.session.get(Partner, partner_id) if partner_id else None
-    if partner is not None and not partner_queries.can_view(current_user, partner):
+    if partner is not None and not may(current_user, "partner.view", partner):
         return None
     return partner
 
@@ -147,7 +145,7 @@ def new_form() -> InteractionForm:
     form.direction.data = "outgoing"
     parent_id = id_or_none(args.get("parent_id"))
     parent = db.session.get(Interaction, parent_id) if parent_id else None
-    if parent is not None and queries.can_view(current_user, parent):
+    if parent is not None and may(current_user, "interaction.view", parent):
         form.parent_id.data = str(parent.id)
         form.partner_id.data = str(parent.partner_id or "")
         form.contact_person_id.data = str(parent.contact_person_id or "")

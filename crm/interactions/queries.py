@@ -1,5 +1,5 @@
-"""Reads of interactions: who may see which, the filtered and grouped list, threads, a
-partner's history, and the calendar's interaction items."""
+"""Reads of interactions: the filtered and grouped list, threads, a partner's history, and
+the calendar's interaction items (who may see which is crm/interactions/policy.py)."""
 
 from __future__ import annotations
 
@@ -9,40 +9,16 @@ from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, union
 
 from crm.auth.models import User
+from crm.auth.policy import responsible_users_clause
 from crm.core.paging import Page, capped_page
+from crm.core.policy import may, rows_clause, visible
 from crm.core.text import fold
 from crm.core.timeutil import from_zone, utcnow
 from crm.extensions import db
 from crm.interactions.filters import InteractionFilter
 from crm.interactions.models import MAX_DURATION, Interaction, Participant
+from crm.interactions.policy import participating
 from crm.partners.models import ContactPerson, Partner
-
-# --- access -------------------------------------------------------------------------------
-
-
-def _participating(user_id: int):
-    return select(Participant.interaction_id).where(Participant.user_id == user_id)
-
-
-def visibility_clause(user):
-    """SQL condition for the interactions `user` may see (None: all of them).
-
-    A manager sees those he is responsible for and those he takes part in; admins, marketers
-    and viewers read all (only admins and the responsible user change them)."""
-    if user.role == "manager":
-        return or_(Interaction.responsible_id == user.id,
-                   Interaction.id.in_(_participating(user.id)))  # fmt: skip
-    return None
-
-
-def can_view(user, i: Interaction) -> bool:
-    if user.role != "manager" or i.responsible_id == user.id:
-        return True
-    return any(p.user_id == user.id for p in i.participants)
-
-
-def can_edit(user, i: Interaction) -> bool:
-    return user.role == "admin" or (user.role == "manager" and i.responsible_id == user.id)
 
 
 def get_interaction(interaction_id: int) -> Interaction | None:
@@ -58,7 +34,7 @@ def _local_day_start(day, zone: str) -> datetime:
 
 def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = None) -> Select:
     stmt = select(Interaction)
-    visible = visibility_clause(user)
+    visible = rows_clause(user, Interaction)
     mine = flt.responsible == "me" or (flt.responsible and int(flt.responsible) == user.id)
     if mine and flt.unprocessed:
         # What waits for me is what I am responsible for (and alone may close); what I only
@@ -67,7 +43,7 @@ def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = No
     elif mine:
         # One's own: responsible or taking part; the indexes on both make this two range reads.
         stmt = stmt.where(or_(Interaction.responsible_id == user.id,
-                              Interaction.id.in_(_participating(user.id))))  # fmt: skip
+                              Interaction.id.in_(participating(user.id))))  # fmt: skip
     else:
         if flt.responsible:
             stmt = stmt.where(Interaction.responsible_id == int(flt.responsible))
@@ -150,7 +126,7 @@ def thread(i: Interaction, user) -> list[tuple[int, Interaction]]:
 
     def walk(node_id, depth):
         for child in children.get(node_id, []):
-            if can_view(user, child):
+            if may(user, "interaction.view", child):
                 out.append((depth, child))
             walk(child.id, depth + 1)
 
@@ -161,9 +137,7 @@ def thread(i: Interaction, user) -> list[tuple[int, Interaction]]:
 def partner_history(user, partner_id: int, kind: str = "", status: str = "", limit=200):
     """A partner's interactions that `user` may see, newest first."""
     stmt = select(Interaction.id).where(Interaction.partner_id == partner_id)
-    visible = visibility_clause(user)
-    if visible is not None:
-        stmt = stmt.where(visible)
+    stmt = visible(user, Interaction, stmt)
     if kind:
         stmt = stmt.where(Interaction.kind == kind)
     if status:
@@ -175,7 +149,7 @@ def partner_history(user, partner_id: int, kind: str = "", status: str = "", lim
 
 def assignable_users() -> list[User]:
     return list(db.session.execute(
-        select(User).where(User.active.is_(True), User.role.in_(("admin", "manager")))
+        select(User).where(User.active.is_(True), responsible_users_clause())
         .order_by(User.name, User.email)).scalars())  # fmt: skip
 
 
@@ -213,10 +187,7 @@ def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> 
                   or_(Interaction.ends_at > start, Interaction.starts_at >= start))  # fmt: skip
     columns = (Interaction.id, Interaction.starts_at)
     if owner_ids is None:
-        stmt = select(*columns).where(window)
-        visible = visibility_clause(user)
-        if visible is not None:
-            stmt = stmt.where(visible)
+        stmt = visible(user, Interaction, select(*columns).where(window))
         stmt = stmt.order_by(Interaction.starts_at, Interaction.id)
     else:
         owner_ids = list(owner_ids)
@@ -228,10 +199,10 @@ def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> 
             Participant.user_id.in_(owner_ids), Participant.starts_at >= earliest,
             Participant.starts_at < end,
             or_(Participant.ends_at > start, Participant.starts_at >= start))  # fmt: skip
-        if user.role == "manager" and owner_ids != [user.id]:
-            visible = visibility_clause(user)
-            own = own.where(visible)
-            taking_part = select(*columns).where(visible, Interaction.id.in_(
+        seen = rows_clause(user, Interaction)
+        if seen is not None and owner_ids != [user.id]:
+            own = own.where(seen)
+            taking_part = select(*columns).where(seen, Interaction.id.in_(
                 taking_part.with_only_columns(Participant.interaction_id)))  # fmt: skip
         both = union(own, taking_part).subquery()
         stmt = select(both.c.id, both.c.starts_at).order_by(both.c.starts_at, both.c.id)

@@ -12,6 +12,7 @@ from crm.auth.models import User
 from crm.core import audit, versioning
 from crm.core.errors import DomainError, FieldErrors, PermissionDenied
 from crm.core.params import INT_MAX, BadValue, OutOfRange, parse_int
+from crm.core.policy import may, require
 from crm.core.text import checked_email, digits, fold
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -27,8 +28,6 @@ from crm.interactions.models import (
     Interaction,
     Participant,
 )
-from crm.interactions.queries import can_edit, can_view
-from crm.partners import queries as partner_queries
 from crm.partners.models import ContactPerson, Partner
 
 AUDITED = (
@@ -37,10 +36,6 @@ AUDITED = (
     "duration_minutes", "follow_up_at", "remind_minutes", "direction", "address", "outcome",
     "description", "parent_id",
 )  # fmt: skip
-
-
-def can_create(user) -> bool:
-    return user.role in ("admin", "manager")
 
 
 def _snapshot(i: Interaction) -> dict:
@@ -140,10 +135,10 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
     if responsible_id is None:
         responsible_id = interaction.responsible_id if interaction else actor.id
     owner = interaction.responsible_id if interaction else actor.id
-    if responsible_id != owner and actor.role != "admin":
+    if responsible_id != owner and not may(actor, "records.assign"):
         errors.add("responsible_id", "Only an admin can make someone else responsible.")
     user = db.session.get(User, responsible_id)
-    if user is None or not user.active or user.role not in ("admin", "manager"):
+    if user is None or not user.active or not may(user, "records.own"):
         errors.add("responsible_id", "Choose an active manager.")
     v["responsible_id"] = responsible_id
 
@@ -179,7 +174,7 @@ def _clean_contact(actor, get, v: dict, errors: FieldErrors, current: dict) -> N
         unchanged = partner_id == current.get("partner_id")
         if partner.merged_into_id and not unchanged:
             errors.add("partner_id", "This partner was merged; choose the one it went into.")
-        elif not unchanged and not partner_queries.can_view(actor, partner):
+        elif not unchanged and not may(actor, "partner.view", partner):
             errors.add("partner_id", "You cannot see this partner.")
     if person is not None and partner is not None and person.partner_id != partner.id:
         errors.add("contact_person_id", "This person is not a contact of the chosen partner.")
@@ -226,7 +221,7 @@ def _clean_parent(actor, get, v: dict, errors: FieldErrors, interaction) -> None
         v["parent_id"] = None
         return
     parent = db.session.get(Interaction, parent_id)
-    if parent is None or not can_view(actor, parent):
+    if parent is None or not may(actor, "interaction.view", parent):
         errors.add("parent_id", "The interaction this answers does not exist.")
     elif interaction is not None and (
         parent.id == interaction.id
@@ -293,7 +288,7 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
         if person_id and person is None:
             errors.add("participants", f"Participant {n + 1}: no such contact person.")
             continue
-        if person is not None and not partner_queries.can_view(actor, person.partner):
+        if person is not None and not may(actor, "partner.view", person.partner):
             errors.add("participants", f"Participant {n + 1}: you cannot see this contact.")
             continue
         keep.append(Participant(user_id=user_id, contact_person_id=person_id, name=name,
@@ -313,7 +308,7 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
 
 def create_interaction(actor, data: dict, participants: list[dict] | None = None) -> Interaction:
     """Create an interaction (a reply or follow-up when `parent_id` is given)."""
-    if not can_create(actor):
+    if not may(actor, "interaction.create"):
         raise PermissionDenied("Only managers and admins record interactions.")
     values = clean_interaction(actor, data)
     i = Interaction()
@@ -326,7 +321,11 @@ def create_interaction(actor, data: dict, participants: list[dict] | None = None
     parent = db.session.get(Interaction, i.parent_id) if i.parent_id else None
     _attach_to_chain(i, parent)
     sync_derived(i)
-    if parent is not None and parent.follow_up_at is not None and can_edit(actor, parent):
+    if (
+        parent is not None
+        and parent.follow_up_at is not None
+        and may(actor, "interaction.edit", parent)
+    ):
         # The reply is the follow-up the parent waited for.
         _change(actor, parent, {"follow_up_at": None}, summary="answered by a follow-up")
     audit.record(actor, "create", i, summary=f"{i.kind_title}: {i.display_title}"[:500])
@@ -335,8 +334,7 @@ def create_interaction(actor, data: dict, participants: list[dict] | None = None
 
 
 def ensure_can_edit(actor, i: Interaction) -> None:
-    if not can_edit(actor, i):
-        raise PermissionDenied("Only the responsible user or an admin can change this.")
+    require(actor, "interaction.edit", i, "Only the responsible user or an admin can change this.")
 
 
 def _change(actor, i: Interaction, values: dict, summary: str = "") -> Interaction:

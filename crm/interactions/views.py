@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.params import id_or_none
+from crm.core.policy import load_or_403, may
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
 from crm.core.urls import safe_next
 from crm.core.versioning import StaleRecord
@@ -20,19 +21,12 @@ from crm.interactions.filters import InteractionFilter
 from crm.interactions.form_support import zone
 from crm.interactions.forms import OUTCOMES, InteractionForm, LogForm, QuickForm
 from crm.interactions.models import KINDS, STATUSES, Attachment, Interaction
-from crm.partners import queries as partner_queries
 from crm.partners.models import Partner
 
 
 def load_interaction(interaction_id: int, *, edit: bool = False) -> Interaction:
-    i = queries.get_interaction(interaction_id)
-    if i is None:
-        abort(404)
-    if not queries.can_view(current_user, i):
-        abort(403)
-    if edit and not queries.can_edit(current_user, i):
-        abort(403)
-    return i
+    actions = ("interaction.view", "interaction.edit") if edit else ("interaction.view",)
+    return load_or_403(queries.get_interaction, interaction_id, *actions)
 
 
 # --- the list -----------------------------------------------------------------------------
@@ -40,7 +34,7 @@ def load_interaction(interaction_id: int, *, edit: bool = False) -> Interaction:
 
 def list_context(flt: InteractionFilter) -> dict:
     partner = db.session.get(Partner, flt.partner) if flt.partner else None
-    if partner is not None and not partner_queries.can_view(current_user, partner):
+    if partner is not None and not may(current_user, "partner.view", partner):
         partner = None  # the filter still applies; the label names no one he may not see
     page = queries.interaction_page(current_user, flt, zone())
     flt["responsible"].options = [(u.id, u.display_name) for u in queries.assignable_users()]
@@ -91,7 +85,7 @@ def _show_form(form, interaction, status=200, parent=None, extra_errors=None):
     parent_id = form.parent_id.data
     if parent is None and id_or_none(parent_id):
         parent = db.session.get(Interaction, id_or_none(parent_id))
-        if parent is not None and not queries.can_view(current_user, parent):
+        if parent is not None and not may(current_user, "interaction.view", parent):
             parent = None  # a posted id of someone else's item: its title is not shown
     return render("interactions/form.html", form=form, interaction=interaction, partner=partner,
                   parent=parent, participants=form_support.participant_rows(interaction), zone=zone(),
@@ -104,7 +98,7 @@ def _show_form(form, interaction, status=200, parent=None, extra_errors=None):
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Record or plan an interaction; `?parent_id=` makes it a reply/follow-up."""
-    if not services.can_create(current_user):
+    if not may(current_user, "interaction.create"):
         abort(403)
     form = form_support.new_form()
     if request.method == "POST":
@@ -171,7 +165,7 @@ def detail(interaction_id: int):
     i = load_interaction(interaction_id)
     labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
     return render("interactions/detail.html", i=i, thread=queries.thread(i, current_user),
-                  can_edit=queries.can_edit(current_user, i), quick=QuickForm(formdata=None),
+                  can_edit=may(current_user, "interaction.edit", i), quick=QuickForm(formdata=None),
                   subject_labels=labels, now=utcnow())  # fmt: skip
 
 
@@ -260,7 +254,7 @@ def cancel(interaction_id: int):
 @bp.route("/log", methods=["GET", "POST"])
 def log():
     """One screen on a phone: log a call or meeting's outcome and plan the next step."""
-    if not services.can_create(current_user):
+    if not may(current_user, "interaction.create"):
         abort(403)
     form = LogForm()
     status = 200
@@ -325,7 +319,7 @@ def contact_options():
     """The contact persons and phone/e-mail links of the chosen partner."""
     partner_id = id_or_none(request.args.get("partner_id"))
     partner = db.session.get(Partner, partner_id) if partner_id else None
-    if partner is not None and not partner_queries.can_view(current_user, partner):
+    if partner is not None and not may(current_user, "partner.view", partner):
         partner = None
     return render_template("interactions/_contact_block.html", partner=partner,
                            person_choices=form_support.person_choices(partner), selected="",
@@ -380,12 +374,7 @@ def partner_tab(partner) -> str:
                            quick=QuickForm(formdata=None), now=utcnow(),
                            subject_labels=subjects.describe(
                                [(i.subject_type, i.subject_id) for i in items], current_user),
-                           can_create=services.can_create(current_user))  # fmt: skip
-
-
-@bp.app_template_global("can_edit_interaction")
-def can_edit_interaction(i: Interaction) -> bool:
-    return queries.can_edit(current_user, i)
+                           can_create=may(current_user, "interaction.create"))  # fmt: skip
 
 
 @bp.app_template_global("local_input")

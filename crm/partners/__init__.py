@@ -9,10 +9,11 @@ bp = Blueprint("partners", __name__, url_prefix="/partners")
 
 def _setup(state):
     from crm.demo import register_demo_step
-    from crm.partners import queries
+    from crm.partners import policy, queries
     from crm.partners.demo import make_partners_demo
     from crm.partners.tabs import PartnerTab, register_tab
 
+    policy.register(state)
     register_demo_step(state, 10, make_partners_demo)
     register_nav(state, "partners.index", "Partners", 10)
     register_nav(state, "partners.report_contacts", "Contact reports", 80)
@@ -27,9 +28,9 @@ def _setup(state):
 def _can_edit(partner) -> bool:
     from flask_login import current_user
 
-    from crm.partners.queries import can_edit
+    from crm.core.policy import may
 
-    return can_edit(current_user, partner)
+    return may(current_user, "partner.edit", partner)
 
 
 def _summary(partner):

@@ -11,6 +11,7 @@ from faker import Faker
 from sqlalchemy import select
 
 from crm.core import audit
+from crm.core.policy import may
 from crm.core.text import fold
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
@@ -25,7 +26,7 @@ def make_partners_demo(fake_ru: Faker, rng: random.Random, users, *, n_partners:
     """`n_partners` partners, seven in ten Russian; their codes go on after the ones taken."""
     # Faker instances share the random state `Faker.seed` set: same seed, same partners.
     fake_en = Faker("en_US")
-    managers = [u for u in users if u.role in ("manager", "admin")]
+    managers = [u for u in users if may(u, "records.own")]
     tags = tags_by_name(TAGS)
     # A second run adds partners: their codes go on after the ones taken.
     taken = set(

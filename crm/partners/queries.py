@@ -1,4 +1,5 @@
-"""Reads of partners: who may see which, the filtered list, duplicates, report rows."""
+"""Reads of partners: the filtered list, duplicates, report rows (who may see which is
+crm/partners/policy.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
+from crm.auth.policy import responsible_users_clause
 from crm.core.models import AuditEntry
 from crm.core.paging import COUNT_LIMIT, Page
+from crm.core.policy import may, rows_clause
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners.filters import PartnerFilter
@@ -21,42 +24,6 @@ from crm.partners.models import ContactDetail, ContactPerson, Partner, Tag, part
 NAME_PREFIX = 4  # letters of the name key that look-alike candidates share
 SIMILAR_NAME_SCORE = 90  # rapidfuzz token_sort_ratio at or above which names are "very similar"
 PHONE_CHARS = set("0123456789+-() .")
-
-
-# --- access -------------------------------------------------------------------------------
-
-
-def managers_see_all() -> bool:
-    return bool(current_app.config.get("MANAGERS_SEE_ALL_PARTNERS"))
-
-
-def visibility_clause(user):
-    """SQL condition for the partners `user` may see (None: all of them)."""
-    if user.role == "manager" and not managers_see_all():
-        return Partner.responsible_id == user.id
-    return None
-
-
-def can_view(user, partner: Partner) -> bool:
-    # A merged partner is only a pointer: whoever may see the partner it went into may follow
-    # it (a manager's old link to a duplicate he merged leads to the survivor, not to a 403).
-    seen = set()
-    while partner.merged_into_id is not None and partner.id not in seen:
-        seen.add(partner.id)
-        partner = db.session.get(Partner, partner.merged_into_id)
-        if partner is None:
-            return False
-    return user.role != "manager" or managers_see_all() or partner.responsible_id == user.id
-
-
-def can_edit(user, partner: Partner) -> bool:
-    if user.role == "admin":
-        return True
-    return user.role == "manager" and (partner.responsible_id == user.id or managers_see_all())
-
-
-def can_create(user) -> bool:
-    return user.role in ("admin", "manager")
 
 
 # --- list -------------------------------------------------------------------------------
@@ -92,7 +59,7 @@ def _search_clause(q: str):
 
 def partner_list_stmt(user, flt: PartnerFilter) -> Select:
     stmt = select(Partner).where(Partner.merged_into_id.is_(None))
-    visible = visibility_clause(user)
+    visible = rows_clause(user, Partner)
     if visible is not None:
         stmt = stmt.where(visible)
     if flt.q:
@@ -214,7 +181,7 @@ def responsible_choices() -> list[User]:
     return list(
         db.session.execute(
             select(User)
-            .where(User.active.is_(True), User.role.in_(("admin", "manager")))
+            .where(User.active.is_(True), responsible_users_clause())
             .order_by(User.name, User.email)
         ).scalars()
     )
@@ -236,7 +203,7 @@ def cities(user, limit: int = 500) -> list[str]:
     meant reading the whole table), too much for every full list page. So each process keeps
     the list for CITIES_TTL seconds, keyed by the newest partner: a new partner's city (how
     a city usually arrives) shows at once, an edited one within the TTL."""
-    visible = visibility_clause(user)
+    visible = rows_clause(user, Partner)
     newest = db.session.execute(
         select(Partner.id, Partner.updated_at).order_by(Partner.id.desc()).limit(1)
     ).first()
@@ -306,7 +273,7 @@ class DuplicateMatch:
 def mark_visible(user, matches: list[DuplicateMatch]) -> list[DuplicateMatch]:
     """The matches with `visible` set for `user`."""
     for m in matches:
-        m.visible = can_view(user, m.partner)
+        m.visible = may(user, "partner.view", m.partner)
     return matches
 
 

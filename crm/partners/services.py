@@ -17,6 +17,7 @@ from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
 from crm.core.models import AuditEntry
 from crm.core.params import id_or_none
+from crm.core.policy import may, require
 from crm.core.registry import RegistryKey
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
@@ -67,8 +68,7 @@ def _region() -> str:
 
 
 def ensure_can_edit(actor, partner: Partner) -> None:
-    if not queries.can_edit(actor, partner):
-        raise PermissionDenied("You may not change this partner.")
+    require(actor, "partner.edit", partner, "You may not change this partner.")
 
 
 # --- partner fields -----------------------------------------------------------------------
@@ -132,14 +132,14 @@ def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
     out["created_on"] = created_on or current.get("created_on")
     # Only admins hand partners to someone else; a manager's new partner is his own.
     responsible_id = get("responsible_id", None)
-    if actor.role != "admin":
+    if not may(actor, "records.assign"):
         responsible_id = partner.responsible_id if partner else actor.id
     if responsible_id in ("", None):
         out["responsible_id"] = None
     else:
         user_id = id_or_none(responsible_id)
         user = db.session.get(User, user_id) if user_id else None
-        if user is None or not user.active or user.role not in ("admin", "manager"):
+        if user is None or not user.active or not may(user, "records.own"):
             errors.add("responsible_id", "Choose an active manager or admin.")
         out["responsible_id"] = user.id if user else None
     if partner is not None and "code" in data and not out["code"]:
@@ -213,7 +213,7 @@ def _check_duplicates(values: dict, exclude_id: int | None, confirmed: bool) -> 
 
 def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Partner:
     """A new partner (with its main e-mail and phone if given); warns about duplicates first."""
-    if not queries.can_create(actor):
+    if not may(actor, "partner.create"):
         raise PermissionDenied("You may not create partners.")
     values = clean_partner(actor, data)
     _check_duplicates(values, None, confirm_duplicates)
@@ -280,7 +280,7 @@ def delete_partner(actor, partner: Partner) -> None:
     """Delete a partner that nothing else refers to (merge it instead when something does).
     A merged partner is never deleted: it is the pointer through which its old code still
     names the partner it went into (imports, the API, old links)."""
-    if actor.role != "admin":
+    if not may(actor, "partner.delete", partner):
         raise PermissionDenied("Only an admin may delete partners.")
     if partner.merged_into_id is not None:
         survivor = db.session.get(Partner, partner.merged_into_id)

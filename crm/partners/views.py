@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.params import id_or_none
+from crm.core.policy import load_or_403, may
 from crm.core.text import CONTROL_CHARS
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
@@ -28,12 +29,9 @@ from crm.partners.tabs import tabs_for
 
 def load_partner(partner_id: int, *, edit: bool = False):
     """The partner if the user may see it (and edit it when `edit`); else 404/403."""
-    partner = queries.get_partner(partner_id)
-    if partner is None:
-        abort(404)
-    if not queries.can_view(current_user, partner):
-        abort(403)
-    if edit and (partner.merged_into_id or not queries.can_edit(current_user, partner)):
+    actions = ("partner.view", "partner.edit") if edit else ("partner.view",)
+    partner = load_or_403(queries.get_partner, partner_id, *actions)
+    if edit and partner.merged_into_id:
         abort(403)
     return partner
 
@@ -64,7 +62,7 @@ def _form_data(form: PartnerForm, *, creating: bool) -> dict:
         "name", "code", "kind", "roles", "inn", "city", "tags", "notes", "preferred_channel",
         "best_time_to_call", "do_not_email", "do_not_call", "do_not_sms", "do_not_mail")}  # fmt: skip
     data["roles"] = data["roles"] or []
-    if current_user.role == "admin":
+    if may(current_user, "records.assign"):
         data["responsible_id"] = form.responsible_id.data
     if creating:
         data["email"], data["phone"] = form.email.data, form.phone.data
@@ -88,7 +86,7 @@ def _partner_form(partner=None) -> PartnerForm:
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Create a partner; a likely duplicate is shown and must be confirmed."""
-    if not queries.can_create(current_user):
+    if not may(current_user, "partner.create"):
         abort(403)
     form = _partner_form()
     duplicates, status = [], 200
@@ -175,7 +173,7 @@ def detail(partner_id: int):
     tab = next((t for t in tabs if t.key == key), tabs[0])
     return render("partners/detail.html", "partners/_tab.html", partner=partner, tabs=tabs,
                   tab=tab, tab_html=tab.html(partner),
-                  can_edit=queries.can_edit(current_user, partner))  # fmt: skip
+                  can_edit=may(current_user, "partner.edit", partner))  # fmt: skip
 
 
 @bp.route("/<int:partner_id>/fields/<field>", methods=["GET", "POST"])
@@ -225,7 +223,7 @@ def field(partner_id: int, field: str):
         return render("partners/_field_edit.html", "partners/_field_edit.html", partner=partner,
                       field=field, value=getattr(partner, field), errors=[])  # fmt: skip
     return render("partners/_field.html", "partners/_field.html", partner=partner, field=field,
-                  can_edit=queries.can_edit(current_user, partner), status=status)  # fmt: skip
+                  can_edit=may(current_user, "partner.edit", partner), status=status)  # fmt: skip
 
 
 @bp.route("/duplicates")
@@ -256,7 +254,7 @@ def _contacts_response(partner_id: int, status: int = 200, **forms):
     return render("partners/detail.html", "partners/_tab_contacts.html", partner=partner,
                   tabs=tabs_for(current_app, current_user),
                   tab=next(t for t in tabs_for(current_app, current_user) if t.key == "contacts"),
-                  tab_html=None, can_edit=queries.can_edit(current_user, partner),
+                  tab_html=None, can_edit=may(current_user, "partner.edit", partner),
                   detail_form=forms.get("detail_form") or ContactDetailForm(formdata=None),
                   person_form=forms.get("person_form") or ContactPersonForm(formdata=None),
                   status=status)  # fmt: skip
@@ -368,7 +366,7 @@ def merge(partner_id: int):
     other_id = id_or_none(other_raw)
     if other_id is not None and other_id != survivor.id:
         other = queries.get_partner(other_id)
-        if other is not None and not queries.can_edit(current_user, other):
+        if other is not None and not may(current_user, "partner.edit", other):
             abort(403)
     form = MergeForm()
     if other is None:
@@ -379,7 +377,7 @@ def merge(partner_id: int):
         if other_raw:
             flash("Choose a partner to merge from the list.", "warning")
         return render("partners/merge.html", survivor=survivor, other=None, form=form,
-                      candidates=[c for c in candidates if queries.can_edit(current_user, c.partner)])  # fmt: skip
+                      candidates=[c for c in candidates if may(current_user, "partner.edit", c.partner)])  # fmt: skip
     if other.merged_into_id:
         flash(f"{other.name} has been merged already.", "warning")
         return redirect(url_for("partners.detail", partner_id=survivor.id))

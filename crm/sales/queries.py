@@ -12,10 +12,10 @@ from flask import current_app
 from sqlalchemy import and_, func, select
 
 from crm.auth.models import User
+from crm.core.policy import rows_clause
 from crm.core.timeutil import to_zone, utcnow
 from crm.extensions import db
 from crm.partners.models import Partner
-from crm.partners.queries import visibility_clause
 from crm.sales.models import SalesDocument
 from crm.sales.receivables import ZERO, driver_rows, receivables
 
@@ -110,7 +110,7 @@ def receivable_rows(
 ) -> list[ReceivableRow]:
     """Partners with debt ≠ 0 as of `as_of` that `user` may see (every partner without a user,
     as the CLI runs), in `sort` order ("debt", "-debt", "overdue", …; ties by code)."""
-    conditions = [c for c in (visibility_clause(user) if user is not None else None,
+    conditions = [c for c in (rows_clause(user, Partner) if user is not None else None,
                               manager_clause(manager)) if c is not None]  # fmt: skip
     where = and_(*conditions) if conditions else None
     balances = receivables(as_of, where=where)

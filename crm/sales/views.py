@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 
 from crm.charts import plotly_js_tag, plotly_js_url
 from crm.core.paging import Page
+from crm.core.policy import load_or_403
 from crm.exporting import EXPORT_FORMATS, export_response
 from crm.htmx import is_fragment_request, render
 from crm.partners import queries as partner_queries
@@ -47,15 +48,6 @@ def receivables():
     return response
 
 
-def _visible_partner(partner_id: int):
-    partner = partner_queries.get_partner(partner_id)
-    if partner is None:
-        abort(404)
-    if not partner_queries.can_view(current_user, partner):
-        abort(403)
-    return partner
-
-
 def purchases_tab(partner) -> str:
     """The Purchases tab: debt today, last documents, and a placeholder for the chart."""
     today = queries.local_today(current_user)
@@ -73,7 +65,7 @@ def purchases_tab(partner) -> str:
 @bp.route("/partners/<int:partner_id>/purchases-chart")
 def purchases_chart(partner_id: int):
     """Totals by month for the last 24 months: the chart (HTMX) or a page with it and a table."""
-    partner = _visible_partner(partner_id)
+    partner = load_or_403(partner_queries.get_partner, partner_id, "partner.view")
     months = queries.monthly_totals(partner.id, queries.local_today(current_user))
     return render("sales/purchases_chart.html", "sales/_purchases_chart.html", partner=partner,
                   months=months, chart=charts.monthly_totals_chart(months),
