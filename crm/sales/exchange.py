@@ -116,6 +116,24 @@ class ProductsKind(Kind):
 HEADER = ("date", "partner_code", "organization", "department", "warehouse", "manager", "due_date")
 
 
+_org, _dep, _wh = aliased(Organization), aliased(Department), aliased(Warehouse)
+# The names a sales row gives for its document's organization, department, warehouse, manager.
+_NAMES = (_org.name, _dep.name, _wh.name, User.email)
+
+
+def _lines(*columns):
+    """A select of `columns` over the sales lines joined to their documents and the names."""
+    return (
+        select(*columns)
+        .select_from(SalesDocument)
+        .join(SalesLine, SalesLine.document_id == SalesDocument.id)
+        .outerjoin(_org, _org.id == SalesDocument.organization_id)
+        .outerjoin(_dep, _dep.id == SalesDocument.department_id)
+        .outerjoin(_wh, _wh.id == SalesDocument.warehouse_id)
+        .outerjoin(User, User.id == SalesDocument.manager_id)
+    )
+
+
 class SalesKind(Kind):
     name = "sales"
     columns = (
@@ -192,11 +210,10 @@ class SalesKind(Kind):
         )  # fmt: skip
 
     def existing(self, recs: list[dict], ctx: Context) -> dict[tuple, tuple]:
-        org, dep, wh = aliased(Organization), aliased(Department), aliased(Warehouse)
         found = {}
         for doc_nos in chunks(sorted({r["doc_no"] for r in recs})):
             rows = db.session.execute(
-                select(
+                _lines(
                     SalesDocument.doc_no,
                     SalesLine.line_no,
                     SalesDocument.date,
@@ -206,17 +223,8 @@ class SalesKind(Kind):
                     SalesLine.amount,
                     SalesLine.cost,
                     SalesDocument.due_date,
-                    org.name,
-                    dep.name,
-                    wh.name,
-                    User.email,
-                )  # fmt: skip
-                .join(SalesLine, SalesLine.document_id == SalesDocument.id)
-                .outerjoin(org, org.id == SalesDocument.organization_id)
-                .outerjoin(dep, dep.id == SalesDocument.department_id)
-                .outerjoin(wh, wh.id == SalesDocument.warehouse_id)
-                .outerjoin(User, User.id == SalesDocument.manager_id)
-                .where(SalesDocument.doc_no.in_(doc_nos))
+                    *_NAMES,
+                ).where(SalesDocument.doc_no.in_(doc_nos))
             ).all()
             for r in rows:
                 found[(r[0], r[1])] = tuple(map(plain, r[2:]))
@@ -287,9 +295,8 @@ class SalesKind(Kind):
         recompute_document_totals(touched)
 
     def export(self):
-        org, dep, wh = aliased(Organization), aliased(Department), aliased(Warehouse)
         return stream(
-            select(
+            _lines(
                 SalesDocument.doc_no,
                 SalesLine.line_no,
                 SalesDocument.date,
@@ -298,19 +305,11 @@ class SalesKind(Kind):
                 SalesLine.quantity,
                 SalesLine.amount,
                 SalesLine.cost,
-                org.name,
-                dep.name,
-                wh.name,
-                User.email,
+                *_NAMES,
                 SalesDocument.due_date,
-            )  # fmt: skip
-            .join(SalesLine, SalesLine.document_id == SalesDocument.id)
+            )
             .join(Partner, Partner.id == SalesDocument.partner_id)
             .join(Product, Product.id == SalesLine.product_id)
-            .outerjoin(org, org.id == SalesDocument.organization_id)
-            .outerjoin(dep, dep.id == SalesDocument.department_id)
-            .outerjoin(wh, wh.id == SalesDocument.warehouse_id)
-            .outerjoin(User, User.id == SalesDocument.manager_id)
             .order_by(SalesDocument.doc_no, SalesLine.line_no)
         )
 
