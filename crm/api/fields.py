@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from crm.exchange import values
-from crm.exchange.kinds.base import Col, money, quantity
+from crm.exchange.kind import Col, money, quantity
 
 # A column's type, by the parser the import uses for it; anything else is text.
 PARSERS = {money: "money", quantity: "quantity", values.whole: "integer", values.day: "date"}

@@ -17,11 +17,11 @@ from crm.core.params import parse_text
 from crm.core.policy import visible
 from crm.core.text import fold
 from crm.exchange import values
-from crm.exchange.kinds import KINDS
-from crm.exchange.kinds.base import Col, Kind
-from crm.exchange.kinds.sales import HEADER
+from crm.exchange.kind import Col, Kind, money
+from crm.exchange.registry import kind_named
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
+from crm.sales.exchange import HEADER
 from crm.sales.models import (
     Department,
     Organization,
@@ -72,7 +72,7 @@ class Resource(ABC):
 
     @property
     def kind(self) -> Kind:
-        return KINDS[self.kind_name]
+        return kind_named(self.kind_name)
 
     @property
     def endpoint(self) -> str:
@@ -403,7 +403,7 @@ class SalesDocuments(_Columns):
         return result
 
 
-_MONEY = next(c for c in KINDS["sales"].columns if c.name == "amount")
+_MONEY = Col("total", parse=money)
 
 RESOURCES: dict[str, Resource] = {
     r.name: r

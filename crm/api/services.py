@@ -5,8 +5,6 @@ same messages. An update merges the given fields over the stored item before tha
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,10 +16,9 @@ from crm.core.keys import KeyTaken, is_key_race
 from crm.core.policy import may
 from crm.exchange import values
 from crm.exchange.importer import Report, import_rows
+from crm.exchange.kind import DUPLICATE_KEY
 from crm.extensions import db
 from crm.sales.models import Payment, SalesDocument, SalesLine
-
-ROW_ERROR = re.compile(r"^row (\d+), column (.+?): (.*)$", re.DOTALL)
 
 
 class ApiError(Exception):
@@ -166,7 +163,8 @@ def _check_responsible(res: Resource, user, body: dict, stored: dict | None) -> 
 
 
 def report_errors(res: Resource, report: Report) -> list[dict]:
-    """The import's `row N, column C: message` lines as field errors of the object."""
+    """The import's row errors as field errors of the object (a sales document's rows are its
+    lines)."""
     found: dict[tuple, dict] = {}
 
     def add(field, message):
@@ -175,18 +173,15 @@ def report_errors(res: Resource, report: Report) -> list[dict]:
     for text in report.file_errors:
         add(None, text)
     line_names = {c.name for c in getattr(res, "line_fields", ())}
-    for text in report.errors:
-        match = ROW_ERROR.match(text)
-        if match is None:
-            add(None, text)
-            continue
-        row, column, message = int(match[1]), match[2], match[3]
-        if column in line_names:
-            add(f"lines[{row - 1}].{column}", message)
-        elif line_names and message.startswith("the same key"):
-            add(f"lines[{row - 1}].line_no", "is on an earlier line of the document too")
+    for e in report.errors:
+        if e.column in line_names:
+            add(f"lines[{e.row - 1}].{e.column}", e.message)
+        elif line_names and e.code == DUPLICATE_KEY:
+            add(f"lines[{e.row - 1}].line_no", "is on an earlier line of the document too")
         else:
-            add(column, message)  # a document's field is on each of its rows: named once
+            add(
+                e.column, e.message
+            )  # a document's field is on each of its rows: named once  # a document's field is on each of its rows: named once
     if report.error_count > len(report.errors):
         add(None, f"… and {report.error_count - len(report.errors)} more errors")
     return list(found.values())

@@ -20,6 +20,7 @@ from crm.auth.models import ApiToken, LoginAttempt, User
 from crm.auth.policy import role_may
 from crm.core import audit
 from crm.core.errors import DomainError
+from crm.core.keys import id_for_key
 from crm.core.registry import RegistryKey
 from crm.core.text import checked_email, normalise_email
 from crm.core.timeutil import utcnow
@@ -135,6 +136,17 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.execute(
         select(User).where(User.email == normalise_email(email))
     ).scalar_one_or_none()
+
+
+def user_ids_by_email() -> dict[str, int]:
+    """Every user's id by (stored, casefolded) e-mail: an import's manager column reads it."""
+    return dict(db.session.execute(select(User.email, User.id)).all())
+
+
+def ensure_user(email: str) -> int:
+    """The id of the user with this e-mail; an unknown one is created inactive, as a manager
+    with no name and no password, until an admin invites him (data-exchange.md)."""
+    return id_for_key(User, {"email": email.casefold()}, role="manager", active=False, name="")
 
 
 def create_user(

@@ -1,5 +1,8 @@
-"""Data exchange with the accounting system: import and export of partners, contacts,
-products, sales, payments and stock in the formats of spec/data-exchange.md."""
+"""Data exchange (spec/data-exchange.md) as an engine: reading CSV/XLSX files, checking every
+row, reports with row/column errors, the rejected-rows file, background jobs, the import pages
+and the CLI. It knows no domain: each registers its kinds (crm.exchange.registry) — partners
+and contacts in crm/partners/exchange.py; products, sales, payments, stock in
+crm/sales/exchange.py."""
 
 from flask import Blueprint
 

@@ -6,14 +6,26 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app, has_app_context
+from flask.cli import ScriptInfo
 
-from crm.exchange.kinds import KINDS
+from crm.exchange.registry import kinds
 from crm.exporting import csv_chunks, xlsx_workbook
+
+
+class KindName(click.ParamType):
+    """One of the app's registered kinds (known once the app is loaded, not at import)."""
+
+    name = "kind"
+
+    def convert(self, value, param, ctx):
+        app = current_app if has_app_context() else ctx.ensure_object(ScriptInfo).load_app()
+        return click.Choice(sorted(kinds(app))).convert(value, param, ctx)
 
 
 def register(group) -> None:
     @group.command("import")
-    @click.argument("kind", type=click.Choice(sorted(KINDS)))
+    @click.argument("kind", type=KindName())
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
     @click.option("--valid-only", is_flag=True, help="Import the valid rows, skip the bad ones.")
@@ -22,7 +34,7 @@ def register(group) -> None:
         from crm.exchange.importer import run_import
 
         report = run_import(file, kind, valid_only=valid_only, dry_run=dry_run)
-        for line in report.file_errors + report.errors:
+        for line in report.file_errors + report.error_lines:
             click.echo(line, err=True)
         if report.error_count > len(report.errors):
             click.echo(f"… and {report.error_count - len(report.errors)} more errors", err=True)
@@ -40,7 +52,7 @@ def register(group) -> None:
         sys.exit(1 if rejected else 0)
 
     @group.command("export")
-    @click.argument("kind", type=click.Choice(sorted(KINDS)))
+    @click.argument("kind", type=KindName())
     @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
     @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
     def export_command(kind: str, fmt: str, output: str):

@@ -21,9 +21,16 @@ from sqlalchemy.exc import DBAPIError
 from crm.core.cells import unescape_formula
 from crm.core.errors import DomainError
 from crm.core.keys import is_key_race
-from crm.exchange.kinds import KINDS
-from crm.exchange.kinds.base import Context, Kind, RowError, load_lookups
+from crm.exchange.kind import (
+    DUPLICATE_KEY,
+    EXTRA_CELLS,
+    Context,
+    Kind,
+    RowError,
+    load_lookups,
+)
 from crm.exchange.readers import BadFile, Table, open_table
+from crm.exchange.registry import kind_named
 from crm.exporting import csv_cell
 from crm.extensions import db
 
@@ -45,7 +52,7 @@ class Report:
     unchanged: int = 0
     rejected: int = 0
     error_count: int = 0
-    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS_SHOWN, as text
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_SHOWN
     file_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rejects_path: str | None = None
@@ -61,7 +68,20 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict) -> Report:
-        return cls(**data)
+        return cls(**{**data, "errors": [_row_error(e) for e in data.get("errors", ())]})
+
+    @property
+    def error_lines(self) -> list[str]:
+        """The row errors as the CLI prints them: `row N, column C: message`."""
+        return [str(e) for e in self.errors]
+
+
+def _row_error(stored) -> RowError:
+    if isinstance(stored, str):  # a report stored before errors were structured: as it reads
+        row, _, rest = stored.removeprefix("row ").partition(", column ")
+        column, _, message = rest.partition(": ")
+        return RowError(int(row) if row.isdigit() else 0, column, "", message)
+    return RowError(**stored)
 
 
 Progress = Callable[[int], None]
@@ -96,7 +116,12 @@ def _rows(table: Table, kind: Kind, ctx: Context):
         errors += kind.check(row_no, rec, ctx)
         if "__extra__" in raw:
             errors.append(
-                RowError(row_no, "-", f"{raw['__extra__']} value(s) beyond the named columns")
+                RowError(
+                    row_no,
+                    "-",
+                    EXTRA_CELLS,
+                    f"{raw['__extra__']} value(s) beyond the named columns",
+                )
             )
         yield row_no, raw, rec, errors
 
@@ -118,7 +143,7 @@ def validate(path: str | Path, kind_name: str, *, filename: str | None = None,
 def validate_table(table, kind_name: str, report: Report, *, rejects_path=None, progress=None,
                    today=None, lookup_rows=None) -> Report:  # fmt: skip
     """Validation of anything with `.header` and `.rows()` (a file, or the API's objects)."""
-    kind = KINDS[kind_name]
+    kind = kind_named(kind_name)
     _check_header(table, kind, report)
     if report.file_errors:
         return report
@@ -134,7 +159,7 @@ def validate_table(table, kind_name: str, report: Report, *, rejects_path=None, 
                 digest = _key_digest(kind.key_of(rec))
                 if digest in seen_keys:
                     key = ", ".join(kind.key)
-                    errors = [RowError(row_no, kind.key[0],
+                    errors = [RowError(row_no, kind.key[0], DUPLICATE_KEY,
                                        f"the same key ({key}) is on an earlier row of the file")]  # fmt: skip
                 else:
                     seen_keys.add(digest)
@@ -142,7 +167,7 @@ def validate_table(table, kind_name: str, report: Report, *, rejects_path=None, 
                 report.rejected += 1
                 report.error_count += len(errors)
                 room = MAX_ERRORS_SHOWN - len(report.errors)
-                report.errors.extend(str(e) for e in errors[: max(room, 0)])
+                report.errors.extend(errors[: max(room, 0)])
                 if rejects:
                     rejects.write(raw, errors)
             else:
@@ -245,7 +270,7 @@ def write_table(
         try:
             done = _write_rows(
                 table,
-                KINDS[kind_name],
+                kind_named(kind_name),
                 report,
                 actor=actor,
                 progress=progress,

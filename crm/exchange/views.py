@@ -17,9 +17,9 @@ from crm.exchange import bp
 from crm.exchange.exporter import export_rows
 from crm.exchange.importer import Report
 from crm.exchange.jobs import apply_import, rejects_path, stored_path, validate_import
-from crm.exchange.kinds import KINDS
 from crm.exchange.models import WRITING, ImportFile
 from crm.exchange.readers import BadFile, open_table
+from crm.exchange.registry import kind_named, kinds
 from crm.exporting import export_response
 from crm.extensions import db
 from crm.htmx import render
@@ -38,7 +38,7 @@ def _recent() -> list[ImportFile]:
 @requires("exchange.use")
 def index():
     """Upload a file to import; download any kind as CSV or XLSX."""
-    return render("exchange/index.html", kinds=KINDS, imports=_recent(), error=None)
+    return render("exchange/index.html", kinds=kinds(), imports=_recent(), error=None)
 
 
 @bp.route("/upload", methods=["POST"])
@@ -48,14 +48,14 @@ def upload():
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
     error = None
-    if kind not in KINDS:
+    if kind not in kinds():
         error = "Choose what the file holds (partners, sales, …)."
     elif upload is None or not upload.filename:
         error = "Choose a file to upload."
     elif not upload.filename.lower().endswith(ALLOWED):
         error = "Upload a .csv or .xlsx file."
     if error:
-        return render("exchange/index.html", kinds=KINDS, imports=_recent(), error=error,
+        return render("exchange/index.html", kinds=kinds(), imports=_recent(), error=error,
                       status=422)  # fmt: skip
     stored = uuid.uuid4().hex + (".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv")
     imp = ImportFile(user_id=current_user.id, kind=kind, filename=upload.filename[-255:],
@@ -67,7 +67,7 @@ def upload():
         open_table(path, upload.filename)  # a file that is not what it says fails here, at once
     except BadFile as exc:
         path.unlink(missing_ok=True)
-        return render("exchange/index.html", kinds=KINDS, imports=_recent(), error=str(exc),
+        return render("exchange/index.html", kinds=kinds(), imports=_recent(), error=str(exc),
                       status=422)  # fmt: skip
     db.session.add(imp)
     db.session.commit()
@@ -190,7 +190,8 @@ def rejected(import_id: int):
 @requires("exchange.use")
 def export(kind: str, fmt: str):
     """Every row of a kind with the import's columns; it re-imports without change."""
-    if kind not in KINDS or fmt not in ("csv", "xlsx"):
+    found = kind_named(kind)
+    if found is None or not found.exportable or fmt not in ("csv", "xlsx"):
         abort(404)
     header, rows = export_rows(kind)
     return export_response(fmt, kind, header, rows)

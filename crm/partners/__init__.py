@@ -9,14 +9,18 @@ bp = Blueprint("partners", __name__, url_prefix="/partners")
 
 def _setup(state):
     from crm.demo import register_demo_step
+    from crm.exchange.registry import register_kind
     from crm.partners import policy, queries
     from crm.partners.demo import make_partners_demo
+    from crm.partners.exchange import CONTACTS, PARTNERS
     from crm.partners.tabs import PartnerTab, register_tab
 
     policy.register(state)
     register_demo_step(state, 10, make_partners_demo)
     register_nav(state, "partners.index", "Partners", 10)
     register_nav(state, "partners.report_contacts", "Contact reports", 80)
+    register_kind(state, PARTNERS)
+    register_kind(state, CONTACTS)
     register_tab(state, PartnerTab("summary", "Summary", _summary, 10))
     register_tab(state, PartnerTab("contacts", "Contacts", _contacts, 20))
     register_tab(state, PartnerTab(

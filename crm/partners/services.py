@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.core import audit, versioning
@@ -617,3 +618,93 @@ def bulk_insert_tags(pairs: list[tuple[int, int]]) -> None:
     """Link (partner_id, tag_id) pairs in one statement (demo data and benchmarks)."""
     if pairs:
         db.session.execute(insert(partner_tag), [{"partner_id": p, "tag_id": t} for p, t in pairs])
+
+
+# --- import (the partners and contacts kinds, crm/partners/exchange.py) ---------------------
+
+
+def main_value(owner, kind: str) -> str | None:
+    """The value of a partner's or person's main e-mail/phone (else its first one)."""
+    found = [d for d in owner.contact_details if d.kind == kind]
+    main = next((d for d in found if d.is_main), found[0] if found else None)
+    return main.value if main else None
+
+
+def _set_main_value(owner, kind: str, value: str | None) -> None:
+    """The value becomes the main one of its kind (the old main stays, not main)."""
+    if not value:
+        return
+    same = [d for d in owner.contact_details if d.kind == kind]
+    match = next((d for d in same if d.value == value), None)
+    for d in same:
+        d.is_main = d is match
+    if match is None:
+        owner.contact_details.append(new_contact_detail(kind, value, is_main=True))
+
+
+def _import_view(p: Partner) -> dict:
+    """The imported fields as the History tab shows them."""
+    return {"name": p.name, "kind": p.kind, "roles": ", ".join(p.roles), "inn": p.inn,
+            "city": p.city, "email": main_value(p, "email"), "phone": main_value(p, "phone"),
+            "responsible_id": p.responsible_id, "created_on": p.created_on}  # fmt: skip
+
+
+def import_partner(actor, partner: Partner | None, row: dict, *, today: date) -> Partner:
+    """Create (partner None) or update a partner from a checked import row: code, name, kind,
+    roles, inn, city, email, phone, responsible_id, created_on (None: kept, or today). The
+    row's e-mail and phone become the main ones; the change is audited."""
+    created = partner is None
+    before = {} if created else _import_view(partner)
+    if created:
+        partner = Partner(code=row["code"], created_on=row["created_on"] or today)
+        partner.contact_details, partner.contact_persons = [], []
+        db.session.add(partner)
+    partner.name, partner.kind = row["name"], row["kind"] or "company"
+    partner.inn, partner.city = row["inn"] or "", row["city"] or ""
+    for part in PARTNER_ROLES:  # client, supplier…: the partner's parts, not a user's role
+        setattr(partner, f"is_{part}", part in (row["roles"] or ("client",)))
+    if row["responsible_id"]:
+        partner.responsible_id = row["responsible_id"]
+    if row["created_on"]:
+        partner.created_on = row["created_on"]
+    _set_main_value(partner, "email", row["email"])
+    _set_main_value(partner, "phone", row["phone"])
+    sync_search(partner)
+    db.session.flush()
+    audit.record(actor, "create" if created else "update", partner,
+                 changes=audit.diff(before, _import_view(partner)),
+                 summary=f"{'created' if created else 'updated'} by import")  # fmt: skip
+    return partner
+
+
+def import_contact_person(partner_id: int, person: ContactPerson | None, row: dict):
+    """Create (person None) or update a contact person from a checked import row: name,
+    position, email, phone. The caller re-syncs the partners' search (sync_partners_search)."""
+    if person is None:
+        person = ContactPerson(partner_id=partner_id, contact_details=[])
+        db.session.add(person)
+    before = (person.name, person.position, main_value(person, "email"),
+              main_value(person, "phone"))  # fmt: skip
+    person.name, person.name_norm = row["name"], fold(row["name"])
+    person.position = row["position"] or ""
+    _set_main_value(person, "email", row["email"])
+    _set_main_value(person, "phone", row["phone"])
+    after = (person.name, person.position, main_value(person, "email"),
+             main_value(person, "phone"))  # fmt: skip
+    if person.id is not None and before != after:
+        versioning.bump(person)  # a person's form opened before must not undo this
+    return person
+
+
+def sync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
+    """sync_search for many partners, loaded a batch at a time with their contact details."""
+    for i in range(0, len(partner_ids), batch):
+        for p in db.session.execute(
+            select(Partner)
+            .where(Partner.id.in_(partner_ids[i : i + batch]))
+            .options(
+                selectinload(Partner.contact_details),
+                selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details),
+            )
+        ).scalars():
+            sync_search(p)

@@ -10,14 +10,18 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 
 def _setup(state):
+    from crm.exchange.registry import register_kind
     from crm.partners.services import register_merge_hook
     from crm.partners.tabs import PartnerTab, register_tab
+    from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.services import renumber_payments_for_merge
     from crm.sales.views import purchases_tab
 
     register_nav(state, "sales.receivables", "Receivables", 40)
     register_tab(state, PartnerTab("purchases", "Purchases", purchases_tab, 30))
     register_merge_hook(state, renumber_payments_for_merge)
+    for kind in (PRODUCTS, SALES, PAYMENTS, STOCK):
+        register_kind(state, kind)
 
 
 @bp.app_template_filter("money")

@@ -103,4 +103,4 @@ def import_errors(tmp_path: Path, kind: str, header: list[str], row: list[str]) 
     with open(path, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([header, row])
     report = run_import(path, kind, dry_run=True)
-    return report.errors
+    return report.error_lines

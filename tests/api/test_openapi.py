@@ -7,7 +7,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from crm.exchange.kinds import KINDS
+from crm.exchange.registry import kind_named
 
 PREFIX = "/api/v1"
 
@@ -66,8 +66,8 @@ def test_bearer_scheme_and_error_shapes_are_described(document):
 )
 def test_fields_are_the_import_columns(document, name, kind):
     schemas = document["components"]["schemas"]
-    columns = [c.name for c in KINDS[kind].columns]
-    required = [c.name for c in KINDS[kind].columns if c.required]
+    columns = [c.name for c in kind_named(kind).columns]
+    required = [c.name for c in kind_named(kind).columns if c.required]
 
     assert list(schemas[name]["properties"]) == columns
     assert list(schemas[f"{name}Create"]["properties"]) == columns
@@ -92,7 +92,7 @@ def test_sales_document_fields_are_the_sales_columns_split_into_document_and_lin
         "lines",
     ]
     assert line == ["line_no", "sku", "quantity", "amount", "cost"]
-    assert sorted(doc[:-2] + line) == sorted(c.name for c in KINDS["sales"].columns)
+    assert sorted(doc[:-2] + line) == sorted(c.name for c in kind_named("sales").columns)
     assert schemas["SalesDocumentLineInput"]["required"] == ["sku", "quantity", "amount"]
     assert schemas["SalesDocument"]["properties"]["total"]["readOnly"] is True
 

@@ -16,9 +16,9 @@ from tests.exchange.helpers import hold_at_gate
 
 
 def main(mode: str) -> int:
-    from crm.exchange.kinds import KINDS
+    from crm.partners.exchange import PARTNERS
 
-    hold_at_gate(KINDS["partners"], "write", FileGate(os.environ["GATE_DIR"]), after_calls=1)
+    hold_at_gate(PARTNERS, "write", FileGate(os.environ["GATE_DIR"]), after_calls=1)
     if mode == "worker":
         import worker
 

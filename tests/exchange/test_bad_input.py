@@ -11,7 +11,7 @@ import pytest
 
 import crm.exchange.importer as importer
 from crm.exchange.importer import run_import
-from crm.exchange.kinds import KINDS
+from crm.exchange.registry import kind_named
 from crm.extensions import db
 from crm.partners.models import Partner
 from crm.sales.models import Organization, Product, ProductGroup, SalesDocument, SalesLine
@@ -46,9 +46,9 @@ def test_every_bad_row_is_reported_and_nothing_is_written(app, ledger, tmp_path,
     report = _refused(write_file(tmp_path, BAD_SALES, fmt=fmt), "sales")
 
     assert report.file_errors == []
-    assert report.errors == BAD_SALES_ERRORS
+    assert report.error_lines == BAD_SALES_ERRORS
     assert (report.rows, report.rejected, report.error_count, report.new) == (9, 8, 9, 1)
-    assert all(ERROR_LINE.match(e) for e in report.errors)
+    assert all(ERROR_LINE.match(e) for e in report.error_lines)
     assert [doc[0] for doc in documents()] == ["OLD-1"]
 
 
@@ -56,7 +56,7 @@ def test_valid_rows_only_writes_exactly_the_valid_rows(app, ledger, tmp_path):
     report = run_import(write_file(tmp_path, BAD_SALES), "sales", today=TODAY, valid_only=True)
 
     assert report.done and report.written == 1
-    assert report.errors == BAD_SALES_ERRORS
+    assert report.error_lines == BAD_SALES_ERRORS
     assert [doc[0] for doc in documents()] == ["D-1", "OLD-1"]
     assert [ln[:2] + ln[4:5] for ln in lines()] == [("D-1", 1, "SKU-1"), ("OLD-1", 1, "SKU-1")]
     assert documents()[0][-1] == d("10")
@@ -111,7 +111,7 @@ def test_rejected_rows_file_holds_exactly_the_bad_rows_with_their_errors(app, le
 def test_bad_rows_of_every_kind(app, ledger, tmp_path, kind, rows, errors):
     report = _refused(write_file(tmp_path, rows), kind)
 
-    assert report.errors == errors
+    assert report.error_lines == errors
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_a_missing_required_column_rejects_the_file(app, ledger, tmp_path, kind,
 
     report = _refused(write_file(tmp_path, rows), kind)
 
-    columns = ", ".join(KINDS[kind].column_names)
+    columns = ", ".join(kind_named(kind).column_names)
     assert report.file_errors == [
         f"Missing required column(s): {missing}. The first row must name the columns: {columns}."
     ]
@@ -219,7 +219,10 @@ def test_row_numbers_count_spreadsheet_rows(app, ledger, tmp_path, fmt):
 
     report = _refused(write_file(tmp_path, rows, fmt=fmt), "partners")
 
-    assert report.errors == ["row 3, column name: is required", "row 6, column code: is required"]
+    assert report.error_lines == [
+        "row 3, column name: is required",
+        "row 6, column code: is required",
+    ]
 
 
 def test_extra_cells_beyond_the_header_are_an_error(app, ledger, tmp_path):
@@ -228,7 +231,7 @@ def test_extra_cells_beyond_the_header_are_an_error(app, ledger, tmp_path):
 
     report = _refused(path, "partners")
 
-    assert report.errors == ["row 3, column -: 1 value(s) beyond the named columns"]
+    assert report.error_lines == ["row 3, column -: 1 value(s) beyond the named columns"]
 
 
 # --- a crash half-way ------------------------------------------------------------------
@@ -249,7 +252,7 @@ def test_a_crash_half_way_leaves_the_database_as_it_was(
     app, ledger, tmp_path, monkeypatch, kind, rows, model
 ):
     monkeypatch.setattr(importer, "BATCH", 3)
-    kind_obj = KINDS[kind]
+    kind_obj = kind_named(kind)
     calls = []
     real_write = kind_obj.write
 
@@ -292,7 +295,7 @@ def test_values_beyond_their_columns_are_row_errors_and_nothing_is_written(
         ["D-6", "2", "2024-03-01", "P-001", "SKU-1", "1", "600000000000"],
     ]
     report = _refused(write_file(tmp_path, rows, fmt=fmt), "sales")
-    assert report.errors == [
+    assert report.error_lines == [
         "row 2, column line_no: '99999999999999999999' must be between -2147483647 and 2147483647",
         "row 3, column amount: '1000000000000000.01' is too large: the limit is ±999999999999.99",
         "row 4, column quantity: '100000000000' is too large: the limit is ±99999999999.999",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.exchange.kinds import KINDS
+from crm.exchange.registry import kind_named
 from tests.exchange import samples
 from tests.exchange.helpers import (
     TODAY,
@@ -67,7 +67,7 @@ def test_an_export_reimports_with_every_row_unchanged(
     assert exported.exit_code == 0, exported.output
     assert exported.stdout == f"Exported {n} {kind} rows to {out}.\n"
     table = _read(out)
-    assert table[0] == KINDS[kind].column_names and len(table) == n + 1
+    assert table[0] == kind_named(kind).column_names and len(table) == n + 1
     assert imported.exit_code == 0, imported.output
     assert imported.stderr == ""
     assert imported.stdout == (

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 import crm.exchange.importer as importer
 from crm.core.models import JobRun
-from crm.exchange.kinds import KINDS
 from crm.exchange.models import ImportFile
+from crm.exchange.registry import kind_named
 from crm.extensions import db
 from crm.jobs import process_name
 from crm.partners.models import Partner
@@ -170,7 +170,9 @@ def test_the_web_hands_jobs_to_a_thread_and_shows_their_progress(
     monkeypatch.setattr(importer, "BATCH", 1)
     gate = FileGate(tmp_path)
     # Validation waits while looking up its second row, after reporting the first.
-    hold_at_gate(KINDS["partners"], "existing", gate, after_calls=2, setattr=monkeypatch.setattr)
+    hold_at_gate(
+        kind_named("partners"), "existing", gate, after_calls=2, setattr=monkeypatch.setattr
+    )
     try:
         import_id = _upload(client)  # answers while the job waits
 
@@ -252,7 +254,7 @@ def test_two_admins_confirming_imports_of_one_kind_at_once_run_one(
     assert [_import(i).status for i in ids] == ["validated", "validated"]
     app.config["JOBS_INLINE"] = False  # the winner's import waits at the gate on a thread
     gate = FileGate(tmp_path)
-    hold_at_gate(KINDS["partners"], "write", gate, after_calls=1, setattr=monkeypatch.setattr)
+    hold_at_gate(kind_named("partners"), "write", gate, after_calls=1, setattr=monkeypatch.setattr)
     barrier, answers = threading.Barrier(2), {}
 
     def confirm(n: int) -> None:

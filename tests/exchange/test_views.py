@@ -255,11 +255,11 @@ def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
     app, client, login_as, ledger, monkeypatch, caplog
 ):
     import crm.exchange.importer as importer
-    from crm.exchange.kinds import KINDS
+    from crm.exchange.registry import kind_named
 
     login_as("admin")
     monkeypatch.setattr(importer, "BATCH", 2)
-    real_write, calls = KINDS["partners"].write, []
+    real_write, calls = kind_named("partners").write, []
 
     def write_then_crash(recs, ctx, actor):
         calls.append(len(recs))
@@ -267,7 +267,7 @@ def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
             raise RuntimeError("disk full")
         real_write(recs, ctx, actor)
 
-    monkeypatch.setattr(KINDS["partners"], "write", write_then_crash)
+    monkeypatch.setattr(kind_named("partners"), "write", write_then_crash)
     _upload(client, "partners", csv_bytes(samples.PARTNERS), "partners.csv")
     imp = _last_import()
     before = dump()
@@ -291,7 +291,7 @@ def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
 
     # The admin can confirm it again; this time it goes through.
     assert "Import 3 rows" in page
-    monkeypatch.setattr(KINDS["partners"], "write", real_write)
+    monkeypatch.setattr(kind_named("partners"), "write", real_write)
     client.post(f"/exchange/{imp.id}/confirm")
     assert _last_import().status == "done"
     assert count(Partner) == 3  # P-001 and P-002 of the ledger updated, P-003 new

@@ -1,5 +1,6 @@
-"""partners.csv (key code) and contacts.csv (key partner_code, name): written through the ORM
-so the normalised search columns, main contact details and audit entries stay right."""
+"""The import/export kinds of this domain: partners.csv (key code) and contacts.csv (key
+partner_code, name), written through partners.services so that the normalised search columns,
+main contact details and audit entries stay right. Registered in crm/partners/__init__.py."""
 
 from __future__ import annotations
 
@@ -8,16 +9,48 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
-from crm.core import audit, versioning
 from crm.core.errors import FieldErrors
 from crm.core.keys import KeyTaken
 from crm.core.text import fold
 from crm.exchange import values
-from crm.exchange.kinds.base import Col, Kind, RowError, check_email, chunks, user_id
+from crm.exchange.exporter import cell
+from crm.exchange.kind import (
+    INVALID,
+    Col,
+    Kind,
+    Lookup,
+    RowError,
+    check_email,
+    chunks,
+    unknown,
+)
+from crm.exchange.lookups import USERS
 from crm.extensions import db
 from crm.partners.models import PARTNER_KINDS, PARTNER_ROLES, ContactPerson, Partner
-from crm.partners.services import new_contact_detail, sync_search
+from crm.partners.services import (
+    import_contact_person,
+    import_partner,
+    main_value,
+    sync_partners_search,
+)
 from crm.partners.validation import clean_inn, clean_phone
+
+
+def partner_ids(codes: set[str] | None) -> dict[str, int]:
+    """Partner ids by code (all, or these codes); a merged partner's code still names the
+    partner it went into."""
+    stmt = select(Partner.code, Partner.id, Partner.merged_into_id)
+    if codes is not None:
+        stmt = stmt.where(Partner.code.in_(codes))
+    return {code: (into or pid) for code, pid, into in db.session.execute(stmt).all()}
+
+
+# The partner a row's partner_code names (contacts, sales, payments: any kind of a partner's data).
+PARTNER_CODES = Lookup("partners", partner_ids, field="partner_code")
+
+
+def unknown_partner(row_no: int, rec: dict, ctx) -> list[RowError]:
+    return unknown(row_no, rec, ctx, "partner_code", "partners", "partner")
 
 
 def _roles(value) -> tuple[str, ...]:
@@ -33,36 +66,16 @@ def _check_phone(row_no: int, column: str, phone: str | None) -> list[RowError]:
         return []
     errors = FieldErrors()
     clean_phone(errors, column, phone, current_app.config["DEFAULT_PHONE_REGION"])
-    return [RowError(row_no, column, m) for m in errors.fields.get(column, [])]
+    return [RowError(row_no, column, INVALID, m) for m in errors.fields.get(column, [])]
 
 
-def _main(owner, kind: str) -> str | None:
-    found = [d for d in owner.contact_details if d.kind == kind]
-    main = next((d for d in found if d.is_main), found[0] if found else None)
-    return main.value if main else None
-
-
-def _set_main(owner, kind: str, value: str | None) -> None:
-    """The file's e-mail/phone becomes the main one of its kind (the old main stays, not main)."""
-    if not value:
-        return
-    same = [d for d in owner.contact_details if d.kind == kind]
-    match = next((d for d in same if d.value == value), None)
-    for d in same:
-        d.is_main = d is match
-    if match is None:
-        owner.contact_details.append(new_contact_detail(kind, value, is_main=True))
-
-
-def _audit_view(p: Partner) -> dict:
-    """The imported fields as the History tab shows them."""
-    return {"name": p.name, "kind": p.kind, "roles": ", ".join(p.roles), "inn": p.inn,
-            "city": p.city, "email": _main(p, "email"), "phone": _main(p, "phone"),
-            "responsible_id": p.responsible_id, "created_on": p.created_on}  # fmt: skip
+def _export_main(owner, kind: str) -> str:
+    return main_value(owner, kind) or ""
 
 
 class PartnersKind(Kind):
     name = "partners"
+    order = 10
     columns = (
         Col("code", True, max_len=64),
         Col("name", True, max_len=255),
@@ -76,16 +89,16 @@ class PartnersKind(Kind):
         Col("created_on", parse=values.day),
     )
     key = ("code",)
-    lookups = ("users",)
+    lookups = (USERS,)
 
     def check(self, row_no, rec, ctx):
         errors = []
         if rec.get("kind") and rec["kind"] not in PARTNER_KINDS:
-            errors.append(RowError(row_no, "kind", "must be company or person"))
+            errors.append(RowError(row_no, "kind", INVALID, "must be company or person"))
         if rec.get("inn"):
             e = FieldErrors()
             rec["inn"] = clean_inn(e, rec["inn"])
-            errors += [RowError(row_no, "inn", m) for m in e.fields.get("inn", [])]
+            errors += [RowError(row_no, "inn", INVALID, m) for m in e.fields.get("inn", [])]
         errors += check_email(row_no, "email", rec.get("email"))
         errors += check_email(row_no, "manager", rec.get("manager"))
         errors += _check_phone(row_no, "phone", rec.get("phone"))
@@ -120,8 +133,8 @@ class PartnersKind(Kind):
                 p.kind,
                 tuple(p.roles),
                 p.inn,
-                _main(p, "email"),
-                _main(p, "phone"),
+                main_value(p, "email"),
+                main_value(p, "phone"),
                 p.city,
                 emails.get(p.responsible_id),
                 p.created_on,
@@ -132,34 +145,28 @@ class PartnersKind(Kind):
     def write(self, recs, ctx, actor):
         found = self._load([r["code"] for r in recs])
         for r in recs:
-            p = found.get(r["code"])
-            created = p is None
-            if not created and ctx.create_only:
+            partner = found.get(r["code"])
+            if partner is not None and ctx.create_only:
                 raise KeyTaken(f"code {r['code']!r}")
-            before = {} if created else _audit_view(p)
-            if created:
-                p = Partner(code=r["code"], created_on=r["created_on"] or ctx.today)
-                p.contact_details, p.contact_persons = [], []
-                db.session.add(p)
-            p.name, p.kind, p.inn, p.city = (
-                r["name"],
-                r["kind"] or "company",
-                r["inn"] or "",
-                r["city"] or "",
-            )
-            for role in PARTNER_ROLES:
-                setattr(p, f"is_{role}", role in (r["roles"] or ("client",)))
-            if r["manager"]:
-                p.responsible_id = user_id(ctx, r["manager"])
-            if r["created_on"]:
-                p.created_on = r["created_on"]
-            _set_main(p, "email", r["email"])
-            _set_main(p, "phone", r["phone"])
-            sync_search(p)
-            db.session.flush()
-            audit.record(actor, "create" if created else "update", p,
-                         changes=audit.diff(before, _audit_view(p)),
-                         summary=f"{'created' if created else 'updated'} by import")  # fmt: skip
+            row = {**r, "responsible_id": ctx.id_for("users", (r["manager"] or "").casefold())}
+            import_partner(actor, partner, row, today=ctx.today)
+
+    def export(self):
+        emails = dict(db.session.execute(select(User.id, User.email)).all())
+        last = ""
+        while True:
+            page = list(db.session.execute(
+                select(Partner).where(Partner.code > last, Partner.merged_into_id.is_(None))
+                .order_by(Partner.code).limit(1000).options(selectinload(Partner.contact_details))
+            ).scalars())  # fmt: skip
+            for p in page:
+                yield (p.code, p.name, p.kind, ";".join(p.roles), p.inn, _export_main(p, "email"),
+                       _export_main(p, "phone"), p.city, emails.get(p.responsible_id, ""),
+                       cell(p.created_on))  # fmt: skip
+            if len(page) < 1000:
+                return
+            last = page[-1].code
+            db.session.expunge_all()
 
 
 class ContactsKind(Kind):
@@ -168,6 +175,7 @@ class ContactsKind(Kind):
     spelling is stored."""
 
     name = "contacts"
+    order = 20
     columns = (
         Col("partner_code", True, max_len=64),
         Col("name", True, max_len=255),
@@ -176,14 +184,10 @@ class ContactsKind(Kind):
         Col("phone", max_len=40),
     )
     key = ("partner_code", "name")
-    lookups = ("partners",)
+    lookups = (PARTNER_CODES,)
 
     def check(self, row_no, rec, ctx):
-        errors = []
-        if rec.get("partner_code") and rec["partner_code"] not in ctx.partners:
-            errors.append(
-                RowError(row_no, "partner_code", f"unknown partner {rec['partner_code']!r}")
-            )
+        errors = unknown_partner(row_no, rec, ctx)
         errors += check_email(row_no, "email", rec.get("email"))
         errors += _check_phone(row_no, "phone", rec.get("phone"))
         return errors
@@ -195,7 +199,7 @@ class ContactsKind(Kind):
         return (rec["name"], rec["position"] or "", rec["email"], rec["phone"])
 
     def _persons(self, recs, ctx) -> dict[tuple[int, str], ContactPerson]:
-        ids = sorted({ctx.partners[r["partner_code"]] for r in recs})
+        ids = sorted({ctx["partners"][r["partner_code"]] for r in recs})
         return {
             (c.partner_id, c.name_norm): c
             for batch in chunks(ids)
@@ -206,9 +210,14 @@ class ContactsKind(Kind):
         }  # fmt: skip
 
     def existing(self, recs, ctx):
-        code_of = {ctx.partners[r["partner_code"]]: r["partner_code"] for r in recs}
+        code_of = {ctx["partners"][r["partner_code"]]: r["partner_code"] for r in recs}
         return {
-            (code_of[pid], norm): (c.name, c.position, _main(c, "email"), _main(c, "phone"))
+            (code_of[pid], norm): (
+                c.name,
+                c.position,
+                main_value(c, "email"),
+                main_value(c, "phone"),
+            )  # fmt: skip
             for (pid, norm), c in self._persons(recs, ctx).items()
         }
 
@@ -216,29 +225,33 @@ class ContactsKind(Kind):
         persons = self._persons(recs, ctx)
         touched = set()
         for r in recs:
-            pid = ctx.partners[r["partner_code"]]
+            pid = ctx["partners"][r["partner_code"]]
             norm = fold(r["name"])
             person = persons.get((pid, norm))
             if person is not None and ctx.create_only:
                 raise KeyTaken(f"partner_code {r['partner_code']!r}, name {r['name']!r}")
-            if person is None:
-                person = ContactPerson(partner_id=pid, contact_details=[])
-                persons[(pid, norm)] = person
-                db.session.add(person)
-            before = (person.name, person.position, _main(person, "email"), _main(person, "phone"))
-            person.name, person.name_norm = r["name"], norm
-            person.position = r["position"] or ""
-            _set_main(person, "email", r["email"])
-            _set_main(person, "phone", r["phone"])
-            after = (person.name, person.position, _main(person, "email"), _main(person, "phone"))
-            if person.id is not None and before != after:
-                versioning.bump(person)  # a person's form opened before must not undo this
+            persons[(pid, norm)] = import_contact_person(pid, person, r)
             touched.add(pid)
         db.session.flush()
-        for batch in chunks(sorted(touched)):
-            for p in db.session.execute(
-                select(Partner).where(Partner.id.in_(batch)).options(
-                    selectinload(Partner.contact_details),
-                    selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details))
-            ).scalars():  # fmt: skip
-                sync_search(p)
+        sync_partners_search(sorted(touched))
+
+    def export(self):
+        last = 0
+        while True:
+            page = list(db.session.execute(
+                select(ContactPerson, Partner.code).join(Partner, Partner.id == ContactPerson.partner_id)
+                .where(Partner.merged_into_id.is_(None))
+                .where(ContactPerson.id > last)
+                .order_by(ContactPerson.id).limit(1000)
+                .options(selectinload(ContactPerson.contact_details))
+            ).all())  # fmt: skip
+            for person, code in page:
+                yield (code, person.name, person.position, _export_main(person, "email"),
+                       _export_main(person, "phone"))  # fmt: skip
+            if len(page) < 1000:
+                return
+            last = page[-1][0].id
+            db.session.expunge_all()
+
+
+PARTNERS, CONTACTS = PartnersKind(), ContactsKind()

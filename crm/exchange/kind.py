@@ -1,19 +1,20 @@
-"""What every import kind shares: typed columns, row cleaning, lookups, and the contract a
-kind implements (clean a row, say whether its key exists and with which values, write a batch)."""
+"""What every import kind shares: typed columns, row cleaning, structured row errors, lookups,
+and the contract a kind implements (clean a row, say whether its key exists and with which
+values, write a batch, export its rows). The kinds themselves live in their domains."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 
 from crm.core.cells import unescape_formula
-from crm.core.keys import dialect_insert, id_for_key
+from crm.core.keys import dialect_insert
 from crm.core.timeutil import utcnow
 from crm.exchange import values
 from crm.extensions import db
@@ -36,37 +37,77 @@ def quantity(v) -> Decimal:
     return values.number(v, places=3)
 
 
+# What a row error is about, for programs (the API, tests); the message says it to people.
+REQUIRED = "required"  # a required cell is empty
+BAD_VALUE = "bad_value"  # a cell that is not of its column's type or out of its range
+TOO_LONG = "too_long"
+NUL = "nul"  # a NUL character, which no text column stores
+UNKNOWN = "unknown"  # names a record that does not exist (a partner code, a SKU)
+DUPLICATE_KEY = "duplicate_key"  # the key of an earlier row of the file
+EXTRA_CELLS = "extra_cells"  # more cells than named columns
+INVALID = "invalid"  # breaks a rule of the kind (an INN's checksum, a document's header, …)
+
+
 @dataclass
 class RowError:
+    """One problem of one row: where (the row as a spreadsheet numbers it, the column), what
+    (a code from above or a kind's own) and the message for people."""
+
     row: int
     column: str
+    code: str
     message: str
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """Values of a column mapped to ids (partner codes, SKUs, e-mails), loaded once per import
+    by a function of the domain that owns the records."""
+
+    name: str
+    load: Callable[[set[str] | None], dict]  # the values wanted (None: all) → {value: id}
+    field: str | None = None  # the column naming them: an API call loads only its rows' values
+    create: Callable[[str], int] | None = None  # the id of a new entry for a value first used
+
+
 @dataclass
 class Context:
-    """Lookups loaded once per import (codes → ids) and what the file itself declares."""
+    """What one import knows besides the row: the lookups' values → ids, and what the file
+    itself declares (per-kind bookkeeping across rows)."""
 
     today: date
-    partners: dict[str, int] = field(default_factory=dict)  # code → live partner id
-    products: dict[str, int] = field(default_factory=dict)  # sku → id
-    users: dict[str, int] = field(default_factory=dict)  # e-mail → id
-    names: dict[str, dict[str, int]] = field(default_factory=dict)  # table → name → id
-    seen: dict = field(default_factory=dict)  # per-kind bookkeeping across rows
+    found: dict[str, dict] = field(default_factory=dict)  # lookup name → value → id
+    lookups: dict[str, Lookup] = field(default_factory=dict)
+    seen: dict = field(default_factory=dict)
     # The rows must be new (an API create): a stored key raises KeyTaken instead of an update.
     create_only: bool = False
 
+    def __getitem__(self, lookup: str) -> dict:
+        return self.found[lookup]
+
+    def id_for(self, lookup: str, value: str | None) -> int | None:
+        """The id of a value, created by its lookup on first use (an unknown manager's
+        e-mail, a new warehouse's name)."""
+        if not value:
+            return None
+        table = self.found.setdefault(lookup, {})
+        if value not in table:
+            table[value] = self.lookups[lookup].create(value)
+        return table[value]
+
 
 class Kind(ABC):
-    """One importable kind. Subclasses set `name`, `columns`, `key` and implement the hooks."""
+    """One importable kind, registered by the domain that owns its records
+    (crm.exchange.registry). Subclasses set `name`, `columns`, `key` and implement the hooks."""
 
     name: str = ""
     columns: tuple[Col, ...] = ()
     key: tuple[str, ...] = ()
-    lookups: tuple[str, ...] = ()  # which of partners/products/users/names the kind needs
+    lookups: tuple[Lookup, ...] = ()  # loaded before the first row, read as ctx[name]
+    order: int = 100  # place in the lists of kinds
 
     @property
     def column_names(self) -> list[str]:
@@ -90,7 +131,7 @@ class Kind(ABC):
                 blank = not stripped
             if blank:
                 if col.required:
-                    errors.append(RowError(row_no, col.name, "is required"))
+                    errors.append(RowError(row_no, col.name, REQUIRED, "is required"))
                 out[col.name] = col.default
                 continue
             if col.parse is values.text and type(cell) is str:
@@ -99,14 +140,14 @@ class Kind(ABC):
                 try:
                     value = col.parse(cell)
                 except values.BadValue as exc:
-                    errors.append(RowError(row_no, col.name, str(exc)))
+                    errors.append(RowError(row_no, col.name, BAD_VALUE, str(exc)))
                     continue
             if isinstance(value, str) and "\x00" in value:
-                errors.append(RowError(row_no, col.name, "contains a NUL character"))
+                errors.append(RowError(row_no, col.name, NUL, "contains a NUL character"))
                 continue
             if col.max_len and isinstance(value, str) and len(value) > col.max_len:
                 errors.append(
-                    RowError(row_no, col.name, f"is longer than {col.max_len} characters")
+                    RowError(row_no, col.name, TOO_LONG, f"is longer than {col.max_len} characters")
                 )
                 continue
             out[col.name] = value
@@ -134,77 +175,48 @@ class Kind(ABC):
 
     @abstractmethod
     def write(self, recs: list[dict], ctx: Context, actor) -> None:
-        """Store a batch of valid records (inside the import's one transaction)."""
+        """Store a batch of valid records (inside the import's one transaction) through the
+        owning domain's services."""
 
     def finish(self, ctx: Context) -> None:  # noqa: B027  (optional hook)
         """Work after the last batch (recomputing document totals, …); none by default."""
 
+    def export(self) -> Iterator[tuple]:
+        """Every stored row with the columns in order, so that the file re-imports unchanged
+        (crm.exchange.exporter.cell gives each value its file form)."""
+        raise NotImplementedError
+
+    @property
+    def exportable(self) -> bool:
+        return type(self).export is not Kind.export
+
 
 def load_lookups(kind: Kind, ctx: Context, rows: list[dict] | None = None) -> None:
-    """Codes → ids for the whole database (a file), or only for the codes in `rows` (a few
-    objects pushed through the API: loading 100,000 codes per call would dominate it)."""
-    from crm.auth.models import User
-    from crm.partners.models import Partner
-    from crm.sales.models import Department, Organization, Product, ProductGroup, Warehouse
-
-    def only(column, field):
-        if rows is None:
-            return True
-        wanted = {values.text(r.get(field)) for r in rows if r.get(field) not in (None, "")}
-        return column.in_({w for w in wanted if "\x00" not in w})  # refused by parse
-
-    if "partners" in kind.lookups:
-        field = "partner_code" if kind.name != "partners" else "code"
-        found = db.session.execute(
-            select(Partner.code, Partner.id, Partner.merged_into_id).where(
-                only(Partner.code, field)
-            )
-        ).all()
-        # A merged partner's code still names the partner it went into.
-        ctx.partners = {code: (into or pid) for code, pid, into in found}
-    if "products" in kind.lookups:
-        ctx.products = dict(
-            db.session.execute(
-                select(Product.sku, Product.id).where(only(Product.sku, "sku"))
-            ).all()
-        )
-    if "users" in kind.lookups:
-        ctx.users = dict(db.session.execute(select(User.email, User.id)).all())
-    if "names" in kind.lookups:
-        for model in (Organization, Department, Warehouse, ProductGroup):
-            ctx.names[model.__tablename__] = dict(
-                db.session.execute(select(model.name, model.id)).all()
-            )
+    """Each lookup of the kind for the whole database (a file), or only for the values in
+    `rows` (a few objects pushed through the API: loading 100,000 codes per call would
+    dominate it)."""
+    for lookup in kind.lookups:
+        wanted = None
+        if rows is not None and lookup.field is not None:
+            named = (values.text(r.get(lookup.field)) for r in rows)
+            wanted = {v for v in named if v and "\x00" not in v}  # NUL: refused by parse
+        ctx.found[lookup.name] = lookup.load(wanted)
+        ctx.lookups[lookup.name] = lookup
 
 
-def name_id(ctx: Context, model, name: str | None) -> int | None:
-    """The id of a reference entry (organization, warehouse, …) by name, created on first use
-    (by one of two imports that use a new name at the same moment, not by both)."""
-    if not name:
-        return None
-    table = ctx.names.setdefault(model.__tablename__, {})
-    if name not in table:
-        table[name] = id_for_key(model, {"name": name})
-    return table[name]
-
-
-def user_id(ctx: Context, email: str | None) -> int | None:
-    """The user with this e-mail; an unknown one is created inactive (data-exchange.md)."""
-    from crm.auth.models import User
-
-    if not email:
-        return None
-    email = email.casefold()
-    if email not in ctx.users:
-        ctx.users[email] = id_for_key(User, {"email": email}, role="manager", active=False, name="")
-    return ctx.users[email]
+def unknown(row_no: int, rec: dict, ctx: Context, column: str, lookup: str, what: str):
+    """An error when the row names a `what` (a partner, a product) its lookup does not know."""
+    value = rec.get(column)
+    if value and value not in ctx[lookup]:
+        return [RowError(row_no, column, UNKNOWN, f"unknown {what} {value!r}")]
+    return []
 
 
 def check_email(row_no: int, column: str, value: str | None) -> list[RowError]:
     if not value:
         return []
     problem = _email_problem(value)
-    return [] if problem is None else [RowError(row_no, column, problem)]
+    return [] if problem is None else [RowError(row_no, column, INVALID, problem)]
 
 
 @lru_cache(maxsize=4096)
