@@ -49,6 +49,7 @@ from faker import Faker  # noqa: E402
 from sqlalchemy.schema import CreateTable  # noqa: E402
 
 from crm import create_app  # noqa: E402
+from crm.core.db import enable_pg_trgm, has_pg_trgm, is_trigram_index  # noqa: E402
 from crm.core.text import fold, normalise_email, normalise_phone  # noqa: E402
 from crm.extensions import db  # noqa: E402
 
@@ -290,10 +291,12 @@ def sync_indexes() -> list[str]:
     """Create the models' indexes the file lacks and drop those the models no longer have."""
     changes = []
     with db.engine.begin() as conn:
+        enable_pg_trgm(conn)
         insp = sa.inspect(conn)
         for name in FILLED:
             table = db.metadata.tables[name]
-            wanted = {ix.name: ix for ix in table.indexes}
+            wanted = {ix.name: ix for ix in table.indexes
+                      if not is_trigram_index(ix) or has_pg_trgm(conn)}  # fmt: skip
             have = {
                 ix["name"]: ix["column_names"]
                 for ix in insp.get_indexes(name)
