@@ -136,6 +136,9 @@ class Partner(Versioned, db.Model):
         # PostgreSQL: a trigram index finds the partners whose search_text contains a word
         # of 3+ letters without reading them all (see search_trgm_index below).
         search_trgm_index(),
+        # The city filter in list order: its first 1,001 matches are read and nothing else
+        # (without it PostgreSQL walks the name index past every other city's partners).
+        Index("ix_partner_city_list", "city_norm", "merged_into_id", "name_norm", "id"),
         # With `city`, the filter's city suggestions are read from the index alone.
         Index("ix_partner_city", "city_norm", "city"),
         Index("ix_partner_inn", "inn"),

@@ -124,7 +124,7 @@ ORDER = {
 }
 
 
-def _page_order(flt: PartnerFilter):
+def page_order(flt: PartnerFilter):
     """The list order, with merged_into_id first for a name order without a search word.
 
     merged_into_id is NULL in every listed row, so the order is the same; but PostgreSQL does
@@ -194,7 +194,7 @@ def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=
     count); pages after the first COUNT_LIMIT matches are read with OFFSET."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = partner_list_stmt(user, flt)
-    order = _page_order(flt)
+    order = page_order(flt)
     ids = _ids(stmt, order, COUNT_LIMIT + 1)
     complete = len(ids) <= COUNT_LIMIT
     if complete:

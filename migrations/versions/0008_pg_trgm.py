@@ -1,4 +1,4 @@
-"""pg_trgm trigram index on partner.search_text (PostgreSQL; nothing on SQLite)
+"""pg_trgm trigram index on partner.search_text (PostgreSQL only); the city filter's index
 
 Revision ID: 0008_pg_trgm
 Revises: 0007_job_lease
@@ -37,6 +37,10 @@ def _trgm_available(conn) -> bool:
 
 
 def upgrade():
+    with op.batch_alter_table("partner", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_partner_city_list", ["city_norm", "merged_into_id", "name_norm", "id"], unique=False
+        )
     conn = op.get_bind()
     if conn.dialect.name != "postgresql" or not _trgm_available(conn):
         return
@@ -54,3 +58,5 @@ def downgrade():
     # The extension stays: other objects may use it, and dropping it needs the privilege.
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_partner_search_trgm")
+    with op.batch_alter_table("partner", schema=None) as batch_op:
+        batch_op.drop_index("ix_partner_city_list")
