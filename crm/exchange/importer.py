@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from crm.core.cells import unescape_formula
+from crm.core.db import analyze_after_bulk_write
 from crm.core.errors import DomainError
 from crm.core.keys import is_key_race
 from crm.exchange.kind import (
@@ -321,6 +322,7 @@ def _write_rows(
             kind.write(batch, ctx, actor)
             done += len(batch)
         kind.finish(ctx)
+        analyze_after_bulk_write(conn, done)
         _sqlite_cache(conn, cache)
         if commit:
             db.session.commit()

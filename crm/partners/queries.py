@@ -89,6 +89,23 @@ ORDER = {
 }
 
 
+def page_order(flt: PartnerFilter):
+    """The list order, with merged_into_id first for a name order without a search word.
+
+    merged_into_id is NULL in every listed row, so the order is the same; but PostgreSQL does
+    not take `merged_into_id IS NULL` as fixing the column, and only with it named does it
+    read ix_partner_list / ix_partner_responsible in order and stop at the 1,001st row
+    instead of sorting every partner (0.6 ms instead of ~30 ms at 100,000). With a search
+    word it is left out: PostgreSQL then takes the matches from the trigram index and sorts
+    them, cheaper than reading in name order, where a common word's matches cluster ("ооо ..."
+    names) far from the start. SQLite reads its scan indexes in order either way."""
+    order = ORDER[flt.sort]
+    if flt.q or flt.sort not in ("name", "-name"):
+        return order
+    live = Partner.merged_into_id.desc() if flt.sort == "-name" else Partner.merged_into_id
+    return (live, *order)
+
+
 def _count(stmt: Select) -> int:
     ids = stmt.with_only_columns(Partner.id).order_by(None).subquery()
     return db.session.execute(select(func.count()).select_from(ids)).scalar_one()
@@ -108,7 +125,7 @@ def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=
     count); pages after the first COUNT_LIMIT matches are read with OFFSET."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = partner_list_stmt(user, flt)
-    order = ORDER[flt.sort]
+    order = page_order(flt)
     ids = _ids(stmt, order, COUNT_LIMIT + 1)
     complete = len(ids) <= COUNT_LIMIT
     if complete:
