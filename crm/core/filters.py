@@ -305,8 +305,20 @@ class ListFilter(Form):
     class Meta:
         csrf = False
 
-    def __init__(self, args=None, **kwargs):
-        super().__init__(formdata=_as_multidict(args), **kwargs)
+    def __init__(self, args=None, **values):
+        """`args`: the query string (request.args or a mapping). `values`: query-string values
+        by parameter name, as if they were in it (`PartnerFilter(city="Москва")` reads
+        `?city=Москва`); a name the filter does not have is an error, never silently
+        ignored."""
+        formdata = _as_multidict(args)
+        if values:
+            formdata = MultiDict(formdata)
+            for name, value in values.items():
+                formdata.setlist(name, [value] if isinstance(value, str) else list(value))
+        super().__init__(formdata=formdata)
+        unknown = set(values) - {f.name for f in self._fields.values()} - set(self._fields)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no filter {sorted(unknown)}")
         self.problems: list[str] = [p for f in self._fields.values() for p in f.problems]
         for name, field in self._fields.items():
             setattr(self, name, field.data)  # the value; the field stays at self[name]
@@ -321,8 +333,8 @@ class ListFilter(Form):
         super().__setattr__(name, value)
 
     @classmethod
-    def from_args(cls, args, *more, **kwargs):
-        return cls(args, *more, **kwargs)
+    def from_args(cls, args, *more, **values):
+        return cls(args, *more, **values)
 
     def check(self) -> None:
         """Rules between fields: change values, append to `problems`."""

@@ -262,3 +262,14 @@ def test_a_declared_filter_draws_its_controls_with_the_value_in_force(app):
     assert '<label class="form-label" for="f-sort">Sort</label>' in html
     assert re.search(r'<input class="form-control" id="q" name="q" type="search" value="">', html)
     assert flt.problems == ["Unknown sort order 'nonsense' ignored."]
+
+
+def test_values_given_by_name_read_as_the_query_string_and_unknown_names_are_refused():
+    from crm.partners.filters import PartnerFilter
+
+    by_name = PartnerFilter(q="ромаш", city="Москва")
+    from_query = PartnerFilter({"q": "ромаш", "city": "Москва"})
+
+    assert (by_name.q, by_name.city) == (from_query.q, from_query.city) == ("ромаш", "Москва")
+    with pytest.raises(TypeError, match="no filter"):
+        PartnerFilter(town="Москва")
