@@ -67,8 +67,15 @@ GENERATOR_VERSION = "1"
 PASSWORD = partners_bench.PASSWORD
 TARGET_MS = 100.0
 DATA_DIR = Path(tempfile.gettempdir()) / "crm-bench"
-FILLED = ("user", "partner", "contact_person", "contact_detail", "interaction",
-          "interaction_participant", "interaction_attachment")  # fmt: skip
+FILLED = (
+    "user",
+    "partner",
+    "contact_person",
+    "contact_detail",
+    "interaction",
+    "interaction_participant",
+    "interaction_attachment",
+)
 INDEXED = ("interaction", "interaction_participant", "interaction_attachment")
 BATCH = 20_000
 DB_NOTES = {
@@ -82,34 +89,104 @@ FUTURE_KINDS = (("planned", 40), ("call", 35), ("meeting", 25))
 FUTURE_SHARE = 0.04  # of all items: the next two months are planned more thinly than the past
 NO_PARTNER_SHARE = 0.05  # a walk-in, a number not in the base: contact_text only
 PARTICIPANTS = {"meeting": 0.45, "planned": 0.12, "call": 0.08, "email": 0.05, "sms": 0.0}
-RU_TOPICS = ["Коммерческое предложение", "Согласование договора", "Счёт на оплату",
-             "Сверка взаиморасчётов", "Отгрузка заказа", "Претензия по качеству",
-             "Продление договора", "Скидка на объём", "Новый прайс-лист", "Образцы продукции",
-             "Презентация ассортимента", "Сроки поставки", "Возврат товара", "Просрочка оплаты",
-             "Тендер", "Акт сверки", "Договор поставки", "Доставка", "Маркетинговая акция",
-             "Рекламация", "Условия отсрочки", "Спецификация к договору"]  # fmt: skip
-EN_TOPICS = ["Quotation", "Contract renewal", "Invoice", "Delivery schedule", "New price list",
-             "Quality complaint", "Volume discount", "Samples", "Product demo",
-             "Payment reminder", "Tender", "Account review", "Shipping delay",
-             "Trade show follow-up", "Payment terms", "Order confirmation"]  # fmt: skip
-RU_OUTCOMES = ["Договорились о встрече", "Клиент думает", "Отправили КП", "Ждём оплату",
-               "Не дозвонился", "Согласовали скидку", "Перезвонить позже", "Заказ подтверждён",
-               "Отказ", "Передано в бухгалтерию", "Нужны образцы"]  # fmt: skip
-EN_OUTCOMES = ["Meeting agreed", "Thinking it over", "Quote sent", "Awaiting payment",
-               "No answer", "Discount agreed", "Call back later", "Order confirmed",
-               "Declined", "Passed to accounts"]  # fmt: skip
-RU_NOTES = ["Обсудили объёмы на следующий квартал.", "Просят отсрочку платежа 30 дней.",
-            "Директор в отпуске до конца месяца.", "Интересуются новой линейкой.",
-            "Недовольны сроками последней отгрузки.", "Готовы подписать договор после юриста.",
-            "Нужен счёт с НДС.", "Предложили бесплатную доставку при заказе от 100 тыс.",
-            "Конкурент дал цену ниже на 5%.", "Отправить каталог и образцы."]  # fmt: skip
-EN_NOTES = ["Discussed next quarter's volumes.", "They ask for 30 days' payment terms.",
-            "The buyer is away until the end of the month.", "Interested in the new range.",
-            "Unhappy with the last delivery time.", "Ready to sign once legal has read it.",
-            "Need a VAT invoice.", "A competitor quoted 5% lower.",
-            "Send the catalogue and samples."]  # fmt: skip
-WALK_INS = ["Иван с выставки", "Звонок с сайта", "Посетитель из шоурума", "Cold lead",
-            "Website chat visitor", "Номер не определён"]  # fmt: skip
+RU_TOPICS = [
+    "Коммерческое предложение",
+    "Согласование договора",
+    "Счёт на оплату",
+    "Сверка взаиморасчётов",
+    "Отгрузка заказа",
+    "Претензия по качеству",
+    "Продление договора",
+    "Скидка на объём",
+    "Новый прайс-лист",
+    "Образцы продукции",
+    "Презентация ассортимента",
+    "Сроки поставки",
+    "Возврат товара",
+    "Просрочка оплаты",
+    "Тендер",
+    "Акт сверки",
+    "Договор поставки",
+    "Доставка",
+    "Маркетинговая акция",
+    "Рекламация",
+    "Условия отсрочки",
+    "Спецификация к договору",
+]
+EN_TOPICS = [
+    "Quotation",
+    "Contract renewal",
+    "Invoice",
+    "Delivery schedule",
+    "New price list",
+    "Quality complaint",
+    "Volume discount",
+    "Samples",
+    "Product demo",
+    "Payment reminder",
+    "Tender",
+    "Account review",
+    "Shipping delay",
+    "Trade show follow-up",
+    "Payment terms",
+    "Order confirmation",
+]
+RU_OUTCOMES = [
+    "Договорились о встрече",
+    "Клиент думает",
+    "Отправили КП",
+    "Ждём оплату",
+    "Не дозвонился",
+    "Согласовали скидку",
+    "Перезвонить позже",
+    "Заказ подтверждён",
+    "Отказ",
+    "Передано в бухгалтерию",
+    "Нужны образцы",
+]
+EN_OUTCOMES = [
+    "Meeting agreed",
+    "Thinking it over",
+    "Quote sent",
+    "Awaiting payment",
+    "No answer",
+    "Discount agreed",
+    "Call back later",
+    "Order confirmed",
+    "Declined",
+    "Passed to accounts",
+]
+RU_NOTES = [
+    "Обсудили объёмы на следующий квартал.",
+    "Просят отсрочку платежа 30 дней.",
+    "Директор в отпуске до конца месяца.",
+    "Интересуются новой линейкой.",
+    "Недовольны сроками последней отгрузки.",
+    "Готовы подписать договор после юриста.",
+    "Нужен счёт с НДС.",
+    "Предложили бесплатную доставку при заказе от 100 тыс.",
+    "Конкурент дал цену ниже на 5%.",
+    "Отправить каталог и образцы.",
+]
+EN_NOTES = [
+    "Discussed next quarter's volumes.",
+    "They ask for 30 days' payment terms.",
+    "The buyer is away until the end of the month.",
+    "Interested in the new range.",
+    "Unhappy with the last delivery time.",
+    "Ready to sign once legal has read it.",
+    "Need a VAT invoice.",
+    "A competitor quoted 5% lower.",
+    "Send the catalogue and samples.",
+]
+WALK_INS = [
+    "Иван с выставки",
+    "Звонок с сайта",
+    "Посетитель из шоурума",
+    "Cold lead",
+    "Website chat visitor",
+    "Номер не определён",
+]
 
 
 # --- the data ------------------------------------------------------------------------------
@@ -118,11 +195,32 @@ WALK_INS = ["Иван с выставки", "Звонок с сайта", "По�
 class Item:
     """One interaction while it is generated (slots: a million of them are held at once)."""
 
-    __slots__ = ("tmp", "kind", "status", "title", "responsible_id", "partner_id", "person_id",
-                 "contact_text", "subject_text", "starts_at", "duration_minutes",
-                 "follow_up_at", "due_at", "remind_minutes", "direction", "address", "outcome",
-                 "description", "parent", "created_at", "completed_at", "participants",
-                 "attachments", "ru")  # fmt: skip
+    __slots__ = (
+        "tmp",
+        "kind",
+        "status",
+        "title",
+        "responsible_id",
+        "partner_id",
+        "person_id",
+        "contact_text",
+        "subject_text",
+        "starts_at",
+        "duration_minutes",
+        "follow_up_at",
+        "due_at",
+        "remind_minutes",
+        "direction",
+        "address",
+        "outcome",
+        "description",
+        "parent",
+        "created_at",
+        "completed_at",
+        "participants",
+        "attachments",
+        "ru",
+    )
 
 
 def _weighted(rng: random.Random, pairs) -> list[str]:
@@ -136,8 +234,11 @@ def _moment(rng: random.Random, midnight: datetime, future: bool) -> datetime:
     when = midnight + timedelta(days=day)
     if when.weekday() >= 5 and rng.random() < 0.85:
         when -= timedelta(days=when.weekday() - 4)  # weekend work mostly lands on Friday
-    hour = rng.choice((6, 6, 7, 7, 8, 8, 9, 9, 10, 11, 12, 13, 14)) if rng.random() < 0.95 \
-        else rng.randrange(24)  # fmt: skip
+    hour = (
+        rng.choice((6, 6, 7, 7, 8, 8, 9, 9, 10, 11, 12, 13, 14))
+        if rng.random() < 0.95
+        else rng.randrange(24)
+    )
     return when + timedelta(hours=hour, minutes=rng.randrange(60))
 
 
@@ -148,23 +249,44 @@ def _users(manager_ids: list[int], n_managers: int, rng: random.Random) -> list[
     from crm.partners.models import Partner
 
     with db.engine.begin() as conn:
-        template = conn.execute(sa.select(User.password_hash, User.timezone)
-                                .where(User.id == manager_ids[0])).one()  # fmt: skip
+        template = conn.execute(
+            sa.select(User.password_hash, User.timezone).where(User.id == manager_ids[0])
+        ).one()
         now = utcnow()
-        extra = [{"email": f"manager{i}@bench.crm", "name": f"Менеджер {i}", "role": "manager",
-                  "password_hash": template.password_hash, "active": True,
-                  "timezone": template.timezone, "session_version": 1, "created_at": now}
-                 for i in range(len(manager_ids) + 1, n_managers + 1)]  # fmt: skip
+        extra = [
+            {
+                "email": f"manager{i}@bench.crm",
+                "name": f"Менеджер {i}",
+                "role": "manager",
+                "password_hash": template.password_hash,
+                "active": True,
+                "timezone": template.timezone,
+                "session_version": 1,
+                "created_at": now,
+            }
+            for i in range(len(manager_ids) + 1, n_managers + 1)
+        ]
         if extra:
             conn.execute(sa.insert(User.__table__), extra)
-        ids = list(conn.execute(sa.select(User.id).where(User.role == "manager")
-                                .order_by(User.id)).scalars())  # fmt: skip
+        ids = list(
+            conn.execute(
+                sa.select(User.id).where(User.role == "manager").order_by(User.id)
+            ).scalars()
+        )
         weights = [rng.lognormvariate(0, 0.45) for _ in ids]
-        partner_ids = list(conn.execute(sa.select(Partner.id).where(
-            Partner.responsible_id.is_not(None)).order_by(Partner.id)).scalars())  # fmt: skip
+        partner_ids = list(
+            conn.execute(
+                sa.select(Partner.id)
+                .where(Partner.responsible_id.is_not(None))
+                .order_by(Partner.id)
+            ).scalars()
+        )
         owners = rng.choices(ids, weights=weights, k=len(partner_ids))
-        stmt = (sa.update(Partner.__table__).where(Partner.__table__.c.id == sa.bindparam("pid"))
-                .values(responsible_id=sa.bindparam("rid")))  # fmt: skip
+        stmt = (
+            sa.update(Partner.__table__)
+            .where(Partner.__table__.c.id == sa.bindparam("pid"))
+            .values(responsible_id=sa.bindparam("rid"))
+        )
         conn.execute(stmt, [{"pid": p, "rid": r} for p, r in zip(partner_ids, owners, strict=True)])
     return ids
 
@@ -179,23 +301,30 @@ def generate(app, n: int, n_partners: int, n_managers: int, seed: int) -> dict[s
     t0 = time.perf_counter()
     partners_bench.generate(app, n_partners, seed)  # drops and recreates every table
     rng = random.Random(seed)
-    first = list(db.session.execute(sa.select(User.id).where(User.role == "manager")
-                                    .order_by(User.id)).scalars())  # fmt: skip
+    first = list(
+        db.session.execute(
+            sa.select(User.id).where(User.role == "manager").order_by(User.id)
+        ).scalars()
+    )
     db.session.remove()
     manager_ids = _users(first, n_managers, rng)
     with db.engine.connect() as conn:
-        partners = conn.execute(sa.select(Partner.id, Partner.name, Partner.responsible_id)
-                                .where(Partner.merged_into_id.is_(None))
-                                .order_by(Partner.id)).all()  # fmt: skip
+        partners = conn.execute(
+            sa.select(Partner.id, Partner.name, Partner.responsible_id)
+            .where(Partner.merged_into_id.is_(None))
+            .order_by(Partner.id)
+        ).all()
         persons: dict[int, list[tuple[int, str]]] = {}
-        for pid, cpid, name in conn.execute(sa.select(
-                ContactPerson.partner_id, ContactPerson.id, ContactPerson.name)):  # fmt: skip
+        for pid, cpid, name in conn.execute(
+            sa.select(ContactPerson.partner_id, ContactPerson.id, ContactPerson.name)
+        ):
             persons.setdefault(pid, []).append((cpid, name))
         emails, phones = {}, {}
         for pid, kind, value in conn.execute(
             sa.select(ContactDetail.partner_id, ContactDetail.kind, ContactDetail.value).where(
-                ContactDetail.partner_id.is_not(None), ContactDetail.is_main.is_(True))
-        ):  # fmt: skip
+                ContactDetail.partner_id.is_not(None), ContactDetail.is_main.is_(True)
+            )
+        ):
             (emails if kind == "email" else phones if kind == "phone" else {})[pid] = value
     partner_name = {p.id: p.name for p in partners}
     person_name = {cpid: name for rows in persons.values() for cpid, name in rows}
@@ -234,8 +363,11 @@ def generate(app, n: int, n_partners: int, n_managers: int, seed: int) -> dict[s
             it.tmp = tmp  # ties in creation time go in thread order
         prev = None
         for it in own:
-            reply = prev is not None and it.starts_at - prev.starts_at <= timedelta(days=45) and (
-                rng.random() < (0.85 if prev.follow_up_at else 0.3))  # fmt: skip
+            reply = (
+                prev is not None
+                and it.starts_at - prev.starts_at <= timedelta(days=45)
+                and (rng.random() < (0.85 if prev.follow_up_at else 0.3))
+            )
             if reply:
                 it.parent, it.responsible_id = prev, prev.responsible_id
                 it.person_id = prev.person_id
@@ -262,8 +394,9 @@ def generate(app, n: int, n_partners: int, n_managers: int, seed: int) -> dict[s
                 it.created_at = prev.created_at  # a reply is written after what it answers
             prev = it
     for _ in range(n - n_linked):
-        it = new_item(None, rng.choice(manager_ids),
-                      rng.random() < FUTURE_SHARE, rng.random() < 0.7)  # fmt: skip
+        it = new_item(
+            None, rng.choice(manager_ids), rng.random() < FUTURE_SHARE, rng.random() < 0.7
+        )
         it.contact_text = rng.choice(WALK_INS)
         _fill(rng, it, now, None, None, f"+7 9{rng.randrange(10**9):09d}", manager_ids)
 
@@ -280,36 +413,75 @@ def generate(app, n: int, n_partners: int, n_managers: int, seed: int) -> dict[s
             parent_id = new_id[it.parent.tmp] if it.parent is not None else None
             chain[i] = chain[parent_id] if parent_id else i  # the thread's first interaction
             sync_due(it)  # the services' own rule for due_at
-            words = [it.title, it.contact_text, it.subject_text, it.address, it.outcome,
-                     it.description, partner_name.get(it.partner_id),
-                     person_name.get(it.person_id)]  # fmt: skip
-            rows.append({
-                "id": i, "kind": it.kind, "status": it.status, "title": it.title,
-                "responsible_id": it.responsible_id, "partner_id": it.partner_id,
-                "contact_person_id": it.person_id, "contact_text": it.contact_text,
-                "subject_type": "", "subject_id": None, "subject_text": it.subject_text,
-                "starts_at": it.starts_at, "duration_minutes": it.duration_minutes,
-                "ends_at": it.starts_at + timedelta(minutes=it.duration_minutes),
-                "follow_up_at": it.follow_up_at, "due_at": it.due_at,
-                "remind_minutes": it.remind_minutes, "direction": it.direction,
-                "address": it.address, "outcome": it.outcome, "description": it.description,
-                "parent_id": parent_id, "chain_id": chain[i],
-                "search_text": fold(" ".join(w for w in words if w))[:4000],
-                "completed_at": it.completed_at, "created_at": it.created_at,
-                "updated_at": it.completed_at or it.created_at,
-            })  # fmt: skip
+            words = [
+                it.title,
+                it.contact_text,
+                it.subject_text,
+                it.address,
+                it.outcome,
+                it.description,
+                partner_name.get(it.partner_id),
+                person_name.get(it.person_id),
+            ]
+            rows.append(
+                {
+                    "id": i,
+                    "kind": it.kind,
+                    "status": it.status,
+                    "title": it.title,
+                    "responsible_id": it.responsible_id,
+                    "partner_id": it.partner_id,
+                    "contact_person_id": it.person_id,
+                    "contact_text": it.contact_text,
+                    "subject_type": "",
+                    "subject_id": None,
+                    "subject_text": it.subject_text,
+                    "starts_at": it.starts_at,
+                    "duration_minutes": it.duration_minutes,
+                    "ends_at": it.starts_at + timedelta(minutes=it.duration_minutes),
+                    "follow_up_at": it.follow_up_at,
+                    "due_at": it.due_at,
+                    "remind_minutes": it.remind_minutes,
+                    "direction": it.direction,
+                    "address": it.address,
+                    "outcome": it.outcome,
+                    "description": it.description,
+                    "parent_id": parent_id,
+                    "chain_id": chain[i],
+                    "search_text": fold(" ".join(w for w in words if w))[:4000],
+                    "completed_at": it.completed_at,
+                    "created_at": it.created_at,
+                    "updated_at": it.completed_at or it.created_at,
+                }
+            )
             for user_id in it.participants:
                 n_part += 1
-                parts.append({"id": n_part, "interaction_id": i, "user_id": user_id,
-                              "contact_person_id": None, "name": "", "note": "",
-                              "starts_at": it.starts_at,
-                              "ends_at": it.starts_at + timedelta(minutes=it.duration_minutes)})  # fmt: skip
+                parts.append(
+                    {
+                        "id": n_part,
+                        "interaction_id": i,
+                        "user_id": user_id,
+                        "contact_person_id": None,
+                        "name": "",
+                        "note": "",
+                        "starts_at": it.starts_at,
+                        "ends_at": it.starts_at + timedelta(minutes=it.duration_minutes),
+                    }
+                )
             for filename, size in it.attachments:
                 n_att += 1
-                atts.append({"id": n_att, "interaction_id": i, "filename": filename,
-                             "stored_name": f"{n_att:032x}", "content_type": "application/pdf",
-                             "size": size, "uploaded_by_id": it.responsible_id,
-                             "uploaded_at": it.created_at})  # fmt: skip
+                atts.append(
+                    {
+                        "id": n_att,
+                        "interaction_id": i,
+                        "filename": filename,
+                        "stored_name": f"{n_att:032x}",
+                        "content_type": "application/pdf",
+                        "size": size,
+                        "uploaded_by_id": it.responsible_id,
+                        "uploaded_at": it.created_at,
+                    }
+                )
             if len(rows) >= BATCH or i == len(items):
                 conn.execute(sa.insert(table), rows)
                 for t, batch in ((Participant.__table__, parts), (Attachment.__table__, atts)):
@@ -319,13 +491,24 @@ def generate(app, n: int, n_partners: int, n_managers: int, seed: int) -> dict[s
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:  # rows came with their ids: move the sequences on
             for name in INDEXED:
-                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                     f"(SELECT coalesce(max(id), 1) FROM {name}))"))  # fmt: skip
-    out = {"interactions": len(items), "participants": n_part, "attachments": n_att,
-           "partners": len(partners), "managers": len(manager_ids)}  # fmt: skip
-    print(f"partners and managers in {t_partners - t0:.0f} s, interactions generated in "
-          f"{t_gen - t_partners:.0f} s, inserted and indexed in "
-          f"{time.perf_counter() - t_gen:.0f} s: {out}")  # fmt: skip
+                conn.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT coalesce(max(id), 1) FROM {name}))"
+                    )
+                )
+    out = {
+        "interactions": len(items),
+        "participants": n_part,
+        "attachments": n_att,
+        "partners": len(partners),
+        "managers": len(manager_ids),
+    }
+    print(
+        f"partners and managers in {t_partners - t0:.0f} s, interactions generated in "
+        f"{t_gen - t_partners:.0f} s, inserted and indexed in "
+        f"{time.perf_counter() - t_gen:.0f} s: {out}"
+    )
     return out
 
 
@@ -341,8 +524,11 @@ def _fill(
     """Status, texts, duration, follow-up and participants of one item, by kind and age."""
     future = it.starts_at > now
     kind, ru = it.kind, it.ru
-    topic = parent.title if parent is not None and parent.title else rng.choice(
-        RU_TOPICS if ru else EN_TOPICS)  # fmt: skip
+    topic = (
+        parent.title
+        if parent is not None and parent.title
+        else rng.choice(RU_TOPICS if ru else EN_TOPICS)
+    )
     if kind == "email":
         it.title = f"Re: {topic}" if parent is not None and not topic.startswith("Re:") else topic
     elif kind == "meeting":
@@ -359,9 +545,11 @@ def _fill(
         it.description = " ".join(rng.sample(notes, k=rng.choice((1, 1, 2, 3))))
     if rng.random() < 0.08:
         it.subject_text = rng.choice(RU_TOPICS if ru else EN_TOPICS)
-    it.duration_minutes = {"meeting": rng.choice((30, 60, 60, 90, 120)),
-                           "planned": rng.choice((15, 30, 30, 60)),
-                           "call": rng.choice((0, 5, 5, 10, 15, 30))}.get(kind, 0)  # fmt: skip
+    it.duration_minutes = {
+        "meeting": rng.choice((30, 60, 60, 90, 120)),
+        "planned": rng.choice((15, 30, 30, 60)),
+        "call": rng.choice((0, 5, 5, 10, 15, 30)),
+    }.get(kind, 0)
     if kind in ("meeting", "planned"):
         it.starts_at = it.starts_at.replace(minute=it.starts_at.minute // 15 * 15)
     it.remind_minutes = 15 if kind in ("meeting", "planned") or future else None
@@ -390,7 +578,8 @@ def _fill(
         # "Needs a reply by": most are answered later by the next item of the thread.
         if rng.random() < {"email": 0.15, "call": 0.12, "meeting": 0.1}.get(kind, 0):
             it.follow_up_at = (it.starts_at + timedelta(days=rng.randint(1, 10))).replace(
-                hour=6, minute=0)  # fmt: skip
+                hour=6, minute=0
+            )
     # Logged items are written down when they happen; planned ones days or weeks before.
     if it.status == "completed" and kind in ("call", "email", "sms"):
         it.created_at = ends
@@ -401,9 +590,13 @@ def _fill(
         colleagues = [m for m in manager_ids if m != it.responsible_id]
         it.participants = tuple(rng.sample(colleagues, k=rng.choice((1, 1, 2, 3))))
     if kind == "email" and rng.random() < 0.03:
-        it.attachments = tuple((f"{'счёт' if ru else 'invoice'}-{rng.randrange(10**5)}.pdf",
-                                rng.randrange(20_000, 2_000_000))
-                               for _ in range(rng.choice((1, 1, 2))))  # fmt: skip
+        it.attachments = tuple(
+            (
+                f"{'счёт' if ru else 'invoice'}-{rng.randrange(10**5)}.pdf",
+                rng.randrange(20_000, 2_000_000),
+            )
+            for _ in range(rng.choice((1, 1, 2)))
+        )
 
 
 @contextmanager
@@ -453,10 +646,11 @@ def _fingerprint(args) -> str:
     from crm.interactions import services
 
     ddl = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in FILLED)
-    code = "".join(inspect.getsource(f) for f in (services.sync_due, services.sync_derived,
-                                                  fold))  # fmt: skip
-    key = (f"{GENERATOR_VERSION}|{partners_bench.GENERATOR_VERSION}|{args.interactions}|"
-           f"{args.partners}|{args.managers}|{args.seed}|{ddl}|{code}")  # fmt: skip
+    code = "".join(inspect.getsource(f) for f in (services.sync_due, services.sync_derived, fold))
+    key = (
+        f"{GENERATOR_VERSION}|{partners_bench.GENERATOR_VERSION}|{args.interactions}|"
+        f"{args.partners}|{args.managers}|{args.seed}|{ddl}|{code}"
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -467,8 +661,11 @@ def sync_indexes() -> list[str]:
         insp = sa.inspect(conn)
         for name in INDEXED:
             wanted = {ix.name: ix for ix in db.metadata.tables[name].indexes}
-            have = {ix["name"]: ix["column_names"] for ix in insp.get_indexes(name)
-                    if not ix.get("duplicates_constraint")}  # fmt: skip
+            have = {
+                ix["name"]: ix["column_names"]
+                for ix in insp.get_indexes(name)
+                if not ix.get("duplicates_constraint")
+            }
             for ix_name, columns in sorted(have.items()):
                 if ix_name not in wanted or columns != [c.name for c in wanted[ix_name].columns]:
                     conn.execute(sa.text(f'DROP INDEX "{ix_name}"'))
@@ -500,11 +697,16 @@ def prepare(app, args) -> tuple[dict[str, int], str]:
         with db.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS bench_meta"))
             conn.execute(sa.text("CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT)"))
-            rows = {"fingerprint": want, "generated_at": made,
-                    "build_seconds": meta["build_seconds"],
-                    **{f"count:{k}": str(v) for k, v in counts.items()}}  # fmt: skip
-            conn.execute(sa.text("INSERT INTO bench_meta VALUES (:k, :v)"),
-                         [{"k": k, "v": v} for k, v in rows.items()])  # fmt: skip
+            rows = {
+                "fingerprint": want,
+                "generated_at": made,
+                "build_seconds": meta["build_seconds"],
+                **{f"count:{k}": str(v) for k, v in counts.items()},
+            }
+            conn.execute(
+                sa.text("INSERT INTO bench_meta VALUES (:k, :v)"),
+                [{"k": k, "v": v} for k, v in rows.items()],
+            )
         if db.engine.dialect.name == "sqlite":
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -512,8 +714,9 @@ def prepare(app, args) -> tuple[dict[str, int], str]:
         db.create_all()  # tables added to the app since the data was built
         counts = {k[6:]: int(v) for k, v in meta.items() if k.startswith("count:")}
         made = meta.get("generated_at", "?")
-        print(f"reusing the data generated at {made} in {meta.get('build_seconds', '?')} s: "
-              f"{counts}")  # fmt: skip
+        print(
+            f"reusing the data generated at {made} in {meta.get('build_seconds', '?')} s: {counts}"
+        )
     changes = sync_indexes()
     if changes:
         print("indexes brought in line with the models:", " ".join(changes))
@@ -579,7 +782,8 @@ def month_grid(day: date, zone: str) -> tuple[datetime, datetime]:
     end = nxt + timedelta(days=(7 - nxt.weekday()) % 7)
     local = datetime.min.time()
     return from_zone(datetime.combine(start, local), zone), from_zone(
-        datetime.combine(end, local), zone)  # fmt: skip
+        datetime.combine(end, local), zone
+    )
 
 
 def pick_users(n_managers: int) -> list[Who]:
@@ -590,8 +794,10 @@ def pick_users(n_managers: int) -> list[Who]:
     rows = db.session.execute(
         sa.select(User.id, User.email, User.timezone, sa.func.count(Interaction.id))
         .join(Interaction, Interaction.responsible_id == User.id)
-        .where(User.role == "manager").group_by(User.id, User.email, User.timezone)
-        .order_by(sa.func.count(Interaction.id).desc(), User.id)).all()  # fmt: skip
+        .where(User.role == "manager")
+        .group_by(User.id, User.email, User.timezone)
+        .order_by(sa.func.count(Interaction.id).desc(), User.id)
+    ).all()
     db.session.remove()
     busiest, typical = rows[0], rows[len(rows) // 2]
     return [Who("busiest", *busiest), Who("typical", *typical)]
@@ -749,8 +955,10 @@ def profile(app, case: Case, who: Who, runs: int) -> None:
 
 
 def table(results: list[Result], users: dict[str, Who]) -> str:
-    lines = ["| user | case | what | median ms | p95 ms | CPU ms | queries | KB | rows matched |",
-             "|---|---|---|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+    lines = [
+        "| user | case | what | median ms | p95 ms | CPU ms | queries | KB | rows matched |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
     for r in results:
         c = r.case
         what = f"`{c.url}`" + (" (HTMX)" if c.fragment else "") if c.url else "direct call"
@@ -763,8 +971,10 @@ def table(results: list[Result], users: dict[str, Who]) -> str:
             continue
         flag = "" if r.median < TARGET_MS else " ⚠"
         kb = f"{r.kb:,.0f}" if c.url else ""
-        lines.append(f"| {user} | {c.name} | {what} | {r.median:.1f}{flag} | {r.p95:.1f} | "
-                     f"{r.cpu_median:.1f} | {r.queries} | {kb} | {r.matched} |")  # fmt: skip
+        lines.append(
+            f"| {user} | {c.name} | {what} | {r.median:.1f}{flag} | {r.p95:.1f} | "
+            f"{r.cpu_median:.1f} | {r.queries} | {kb} | {r.matched} |"
+        )
     return "\n".join(lines)
 
 
@@ -781,46 +991,59 @@ def print_result(r: Result, label: str = "") -> None:
 # --- proposed changes, measured by patching this process ------------------------------------
 
 
-def write_report(path: Path, results, counts, args, dialect: str, made: str, month: date,
-                 users: dict[str, Who], load: tuple[float, float]) -> None:  # fmt: skip
+def write_report(
+    path: Path,
+    results,
+    counts,
+    args,
+    dialect: str,
+    made: str,
+    month: date,
+    users: dict[str, Who],
+    load: tuple[float, float],
+) -> None:
     scale = ", ".join(f"{v:,} {k}" for k, v in counts.items())
     measured = [r for r in results if not r.case.pending]
     missed = [r for r in measured if r.median >= TARGET_MS]
     pending = [r for r in results if r.case.pending]
-    verdict = (f"{len(measured)} cases measured, all under the {TARGET_MS:.0f} ms median target"
-               if not missed else f"{len(missed)} of {len(measured)} measured cases at or over "
-               f"{TARGET_MS:.0f} ms (⚠)")  # fmt: skip
+    verdict = (
+        f"{len(measured)} cases measured, all under the {TARGET_MS:.0f} ms median target"
+        if not missed
+        else f"{len(missed)} of {len(measured)} measured cases at or over {TARGET_MS:.0f} ms (⚠)"
+    )
     if pending:
         verdict += f"; {len(pending)} page(s) pending (view not built yet)."
-    text = "\n".join([
-        "# Interactions: speed benchmark",
-        "",
-        f"Generated by `make bench` (`bench/interactions_bench.py`) on "
-        f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
-        "",
-        f"- Scale: {scale}; seed {args.seed}; interactions over the 24 months before and the "
-        f"2 months after the data was generated ({made}).",
-        f"- Database: {DB_NOTES.get(dialect, dialect)}",
-        f"- Users: {', '.join(f'{w.key} manager {w.email} ({w.own:,} interactions responsible)' for w in users.values())}; "
-        f"month view of {month:%B %Y} (the direct query reads the month's Monday-to-Sunday grid).",
-        f"- Method: one process, Flask test client; {args.warmup} warm-up then {args.runs} timed "
-        "runs per case; time = request until the body is read (routing, sign-in, SQL, "
-        "templates), or the query function's call for the direct cases.",
-        *[f"- {k}: {v}" for k, v in machine().items()],
-        f"- Load average (1 min) before / after: {load[0]:.2f} / {load[1]:.2f}. Other "
-        "processes on a shared machine stretch the wall times; *CPU ms* is this process's own "
-        "time.",
-        "",
-        verdict,
-        "",
-        table(results, users),
-        "",
-        "*rows matched*: for pages, the count the page shows (the list's total, \"1,000+\" when "
-        "it stopped counting; the calendar's items); for direct calls, what the function "
-        "returned. *KB*: response body. *queries*: SQL statements per request.",
-        "",
-        "",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "# Interactions: speed benchmark",
+            "",
+            f"Generated by `make bench` (`bench/interactions_bench.py`) on "
+            f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
+            "",
+            f"- Scale: {scale}; seed {args.seed}; interactions over the 24 months before and the "
+            f"2 months after the data was generated ({made}).",
+            f"- Database: {DB_NOTES.get(dialect, dialect)}",
+            f"- Users: {', '.join(f'{w.key} manager {w.email} ({w.own:,} interactions responsible)' for w in users.values())}; "
+            f"month view of {month:%B %Y} (the direct query reads the month's Monday-to-Sunday grid).",
+            f"- Method: one process, Flask test client; {args.warmup} warm-up then {args.runs} timed "
+            "runs per case; time = request until the body is read (routing, sign-in, SQL, "
+            "templates), or the query function's call for the direct cases.",
+            *[f"- {k}: {v}" for k, v in machine().items()],
+            f"- Load average (1 min) before / after: {load[0]:.2f} / {load[1]:.2f}. Other "
+            "processes on a shared machine stretch the wall times; *CPU ms* is this process's own "
+            "time.",
+            "",
+            verdict,
+            "",
+            table(results, users),
+            "",
+            '*rows matched*: for pages, the count the page shows (the list\'s total, "1,000+" when '
+            "it stopped counting; the calendar's items); for direct calls, what the function "
+            "returned. *KB*: response body. *queries*: SQL statements per request.",
+            "",
+            "",
+        ]
+    )
     write_text_atomic(path, text)
 
 
@@ -831,9 +1054,12 @@ def main(argv=None) -> int:
     ap.add_argument("--managers", type=int, default=20)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--rebuild", action="store_true", help="regenerate the data")
-    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
-                    help="another database (PostgreSQL) instead of the SQLite file under "
-                    f"{DATA_DIR}; it is wiped and refilled (default: $BENCH_DATABASE_URL)")  # fmt: skip
+    ap.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="another database (PostgreSQL) instead of the SQLite file under "
+        f"{DATA_DIR}; it is wiped and refilled (default: $BENCH_DATABASE_URL)",
+    )
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--only", help="run the cases whose name contains this text")
@@ -842,21 +1068,32 @@ def main(argv=None) -> int:
     ap.add_argument("--explain", action="store_true", help="--sql with the query plans")
     ap.add_argument("--profile", action="store_true", help="pyinstrument over the runs")
     ap.add_argument("--check", action="store_true", help="exit 1 when a median misses 100 ms")
-    ap.add_argument("--output", default=str(ROOT / "bench" / "results" / "interactions.md"),
-                    help="Markdown report ('' for none; not written with --only/--user)")  # fmt: skip
+    ap.add_argument(
+        "--output",
+        default=str(ROOT / "bench" / "results" / "interactions.md"),
+        help="Markdown report ('' for none; not written with --only/--user)",
+    )
     args = ap.parse_args(argv)
 
     from crm.config import normalise_database_url
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    default = DATA_DIR / (f"interactions-{args.interactions}-{args.partners}-"
-                          f"{args.managers}-s{args.seed}.sqlite3")  # fmt: skip
+    default = DATA_DIR / (
+        f"interactions-{args.interactions}-{args.partners}-{args.managers}-s{args.seed}.sqlite3"
+    )
     db_url = args.database_url or f"sqlite:///{default}"
     instance = tempfile.mkdtemp(prefix="crm-bench-")
     atexit.register(shutil.rmtree, instance, ignore_errors=True)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
-                      "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "REDIS_URL": None,
-                      "TESTING": False}, instance_path=instance)  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "REDIS_URL": None,
+            "TESTING": False,
+        },
+        instance_path=instance,
+    )
     with app.app_context():
         counts, made = prepare(app, args)
         users = {w.key: w for w in pick_users(args.managers)}
@@ -868,9 +1105,12 @@ def main(argv=None) -> int:
         assert r.status_code == 302, r.get_data(as_text=True)[:300]
     month = to_zone(utcnow(), users["busiest"].zone).date().replace(day=1)
 
-    selected = [c for c in build_cases(app, list(users.values()), month)
-                if (not args.only or args.only.casefold() in c.name.casefold())
-                and (not args.user or c.user == args.user)]  # fmt: skip
+    selected = [
+        c
+        for c in build_cases(app, list(users.values()), month)
+        if (not args.only or args.only.casefold() in c.name.casefold())
+        and (not args.user or c.user == args.user)
+    ]
     for case in selected:
         if case.url:
             case.pending = view_ready(users[case.user].client, case.url)
@@ -903,8 +1143,10 @@ def main(argv=None) -> int:
     print(f"load average before / after: {load[0]:.2f} / {load[1]:.2f}")
     measured = [r for r in results if not r.case.pending]
     missed = [r for r in measured if r.median >= TARGET_MS]
-    print(f"\nsummary: {len(measured)} measured, {len(missed)} over {TARGET_MS:.0f} ms, "
-          f"{len(results) - len(measured)} pending")  # fmt: skip
+    print(
+        f"\nsummary: {len(measured)} measured, {len(missed)} over {TARGET_MS:.0f} ms, "
+        f"{len(results) - len(measured)} pending"
+    )
     if args.output and not args.only and not args.user:
         write_report(Path(args.output), results, counts, args, dialect, made, month, users, load)
         print(f"written to {os.path.relpath(args.output, ROOT)}")

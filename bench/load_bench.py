@@ -57,8 +57,18 @@ def free_port() -> int:
 
 
 def start(app_spec: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning", app_spec]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
     proc = subprocess.Popen(cmd, cwd=cwd, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -85,9 +95,12 @@ def sign_in(port: int, email: str) -> str:
     if token:
         form["csrf_token"] = token.group(1)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/auth/login", body=urlencode(form),
-                 headers={"Content-Type": "application/x-www-form-urlencoded",
-                          "Cookie": "; ".join(cookies)})  # fmt: skip
+    conn.request(
+        "POST",
+        "/auth/login",
+        body=urlencode(form),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(cookies)},
+    )
     r = conn.getresponse()
     r.read()
     assert r.status == 302, r.status
@@ -131,8 +144,12 @@ def load(port: int, path: str, cookie: str, connections: int, seconds: float) ->
     for t in threads:
         t.join()
     took = time.monotonic() - started
-    return {"rps": len(latencies) / took, "median": statistics.median(latencies or [0]),
-            "requests": len(latencies), "errors": errors[0]}  # fmt: skip
+    return {
+        "rps": len(latencies) / took,
+        "median": statistics.median(latencies or [0]),
+        "requests": len(latencies),
+        "errors": errors[0],
+    }
 
 
 def main(argv=None) -> int:
@@ -147,8 +164,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"{data} is missing: run bench/partners_bench.py --partners N first")
     tmp = Path(tempfile.mkdtemp(prefix="crm-load-"))
     (tmp / "bare_app.py").write_text(BARE_APP)
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{data}", SECRET_KEY="load-bench",
-               REDIS_URL="")  # fmt: skip
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{data}", SECRET_KEY="load-bench", REDIS_URL="")
     crm_port, bare_port = free_port(), free_port()
     servers = [start("app:app", crm_port, env, ROOT), start("bare_app:app", bare_port, env, tmp)]
     try:
@@ -163,22 +179,32 @@ def main(argv=None) -> int:
         for proc in servers:
             proc.wait(timeout=30)
     ratio = crm["rps"] / bare["rps"] if bare["rps"] else 0
-    rows = [("partner list `/partners/` (admin, full page)", crm),
-            ("bare Flask page, 50-row table", bare)]  # fmt: skip
+    rows = [
+        ("partner list `/partners/` (admin, full page)", crm),
+        ("bare Flask page, 50-row table", bare),
+    ]
     lines = ["| page | req/s | median ms | requests | errors |", "|---|--:|--:|--:|--:|"]
-    lines += [f"| {name} | {r['rps']:.1f} | {r['median']:.1f} | {r['requests']} | "
-              f"{r['errors']} |" for name, r in rows]  # fmt: skip
+    lines += [
+        f"| {name} | {r['rps']:.1f} | {r['median']:.1f} | {r['requests']} | {r['errors']} |"
+        for name, r in rows
+    ]
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    text = "\n".join([
-        "# Partner list under concurrent load", "",
-        f"`bench/load_bench.py`, {time.strftime('%Y-%m-%d %H:%M')}: {args.partners:,} partners "
-        f"(SQLite file of the partner bench), gunicorn with 2 sync workers per app, "
-        f"{args.connections} client threads in one Python process on the same machine, "
-        f"{args.seconds:.0f} s per page; load average at the end {load_avg}.",
-        *[f"- {k}: {v}" for k, v in machine().items()], "",
-        *lines, "",
-        f"Partner list / bare page: **{ratio:.2f}**", "",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "# Partner list under concurrent load",
+            "",
+            f"`bench/load_bench.py`, {time.strftime('%Y-%m-%d %H:%M')}: {args.partners:,} partners "
+            f"(SQLite file of the partner bench), gunicorn with 2 sync workers per app, "
+            f"{args.connections} client threads in one Python process on the same machine, "
+            f"{args.seconds:.0f} s per page; load average at the end {load_avg}.",
+            *[f"- {k}: {v}" for k, v in machine().items()],
+            "",
+            *lines,
+            "",
+            f"Partner list / bare page: **{ratio:.2f}**",
+            "",
+        ]
+    )
     print(text)
     if args.output:
         write_text_atomic(Path(args.output), text)

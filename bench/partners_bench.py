@@ -67,10 +67,42 @@ TAGS = ["VIP", "Опт", "Розница", "Дилер", "Key account", "Нов�
 # Tables the generator fills; a change to their layout means the data must be rebuilt.
 FILLED = ("user", "tag", "partner", "contact_person", "contact_detail", "partner_tag")
 RU_FORMS = ["ООО", "ООО", "ООО", "АО", "ПАО", "ЗАО", "ИП"]
-RU_STEMS = ["Строй", "Торг", "Снаб", "Пром", "Сервис", "Логистик", "Трейд", "Агро", "Тех",
-            "Энерго", "Мет", "Хим", "Авто", "Инвест", "Маш", "Лес", "Нефть", "Фарм"]  # fmt: skip
-EN_INDUSTRY = ["Logistics", "Foods", "Systems", "Trading", "Supply", "Industries", "Partners",
-               "Solutions", "Motors", "Pharma", "Energy", "Group", "Holdings", "Labs"]  # fmt: skip
+RU_STEMS = [
+    "Строй",
+    "Торг",
+    "Снаб",
+    "Пром",
+    "Сервис",
+    "Логистик",
+    "Трейд",
+    "Агро",
+    "Тех",
+    "Энерго",
+    "Мет",
+    "Хим",
+    "Авто",
+    "Инвест",
+    "Маш",
+    "Лес",
+    "Нефть",
+    "Фарм",
+]
+EN_INDUSTRY = [
+    "Logistics",
+    "Foods",
+    "Systems",
+    "Trading",
+    "Supply",
+    "Industries",
+    "Partners",
+    "Solutions",
+    "Motors",
+    "Pharma",
+    "Energy",
+    "Group",
+    "Holdings",
+    "Labs",
+]
 EN_FORMS = ["LLC", "Inc", "Ltd", "Corp", "GmbH", "PLC", ""]
 BIG_RU_CITIES = ["Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Казань"]
 BIG_EN_CITIES = ["London", "New York", "Berlin", "Dubai"]
@@ -86,10 +118,13 @@ class Pools:
     def __init__(self, seed: int):
         Faker.seed(seed)
         ru, en = Faker("ru_RU"), Faker("en_US")
-        self.ru_male = [(ru.last_name_male(), ru.first_name_male(), ru.middle_name_male())
-                        for _ in range(600)]  # fmt: skip
-        self.ru_female = [(ru.last_name_female(), ru.first_name_female(),
-                           ru.middle_name_female()) for _ in range(600)]  # fmt: skip
+        self.ru_male = [
+            (ru.last_name_male(), ru.first_name_male(), ru.middle_name_male()) for _ in range(600)
+        ]
+        self.ru_female = [
+            (ru.last_name_female(), ru.first_name_female(), ru.middle_name_female())
+            for _ in range(600)
+        ]
         self.en_first = sorted({en.first_name() for _ in range(1500)})
         self.en_last = sorted({en.last_name() for _ in range(1500)})
         self.ru_words = sorted({w.capitalize() for w in ru.words(3000) if len(w) > 3})
@@ -127,8 +162,11 @@ def _company_name(rng: random.Random, pools: Pools, russian: bool) -> str:
         elif r < 0.7:
             core = f"{rng.choice(RU_STEMS)}{rng.choice(pools.ru_words).lower()}"
         else:
-            core = f"{rng.choice(pools.ru_male)[0]} и партнёры" if r < 0.8 else (
-                f"{rng.choice(pools.ru_words)}-{rng.choice(RU_STEMS)}")  # fmt: skip
+            core = (
+                f"{rng.choice(pools.ru_male)[0]} и партнёры"
+                if r < 0.8
+                else (f"{rng.choice(pools.ru_words)}-{rng.choice(RU_STEMS)}")
+            )
         return f"{form} «{core}»" if rng.random() < 0.8 else f"{core}, {form}"
     last = rng.choice(pools.en_last)
     if rng.random() < 0.3:
@@ -147,8 +185,7 @@ def _phone(rng: random.Random, russian: bool) -> str:
 
 
 def _translit(text: str) -> str:
-    table = str.maketrans("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                          "abvgdeejziiklmnoprstufhccss_y_eua")  # fmt: skip
+    table = str.maketrans("абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "abvgdeejziiklmnoprstufhccss_y_eua")
     return re.sub(r"[^a-z0-9]+", "", fold(text).translate(table))[:16] or "mail"
 
 
@@ -169,8 +206,14 @@ def generate(app, n: int, seed: int) -> dict[str, int]:
                 if not ix.unique:
                     conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
     users = [User(email="admin@bench.crm", role="admin", name="Анна Админова")]
-    users += [User(email=f"manager{i}@bench.crm", role="manager",
-                   name=_person_name(rng, pools, i != N_MANAGERS)) for i in range(1, N_MANAGERS + 1)]  # fmt: skip
+    users += [
+        User(
+            email=f"manager{i}@bench.crm",
+            role="manager",
+            name=_person_name(rng, pools, i != N_MANAGERS),
+        )
+        for i in range(1, N_MANAGERS + 1)
+    ]
     for u in users:
         u.set_password(PASSWORD)
         db.session.add(u)
@@ -183,8 +226,10 @@ def generate(app, n: int, seed: int) -> dict[str, int]:
     partners, persons, details, tags = [], [], [], []
     # Half a percent were merged into an older partner: they stay, hidden from the list.
     merged_rng = random.Random(seed + 1)
-    merged = {pid: merged_rng.randint(1, n // 10)
-              for pid in merged_rng.sample(range(n // 10 + 1, n + 1), k=n // 200)}  # fmt: skip
+    merged = {
+        pid: merged_rng.randint(1, n // 10)
+        for pid in merged_rng.sample(range(n // 10 + 1, n + 1), k=n // 200)
+    }
     totals = dict.fromkeys(("partners", "persons", "details", "tags"), 0)
     t_write = 0.0
 
@@ -192,8 +237,12 @@ def generate(app, n: int, seed: int) -> dict[str, int]:
         nonlocal t_write
         t = time.perf_counter()
         with db.engine.begin() as conn:
-            for table, rows in ((Partner.__table__, partners), (ContactPerson.__table__, persons),
-                                (ContactDetail.__table__, details), (partner_tag, tags)):  # fmt: skip
+            for table, rows in (
+                (Partner.__table__, partners),
+                (ContactPerson.__table__, persons),
+                (ContactDetail.__table__, details),
+                (partner_tag, tags),
+            ):
                 bulk_insert(conn, table, rows)
         for key, rows in zip(totals, (partners, persons, details, tags), strict=True):
             totals[key] += len(rows)
@@ -213,8 +262,16 @@ def generate(app, n: int, seed: int) -> dict[str, int]:
             norm = normalise_phone(value, "RU")
         else:
             norm = fold(value)
-        row = {"id": detail_id, "partner_id": pid, "contact_person_id": cpid, "kind": kind,
-               "value": value, "value_norm": norm, "label": label, "is_main": main}  # fmt: skip
+        row = {
+            "id": detail_id,
+            "partner_id": pid,
+            "contact_person_id": cpid,
+            "kind": kind,
+            "value": value,
+            "value_norm": norm,
+            "label": label,
+            "is_main": main,
+        }
         details.append(row)
         return SimpleNamespace(**row)
 
@@ -222,17 +279,30 @@ def generate(app, n: int, seed: int) -> dict[str, int]:
         russian = rng.random() < 0.7
         is_person = rng.random() < 0.2
         name = (_person_name if is_person else _company_name)(rng, pools, russian)
-        city = _zipf_pick(rng, pools.ru_cities if russian else pools.en_cities,
-                          len(BIG_RU_CITIES if russian else BIG_EN_CITIES)) if rng.random() < 0.9 else ""  # fmt: skip
-        roles = {"client": rng.random() < 0.85, "supplier": rng.random() < 0.15,
-                 "competitor": rng.random() < 0.03}  # fmt: skip
+        city = (
+            _zipf_pick(
+                rng,
+                pools.ru_cities if russian else pools.en_cities,
+                len(BIG_RU_CITIES if russian else BIG_EN_CITIES),
+            )
+            if rng.random() < 0.9
+            else ""
+        )
+        roles = {
+            "client": rng.random() < 0.85,
+            "supplier": rng.random() < 0.15,
+            "competitor": rng.random() < 0.03,
+        }
         created = today - timedelta(days=rng.randint(0, 8 * 365))
         domain = f"{_translit(name.split('«')[-1]) if russian else rng.choice(pools.domains)}"
         domain += rng.choice([".ru", ".ru", ".com", ".net", ".org"])
         own = []
         if rng.random() < 0.9:
-            login = rng.choice(pools.logins) if rng.random() < 0.5 else rng.choice(
-                ["info", "office", "sales", "zakaz", "buh", "mail"])  # fmt: skip
+            login = (
+                rng.choice(pools.logins)
+                if rng.random() < 0.5
+                else rng.choice(["info", "office", "sales", "zakaz", "buh", "mail"])
+            )
             own.append(detail("email", f"{login}@{domain}", pid=pid, main=True))
         if rng.random() < 0.85:
             own.append(detail("phone", _phone(rng, russian), pid=pid, main=True))
@@ -240,58 +310,110 @@ def generate(app, n: int, seed: int) -> dict[str, int]:
             own.append(detail("phone", _phone(rng, russian), pid=pid, label="office"))
         if rng.random() < 0.25:
             street = rng.choice(pools.ru_streets if russian else pools.en_streets)
-            addr = (f"{city or 'Москва'}, {street}, д. {rng.randint(1, 120)}" if russian
-                    else f"{rng.randint(1, 9999)} {street}, {city or 'London'}")  # fmt: skip
+            addr = (
+                f"{city or 'Москва'}, {street}, д. {rng.randint(1, 120)}"
+                if russian
+                else f"{rng.randint(1, 9999)} {street}, {city or 'London'}"
+            )
             own.append(detail("address", addr, pid=pid, label="legal", main=True))
         people = []
         if not is_person and rng.random() < 0.34:
             person_id += 1
             pname = _person_name(rng, pools, russian)
-            persons.append({"id": person_id, "partner_id": pid, "name": pname,
-                            "name_norm": fold(pname), "position": rng.choice(pools.jobs),
-                            "birthday": None, "notes": "", "created_at": now})  # fmt: skip
+            persons.append(
+                {
+                    "id": person_id,
+                    "partner_id": pid,
+                    "name": pname,
+                    "name_norm": fold(pname),
+                    "position": rng.choice(pools.jobs),
+                    "birthday": None,
+                    "notes": "",
+                    "created_at": now,
+                }
+            )
             mine = []
             if rng.random() < 0.7:
-                mine.append(detail("email", f"{_translit(pname.split()[0])}@{domain}",
-                                   cpid=person_id, main=True))  # fmt: skip
+                mine.append(
+                    detail(
+                        "email",
+                        f"{_translit(pname.split()[0])}@{domain}",
+                        cpid=person_id,
+                        main=True,
+                    )
+                )
             if rng.random() < 0.5:
                 mine.append(detail("phone", _phone(rng, russian), cpid=person_id, main=True))
             people.append(SimpleNamespace(name_norm=fold(pname), contact_details=mine))
         if rng.random() < 0.3:
-            tags.extend({"partner_id": pid, "tag_id": t}
-                        for t in rng.sample(tag_ids, k=rng.choice([1, 1, 2])))  # fmt: skip
+            tags.extend(
+                {"partner_id": pid, "tag_id": t}
+                for t in rng.sample(tag_ids, k=rng.choice([1, 1, 2]))
+            )
         # The derived columns come from the app's own sync_search, run on a stand-in object.
-        p = SimpleNamespace(name=name, code=f"P{pid:06d}", city=city, contact_details=own,
-                            contact_persons=people,
-                            inn="".join(rng.choice("0123456789") for _ in range(12 if is_person else 10)))  # fmt: skip
+        p = SimpleNamespace(
+            name=name,
+            code=f"P{pid:06d}",
+            city=city,
+            contact_details=own,
+            contact_persons=people,
+            inn="".join(rng.choice("0123456789") for _ in range(12 if is_person else 10)),
+        )
         sync_search(p)
-        partners.append({
-            "id": pid, "code": p.code, "name": name, "kind": "person" if is_person else "company",
-            "is_client": roles["client"], "is_supplier": roles["supplier"],
-            "is_competitor": roles["competitor"], "is_other": not any(roles.values()),
-            "inn": p.inn, "city": city,
-            "responsible_id": rng.choice(manager_ids) if rng.random() < 0.93 else None,
-            "notes": "", "preferred_channel": rng.choice(["", "", "email", "phone"]),
-            "best_time_to_call": "", "do_not_email": rng.random() < 0.03,
-            "do_not_call": rng.random() < 0.03, "do_not_sms": False, "do_not_mail": False,
-            "created_on": created, "created_at": now, "updated_at": now,
-            "name_norm": p.name_norm, "name_key": p.name_key, "name_prefix": p.name_prefix,
-            "city_norm": p.city_norm,
-            "search_text": p.search_text, "merged_into_id": merged.get(pid),
-        })  # fmt: skip
+        partners.append(
+            {
+                "id": pid,
+                "code": p.code,
+                "name": name,
+                "kind": "person" if is_person else "company",
+                "is_client": roles["client"],
+                "is_supplier": roles["supplier"],
+                "is_competitor": roles["competitor"],
+                "is_other": not any(roles.values()),
+                "inn": p.inn,
+                "city": city,
+                "responsible_id": rng.choice(manager_ids) if rng.random() < 0.93 else None,
+                "notes": "",
+                "preferred_channel": rng.choice(["", "", "email", "phone"]),
+                "best_time_to_call": "",
+                "do_not_email": rng.random() < 0.03,
+                "do_not_call": rng.random() < 0.03,
+                "do_not_sms": False,
+                "do_not_mail": False,
+                "created_on": created,
+                "created_at": now,
+                "updated_at": now,
+                "name_norm": p.name_norm,
+                "name_key": p.name_key,
+                "name_prefix": p.name_prefix,
+                "city_norm": p.city_norm,
+                "search_text": p.search_text,
+                "merged_into_id": merged.get(pid),
+            }
+        )
         if len(partners) >= CHUNK:
             flush()
     flush()
     if db.engine.dialect.name == "postgresql":  # the ids were given: move the sequences on
         with db.engine.begin() as conn:
             for name in ("partner", "contact_person", "contact_detail"):
-                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                     f"(SELECT max(id) FROM {name}))"))  # fmt: skip
-    counts = {"partners": n, "contact persons": totals["persons"],
-              "contact details": totals["details"], "tag links": totals["tags"],
-              "managers": N_MANAGERS}  # fmt: skip
-    print(f"generated {n} partners in {time.perf_counter() - t0 - t_write:.1f} s, written in "
-          f"{t_write:.1f} s: {counts}")  # fmt: skip
+                conn.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT max(id) FROM {name}))"
+                    )
+                )
+    counts = {
+        "partners": n,
+        "contact persons": totals["persons"],
+        "contact details": totals["details"],
+        "tag links": totals["tags"],
+        "managers": N_MANAGERS,
+    }
+    print(
+        f"generated {n} partners in {time.perf_counter() - t0 - t_write:.1f} s, written in "
+        f"{t_write:.1f} s: {counts}"
+    )
     return counts
 
 
@@ -319,8 +441,17 @@ def _fingerprint() -> str:
     from crm.partners.services import sync_search
 
     ddl = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in FILLED)
-    code = "".join(inspect.getsource(f) for f in (sync_search, text.fold, text.name_key,
-                   text.digits, text.normalise_phone, text.normalise_email))  # fmt: skip
+    code = "".join(
+        inspect.getsource(f)
+        for f in (
+            sync_search,
+            text.fold,
+            text.name_key,
+            text.digits,
+            text.normalise_phone,
+            text.normalise_email,
+        )
+    )
     return hashlib.sha256((GENERATOR_VERSION + ddl + code).encode()).hexdigest()[:16]
 
 
@@ -338,8 +469,9 @@ def sync_indexes() -> list[str]:
         insp = sa.inspect(conn)
         for name in FILLED:
             table = db.metadata.tables[name]
-            wanted = {ix.name: ix for ix in table.indexes
-                      if not is_trigram_index(ix) or has_pg_trgm(conn)}  # fmt: skip
+            wanted = {
+                ix.name: ix for ix in table.indexes if not is_trigram_index(ix) or has_pg_trgm(conn)
+            }
             have = {
                 ix["name"]: ix["column_names"]
                 for ix in insp.get_indexes(name)
@@ -367,8 +499,10 @@ def prepare(app, n: int, seed: int, rebuild: bool) -> dict[str, int]:
             conn.execute(sa.text("DROP TABLE IF EXISTS bench_meta"))
             conn.execute(sa.text("CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT)"))
             rows = {**want, **{f"count:{k}": str(v) for k, v in counts.items()}}
-            conn.execute(sa.text("INSERT INTO bench_meta VALUES (:k, :v)"),
-                         [{"k": k, "v": v} for k, v in rows.items()])  # fmt: skip
+            conn.execute(
+                sa.text("INSERT INTO bench_meta VALUES (:k, :v)"),
+                [{"k": k, "v": v} for k, v in rows.items()],
+            )
     else:
         db.create_all()  # tables added to the app since the file was built
         counts = {k[6:]: int(v) for k, v in meta.items() if k.startswith("count:")}
@@ -442,8 +576,11 @@ def pick_terms(manager_id: int) -> dict[str, str]:
     live = sa.select(Partner.id).where(Partner.merged_into_id.is_(None))
 
     def value(kind, partners):
-        return s.execute(sa.select(ContactDetail.value).where(
-            ContactDetail.kind == kind, ContactDetail.partner_id.in_(partners)).limit(1)).scalar_one()  # fmt: skip
+        return s.execute(
+            sa.select(ContactDetail.value)
+            .where(ContactDetail.kind == kind, ContactDetail.partner_id.in_(partners))
+            .limit(1)
+        ).scalar_one()
 
     def phone_digits(partners):
         return "".join(ch for ch in value("phone", partners) if ch.isdigit())[-7:]
@@ -585,44 +722,53 @@ def machine() -> dict[str, str]:
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| user | case | URL | median ms | p95 ms | queries | matches |",
-             "|---|---|---|--:|--:|--:|--:|"]  # fmt: skip
+    lines = [
+        "| user | case | URL | median ms | p95 ms | queries | matches |",
+        "|---|---|---|--:|--:|--:|--:|",
+    ]
     for r in results:
         url = r.case.url + (" (HTMX)" if r.case.fragment else "")
         flag = "" if r.median < TARGET_MS else " ⚠"
-        lines.append(f"| {r.case.user} | {r.case.name} | `{url}` | {r.median:.1f}{flag} | "
-                     f"{r.p95:.1f} | {r.queries} | {r.matched} |")  # fmt: skip
+        lines.append(
+            f"| {r.case.user} | {r.case.name} | `{url}` | {r.median:.1f}{flag} | "
+            f"{r.p95:.1f} | {r.queries} | {r.matched} |"
+        )
     return "\n".join(lines)
 
 
 def write_report(path: Path, results, counts, args, dialect: str) -> None:
     scale = ", ".join(f"{v:,} {k}" for k, v in counts.items())
     missed = [r for r in results if r.median >= TARGET_MS]
-    verdict = (f"All {len(results)} cases under the {TARGET_MS:.0f} ms median target."
-               if not missed else f"{len(missed)} case(s) at or over {TARGET_MS:.0f} ms (⚠).")  # fmt: skip
-    text = "\n".join([
-        "# Partner pages: speed benchmark",
-        "",
-        f"Generated by `make bench` (`bench/partners_bench.py`) on "
-        f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
-        "",
-        f"- Scale: {scale}; seed {args.seed}.",
-        f"- Database: {DB_NOTES.get(dialect, dialect)}",
-        f"- Method: Flask test client in one process, {args.warmup} warm-up then "
-        f"{args.requests} timed requests per case; time = request until the body is read "
-        "(routing, sign-in check, SQL, templates).",
-        *[f"- {k}: {v}" for k, v in machine().items()],
-        "",
-        verdict,
-        "",
-        table(results),
-        "",
-        "*matches*: the count the page shows; \"1,000+\" means the count stopped at its limit "
-        "(`COUNT_LIMIT` in crm/core/paging.py). *queries*: SQL statements per request. "
-        "The city suggestions of a full list page are kept for a few minutes per process; "
-        "\"cities recounted\" is a full page that counts them again.",
-        "",
-    ])  # fmt: skip
+    verdict = (
+        f"All {len(results)} cases under the {TARGET_MS:.0f} ms median target."
+        if not missed
+        else f"{len(missed)} case(s) at or over {TARGET_MS:.0f} ms (⚠)."
+    )
+    text = "\n".join(
+        [
+            "# Partner pages: speed benchmark",
+            "",
+            f"Generated by `make bench` (`bench/partners_bench.py`) on "
+            f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
+            "",
+            f"- Scale: {scale}; seed {args.seed}.",
+            f"- Database: {DB_NOTES.get(dialect, dialect)}",
+            f"- Method: Flask test client in one process, {args.warmup} warm-up then "
+            f"{args.requests} timed requests per case; time = request until the body is read "
+            "(routing, sign-in check, SQL, templates).",
+            *[f"- {k}: {v}" for k, v in machine().items()],
+            "",
+            verdict,
+            "",
+            table(results),
+            "",
+            '*matches*: the count the page shows; "1,000+" means the count stopped at its limit '
+            "(`COUNT_LIMIT` in crm/core/paging.py). *queries*: SQL statements per request. "
+            "The city suggestions of a full list page are kept for a few minutes per process; "
+            '"cities recounted" is a full page that counts them again.',
+            "",
+        ]
+    )
     write_text_atomic(path, text)
 
 
@@ -631,8 +777,11 @@ def main(argv=None) -> int:
     ap.add_argument("--partners", type=int, default=100_000, help="how many partners")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--rebuild", action="store_true", help="regenerate the data file")
-    ap.add_argument("--database-url", help="another database (e.g. PostgreSQL) instead of "
-                    "bench/data/partners-N.sqlite3; it is wiped and refilled")  # fmt: skip
+    ap.add_argument(
+        "--database-url",
+        help="another database (e.g. PostgreSQL) instead of "
+        "bench/data/partners-N.sqlite3; it is wiped and refilled",
+    )
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--only", help="run the cases whose name contains this text")
@@ -641,8 +790,11 @@ def main(argv=None) -> int:
     ap.add_argument("--explain", action="store_true", help="--sql with EXPLAIN QUERY PLAN")
     ap.add_argument("--profile", action="store_true", help="pyinstrument over the requests")
     ap.add_argument("--check", action="store_true", help="exit 1 when a median misses the target")
-    ap.add_argument("--output", default=str(ROOT / "bench" / "results" / "partners.md"),
-                    help="Markdown report ('' for none; not written with --only/--user)")  # fmt: skip
+    ap.add_argument(
+        "--output",
+        default=str(ROOT / "bench" / "results" / "partners.md"),
+        help="Markdown report ('' for none; not written with --only/--user)",
+    )
     args = ap.parse_args(argv)
 
     data_dir = ROOT / "bench" / "data"
@@ -652,32 +804,45 @@ def main(argv=None) -> int:
 
     instance = tempfile.mkdtemp(prefix="crm-bench-")
     atexit.register(shutil.rmtree, instance, ignore_errors=True)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
-                      "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "REDIS_URL": None,
-                      "TESTING": False}, instance_path=instance)  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "REDIS_URL": None,
+            "TESTING": False,
+        },
+        instance_path=instance,
+    )
     with app.app_context():
         counts = prepare(app, args.partners, args.seed, args.rebuild)
         from crm.auth.models import User
         from crm.partners.models import Partner
 
         manager = db.session.execute(
-            sa.select(User).where(User.email == "manager1@bench.crm")).scalar_one()  # fmt: skip
+            sa.select(User).where(User.email == "manager1@bench.crm")
+        ).scalar_one()
         live = sa.select(Partner.id).where(Partner.merged_into_id.is_(None))
         # A partner with a contact person and several details: the fuller card.
         from crm.partners.models import ContactPerson
 
         with_person = live.where(Partner.id.in_(sa.select(ContactPerson.partner_id)))
         admin_id = db.session.execute(
-            with_person.where(Partner.id > args.partners // 2).limit(1)).scalar_one()  # fmt: skip
+            with_person.where(Partner.id > args.partners // 2).limit(1)
+        ).scalar_one()
         own_id = db.session.execute(
-            with_person.where(Partner.responsible_id == manager.id).limit(1)).scalar_one()  # fmt: skip
+            with_person.where(Partner.responsible_id == manager.id).limit(1)
+        ).scalar_one()
         terms = pick_terms(manager.id)
         log = QueryLog()
         db.session.remove()
 
-    selected = [c for c in cases(terms, own_id, admin_id)
-                if (not args.only or args.only.casefold() in c.name.casefold())
-                and (not args.user or c.user == args.user)]  # fmt: skip
+    selected = [
+        c
+        for c in cases(terms, own_id, admin_id)
+        if (not args.only or args.only.casefold() in c.name.casefold())
+        and (not args.user or c.user == args.user)
+    ]
     clients = {}
     for role, email in (("admin", "admin@bench.crm"), ("manager", "manager1@bench.crm")):
         client = app.test_client()

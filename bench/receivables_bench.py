@@ -68,8 +68,10 @@ def generate(n_partners: int, n_documents: int, n_lines: int, seed: int, today: 
     db.drop_all()
     db.create_all()
     users = [User(email="admin@bench.crm", role="admin", name="Admin")]
-    users += [User(email=f"manager{i}@bench.crm", role="manager", name=f"Manager {i}")
-              for i in range(1, N_MANAGERS + 1)]  # fmt: skip
+    users += [
+        User(email=f"manager{i}@bench.crm", role="manager", name=f"Manager {i}")
+        for i in range(1, N_MANAGERS + 1)
+    ]
     for u in users:
         u.set_password(PASSWORD)
         db.session.add(u)
@@ -78,15 +80,32 @@ def generate(n_partners: int, n_documents: int, n_lines: int, seed: int, today: 
     db.session.commit()
 
     now = datetime.combine(today, datetime.min.time())
-    partners = [{"id": pid, "code": f"C{pid:06d}", "name": f"Customer {pid:06d}",
-                 "name_norm": f"customer {pid:06d}", "search_text": f"customer {pid:06d}",
-                 "responsible_id": manager_ids[pid % N_MANAGERS] if pid % 17 else None,
-                 "created_at": now, "updated_at": now, "created_on": today - timedelta(days=800)}
-                for pid in range(1, n_partners + 1)]  # fmt: skip
+    partners = [
+        {
+            "id": pid,
+            "code": f"C{pid:06d}",
+            "name": f"Customer {pid:06d}",
+            "name_norm": f"customer {pid:06d}",
+            "search_text": f"customer {pid:06d}",
+            "responsible_id": manager_ids[pid % N_MANAGERS] if pid % 17 else None,
+            "created_at": now,
+            "updated_at": now,
+            "created_on": today - timedelta(days=800),
+        }
+        for pid in range(1, n_partners + 1)
+    ]
     # A product's price decides a line's amount; popular products come up far more often.
     prices = [rng.choice([50, 120, 350, 990, 2500, 7800, 15000]) * 100 for _ in range(2000)]
-    products = [{"id": i + 1, "sku": f"SKU{i + 1:05d}", "name": f"Product {i + 1}", "unit": "pcs",
-                 "base_price": _cents(p)} for i, p in enumerate(prices)]  # fmt: skip
+    products = [
+        {
+            "id": i + 1,
+            "sku": f"SKU{i + 1:05d}",
+            "name": f"Product {i + 1}",
+            "unit": "pcs",
+            "base_price": _cents(p),
+        }
+        for i, p in enumerate(prices)
+    ]
     with db.engine.begin() as conn:
         conn.execute(sa.insert(Partner.__table__), partners)
         conn.execute(sa.insert(Product.__table__), products)
@@ -99,15 +118,24 @@ def generate(n_partners: int, n_documents: int, n_lines: int, seed: int, today: 
     lines_per_doc = n_lines / n_documents
     docs, lines, pays = [], [], []
     doc_id = line_id = pay_id = 0
-    counts = {"partners": n_partners, "products": len(products), "documents": 0, "lines": 0,
-              "payments": 0, "managers": N_MANAGERS}  # fmt: skip
+    counts = {
+        "partners": n_partners,
+        "products": len(products),
+        "documents": 0,
+        "lines": 0,
+        "payments": 0,
+        "managers": N_MANAGERS,
+    }
 
     def flush(conn, final=False):
         # Documents before the lines that point at them.
         if not final and len(lines) < BATCH:
             return
-        for table, rows in ((SalesDocument.__table__, docs), (SalesLine.__table__, lines),
-                            (Payment.__table__, pays)):  # fmt: skip
+        for table, rows in (
+            (SalesDocument.__table__, docs),
+            (SalesLine.__table__, lines),
+            (Payment.__table__, pays),
+        ):
             if rows:
                 conn.execute(sa.insert(table), rows)
                 rows.clear()
@@ -132,13 +160,32 @@ def generate(n_partners: int, n_documents: int, n_lines: int, seed: int, today: 
                     if is_return:
                         qty, amount = -qty, -amount
                     total += amount
-                    lines.append({"id": line_id, "document_id": doc_id, "line_no": line_no,
-                                  "date": d, "partner_id": pid, "product_id": product + 1,
-                                  "quantity": Decimal(qty), "amount": _cents(amount),
-                                  "cost": _cents(amount * 7 // 10)})  # fmt: skip
-                docs.append({"id": doc_id, "doc_no": f"S{doc_id:07d}", "date": d, "partner_id": pid,
-                             "manager_id": partners[pid - 1]["responsible_id"], "due_date": due,
-                             "status": "shipped", "total": _cents(total), "updated_at": now})  # fmt: skip
+                    lines.append(
+                        {
+                            "id": line_id,
+                            "document_id": doc_id,
+                            "line_no": line_no,
+                            "date": d,
+                            "partner_id": pid,
+                            "product_id": product + 1,
+                            "quantity": Decimal(qty),
+                            "amount": _cents(amount),
+                            "cost": _cents(amount * 7 // 10),
+                        }
+                    )
+                docs.append(
+                    {
+                        "id": doc_id,
+                        "doc_no": f"S{doc_id:07d}",
+                        "date": d,
+                        "partner_id": pid,
+                        "manager_id": partners[pid - 1]["responsible_id"],
+                        "due_date": due,
+                        "status": "shipped",
+                        "total": _cents(total),
+                        "updated_at": now,
+                    }
+                )
                 if is_return:
                     continue
                 r = rng.random()
@@ -154,17 +201,32 @@ def generate(n_partners: int, n_documents: int, n_lines: int, seed: int, today: 
                     paid = total + rng.choice([1000, 5000, 10000])  # overpaid: credit
                 delay = rng.randint(20, 120) if late_payer else rng.randint(-5, 10)
                 pay_id += 1
-                pays.append({"id": pay_id, "date": due + timedelta(days=delay), "partner_id": pid,
-                             "amount": _cents(paid), "doc_no": f"S{doc_id:07d}",
-                             "occurrence": 1})  # fmt: skip
+                pays.append(
+                    {
+                        "id": pay_id,
+                        "date": due + timedelta(days=delay),
+                        "partner_id": pid,
+                        "amount": _cents(paid),
+                        "doc_no": f"S{doc_id:07d}",
+                        "occurrence": 1,
+                    }
+                )
             if lump_payer and unpaid_total > 0:
                 # Round sums every ~2 months covering most of what was bought.
                 left, day = unpaid_total * rng.choice([80, 95, 100]) // 100, start + timedelta(60)
                 while left > 0 and day < today + timedelta(days=60):
                     amount = min(left, max(100_00, unpaid_total // 12 // 10_000 * 10_000))
                     pay_id += 1
-                    pays.append({"id": pay_id, "date": day, "partner_id": pid,
-                                 "amount": _cents(amount), "doc_no": "", "occurrence": 1})  # fmt: skip
+                    pays.append(
+                        {
+                            "id": pay_id,
+                            "date": day,
+                            "partner_id": pid,
+                            "amount": _cents(amount),
+                            "doc_no": "",
+                            "occurrence": 1,
+                        }
+                    )
                     left -= amount
                     day += timedelta(days=rng.randint(45, 75))
             counts["documents"], counts["lines"], counts["payments"] = doc_id, line_id, pay_id
@@ -193,10 +255,15 @@ def prepare(args) -> tuple[dict, date]:
         with db.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS bench_meta"))
             conn.execute(sa.text("CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT)"))
-            rows = {"fingerprint": want, "generated_on": today.isoformat(),
-                    **{f"count:{k}": str(v) for k, v in counts.items()}}  # fmt: skip
-            conn.execute(sa.text("INSERT INTO bench_meta VALUES (:k, :v)"),
-                         [{"k": k, "v": v} for k, v in rows.items()])  # fmt: skip
+            rows = {
+                "fingerprint": want,
+                "generated_on": today.isoformat(),
+                **{f"count:{k}": str(v) for k, v in counts.items()},
+            }
+            conn.execute(
+                sa.text("INSERT INTO bench_meta VALUES (:k, :v)"),
+                [{"k": k, "v": v} for k, v in rows.items()],
+            )
         return counts, today
     db.create_all()  # tables added to the app since the file was built
     counts = {k[6:]: int(v) for k, v in meta.items() if k.startswith("count:")}
@@ -256,14 +323,23 @@ def measure(app, args, today: date) -> list[Result]:
         r = found["r"]
         debtors = sum(1 for b in r.values() if b.debt != 0)
         overdue = sum(1 for b in r.values() if b.overdue > 0)
-        results.append(Result("receivables(today)", "`crm.sales.receivables.receivables`", times,
-                              f"{len(r):,} partners, {debtors:,} with debt ≠ 0, "
-                              f"{overdue:,} overdue"))  # fmt: skip
+        results.append(
+            Result(
+                "receivables(today)",
+                "`crm.sales.receivables.receivables`",
+                times,
+                f"{len(r):,} partners, {debtors:,} with debt ≠ 0, {overdue:,} overdue",
+            )
+        )
         busiest = db.session.execute(
-            sa.select(SalesDocument.partner_id).group_by(SalesDocument.partner_id)
-            .order_by(sa.func.count().desc()).limit(1)).scalar_one()  # fmt: skip
-        n_docs = db.session.execute(sa.select(sa.func.count()).where(
-            SalesDocument.partner_id == busiest)).scalar_one()  # fmt: skip
+            sa.select(SalesDocument.partner_id)
+            .group_by(SalesDocument.partner_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        ).scalar_one()
+        n_docs = db.session.execute(
+            sa.select(sa.func.count()).where(SalesDocument.partner_id == busiest)
+        ).scalar_one()
         code = db.session.get(Partner, busiest).code
         db.session.remove()
 
@@ -278,7 +354,7 @@ def measure(app, args, today: date) -> list[Result]:
             f"card: Purchases tab ({code}, {n_docs} documents)",
             f"/partners/{busiest}?tab=purchases",
             hx,
-        ),  # fmt: skip
+        ),
         ("admin", "card: purchases chart", f"/sales/partners/{busiest}/purchases-chart", hx),
     ]
     clients = {}
@@ -296,8 +372,13 @@ def measure(app, args, today: date) -> list[Result]:
             assert resp.status_code == 200, (url, resp.status_code)
 
         get()
-        results.append(Result(f"{role}: {name}", f"`{url}`" + (" (HTMX)" if headers else ""),
-                              timed(get, args.runs)))  # fmt: skip
+        results.append(
+            Result(
+                f"{role}: {name}",
+                f"`{url}`" + (" (HTMX)" if headers else ""),
+                timed(get, args.runs),
+            )
+        )
     return results
 
 
@@ -315,44 +396,54 @@ def profile(app, today: date) -> None:
     print(profiler.output_text(unicode=True, color=False))
 
 
-def write_report(path: Path, results: list[Result], counts: dict, args, today: date,
-                 load: tuple[float, float]) -> None:  # fmt: skip
+def write_report(
+    path: Path, results: list[Result], counts: dict, args, today: date, load: tuple[float, float]
+) -> None:
     scale = ", ".join(f"{v:,} {k}" for k, v in counts.items())
-    rows = ["| case | what | median ms | min ms | max ms | CPU median ms | notes |",
-            "|---|---|--:|--:|--:|--:|---|"]  # fmt: skip
+    rows = [
+        "| case | what | median ms | min ms | max ms | CPU median ms | notes |",
+        "|---|---|--:|--:|--:|--:|---|",
+    ]
     for r in results:
         flag = " ⚠" if r.median >= TARGET_MS else ""
-        rows.append(f"| {r.name} | {r.what} | {r.median:.0f}{flag} | {min(r.times_ms):.0f} | "
-                    f"{max(r.times_ms):.0f} | {r.cpu_median:.0f} | {r.note} |")  # fmt: skip
+        rows.append(
+            f"| {r.name} | {r.what} | {r.median:.0f}{flag} | {min(r.times_ms):.0f} | "
+            f"{max(r.times_ms):.0f} | {r.cpu_median:.0f} | {r.note} |"
+        )
     missed = [r for r in results if r.median >= TARGET_MS]
-    verdict = (f"All {len(results)} cases under the {TARGET_MS:.0f} ms median target."
-               if not missed else f"{len(missed)} case(s) at or over {TARGET_MS:.0f} ms (⚠).")  # fmt: skip
-    text = "\n".join([
-        "# Receivables: speed benchmark",
-        "",
-        f"Generated by `make bench` (`bench/receivables_bench.py`) on "
-        f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
-        "",
-        f"- Scale: {scale}; seed {args.seed}; documents over the 24 months before the data was generated; as of {today}.",
-        "- Database: SQLite file, without ANALYZE statistics (as a fresh install runs).",
-        f"- Method: one process; `receivables(today)` called {args.runs} times after one warm-up "
-        f"run; pages through the Flask test client, one warm-up then {args.runs} requests; time "
-        "= call or request until the body is read.",
-        *[f"- {k}: {v}" for k, v in machine().items()],
-        f"- Load average (1 min) before / after the measurements: {load[0]:.2f} / {load[1]:.2f}. "
-        "Other processes on a shared machine stretch the wall times; the CPU column is this "
-        "process's own time.",
-        "",
-        verdict,
-        "",
-        *rows,
-        "",
-        "The report computes receivables for every partner the user may see on each request "
-        "(no cache): documents carry their `total`, so the 1,000,000 lines are not read; SQL "
-        "returns documents in settlement order and payment sums per (partner, doc_no), and "
-        "Python walks them partner by partner (crm/sales/receivables.py).",
-        "",
-    ])  # fmt: skip
+    verdict = (
+        f"All {len(results)} cases under the {TARGET_MS:.0f} ms median target."
+        if not missed
+        else f"{len(missed)} case(s) at or over {TARGET_MS:.0f} ms (⚠)."
+    )
+    text = "\n".join(
+        [
+            "# Receivables: speed benchmark",
+            "",
+            f"Generated by `make bench` (`bench/receivables_bench.py`) on "
+            f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
+            "",
+            f"- Scale: {scale}; seed {args.seed}; documents over the 24 months before the data was generated; as of {today}.",
+            "- Database: SQLite file, without ANALYZE statistics (as a fresh install runs).",
+            f"- Method: one process; `receivables(today)` called {args.runs} times after one warm-up "
+            f"run; pages through the Flask test client, one warm-up then {args.runs} requests; time "
+            "= call or request until the body is read.",
+            *[f"- {k}: {v}" for k, v in machine().items()],
+            f"- Load average (1 min) before / after the measurements: {load[0]:.2f} / {load[1]:.2f}. "
+            "Other processes on a shared machine stretch the wall times; the CPU column is this "
+            "process's own time.",
+            "",
+            verdict,
+            "",
+            *rows,
+            "",
+            "The report computes receivables for every partner the user may see on each request "
+            "(no cache): documents carry their `total`, so the 1,000,000 lines are not read; SQL "
+            "returns documents in settlement order and payment sums per (partner, doc_no), and "
+            "Python walks them partner by partner (crm/sales/receivables.py).",
+            "",
+        ]
+    )
     write_text_atomic(path, text)
 
 
@@ -366,16 +457,26 @@ def main(argv=None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="regenerate the data file")
     ap.add_argument("--profile", action="store_true", help="pyinstrument over receivables()")
     ap.add_argument("--check", action="store_true", help="exit 1 when a median misses 1 s")
-    ap.add_argument("--output", default=str(ROOT / "bench" / "results" / "receivables.md"),
-                    help="Markdown report ('' for none)")  # fmt: skip
+    ap.add_argument(
+        "--output",
+        default=str(ROOT / "bench" / "results" / "receivables.md"),
+        help="Markdown report ('' for none)",
+    )
     args = ap.parse_args(argv)
 
     data_dir = ROOT / "bench" / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{data_dir / f'receivables-{args.partners}.sqlite3'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "WTF_CSRF_ENABLED": False, "REDIS_URL": None, "TESTING": False},
-                     instance_path=tempfile.mkdtemp(prefix="crm-bench-"))  # fmt: skip
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "REDIS_URL": None,
+            "TESTING": False,
+        },
+        instance_path=tempfile.mkdtemp(prefix="crm-bench-"),
+    )
     with app.app_context():
         counts, generated_on = prepare(args)
     print(f"data generated on {generated_on}")

@@ -51,8 +51,9 @@ def demo(n_partners: int, seed: int, if_empty: bool):
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "manager", "marketer", "viewer"]),
-              required=True)  # fmt: skip
+@click.option(
+    "--role", type=click.Choice(["admin", "manager", "marketer", "viewer"]), required=True
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", default="")
 def users_create(email: str, role: str, password: str, name: str):

@@ -54,8 +54,10 @@ def _respond(status: int, message: str):
 def init_app(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return _respond(400, "The form has expired or was sent from another site. "
-                             "Reload the page and try again.")  # fmt: skip
+        return _respond(
+            400,
+            "The form has expired or was sent from another site. Reload the page and try again.",
+        )
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc):

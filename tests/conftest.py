@@ -180,8 +180,12 @@ def make_user(app):
 
     def make(role="manager", email=None, password=DEFAULT_PASSWORD, **fields):
         n = next(_counter)
-        user = User(email=email or f"{role}{n}@example.test", role=role,
-                    name=fields.pop("name", f"{role.capitalize()} {n}"), **fields)  # fmt: skip
+        user = User(
+            email=email or f"{role}{n}@example.test",
+            role=role,
+            name=fields.pop("name", f"{role.capitalize()} {n}"),
+            **fields,
+        )
         user.set_password(password)
         db.session.add(user)
         db.session.commit()

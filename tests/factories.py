@@ -19,8 +19,9 @@ def _detail(kind: str, value: str, is_main: bool) -> ContactDetail:
     return ContactDetail(kind=kind, value=value, value_norm=norm, is_main=is_main)
 
 
-def create_partner(name=None, responsible=None, emails=(), phones=(), persons=(), tags=(),
-                   commit=True, **fields) -> Partner:  # fmt: skip
+def create_partner(
+    name=None, responsible=None, emails=(), phones=(), persons=(), tags=(), commit=True, **fields
+) -> Partner:
     """A partner; `emails`/`phones` become contact details (the first is main), `persons` are
     dicts (name, position, birthday, email, phone), `tags` are Tag objects."""
     n = next(_n)
@@ -35,8 +36,9 @@ def create_partner(name=None, responsible=None, emails=(), phones=(), persons=()
     p.contact_details = [_detail("email", e, i == 0) for i, e in enumerate(emails)]
     p.contact_details += [_detail("phone", ph, i == 0) for i, ph in enumerate(phones)]
     for spec in persons:
-        person = ContactPerson(name=spec["name"], position=spec.get("position", ""),
-                               birthday=spec.get("birthday"))  # fmt: skip
+        person = ContactPerson(
+            name=spec["name"], position=spec.get("position", ""), birthday=spec.get("birthday")
+        )
         person.name_norm = fold(person.name)
         person.contact_details = [
             _detail(k, spec[k], True) for k in ("email", "phone") if spec.get(k)
@@ -66,8 +68,16 @@ def create_product(sku=None, name=None, commit=True, **fields):
     return product
 
 
-def create_document(partner, amounts=(100,), doc_no=None, date=None, due_date=None,
-                    product=None, commit=True, **fields):  # fmt: skip
+def create_document(
+    partner,
+    amounts=(100,),
+    doc_no=None,
+    date=None,
+    due_date=None,
+    product=None,
+    commit=True,
+    **fields,
+):
     """A sales document of `partner` with one line per amount (negative amounts: a return).
     Its `total` is set here to Σ amounts, as the sales services keep it; due_date defaults to
     the date, as in the exchange format."""
@@ -83,11 +93,25 @@ def create_document(partner, amounts=(100,), doc_no=None, date=None, due_date=No
     for line_no, amount in enumerate(amounts, start=1):
         amount = Decimal(str(amount))
         qty = Decimal(-1 if amount < 0 else 1)
-        lines.append(SalesLine(line_no=line_no, date=day, partner_id=partner.id,
-                               product_id=product.id, quantity=qty, amount=amount))  # fmt: skip
-    doc = SalesDocument(doc_no=doc_no or f"D{n:06d}", date=day, partner_id=partner.id,
-                        due_date=due_date or day, lines=lines,
-                        total=sum((line.amount for line in lines), Decimal("0")), **fields)  # fmt: skip
+        lines.append(
+            SalesLine(
+                line_no=line_no,
+                date=day,
+                partner_id=partner.id,
+                product_id=product.id,
+                quantity=qty,
+                amount=amount,
+            )
+        )
+    doc = SalesDocument(
+        doc_no=doc_no or f"D{n:06d}",
+        date=day,
+        partner_id=partner.id,
+        due_date=due_date or day,
+        lines=lines,
+        total=sum((line.amount for line in lines), Decimal("0")),
+        **fields,
+    )
     db.session.add(doc)
     _save(commit)
     return doc
@@ -111,8 +135,9 @@ def create_payment(partner, amount, date, doc_no="", commit=True):
         Payment.doc_no == doc_no,
     )
     occurrence = db.session.execute(same).scalar_one() + 1
-    payment = Payment(date=date, partner_id=partner.id, amount=amount, doc_no=doc_no,
-                      occurrence=occurrence)  # fmt: skip
+    payment = Payment(
+        date=date, partner_id=partner.id, amount=amount, doc_no=doc_no, occurrence=occurrence
+    )
     db.session.add(payment)
     _save(commit)
     return payment
@@ -128,8 +153,16 @@ def _save(commit: bool) -> None:
 # --- interactions --------------------------------------------------------------------------
 
 
-def create_interaction(responsible, kind="call", starts_at=None, partner=None, parent=None,
-                       participants=(), commit=True, **fields):  # fmt: skip
+def create_interaction(
+    responsible,
+    kind="call",
+    starts_at=None,
+    partner=None,
+    parent=None,
+    participants=(),
+    commit=True,
+    **fields,
+):
     """An interaction of `responsible` (a User) starting at `starts_at` (naive UTC, default
     2026-03-02 09:00); `parent` makes it a reply in the parent's chain, `participants` are
     users taking part. Calls, SMS and e-mails default to outgoing. The derived columns (end,
@@ -140,15 +173,22 @@ def create_interaction(responsible, kind="call", starts_at=None, partner=None, p
     from crm.interactions.services import sync_derived
 
     n = next(_n)
-    defaults = {"status": "planned", "title": f"Interaction {n}", "duration_minutes": 0,
-                "remind_minutes": None}  # fmt: skip
+    defaults = {
+        "status": "planned",
+        "title": f"Interaction {n}",
+        "duration_minutes": 0,
+        "remind_minutes": None,
+    }
     if kind in ("call", "sms", "email"):
         defaults["direction"] = "outgoing"
-    i = Interaction(kind=kind, responsible_id=responsible.id,
-                    starts_at=starts_at or datetime(2026, 3, 2, 9, 0),
-                    partner_id=partner.id if partner is not None else None,
-                    parent_id=parent.id if parent is not None else None,
-                    **{**defaults, **fields})  # fmt: skip
+    i = Interaction(
+        kind=kind,
+        responsible_id=responsible.id,
+        starts_at=starts_at or datetime(2026, 3, 2, 9, 0),
+        partner_id=partner.id if partner is not None else None,
+        parent_id=parent.id if parent is not None else None,
+        **{**defaults, **fields},
+    )
     i.participants = [Participant(user_id=u.id) for u in participants]
     sync_derived(i)
     db.session.add(i)

@@ -38,5 +38,8 @@ class UserUpdateForm(FlaskForm):
 
 
 class ApiTokenForm(FlaskForm):
-    name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
-                       description="What the token is for, e.g. “ERP exchange”.")  # fmt: skip
+    name = StringField(
+        "Token name",
+        validators=[DataRequired(), Length(max=100)],
+        description="What the token is for, e.g. “ERP exchange”.",
+    )

@@ -181,8 +181,12 @@ def update_user(actor, user: User, *, role: str, active: bool, name: str) -> Use
     before = {"role": user.role, "active": user.active, "name": user.name}
     user.role, user.active, user.name = role, active, name.strip()
     db.session.flush()
-    audit.record(actor, "update", user, changes=audit.diff(before, {
-        "role": role, "active": active, "name": user.name}))  # fmt: skip
+    audit.record(
+        actor,
+        "update",
+        user,
+        changes=audit.diff(before, {"role": role, "active": active, "name": user.name}),
+    )
     if not active:
         end_access(actor, user)
     return user
@@ -302,10 +306,15 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 
 def api_tokens(user: User) -> list[ApiToken]:
     """The user's tokens, live ones first, newest first."""
-    return list(db.session.execute(
-        select(ApiToken).where(ApiToken.user_id == user.id)
-        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc())
-    ).scalars())  # fmt: skip
+    return list(
+        db.session.execute(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(
+                ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc()
+            )
+        ).scalars()
+    )
 
 
 def revoke_api_token(user: User, token_id: int) -> ApiToken:
@@ -316,8 +325,14 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.flush()
-        audit.record(user, "update", row, root=user, changes={"revoked": [False, True]},
-                     summary=f"API token {row.name!r} ({row.prefix}…) revoked")  # fmt: skip
+        audit.record(
+            user,
+            "update",
+            row,
+            root=user,
+            changes={"revoked": [False, True]},
+            summary=f"API token {row.name!r} ({row.prefix}…) revoked",
+        )
     return row
 
 

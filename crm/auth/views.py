@@ -126,12 +126,16 @@ def account():
 
 
 def _account_page(form=None, token_form=None, new_token=None, status=200):
-    return render("auth/account.html", form=form or PasswordForm(),
-                  token_form=token_form or ApiTokenForm(prefix="token"),
-                  tokens=services.api_tokens(current_user), new_token=new_token,
-                  sessions=user_sessions.live_sessions(current_user),
-                  current_session_id=user_sessions.current_session_id(current_user),
-                  status=status)  # fmt: skip
+    return render(
+        "auth/account.html",
+        form=form or PasswordForm(),
+        token_form=token_form or ApiTokenForm(prefix="token"),
+        tokens=services.api_tokens(current_user),
+        new_token=new_token,
+        sessions=user_sessions.live_sessions(current_user),
+        current_session_id=user_sessions.current_session_id(current_user),
+        status=status,
+    )
 
 
 @bp.route("/account/tokens", methods=["POST"])
@@ -218,8 +222,9 @@ def user_create():
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(current_user, form.email.data, form.role.data,
-                                        name=form.name.data or "")  # fmt: skip
+            user = services.create_user(
+                current_user, form.email.data, form.role.data, name=form.name.data or ""
+            )
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -242,8 +247,13 @@ def user_update(user_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_user(current_user, user, role=form.role.data,
-                                 active=form.active.data, name=form.name.data or "")  # fmt: skip
+            services.update_user(
+                current_user,
+                user,
+                role=form.role.data,
+                active=form.active.data,
+                name=form.name.data or "",
+            )
         except DomainError as exc:
             apply_errors(form, exc)
             status = 422
@@ -256,8 +266,9 @@ def user_update(user_id: int):
     invite_link = None
     if not user.password_hash and user.active:
         invite_link = url_for("auth.invite", token=services.invite_token(user), _external=True)
-    response = render("auth/user_form.html", user=user, form=form, invite_link=invite_link,
-                      status=status)  # fmt: skip
+    response = render(
+        "auth/user_form.html", user=user, form=form, invite_link=invite_link, status=status
+    )
     if invite_link:
         response.headers["Cache-Control"] = "no-store"
     return response

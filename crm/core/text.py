@@ -21,9 +21,33 @@ _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 # Legal forms say nothing about which company it is: "ООО Ромашка" and "Ромашка, LLC" match.
 LEGAL_FORMS = {
-    "ооо", "оао", "зао", "пао", "ао", "ип", "нко", "ано", "тоо", "чп", "фгуп", "муп", "гуп",
-    "llc", "ltd", "inc", "corp", "co", "gmbh", "ag", "plc", "sa", "sarl", "bv", "oy", "ab",
-}  # fmt: skip
+    "ооо",
+    "оао",
+    "зао",
+    "пао",
+    "ао",
+    "ип",
+    "нко",
+    "ано",
+    "тоо",
+    "чп",
+    "фгуп",
+    "муп",
+    "гуп",
+    "llc",
+    "ltd",
+    "inc",
+    "corp",
+    "co",
+    "gmbh",
+    "ag",
+    "plc",
+    "sa",
+    "sarl",
+    "bv",
+    "oy",
+    "ab",
+}
 
 
 def fold(text: str | None) -> str:

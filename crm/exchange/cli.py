@@ -40,8 +40,10 @@ def register(group) -> None:
             click.echo(f"… and {report.error_count - len(report.errors)} more errors", err=True)
         for line in report.warnings:
             click.echo(f"warning: {line}", err=True)
-        summary = (f"{report.rows} rows: {report.new} new, {report.updated} updated, "
-                   f"{report.unchanged} unchanged, {report.rejected} rejected")  # fmt: skip
+        summary = (
+            f"{report.rows} rows: {report.new} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.rejected} rejected"
+        )
         if report.done:
             click.echo(f"Imported {kind}: {summary}.")
         elif dry_run and not report.file_errors:

@@ -127,9 +127,15 @@ def _rows(table: Table, kind: Kind, ctx: Context):
         yield row_no, raw, rec, errors
 
 
-def validate(path: str | Path, kind_name: str, *, filename: str | None = None,
-             rejects_path: str | Path | None = None, progress: Progress | None = None,
-             today: date | None = None) -> Report:  # fmt: skip
+def validate(
+    path: str | Path,
+    kind_name: str,
+    *,
+    filename: str | None = None,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> Report:
     """Check the whole file without writing anything; the report says what an import would do."""
     report = Report(kind_name, filename or Path(path).name)
     try:
@@ -137,12 +143,21 @@ def validate(path: str | Path, kind_name: str, *, filename: str | None = None,
     except BadFile as exc:
         report.file_errors.append(str(exc))
         return report
-    return validate_table(table, kind_name, report, rejects_path=rejects_path,
-                          progress=progress, today=today)  # fmt: skip
+    return validate_table(
+        table, kind_name, report, rejects_path=rejects_path, progress=progress, today=today
+    )
 
 
-def validate_table(table, kind_name: str, report: Report, *, rejects_path=None, progress=None,
-                   today=None, lookup_rows=None) -> Report:  # fmt: skip
+def validate_table(
+    table,
+    kind_name: str,
+    report: Report,
+    *,
+    rejects_path=None,
+    progress=None,
+    today=None,
+    lookup_rows=None,
+) -> Report:
     """Validation of anything with `.header` and `.rows()` (a file, or the API's objects)."""
     kind = kind_named(kind_name)
     _check_header(table, kind, report)
@@ -160,8 +175,14 @@ def validate_table(table, kind_name: str, report: Report, *, rejects_path=None, 
                 digest = _key_digest(kind.key_of(rec))
                 if digest in seen_keys:
                     key = ", ".join(kind.key)
-                    errors = [RowError(row_no, kind.key[0], DUPLICATE_KEY,
-                                       f"the same key ({key}) is on an earlier row of the file")]  # fmt: skip
+                    errors = [
+                        RowError(
+                            row_no,
+                            kind.key[0],
+                            DUPLICATE_KEY,
+                            f"the same key ({key}) is on an earlier row of the file",
+                        )
+                    ]
                 else:
                     seen_keys.add(digest)
             if errors:
@@ -205,18 +226,31 @@ def _classify(kind: Kind, batch: list[dict], ctx: Context, report: Report) -> No
             report.updated += 1
 
 
-def run_import(path: str | Path, kind_name: str, *, actor=None, valid_only: bool = False,
-               dry_run: bool = False, filename: str | None = None,
-               rejects_path: str | Path | None = None, progress: Progress | None = None,
-               today: date | None = None) -> Report:  # fmt: skip
+def run_import(
+    path: str | Path,
+    kind_name: str,
+    *,
+    actor=None,
+    valid_only: bool = False,
+    dry_run: bool = False,
+    filename: str | None = None,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> Report:
     """Validate, then (unless refused or a dry run) write and commit in one transaction.
     A file with errors writes nothing unless `valid_only`; then only its valid rows."""
-    report = validate(path, kind_name, filename=filename, rejects_path=rejects_path,
-                      progress=progress, today=today)  # fmt: skip
+    report = validate(
+        path,
+        kind_name,
+        filename=filename,
+        rejects_path=rejects_path,
+        progress=progress,
+        today=today,
+    )
     if report.file_errors or dry_run or (report.error_count and not valid_only):
         return report
-    write(path, kind_name, report, actor=actor, filename=filename, progress=progress,
-          today=today)  # fmt: skip
+    write(path, kind_name, report, actor=actor, filename=filename, progress=progress, today=today)
     return report
 
 
@@ -391,8 +425,9 @@ def import_rows(
     writer, an IntegrityError) instead of being updated."""
     table = RowsTable(rows)
     lowered = [dict(r) for _n, r in table.rows()]
-    report = validate_table(table, kind_name, Report(kind_name, "api"), today=today,
-                            lookup_rows=lowered)  # fmt: skip
+    report = validate_table(
+        table, kind_name, Report(kind_name, "api"), today=today, lookup_rows=lowered
+    )
     if report.ok:
         write_table(
             table,

@@ -65,8 +65,13 @@ def _failed_when(state: str):
 def validate_import(import_id: int, *, run) -> None:
     imp = db.session.get(ImportFile, import_id)
     progress = _progress(run)
-    report = validate(stored_path(imp), imp.kind, filename=imp.filename,
-                      rejects_path=rejects_path(imp), progress=progress)  # fmt: skip
+    report = validate(
+        stored_path(imp),
+        imp.kind,
+        filename=imp.filename,
+        rejects_path=rejects_path(imp),
+        progress=progress,
+    )
     imp = db.session.get(ImportFile, import_id)
     imp.report = report.as_dict()
     imp.status = "rejected" if report.file_errors else "validated"

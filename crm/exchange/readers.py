@@ -48,8 +48,10 @@ def open_table(path: str | Path, filename: str | None = None) -> Table:
         raise BadFile("The file is empty.")
     if head.startswith(b"PK\x03\x04"):
         if not name.endswith((".xlsx", ".xlsm")):  # openpyxl refuses other names: say why
-            raise BadFile("This is an Excel workbook or a ZIP archive, not a CSV file. "
-                          "Name it .xlsx, or save it as 'CSV UTF-8'.")  # fmt: skip
+            raise BadFile(
+                "This is an Excel workbook or a ZIP archive, not a CSV file. "
+                "Name it .xlsx, or save it as 'CSV UTF-8'."
+            )
         return Table(path, "xlsx", _xlsx_header(path))
     if name.endswith((".xlsx", ".xlsm")):
         raise BadFile("The file is named .xlsx but is not an Excel workbook.")

@@ -29,9 +29,9 @@ ALLOWED = (".csv", ".txt", ".xlsx")
 
 
 def _recent() -> list[ImportFile]:
-    return list(db.session.execute(
-        select(ImportFile).order_by(ImportFile.id.desc()).limit(20)
-    ).scalars())  # fmt: skip
+    return list(
+        db.session.execute(select(ImportFile).order_by(ImportFile.id.desc()).limit(20)).scalars()
+    )
 
 
 @bp.route("/")
@@ -55,11 +55,13 @@ def upload():
     elif not upload.filename.lower().endswith(ALLOWED):
         error = "Upload a .csv or .xlsx file."
     if error:
-        return render("exchange/index.html", kinds=kinds(), imports=_recent(), error=error,
-                      status=422)  # fmt: skip
+        return render(
+            "exchange/index.html", kinds=kinds(), imports=_recent(), error=error, status=422
+        )
     stored = uuid.uuid4().hex + (".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv")
-    imp = ImportFile(user_id=current_user.id, kind=kind, filename=upload.filename[-255:],
-                     stored_name=stored)  # fmt: skip
+    imp = ImportFile(
+        user_id=current_user.id, kind=kind, filename=upload.filename[-255:], stored_name=stored
+    )
     path = stored_path(imp)
     upload.save(path)
     imp.size = path.stat().st_size
@@ -67,8 +69,9 @@ def upload():
         open_table(path, upload.filename)  # a file that is not what it says fails here, at once
     except BadFile as exc:
         path.unlink(missing_ok=True)
-        return render("exchange/index.html", kinds=kinds(), imports=_recent(), error=str(exc),
-                      status=422)  # fmt: skip
+        return render(
+            "exchange/index.html", kinds=kinds(), imports=_recent(), error=str(exc), status=422
+        )
     db.session.add(imp)
     db.session.commit()
     run = enqueue(validate_import, imp.id, user=current_user)
@@ -84,8 +87,12 @@ def _load(import_id: int) -> ImportFile:
 
 def _status_context(imp: ImportFile) -> dict:
     run = db.session.get(JobRun, imp.job_run_id) if imp.job_run_id else None
-    return {"imp": imp, "report": Report.from_dict(imp.report) if imp.report else None,
-            "run": run, "meta": job_meta(run)}  # fmt: skip
+    return {
+        "imp": imp,
+        "report": Report.from_dict(imp.report) if imp.report else None,
+        "run": run,
+        "meta": job_meta(run),
+    }
 
 
 @bp.route("/<int:import_id>")

@@ -25,8 +25,9 @@ def _setup(state):
     register_nav(state, "interactions.index", "Interactions", 20)
     register_nav(state, "interactions.calendar", "Calendar", 25)
     register_tab(state, PartnerTab("interactions", "Interactions", partner_tab, 25))
-    register_calendar_source(state, CalendarSource("interactions", "Interactions",
-                                                   calendar_source_items, 10))  # fmt: skip
+    register_calendar_source(
+        state, CalendarSource("interactions", "Interactions", calendar_source_items, 10)
+    )
     register_demo_step(state, 40, make_interactions_demo)
     on_user_deactivated(state, revoke_on_deactivation)
     register_producer(state, NotificationProducer("interaction-reminders", send_reminders, 60, 10))

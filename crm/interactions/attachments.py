@@ -36,8 +36,10 @@ def add_attachments(actor, i: Interaction, files) -> list[Attachment]:
     if not files:
         return []
     if len(i.attachments) + len(files) > MAX_FILES:
-        raise DomainError(f"At most {MAX_FILES} files per interaction.",
-                          {"attachments": [f"At most {MAX_FILES} files."]})  # fmt: skip
+        raise DomainError(
+            f"At most {MAX_FILES} files per interaction.",
+            {"attachments": [f"At most {MAX_FILES} files."]},
+        )
     written: list[Path] = []
     added = []
     try:
@@ -48,13 +50,20 @@ def add_attachments(actor, i: Interaction, files) -> list[Attachment]:
             written.append(target)
             size = target.stat().st_size
             if size == 0:
-                raise DomainError(f"{upload.filename[:80]} is empty.",
-                                  {"attachments": [f"{upload.filename[:80]} is empty."]})  # fmt: skip
+                raise DomainError(
+                    f"{upload.filename[:80]} is empty.",
+                    {"attachments": [f"{upload.filename[:80]} is empty."]},
+                )
             # By the name as given: secure_filename drops non-ASCII names down to their
             # extension ("Счёт.pdf" -> "pdf"), which no longer reads as a PDF.
             kind = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
-            att = Attachment(filename=upload.filename[:255], stored_name=stored, size=size,
-                             content_type=kind, uploaded_by_id=actor.id)  # fmt: skip
+            att = Attachment(
+                filename=upload.filename[:255],
+                stored_name=stored,
+                size=size,
+                content_type=kind,
+                uploaded_by_id=actor.id,
+            )
             i.attachments.append(att)
             added.append(att)
         db.session.flush()

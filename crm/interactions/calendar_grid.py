@@ -74,8 +74,9 @@ def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:
     if raw in ("", "me", str(user.id)):
         return own
     if not may(user, "calendar.view_others"):
-        problems.append("You can see only your own calendar (and what you take part in); "
-                        "showing yours.")  # fmt: skip
+        problems.append(
+            "You can see only your own calendar (and what you take part in); showing yours."
+        )
         return own
     if raw == "all":
         return "all", None, "Everyone"
@@ -121,23 +122,43 @@ def _span_label(first: date, last: date) -> str:
 def period_of(view: str, day: date) -> Period:
     """The days a view shows around `day`; weeks start on Monday."""
     if view == "day":
-        return Period(day, day + timedelta(days=1), f"{day:%A, %-d %B %Y}",
-                      day - timedelta(days=1), day + timedelta(days=1))  # fmt: skip
+        return Period(
+            day,
+            day + timedelta(days=1),
+            f"{day:%A, %-d %B %Y}",
+            day - timedelta(days=1),
+            day + timedelta(days=1),
+        )
     if view == "week":
         first = day - timedelta(days=day.weekday())
-        return Period(first, first + timedelta(days=7),
-                      _span_label(first, first + timedelta(days=6)),
-                      day - timedelta(days=7), day + timedelta(days=7))  # fmt: skip
+        return Period(
+            first,
+            first + timedelta(days=7),
+            _span_label(first, first + timedelta(days=6)),
+            day - timedelta(days=7),
+            day + timedelta(days=7),
+        )
     if view == "agenda":
         last = day + timedelta(days=AGENDA_DAYS - 1)
-        return Period(day, last + timedelta(days=1), _span_label(day, last),
-                      day - timedelta(days=AGENDA_DAYS), day + timedelta(days=AGENDA_DAYS))  # fmt: skip
+        return Period(
+            day,
+            last + timedelta(days=1),
+            _span_label(day, last),
+            day - timedelta(days=AGENDA_DAYS),
+            day + timedelta(days=AGENDA_DAYS),
+        )
     month_first = day.replace(day=1)
     month_last = month_first.replace(day=monthrange(day.year, day.month)[1])
     first = month_first - timedelta(days=month_first.weekday())
     end = month_last + timedelta(days=7 - month_last.weekday())
-    return Period(first, end, f"{day:%B %Y}", _add_months(month_first, -1),
-                  _add_months(month_first, 1), month=day.month)  # fmt: skip
+    return Period(
+        first,
+        end,
+        f"{day:%B %Y}",
+        _add_months(month_first, -1),
+        _add_months(month_first, 1),
+        month=day.month,
+    )
 
 
 def clamp(day: date) -> date:
@@ -197,8 +218,11 @@ class Entry:
         change to or from summer time."""
         if not self.item.reschedule_url:
             return []
-        shifts = (("−1 day", timedelta(days=-1)), ("+1 day", timedelta(days=1)),
-                  ("+1 hour", timedelta(hours=1)))  # fmt: skip
+        shifts = (
+            ("−1 day", timedelta(days=-1)),
+            ("+1 day", timedelta(days=1)),
+            ("+1 hour", timedelta(hours=1)),
+        )
         return [(label, (self.start + delta).strftime(LOCAL_INPUT)) for label, delta in shifts]
 
 

@@ -83,8 +83,9 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
     hidden = Counter()
     if window.per_day:
         days = local_days([row[1] for row in span], window.zone)
-        ids, hidden = cap_per_day(list(zip((row[0] for row in span), days, strict=True)),
-                                  window.per_day)  # fmt: skip
+        ids, hidden = cap_per_day(
+            list(zip((row[0] for row in span), days, strict=True)), window.per_day
+        )
     else:
         ids = [row[0] for row in span]
     items = []
@@ -134,19 +135,29 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
     start = from_zone(datetime.combine(period.first, time.min), zone_name)
     end = from_zone(datetime.combine(period.end, time.min), zone_name)
     per_day = PER_DAY.get(q.view)
-    found = calendar_items(CalendarWindow(current_user, start, end, q.owner_ids, zone_name,
-                                          per_day))  # fmt: skip
+    found = calendar_items(
+        CalendarWindow(current_user, start, end, q.owner_ids, zone_name, per_day)
+    )
     entries = bucket(found.items, period.days, zone_name)
     ctx = {
-        "q": q, "period": period, "views": VIEWS, "today": today, "zone": zone_name,
-        "entries": entries, "hidden": found.hidden, "notice": notice, "error": error,
+        "q": q,
+        "period": period,
+        "views": VIEWS,
+        "today": today,
+        "zone": zone_name,
+        "entries": entries,
+        "hidden": found.hidden,
+        "notice": notice,
+        "error": error,
         "item_count": len(found.items) + sum(found.hidden.values()),
         "csrf": generate_csrf(),
-        "prev_date": clamp(period.prev), "next_date": clamp(period.next),
+        "prev_date": clamp(period.prev),
+        "next_date": clamp(period.next),
         "hours": list(range(FIRST_HOUR, LAST_HOUR + 1)),
-        "first_hour": FIRST_HOUR, "last_hour": LAST_HOUR,
+        "first_hour": FIRST_HOUR,
+        "last_hour": LAST_HOUR,
         "may_choose_owner": may(current_user, "calendar.view_others"),
-    }  # fmt: skip
+    }
     if q.view in ("week", "day"):
         ctx["columns"] = columns(entries)
     elif q.view == "month":
@@ -160,8 +171,12 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
 def feed_context(new_token: str | None = None) -> dict:
     feed = feeds.active_feed(current_user)
     url = url_for("interactions.feed", token=new_token, _external=True) if new_token else None
-    return {"feed": feed, "feed_url": url, "feed_past": FEED_PAST.days,
-            "feed_ahead": FEED_AHEAD.days}  # fmt: skip
+    return {
+        "feed": feed,
+        "feed_url": url,
+        "feed_past": FEED_PAST.days,
+        "feed_ahead": FEED_AHEAD.days,
+    }
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -213,11 +228,13 @@ def parse_new_start(raw: str) -> datetime:
             raise ValueError(raw)
         return parse_local(raw, zone())
     except OutOfRange:
-        raise DomainError(f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; "
-                          "nothing was moved.") from None  # fmt: skip
+        raise DomainError(
+            f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; nothing was moved."
+        ) from None
     except ValueError:
-        raise DomainError(f"{raw[:30]!r} is not a date and time (YYYY-MM-DDTHH:MM); "
-                          "nothing was moved.") from None  # fmt: skip
+        raise DomainError(
+            f"{raw[:30]!r} is not a date and time (YYYY-MM-DDTHH:MM); nothing was moved."
+        ) from None
 
 
 def _after_reschedule(notice: str = "", error: str = "", status: int = 200, conflict=None):
@@ -226,8 +243,9 @@ def _after_reschedule(notice: str = "", error: str = "", status: int = 200, conf
     ctx = calendar_context(request.form, notice=notice, error=error)
     ctx["conflict"] = conflict
     if is_fragment_request():
-        return render("interactions/calendar.html", "interactions/_calendar_body.html",
-                      status=status, **ctx)  # fmt: skip
+        return render(
+            "interactions/calendar.html", "interactions/_calendar_body.html", status=status, **ctx
+        )
     if error:
         ctx.update(feed_context())
         return render("interactions/calendar.html", status=status, **ctx)
@@ -271,8 +289,11 @@ def feed(token: str):
     body = feeds.cached_feed(user.id, version)
     if body is None and not request.if_none_match.contains(version):
         items = queries.in_range(user, start, end, owner_ids=[user.id])
-        body = ical.calendar_for(items, name=f"CRM — {user.display_name}",
-                                 uid=f"crm-calendar-{user.id}@{ical.uid_host()}")  # fmt: skip
+        body = ical.calendar_for(
+            items,
+            name=f"CRM — {user.display_name}",
+            uid=f"crm-calendar-{user.id}@{ical.uid_host()}",
+        )
         feeds.keep_feed(user.id, version, body)
     response = make_response(body or b"")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
@@ -286,8 +307,9 @@ def feed(token: str):
 
 def _feed_response(new_token: str | None = None, message: str = ""):
     if is_fragment_request():
-        response = render("interactions/_calendar_feed.html", message=message,
-                          **feed_context(new_token))  # fmt: skip
+        response = render(
+            "interactions/_calendar_feed.html", message=message, **feed_context(new_token)
+        )
     else:
         ctx = calendar_context(request.args)
         ctx.update(feed_context(new_token), feed_message=message, feed_open=True)

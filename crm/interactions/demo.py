@@ -18,16 +18,46 @@ from crm.interactions.models import Interaction, Participant
 from crm.interactions.services import sync_derived
 from crm.partners.models import Partner
 
-CALL_TOPICS = ["Уточнить заказ", "Сверка задолженности", "Новая поставка", "Follow-up on quote",
-               "Условия доставки", "Price list question", "Продление договора", "Рекламация"]  # fmt: skip
-MEETING_TOPICS = ["Презентация новинок", "Переговоры по договору", "Quarterly review",
-                  "Визит на склад", "Обсуждение скидок", "Product demo"]  # fmt: skip
-EMAIL_TOPICS = ["Коммерческое предложение", "Счёт на оплату", "Quote #{n}", "Акт сверки",
-                "Invitation to our exhibition", "Прайс-лист"]  # fmt: skip
-SMS = ["Ваш заказ отгружен", "Напоминаем о встрече завтра", "Счёт выставлен, спасибо!",
-       "Please call me back"]  # fmt: skip
-OUTCOMES = ["Договорились о встрече", "Не дозвонился", "Reached, agreed next step",
-            "Попросили перезвонить", "Заказ подтверждён", "Left a voicemail"]  # fmt: skip
+CALL_TOPICS = [
+    "Уточнить заказ",
+    "Сверка задолженности",
+    "Новая поставка",
+    "Follow-up on quote",
+    "Условия доставки",
+    "Price list question",
+    "Продление договора",
+    "Рекламация",
+]
+MEETING_TOPICS = [
+    "Презентация новинок",
+    "Переговоры по договору",
+    "Quarterly review",
+    "Визит на склад",
+    "Обсуждение скидок",
+    "Product demo",
+]
+EMAIL_TOPICS = [
+    "Коммерческое предложение",
+    "Счёт на оплату",
+    "Quote #{n}",
+    "Акт сверки",
+    "Invitation to our exhibition",
+    "Прайс-лист",
+]
+SMS = [
+    "Ваш заказ отгружен",
+    "Напоминаем о встрече завтра",
+    "Счёт выставлен, спасибо!",
+    "Please call me back",
+]
+OUTCOMES = [
+    "Договорились о встрече",
+    "Не дозвонился",
+    "Reached, agreed next step",
+    "Попросили перезвонить",
+    "Заказ подтверждён",
+    "Left a voicemail",
+]
 
 
 def make_interactions_demo(fake, rng, users, *, n_partners: int) -> None:
@@ -37,9 +67,13 @@ def make_interactions_demo(fake, rng, users, *, n_partners: int) -> None:
     if not staff:
         return
     has = select(Interaction.partner_id).where(Interaction.partner_id.is_not(None)).distinct()
-    partners = list(db.session.execute(
-        select(Partner).where(Partner.merged_into_id.is_(None), Partner.id.not_in(has))
-        .order_by(Partner.id)).scalars())  # fmt: skip
+    partners = list(
+        db.session.execute(
+            select(Partner)
+            .where(Partner.merged_into_id.is_(None), Partner.id.not_in(has))
+            .order_by(Partner.id)
+        ).scalars()
+    )
     for n, partner in enumerate(partners):
         owner = next((u for u in staff if u.id == partner.responsible_id), rng.choice(staff))
         for _ in range(rng.choice((0, 1, 2, 3, 4, 6, 8))):
@@ -66,9 +100,16 @@ def _address(partner: Partner, kind: str) -> str:
 
 def _new(rng, partner, owner, kind, start, status, parent=None) -> Interaction:
     person = _person(rng, partner)
-    i = Interaction(kind=kind, status=status, responsible_id=owner.id, partner_id=partner.id,
-                    contact_person_id=person.id if person else None, starts_at=start,
-                    duration_minutes=0, remind_minutes=15)  # fmt: skip
+    i = Interaction(
+        kind=kind,
+        status=status,
+        responsible_id=owner.id,
+        partner_id=partner.id,
+        contact_person_id=person.id if person else None,
+        starts_at=start,
+        duration_minutes=0,
+        remind_minutes=15,
+    )
     if kind == "call":
         i.direction = rng.choice(("outgoing", "outgoing", "incoming"))
         i.duration_minutes = rng.randint(1, 25)
@@ -114,13 +155,15 @@ def _thread(rng, now, partner, owner, staff) -> None:
     kind = rng.choices(("call", "email", "meeting", "sms", "planned"), (40, 25, 15, 10, 10))[0]
     # Working hours in Moscow (UTC+3): 09:00-18:45.
     start = (now - timedelta(days=rng.randint(1, 365))).replace(
-        hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45)))  # fmt: skip
+        hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45))
+    )
     root = _new(rng, partner, owner, kind, start, _status_for(rng, start, now))
     items = [root]
     parent = root
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         start = (parent.starts_at + timedelta(days=rng.randint(1, 10))).replace(
-            hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45)))  # fmt: skip
+            hour=rng.randint(6, 15), minute=rng.choice((0, 15, 30, 45))
+        )
         if start > now + timedelta(days=30):
             break
         kind = rng.choices(("call", "email", "meeting", "sms"), (40, 35, 20, 5))[0]
@@ -141,7 +184,8 @@ def _thread(rng, now, partner, owner, staff) -> None:
 def _planned(rng, now, partner, owner, staff) -> None:
     kind = rng.choices(("meeting", "planned", "call"), (40, 35, 25))[0]
     start = (now + timedelta(days=rng.randint(0, 30))).replace(
-        hour=rng.randint(6, 14), minute=rng.choice((0, 30)))  # fmt: skip
+        hour=rng.randint(6, 14), minute=rng.choice((0, 30))
+    )
     if start <= now:
         start += timedelta(days=1)
     i = _new(rng, partner, owner, kind, start, "planned")

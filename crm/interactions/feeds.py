@@ -27,10 +27,13 @@ def hash_token(token: str) -> str:
 
 
 def _live_feeds(user: User) -> list[CalendarFeed]:
-    return list(db.session.execute(
-        select(CalendarFeed).where(CalendarFeed.user_id == user.id,
-                                   CalendarFeed.revoked_at.is_(None))
-        .order_by(CalendarFeed.id)).scalars())  # fmt: skip
+    return list(
+        db.session.execute(
+            select(CalendarFeed)
+            .where(CalendarFeed.user_id == user.id, CalendarFeed.revoked_at.is_(None))
+            .order_by(CalendarFeed.id)
+        ).scalars()
+    )
 
 
 def active_feed(user: User) -> CalendarFeed | None:
@@ -67,8 +70,14 @@ def _revoke_all(user: User, summary: str, actor=None) -> int:
     now = utcnow()
     for row in feeds:
         row.revoked_at = now
-        audit.record(actor or user, "update", row, root=user, changes={"revoked": [False, True]},
-                     summary=summary)  # fmt: skip
+        audit.record(
+            actor or user,
+            "update",
+            row,
+            root=user,
+            changes={"revoked": [False, True]},
+            summary=summary,
+        )
     db.session.flush()
     return len(feeds)
 

@@ -44,8 +44,9 @@ def partner_choices(selected: Partner | None, blank: str = "— no partner —")
         from crm.core.text import fold
 
         stmt = stmt.where(Partner.search_text.contains(fold(q), autoescape=True))
-    partners = list(db.session.execute(
-        stmt.order_by(Partner.name_norm).limit(PARTNER_CHOICES)).scalars())  # fmt: skip
+    partners = list(
+        db.session.execute(stmt.order_by(Partner.name_norm).limit(PARTNER_CHOICES)).scalars()
+    )
     if selected is not None and selected not in partners:
         partners.insert(0, selected)
     return [SelectChoice("", blank)] + [
@@ -103,18 +104,37 @@ def participants_from(form_data) -> list[dict]:
     rows = []
     for n in range(20):
         prefix = f"participants-{n}-"
-        row = {key: form_data.get(prefix + key, "") for key in
-               ("user_id", "contact_person_id", "name", "note")}  # fmt: skip
+        row = {
+            key: form_data.get(prefix + key, "")
+            for key in ("user_id", "contact_person_id", "name", "note")
+        }
         if any(row.values()):
             rows.append(row)
     return rows
 
 
 def form_data(form: InteractionForm) -> dict | None:
-    data = {name: getattr(form, name).data for name in (
-        "kind", "status", "title", "responsible_id", "partner_id", "contact_person_id",
-        "contact_text", "direction", "address", "duration_minutes", "outcome", "subject_type",
-        "subject_id", "subject_text", "description", "parent_id")}  # fmt: skip
+    data = {
+        name: getattr(form, name).data
+        for name in (
+            "kind",
+            "status",
+            "title",
+            "responsible_id",
+            "partner_id",
+            "contact_person_id",
+            "contact_text",
+            "direction",
+            "address",
+            "duration_minutes",
+            "outcome",
+            "subject_type",
+            "subject_id",
+            "subject_text",
+            "description",
+            "parent_id",
+        )
+    }
     data["remind_minutes"] = form.remind_minutes.data or None
     if form.duration_minutes.errors:
         return None
@@ -179,8 +199,15 @@ def participant_rows(interaction) -> list[dict]:
     if request.method == "POST":
         rows = participants_from(request.form)
     elif interaction is not None:
-        rows = [{"user_id": str(p.user_id or ""), "contact_person_id": str(p.contact_person_id or ""),
-                 "name": p.name, "note": p.note} for p in interaction.participants]  # fmt: skip
+        rows = [
+            {
+                "user_id": str(p.user_id or ""),
+                "contact_person_id": str(p.contact_person_id or ""),
+                "name": p.name,
+                "note": p.note,
+            }
+            for p in interaction.participants
+        ]
     else:
         rows = []
     return rows + [{"user_id": "", "contact_person_id": "", "name": "", "note": ""}] * 2

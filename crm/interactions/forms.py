@@ -9,12 +9,27 @@ from wtforms.validators import Optional
 from crm.forms import VersionedForm
 from crm.interactions.models import DIRECTIONS, KINDS, STATUSES
 
-REMINDERS = [SelectChoice(*c) for c in (
-    ("", "No reminder"), ("0", "At the start"), ("5", "5 minutes before"),
-    ("15", "15 minutes before"), ("30", "30 minutes before"), ("60", "1 hour before"),
-    ("1440", "1 day before"))]  # fmt: skip
-OUTCOMES = ["Reached, agreed next step", "Reached, not interested", "No answer", "Busy",
-            "Left a voicemail", "Wrong number", "Asked to call back"]  # fmt: skip
+REMINDERS = [
+    SelectChoice(*c)
+    for c in (
+        ("", "No reminder"),
+        ("0", "At the start"),
+        ("5", "5 minutes before"),
+        ("15", "15 minutes before"),
+        ("30", "30 minutes before"),
+        ("60", "1 hour before"),
+        ("1440", "1 day before"),
+    )
+]
+OUTCOMES = [
+    "Reached, agreed next step",
+    "Reached, not interested",
+    "No answer",
+    "Busy",
+    "Left a voicemail",
+    "Wrong number",
+    "Asked to call back",
+]
 
 
 def _choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
@@ -35,8 +50,7 @@ class InteractionForm(VersionedForm, FlaskForm):
     starts_at = StringField("Date and time")
     duration_minutes = IntegerField("Duration, minutes", validators=[Optional()], default=0)
     follow_up_at = StringField("Needs reply / follow-up by")
-    remind_minutes = SelectField("Reminder", choices=REMINDERS, default="15",
-                                 validate_choice=False)  # fmt: skip
+    remind_minutes = SelectField("Reminder", choices=REMINDERS, default="15", validate_choice=False)
     outcome = StringField("Outcome")
     subject_type = SelectField("Subject", choices=[], validate_choice=False)
     subject_id = StringField("Subject number")
@@ -59,11 +73,14 @@ class QuickForm(FlaskForm):
 class LogForm(FlaskForm):
     """The phone form: what happened, and the next step."""
 
-    kind = SelectField("What", choices=[SelectChoice("call", "Phone call"),
-                                        SelectChoice("meeting", "Meeting")],
-                       validate_choice=False)  # fmt: skip
-    direction = SelectField("Direction", choices=_choices(DIRECTIONS), default="outgoing",
-                            validate_choice=False)  # fmt: skip
+    kind = SelectField(
+        "What",
+        choices=[SelectChoice("call", "Phone call"), SelectChoice("meeting", "Meeting")],
+        validate_choice=False,
+    )
+    direction = SelectField(
+        "Direction", choices=_choices(DIRECTIONS), default="outgoing", validate_choice=False
+    )
     partner_id = SelectField("Partner", choices=[], validate_choice=False)
     contact_person_id = SelectField("Contact person", choices=[], validate_choice=False)
     contact_text = StringField("Other contact")
@@ -72,8 +89,11 @@ class LogForm(FlaskForm):
     duration_minutes = IntegerField("Minutes", validators=[Optional()], default=5)
     outcome = StringField("Outcome")
     description = TextAreaField("Notes")
-    next_kind = SelectField("Next step", choices=[SelectChoice("", "No next step")] + [
-        SelectChoice(k, v) for k, v in KINDS.items()], default="call",
-        validate_choice=False)  # fmt: skip
+    next_kind = SelectField(
+        "Next step",
+        choices=[SelectChoice("", "No next step")] + [SelectChoice(k, v) for k, v in KINDS.items()],
+        default="call",
+        validate_choice=False,
+    )
     next_at = StringField("Next step at")
     next_title = StringField("Next step: what to do")

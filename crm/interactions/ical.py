@@ -81,13 +81,15 @@ def event_for(i: Interaction, host: str) -> Event:
     return event
 
 
-def calendar_for(interactions: Iterable[Interaction], name: str | None = None,
-                 uid: str | None = None) -> bytes:  # fmt: skip
+def calendar_for(
+    interactions: Iterable[Interaction], name: str | None = None, uid: str | None = None
+) -> bytes:
     """A VCALENDAR with one VEVENT per interaction, serialised. A feed has a `name`; a file of
     one event has none (Outlook offers a named file as a calendar of its own)."""
     host = uid_host()
-    cal = Calendar.new(prodid=PRODID, name=name, uid=uid,
-                       subcomponents=[event_for(i, host) for i in interactions])  # fmt: skip
+    cal = Calendar.new(
+        prodid=PRODID, name=name, uid=uid, subcomponents=[event_for(i, host) for i in interactions]
+    )
     # RFC 7986 wants the value type written out; Outlook and Apple read X-PUBLISHED-TTL.
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")

@@ -88,11 +88,18 @@ def _start_reminders(now: datetime) -> int:
             User.active.is_(True),
         )
     )
-    due = {(row.responsible_id, start_key(row.id, row.starts_at)): row.id
-           for row in db.session.execute(stmt)
-           if start_reminder_due(row.starts_at, row.remind_minutes, now)}  # fmt: skip
-    return _announce(due, lambda i: (start_key(i.id, i.starts_at),
-                     f"{_with_whom(i)} at {_local(i.starts_at, i.responsible, now)}"))  # fmt: skip
+    due = {
+        (row.responsible_id, start_key(row.id, row.starts_at)): row.id
+        for row in db.session.execute(stmt)
+        if start_reminder_due(row.starts_at, row.remind_minutes, now)
+    }
+    return _announce(
+        due,
+        lambda i: (
+            start_key(i.id, i.starts_at),
+            f"{_with_whom(i)} at {_local(i.starts_at, i.responsible, now)}",
+        ),
+    )
 
 
 def _follow_up_reminders(now: datetime) -> int:
@@ -106,11 +113,17 @@ def _follow_up_reminders(now: datetime) -> int:
             User.active.is_(True),
         )
     )
-    due = {(row.responsible_id, follow_up_key(row.id, row.follow_up_at)):
-           row.id for row in db.session.execute(stmt)}  # fmt: skip
-    return _announce(due, lambda i: (follow_up_key(i.id, i.follow_up_at),
-                     f"Follow-up due: {_with_whom(i)} "
-                     f"({_local(i.follow_up_at, i.responsible, now)})"))  # fmt: skip
+    due = {
+        (row.responsible_id, follow_up_key(row.id, row.follow_up_at)): row.id
+        for row in db.session.execute(stmt)
+    }
+    return _announce(
+        due,
+        lambda i: (
+            follow_up_key(i.id, i.follow_up_at),
+            f"Follow-up due: {_with_whom(i)} ({_local(i.follow_up_at, i.responsible, now)})",
+        ),
+    )
 
 
 def _announce(due: dict[tuple[int, str], int], key_and_title) -> int:

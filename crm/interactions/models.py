@@ -142,9 +142,11 @@ class Interaction(Versioned, db.Model):
 
     @property
     def contact_label(self) -> str:
-        return contact_label(self.partner.name if self.partner else None,
-                             self.contact_person.name if self.contact_person else None,
-                             self.contact_text)  # fmt: skip
+        return contact_label(
+            self.partner.name if self.partner else None,
+            self.contact_person.name if self.contact_person else None,
+            self.contact_text,
+        )
 
     @property
     def display_title(self) -> str:
@@ -189,7 +191,7 @@ class Participant(db.Model):
             "starts_at",
             "ends_at",
             "interaction_id",
-        ),  # fmt: skip
+        ),
         Index("ix_interaction_participant_interaction", "interaction_id"),
         Index("ix_interaction_participant_person", "contact_person_id"),
     )

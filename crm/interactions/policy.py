@@ -18,8 +18,9 @@ def participating(user_id: int):
 def visible_rows(user):
     """SQL condition for the interactions `user` may see (None: all of them)."""
     if user.role == "manager":
-        return or_(Interaction.responsible_id == user.id,
-                   Interaction.id.in_(participating(user.id)))  # fmt: skip
+        return or_(
+            Interaction.responsible_id == user.id, Interaction.id.in_(participating(user.id))
+        )
     return None
 
 

@@ -42,8 +42,9 @@ def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = No
         stmt = stmt.where(Interaction.responsible_id == user.id)
     elif mine:
         # One's own: responsible or taking part; the indexes on both make this two range reads.
-        stmt = stmt.where(or_(Interaction.responsible_id == user.id,
-                              Interaction.id.in_(participating(user.id))))  # fmt: skip
+        stmt = stmt.where(
+            or_(Interaction.responsible_id == user.id, Interaction.id.in_(participating(user.id)))
+        )
     else:
         if flt.responsible:
             stmt = stmt.where(Interaction.responsible_id == int(flt.responsible))
@@ -59,8 +60,9 @@ def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = No
         key, object_id = flt.subject_ref
         stmt = stmt.where(Interaction.subject_type == key, Interaction.subject_id == object_id)
     elif flt.subject_words:
-        stmt = stmt.where(Interaction.search_text.contains(fold(flt.subject_words),
-                                                          autoescape=True))  # fmt: skip
+        stmt = stmt.where(
+            Interaction.search_text.contains(fold(flt.subject_words), autoescape=True)
+        )
     if flt.date_from:
         stmt = stmt.where(Interaction.starts_at >= _local_day_start(flt.date_from, zone))
     if flt.date_to:
@@ -75,20 +77,35 @@ def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = No
 
 def _order(flt: InteractionFilter):
     if flt.group == "partner":
-        return [Partner.name_norm.is_(None), Partner.name_norm, Interaction.partner_id,
-                Interaction.starts_at.desc(), Interaction.id.desc()]  # fmt: skip
+        return [
+            Partner.name_norm.is_(None),
+            Partner.name_norm,
+            Interaction.partner_id,
+            Interaction.starts_at.desc(),
+            Interaction.id.desc(),
+        ]
     if flt.group == "responsible":
         return [Interaction.responsible_id, Interaction.starts_at.desc(), Interaction.id.desc()]
     if flt.group == "subject":
-        return [Interaction.subject_type, Interaction.subject_id, Interaction.subject_text,
-                Interaction.starts_at.desc(), Interaction.id.desc()]  # fmt: skip
+        return [
+            Interaction.subject_type,
+            Interaction.subject_id,
+            Interaction.subject_text,
+            Interaction.starts_at.desc(),
+            Interaction.id.desc(),
+        ]
     if flt.unprocessed:
         return [Interaction.due_at, Interaction.id]
     return [Interaction.starts_at.desc(), Interaction.id.desc()]
 
 
-def interaction_page(user, flt: InteractionFilter, zone: str, per_page: int | None = None,
-                     now: datetime | None = None) -> Page:  # fmt: skip
+def interaction_page(
+    user,
+    flt: InteractionFilter,
+    zone: str,
+    per_page: int | None = None,
+    now: datetime | None = None,
+) -> Page:
     """One page of the list; the matches are counted up to COUNT_LIMIT ("1,000+")."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = list_stmt(user, flt, zone, now)
@@ -113,10 +130,16 @@ def load(ids: list[int]) -> list[Interaction]:
 
 def thread(i: Interaction, user) -> list[tuple[int, Interaction]]:
     """The chain `i` belongs to, as (depth, interaction) in reply order; hidden ones skipped."""
-    members = db.session.execute(
-        select(Interaction).where(Interaction.chain_id == (i.chain_id or i.id))
-        .order_by(Interaction.starts_at, Interaction.id)
-    ).unique().scalars().all()  # fmt: skip
+    members = (
+        db.session.execute(
+            select(Interaction)
+            .where(Interaction.chain_id == (i.chain_id or i.id))
+            .order_by(Interaction.starts_at, Interaction.id)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     children: dict[int | None, list[Interaction]] = {}
     ids = {m.id for m in members}
     for m in members:
@@ -148,9 +171,13 @@ def partner_history(user, partner_id: int, kind: str = "", status: str = "", lim
 
 
 def assignable_users() -> list[User]:
-    return list(db.session.execute(
-        select(User).where(User.active.is_(True), responsible_users_clause())
-        .order_by(User.name, User.email)).scalars())  # fmt: skip
+    return list(
+        db.session.execute(
+            select(User)
+            .where(User.active.is_(True), responsible_users_clause())
+            .order_by(User.name, User.email)
+        ).scalars()
+    )
 
 
 # --- calendar -----------------------------------------------------------------------------
@@ -172,7 +199,8 @@ def span_version(user, start: datetime, end: datetime, owner_ids=None) -> tuple:
     feed's daily key catches."""
     span = calendar_span_stmt(user, start, end, owner_ids).subquery()
     stmt = select(func.count(), func.max(Interaction.updated_at)).where(
-        Interaction.id.in_(select(span.c.id)))  # fmt: skip
+        Interaction.id.in_(select(span.c.id))
+    )
     count, latest = db.session.execute(stmt).one()
     return count, latest
 
@@ -183,8 +211,11 @@ def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> 
     # from below too (no interaction is longer than MAX_DURATION) keeps it an index range.
     # Zero-length items (a call logged at 10:00) show where they happened.
     earliest = start - timedelta(minutes=MAX_DURATION)
-    window = and_(Interaction.starts_at >= earliest, Interaction.starts_at < end,
-                  or_(Interaction.ends_at > start, Interaction.starts_at >= start))  # fmt: skip
+    window = and_(
+        Interaction.starts_at >= earliest,
+        Interaction.starts_at < end,
+        or_(Interaction.ends_at > start, Interaction.starts_at >= start),
+    )
     columns = (Interaction.id, Interaction.starts_at)
     if owner_ids is None:
         stmt = visible(user, Interaction, select(*columns).where(window))
@@ -196,14 +227,17 @@ def calendar_span_stmt(user, start: datetime, end: datetime, owner_ids=None) -> 
         # the start and end, so that part reads one index of their own table.
         own = select(*columns).where(window, Interaction.responsible_id.in_(owner_ids))
         taking_part = select(Participant.interaction_id, Participant.starts_at).where(
-            Participant.user_id.in_(owner_ids), Participant.starts_at >= earliest,
+            Participant.user_id.in_(owner_ids),
+            Participant.starts_at >= earliest,
             Participant.starts_at < end,
-            or_(Participant.ends_at > start, Participant.starts_at >= start))  # fmt: skip
+            or_(Participant.ends_at > start, Participant.starts_at >= start),
+        )
         seen = rows_clause(user, Interaction)
         if seen is not None and owner_ids != [user.id]:
             own = own.where(seen)
-            taking_part = select(*columns).where(seen, Interaction.id.in_(
-                taking_part.with_only_columns(Participant.interaction_id)))  # fmt: skip
+            taking_part = select(*columns).where(
+                seen, Interaction.id.in_(taking_part.with_only_columns(Participant.interaction_id))
+            )
         both = union(own, taking_part).subquery()
         stmt = select(both.c.id, both.c.starts_at).order_by(both.c.starts_at, both.c.id)
     return stmt
@@ -221,14 +255,23 @@ def rows_for_calendar(ids: list[int]) -> list:
     if not ids:
         return []
     stmt = (
-        select(Interaction.id, Interaction.kind, Interaction.status, Interaction.title,
-               Interaction.responsible_id, Interaction.contact_text, Interaction.starts_at,
-               Interaction.ends_at, Interaction.due_at, Interaction.version,
-               Partner.name.label("partner_name"),
-               ContactPerson.name.label("person_name"))
+        select(
+            Interaction.id,
+            Interaction.kind,
+            Interaction.status,
+            Interaction.title,
+            Interaction.responsible_id,
+            Interaction.contact_text,
+            Interaction.starts_at,
+            Interaction.ends_at,
+            Interaction.due_at,
+            Interaction.version,
+            Partner.name.label("partner_name"),
+            ContactPerson.name.label("person_name"),
+        )
         .outerjoin(Partner, Partner.id == Interaction.partner_id)
         .outerjoin(ContactPerson, ContactPerson.id == Interaction.contact_person_id)
         .where(Interaction.id.in_(ids))
-    )  # fmt: skip
+    )
     by_id = {row.id: row for row in db.session.connection().execute(stmt)}
     return [by_id[i] for i in ids if i in by_id]

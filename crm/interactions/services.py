@@ -31,11 +31,26 @@ from crm.interactions.models import (
 from crm.partners.models import ContactPerson, Partner
 
 AUDITED = (
-    "kind", "status", "title", "responsible_id", "partner_id", "contact_person_id",
-    "contact_text", "subject_type", "subject_id", "subject_text", "starts_at",
-    "duration_minutes", "follow_up_at", "remind_minutes", "direction", "address", "outcome",
-    "description", "parent_id",
-)  # fmt: skip
+    "kind",
+    "status",
+    "title",
+    "responsible_id",
+    "partner_id",
+    "contact_person_id",
+    "contact_text",
+    "subject_type",
+    "subject_id",
+    "subject_text",
+    "starts_at",
+    "duration_minutes",
+    "follow_up_at",
+    "remind_minutes",
+    "direction",
+    "address",
+    "outcome",
+    "description",
+    "parent_id",
+)
 
 
 def _snapshot(i: Interaction) -> dict:
@@ -291,19 +306,33 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
         if person is not None and not may(actor, "partner.view", person.partner):
             errors.add("participants", f"Participant {n + 1}: you cannot see this contact.")
             continue
-        keep.append(Participant(user_id=user_id, contact_person_id=person_id, name=name,
-                                note=note, starts_at=i.starts_at,
-                                ends_at=i.ends_at))  # fmt: skip
+        keep.append(
+            Participant(
+                user_id=user_id,
+                contact_person_id=person_id,
+                name=name,
+                note=note,
+                starts_at=i.starts_at,
+                ends_at=i.ends_at,
+            )
+        )
     errors.raise_if_any()
-    before = sorted(((p.user_id, p.contact_person_id, p.name, p.note) for p in i.participants),
-                    key=_participant_order)  # fmt: skip
-    after = sorted(((p.user_id, p.contact_person_id, p.name, p.note) for p in keep),
-                   key=_participant_order)  # fmt: skip
+    before = sorted(
+        ((p.user_id, p.contact_person_id, p.name, p.note) for p in i.participants),
+        key=_participant_order,
+    )
+    after = sorted(
+        ((p.user_id, p.contact_person_id, p.name, p.note) for p in keep), key=_participant_order
+    )
     if before != after:
         i.participants = keep
         if i.id is not None:
-            audit.record(actor, "update", i, changes={"participants": [
-                [list(r) for r in before], [list(r) for r in after]]})  # fmt: skip
+            audit.record(
+                actor,
+                "update",
+                i,
+                changes={"participants": [[list(r) for r in before], [list(r) for r in after]]},
+            )
 
 
 def create_interaction(actor, data: dict, participants: list[dict] | None = None) -> Interaction:
@@ -373,8 +402,11 @@ def _rechain(i: Interaction) -> None:
         return
     members, frontier = [i.id], [i.id]
     while frontier:
-        frontier = list(db.session.execute(
-            select(Interaction.id).where(Interaction.parent_id.in_(frontier))).scalars())  # fmt: skip
+        frontier = list(
+            db.session.execute(
+                select(Interaction.id).where(Interaction.parent_id.in_(frontier))
+            ).scalars()
+        )
         members += frontier
     db.session.execute(
         update(Interaction).where(Interaction.id.in_(members)).values(chain_id=new_chain)
@@ -415,8 +447,12 @@ def reschedule(actor, i: Interaction, starts_at: datetime, version: int | None =
     if not isinstance(starts_at, datetime):
         raise DomainError("Choose the new date and time.", {"starts_at": ["Choose a time."]})
     with versioning.saving(i, version):
-        _change(actor, i, {"starts_at": starts_at.replace(second=0, microsecond=0)},
-                summary="rescheduled")  # fmt: skip
+        _change(
+            actor,
+            i,
+            {"starts_at": starts_at.replace(second=0, microsecond=0)},
+            summary="rescheduled",
+        )
     return i
 
 
@@ -442,14 +478,26 @@ def log_and_plan(actor, logged: dict, next_step: dict | None, participants=None)
     if next_step:
         # The number just dialled suits a call or SMS next, not an e-mail (nor a meeting).
         phones = ("call", "sms")
-        same_channel = (done.kind in phones and next_step.get("kind") in phones
-                        or done.kind == next_step.get("kind") == "email")  # fmt: skip
-        nxt = create_interaction(actor, {
-            "partner_id": done.partner_id, "contact_person_id": done.contact_person_id,
-            "contact_text": done.contact_text, "address": done.address if same_channel else "",
-            "subject_type": done.subject_type, "subject_id": done.subject_id,
-            "subject_text": done.subject_text, **next_step, "parent_id": done.id,
-            "status": "planned"})  # fmt: skip
+        same_channel = (
+            done.kind in phones
+            and next_step.get("kind") in phones
+            or done.kind == next_step.get("kind") == "email"
+        )
+        nxt = create_interaction(
+            actor,
+            {
+                "partner_id": done.partner_id,
+                "contact_person_id": done.contact_person_id,
+                "contact_text": done.contact_text,
+                "address": done.address if same_channel else "",
+                "subject_type": done.subject_type,
+                "subject_id": done.subject_id,
+                "subject_text": done.subject_text,
+                **next_step,
+                "parent_id": done.id,
+                "status": "planned",
+            },
+        )
     return done, nxt
 
 
@@ -459,13 +507,19 @@ def link_chain(actor, i: Interaction, subject_type: str, subject_id: int) -> int
     if subjects.subject_type(subject_type) is None:
         raise DomainError("Unknown kind of subject.")
     chain = i.chain_id or i.id
-    members = list(db.session.execute(
-        select(Interaction).where(Interaction.chain_id == chain)).scalars())  # fmt: skip
+    members = list(
+        db.session.execute(select(Interaction).where(Interaction.chain_id == chain)).scalars()
+    )
     for member in members:
         before = _snapshot(member)
         member.subject_type, member.subject_id = subject_type, subject_id
-        audit.record(actor, "update", member, changes=audit.diff(before, _snapshot(member)),
-                     summary=f"linked to {subject_type} {subject_id}")  # fmt: skip
+        audit.record(
+            actor,
+            "update",
+            member,
+            changes=audit.diff(before, _snapshot(member)),
+            summary=f"linked to {subject_type} {subject_id}",
+        )
     db.session.flush()
     return len(members)
 
@@ -473,13 +527,19 @@ def link_chain(actor, i: Interaction, subject_type: str, subject_id: int) -> int
 def delete_interaction(actor, i: Interaction) -> None:
     """Delete (admins, or the responsible user): replies stay and start their own threads."""
     ensure_can_edit(actor, i)
-    children = list(db.session.execute(
-        select(Interaction).where(Interaction.parent_id == i.id)).scalars())  # fmt: skip
+    children = list(
+        db.session.execute(select(Interaction).where(Interaction.parent_id == i.id)).scalars()
+    )
     for child in children:
         child.parent_id = None
         db.session.flush()
         _rechain(child)
-    audit.record(actor, "delete", i, changes=audit.diff(_snapshot(i), {}),
-                 summary=f"deleted {i.kind_title}: {i.display_title}"[:500])  # fmt: skip
+    audit.record(
+        actor,
+        "delete",
+        i,
+        changes=audit.diff(_snapshot(i), {}),
+        summary=f"deleted {i.kind_title}: {i.display_title}"[:500],
+    )
     db.session.delete(i)
     db.session.flush()

@@ -79,20 +79,31 @@ def group_key(i: Interaction, group: str) -> tuple:
 
 
 def _show_form(form, interaction, status=200, parent=None, extra_errors=None):
-    partner = form_support.chosen_partner(form) if interaction is None else (
-        form_support.chosen_partner(form) or interaction.partner)  # fmt: skip
+    partner = (
+        form_support.chosen_partner(form)
+        if interaction is None
+        else (form_support.chosen_partner(form) or interaction.partner)
+    )
     form_support.fill_choices(form, partner)
     parent_id = form.parent_id.data
     if parent is None and id_or_none(parent_id):
         parent = db.session.get(Interaction, id_or_none(parent_id))
         if parent is not None and not may(current_user, "interaction.view", parent):
             parent = None  # a posted id of someone else's item: its title is not shown
-    return render("interactions/form.html", form=form, interaction=interaction, partner=partner,
-                  parent=parent, participants=form_support.participant_rows(interaction), zone=zone(),
-                  outcomes=OUTCOMES, users=queries.assignable_users(),
-                  participant_errors=(extra_errors or {}).get("participants", []),
-                  attachment_errors=(extra_errors or {}).get("attachments", []),
-                  status=status)  # fmt: skip
+    return render(
+        "interactions/form.html",
+        form=form,
+        interaction=interaction,
+        partner=partner,
+        parent=parent,
+        participants=form_support.participant_rows(interaction),
+        zone=zone(),
+        outcomes=OUTCOMES,
+        users=queries.assignable_users(),
+        participant_errors=(extra_errors or {}).get("participants", []),
+        attachment_errors=(extra_errors or {}).get("attachments", []),
+        status=status,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -106,8 +117,9 @@ def create():
         data = form_support.form_data(form) if form.validate() else None
         if data is not None:
             try:
-                i = services.create_interaction(current_user, data,
-                                                form_support.participants_from(request.form))  # fmt: skip
+                i = services.create_interaction(
+                    current_user, data, form_support.participants_from(request.form)
+                )
                 attachments.add_attachments(current_user, i, request.files.getlist("attachments"))
             except PermissionDenied:
                 abort(403)
@@ -128,8 +140,13 @@ def update(interaction_id: int):
     i = load_interaction(interaction_id, edit=True)
     form = InteractionForm(obj=i) if request.method == "GET" else InteractionForm()
     if request.method == "GET":
-        for name in ("responsible_id", "partner_id", "contact_person_id", "subject_id",
-                     "parent_id"):  # fmt: skip
+        for name in (
+            "responsible_id",
+            "partner_id",
+            "contact_person_id",
+            "subject_id",
+            "parent_id",
+        ):
             value = getattr(i, name)
             getattr(form, name).data = "" if value is None else str(value)
         form.remind_minutes.data = "" if i.remind_minutes is None else str(i.remind_minutes)
@@ -164,9 +181,15 @@ def detail(interaction_id: int):
     """One interaction with its participants, files and the whole thread."""
     i = load_interaction(interaction_id)
     labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
-    return render("interactions/detail.html", i=i, thread=queries.thread(i, current_user),
-                  can_edit=may(current_user, "interaction.edit", i), quick=QuickForm(formdata=None),
-                  subject_labels=labels, now=utcnow())  # fmt: skip
+    return render(
+        "interactions/detail.html",
+        i=i,
+        thread=queries.thread(i, current_user),
+        can_edit=may(current_user, "interaction.edit", i),
+        quick=QuickForm(formdata=None),
+        subject_labels=labels,
+        now=utcnow(),
+    )
 
 
 @bp.route("/<int:interaction_id>/delete", methods=["POST"])
@@ -189,8 +212,14 @@ def _quick_response(i: Interaction, message: str):
     """The row again for the list (HTMX), else back where the user came from."""
     if is_fragment_request():
         labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
-        return render("interactions/_row.html", i=i, quick=QuickForm(formdata=None),
-                      subject_labels=labels, now=utcnow(), message=message)  # fmt: skip
+        return render(
+            "interactions/_row.html",
+            i=i,
+            quick=QuickForm(formdata=None),
+            subject_labels=labels,
+            now=utcnow(),
+            message=message,
+        )
     flash(message, "success")
     back = url_for("interactions.detail", interaction_id=i.id)
     return redirect(safe_next(request.form.get("next"), back))
@@ -199,9 +228,15 @@ def _quick_response(i: Interaction, message: str):
 def _quick_error(i: Interaction, message: str):
     if is_fragment_request():
         labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
-        return render("interactions/_row.html", i=i, quick=QuickForm(formdata=None),
-                      subject_labels=labels, now=utcnow(), error=message,
-                      status=422)  # fmt: skip
+        return render(
+            "interactions/_row.html",
+            i=i,
+            quick=QuickForm(formdata=None),
+            subject_labels=labels,
+            now=utcnow(),
+            error=message,
+            status=422,
+        )
     flash(message, "danger")
     return redirect(url_for("interactions.detail", interaction_id=i.id))
 
@@ -268,18 +303,33 @@ def log():
         status = 422
         times = form_support.datetimes(form, ("starts_at", "next_at"))
         if False not in times.values() and not form.duration_minutes.errors:
-            logged = {k: getattr(form, k).data for k in (
-                "kind", "direction", "partner_id", "contact_person_id", "contact_text",
-                "address", "duration_minutes", "outcome", "description")}  # fmt: skip
+            logged = {
+                k: getattr(form, k).data
+                for k in (
+                    "kind",
+                    "direction",
+                    "partner_id",
+                    "contact_person_id",
+                    "contact_text",
+                    "address",
+                    "duration_minutes",
+                    "outcome",
+                    "description",
+                )
+            }
             logged["starts_at"] = times["starts_at"]
             logged["remind_minutes"] = None
             if logged["kind"] != "call":
                 logged["direction"] = ""
             next_step = None
             if form.next_kind.data:
-                next_step = {"kind": form.next_kind.data, "title": form.next_title.data,
-                             "starts_at": times["next_at"], "direction": "outgoing",
-                             "duration_minutes": 30 if form.next_kind.data == "meeting" else 0}  # fmt: skip
+                next_step = {
+                    "kind": form.next_kind.data,
+                    "title": form.next_title.data,
+                    "starts_at": times["next_at"],
+                    "direction": "outgoing",
+                    "duration_minutes": 30 if form.next_kind.data == "meeting" else 0,
+                }
                 if times["next_at"] is None:
                     form.next_at.errors = ["When is the next step?"]
             if not form.next_at.errors:
@@ -289,18 +339,29 @@ def log():
                     form_support.log_errors(form, exc)
                 else:
                     db.session.commit()
-                    flash(f"{done.kind_title} logged" +
-                          (f"; next step planned for {to_zone(nxt.starts_at, zone()):%d.%m %H:%M}."
-                           if nxt else "."), "success")  # fmt: skip
-                    return redirect(url_for("interactions.log",
-                                            partner_id=done.partner_id or ""))  # fmt: skip
+                    flash(
+                        f"{done.kind_title} logged"
+                        + (
+                            f"; next step planned for {to_zone(nxt.starts_at, zone()):%d.%m %H:%M}."
+                            if nxt
+                            else "."
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("interactions.log", partner_id=done.partner_id or ""))
         db.session.rollback()
     else:
         status = 422
     partner = form_support.chosen_partner(form)
     form_support.fill_choices(form, partner)
-    return render("interactions/log.html", form=form, partner=partner, outcomes=OUTCOMES,
-                  zone=zone(), status=status)  # fmt: skip
+    return render(
+        "interactions/log.html",
+        form=form,
+        partner=partner,
+        outcomes=OUTCOMES,
+        zone=zone(),
+        status=status,
+    )
 
 
 # --- form helpers (HTMX) --------------------------------------------------------------------
@@ -310,8 +371,11 @@ def log():
 def partner_options():
     """<option>s of the partners matching `partner_q`, for the form's partner select."""
     blank = (request.args.get("blank") or "— no partner —")[:40]
-    return render_template("interactions/_partner_options.html",
-                           choices=form_support.partner_choices(None, blank), selected="")  # fmt: skip
+    return render_template(
+        "interactions/_partner_options.html",
+        choices=form_support.partner_choices(None, blank),
+        selected="",
+    )
 
 
 @bp.route("/contact-options")
@@ -321,9 +385,13 @@ def contact_options():
     partner = db.session.get(Partner, partner_id) if partner_id else None
     if partner is not None and not may(current_user, "partner.view", partner):
         partner = None
-    return render_template("interactions/_contact_block.html", partner=partner,
-                           person_choices=form_support.person_choices(partner), selected="",
-                           field_name="contact_person_id")  # fmt: skip
+    return render_template(
+        "interactions/_contact_block.html",
+        partner=partner,
+        person_choices=form_support.person_choices(partner),
+        selected="",
+        field_name="contact_person_id",
+    )
 
 
 # --- attachments ----------------------------------------------------------------------------
@@ -344,8 +412,13 @@ def attachment(interaction_id: int, attachment_id: int):
     path = attachments.path_of(att)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=att.filename, max_age=0)  # fmt: skip
+    return send_file(
+        path,
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=att.filename,
+        max_age=0,
+    )
 
 
 @bp.route("/<int:interaction_id>/files/<int:attachment_id>/delete", methods=["POST"])
@@ -369,12 +442,22 @@ def partner_tab(partner) -> str:
     kind = kind if kind in KINDS else ""
     status = status if status in STATUSES else ""
     items, more = queries.partner_history(current_user, partner.id, kind, status)
-    return render_template("interactions/_tab.html", partner=partner, items=items, more=more,
-                           kind=kind, status=status, kinds=KINDS, statuses=STATUSES,
-                           quick=QuickForm(formdata=None), now=utcnow(),
-                           subject_labels=subjects.describe(
-                               [(i.subject_type, i.subject_id) for i in items], current_user),
-                           can_create=may(current_user, "interaction.create"))  # fmt: skip
+    return render_template(
+        "interactions/_tab.html",
+        partner=partner,
+        items=items,
+        more=more,
+        kind=kind,
+        status=status,
+        kinds=KINDS,
+        statuses=STATUSES,
+        quick=QuickForm(formdata=None),
+        now=utcnow(),
+        subject_labels=subjects.describe(
+            [(i.subject_type, i.subject_id) for i in items], current_user
+        ),
+        can_create=may(current_user, "interaction.create"),
+    )
 
 
 @bp.app_template_global("local_input")

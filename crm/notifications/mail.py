@@ -99,8 +99,9 @@ def _set_emailed(notification_id: int, value, *, only_if_unsent: bool) -> bool:
     stmt = update(Notification).where(Notification.id == notification_id)
     if only_if_unsent:
         stmt = stmt.where(Notification.emailed_at.is_(None))
-    result = db.session.execute(stmt.values(emailed_at=value).execution_options(
-        synchronize_session=False))  # fmt: skip
+    result = db.session.execute(
+        stmt.values(emailed_at=value).execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return result.rowcount == 1
 
@@ -128,13 +129,18 @@ def deliver_pending(limit: int = 100) -> int:
                 smtp.send_message(msg)
             except MESSAGE_ERRORS as exc:
                 _set_emailed(notification_id, None, only_if_unsent=False)
-                log.warning("notification %s not e-mailed to %s: %s", notification_id,
-                            user.email, exc)  # fmt: skip
+                log.warning(
+                    "notification %s not e-mailed to %s: %s", notification_id, user.email, exc
+                )
                 continue
             except (smtplib.SMTPException, OSError) as exc:
                 _set_emailed(notification_id, None, only_if_unsent=False)
-                log.warning("e-mail stopped, SMTP %s:%s: %s", current_app.config["SMTP_HOST"],
-                            current_app.config["SMTP_PORT"], exc)  # fmt: skip
+                log.warning(
+                    "e-mail stopped, SMTP %s:%s: %s",
+                    current_app.config["SMTP_HOST"],
+                    current_app.config["SMTP_PORT"],
+                    exc,
+                )
                 break
             sent += 1
     finally:

@@ -21,8 +21,9 @@ def notify(
     exists = select(Notification.id).where(Notification.user_id == user_id, Notification.key == key)
     if db.session.execute(exists).first() is not None:
         return None
-    notification = Notification(user_id=user_id, key=key[:200], title=title[:255],
-                                body=body or "", url=(url or "")[:500])  # fmt: skip
+    notification = Notification(
+        user_id=user_id, key=key[:200], title=title[:255], body=body or "", url=(url or "")[:500]
+    )
     # Another process may insert the same key between our check and our insert (two workers,
     # a cron run beside an inline one): the unique constraint decides, and only the savepoint
     # is rolled back, not the caller's transaction.
@@ -45,7 +46,8 @@ def existing(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
     for user_id, keys in by_user.items():
         for n in range(0, len(keys), 500):
             stmt = select(Notification.key).where(
-                Notification.user_id == user_id, Notification.key.in_(keys[n : n + 500]))  # fmt: skip
+                Notification.user_id == user_id, Notification.key.in_(keys[n : n + 500])
+            )
             found.update((user_id, key) for key in db.session.execute(stmt).scalars())
     return found
 
@@ -67,8 +69,9 @@ def mark_read(user, ids: list[int] | str) -> int:
         if not ids:
             return 0
         stmt = stmt.where(Notification.id.in_(ids))
-    result = db.session.execute(stmt.values(read_at=utcnow()).execution_options(
-        synchronize_session=False))  # fmt: skip
+    result = db.session.execute(
+        stmt.values(read_at=utcnow()).execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 

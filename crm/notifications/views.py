@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 def index():
     """The signed-in user's notifications, newest first."""
     page = page_or_first(request.args.get("page"))
-    return render("notifications/index.html", page=svc.list_for(current_user, page,
-                  current_app.config["PAGE_SIZE"]), unread=svc.unread_count(current_user))  # fmt: skip
+    return render(
+        "notifications/index.html",
+        page=svc.list_for(current_user, page, current_app.config["PAGE_SIZE"]),
+        unread=svc.unread_count(current_user),
+    )
 
 
 @bp.post("/<int:notification_id>/open", endpoint="open")

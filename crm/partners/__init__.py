@@ -23,10 +23,17 @@ def _setup(state):
     register_kind(state, CONTACTS)
     register_tab(state, PartnerTab("summary", "Summary", _summary, 10))
     register_tab(state, PartnerTab("contacts", "Contacts", _contacts, 20))
-    register_tab(state, PartnerTab(
-        "history", "History",
-        lambda p: render_template("partners/_tab_history.html", partner=p,
-                                  entries=queries.history(p)), 90))  # fmt: skip
+    register_tab(
+        state,
+        PartnerTab(
+            "history",
+            "History",
+            lambda p: render_template(
+                "partners/_tab_history.html", partner=p, entries=queries.history(p)
+            ),
+            90,
+        ),
+    )
 
 
 def _can_edit(partner) -> bool:
@@ -38,17 +45,21 @@ def _can_edit(partner) -> bool:
 
 
 def _summary(partner):
-    return render_template("partners/_tab_summary.html", partner=partner,
-                           can_edit=_can_edit(partner))  # fmt: skip
+    return render_template(
+        "partners/_tab_summary.html", partner=partner, can_edit=_can_edit(partner)
+    )
 
 
 def _contacts(partner):
     from crm.partners.forms import ContactDetailForm, ContactPersonForm
 
-    return render_template("partners/_tab_contacts.html", partner=partner,
-                           can_edit=_can_edit(partner),
-                           detail_form=ContactDetailForm(formdata=None),
-                           person_form=ContactPersonForm(formdata=None))  # fmt: skip
+    return render_template(
+        "partners/_tab_contacts.html",
+        partner=partner,
+        can_edit=_can_edit(partner),
+        detail_form=ContactDetailForm(formdata=None),
+        person_form=ContactPersonForm(formdata=None),
+    )
 
 
 bp.record_once(_setup)

@@ -105,9 +105,17 @@ class PartnersKind(Kind):
         return errors
 
     def comparable(self, rec, ctx):
-        return (rec["name"], rec["kind"] or "company", rec["roles"] or ("client",), rec["inn"] or "",
-                rec["email"], rec["phone"], rec["city"] or "",
-                (rec["manager"] or "").casefold() or None, rec["created_on"])  # fmt: skip
+        return (
+            rec["name"],
+            rec["kind"] or "company",
+            rec["roles"] or ("client",),
+            rec["inn"] or "",
+            rec["email"],
+            rec["phone"],
+            rec["city"] or "",
+            (rec["manager"] or "").casefold() or None,
+            rec["created_on"],
+        )
 
     def same(self, rec, stored, ctx):
         mine = self.comparable(rec, ctx)
@@ -120,10 +128,13 @@ class PartnersKind(Kind):
             p.code: p
             for batch in chunks(codes)
             for p in db.session.execute(
-                select(Partner).where(Partner.code.in_(batch))
-                .options(selectinload(Partner.contact_details), selectinload(Partner.contact_persons))
+                select(Partner)
+                .where(Partner.code.in_(batch))
+                .options(
+                    selectinload(Partner.contact_details), selectinload(Partner.contact_persons)
+                )
             ).scalars()
-        }  # fmt: skip
+        }
 
     def existing(self, recs, ctx):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
@@ -138,7 +149,7 @@ class PartnersKind(Kind):
                 p.city,
                 emails.get(p.responsible_id),
                 p.created_on,
-            )  # fmt: skip
+            )
             for code, p in self._load([r["code"] for r in recs]).items()
         }
 
@@ -155,14 +166,28 @@ class PartnersKind(Kind):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
         last = ""
         while True:
-            page = list(db.session.execute(
-                select(Partner).where(Partner.code > last, Partner.merged_into_id.is_(None))
-                .order_by(Partner.code).limit(1000).options(selectinload(Partner.contact_details))
-            ).scalars())  # fmt: skip
+            page = list(
+                db.session.execute(
+                    select(Partner)
+                    .where(Partner.code > last, Partner.merged_into_id.is_(None))
+                    .order_by(Partner.code)
+                    .limit(1000)
+                    .options(selectinload(Partner.contact_details))
+                ).scalars()
+            )
             for p in page:
-                yield (p.code, p.name, p.kind, ";".join(p.roles), p.inn, _export_main(p, "email"),
-                       _export_main(p, "phone"), p.city, emails.get(p.responsible_id, ""),
-                       cell(p.created_on))  # fmt: skip
+                yield (
+                    p.code,
+                    p.name,
+                    p.kind,
+                    ";".join(p.roles),
+                    p.inn,
+                    _export_main(p, "email"),
+                    _export_main(p, "phone"),
+                    p.city,
+                    emails.get(p.responsible_id, ""),
+                    cell(p.created_on),
+                )
             if len(page) < 1000:
                 return
             last = page[-1].code
@@ -204,10 +229,11 @@ class ContactsKind(Kind):
             (c.partner_id, c.name_norm): c
             for batch in chunks(ids)
             for c in db.session.execute(
-                select(ContactPerson).where(ContactPerson.partner_id.in_(batch))
+                select(ContactPerson)
+                .where(ContactPerson.partner_id.in_(batch))
                 .options(selectinload(ContactPerson.contact_details))
             ).scalars()
-        }  # fmt: skip
+        }
 
     def existing(self, recs, ctx):
         code_of = {ctx["partners"][r["partner_code"]]: r["partner_code"] for r in recs}
@@ -217,7 +243,7 @@ class ContactsKind(Kind):
                 c.position,
                 main_value(c, "email"),
                 main_value(c, "phone"),
-            )  # fmt: skip
+            )
             for (pid, norm), c in self._persons(recs, ctx).items()
         }
 
@@ -238,16 +264,25 @@ class ContactsKind(Kind):
     def export(self):
         last = 0
         while True:
-            page = list(db.session.execute(
-                select(ContactPerson, Partner.code).join(Partner, Partner.id == ContactPerson.partner_id)
-                .where(Partner.merged_into_id.is_(None))
-                .where(ContactPerson.id > last)
-                .order_by(ContactPerson.id).limit(1000)
-                .options(selectinload(ContactPerson.contact_details))
-            ).all())  # fmt: skip
+            page = list(
+                db.session.execute(
+                    select(ContactPerson, Partner.code)
+                    .join(Partner, Partner.id == ContactPerson.partner_id)
+                    .where(Partner.merged_into_id.is_(None))
+                    .where(ContactPerson.id > last)
+                    .order_by(ContactPerson.id)
+                    .limit(1000)
+                    .options(selectinload(ContactPerson.contact_details))
+                ).all()
+            )
             for person, code in page:
-                yield (code, person.name, person.position, _export_main(person, "email"),
-                       _export_main(person, "phone"))  # fmt: skip
+                yield (
+                    code,
+                    person.name,
+                    person.position,
+                    _export_main(person, "email"),
+                    _export_main(person, "phone"),
+                )
             if len(page) < 1000:
                 return
             last = page[-1][0].id

@@ -34,8 +34,11 @@ class PartnerForm(VersionedForm, FlaskForm):
         choices=[SelectChoice(k, k.capitalize()) for k in PARTNER_KINDS],
         validate_choice=False,
     )
-    roles = MultiCheckboxField("Roles", choices=[SelectChoice(r, r.capitalize()) for r in PARTNER_ROLES],
-                               default=["client"])  # fmt: skip
+    roles = MultiCheckboxField(
+        "Roles",
+        choices=[SelectChoice(r, r.capitalize()) for r in PARTNER_ROLES],
+        default=["client"],
+    )
     inn = StringField("Tax id (INN)")
     city = StringField("City")
     responsible_id = SelectField("Responsible manager", choices=[], validate_choice=False)

@@ -24,8 +24,18 @@ from crm.extensions import db
 PARTNER_KINDS = ("company", "person")
 # What the partner list sorts and filters on, in list order (see Partner's scan indexes);
 # search_text, read for every entry, comes first after the order (SQLite reaches it sooner).
-_SCANNED = ("name_norm", "id", "search_text", "city_norm", "code", "created_on", "is_client",
-            "is_supplier", "is_competitor", "is_other")  # fmt: skip
+_SCANNED = (
+    "name_norm",
+    "id",
+    "search_text",
+    "city_norm",
+    "code",
+    "created_on",
+    "is_client",
+    "is_supplier",
+    "is_competitor",
+    "is_other",
+)
 PARTNER_ROLES = ("client", "supplier", "competitor", "other")
 CONTACT_KINDS = ("email", "phone", "address", "messenger", "website")
 CHANNELS = ("email", "phone", "sms", "messenger", "meeting", "mail")

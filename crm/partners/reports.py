@@ -14,11 +14,34 @@ from crm.partners.views import offer_choices
 
 REPORT_PAGE_SIZE = 100
 
-PARTNER_COLUMNS = ["Code", "Partner", "Kind", "Roles", "Tax id", "City", "Responsible",
-                   "E-mails", "Phones", "Addresses", "Messengers", "Websites", "Preferred channel",
-                   "Do not contact"]  # fmt: skip
-PERSON_COLUMNS = ["Partner code", "Partner", "Contact person", "Position", "Birthday",
-                  "E-mails", "Phones", "Addresses", "Messengers", "Websites"]  # fmt: skip
+PARTNER_COLUMNS = [
+    "Code",
+    "Partner",
+    "Kind",
+    "Roles",
+    "Tax id",
+    "City",
+    "Responsible",
+    "E-mails",
+    "Phones",
+    "Addresses",
+    "Messengers",
+    "Websites",
+    "Preferred channel",
+    "Do not contact",
+]
+PERSON_COLUMNS = [
+    "Partner code",
+    "Partner",
+    "Contact person",
+    "Position",
+    "Birthday",
+    "E-mails",
+    "Phones",
+    "Addresses",
+    "Messengers",
+    "Websites",
+]
 
 
 def _joined(owner, kind: str) -> str:
@@ -30,20 +53,35 @@ def _joined(owner, kind: str) -> str:
 
 
 def partner_row(p) -> list:
-    opt_outs = [f.replace("do_not_", "") for f in ("do_not_email", "do_not_call", "do_not_sms",
-                                                    "do_not_mail") if getattr(p, f)]  # fmt: skip
-    return [p.code, p.name, p.kind, ", ".join(p.roles), p.inn, p.city,
-            p.responsible.display_name if p.responsible else "",
-            *(_joined(p, k) for k in ("email", "phone", "address", "messenger", "website")),
-            p.preferred_channel, ", ".join(opt_outs)]  # fmt: skip
+    opt_outs = [
+        f.replace("do_not_", "")
+        for f in ("do_not_email", "do_not_call", "do_not_sms", "do_not_mail")
+        if getattr(p, f)
+    ]
+    return [
+        p.code,
+        p.name,
+        p.kind,
+        ", ".join(p.roles),
+        p.inn,
+        p.city,
+        p.responsible.display_name if p.responsible else "",
+        *(_joined(p, k) for k in ("email", "phone", "address", "messenger", "website")),
+        p.preferred_channel,
+        ", ".join(opt_outs),
+    ]
 
 
 def person_rows(p):
     for person in p.contact_persons:
-        yield [p.code, p.name, person.name, person.position,
-               person.birthday.isoformat() if person.birthday else "",
-               *(_joined(person, k) for k in ("email", "phone", "address", "messenger",
-                                              "website"))]  # fmt: skip
+        yield [
+            p.code,
+            p.name,
+            person.name,
+            person.position,
+            person.birthday.isoformat() if person.birthday else "",
+            *(_joined(person, k) for k in ("email", "phone", "address", "messenger", "website")),
+        ]
 
 
 def _report(kind: str):
@@ -64,8 +102,15 @@ def _report(kind: str):
     else:
         rows = [row for p in page.items for row in person_rows(p)]
     offer_choices(flt)
-    return render("partners/report.html", "partners/_report_results.html", kind=kind, flt=flt,
-                  page=page, columns=columns, rows=rows)  # fmt: skip
+    return render(
+        "partners/report.html",
+        "partners/_report_results.html",
+        kind=kind,
+        flt=flt,
+        page=page,
+        columns=columns,
+        rows=rows,
+    )
 
 
 @bp.route("/reports/contacts")

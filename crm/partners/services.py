@@ -160,8 +160,17 @@ def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
 
 
 def _apply(partner: Partner, values: dict) -> None:
-    for key in ("name", "kind", "inn", "city", "notes", "preferred_channel",
-                "best_time_to_call", "responsible_id", *FLAGS):  # fmt: skip
+    for key in (
+        "name",
+        "kind",
+        "inn",
+        "city",
+        "notes",
+        "preferred_channel",
+        "best_time_to_call",
+        "responsible_id",
+        *FLAGS,
+    ):
         setattr(partner, key, values[key])
     if values.get("code"):
         partner.code = values["code"]
@@ -229,8 +238,13 @@ def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Pa
         partner.code = _code_for(partner.id)
     sync_search(partner)
     _flush_code(partner.code)
-    audit.record(actor, "create", partner, changes=_audit_diff({}, _snapshot(partner)),
-                 summary=f"created partner {partner.name}")  # fmt: skip
+    audit.record(
+        actor,
+        "create",
+        partner,
+        changes=_audit_diff({}, _snapshot(partner)),
+        summary=f"created partner {partner.name}",
+    )
     return partner
 
 
@@ -306,8 +320,13 @@ def delete_partner(actor, partner: Partner) -> None:
             + ", ".join(f"{t}: {n}" for t, n in linked.items())
             + "); merge it into another partner instead of deleting it."
         )
-    audit.record(actor, "delete", partner, changes=_audit_diff(_snapshot(partner), {}),
-                 summary=f"deleted partner {partner.name} ({partner.code})")  # fmt: skip
+    audit.record(
+        actor,
+        "delete",
+        partner,
+        changes=_audit_diff(_snapshot(partner), {}),
+        summary=f"deleted partner {partner.name} ({partner.code})",
+    )
     db.session.delete(partner)
     db.session.flush()
 
@@ -349,8 +368,14 @@ def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerso
     owner.contact_details.append(detail)
     db.session.flush()
     sync_search(partner)
-    audit.record(actor, "create", detail, root=partner, changes={kind: [None, value]},
-                 summary=f"added {kind} {value}" + (f" to {person.name}" if person else ""))  # fmt: skip
+    audit.record(
+        actor,
+        "create",
+        detail,
+        root=partner,
+        changes={kind: [None, value]},
+        summary=f"added {kind} {value}" + (f" to {person.name}" if person else ""),
+    )
     return detail
 
 
@@ -363,8 +388,14 @@ def delete_contact_detail(actor, partner: Partner, detail: ContactDetail) -> Non
         rest = [d for d in owner.contact_details if d.kind == detail.kind]
         if rest:
             rest[0].is_main = True
-    audit.record(actor, "delete", detail, root=partner, changes={detail.kind: [detail.value, None]},
-                 summary=f"removed {detail.kind} {detail.value}")  # fmt: skip
+    audit.record(
+        actor,
+        "delete",
+        detail,
+        root=partner,
+        changes={detail.kind: [detail.value, None]},
+        summary=f"removed {detail.kind} {detail.value}",
+    )
     db.session.flush()
     sync_search(partner)
 
@@ -376,8 +407,14 @@ def set_main_detail(actor, partner: Partner, detail: ContactDetail) -> None:
         if d.kind == detail.kind:
             d.is_main = d.id == detail.id
     db.session.flush()
-    audit.record(actor, "update", detail, root=partner, changes={"main": [None, detail.value]},
-                 summary=f"main {detail.kind} is now {detail.value}")  # fmt: skip
+    audit.record(
+        actor,
+        "update",
+        detail,
+        root=partner,
+        changes={"main": [None, detail.value]},
+        summary=f"main {detail.kind} is now {detail.value}",
+    )
 
 
 def clean_person(data: dict) -> dict:
@@ -446,15 +483,27 @@ def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | No
     flush_or_refuse("name", taken)
     sync_search(partner)
     after = {k: getattr(person, k) for k in ("name", "position", "notes", "birthday")}
-    audit.record(actor, action, person, root=partner, changes=audit.diff(before, after),
-                 summary=f"{'added' if action == 'create' else 'changed'} contact person {person.name}")  # fmt: skip
+    audit.record(
+        actor,
+        action,
+        person,
+        root=partner,
+        changes=audit.diff(before, after),
+        summary=f"{'added' if action == 'create' else 'changed'} contact person {person.name}",
+    )
     return person
 
 
 def delete_contact_person(actor, partner: Partner, person: ContactPerson) -> None:
     ensure_can_edit(actor, partner)
-    audit.record(actor, "delete", person, root=partner, changes={"name": [person.name, None]},
-                 summary=f"removed contact person {person.name}")  # fmt: skip
+    audit.record(
+        actor,
+        "delete",
+        person,
+        root=partner,
+        changes={"name": [person.name, None]},
+        summary=f"removed contact person {person.name}",
+    )
     partner.contact_persons.remove(person)
     db.session.flush()
     sync_search(partner)
@@ -463,8 +512,17 @@ def delete_contact_person(actor, partner: Partner, person: ContactPerson) -> Non
 # --- merge --------------------------------------------------------------------------------
 
 # Fields the user picks from one side or the other in the merge preview.
-MERGE_CHOICES = ("name", "kind", "inn", "city", "responsible_id", "notes", "preferred_channel",
-                 "best_time_to_call", "created_on")  # fmt: skip
+MERGE_CHOICES = (
+    "name",
+    "kind",
+    "inn",
+    "city",
+    "responsible_id",
+    "notes",
+    "preferred_channel",
+    "best_time_to_call",
+    "created_on",
+)
 
 
 # `hook(other_id, survivor_id)` runs before a merge re-points foreign keys to the partner.
@@ -485,9 +543,16 @@ def merge_preview(survivor: Partner, other: Partner) -> dict:
             default = "survivor" if s[key] <= o[key] else "other"
         else:
             default = "survivor" if s[key] not in ("", None) or o[key] in ("", None) else "other"
-        fields.append({"key": key, "survivor": s[key], "other": o[key], "default": default,
-                       "same": s[key] == o[key], "shown": (_shown(key, s[key]),
-                                                           _shown(key, o[key]))})  # fmt: skip
+        fields.append(
+            {
+                "key": key,
+                "survivor": s[key],
+                "other": o[key],
+                "default": default,
+                "same": s[key] == o[key],
+                "shown": (_shown(key, s[key]), _shown(key, o[key])),
+            }
+        )
     moves = {
         "contact details": len(other.contact_details),
         "contact persons": len(other.contact_persons),
@@ -555,11 +620,21 @@ def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, 
     db.session.flush()
     changes = _audit_diff(before, _snapshot(survivor))
     changes["merged"] = [None, f"{other.name} ({other.code})"]
-    audit.record(actor, "merge", survivor, changes=changes,
-                 summary=f"merged {other.name} ({other.code}) into this partner; moved "
-                 + ", ".join(f"{k}: {v}" for k, v in moved.items()))  # fmt: skip
-    audit.record(actor, "merge", other, root=survivor,
-                 summary=f"{other.name} ({other.code}) was merged into {survivor.name}")  # fmt: skip
+    audit.record(
+        actor,
+        "merge",
+        survivor,
+        changes=changes,
+        summary=f"merged {other.name} ({other.code}) into this partner; moved "
+        + ", ".join(f"{k}: {v}" for k, v in moved.items()),
+    )
+    audit.record(
+        actor,
+        "merge",
+        other,
+        root=survivor,
+        summary=f"{other.name} ({other.code}) was merged into {survivor.name}",
+    )
     return moved
 
 
@@ -575,9 +650,10 @@ def _move_contacts(survivor: Partner, other: Partner) -> dict[str, int]:
         moved_details += 1
     persons = _merge_namesakes(survivor, other)
     persons += db.session.execute(
-        update(ContactPerson).where(ContactPerson.partner_id == other.id)
+        update(ContactPerson)
+        .where(ContactPerson.partner_id == other.id)
         .values(partner_id=survivor.id, **versioning.bump_values(ContactPerson.__table__))
-    ).rowcount  # fmt: skip
+    ).rowcount
     db.session.flush()
     db.session.execute(delete(ContactDetail).where(ContactDetail.partner_id == other.id))
     db.session.expire(other)
@@ -644,9 +720,17 @@ def _set_main_value(owner, kind: str, value: str | None) -> None:
 
 def _import_view(p: Partner) -> dict:
     """The imported fields as the History tab shows them."""
-    return {"name": p.name, "kind": p.kind, "roles": ", ".join(p.roles), "inn": p.inn,
-            "city": p.city, "email": main_value(p, "email"), "phone": main_value(p, "phone"),
-            "responsible_id": p.responsible_id, "created_on": p.created_on}  # fmt: skip
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "roles": ", ".join(p.roles),
+        "inn": p.inn,
+        "city": p.city,
+        "email": main_value(p, "email"),
+        "phone": main_value(p, "phone"),
+        "responsible_id": p.responsible_id,
+        "created_on": p.created_on,
+    }
 
 
 def import_partner(actor, partner: Partner | None, row: dict, *, today: date) -> Partner:
@@ -671,9 +755,13 @@ def import_partner(actor, partner: Partner | None, row: dict, *, today: date) ->
     _set_main_value(partner, "phone", row["phone"])
     sync_search(partner)
     db.session.flush()
-    audit.record(actor, "create" if created else "update", partner,
-                 changes=audit.diff(before, _import_view(partner)),
-                 summary=f"{'created' if created else 'updated'} by import")  # fmt: skip
+    audit.record(
+        actor,
+        "create" if created else "update",
+        partner,
+        changes=audit.diff(before, _import_view(partner)),
+        summary=f"{'created' if created else 'updated'} by import",
+    )
     return partner
 
 
@@ -683,14 +771,17 @@ def import_contact_person(partner_id: int, person: ContactPerson | None, row: di
     if person is None:
         person = ContactPerson(partner_id=partner_id, contact_details=[])
         db.session.add(person)
-    before = (person.name, person.position, main_value(person, "email"),
-              main_value(person, "phone"))  # fmt: skip
+    before = (
+        person.name,
+        person.position,
+        main_value(person, "email"),
+        main_value(person, "phone"),
+    )
     person.name, person.name_norm = row["name"], fold(row["name"])
     person.position = row["position"] or ""
     _set_main_value(person, "email", row["email"])
     _set_main_value(person, "phone", row["phone"])
-    after = (person.name, person.position, main_value(person, "email"),
-             main_value(person, "phone"))  # fmt: skip
+    after = (person.name, person.position, main_value(person, "email"), main_value(person, "phone"))
     if person.id is not None and before != after:
         versioning.bump(person)  # a person's form opened before must not undo this
     return person

@@ -27,8 +27,9 @@ LIMITS = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def clean_text(errors: FieldErrors, field: str, value, *, required=False, label=None,
-               multiline=False) -> str:  # fmt: skip
+def clean_text(
+    errors: FieldErrors, field: str, value, *, required=False, label=None, multiline=False
+) -> str:
     """Trimmed text within its length limit and free of control characters."""
     label = label or field.replace("_", " ").capitalize()
     text = (

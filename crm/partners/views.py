@@ -58,9 +58,25 @@ def index():
 
 
 def _form_data(form: PartnerForm, *, creating: bool) -> dict:
-    data = {k: getattr(form, k).data for k in (
-        "name", "code", "kind", "roles", "inn", "city", "tags", "notes", "preferred_channel",
-        "best_time_to_call", "do_not_email", "do_not_call", "do_not_sms", "do_not_mail")}  # fmt: skip
+    data = {
+        k: getattr(form, k).data
+        for k in (
+            "name",
+            "code",
+            "kind",
+            "roles",
+            "inn",
+            "city",
+            "tags",
+            "notes",
+            "preferred_channel",
+            "best_time_to_call",
+            "do_not_email",
+            "do_not_call",
+            "do_not_sms",
+            "do_not_mail",
+        )
+    }
     data["roles"] = data["roles"] or []
     if may(current_user, "records.assign"):
         data["responsible_id"] = form.responsible_id.data
@@ -93,8 +109,11 @@ def create():
     if request.method == "POST":
         if form.validate():
             try:
-                partner = services.create_partner(current_user, _form_data(form, creating=True),
-                                                  confirm_duplicates=form.confirm_duplicates.data)  # fmt: skip
+                partner = services.create_partner(
+                    current_user,
+                    _form_data(form, creating=True),
+                    confirm_duplicates=form.confirm_duplicates.data,
+                )
             except services.DuplicatesFound as exc:
                 duplicates, status = queries.mark_visible(current_user, exc.matches), 409
             except DomainError as exc:
@@ -107,8 +126,9 @@ def create():
         else:
             status = 422
         db.session.rollback()
-    return render("partners/form.html", form=form, partner=None, duplicates=duplicates,
-                  status=status)  # fmt: skip
+    return render(
+        "partners/form.html", form=form, partner=None, duplicates=duplicates, status=status
+    )
 
 
 @bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
@@ -140,8 +160,9 @@ def update(partner_id: int):
             status = 422
         db.session.rollback()
         partner = load_partner(partner_id, edit=True)
-    return render("partners/form.html", form=form, partner=partner, duplicates=duplicates,
-                  status=status)  # fmt: skip
+    return render(
+        "partners/form.html", form=form, partner=partner, duplicates=duplicates, status=status
+    )
 
 
 @bp.route("/<int:partner_id>/delete", methods=["POST"])
@@ -171,9 +192,15 @@ def detail(partner_id: int):
     tabs = tabs_for(current_app, current_user)
     key = request.args.get("tab") or "summary"
     tab = next((t for t in tabs if t.key == key), tabs[0])
-    return render("partners/detail.html", "partners/_tab.html", partner=partner, tabs=tabs,
-                  tab=tab, tab_html=tab.html(partner),
-                  can_edit=may(current_user, "partner.edit", partner))  # fmt: skip
+    return render(
+        "partners/detail.html",
+        "partners/_tab.html",
+        partner=partner,
+        tabs=tabs,
+        tab=tab,
+        tab_html=tab.html(partner),
+        can_edit=may(current_user, "partner.edit", partner),
+    )
 
 
 @bp.route("/<int:partner_id>/fields/<field>", methods=["GET", "POST"])
@@ -220,10 +247,22 @@ def field(partner_id: int, field: str):
         else:
             status = 422
     elif editing:
-        return render("partners/_field_edit.html", "partners/_field_edit.html", partner=partner,
-                      field=field, value=getattr(partner, field), errors=[])  # fmt: skip
-    return render("partners/_field.html", "partners/_field.html", partner=partner, field=field,
-                  can_edit=may(current_user, "partner.edit", partner), status=status)  # fmt: skip
+        return render(
+            "partners/_field_edit.html",
+            "partners/_field_edit.html",
+            partner=partner,
+            field=field,
+            value=getattr(partner, field),
+            errors=[],
+        )
+    return render(
+        "partners/_field.html",
+        "partners/_field.html",
+        partner=partner,
+        field=field,
+        can_edit=may(current_user, "partner.edit", partner),
+        status=status,
+    )
 
 
 @bp.route("/duplicates")
@@ -242,8 +281,12 @@ def duplicates():
         exclude_id=id_or_none(request.args.get("exclude", "")),
     )
     queries.mark_visible(current_user, matches)
-    return render("partners/_duplicates.html", "partners/_duplicates.html", duplicates=matches,
-                  standalone=True)  # fmt: skip
+    return render(
+        "partners/_duplicates.html",
+        "partners/_duplicates.html",
+        duplicates=matches,
+        standalone=True,
+    )
 
 
 # --- contact details and persons ---------------------------------------------------------
@@ -251,13 +294,18 @@ def duplicates():
 
 def _contacts_response(partner_id: int, status: int = 200, **forms):
     partner = load_partner(partner_id)
-    return render("partners/detail.html", "partners/_tab_contacts.html", partner=partner,
-                  tabs=tabs_for(current_app, current_user),
-                  tab=next(t for t in tabs_for(current_app, current_user) if t.key == "contacts"),
-                  tab_html=None, can_edit=may(current_user, "partner.edit", partner),
-                  detail_form=forms.get("detail_form") or ContactDetailForm(formdata=None),
-                  person_form=forms.get("person_form") or ContactPersonForm(formdata=None),
-                  status=status)  # fmt: skip
+    return render(
+        "partners/detail.html",
+        "partners/_tab_contacts.html",
+        partner=partner,
+        tabs=tabs_for(current_app, current_user),
+        tab=next(t for t in tabs_for(current_app, current_user) if t.key == "contacts"),
+        tab_html=None,
+        can_edit=may(current_user, "partner.edit", partner),
+        detail_form=forms.get("detail_form") or ContactDetailForm(formdata=None),
+        person_form=forms.get("person_form") or ContactPersonForm(formdata=None),
+        status=status,
+    )
 
 
 def _after_contact_change(partner_id: int, message: str):
@@ -342,8 +390,9 @@ def person_form(partner_id: int, person_id: int | None = None):
             status = 422
         partner = load_partner(partner_id, edit=True)
         person = _person_of(partner, person_id) if person_id else None
-    return render("partners/person_form.html", partner=partner, person=person, form=form,
-                  status=status)  # fmt: skip
+    return render(
+        "partners/person_form.html", partner=partner, person=person, form=form, status=status
+    )
 
 
 @bp.route("/<int:partner_id>/persons/<int:person_id>/delete", methods=["POST"])
@@ -371,13 +420,21 @@ def merge(partner_id: int):
     form = MergeForm()
     if other is None:
         candidates = queries.find_duplicates(
-            name=survivor.name, emails=[d.value for d in survivor.details("email")],
-            phones=[d.value for d in survivor.details("phone")], inn=survivor.inn,
-            exclude_id=survivor.id)  # fmt: skip
+            name=survivor.name,
+            emails=[d.value for d in survivor.details("email")],
+            phones=[d.value for d in survivor.details("phone")],
+            inn=survivor.inn,
+            exclude_id=survivor.id,
+        )
         if other_raw:
             flash("Choose a partner to merge from the list.", "warning")
-        return render("partners/merge.html", survivor=survivor, other=None, form=form,
-                      candidates=[c for c in candidates if may(current_user, "partner.edit", c.partner)])  # fmt: skip
+        return render(
+            "partners/merge.html",
+            survivor=survivor,
+            other=None,
+            form=form,
+            candidates=[c for c in candidates if may(current_user, "partner.edit", c.partner)],
+        )
     if other.merged_into_id:
         flash(f"{other.name} has been merged already.", "warning")
         return redirect(url_for("partners.detail", partner_id=survivor.id))
@@ -390,8 +447,15 @@ def merge(partner_id: int):
             flash(exc.message, "danger")
         else:
             db.session.commit()
-            flash(f"Merged: {', '.join(f'{k} {v}' for k, v in moved.items() if v) or 'no linked records'}.",
-                  "success")  # fmt: skip
+            flash(
+                f"Merged: {', '.join(f'{k} {v}' for k, v in moved.items() if v) or 'no linked records'}.",
+                "success",
+            )
             return redirect(url_for("partners.detail", partner_id=survivor.id))
-    return render("partners/merge.html", survivor=survivor, other=other, form=form,
-                  preview=services.merge_preview(survivor, other))  # fmt: skip
+    return render(
+        "partners/merge.html",
+        survivor=survivor,
+        other=other,
+        form=form,
+        preview=services.merge_preview(survivor, other),
+    )

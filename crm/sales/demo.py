@@ -159,8 +159,16 @@ def _catalogue(rng) -> list[Item]:
                 sku = f"{row['sku_prefix']}-{numbers[row['sku_prefix']]:03d}"
                 rub = (low + (high - low) * i / max(1, variants.count("|"))) * rng.uniform(0.9, 1.1)
                 price = Decimal(round(rub)) - (CENT * 10 if rub > 100 and rng.random() < 0.5 else 0)
-                items.append(Item(sku, f"{row['name']} {variant}", row["group"], row["unit"],
-                                  price.quantize(CENT), rng.randint(620, 820)))  # fmt: skip
+                items.append(
+                    Item(
+                        sku,
+                        f"{row['name']} {variant}",
+                        row["group"],
+                        row["unit"],
+                        price.quantize(CENT),
+                        rng.randint(620, 820),
+                    )
+                )
     order = rng.sample(range(len(items)), len(items))
     for rank, i in enumerate(order):  # Zipf-like: a few best sellers, a long tail of rare ones
         items[i].weight = 1 / (rank + 1) ** 1.3
@@ -169,8 +177,14 @@ def _catalogue(rng) -> list[Item]:
     query = select(Product.sku, Product.id, Product.base_price, Product.unit)
     query = query.where(Product.sku.in_(by_sku))
     found = {row.sku for row in db.session.execute(query)}
-    _bulk(Product, [dict(sku=i.sku, name=i.name, group_id=groups[i.group], unit=i.unit,
-                         base_price=i.price) for i in items if i.sku not in found])  # fmt: skip
+    _bulk(
+        Product,
+        [
+            dict(sku=i.sku, name=i.name, group_id=groups[i.group], unit=i.unit, base_price=i.price)
+            for i in items
+            if i.sku not in found
+        ],
+    )
     for sku, id_, price, unit in db.session.execute(query):
         item = by_sku[sku]
         item.id, item.price, item.unit = id_, price or item.price, unit
@@ -202,12 +216,19 @@ def _buyer(rng, row, start: date, items, orgs, depts, whs) -> Buyer:
     else:
         dept = DEPARTMENTS[0] if budget > 50000 else DEPARTMENTS[1]
     wholesale = dept == DEPARTMENTS[0]
-    buyer = Buyer(row.id, row.responsible_id, row.created_on, pattern, habit, budget,
-                  refs=(orgs[ORGANIZATIONS[home == 2]], depts[dept], whs[WAREHOUSES[home]]),
-                  terms=30 if wholesale else rng.choice((14, 14, 30)),
-                  discount=min(15, int(budget // 20000)) if wholesale else rng.randint(0, 3),
-                  late=rng.choice((0.05, 0.05, 0.12, 0.3)),
-                  lump_sums=row.kind == "company" and rng.random() < 0.12)  # fmt: skip
+    buyer = Buyer(
+        row.id,
+        row.responsible_id,
+        row.created_on,
+        pattern,
+        habit,
+        budget,
+        refs=(orgs[ORGANIZATIONS[home == 2]], depts[dept], whs[WAREHOUSES[home]]),
+        terms=30 if wholesale else rng.choice((14, 14, 30)),
+        discount=min(15, int(budget // 20000)) if wholesale else rng.randint(0, 3),
+        late=rng.choice((0.05, 0.05, 0.12, 0.3)),
+        lump_sums=row.kind == "company" and rng.random() < 0.12,
+    )
     weights = [i.weight for i in items]
     wanted = rng.randint(2, 8)
     while len(buyer.usual) < wanted:
@@ -291,8 +312,14 @@ def _return(rng, doc: Doc, today: date) -> None:
     picked = rng.sample(doc.lines, k=min(len(doc.lines), rng.choice((1, 1, 2))))
     for item, qty, amount, cost in picked:
         back = _quantity(float(qty) * rng.uniform(0.2, 1), item.unit).min(qty)
-        lines.append((item, -back, -(amount * back / qty).quantize(CENT),
-                      -(cost * back / qty).quantize(CENT)))  # fmt: skip
+        lines.append(
+            (
+                item,
+                -back,
+                -(amount * back / qty).quantize(CENT),
+                -(cost * back / qty).quantize(CENT),
+            )
+        )
     doc.buyer.docs.append(Doc(doc.buyer, day, day, lines, is_return=True))
 
 
@@ -312,20 +339,38 @@ def _number(docs: list[Doc]) -> None:
 
 def _insert_documents(docs: list[Doc]) -> None:
     rows = [
-        dict(doc_no=d.doc_no, date=d.date, partner_id=d.buyer.id, organization_id=d.buyer.refs[0],
-             department_id=d.buyer.refs[1], warehouse_id=d.buyer.refs[2],
-             manager_id=d.buyer.manager_id, due_date=d.due_date, status="shipped", total=d.total)
+        dict(
+            doc_no=d.doc_no,
+            date=d.date,
+            partner_id=d.buyer.id,
+            organization_id=d.buyer.refs[0],
+            department_id=d.buyer.refs[1],
+            warehouse_id=d.buyer.refs[2],
+            manager_id=d.buyer.manager_id,
+            due_date=d.due_date,
+            status="shipped",
+            total=d.total,
+        )
         for d in docs
-    ]  # fmt: skip
+    ]
     before = db.session.execute(select(func.max(SalesDocument.id))).scalar() or 0
     _bulk(SalesDocument, rows)
     query = select(SalesDocument.doc_no, SalesDocument.id).where(SalesDocument.id > before)
     ids = dict(db.session.execute(query).all())  # the new documents' ids by doc_no
     lines = [
-        dict(document_id=ids[d.doc_no], line_no=n, date=d.date, partner_id=d.buyer.id,
-             product_id=item.id, quantity=qty, amount=amount, cost=cost)
-        for d in docs for n, (item, qty, amount, cost) in enumerate(d.lines, start=1)
-    ]  # fmt: skip
+        dict(
+            document_id=ids[d.doc_no],
+            line_no=n,
+            date=d.date,
+            partner_id=d.buyer.id,
+            product_id=item.id,
+            quantity=qty,
+            amount=amount,
+            cost=cost,
+        )
+        for d in docs
+        for n, (item, qty, amount, cost) in enumerate(d.lines, start=1)
+    ]
     _bulk(SalesLine, lines)
 
 
@@ -336,8 +381,15 @@ def _payments(rng, buyer: Buyer, today: date) -> list[dict]:
     def pay(day: date, amount: Decimal, doc_no: str = "") -> None:
         if day <= today and amount > 0:  # a payment due later is simply not made yet
             occurrence[(day, amount, doc_no)] += 1
-            out.append(dict(date=day, partner_id=buyer.id, amount=amount, doc_no=doc_no,
-                            occurrence=occurrence[(day, amount, doc_no)]))  # fmt: skip
+            out.append(
+                dict(
+                    date=day,
+                    partner_id=buyer.id,
+                    amount=amount,
+                    doc_no=doc_no,
+                    occurrence=occurrence[(day, amount, doc_no)],
+                )
+            )
 
     if buyer.lump_sums:  # a monthly transfer for everything due that month, returns netted
         due: defaultdict[tuple[int, int], Decimal] = defaultdict(Decimal)

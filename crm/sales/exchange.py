@@ -83,7 +83,7 @@ class ProductsKind(Kind):
             rows = db.session.execute(
                 select(
                     Product.sku, Product.name, ProductGroup.name, Product.unit, Product.base_price
-                )  # fmt: skip
+                )
                 .outerjoin(ProductGroup, ProductGroup.id == Product.group_id)
                 .where(Product.sku.in_(skus))
             ).all()
@@ -92,10 +92,15 @@ class ProductsKind(Kind):
 
     def write(self, recs, ctx, actor):
         rows = [
-            {"sku": r["sku"], "name": r["name"], "unit": r["unit"] or "",
-             "base_price": r["base_price"], "group_id": ctx.id_for("product_group", r["group"])}
+            {
+                "sku": r["sku"],
+                "name": r["name"],
+                "unit": r["unit"] or "",
+                "base_price": r["base_price"],
+                "group_id": ctx.id_for("product_group", r["group"]),
+            }
             for r in recs
-        ]  # fmt: skip
+        ]
         upsert(
             Product,
             rows,
@@ -194,8 +199,14 @@ class SalesKind(Kind):
             elif first[1] != header:
                 for col, mine, theirs in zip(HEADER, header, first[1], strict=True):
                     if mine != theirs:
-                        errors.append(RowError(row_no, col, INVALID,
-                                               f"differs from row {first[0]} of document {doc}"))  # fmt: skip
+                        errors.append(
+                            RowError(
+                                row_no,
+                                col,
+                                INVALID,
+                                f"differs from row {first[0]} of document {doc}",
+                            )
+                        )
         # Defaulted after the comparison: a due date the file does not give cannot disagree.
         if rec.get("due_date") is None:
             rec["due_date"] = rec.get("date")
@@ -203,11 +214,18 @@ class SalesKind(Kind):
 
     def comparable(self, rec: dict, ctx: Context) -> tuple:
         return (
-            rec["date"], ctx["partners"].get(rec["partner_code"]), ctx["products"].get(rec["sku"]),
-            plain(rec["quantity"]), plain(rec["amount"]), plain(rec["cost"]), rec["due_date"],
-            rec["organization"], rec["department"], rec["warehouse"],
+            rec["date"],
+            ctx["partners"].get(rec["partner_code"]),
+            ctx["products"].get(rec["sku"]),
+            plain(rec["quantity"]),
+            plain(rec["amount"]),
+            plain(rec["cost"]),
+            rec["due_date"],
+            rec["organization"],
+            rec["department"],
+            rec["warehouse"],
             (rec["manager"] or "").casefold() or None,
-        )  # fmt: skip
+        )
 
     def existing(self, recs: list[dict], ctx: Context) -> dict[tuple, tuple]:
         found = {}
@@ -244,7 +262,7 @@ class SalesKind(Kind):
                 "warehouse_id": ctx.id_for("warehouse", r["warehouse"]),
                 "manager_id": ctx.id_for("users", (r["manager"] or "").casefold()),
                 "due_date": r["due_date"],
-            }  # fmt: skip
+            }
         upsert(
             SalesDocument,
             list(headers.values()),
@@ -262,18 +280,32 @@ class SalesKind(Kind):
         )
         ids = {}
         for doc_nos in chunks(list(headers)):
-            ids.update(db.session.execute(
-                select(SalesDocument.doc_no, SalesDocument.id)
-                .where(SalesDocument.doc_no.in_(doc_nos))
-            ).all())  # fmt: skip
+            ids.update(
+                db.session.execute(
+                    select(SalesDocument.doc_no, SalesDocument.id).where(
+                        SalesDocument.doc_no.in_(doc_nos)
+                    )
+                ).all()
+            )
         lines = [
-            {"document_id": ids[r["doc_no"]], "line_no": r["line_no"], "date": r["date"],
-             "partner_id": ctx["partners"][r["partner_code"]], "product_id": ctx["products"][r["sku"]],
-             "quantity": r["quantity"], "amount": r["amount"], "cost": r["cost"]}
+            {
+                "document_id": ids[r["doc_no"]],
+                "line_no": r["line_no"],
+                "date": r["date"],
+                "partner_id": ctx["partners"][r["partner_code"]],
+                "product_id": ctx["products"][r["sku"]],
+                "quantity": r["quantity"],
+                "amount": r["amount"],
+                "cost": r["cost"],
+            }
             for r in recs
-        ]  # fmt: skip
-        upsert(SalesLine, lines, ["document_id", "line_no"],
-               ["date", "partner_id", "product_id", "quantity", "amount", "cost"])  # fmt: skip
+        ]
+        upsert(
+            SalesLine,
+            lines,
+            ["document_id", "line_no"],
+            ["date", "partner_id", "product_id", "quantity", "amount", "cost"],
+        )
         ctx.seen.setdefault("touched", set()).update(ids.values())
 
     def finish(self, ctx: Context) -> None:
@@ -339,8 +371,13 @@ class PaymentsKind(Kind):
         return errors
 
     def key_of(self, rec):
-        return (rec["date"], rec["partner_code"], plain(rec["amount"]), rec["doc_no"] or "",
-                rec["occurrence"])  # fmt: skip
+        return (
+            rec["date"],
+            rec["partner_code"],
+            plain(rec["amount"]),
+            rec["doc_no"] or "",
+            rec["occurrence"],
+        )
 
     def comparable(self, rec, ctx):
         return ()  # every column is part of the key
@@ -356,9 +393,7 @@ class PaymentsKind(Kind):
                     Payment.amount,
                     Payment.doc_no,
                     Payment.occurrence,
-                ).where(  # fmt: skip
-                    Payment.partner_id.in_(batch), Payment.date.in_({r["date"] for r in recs})
-                )  # fmt: skip
+                ).where(Payment.partner_id.in_(batch), Payment.date.in_({r["date"] for r in recs}))
             ).all()
             for d, pid, amount, doc_no, occ in rows:
                 found[(d, ids[pid], plain(amount), doc_no, occ)] = ()
@@ -366,10 +401,15 @@ class PaymentsKind(Kind):
 
     def write(self, recs, ctx, actor):
         rows = [
-            {"date": r["date"], "partner_id": ctx["partners"][r["partner_code"]],
-             "amount": r["amount"], "doc_no": r["doc_no"] or "", "occurrence": r["occurrence"]}
+            {
+                "date": r["date"],
+                "partner_id": ctx["partners"][r["partner_code"]],
+                "amount": r["amount"],
+                "doc_no": r["doc_no"] or "",
+                "occurrence": r["occurrence"],
+            }
             for r in recs
-        ]  # fmt: skip
+        ]
         upsert(
             Payment,
             rows,
@@ -389,7 +429,7 @@ class PaymentsKind(Kind):
                 .join(Partner, Partner.id == Payment.partner_id)
                 .order_by(
                     Payment.date, Partner.code, Payment.amount, Payment.doc_no, Payment.occurrence
-                )  # fmt: skip
+                )
             )
         )
 
@@ -426,11 +466,14 @@ class StockKind(Kind):
 
     def write(self, recs, ctx, actor):
         rows = [
-            {"product_id": ctx["products"][r["sku"]],
-             "warehouse_id": ctx.id_for("warehouse", r["warehouse"]),
-             "quantity": r["quantity"], "value": r["value"]}
+            {
+                "product_id": ctx["products"][r["sku"]],
+                "warehouse_id": ctx.id_for("warehouse", r["warehouse"]),
+                "quantity": r["quantity"],
+                "value": r["value"],
+            }
             for r in recs
-        ]  # fmt: skip
+        ]
         upsert(
             StockBalance,
             rows,

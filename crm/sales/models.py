@@ -126,7 +126,7 @@ class Payment(db.Model):
     __table_args__ = (
         UniqueConstraint(
             "date", "partner_id", "amount", "doc_no", "occurrence", name="uq_payment_key"
-        ),  # fmt: skip
+        ),
         Index("ix_payment_partner_date", "partner_id", "date"),
         Index("ix_payment_doc_no", "doc_no"),
     )

@@ -66,7 +66,7 @@ def monthly_totals(partner_id: int, today: date, months: int = CHART_MONTHS):
             SalesDocument.partner_id == partner_id,
             SalesDocument.date >= starts[0],
             SalesDocument.date <= today,
-        )  # fmt: skip
+        )
         .group_by(key)
     ).all()
     sums = {month: total for month, total in rows}
@@ -110,8 +110,11 @@ def receivable_rows(
 ) -> list[ReceivableRow]:
     """Partners with debt ≠ 0 as of `as_of` that `user` may see (every partner without a user,
     as the CLI runs), in `sort` order ("debt", "-debt", "overdue", …; ties by code)."""
-    conditions = [c for c in (rows_clause(user, Partner) if user is not None else None,
-                              manager_clause(manager)) if c is not None]  # fmt: skip
+    conditions = [
+        c
+        for c in (rows_clause(user, Partner) if user is not None else None, manager_clause(manager))
+        if c is not None
+    ]
     where = and_(*conditions) if conditions else None
     balances = receivables(as_of, where=where)
     debtors = {pid: b for pid, b in balances.items() if b.debt != 0}
@@ -124,8 +127,17 @@ def receivable_rows(
         for pid, code, name, manager_id in driver_rows(info):
             b = debtors.get(pid)
             if b is not None:
-                rows.append(ReceivableRow(pid, code, name, managers.get(manager_id, ""), b.debt,
-                                          b.overdue, b.oldest_overdue))  # fmt: skip
+                rows.append(
+                    ReceivableRow(
+                        pid,
+                        code,
+                        name,
+                        managers.get(manager_id, ""),
+                        b.debt,
+                        b.overdue,
+                        b.oldest_overdue,
+                    )
+                )
     field = sort.lstrip("-")
     rows.sort(key=attrgetter("code"))
     rows.sort(key=SORT_FIELDS.get(field, SORT_FIELDS["debt"]), reverse=sort.startswith("-"))

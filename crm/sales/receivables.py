@@ -95,10 +95,15 @@ class PartnerBalance:
     def open_documents(self) -> list[OpenDocument]:
         """The documents with an unsettled amount, in FIFO order (settled ones are left out)."""
         return [
-            OpenDocument(doc_no, date.fromisoformat(due), date.fromisoformat(doc_date),
-                         _money(total), _money(unsettled))
+            OpenDocument(
+                doc_no,
+                date.fromisoformat(due),
+                date.fromisoformat(doc_date),
+                _money(total),
+                _money(unsettled),
+            )
             for due, doc_date, doc_no, total, unsettled in self._open
-        ]  # fmt: skip
+        ]
 
     def unsettled(self, doc_no: str) -> Decimal:
         """The unsettled amount of one of the partner's documents (0 when settled or unknown)."""
@@ -109,9 +114,11 @@ class PartnerBalance:
 
 
 def receivables(
-    as_of: date, partner_ids: Iterable[int] | None = None, manager_id: int | None = None,
+    as_of: date,
+    partner_ids: Iterable[int] | None = None,
+    manager_id: int | None = None,
     where=None,
-) -> dict[int, PartnerBalance]:  # fmt: skip
+) -> dict[int, PartnerBalance]:
     """Balances as of `as_of` of every partner with a document or a payment dated ≤ as_of.
 
     `partner_ids` limits the partners to those ids, `manager_id` to the partners that manager
@@ -131,9 +138,11 @@ def partner_balance(partner_id: int, as_of: date) -> PartnerBalance:
 
 
 def iter_receivables(
-    as_of: date, partner_ids: Iterable[int] | None = None, manager_id: int | None = None,
+    as_of: date,
+    partner_ids: Iterable[int] | None = None,
+    manager_id: int | None = None,
     where=None,
-) -> Iterator[PartnerBalance]:  # fmt: skip
+) -> Iterator[PartnerBalance]:
     """The balances one partner at a time, in partner id order (ids chunked when given)."""
     conditions = []
     if manager_id is not None:

@@ -60,7 +60,7 @@ def renumber_payments_for_merge(other_id: int, survivor_id: int) -> None:
             Payment.amount,
             Payment.doc_no,
             Payment.occurrence,
-        ).where(Payment.partner_id.in_((other_id, survivor_id)))  # fmt: skip
+        ).where(Payment.partner_id.in_((other_id, survivor_id)))
     ).all()
     highest: dict[tuple, int] = {}
     for _id, partner_id, day, amount, doc_no, occurrence in rows:
@@ -71,6 +71,7 @@ def renumber_payments_for_merge(other_id: int, survivor_id: int) -> None:
     # Highest first: a row never moves onto an occurrence another row still holds.
     for pid, _partner, day, amount, doc_no, occurrence in sorted(moving, key=lambda r: -r[5]):
         db.session.execute(
-            update(Payment).where(Payment.id == pid)
+            update(Payment)
+            .where(Payment.id == pid)
             .values(occurrence=occurrence + highest[(day, amount, doc_no)])
-        )  # fmt: skip
+        )

@@ -40,8 +40,15 @@ def receivables():
     debt, overdue = queries.totals(rows)
     managers = partner_queries.responsible_choices()
     flt["manager"].options = [(u.id, u.display_name) for u in managers]
-    response = render("sales/receivables.html", "sales/_receivables_results.html", flt=flt,
-                      page=page, total_debt=debt, total_overdue=overdue, status=status)  # fmt: skip
+    response = render(
+        "sales/receivables.html",
+        "sales/_receivables_results.html",
+        flt=flt,
+        page=page,
+        total_debt=debt,
+        total_overdue=overdue,
+        status=status,
+    )
     if is_fragment_request():
         # The address bar gets the filter's own URL, not the raw form (empty fields, bad values).
         response.headers["HX-Push-Url"] = url_for("sales.receivables", **flt.params())
@@ -67,6 +74,11 @@ def purchases_chart(partner_id: int):
     """Totals by month for the last 24 months: the chart (HTMX) or a page with it and a table."""
     partner = load_or_403(partner_queries.get_partner, partner_id, "partner.view")
     months = queries.monthly_totals(partner.id, queries.local_today(current_user))
-    return render("sales/purchases_chart.html", "sales/_purchases_chart.html", partner=partner,
-                  months=months, chart=charts.monthly_totals_chart(months),
-                  plotly_tag=plotly_js_tag())  # fmt: skip
+    return render(
+        "sales/purchases_chart.html",
+        "sales/_purchases_chart.html",
+        partner=partner,
+        months=months,
+        chart=charts.monthly_totals_chart(months),
+        plotly_tag=plotly_js_tag(),
+    )

@@ -74,8 +74,9 @@ def test_password_change_keeps_this_session_and_ends_all_others(client, login_as
     laptop = other_browser()
     sign_in(laptop, user.email)
     phone = other_browser()
-    phone.post("/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
-                                    "remember": "y"})  # fmt: skip
+    phone.post(
+        "/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD, "remember": "y"}
+    )
     assert is_signed_in(laptop) and is_signed_in(phone)
 
     change_password(client, DEFAULT_PASSWORD, NEW_PASSWORD)

@@ -86,8 +86,10 @@ def test_email_is_case_insensitive(client, make_user):
 def test_remember_me_keeps_the_user_signed_in_after_the_browser_closes(client, make_user):
     user = make_user("manager")
 
-    client.post("/auth/login", data={"email": user.email, "password": "correct-horse-battery",
-                                     "remember": "y"})  # fmt: skip
+    client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "correct-horse-battery", "remember": "y"},
+    )
 
     assert client.get_cookie("remember_token") is not None
     client.delete_cookie("session")  # the other_browser is closed: session cookies are gone
@@ -117,8 +119,10 @@ def test_logout_is_post_only(client, make_user):
 
 def test_logout_ends_the_session_and_forgets_remember_me(client, make_user):
     user = make_user("manager")
-    client.post("/auth/login", data={"email": user.email, "password": "correct-horse-battery",
-                                     "remember": "y"})  # fmt: skip
+    client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "correct-horse-battery", "remember": "y"},
+    )
 
     response = client.post("/auth/logout")
 

@@ -206,8 +206,9 @@ def test_admin_deactivates_user_and_their_open_session_ends(
 ):
     user = make_user("manager")
     theirs = other_browser()
-    theirs.post("/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
-                                     "remember": "y"})  # fmt: skip
+    theirs.post(
+        "/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD, "remember": "y"}
+    )
     assert is_signed_in(theirs)
     login_as("admin")
 

@@ -21,23 +21,42 @@ def _seed(tag: str) -> dict:
     from crm.interactions.services import create_interaction
     from tests.factories import create_partner
 
-    user = User(email=f"calls-{tag}@example.test", role="manager", name=f"Caller {tag}",
-                timezone="Europe/Moscow")  # fmt: skip
+    user = User(
+        email=f"calls-{tag}@example.test",
+        role="manager",
+        name=f"Caller {tag}",
+        timezone="Europe/Moscow",
+    )
     user.set_password(DEFAULT_PASSWORD)
     db.session.add(user)
     db.session.flush()
-    partner = create_partner(name=f"ООО Звонок {tag}", responsible=user,
-                             phones=["+7 912 345-67-89"], commit=False,
-                             persons=[{"name": "Пётр Сидоров", "position": "Закупки"}])  # fmt: skip
+    partner = create_partner(
+        name=f"ООО Звонок {tag}",
+        responsible=user,
+        phones=["+7 912 345-67-89"],
+        commit=False,
+        persons=[{"name": "Пётр Сидоров", "position": "Закупки"}],
+    )
     person = partner.contact_persons[0]
     create_partner(name=f"Acme {tag}", responsible=user, commit=False)
     # Monday 7 December 2026, 10:00 in Moscow (UTC+3) is 07:00 UTC.
-    meeting = create_interaction(user, {"kind": "meeting", "title": f"Переговоры {tag}",
-                                        "partner_id": partner.id,
-                                        "starts_at": datetime(2026, 12, 7, 7, 0),
-                                        "duration_minutes": 60})  # fmt: skip
-    return {"email": user.email, "user_id": user.id, "partner_id": partner.id,
-            "person_id": person.id, "meeting_id": meeting.id}  # fmt: skip
+    meeting = create_interaction(
+        user,
+        {
+            "kind": "meeting",
+            "title": f"Переговоры {tag}",
+            "partner_id": partner.id,
+            "starts_at": datetime(2026, 12, 7, 7, 0),
+            "duration_minutes": 60,
+        },
+    )
+    return {
+        "email": user.email,
+        "user_id": user.id,
+        "partner_id": partner.id,
+        "person_id": person.id,
+        "meeting_id": meeting.id,
+    }
 
 
 def _interactions(user_id: int) -> list[tuple]:
@@ -46,10 +65,23 @@ def _interactions(user_id: int) -> list[tuple]:
     from crm.extensions import db
     from crm.interactions.models import Interaction
 
-    found = db.session.execute(select(Interaction).where(Interaction.responsible_id == user_id)
-                               .order_by(Interaction.id)).scalars()  # fmt: skip
-    return [(i.kind, i.status, i.direction, i.outcome, i.title, i.parent_id is not None,
-             i.contact_person_id, i.starts_at, i.chain_id) for i in found]  # fmt: skip
+    found = db.session.execute(
+        select(Interaction).where(Interaction.responsible_id == user_id).order_by(Interaction.id)
+    ).scalars()
+    return [
+        (
+            i.kind,
+            i.status,
+            i.direction,
+            i.outcome,
+            i.title,
+            i.parent_id is not None,
+            i.contact_person_id,
+            i.starts_at,
+            i.chain_id,
+        )
+        for i in found
+    ]
 
 
 def test_manager_logs_a_call_on_a_phone_and_reschedules_in_the_week_view(

@@ -25,8 +25,13 @@ def _seed_manager_with_partners(tag: str) -> dict:
     user.set_password(DEFAULT_PASSWORD)
     db.session.add(user)
     db.session.flush()
-    target = create_partner(name="ООО Ромашка", responsible=user, city="Тверь",
-                            emails=["info@romashka.example"], commit=False)  # fmt: skip
+    target = create_partner(
+        name="ООО Ромашка",
+        responsible=user,
+        city="Тверь",
+        emails=["info@romashka.example"],
+        commit=False,
+    )
     create_partner(name="Acme Trading Ltd", responsible=user, city="London", commit=False)
     create_partner(name="Василёк и партнёры", responsible=user, city="Омск", commit=False)
     return {"email": user.email, "partner_id": target.id}

@@ -84,8 +84,11 @@ def test_public_pages_open_without_signing_in(client):
 
 
 def test_every_route_except_public_ones_refuses_anonymous_users(app, client, make_partner):
-    make_partner(name="Secret Partner", emails=["secret@example.test"],
-                 persons=[{"name": "Secret Person", "phone": "+7 495 123-45-67"}])  # fmt: skip
+    make_partner(
+        name="Secret Partner",
+        emails=["secret@example.test"],
+        persons=[{"name": "Secret Person", "phone": "+7 495 123-45-67"}],
+    )
     partners_before = committed_count(Partner)
     checked = set()
 
@@ -118,17 +121,31 @@ def test_every_route_except_public_ones_refuses_anonymous_users(app, client, mak
 
 def test_viewer_cannot_post_anywhere(app, client, login_as, make_user, make_partner):
     manager = make_user("manager")
-    partner = make_partner(name="Kept Name", responsible=manager, emails=["kept@example.test"],
-                           persons=[{"name": "Ivan Kept", "email": "ivan@example.test"}])  # fmt: skip
+    partner = make_partner(
+        name="Kept Name",
+        responsible=manager,
+        emails=["kept@example.test"],
+        persons=[{"name": "Ivan Kept", "email": "ivan@example.test"}],
+    )
     # The walk puts 1 for every id: make sure those ids name real rows.
     assert partner.id == 1 and manager.id == 1
     assert db_ids(ContactDetail) == [1, 2] and db_ids(ContactPerson) == [1]
     login_as("viewer")
     exempt, public = marked(app, "crm_viewer_may_post"), marked(app, "crm_public")
     before = database_snapshot()
-    payload = {"name": "Changed", "value": "Changed", "code": "CHANGED", "email": "c@example.com",
-               "kind": "email", "role": "admin", "active": "y", "other": "1", "pick_name": "other",
-               "password": "changed-password", "current": DEFAULT_PASSWORD}  # fmt: skip
+    payload = {
+        "name": "Changed",
+        "value": "Changed",
+        "code": "CHANGED",
+        "email": "c@example.com",
+        "kind": "email",
+        "role": "admin",
+        "active": "y",
+        "other": "1",
+        "pick_name": "other",
+        "password": "changed-password",
+        "current": DEFAULT_PASSWORD,
+    }
     checked = set()
 
     for rule in app.url_map.iter_rules():
@@ -156,9 +173,17 @@ def test_viewer_cannot_post_anywhere(app, client, login_as, make_user, make_part
 
 def test_only_own_account_tokens_feed_and_notifications_are_exempt_for_viewers(app):
     assert marked(app, "crm_viewer_may_post") == {
-        "auth.logout", "auth.account", "auth.token_create", "auth.token_revoke",
-        "auth.sessions_end_all", "auth.session_end", "interactions.feed_create", "interactions.feed_revoke",
-        "notifications.open", "notifications.read_all"}  # fmt: skip
+        "auth.logout",
+        "auth.account",
+        "auth.token_create",
+        "auth.token_revoke",
+        "auth.sessions_end_all",
+        "auth.session_end",
+        "interactions.feed_create",
+        "interactions.feed_revoke",
+        "notifications.open",
+        "notifications.read_all",
+    }
 
 
 def test_viewer_may_change_own_password_and_sign_out(client, login_as):

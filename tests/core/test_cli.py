@@ -41,22 +41,38 @@ def _partner_names() -> list[str]:
 
 
 def test_users_create_makes_a_user_who_can_sign_in(runner, client):
-    result = runner.invoke(args=["crm", "users", "create", " Olga.Sidorova@Example.TEST ",
-                                 "--role", "manager", "--password", PASSWORD,
-                                 "--name", "Ольга Сидорова"])  # fmt: skip
+    result = runner.invoke(
+        args=[
+            "crm",
+            "users",
+            "create",
+            " Olga.Sidorova@Example.TEST ",
+            "--role",
+            "manager",
+            "--password",
+            PASSWORD,
+            "--name",
+            "Ольга Сидорова",
+        ]
+    )
 
     assert result.exit_code == 0, result.output
     assert result.output == "User olga.sidorova@example.test (manager) is created.\n"
     user = db.session.execute(select(User)).scalar_one()
-    assert (user.email, user.role, user.name) == ("olga.sidorova@example.test", "manager",
-                                                  "Ольга Сидорова")  # fmt: skip
+    assert (user.email, user.role, user.name) == (
+        "olga.sidorova@example.test",
+        "manager",
+        "Ольга Сидорова",
+    )
     assert _signs_in(client, "olga.sidorova@example.test", PASSWORD)
     assert not _signs_in(client, "olga.sidorova@example.test", PASSWORD + "x")
 
 
 def test_users_create_asks_for_the_password_twice(runner, client):
-    result = runner.invoke(args=["crm", "users", "create", "viewer@example.test", "--role",
-                                 "viewer"], input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    result = runner.invoke(
+        args=["crm", "users", "create", "viewer@example.test", "--role", "viewer"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
 
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # hidden input
@@ -66,8 +82,18 @@ def test_users_create_asks_for_the_password_twice(runner, client):
 def test_users_create_with_a_taken_email_exits_1(runner, make_user):
     make_user("admin", email="boss@example.test")
 
-    result = runner.invoke(args=["crm", "users", "create", "BOSS@example.test", "--role",
-                                 "manager", "--password", PASSWORD])  # fmt: skip
+    result = runner.invoke(
+        args=[
+            "crm",
+            "users",
+            "create",
+            "BOSS@example.test",
+            "--role",
+            "manager",
+            "--password",
+            PASSWORD,
+        ]
+    )
 
     assert result.exit_code == 1
     assert result.stderr == "Error: A user with this e-mail exists.\n"
@@ -76,8 +102,9 @@ def test_users_create_with_a_taken_email_exits_1(runner, make_user):
 
 
 def test_users_create_with_a_short_password_exits_1(runner):
-    result = runner.invoke(args=["crm", "users", "create", "x@example.test", "--role",
-                                 "viewer", "--password", "short"])  # fmt: skip
+    result = runner.invoke(
+        args=["crm", "users", "create", "x@example.test", "--role", "viewer", "--password", "short"]
+    )
 
     assert result.exit_code == 1
     assert "The password must have at least" in result.stderr
@@ -98,9 +125,9 @@ def test_demo_creates_users_of_every_role_partners_and_contacts(app, runner, cli
     assert len([c for c in codes if not c.endswith("-DUP")]) == 30
     assert len([c for c in codes if c.endswith("-DUP")]) == 3  # near-duplicates to merge
     assert _count(ContactPerson) > 0
-    assert db.session.execute(
-        select(func.count()).where(Partner.search_text == "")
-    ).scalar_one() == 0  # fmt: skip
+    assert (
+        db.session.execute(select(func.count()).where(Partner.search_text == "")).scalar_one() == 0
+    )
     for _, email, password in logins:
         assert _signs_in(client, email, password), email
     saved = (Path(app.instance_path) / "demo_logins.txt").read_text()

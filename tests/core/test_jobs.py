@@ -22,8 +22,13 @@ def failing_job(partner_id: int, *, run) -> None:
 
 
 def _seed(make_partner, manager):
-    make_partner(name="ООО Ромашка", responsible=manager, emails=["Info@Romashka.example"],
-                 phones=["+7 (495) 123-45-67"], city="Москва")  # fmt: skip
+    make_partner(
+        name="ООО Ромашка",
+        responsible=manager,
+        emails=["Info@Romashka.example"],
+        phones=["+7 (495) 123-45-67"],
+        city="Москва",
+    )
     make_partner(name="Acme Trading", responsible=manager, inn="7701234567")
     make_partner(name="Иванов Пётр", responsible=manager, kind="person")
 

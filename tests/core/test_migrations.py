@@ -35,8 +35,14 @@ def migrated_app(empty_database_url, tmp_path_factory):
     """`flask --app app crm init-db` run as an operator would, then an app on that database
     (the tests only read it)."""
     env = dict(os.environ, DATABASE_URL=empty_database_url, SECRET_KEY="migration-test")
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "init-db"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "crm", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Database is up to date" in result.stdout
     app = create_app(
@@ -61,8 +67,14 @@ def test_migrations_create_every_table_of_the_models(migrated_app):
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert tables == set(db.metadata.tables) | {"alembic_version"}
-    assert {"user", "partner", "contact_person", "contact_detail", "audit_entry",
-            "job_run"} <= tables  # fmt: skip
+    assert {
+        "user",
+        "partner",
+        "contact_person",
+        "contact_detail",
+        "audit_entry",
+        "job_run",
+    } <= tables
     heads = ScriptDirectory(str(ROOT / "migrations")).get_heads()
     assert [version] == heads
 

@@ -86,8 +86,14 @@ def database_without_extension_rights(tmp_path):
 
 def test_migrations_without_pg_trgm_say_so_and_finish(database_without_extension_rights):
     env = dict(os.environ, DATABASE_URL=database_without_extension_rights, SECRET_KEY="t")
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "init-db"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "crm", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pg_trgm not available: substring search will scan" in result.stdout + result.stderr

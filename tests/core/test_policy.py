@@ -23,53 +23,53 @@ T, F = True, False
 # Actions on no record: role → allowed.
 #                          admin manager marketer viewer
 ROLE_ONLY = {
-    "app.write":            (T,    T,      T,       F),
-    "users.manage":         (T,    F,      F,       F),
-    "records.own":          (T,    T,      F,       F),
-    "records.assign":       (T,    F,      F,       F),
-    "exchange.use":         (T,    F,      F,       F),
-    "api.write":            (T,    T,      F,       F),
-    "api.write_shared":     (T,    F,      F,       F),
-    "partner.create":       (T,    T,      F,       F),
-    "interaction.create":   (T,    T,      F,       F),
-    "calendar.view_others": (T,    F,      T,       T),
-}  # fmt: skip
+    "app.write": (T, T, T, F),
+    "users.manage": (T, F, F, F),
+    "records.own": (T, T, F, F),
+    "records.assign": (T, F, F, F),
+    "exchange.use": (T, F, F, F),
+    "api.write": (T, T, F, F),
+    "api.write_shared": (T, F, F, F),
+    "partner.create": (T, T, F, F),
+    "interaction.create": (T, T, F, F),
+    "calendar.view_others": (T, F, T, T),
+}
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.
 PARTNER = {
-    ("admin", "partner.view"):      (T, T, T),
-    ("admin", "partner.edit"):      (T, T, T),
-    ("admin", "partner.delete"):    (T, T, T),
-    ("manager", "partner.view"):    (T, F, F),
-    ("manager", "partner.edit"):    (T, F, F),
-    ("manager", "partner.delete"):  (F, F, F),
-    ("marketer", "partner.view"):   (T, T, T),
-    ("marketer", "partner.edit"):   (F, F, F),
+    ("admin", "partner.view"): (T, T, T),
+    ("admin", "partner.edit"): (T, T, T),
+    ("admin", "partner.delete"): (T, T, T),
+    ("manager", "partner.view"): (T, F, F),
+    ("manager", "partner.edit"): (T, F, F),
+    ("manager", "partner.delete"): (F, F, F),
+    ("marketer", "partner.view"): (T, T, T),
+    ("marketer", "partner.edit"): (F, F, F),
     ("marketer", "partner.delete"): (F, F, F),
-    ("viewer", "partner.view"):     (T, T, T),
-    ("viewer", "partner.edit"):     (F, F, F),
-    ("viewer", "partner.delete"):   (F, F, F),
-}  # fmt: skip
+    ("viewer", "partner.view"): (T, T, T),
+    ("viewer", "partner.edit"): (F, F, F),
+    ("viewer", "partner.delete"): (F, F, F),
+}
 
 # The same with MANAGERS_SEE_ALL_PARTNERS on: only the manager's row changes.
 PARTNER_SEE_ALL = {
     **PARTNER,
-    ("manager", "partner.view"):    (T, T, T),
-    ("manager", "partner.edit"):    (T, T, T),
-}  # fmt: skip
+    ("manager", "partner.view"): (T, T, T),
+    ("manager", "partner.edit"): (T, T, T),
+}
 
 # Actions on an interaction: (role, action) → allowed for one he is responsible for, one he
 # takes part in, and another's.
 INTERACTION = {
-    ("admin", "interaction.view"):    (T, T, T),
-    ("admin", "interaction.edit"):    (T, T, T),
-    ("manager", "interaction.view"):  (T, T, F),
-    ("manager", "interaction.edit"):  (T, F, F),
+    ("admin", "interaction.view"): (T, T, T),
+    ("admin", "interaction.edit"): (T, T, T),
+    ("manager", "interaction.view"): (T, T, F),
+    ("manager", "interaction.edit"): (T, F, F),
     ("marketer", "interaction.view"): (T, T, T),
     ("marketer", "interaction.edit"): (F, F, F),
-    ("viewer", "interaction.view"):   (T, T, T),
-    ("viewer", "interaction.edit"):   (F, F, F),
-}  # fmt: skip
+    ("viewer", "interaction.view"): (T, T, T),
+    ("viewer", "interaction.edit"): (F, F, F),
+}
 
 
 def test_every_registered_action_is_in_a_table(app):

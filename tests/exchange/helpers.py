@@ -66,8 +66,15 @@ def xlsx_bytes(rows, *, extra_sheet=None) -> bytes:
     return buf.getvalue()
 
 
-def write_file(tmp_path: Path, rows, *, fmt: str = "csv", sep: str = ",", bom: bool = False,
-               name: str | None = None) -> Path:  # fmt: skip
+def write_file(
+    tmp_path: Path,
+    rows,
+    *,
+    fmt: str = "csv",
+    sep: str = ",",
+    bom: bool = False,
+    name: str | None = None,
+) -> Path:
     path = tmp_path / (name or f"data.{fmt}")
     data = xlsx_bytes(rows) if fmt == "xlsx" else csv_bytes(rows, sep=sep, bom=bom)
     path.write_bytes(data)
@@ -131,28 +138,45 @@ def documents() -> list[tuple]:
     due date, total) per document."""
     org, dep, wh = aliased(Organization), aliased(Department), aliased(Warehouse)
     rows = db.session.execute(
-        select(SalesDocument.doc_no, SalesDocument.date, Partner.code, org.name, dep.name,
-               wh.name, User.email, SalesDocument.due_date, SalesDocument.total)
+        select(
+            SalesDocument.doc_no,
+            SalesDocument.date,
+            Partner.code,
+            org.name,
+            dep.name,
+            wh.name,
+            User.email,
+            SalesDocument.due_date,
+            SalesDocument.total,
+        )
         .join(Partner, Partner.id == SalesDocument.partner_id)
         .outerjoin(org, org.id == SalesDocument.organization_id)
         .outerjoin(dep, dep.id == SalesDocument.department_id)
         .outerjoin(wh, wh.id == SalesDocument.warehouse_id)
         .outerjoin(User, User.id == SalesDocument.manager_id)
         .order_by(SalesDocument.doc_no)
-    ).all()  # fmt: skip
+    ).all()
     return [tuple(r) for r in rows]
 
 
 def lines() -> list[tuple]:
     """(doc_no, line_no, date, partner code, sku, quantity, amount, cost) per line."""
     rows = db.session.execute(
-        select(SalesDocument.doc_no, SalesLine.line_no, SalesLine.date, Partner.code,
-               Product.sku, SalesLine.quantity, SalesLine.amount, SalesLine.cost)
+        select(
+            SalesDocument.doc_no,
+            SalesLine.line_no,
+            SalesLine.date,
+            Partner.code,
+            Product.sku,
+            SalesLine.quantity,
+            SalesLine.amount,
+            SalesLine.cost,
+        )
         .join(SalesDocument, SalesDocument.id == SalesLine.document_id)
         .join(Partner, Partner.id == SalesLine.partner_id)
         .join(Product, Product.id == SalesLine.product_id)
         .order_by(SalesDocument.doc_no, SalesLine.line_no)
-    ).all()  # fmt: skip
+    ).all()
     return [tuple(r) for r in rows]
 
 
@@ -162,7 +186,7 @@ def payments() -> list[tuple]:
         select(Payment.date, Partner.code, Payment.amount, Payment.doc_no, Payment.occurrence)
         .join(Partner, Partner.id == Payment.partner_id)
         .order_by(Payment.date, Payment.amount, Payment.occurrence)
-    ).all()  # fmt: skip
+    ).all()
     return [tuple(r) for r in rows]
 
 
@@ -173,7 +197,7 @@ def stock() -> list[tuple]:
         .join(Product, Product.id == StockBalance.product_id)
         .join(Warehouse, Warehouse.id == StockBalance.warehouse_id)
         .order_by(Product.sku, StockBalance.quantity)
-    ).all()  # fmt: skip
+    ).all()
     return [tuple(r) for r in rows]
 
 

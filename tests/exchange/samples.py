@@ -15,22 +15,49 @@ WAREHOUSE = 'Склад "Север", №1; 🏭\nворота 2'
 NBSP = "\u00a0"
 
 PARTNERS = [
-    ["name", "code", "note", " city ", "kind", "roles", "inn", "email", "phone", "manager",
-     "created_on"],
-    [f"  {TRICKY}  ", "P-001", "ignore me", "Москва", "company", "client;supplier",
-     "7701234567", "info@romashka.example", "+7 495 123-45-67", "boss@example.test",
-     "01.02.2023"],
+    [
+        "name",
+        "code",
+        "note",
+        " city ",
+        "kind",
+        "roles",
+        "inn",
+        "email",
+        "phone",
+        "manager",
+        "created_on",
+    ],
+    [
+        f"  {TRICKY}  ",
+        "P-001",
+        "ignore me",
+        "Москва",
+        "company",
+        "client;supplier",
+        "7701234567",
+        "info@romashka.example",
+        "+7 495 123-45-67",
+        "boss@example.test",
+        "01.02.2023",
+    ],
     ["Иван Петров 😀", " P-002 ", "", " Казань ", "person", "", "", "", "", "", "2023-03-15"],
     ["Acme", "P-003", "", "", "", "supplier", "", "", "", "", ""],
-]  # fmt: skip
+]
 
 CONTACTS = [
     ["phone", "name", "partner_code", "position", "email", "comment"],
-    ["+7 912 000-11-22", f"  {PERSON}  ", "P-001", " Главный бухгалтер ",
-     "anna@romashka.example", "x"],
+    [
+        "+7 912 000-11-22",
+        f"  {PERSON}  ",
+        "P-001",
+        " Главный бухгалтер ",
+        "anna@romashka.example",
+        "x",
+    ],
     ["", "Пётр", "P-001", "", "", ""],
     ["", "Пётр", " P-002 ", "Директор", "", ""],
-]  # fmt: skip
+]
 
 PRODUCTS = [
     ["name", "sku", "unit", "group", "base_price", "comment"],
@@ -40,16 +67,55 @@ PRODUCTS = [
     ["Без цены", "SKU-4", "", "", "", ""],
 ]
 
-SALES_HEADER = ["date", "doc_no", "partner_code", "sku", "quantity", "amount", "cost",
-                "organization", "department", "warehouse", "manager", "due_date", "memo"]  # fmt: skip
+SALES_HEADER = [
+    "date",
+    "doc_no",
+    "partner_code",
+    "sku",
+    "quantity",
+    "amount",
+    "cost",
+    "organization",
+    "department",
+    "warehouse",
+    "manager",
+    "due_date",
+    "memo",
+]
 SALES = [
     SALES_HEADER,
-    ["05.03.2024", "D-1", "P-001", "SKU-1", "1 234,5", "1 234,50", f"1{NBSP}000.25",
-     f" {ORG} ", "Опт", "Склад 1", "boss@example.test", "2024-04-04", "m"],
-    ["05.03.2024", "D-1", "P-001", "SKU-2", "2", f"1{NBSP}000.25", "", ORG, "Опт",
-     "Склад 1", "boss@example.test", "04.04.2024", ""],
+    [
+        "05.03.2024",
+        "D-1",
+        "P-001",
+        "SKU-1",
+        "1 234,5",
+        "1 234,50",
+        f"1{NBSP}000.25",
+        f" {ORG} ",
+        "Опт",
+        "Склад 1",
+        "boss@example.test",
+        "2024-04-04",
+        "m",
+    ],
+    [
+        "05.03.2024",
+        "D-1",
+        "P-001",
+        "SKU-2",
+        "2",
+        f"1{NBSP}000.25",
+        "",
+        ORG,
+        "Опт",
+        "Склад 1",
+        "boss@example.test",
+        "04.04.2024",
+        "",
+    ],
     ["2024-03-10", "D-2", "P-002", "SKU-1", "-1", "-12,5", "-10", "", "", "", "", "", ""],
-]  # fmt: skip
+]
 
 PAYMENTS = [
     ["amount", "partner_code", "date", "doc_no", "bank"],

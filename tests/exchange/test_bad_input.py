@@ -65,8 +65,7 @@ def test_valid_rows_only_writes_exactly_the_valid_rows(app, ledger, tmp_path):
 def test_rejected_rows_file_holds_exactly_the_bad_rows_with_their_errors(app, ledger, tmp_path):
     rejects = tmp_path / "rejected.csv"
 
-    report = run_import(write_file(tmp_path, BAD_SALES), "sales", today=TODAY,
-                        rejects_path=rejects)  # fmt: skip
+    report = run_import(write_file(tmp_path, BAD_SALES), "sales", today=TODAY, rejects_path=rejects)
 
     assert report.rejects_path == str(rejects)
     assert read_csv(rejects.read_bytes()) == [
@@ -76,38 +75,80 @@ def test_rejected_rows_file_holds_exactly_the_bad_rows_with_their_errors(app, le
         ["5", *BAD_SALES[4], "date: '31.02.2024' is not a real date"],
         ["6", *BAD_SALES[5], "date: 'yesterday' is not a date (use YYYY-MM-DD or DD.MM.YYYY)"],
         ["7", *BAD_SALES[6], "amount: '12abc' is not a number"],
-        ["8", *BAD_SALES[7],
-         "doc_no: the same key (doc_no, line_no) is on an earlier row of the file"],
-        ["9", *BAD_SALES[8], "date: differs from row 2 of document D-1; "
-                             "partner_code: differs from row 2 of document D-1"],
+        [
+            "8",
+            *BAD_SALES[7],
+            "doc_no: the same key (doc_no, line_no) is on an earlier row of the file",
+        ],
+        [
+            "9",
+            *BAD_SALES[8],
+            "date: differs from row 2 of document D-1; "
+            "partner_code: differs from row 2 of document D-1",
+        ],
         ["10", *BAD_SALES[9], "quantity: is required"],
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize(
     ("kind", "rows", "errors"),
     [
-        ("partners", [["code", "name"], ["P-9", "A"], ["P-9", "B"]],
-         ["row 3, column code: the same key (code) is on an earlier row of the file"]),
-        ("contacts", [["partner_code", "name"], ["P-001", "Анна"], ["P-001", " Анна "],
-                      ["GHOST", "Анна"]],
-         ["row 3, column partner_code: the same key (partner_code, name) is on an earlier row "
-          "of the file", "row 4, column partner_code: unknown partner 'GHOST'"]),
-        ("products", [["sku", "name", "base_price"], ["S-9", "A", "1"], ["S-9", "A", "12abc"],
-                      ["S-9", "B", "2"]],
-         ["row 3, column base_price: '12abc' is not a number",
-          "row 4, column sku: the same key (sku) is on an earlier row of the file"]),
-        ("payments", [["date", "partner_code", "amount"], ["2024-02-30", "P-001", "1"],
-                      ["2024-02-01", "NOPE", "1"], ["2024-02-01", "P-001", "1,2,3"]],
-         ["row 2, column date: '2024-02-30' is not a real date",
-          "row 3, column partner_code: unknown partner 'NOPE'",
-          "row 4, column amount: '1,2,3' is not a number"]),
-        ("stock", [["sku", "warehouse", "quantity", "value"], ["SKU-1", "W", "1", "1"],
-                   ["SKU-1", "W", "2", "2"], ["GHOST", "W", "1", "1"]],
-         ["row 3, column sku: the same key (sku, warehouse) is on an earlier row of the file",
-          "row 4, column sku: unknown product 'GHOST'"]),
+        (
+            "partners",
+            [["code", "name"], ["P-9", "A"], ["P-9", "B"]],
+            ["row 3, column code: the same key (code) is on an earlier row of the file"],
+        ),
+        (
+            "contacts",
+            [["partner_code", "name"], ["P-001", "Анна"], ["P-001", " Анна "], ["GHOST", "Анна"]],
+            [
+                "row 3, column partner_code: the same key (partner_code, name) is on an earlier row "
+                "of the file",
+                "row 4, column partner_code: unknown partner 'GHOST'",
+            ],
+        ),
+        (
+            "products",
+            [
+                ["sku", "name", "base_price"],
+                ["S-9", "A", "1"],
+                ["S-9", "A", "12abc"],
+                ["S-9", "B", "2"],
+            ],
+            [
+                "row 3, column base_price: '12abc' is not a number",
+                "row 4, column sku: the same key (sku) is on an earlier row of the file",
+            ],
+        ),
+        (
+            "payments",
+            [
+                ["date", "partner_code", "amount"],
+                ["2024-02-30", "P-001", "1"],
+                ["2024-02-01", "NOPE", "1"],
+                ["2024-02-01", "P-001", "1,2,3"],
+            ],
+            [
+                "row 2, column date: '2024-02-30' is not a real date",
+                "row 3, column partner_code: unknown partner 'NOPE'",
+                "row 4, column amount: '1,2,3' is not a number",
+            ],
+        ),
+        (
+            "stock",
+            [
+                ["sku", "warehouse", "quantity", "value"],
+                ["SKU-1", "W", "1", "1"],
+                ["SKU-1", "W", "2", "2"],
+                ["GHOST", "W", "1", "1"],
+            ],
+            [
+                "row 3, column sku: the same key (sku, warehouse) is on an earlier row of the file",
+                "row 4, column sku: unknown product 'GHOST'",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_rows_of_every_kind(app, ledger, tmp_path, kind, rows, errors):
     report = _refused(write_file(tmp_path, rows), kind)
 
@@ -149,23 +190,40 @@ BAD_FILES = {
     "empty": ("data.csv", b"", "The file is empty."),
     "blank lines only": ("data.csv", b"\r\n \r\n", "The file is empty."),
     "header only": ("data.csv", b"code,name\r\n", "The file has a header but no rows."),
-    "header only xlsx": ("data.xlsx", xlsx_bytes([["code", "name"]]),
-                         "The file has a header but no rows."),
+    "header only xlsx": (
+        "data.xlsx",
+        xlsx_bytes([["code", "name"]]),
+        "The file has a header but no rows.",
+    ),
     "empty xlsx": ("data.xlsx", xlsx_bytes([]), "The first sheet of the workbook is empty."),
-    "binary named .csv": ("data.csv", bytes(range(256)) * 8,
-                          "This is not a text CSV file (it contains binary data)."),
-    "zip named .csv": ("data.csv", _zip_bytes(),
-                       "This is an Excel workbook or a ZIP archive, not a CSV file. Name it "
-                       ".xlsx, or save it as 'CSV UTF-8'."),
-    "xlsx named .csv": ("data.csv", xlsx_bytes([["code", "name"], ["P-1", "A"]]),
-                        "This is an Excel workbook or a ZIP archive, not a CSV file. Name it "
-                        ".xlsx, or save it as 'CSV UTF-8'."),
-    "text named .xlsx": ("data.xlsx", b"code,name\r\nP-1,A\r\n",
-                         "The file is named .xlsx but is not an Excel workbook."),
-    "cp1251 csv": ("data.csv", csv_bytes([["code", "name"], ["P-1", "ООО Ромашка"]],
-                                         encoding="cp1251"),
-                   f"The file is not UTF-8 text. {NOT_UTF8}"),
-}  # fmt: skip
+    "binary named .csv": (
+        "data.csv",
+        bytes(range(256)) * 8,
+        "This is not a text CSV file (it contains binary data).",
+    ),
+    "zip named .csv": (
+        "data.csv",
+        _zip_bytes(),
+        "This is an Excel workbook or a ZIP archive, not a CSV file. Name it "
+        ".xlsx, or save it as 'CSV UTF-8'.",
+    ),
+    "xlsx named .csv": (
+        "data.csv",
+        xlsx_bytes([["code", "name"], ["P-1", "A"]]),
+        "This is an Excel workbook or a ZIP archive, not a CSV file. Name it "
+        ".xlsx, or save it as 'CSV UTF-8'.",
+    ),
+    "text named .xlsx": (
+        "data.xlsx",
+        b"code,name\r\nP-1,A\r\n",
+        "The file is named .xlsx but is not an Excel workbook.",
+    ),
+    "cp1251 csv": (
+        "data.csv",
+        csv_bytes([["code", "name"], ["P-1", "ООО Ромашка"]], encoding="cp1251"),
+        f"The file is not UTF-8 text. {NOT_UTF8}",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
@@ -180,8 +238,10 @@ def test_a_bad_file_is_refused_with_a_clear_message(app, ledger, tmp_path, case)
 
 
 def test_a_broken_xlsx_is_refused(app, ledger, tmp_path):
-    cases = {"not-a-workbook.xlsx": _zip_bytes(),
-             "truncated.xlsx": xlsx_bytes([["code", "name"], ["P-1", "A"]])[:400]}  # fmt: skip
+    cases = {
+        "not-a-workbook.xlsx": _zip_bytes(),
+        "truncated.xlsx": xlsx_bytes([["code", "name"], ["P-1", "A"]])[:400],
+    }
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
@@ -240,14 +300,25 @@ def test_extra_cells_beyond_the_header_are_an_error(app, ledger, tmp_path):
 @pytest.mark.parametrize(
     ("kind", "rows", "model"),
     [
-        ("products", [["sku", "name", "group"]]
-         + [[f"N-{i}", f"New {i}", f"Group {i}"] for i in range(7)], Product),
-        ("partners", [["code", "name", "manager"]]
-         + [[f"N-{i}", f"New {i}", f"m{i}@example.test"] for i in range(7)], Partner),
-        ("sales", [SALES_LINE_HEADER] + [[f"N-{i}", "1", "2024-03-05", "P-001", "SKU-1", "1", "10"]
-                                    for i in range(7)], SalesLine),
+        (
+            "products",
+            [["sku", "name", "group"]] + [[f"N-{i}", f"New {i}", f"Group {i}"] for i in range(7)],
+            Product,
+        ),
+        (
+            "partners",
+            [["code", "name", "manager"]]
+            + [[f"N-{i}", f"New {i}", f"m{i}@example.test"] for i in range(7)],
+            Partner,
+        ),
+        (
+            "sales",
+            [SALES_LINE_HEADER]
+            + [[f"N-{i}", "1", "2024-03-05", "P-001", "SKU-1", "1", "10"] for i in range(7)],
+            SalesLine,
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_crash_half_way_leaves_the_database_as_it_was(
     app, ledger, tmp_path, monkeypatch, kind, rows, model
 ):

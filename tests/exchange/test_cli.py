@@ -138,8 +138,11 @@ def test_a_file_level_error_exits_1(app, ledger, runner, tmp_path):
 
 def test_dry_run_says_what_would_change_and_writes_nothing(app, ledger, runner, tmp_path):
     before = dump()
-    rows = [samples.SALES_LINE_HEADER, ["OLD-1", "1", "2024-01-01", "P-001", "SKU-1", "1", "6"],
-            ["NEW-1", "1", "2024-01-02", "P-002", "SKU-2", "1", "7"]]  # fmt: skip
+    rows = [
+        samples.SALES_LINE_HEADER,
+        ["OLD-1", "1", "2024-01-01", "P-001", "SKU-1", "1", "6"],
+        ["NEW-1", "1", "2024-01-02", "P-002", "SKU-2", "1", "7"],
+    ]
 
     result = _invoke(runner, "import", "sales", str(write_file(tmp_path, rows)), "--dry-run")
 
@@ -153,8 +156,7 @@ def test_dry_run_says_what_would_change_and_writes_nothing(app, ledger, runner, 
 def test_dry_run_of_a_bad_file_exits_1_and_writes_nothing(app, ledger, runner, tmp_path):
     before = dump()
 
-    result = _invoke(runner, "import", "sales", str(write_file(tmp_path, BAD_SALES)),
-                     "--dry-run")  # fmt: skip
+    result = _invoke(runner, "import", "sales", str(write_file(tmp_path, BAD_SALES)), "--dry-run")
 
     assert result.exit_code == 1
     assert result.stderr.splitlines() == BAD_SALES_ERRORS
@@ -167,8 +169,9 @@ def test_dry_run_of_a_bad_file_exits_1_and_writes_nothing(app, ledger, runner, t
 def test_valid_only_imports_the_valid_rows_and_exits_0(app, ledger, runner, tmp_path):
     from tests.exchange.helpers import documents
 
-    result = _invoke(runner, "import", "sales", str(write_file(tmp_path, BAD_SALES)),
-                     "--valid-only")  # fmt: skip
+    result = _invoke(
+        runner, "import", "sales", str(write_file(tmp_path, BAD_SALES)), "--valid-only"
+    )
 
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == BAD_SALES_ERRORS

@@ -44,10 +44,12 @@ def _import(tmp_path, rows, kind, fmt):
 
 def _details(owner_column, owner_id):
     return db.session.execute(
-        select(ContactDetail.kind, ContactDetail.value, ContactDetail.value_norm,
-               ContactDetail.is_main)
-        .where(owner_column == owner_id).order_by(ContactDetail.kind)
-    ).all()  # fmt: skip
+        select(
+            ContactDetail.kind, ContactDetail.value, ContactDetail.value_norm, ContactDetail.is_main
+        )
+        .where(owner_column == owner_id)
+        .order_by(ContactDetail.kind)
+    ).all()
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -59,18 +61,51 @@ def test_partners_import_in_every_format(app, tmp_path, fmt):
     assert (report.rows, report.new, report.updated, report.unchanged) == (3, 3, 0, 0)
     assert report.warnings == ["Unknown column(s) ignored: note."]
     stored = db.session.execute(
-        select(Partner.code, Partner.name, Partner.kind, Partner.is_client, Partner.is_supplier,
-               Partner.is_competitor, Partner.is_other, Partner.inn, Partner.city,
-               Partner.created_on, User.email)
-        .outerjoin(User, User.id == Partner.responsible_id).order_by(Partner.code)
-    ).all()  # fmt: skip
+        select(
+            Partner.code,
+            Partner.name,
+            Partner.kind,
+            Partner.is_client,
+            Partner.is_supplier,
+            Partner.is_competitor,
+            Partner.is_other,
+            Partner.inn,
+            Partner.city,
+            Partner.created_on,
+            User.email,
+        )
+        .outerjoin(User, User.id == Partner.responsible_id)
+        .order_by(Partner.code)
+    ).all()
     assert [tuple(r) for r in stored] == [
-        ("P-001", TRICKY, "company", True, True, False, False, "7701234567", "Москва",
-         date(2023, 2, 1), "boss@example.test"),
-        ("P-002", "Иван Петров 😀", "person", True, False, False, False, "", "Казань",
-         date(2023, 3, 15), None),
+        (
+            "P-001",
+            TRICKY,
+            "company",
+            True,
+            True,
+            False,
+            False,
+            "7701234567",
+            "Москва",
+            date(2023, 2, 1),
+            "boss@example.test",
+        ),
+        (
+            "P-002",
+            "Иван Петров 😀",
+            "person",
+            True,
+            False,
+            False,
+            False,
+            "",
+            "Казань",
+            date(2023, 3, 15),
+            None,
+        ),
         ("P-003", "Acme", "company", False, True, False, False, "", "", TODAY, None),
-    ]  # fmt: skip
+    ]
     ids = dict(db.session.execute(select(Partner.code, Partner.id)).all())
     assert _details(ContactDetail.partner_id, ids["P-001"]) == [
         ("email", "info@romashka.example", "info@romashka.example", True),
@@ -93,9 +128,10 @@ def test_contacts_import_in_every_format(app, tmp_path, fmt, make_partner):
     assert (report.rows, report.new) == (3, 3)
     assert report.warnings == ["Unknown column(s) ignored: comment."]
     people = db.session.execute(
-        select(ContactPerson.partner_id, ContactPerson.name, ContactPerson.position,
-               ContactPerson.id).order_by(ContactPerson.partner_id, ContactPerson.name)
-    ).all()  # fmt: skip
+        select(
+            ContactPerson.partner_id, ContactPerson.name, ContactPerson.position, ContactPerson.id
+        ).order_by(ContactPerson.partner_id, ContactPerson.name)
+    ).all()
     assert [tuple(p[:3]) for p in people] == [
         (romashka, PERSON, "Главный бухгалтер"),
         (romashka, "Пётр", ""),
@@ -118,8 +154,9 @@ def test_products_import_in_every_format(app, tmp_path, fmt):
     assert report.warnings == ["Unknown column(s) ignored: comment."]
     stored = db.session.execute(
         select(Product.sku, Product.name, ProductGroup.name, Product.unit, Product.base_price)
-        .outerjoin(ProductGroup, ProductGroup.id == Product.group_id).order_by(Product.sku)
-    ).all()  # fmt: skip
+        .outerjoin(ProductGroup, ProductGroup.id == Product.group_id)
+        .order_by(Product.sku)
+    ).all()
     assert [tuple(r) for r in stored] == [
         ("SKU-1", PRODUCT, "Молочка", "шт", d("1234.50")),
         ("SKU-2", "Хлеб", None, "", d("1234.50")),
@@ -139,11 +176,19 @@ def test_sales_import_in_every_format(app, tmp_path, fmt, make_partner):
     assert (report.rows, report.new) == (3, 3)
     assert report.warnings == ["Unknown column(s) ignored: memo."]
     assert documents() == [
-        ("D-1", date(2024, 3, 5), "P-001", ORG, "Опт", "Склад 1", "boss@example.test",
-         date(2024, 4, 4), d("2234.75")),
-        ("D-2", date(2024, 3, 10), "P-002", None, None, None, None, date(2024, 3, 10),
-         d("-12.50")),
-    ]  # fmt: skip
+        (
+            "D-1",
+            date(2024, 3, 5),
+            "P-001",
+            ORG,
+            "Опт",
+            "Склад 1",
+            "boss@example.test",
+            date(2024, 4, 4),
+            d("2234.75"),
+        ),
+        ("D-2", date(2024, 3, 10), "P-002", None, None, None, None, date(2024, 3, 10), d("-12.50")),
+    ]
     assert lines() == [
         ("D-1", 1, date(2024, 3, 5), "P-001", "SKU-1", d("1234.5"), d("1234.50"), d("1000.25")),
         ("D-1", 2, date(2024, 3, 5), "P-001", "SKU-2", d("2"), d("1000.25"), None),
@@ -156,11 +201,20 @@ def test_sales_xlsx_with_typed_cells_on_the_first_sheet(app, tmp_path, make_part
     make_partner(code="1001", name="Numeric code")
     add_products("12345")
     rows = [
-        ["doc_no", "line_no", "date", "partner_code", "sku", "quantity", "amount", "cost",
-         "due_date"],
+        [
+            "doc_no",
+            "line_no",
+            "date",
+            "partner_code",
+            "sku",
+            "quantity",
+            "amount",
+            "cost",
+            "due_date",
+        ],
         [7001, 1, datetime(2024, 3, 5), 1001, 12345, 2, 1234.5, 1000, date(2024, 4, 5)],
         [7001, 2, datetime(2024, 3, 5), 1001, 12345, 0.5, 10.25, None, date(2024, 4, 5)],
-    ]  # fmt: skip
+    ]
     path = tmp_path / "typed.xlsx"
     path.write_bytes(xlsx_bytes(rows, extra_sheet=[["doc_no"], ["not a document"]]))
 
@@ -168,9 +222,8 @@ def test_sales_xlsx_with_typed_cells_on_the_first_sheet(app, tmp_path, make_part
 
     assert (report.errors, report.file_errors, report.new) == ([], [], 2)
     assert documents() == [
-        ("7001", date(2024, 3, 5), "1001", None, None, None, None, date(2024, 4, 5),
-         d("1244.75")),
-    ]  # fmt: skip
+        ("7001", date(2024, 3, 5), "1001", None, None, None, None, date(2024, 4, 5), d("1244.75")),
+    ]
     assert lines() == [
         ("7001", 1, date(2024, 3, 5), "1001", "12345", d("2"), d("1234.50"), d("1000")),
         ("7001", 2, date(2024, 3, 5), "1001", "12345", d("0.5"), d("10.25"), None),

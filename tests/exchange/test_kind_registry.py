@@ -90,8 +90,12 @@ ROWS = [
     ["N-4", "sales", "fourth", "2024-13-01"],  # row 6: no 13th month
 ]
 # Where each problem is and what kind of problem it is.
-EXPECTED = [(3, "text", REQUIRED), (4, "topic", UNKNOWN), (5, "code", DUPLICATE_KEY),
-            (6, "when", BAD_VALUE)]  # fmt: skip
+EXPECTED = [
+    (3, "text", REQUIRED),
+    (4, "topic", UNKNOWN),
+    (5, "code", DUPLICATE_KEY),
+    (6, "when", BAD_VALUE),
+]
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def test_a_changed_contact_row_updates_the_contact(app, tmp_path, make_partner):
         select(Partner.code, ContactPerson.name, ContactPerson.position)
         .join(Partner, Partner.id == ContactPerson.partner_id)
         .order_by(Partner.code, ContactPerson.name)
-    ).all()  # fmt: skip
+    ).all()
     assert [tuple(p) for p in people] == [
         ("P-001", samples.PERSON, "Главный бухгалтер"),
         ("P-001", "Пётр", ""),
@@ -102,8 +102,12 @@ def test_a_changed_product_row_updates_the_product(app, tmp_path):
 
     assert (report.new, report.updated, report.unchanged) == (0, 1, 3)
     prices = dict(db.session.execute(select(Product.sku, Product.base_price)).all())
-    assert prices == {"SKU-1": d("1234.50"), "SKU-2": d("99.90"), "SKU-3": d("-12.50"),
-                      "SKU-4": None}  # fmt: skip
+    assert prices == {
+        "SKU-1": d("1234.50"),
+        "SKU-2": d("99.90"),
+        "SKU-3": d("-12.50"),
+        "SKU-4": None,
+    }
 
 
 def test_a_changed_sales_line_updates_it_and_the_document_total(app, tmp_path, make_partner):
@@ -123,8 +127,10 @@ def test_a_changed_sales_line_updates_it_and_the_document_total(app, tmp_path, m
         ("D-2", 1, d("-12.50")),
     ]
     # total = 1234.50 + 2000 for D-1; D-2 untouched.
-    assert [(doc[0], doc[-1]) for doc in documents()] == [("D-1", d("3234.50")),
-                                                         ("D-2", d("-12.50"))]  # fmt: skip
+    assert [(doc[0], doc[-1]) for doc in documents()] == [
+        ("D-1", d("3234.50")),
+        ("D-2", d("-12.50")),
+    ]
     assert _updated_at(SalesDocument, doc_no="D-2") == d2_stamp
 
 
@@ -139,8 +145,10 @@ def test_a_changed_due_date_updates_the_document(app, tmp_path, make_partner):
     report = _run(_write(tmp_path, changed, name="b.csv"), "sales")
 
     assert (report.new, report.updated, report.unchanged) == (0, 1, 2)
-    assert {doc[0]: doc[7] for doc in documents()} == {"D-1": date(2024, 4, 4),
-                                                       "D-2": date(2024, 5, 10)}  # fmt: skip
+    assert {doc[0]: doc[7] for doc in documents()} == {
+        "D-1": date(2024, 4, 4),
+        "D-2": date(2024, 5, 10),
+    }
     assert _updated_at(SalesDocument, doc_no="D-2") > stamp
 
 
@@ -173,12 +181,24 @@ def test_sales_line_numbers_default_to_the_position_within_the_document(
 def test_a_document_total_is_the_sum_of_lines_from_several_files(app, tmp_path, make_partner):
     samples.prepare("sales", make_partner)
     header = ["doc_no", "line_no", "date", "partner_code", "sku", "quantity", "amount"]
-    _run(_write(tmp_path, [header, ["A-1", "1", "2024-01-10", "P-001", "SKU-1", "1", "10,10"]],
-                name="a.csv"), "sales")  # fmt: skip
+    _run(
+        _write(
+            tmp_path,
+            [header, ["A-1", "1", "2024-01-10", "P-001", "SKU-1", "1", "10,10"]],
+            name="a.csv",
+        ),
+        "sales",
+    )
 
     # The second file adds line 2 and moves the document to another date.
-    _run(_write(tmp_path, [header, ["A-1", "2", "2024-01-12", "P-001", "SKU-2", "1", "5,05"]],
-                name="b.csv"), "sales")  # fmt: skip
+    _run(
+        _write(
+            tmp_path,
+            [header, ["A-1", "2", "2024-01-12", "P-001", "SKU-2", "1", "5,05"]],
+            name="b.csv",
+        ),
+        "sales",
+    )
 
     assert documents()[0][:2] + documents()[0][-1:] == ("A-1", date(2024, 1, 12), d("15.15"))
     # Line 1, not in the second file, follows its document's new date.
@@ -208,17 +228,31 @@ def test_equal_payments_on_one_day_are_separate_and_reimport_keeps_them(
 def test_stock_reimport_replaces_the_balance(app, tmp_path, make_partner):
     samples.prepare("stock", make_partner)
     header = ["sku", "warehouse", "quantity", "value"]
-    _run(_write(tmp_path, [header, ["SKU-1", "Главный", "10", "100"],
-                           ["SKU-2", "Главный", "1", "7"]], name="a.csv"), "stock")  # fmt: skip
+    _run(
+        _write(
+            tmp_path,
+            [header, ["SKU-1", "Главный", "10", "100"], ["SKU-2", "Главный", "1", "7"]],
+            name="a.csv",
+        ),
+        "stock",
+    )
     stamp = _updated_at(StockBalance, quantity=d("10"))
     _later()
 
-    report = _run(_write(tmp_path, [header, ["SKU-1", "Главный", "4", "40,5"],
-                                    ["SKU-2", "Главный", "1", "7"]], name="b.csv"), "stock")  # fmt: skip
+    report = _run(
+        _write(
+            tmp_path,
+            [header, ["SKU-1", "Главный", "4", "40,5"], ["SKU-2", "Главный", "1", "7"]],
+            name="b.csv",
+        ),
+        "stock",
+    )
 
     assert (report.new, report.updated, report.unchanged) == (0, 1, 1)
-    assert stock() == [("SKU-1", "Главный", d("4"), d("40.50")), ("SKU-2", "Главный", d("1"),
-                                                                      d("7"))]  # fmt: skip
+    assert stock() == [
+        ("SKU-1", "Главный", d("4"), d("40.50")),
+        ("SKU-2", "Главный", d("1"), d("7")),
+    ]
     assert count(StockBalance) == 2
     assert _updated_at(StockBalance, quantity=d("4")) > stamp
 

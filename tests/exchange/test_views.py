@@ -118,7 +118,11 @@ def test_upload_preview_confirm_done(app, client, login_as):
     assert response.status_code == 302
     assert response.location.endswith(f"/exchange/{imp.id}")
     assert (imp.kind, imp.filename, imp.status, imp.size) == (
-        "partners", "partners.csv", "validated", len(data))  # fmt: skip
+        "partners",
+        "partners.csv",
+        "validated",
+        len(data),
+    )
     assert count(Partner) == 0  # validated only
     page = _text(client.get(f"/exchange/{imp.id}"))
     assert _summary(page) == {"Rows": 3, "New": 3, "Changed": 0, "Unchanged": 0, "Rejected": 0}
@@ -300,20 +304,35 @@ def test_an_import_that_crashes_half_way_is_shown_as_failed_and_writes_nothing(
 @pytest.mark.parametrize(
     ("kind", "data", "filename", "message"),
     [
-        ("partners", bytes(range(256)) * 4, "partners.csv",
-         "This is not a text CSV file (it contains binary data)."),
-        ("partners", b"code,name\r\nP-1,A\r\n", "partners.xlsx",
-         "The file is named .xlsx but is not an Excel workbook."),
+        (
+            "partners",
+            bytes(range(256)) * 4,
+            "partners.csv",
+            "This is not a text CSV file (it contains binary data).",
+        ),
+        (
+            "partners",
+            b"code,name\r\nP-1,A\r\n",
+            "partners.xlsx",
+            "The file is named .xlsx but is not an Excel workbook.",
+        ),
         ("partners", b"", "partners.csv", "The file is empty."),
-        ("partners", "code;name\r\nP-1;Ромашка\r\n".encode("cp1251"), "partners.csv",
-         "The file is not UTF-8 text. Save it as 'CSV UTF-8' (or as XLSX) and try again."),
+        (
+            "partners",
+            "code;name\r\nP-1;Ромашка\r\n".encode("cp1251"),
+            "partners.csv",
+            "The file is not UTF-8 text. Save it as 'CSV UTF-8' (or as XLSX) and try again.",
+        ),
         ("partners", b"%PDF-1.4", "partners.pdf", "Upload a .csv or .xlsx file."),
-        ("", b"code,name\r\nP-1,A\r\n", "partners.csv",
-         "Choose what the file holds (partners, sales, …)."),
+        (
+            "",
+            b"code,name\r\nP-1,A\r\n",
+            "partners.csv",
+            "Choose what the file holds (partners, sales, …).",
+        ),
     ],
-)  # fmt: skip
-def test_a_bad_upload_is_refused_on_the_form(app, client, login_as, kind, data, filename,
-                                             message):  # fmt: skip
+)
+def test_a_bad_upload_is_refused_on_the_form(app, client, login_as, kind, data, filename, message):
     login_as("admin")
     uploads = Path(app.config["UPLOAD_FOLDER"])
     stored = set(uploads.iterdir()) if uploads.exists() else set()
@@ -392,8 +411,13 @@ def test_upload_and_confirm_with_jobs_on_a_real_rq_worker(
         assert result.returncode == 0, result.stdout + result.stderr
         assert _last_import().status == "validated"
         preview = _status(client, imp.id)
-        assert _summary(preview) == {"Rows": 3, "New": 3, "Changed": 0, "Unchanged": 0,
-                                     "Rejected": 0}  # fmt: skip
+        assert _summary(preview) == {
+            "Rows": 3,
+            "New": 3,
+            "Changed": 0,
+            "Unchanged": 0,
+            "Rejected": 0,
+        }
         assert "every 1s" not in preview
         assert count(Partner) == 0
 

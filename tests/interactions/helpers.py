@@ -65,11 +65,27 @@ def listed(client, query: str = "", fragment: bool = False) -> list[str]:
     return titles(response)
 
 
-def add_interaction(responsible, starts_at: datetime, minutes: int = 30, *, title=None,
-                    kind="meeting", status="planned", participants=(), **fields) -> Interaction:  # fmt: skip
+def add_interaction(
+    responsible,
+    starts_at: datetime,
+    minutes: int = 30,
+    *,
+    title=None,
+    kind="meeting",
+    status="planned",
+    participants=(),
+    **fields,
+) -> Interaction:
     """A meeting of `minutes` at `starts_at` (naive UTC), through the shared factory."""
     if status == "completed":
         fields.setdefault("completed_at", starts_at)
-    return create_interaction(responsible, kind=kind, starts_at=starts_at, status=status,
-                              title=title or f"Meeting at {starts_at:%m-%d %H:%M}",
-                              duration_minutes=minutes, participants=participants, **fields)  # fmt: skip
+    return create_interaction(
+        responsible,
+        kind=kind,
+        starts_at=starts_at,
+        status=status,
+        title=title or f"Meeting at {starts_at:%m-%d %H:%M}",
+        duration_minutes=minutes,
+        participants=participants,
+        **fields,
+    )

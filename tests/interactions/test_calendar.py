@@ -42,9 +42,14 @@ class _Places(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if "data-item-key" in a:
-            where = next((s.get("data-slot") or s.get("data-day")
-                          for s in reversed(self.stack)
-                          if "data-slot" in s or "data-day" in s), None)  # fmt: skip
+            where = next(
+                (
+                    s.get("data-slot") or s.get("data-day")
+                    for s in reversed(self.stack)
+                    if "data-slot" in s or "data-day" in s
+                ),
+                None,
+            )
             self.places.setdefault(a["data-item-key"], []).append(where)
             self.attrs.setdefault(a["data-item-key"], a)
         if tag not in self.VOID:
@@ -149,8 +154,11 @@ def test_local_midnight_is_the_day_boundary(client, login_as):
 
     day2 = places(show(client, view="day", date="2026-03-02"))
     # All three start after 22:00: the "later" row of 2 March.
-    assert day2 == {key(just_before): ["2026-03-02"], key(ends_at_midnight): ["2026-03-02"],
-                    key(across): ["2026-03-02"]}  # fmt: skip
+    assert day2 == {
+        key(just_before): ["2026-03-02"],
+        key(ends_at_midnight): ["2026-03-02"],
+        key(across): ["2026-03-02"],
+    }
     day3 = places(show(client, view="day", date="2026-03-03"))
     # The one at midnight in the "earlier" row; the one from the day before continues.
     assert day3 == {key(at_midnight): ["2026-03-03"], key(across): ["2026-03-03"]}
@@ -213,8 +221,9 @@ def team(app, make_user):
     anna = make_user("manager", name="Anna", timezone=VLADIVOSTOK)
     boris = make_user("manager", name="Boris", timezone=VLADIVOSTOK)
     own = add_interaction(anna, datetime(2026, 3, 10, 2, 0), title="Anna's own")
-    joined = add_interaction(boris, datetime(2026, 3, 11, 2, 0), title="Boris with Anna",
-                             participants=[anna])  # fmt: skip
+    joined = add_interaction(
+        boris, datetime(2026, 3, 11, 2, 0), title="Boris with Anna", participants=[anna]
+    )
     others = add_interaction(boris, datetime(2026, 3, 12, 2, 0), title="Boris alone")
     return {"anna": anna, "boris": boris, "own": own, "joined": joined, "others": others}
 
@@ -250,8 +259,10 @@ def test_readers_may_look_at_any_calendar(client, login_as, team, role):
     found = places(show(client, view="month", date="2026-03-10", user="all"))
     assert set(found) == {key(team["own"]), key(team["joined"]), key(team["others"])}
     # They read; nothing offers to move an item.
-    assert all("data-reschedule-url" not in a for a in item_attrs(
-        show(client, view="month", date="2026-03-10", user="all")).values())  # fmt: skip
+    assert all(
+        "data-reschedule-url" not in a
+        for a in item_attrs(show(client, view="month", date="2026-03-10", user="all")).values()
+    )
 
 
 @pytest.mark.parametrize("value", ["999999", "abc", "-1", "1e3", "²", "9" * 40])
@@ -322,10 +333,23 @@ def test_paging_at_the_edge_of_the_calendar_does_not_fail(client, login_as):
 def test_unprocessed_and_overdue_items_are_marked_in_words(client, login_as):
     user = login_as("manager", timezone=VLADIVOSTOK)
     now = utcnow().replace(second=0, microsecond=0)
-    overdue = add_interaction(user, now - timedelta(days=1), 30, title="Missed call", kind="call",
-                              direction="outgoing", contact_text="Someone")  # fmt: skip
-    follow_up = add_interaction(user, now - timedelta(days=1, hours=2), 30, title="Waits reply",
-                                status="completed", follow_up_at=now - timedelta(hours=1))  # fmt: skip
+    overdue = add_interaction(
+        user,
+        now - timedelta(days=1),
+        30,
+        title="Missed call",
+        kind="call",
+        direction="outgoing",
+        contact_text="Someone",
+    )
+    follow_up = add_interaction(
+        user,
+        now - timedelta(days=1, hours=2),
+        30,
+        title="Waits reply",
+        status="completed",
+        follow_up_at=now - timedelta(hours=1),
+    )
     future = add_interaction(user, now + timedelta(days=1), 30, title="Later")
     response = show(client, view="agenda", date=(now - timedelta(days=3)).date().isoformat())
     attrs = item_attrs(response)
@@ -362,8 +386,11 @@ def test_own_open_items_are_draggable_closed_and_others_are_not(client, login_as
 def test_reschedule_moves_the_item_from_local_time(client, login_as, team):
     anna, own = team["anna"], team["own"]
     login_as(anna)
-    response = client.post(f"/interactions/{own.id}/reschedule", headers=HX, data={
-        "starts_at": "2026-03-05T10:15", "view": "week", "date": "2026-03-05", "user": ""})  # fmt: skip
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        headers=HX,
+        data={"starts_at": "2026-03-05T10:15", "view": "week", "date": "2026-03-05", "user": ""},
+    )
     assert response.status_code == 200
     row = fresh(own)
     # 10:15 in Vladivostok = 00:15 UTC; the 30 minutes stay.
@@ -378,8 +405,10 @@ def test_the_move_to_field_moves_the_item_without_javascript(client, login_as, t
     """The item's "Move" form posts the typed time as move_to (no starts_at button pressed)."""
     anna, own = team["anna"], team["own"]
     login_as(anna)
-    response = client.post(f"/interactions/{own.id}/reschedule", data={
-        "move_to": "2026-03-06T08:30", "view": "week", "date": "2026-03-05", "user": ""})  # fmt: skip
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        data={"move_to": "2026-03-06T08:30", "view": "week", "date": "2026-03-05", "user": ""},
+    )
     assert response.status_code == 302
     assert fresh(own).starts_at == datetime(2026, 3, 5, 22, 30)  # 08:30 on the 6th, UTC+10
 
@@ -387,8 +416,10 @@ def test_the_move_to_field_moves_the_item_without_javascript(client, login_as, t
 def test_reschedule_across_the_dst_change(client, login_as):
     user = login_as("manager", timezone=NEW_YORK)
     i = add_interaction(user, datetime(2026, 3, 6, 15, 0), 60)  # Fri 6 Mar 10:00 EST
-    response = client.post(f"/interactions/{i.id}/reschedule", data={
-        "starts_at": "2026-03-09T10:00", "view": "month", "date": "2026-03-09"})  # fmt: skip
+    response = client.post(
+        f"/interactions/{i.id}/reschedule",
+        data={"starts_at": "2026-03-09T10:00", "view": "month", "date": "2026-03-09"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(
         "/interactions/calendar?view=month&date=2026-03-09"
@@ -399,8 +430,9 @@ def test_reschedule_across_the_dst_change(client, login_as):
 def test_admin_may_move_anyones_item(client, login_as, team):
     login_as("admin", timezone="UTC")
     others = team["others"]
-    response = client.post(f"/interactions/{others.id}/reschedule",
-                           data={"starts_at": "2026-03-20T08:00"})  # fmt: skip
+    response = client.post(
+        f"/interactions/{others.id}/reschedule", data={"starts_at": "2026-03-20T08:00"}
+    )
     assert response.status_code == 302
     assert fresh(others).starts_at == datetime(2026, 3, 20, 8, 0)
 
@@ -409,34 +441,53 @@ def test_reschedule_refuses_someone_elses_item(client, login_as, team):
     login_as(team["anna"])
     for item in (team["others"], team["joined"]):  # hidden from her / she only takes part
         before = item.starts_at
-        response = client.post(f"/interactions/{item.id}/reschedule",
-                               data={"starts_at": "2026-03-20T08:00"})  # fmt: skip
+        response = client.post(
+            f"/interactions/{item.id}/reschedule", data={"starts_at": "2026-03-20T08:00"}
+        )
         assert response.status_code == 403
         assert fresh(item).starts_at == before
 
 
 def test_viewer_cannot_reschedule(client, login_as, team):
     login_as("viewer")
-    response = client.post(f"/interactions/{team['own'].id}/reschedule",
-                           data={"starts_at": "2026-03-20T08:00"})  # fmt: skip
+    response = client.post(
+        f"/interactions/{team['own'].id}/reschedule", data={"starts_at": "2026-03-20T08:00"}
+    )
     assert response.status_code == 403
     assert fresh(team["own"]).starts_at == datetime(2026, 3, 10, 2, 0)
 
 
 def test_reschedule_of_a_missing_item_is_404(client, login_as):
     login_as("admin")
-    assert client.post("/interactions/424242/reschedule",
-                       data={"starts_at": "2026-03-20T08:00"}).status_code == 404  # fmt: skip
+    assert (
+        client.post(
+            "/interactions/424242/reschedule", data={"starts_at": "2026-03-20T08:00"}
+        ).status_code
+        == 404
+    )
 
 
-@pytest.mark.parametrize("value", ["", "tomorrow", "2026-02-30T10:00", "2026-03-05T25:00",
-                                   "0001-01-01T00:00", "9999-12-31T23:59", "2026-03-05T10:00\x00"])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "tomorrow",
+        "2026-02-30T10:00",
+        "2026-03-05T25:00",
+        "0001-01-01T00:00",
+        "9999-12-31T23:59",
+        "2026-03-05T10:00\x00",
+    ],
+)
 @pytest.mark.parametrize("headers", [HX, None])
 def test_reschedule_rejects_garbage_and_changes_nothing(client, login_as, team, value, headers):
     login_as(team["anna"])
     own = team["own"]
-    response = client.post(f"/interactions/{own.id}/reschedule", headers=headers, data={
-        "starts_at": value, "view": "month", "date": "2026-03-10"})  # fmt: skip
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        headers=headers,
+        data={"starts_at": value, "view": "month", "date": "2026-03-10"},
+    )
     assert response.status_code == 422
     page = body(response)
     assert "nothing was moved" in page
@@ -464,15 +515,26 @@ def _seed_calendar(tag: str) -> dict:
     from crm.auth.models import User
     from tests.conftest import DEFAULT_PASSWORD
 
-    user = User(email=f"calendar-{tag}@example.test", role="manager", name=f"Cal {tag}",
-                timezone=VLADIVOSTOK)  # fmt: skip
+    user = User(
+        email=f"calendar-{tag}@example.test",
+        role="manager",
+        name=f"Cal {tag}",
+        timezone=VLADIVOSTOK,
+    )
     user.set_password(DEFAULT_PASSWORD)
     db.session.add(user)
     db.session.flush()
     # Tue 10 March 12:00 and Wed 11 March 09:30 in Vladivostok.
     talk = add_interaction(user, datetime(2026, 3, 10, 2, 0), 60, title="Contract talk")
-    call = add_interaction(user, datetime(2026, 3, 10, 23, 30), 15, title="Call back Ivan",
-                           kind="call", direction="outgoing", contact_text="Ivan")  # fmt: skip
+    call = add_interaction(
+        user,
+        datetime(2026, 3, 10, 23, 30),
+        15,
+        title="Call back Ivan",
+        kind="call",
+        direction="outgoing",
+        contact_text="Ivan",
+    )
     add_interaction(user, datetime(2026, 3, 12, 6, 0), 30, title="Closed one", status="completed")
     return {"email": user.email, "talk": talk.id, "call": call.id}
 
@@ -483,8 +545,7 @@ def _starts_at(live_server, interaction_id: int) -> datetime:
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_drag_an_item_to_another_day_and_hour_on_a_laptop(live_server, browser_page,
-                                                          artifacts_dir):  # fmt: skip
+def test_drag_an_item_to_another_day_and_hour_on_a_laptop(live_server, browser_page, artifacts_dir):
     from playwright.sync_api import expect
 
     from tests.browser.fixtures import log_in
@@ -571,8 +632,10 @@ def test_a_month_cell_shows_four_items_and_counts_the_rest(client, login_as):
     time order and "+2 more", a link to that day, where all six are."""
     user = login_as("manager", timezone=VLADIVOSTOK)
     # 09:00, 10:00 … 14:00 local = 23:00 UTC on the 9th, then 00:00 … 04:00 UTC on the 10th.
-    meetings = [add_interaction(user, datetime(2026, 3, 9, 23, 0) + timedelta(hours=n), 30)
-                for n in range(6)]  # fmt: skip
+    meetings = [
+        add_interaction(user, datetime(2026, 3, 9, 23, 0) + timedelta(hours=n), 30)
+        for n in range(6)
+    ]
     add_interaction(user, datetime(2026, 3, 11, 1, 0), 30, title="Alone on the 11th")
 
     month = show(client, view="month", date="2026-03-10")

@@ -189,29 +189,42 @@ def test_creating_records_an_audit_entry(client, desk):
 
 # kind: (stored, posted, expected afterwards, fields the audit entry names)
 EDITS = {
-    "meeting": ({"title": "Встреча", "duration_minutes": 60, "status": "planned"},
-                {"title": "Встреча на складе", "duration_minutes": "120", "status": "in_progress"},
-                {"title": "Встреча на складе", "duration_minutes": 120, "status": "in_progress",
-                 "ends_at": datetime(2026, 11, 30, 9, 0)},
-                {"title", "duration_minutes", "status"}),
-    "planned": ({"title": "Позвонить", "status": "planned"},
-                {"title": "Позвонить в бухгалтерию", "status": "cancelled"},
-                {"title": "Позвонить в бухгалтерию", "status": "cancelled", "due_at": None},
-                {"title", "status"}),
-    "call": ({"title": "Звонок", "status": "completed", "contact_text": "Склад"},
-             {"direction": "incoming", "contact_text": "Склад, Олег", "outcome": "No answer"},
-             {"direction": "incoming", "contact_text": "Склад, Олег", "outcome": "No answer"},
-             {"direction", "contact_text", "outcome"}),
-    "sms": ({"title": "", "status": "completed", "description": "Привет",
-             "address": "+79001234567"},
-            {"description": "Счёт выставлен"},
-            {"description": "Счёт выставлен", "address": "+79001234567"},
-            {"description"}),
-    "email": ({"title": "КП", "status": "completed", "address": "a@example.com"},
-              {"title": "Re: КП", "address": "b@example.com", "direction": "incoming"},
-              {"title": "Re: КП", "address": "b@example.com", "direction": "incoming"},
-              {"title", "address", "direction"}),
-}  # fmt: skip
+    "meeting": (
+        {"title": "Встреча", "duration_minutes": 60, "status": "planned"},
+        {"title": "Встреча на складе", "duration_minutes": "120", "status": "in_progress"},
+        {
+            "title": "Встреча на складе",
+            "duration_minutes": 120,
+            "status": "in_progress",
+            "ends_at": datetime(2026, 11, 30, 9, 0),
+        },
+        {"title", "duration_minutes", "status"},
+    ),
+    "planned": (
+        {"title": "Позвонить", "status": "planned"},
+        {"title": "Позвонить в бухгалтерию", "status": "cancelled"},
+        {"title": "Позвонить в бухгалтерию", "status": "cancelled", "due_at": None},
+        {"title", "status"},
+    ),
+    "call": (
+        {"title": "Звонок", "status": "completed", "contact_text": "Склад"},
+        {"direction": "incoming", "contact_text": "Склад, Олег", "outcome": "No answer"},
+        {"direction": "incoming", "contact_text": "Склад, Олег", "outcome": "No answer"},
+        {"direction", "contact_text", "outcome"},
+    ),
+    "sms": (
+        {"title": "", "status": "completed", "description": "Привет", "address": "+79001234567"},
+        {"description": "Счёт выставлен"},
+        {"description": "Счёт выставлен", "address": "+79001234567"},
+        {"description"},
+    ),
+    "email": (
+        {"title": "КП", "status": "completed", "address": "a@example.com"},
+        {"title": "Re: КП", "address": "b@example.com", "direction": "incoming"},
+        {"title": "Re: КП", "address": "b@example.com", "direction": "incoming"},
+        {"title", "address", "direction"},
+    ),
+}
 
 
 @pytest.mark.parametrize("kind", list(EDITS))
@@ -286,48 +299,92 @@ def test_edit_keeps_a_partner_the_manager_cannot_see_when_unchanged(client, desk
 
 BAD_FORMS = {
     "e-mail without a subject line": (
-        {"kind": "email", "address": "ivan@example.com"}, "title",
-        "An e-mail needs a subject line."),
-    "SMS without text": ({"kind": "sms", "address": "+79001234567"}, "description",
-                         "Write the text of the SMS."),
+        {"kind": "email", "address": "ivan@example.com"},
+        "title",
+        "An e-mail needs a subject line.",
+    ),
+    "SMS without text": (
+        {"kind": "sms", "address": "+79001234567"},
+        "description",
+        "Write the text of the SMS.",
+    ),
     "call without a direction": ({"direction": ""}, "direction", "Incoming or outgoing?"),
-    "call with nobody": ({"partner_id": ""}, "partner_id",
-                         "Who was it with? Choose a partner or type a contact."),
+    "call with nobody": (
+        {"partner_id": ""},
+        "partner_id",
+        "Who was it with? Choose a partner or type a contact.",
+    ),
     "meeting without topic or partner": (
-        {"kind": "meeting", "status": "planned", "partner_id": ""}, "title",
-        "Give a topic or choose a partner."),
+        {"kind": "meeting", "status": "planned", "partner_id": ""},
+        "title",
+        "Give a topic or choose a partner.",
+    ),
     "malformed e-mail address": (
-        {"kind": "email", "title": "Hi", "address": "ivan@@example.com"}, "address",
+        {"kind": "email", "title": "Hi", "address": "ivan@@example.com"},
+        "address",
         "'ivan@@example.com' is not a valid e-mail address: "
-        "The part after the @-sign contains invalid characters: '@'."),
+        "The part after the @-sign contains invalid characters: '@'.",
+    ),
     "phone number of letters": ({"address": "call me"}, "address", "A phone number has digits."),
     "contact person of another partner": (
-        {"contact_person_id": "OTHER_PERSON"}, "contact_person_id",
-        "This person is not a contact of the chosen partner."),
-    "partner the manager cannot see": ({"partner_id": "OTHER"}, "partner_id",
-                                       "You cannot see this partner."),
-    "partner that does not exist": ({"partner_id": "999"}, "partner_id",
-                                    "This partner does not exist."),
-    "garbage start": ({"starts_at": "30/11/2026 ten o'clock"}, "starts_at",
-                      "Enter a date and time (YYYY-MM-DD HH:MM)."),
-    "impossible date": ({"starts_at": "2026-02-30T10:00"}, "starts_at",
-                        "Enter a date and time (YYYY-MM-DD HH:MM)."),
-    "garbage follow-up date": ({"follow_up_at": "tomorrow"}, "follow_up_at",
-                               "Enter a date and time (YYYY-MM-DD HH:MM)."),
+        {"contact_person_id": "OTHER_PERSON"},
+        "contact_person_id",
+        "This person is not a contact of the chosen partner.",
+    ),
+    "partner the manager cannot see": (
+        {"partner_id": "OTHER"},
+        "partner_id",
+        "You cannot see this partner.",
+    ),
+    "partner that does not exist": (
+        {"partner_id": "999"},
+        "partner_id",
+        "This partner does not exist.",
+    ),
+    "garbage start": (
+        {"starts_at": "30/11/2026 ten o'clock"},
+        "starts_at",
+        "Enter a date and time (YYYY-MM-DD HH:MM).",
+    ),
+    "impossible date": (
+        {"starts_at": "2026-02-30T10:00"},
+        "starts_at",
+        "Enter a date and time (YYYY-MM-DD HH:MM).",
+    ),
+    "garbage follow-up date": (
+        {"follow_up_at": "tomorrow"},
+        "follow_up_at",
+        "Enter a date and time (YYYY-MM-DD HH:MM).",
+    ),
     "no start": ({"starts_at": ""}, "starts_at", "Enter the date and time."),
-    "duration over a week": ({"duration_minutes": "10081"}, "duration_minutes",
-                             "Between 0 and 10080 minutes."),
-    "negative duration": ({"duration_minutes": "-5"}, "duration_minutes",
-                          "Between 0 and 10080 minutes."),
-    "duration in words": ({"duration_minutes": "five"}, "duration_minutes",
-                          "Not a valid integer value."),
-    "reminder a year ahead": ({"remind_minutes": "525600"}, "remind_minutes",
-                              "Between 0 and 10080 minutes, or empty for none."),
+    "duration over a week": (
+        {"duration_minutes": "10081"},
+        "duration_minutes",
+        "Between 0 and 10080 minutes.",
+    ),
+    "negative duration": (
+        {"duration_minutes": "-5"},
+        "duration_minutes",
+        "Between 0 and 10080 minutes.",
+    ),
+    "duration in words": (
+        {"duration_minutes": "five"},
+        "duration_minutes",
+        "Not a valid integer value.",
+    ),
+    "reminder a year ahead": (
+        {"remind_minutes": "525600"},
+        "remind_minutes",
+        "Between 0 and 10080 minutes, or empty for none.",
+    ),
     "unknown kind": ({"kind": "fax"}, "kind", "Choose the kind of interaction."),
     "unknown status": ({"status": "lost"}, "status", "Choose a status."),
-    "someone else responsible": ({"responsible_id": "COLLEAGUE"}, "responsible_id",
-                                 "Only an admin can make someone else responsible."),
-}  # fmt: skip
+    "someone else responsible": (
+        {"responsible_id": "COLLEAGUE"},
+        "responsible_id",
+        "Only an admin can make someone else responsible.",
+    ),
+}
 
 
 def _resolve(fields: dict, desk: dict) -> dict:
@@ -581,13 +638,22 @@ def test_log_form_without_a_next_step_records_one_meeting(client, desk):
 
 LOG_MISTAKES = {
     "no next date": ({"next_at": ""}, "next_at", "When is the next step?"),
-    "garbage date": ({"starts_at": "вчера"}, "starts_at",
-                     "Enter a date and time (YYYY-MM-DD HH:MM)."),
-    "e-mail step without a subject": ({"next_title": ""}, "next_title",
-                                      "An e-mail needs a subject line."),
-    "nobody": ({"partner_id": ""}, "partner_id",
-               "Who was it with? Choose a partner or type a contact."),
-}  # fmt: skip
+    "garbage date": (
+        {"starts_at": "вчера"},
+        "starts_at",
+        "Enter a date and time (YYYY-MM-DD HH:MM).",
+    ),
+    "e-mail step without a subject": (
+        {"next_title": ""},
+        "next_title",
+        "An e-mail needs a subject line.",
+    ),
+    "nobody": (
+        {"partner_id": ""},
+        "partner_id",
+        "Who was it with? Choose a partner or type a contact.",
+    ),
+}
 
 
 def test_log_form_mistakes_show_next_to_the_field_and_write_nothing(client, desk):

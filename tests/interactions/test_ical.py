@@ -59,14 +59,14 @@ def calendars(app, make_user):
         "own": add_interaction(anna, now + 3 * day, 45, title="Contract talk"),
         "joined": add_interaction(
             boris, now + 4 * day, 60, title="Boris with Anna", participants=[anna]
-        ),  # fmt: skip
+        ),
         "recent_past": add_interaction(
             anna, now - 25 * day, 30, title="Old call", status="completed"
-        ),  # fmt: skip
+        ),
         "far_ahead": add_interaction(anna, now + 300 * day, 30, title="Next year"),
         "cancelled": add_interaction(
             anna, now + 5 * day, 30, title="Called off", status="cancelled"
-        ),  # fmt: skip
+        ),
         "logged_call": add_interaction(
             anna,
             now - 1 * day,
@@ -77,7 +77,7 @@ def calendars(app, make_user):
             direction="outgoing",
             contact_text="Ivan",
             address="+7 999 123-45-67",
-        ),  # fmt: skip
+        ),
         "too_old": add_interaction(anna, now - 35 * day, 30, title="Too old"),
         "too_far": add_interaction(anna, now + 400 * day, 30, title="Too far"),
         "borises": add_interaction(boris, now + 3 * day, 30, title="Boris alone"),
@@ -127,9 +127,15 @@ def test_feed_description_names_partner_and_contact(client, login_as, make_user,
     user = login_as("manager")
     partner = make_partner(name="Romashka LLC", persons=[{"name": "Olga Petrova"}])
     person = partner.contact_persons[0]
-    i = add_interaction(user, utcnow() + timedelta(days=2), 30, title="Visit",
-                        partner=partner, contact_person_id=person.id,
-                        description="Bring the samples.")  # fmt: skip
+    i = add_interaction(
+        user,
+        utcnow() + timedelta(days=2),
+        30,
+        title="Visit",
+        partner=partner,
+        contact_person_id=person.id,
+        description="Bring the samples.",
+    )
     token = feeds.create_feed(user)
     db.session.commit()
     event = events(client.get(feed_path(token)))[uid(i)]
@@ -212,8 +218,9 @@ def test_link_of_a_deactivated_user_answers_404(client, make_user):
     assert client.get(feed_path(token)).status_code == 404
 
 
-@pytest.mark.parametrize("token", ["unknown", "a" * 43, "x" * 5000, "%00", "..%2F..%2Fetc",
-                                   "' OR 1=1 --"])  # fmt: skip
+@pytest.mark.parametrize(
+    "token", ["unknown", "a" * 43, "x" * 5000, "%00", "..%2F..%2Fetc", "' OR 1=1 --"]
+)
 def test_unknown_links_answer_404(client, make_user, token):
     feeds.create_feed(make_user("manager"))
     db.session.commit()

@@ -41,22 +41,62 @@ def catalogue(app, login_as, make_user, make_partner, make_interaction):
     lyutik = make_partner(name="Лютик", responsible=boris)
     astra = make_partner(name="Астра", responsible=anna)
     rows = [
-        (anna, "call", utc(2, 7), romashka, "Звонок в Ромашку",
-         {"status": "completed", "outcome": "No answer"}),
-        (boris, "meeting", utc(5, 8), lyutik, "Встреча в Лютике",
-         {"duration_minutes": 60, "participants": [anna]}),
-        (anna, "email", utc(3, 10), astra, "Письмо Астре",
-         {"status": "completed", "subject_type": "deal", "subject_id": 7}),
-        (boris, "sms", utc(1, 12), lyutik, "СМС Лютику",
-         {"status": "completed", "description": "Счёт выставлен"}),
-        (admin, "planned", utc(4, 9), None, "План: сверка",
-         {"status": "cancelled", "subject_text": "Сверка долга"}),
-        (boris, "call", utc(6, 6), None, "Звонок без партнёра",
-         {"status": "deferred", "contact_text": "Олег со склада", "subject_type": "deal",
-          "subject_id": 8}),
+        (
+            anna,
+            "call",
+            utc(2, 7),
+            romashka,
+            "Звонок в Ромашку",
+            {"status": "completed", "outcome": "No answer"},
+        ),
+        (
+            boris,
+            "meeting",
+            utc(5, 8),
+            lyutik,
+            "Встреча в Лютике",
+            {"duration_minutes": 60, "participants": [anna]},
+        ),
+        (
+            anna,
+            "email",
+            utc(3, 10),
+            astra,
+            "Письмо Астре",
+            {"status": "completed", "subject_type": "deal", "subject_id": 7},
+        ),
+        (
+            boris,
+            "sms",
+            utc(1, 12),
+            lyutik,
+            "СМС Лютику",
+            {"status": "completed", "description": "Счёт выставлен"},
+        ),
+        (
+            admin,
+            "planned",
+            utc(4, 9),
+            None,
+            "План: сверка",
+            {"status": "cancelled", "subject_text": "Сверка долга"},
+        ),
+        (
+            boris,
+            "call",
+            utc(6, 6),
+            None,
+            "Звонок без партнёра",
+            {
+                "status": "deferred",
+                "contact_text": "Олег со склада",
+                "subject_type": "deal",
+                "subject_id": 8,
+            },
+        ),
         # 21:30 UTC on the 2nd is 00:30 on the 3rd in Moscow.
         (anna, "call", utc(2, 21, 30), romashka, "Перезвонить", {"status": "completed"}),
-    ]  # fmt: skip
+    ]
     for responsible, kind, start, partner, title, fields in rows:
         make_interaction(responsible, kind, start, partner, title=title, **fields)
     return {
@@ -131,20 +171,55 @@ def test_responsible_me_lists_own_and_joined_interactions_of_a_manager(client, c
 
 
 GROUPS = {
-    "partner": (["Астра", "Лютик", "Ромашка", "No partner"],
-                ["Письмо Астре", "Встреча в Лютике", "СМС Лютику", "Перезвонить",
-                 "Звонок в Ромашку", "Звонок без партнёра", "План: сверка"]),
-    "responsible": (["Админ", "Анна", "Борис"],
-                    ["План: сверка", "Письмо Астре", "Перезвонить", "Звонок в Ромашку",
-                     "Звонок без партнёра", "Встреча в Лютике", "СМС Лютику"]),
+    "partner": (
+        ["Астра", "Лютик", "Ромашка", "No partner"],
+        [
+            "Письмо Астре",
+            "Встреча в Лютике",
+            "СМС Лютику",
+            "Перезвонить",
+            "Звонок в Ромашку",
+            "Звонок без партнёра",
+            "План: сверка",
+        ],
+    ),
+    "responsible": (
+        ["Админ", "Анна", "Борис"],
+        [
+            "План: сверка",
+            "Письмо Астре",
+            "Перезвонить",
+            "Звонок в Ромашку",
+            "Звонок без партнёра",
+            "Встреча в Лютике",
+            "СМС Лютику",
+        ],
+    ),
     # Days of Moscow time: "Перезвонить" (21:30 UTC on the 2nd) falls on the 3rd.
-    "day": (["Friday, 06 March 2026", "Thursday, 05 March 2026", "Wednesday, 04 March 2026",
-             "Tuesday, 03 March 2026", "Monday, 02 March 2026", "Sunday, 01 March 2026"],
-            NEWEST_FIRST),
-    "subject": (["No subject", "Сверка долга", "deal #7", "deal #8"],
-                ["Встреча в Лютике", "Перезвонить", "Звонок в Ромашку", "СМС Лютику",
-                 "План: сверка", "Письмо Астре", "Звонок без партнёра"]),
-}  # fmt: skip
+    "day": (
+        [
+            "Friday, 06 March 2026",
+            "Thursday, 05 March 2026",
+            "Wednesday, 04 March 2026",
+            "Tuesday, 03 March 2026",
+            "Monday, 02 March 2026",
+            "Sunday, 01 March 2026",
+        ],
+        NEWEST_FIRST,
+    ),
+    "subject": (
+        ["No subject", "Сверка долга", "deal #7", "deal #8"],
+        [
+            "Встреча в Лютике",
+            "Перезвонить",
+            "Звонок в Ромашку",
+            "СМС Лютику",
+            "План: сверка",
+            "Письмо Астре",
+            "Звонок без партнёра",
+        ],
+    ),
+}
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
@@ -201,14 +276,22 @@ def backlog(app, login_as, make_interaction):
     rows = [
         ("call", now - timedelta(hours=2), "Call that was due", {}),
         ("meeting", now + day, "Meeting tomorrow", {}),
-        ("email", now - 3 * day, "Offer awaiting answer",
-         {"status": "completed", "follow_up_at": now - day}),
-        ("email", now - 3 * day, "Offer, answer not due yet",
-         {"status": "completed", "follow_up_at": now + day}),
+        (
+            "email",
+            now - 3 * day,
+            "Offer awaiting answer",
+            {"status": "completed", "follow_up_at": now - day},
+        ),
+        (
+            "email",
+            now - 3 * day,
+            "Offer, answer not due yet",
+            {"status": "completed", "follow_up_at": now + day},
+        ),
         ("call", now - 7 * day, "Done and dusted", {"status": "completed"}),
         ("meeting", now - day, "Cancelled meeting", {"status": "cancelled"}),
         ("call", now - 3 * day, "Deferred, then forgotten", {"status": "deferred"}),
-    ]  # fmt: skip
+    ]
     for kind, start, title, fields in rows:
         make_interaction(me, kind, start, title=title, contact_text="x", **fields)
     return me
@@ -393,8 +476,9 @@ def test_my_unprocessed_is_what_i_am_responsible_for(client, login_as, make_user
     me = login_as("manager")
     colleague = make_user("manager")
     past = datetime(2026, 3, 2, 9, 0)
-    theirs = create_interaction(colleague, "meeting", starts_at=past, participants=[me],
-                                title="Their overdue meeting")  # fmt: skip
+    theirs = create_interaction(
+        colleague, "meeting", starts_at=past, participants=[me], title="Their overdue meeting"
+    )
     mine = create_interaction(me, "call", starts_at=past, title="My overdue call")
     everything = client.get("/interactions/?responsible=me").get_data(as_text=True)
     assert theirs.title in everything and mine.title in everything

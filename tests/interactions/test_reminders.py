@@ -39,8 +39,12 @@ def at(hh_mm: str, day: int = 28) -> datetime:
 
 def plan(actor, partner=None, **data):
     """An interaction recorded through the service, as the forms do; committed."""
-    values = {"kind": "meeting", "duration_minutes": 30, "remind_minutes": 15,
-              "partner_id": partner.id if partner else None}  # fmt: skip
+    values = {
+        "kind": "meeting",
+        "duration_minutes": 30,
+        "remind_minutes": 15,
+        "partner_id": partner.id if partner else None,
+    }
     values.update(data)
     if values["kind"] in ("call", "sms", "email"):
         values.setdefault("direction", "outgoing")
@@ -51,8 +55,9 @@ def plan(actor, partner=None, **data):
 
 def notifications() -> set[tuple]:
     db.session.expire_all()
-    rows = db.session.execute(select(Notification.user_id, Notification.key,
-                                     Notification.title, Notification.url)).all()  # fmt: skip
+    rows = db.session.execute(
+        select(Notification.user_id, Notification.key, Notification.title, Notification.url)
+    ).all()
     return {tuple(r) for r in rows}
 
 
@@ -73,10 +78,12 @@ def test_reminders_before_the_start_respect_the_window_edges(app, manager, romas
     at_lower_edge = plan(manager, romashka, title="Contract renewal", starts_at=at("10:15"))
     plan(manager, romashka, starts_at=at("10:16"))  # reminder due from 10:01
     plan(manager, romashka, starts_at=at("10:00"))  # started: too late to remind
-    an_hour_ahead = plan(manager, kind="planned", title="Budget review", starts_at=at("10:30"),
-                         remind_minutes=60)  # fmt: skip
-    at_start = plan(manager, kind="call", contact_text="Пётр", starts_at=at("10:00"),
-                    remind_minutes=0)  # fmt: skip
+    an_hour_ahead = plan(
+        manager, kind="planned", title="Budget review", starts_at=at("10:30"), remind_minutes=60
+    )
+    at_start = plan(
+        manager, kind="call", contact_text="Пётр", starts_at=at("10:00"), remind_minutes=0
+    )
     plan(manager, romashka, starts_at=at("09:59"), remind_minutes=0)  # its minute is over
     tomorrow = plan(manager, romashka, starts_at=at("09:00", day=29), remind_minutes=24 * 60)
     plan(manager, romashka, starts_at=at("10:05"), remind_minutes=None)  # reminder off
@@ -85,15 +92,31 @@ def test_reminders_before_the_start_respect_the_window_edges(app, manager, romas
 
     m = manager.id
     assert notifications() == {
-        (m, f"interaction:{at_lower_edge.id}:start:2026-11-28T10:15",
-         "Meeting with ООО Ромашка at 13:15", f"/interactions/{at_lower_edge.id}"),
-        (m, f"interaction:{an_hour_ahead.id}:start:2026-11-28T10:30",
-         "Planned interaction: Budget review at 13:30", f"/interactions/{an_hour_ahead.id}"),
-        (m, f"interaction:{at_start.id}:start:2026-11-28T10:00",
-         "Phone call with Пётр at 13:00", f"/interactions/{at_start.id}"),
-        (m, f"interaction:{tomorrow.id}:start:2026-11-29T09:00",
-         "Meeting with ООО Ромашка at 2026-11-29 12:00", f"/interactions/{tomorrow.id}"),
-    }  # fmt: skip
+        (
+            m,
+            f"interaction:{at_lower_edge.id}:start:2026-11-28T10:15",
+            "Meeting with ООО Ромашка at 13:15",
+            f"/interactions/{at_lower_edge.id}",
+        ),
+        (
+            m,
+            f"interaction:{an_hour_ahead.id}:start:2026-11-28T10:30",
+            "Planned interaction: Budget review at 13:30",
+            f"/interactions/{an_hour_ahead.id}",
+        ),
+        (
+            m,
+            f"interaction:{at_start.id}:start:2026-11-28T10:00",
+            "Phone call with Пётр at 13:00",
+            f"/interactions/{at_start.id}",
+        ),
+        (
+            m,
+            f"interaction:{tomorrow.id}:start:2026-11-29T09:00",
+            "Meeting with ООО Ромашка at 2026-11-29 12:00",
+            f"/interactions/{tomorrow.id}",
+        ),
+    }
     assert result == {"notified": 4, "emailed": 0}
 
 
@@ -105,37 +128,67 @@ def test_only_open_interactions_are_reminded_of_their_start(app, manager, romash
     send_reminders(now=NOW)
 
     keys = {key for _, key, _, _ in notifications()}
-    assert keys == {f"interaction:{kept[s].id}:start:2026-11-28T10:10"
-                    for s in ("planned", "in_progress", "deferred")}  # fmt: skip
+    assert keys == {
+        f"interaction:{kept[s].id}:start:2026-11-28T10:10"
+        for s in ("planned", "in_progress", "deferred")
+    }
 
 
 def test_follow_ups_that_passed_within_a_week_are_announced(app, manager, romashka):
     yesterday = at("09:00", day=27)
-    called = plan(manager, romashka, kind="call", status="completed", starts_at=yesterday,
-                  follow_up_at=at("09:59"))  # fmt: skip
+    called = plan(
+        manager,
+        romashka,
+        kind="call",
+        status="completed",
+        starts_at=yesterday,
+        follow_up_at=at("09:59"),
+    )
     plan(manager, romashka, kind="call", status="completed", starts_at=yesterday,
          follow_up_at=at("10:01"))  # not yet  # fmt: skip
-    week_ago = plan(manager, romashka, status="completed", title="Offer", starts_at=yesterday,
-                    follow_up_at=at("10:00", day=21))  # fmt: skip
+    week_ago = plan(
+        manager,
+        romashka,
+        status="completed",
+        title="Offer",
+        starts_at=yesterday,
+        follow_up_at=at("10:00", day=21),
+    )
     plan(manager, romashka, status="completed", starts_at=yesterday,
          follow_up_at=at("09:59", day=21))  # a minute too old  # fmt: skip
     plan(manager, romashka, status="cancelled", starts_at=yesterday, follow_up_at=at("09:00"))
-    exactly_now = plan(manager, kind="planned", title="Send the price list",
-                       starts_at=yesterday, follow_up_at=NOW, remind_minutes=None)  # fmt: skip
+    exactly_now = plan(
+        manager,
+        kind="planned",
+        title="Send the price list",
+        starts_at=yesterday,
+        follow_up_at=NOW,
+        remind_minutes=None,
+    )
 
     result = send_reminders(now=NOW)
 
     m = manager.id
     assert notifications() == {
-        (m, f"interaction:{called.id}:follow-up:2026-11-28T09:59",
-         "Follow-up due: Phone call with ООО Ромашка (12:59)", f"/interactions/{called.id}"),
-        (m, f"interaction:{week_ago.id}:follow-up:2026-11-21T10:00",
-         "Follow-up due: Meeting with ООО Ромашка (2026-11-21 13:00)",
-         f"/interactions/{week_ago.id}"),
-        (m, f"interaction:{exactly_now.id}:follow-up:2026-11-28T10:00",
-         "Follow-up due: Planned interaction: Send the price list (13:00)",
-         f"/interactions/{exactly_now.id}"),
-    }  # fmt: skip
+        (
+            m,
+            f"interaction:{called.id}:follow-up:2026-11-28T09:59",
+            "Follow-up due: Phone call with ООО Ромашка (12:59)",
+            f"/interactions/{called.id}",
+        ),
+        (
+            m,
+            f"interaction:{week_ago.id}:follow-up:2026-11-21T10:00",
+            "Follow-up due: Meeting with ООО Ромашка (2026-11-21 13:00)",
+            f"/interactions/{week_ago.id}",
+        ),
+        (
+            m,
+            f"interaction:{exactly_now.id}:follow-up:2026-11-28T10:00",
+            "Follow-up due: Planned interaction: Send the price list (13:00)",
+            f"/interactions/{exactly_now.id}",
+        ),
+    }
     assert result["notified"] == 3
 
 
@@ -162,8 +215,14 @@ def test_the_responsible_user_is_notified_in_his_own_zone(app, make_user, make_p
 
 def test_running_twice_creates_nothing_new(app, manager, romashka):
     plan(manager, romashka, starts_at=at("10:15"))
-    plan(manager, romashka, kind="call", status="completed", starts_at=at("09:00", day=27),
-         follow_up_at=at("09:30"))  # fmt: skip
+    plan(
+        manager,
+        romashka,
+        kind="call",
+        status="completed",
+        starts_at=at("09:00", day=27),
+        follow_up_at=at("09:30"),
+    )
 
     first = send_reminders(now=NOW)
     after_first = notifications()
@@ -238,8 +297,9 @@ def test_flask_crm_reminders_runs_the_job(app, runner, manager, romashka):
 INLINE_AT = "crm.notifications_inline_at"
 
 
-def test_badge_poll_runs_the_reminders_inline_once_a_minute(app, client, login_as, make_partner,
-                                                            monkeypatch):  # fmt: skip
+def test_badge_poll_runs_the_reminders_inline_once_a_minute(
+    app, client, login_as, make_partner, monkeypatch
+):
     monkeypatch.delitem(app.extensions, INLINE_AT, raising=False)
     me = login_as("manager")
     partner = make_partner(name="ООО Ромашка", responsible=me)
@@ -305,8 +365,9 @@ def test_badge_poll_hands_the_reminders_to_a_thread_and_answers_at_once(
     assert ">1<span" in again
 
 
-def test_badge_poll_leaves_reminders_to_the_worker_when_redis_is_set(rq_app, client, login_as,
-                                                                     make_partner, monkeypatch):  # fmt: skip
+def test_badge_poll_leaves_reminders_to_the_worker_when_redis_is_set(
+    rq_app, client, login_as, make_partner, monkeypatch
+):
     monkeypatch.delitem(rq_app.extensions, INLINE_AT, raising=False)
     me = login_as("manager")
     plan(me, make_partner(responsible=me), starts_at=utcnow() + timedelta(minutes=10))
@@ -333,9 +394,13 @@ def test_rq_worker_process_sends_the_reminders(rq_app, manager, romashka):
 
 def _worker_env(app) -> dict:
     env = dict(os.environ)
-    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
-               RQ_QUEUES=",".join(app.config["RQ_QUEUES"]), SECRET_KEY="worker-test-secret",
-               UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"])  # fmt: skip
+    env.update(
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app.config["REDIS_URL"],
+        RQ_QUEUES=",".join(app.config["RQ_QUEUES"]),
+        SECRET_KEY="worker-test-secret",
+        UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
+    )
     return env
 
 
@@ -346,8 +411,14 @@ def test_cron_process_enqueues_the_reminders_for_the_worker(rq_app, manager, rom
     i = plan(manager, romashka, starts_at=utcnow() + timedelta(minutes=10))
     connection = Redis.from_url(rq_app.config["REDIS_URL"])
     queue = Queue(rq_app.config["RQ_QUEUES"][0], connection=connection)
-    cron = subprocess.Popen([sys.executable, "worker.py", "--cron"], cwd=ROOT, env=_worker_env(rq_app),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    cron = subprocess.Popen(
+        [sys.executable, "worker.py", "--cron"],
+        cwd=ROOT,
+        env=_worker_env(rq_app),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         # Each periodic job once: the reminders, and the sweep of jobs whose worker died.

@@ -36,8 +36,13 @@ def smtp_inbox(app):
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_TIMEOUT=5,
-                      MAIL_FROM="crm@example.test", BASE_URL="https://crm.example.test")  # fmt: skip
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=controller.port,
+        SMTP_TIMEOUT=5,
+        MAIL_FROM="crm@example.test",
+        BASE_URL="https://crm.example.test",
+    )
     try:
         yield inbox
     finally:

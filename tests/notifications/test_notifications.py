@@ -25,8 +25,16 @@ HTMX = {"HX-Request": "true"}
 def add(user, key, title, minutes_ago=0, read=False, url="", body="", emailed=False):
     """A notification row built directly (not through the service under test)."""
     at = utcnow() - timedelta(minutes=minutes_ago)
-    n = Notification(user_id=user.id, key=key, title=title, body=body, url=url, created_at=at,
-                     read_at=at if read else None, emailed_at=at if emailed else None)  # fmt: skip
+    n = Notification(
+        user_id=user.id,
+        key=key,
+        title=title,
+        body=body,
+        url=url,
+        created_at=at,
+        read_at=at if read else None,
+        emailed_at=at if emailed else None,
+    )
     db.session.add(n)
     db.session.commit()
     return n
@@ -45,8 +53,7 @@ def titles_in(page: str) -> list[str]:
 # --- the list -------------------------------------------------------------------------------
 
 
-def test_list_shows_own_notifications_newest_first_with_unread_marked(client, login_as,
-                                                                      make_user):  # fmt: skip
+def test_list_shows_own_notifications_newest_first_with_unread_marked(client, login_as, make_user):
     me = login_as("manager")
     other = make_user("manager")
     add(me, "a", "Meeting with ООО Ромашка at 13:15", minutes_ago=30, read=True)
@@ -252,11 +259,14 @@ def test_notify_creates_a_notification_once_per_user_and_key(app, make_user):
     assert first is not None and for_bob is not None
     assert again is None
     rows = db.session.execute(
-        select(Notification.user_id, Notification.title, Notification.body, Notification.url)
-        .order_by(Notification.id)
-    ).all()  # fmt: skip
-    assert [tuple(r) for r in rows] == [(alice.id, "Meeting", "Body", "/x"),
-                                        (bob.id, "Meeting", "", "")]  # fmt: skip
+        select(
+            Notification.user_id, Notification.title, Notification.body, Notification.url
+        ).order_by(Notification.id)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (alice.id, "Meeting", "Body", "/x"),
+        (bob.id, "Meeting", "", ""),
+    ]
 
 
 def test_notify_survives_a_concurrent_insert_of_the_same_key(app, make_user):
@@ -269,9 +279,16 @@ def test_notify_survives_a_concurrent_insert_of_the_same_key(app, make_user):
         if statement.lstrip().startswith("SELECT notification.id") and not inserted:
             inserted.append(True)
             with db.engine.connect() as other:
-                other.execute(Notification.__table__.insert().values(
-                    user_id=user_id, key=key, title="From the other process", body="", url="",
-                    created_at=utcnow()))  # fmt: skip
+                other.execute(
+                    Notification.__table__.insert().values(
+                        user_id=user_id,
+                        key=key,
+                        title="From the other process",
+                        body="",
+                        url="",
+                        created_at=utcnow(),
+                    )
+                )
                 other.commit()
 
     inserted: list = []
@@ -286,19 +303,28 @@ def test_notify_survives_a_concurrent_insert_of_the_same_key(app, make_user):
 
     assert inserted and result is None and later is not None
     rows = db.session.execute(select(Notification.key, Notification.title)).all()
-    assert sorted(tuple(r) for r in rows) == [("another-key", "Later"),
-                                              (key, "From the other process")]  # fmt: skip
+    assert sorted(tuple(r) for r in rows) == [
+        ("another-key", "Later"),
+        (key, "From the other process"),
+    ]
 
 
 # --- e-mail copies --------------------------------------------------------------------------
 
 
-def test_deliver_pending_mails_recent_unsent_copies_of_active_users_once(app, make_user,
-                                                                         smtp_inbox):  # fmt: skip
+def test_deliver_pending_mails_recent_unsent_copies_of_active_users_once(
+    app, make_user, smtp_inbox
+):
     anna = make_user("manager", email="anna@example.test", name="Анна Петрова")
     gone = make_user("manager", email="gone@example.test", active=False)
-    add(anna, "new", "Meeting with ООО Ромашка at 13:15", body="Contract", url="/interactions/3",
-        minutes_ago=10)  # fmt: skip
+    add(
+        anna,
+        "new",
+        "Meeting with ООО Ромашка at 13:15",
+        body="Contract",
+        url="/interactions/3",
+        minutes_ago=10,
+    )
     add(anna, "sent", "Sent already", emailed=True)
     add(anna, "old", "Too old", minutes_ago=24 * 60 + 1)
     add(gone, "inactive", "For a deactivated user")
@@ -313,8 +339,9 @@ def test_deliver_pending_mails_recent_unsent_copies_of_active_users_once(app, ma
     assert msg["Subject"] == "Meeting with ООО Ромашка at 13:15"
     assert msg["To"].addresses[0].display_name == "Анна Петрова"
     assert msg["Auto-Submitted"] == "auto-generated"
-    assert msg.get_content().replace("\r\n", "\n") == ("Meeting with ООО Ромашка at 13:15\n\nContract\n\n"
-                                 "https://crm.example.test/interactions/3\n")  # fmt: skip
+    assert msg.get_content().replace("\r\n", "\n") == (
+        "Meeting with ООО Ромашка at 13:15\n\nContract\n\nhttps://crm.example.test/interactions/3\n"
+    )
     db.session.expire_all()
     emailed = dict(db.session.execute(select(Notification.key, Notification.emailed_at)).all())
     assert emailed["new"] is not None

@@ -140,8 +140,9 @@ def test_code_of_another_partner_is_refused(client, login_as, make_partner):
 def scripted(client, login_as):
     """A partner whose name is markup, created through the form (it is valid text)."""
     login_as("admin")
-    response = client.post("/partners/new", data=form(name=SCRIPT, city=SCRIPT,
-                                                      email="x@script.ru", tags=SCRIPT))  # fmt: skip
+    response = client.post(
+        "/partners/new", data=form(name=SCRIPT, city=SCRIPT, email="x@script.ru", tags=SCRIPT)
+    )
     assert response.status_code == 302
     return fresh(Partner, 1)
 

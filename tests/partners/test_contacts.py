@@ -20,8 +20,9 @@ from tests.partners.helpers import (
 @pytest.fixture
 def partner(login_as, make_partner):
     manager = login_as("manager")
-    return make_partner(name="Ромашка", responsible=manager,
-                        emails=["info@romashka.ru", "sales@romashka.ru"])  # fmt: skip
+    return make_partner(
+        name="Ромашка", responsible=manager, emails=["info@romashka.ru", "sales@romashka.ru"]
+    )
 
 
 def details_of(owner_id: int, kind: str, model=Partner) -> list[tuple[str, str, bool]]:
@@ -30,8 +31,11 @@ def details_of(owner_id: int, kind: str, model=Partner) -> list[tuple[str, str, 
 
 
 def test_add_phone_through_htmx_returns_contacts_fragment(client, partner):
-    response = client.post(f"/partners/{partner.id}/details", headers=HX,
-                           data={"kind": "phone", "value": "8 (912) 345-67-89", "label": "мобильный"})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/details",
+        headers=HX,
+        data={"kind": "phone", "value": "8 (912) 345-67-89", "label": "мобильный"},
+    )
 
     page = text(response)
     assert response.status_code == 200
@@ -45,8 +49,9 @@ def test_add_phone_through_htmx_returns_contacts_fragment(client, partner):
 
 
 def test_add_without_htmx_redirects_to_contacts_tab(client, partner):
-    response = client.post(f"/partners/{partner.id}/details",
-                           data={"kind": "website", "value": "romashka.ru"})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/details", data={"kind": "website", "value": "romashka.ru"}
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/partners/{partner.id}?tab=contacts"
@@ -55,8 +60,10 @@ def test_add_without_htmx_redirects_to_contacts_tab(client, partner):
 
 
 def test_new_main_detail_takes_over_from_the_old_main(client, partner):
-    client.post(f"/partners/{partner.id}/details",
-                data={"kind": "email", "value": "boss@romashka.ru", "is_main": "y"})  # fmt: skip
+    client.post(
+        f"/partners/{partner.id}/details",
+        data={"kind": "email", "value": "boss@romashka.ru", "is_main": "y"},
+    )
 
     assert details_of(partner.id, "email") == [
         ("boss@romashka.ru", "boss@romashka.ru", True),
@@ -79,8 +86,9 @@ BAD_DETAILS = {
 def test_bad_or_repeated_detail_is_refused_next_to_the_field(client, partner):
     outcomes = {}
     for (kind, value), message in BAD_DETAILS.items():
-        response = client.post(f"/partners/{partner.id}/details", headers=HX,
-                               data={"kind": kind, "value": value})  # fmt: skip
+        response = client.post(
+            f"/partners/{partner.id}/details", headers=HX, data={"kind": kind, "value": value}
+        )
         page = text(response)
         outcomes[kind, value] = (response.status_code, "<html" in page, message in page)
 
@@ -93,8 +101,9 @@ def test_same_phone_in_another_format_is_refused(client, login_as, make_partner)
     manager = login_as("manager")
     p = make_partner(name="Ромашка", responsible=manager, phones=["8 (912) 345-67-89"])
 
-    response = client.post(f"/partners/{p.id}/details", data={"kind": "phone",
-                           "value": "+7 912 345 67 89"})  # fmt: skip
+    response = client.post(
+        f"/partners/{p.id}/details", data={"kind": "phone", "value": "+7 912 345 67 89"}
+    )
 
     assert response.status_code == 422
     assert "Already listed." in text(response)
@@ -139,22 +148,35 @@ def test_detail_of_another_partner_is_404(client, partner, make_partner):
 
 
 def test_add_contact_person_with_birthday_email_and_phone(client, partner):
-    response = client.post(f"/partners/{partner.id}/persons/new", data={
-        "name": "Анна Смирнова", "position": "Директор", "birthday": "1985-04-23",
-        "email": "anna@romashka.ru", "phone": "+7 912 000-11-22"})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/persons/new",
+        data={
+            "name": "Анна Смирнова",
+            "position": "Директор",
+            "birthday": "1985-04-23",
+            "email": "anna@romashka.ru",
+            "phone": "+7 912 000-11-22",
+        },
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/partners/{partner.id}?tab=contacts"
     [person] = fresh(Partner, partner.id).contact_persons
     assert (person.name, person.position, person.birthday) == (
-        "Анна Смирнова", "Директор", date(1985, 4, 23))  # fmt: skip
+        "Анна Смирнова",
+        "Директор",
+        date(1985, 4, 23),
+    )
     assert [(d.kind, d.value, d.value_norm, d.is_main) for d in person.contact_details] == [
         ("email", "anna@romashka.ru", "anna@romashka.ru", True),
         ("phone", "+7 912 000-11-22", "+79120001122", True),
     ]
     [entry] = audit_entries(partner.id)
-    assert (entry.action, entry.object_type, entry.object_id) == ("create", "contact_person",
-                                                                  person.id)  # fmt: skip
+    assert (entry.action, entry.object_type, entry.object_id) == (
+        "create",
+        "contact_person",
+        person.id,
+    )
     assert entry.changes["name"] == [None, "Анна Смирнова"]
     assert entry.changes["birthday"] == [None, "1985-04-23"]
     tab = text(client.get(f"/partners/{partner.id}?tab=contacts", headers=HX))
@@ -171,8 +193,11 @@ def test_edit_contact_person_records_the_change(client, partner):
     person_id = fresh(Partner, partner.id).contact_persons[0].id
 
     form = client.get(f"/partners/{partner.id}/persons/{person_id}")
-    response = client.post(f"/partners/{partner.id}/persons/{person_id}", headers=HX, data={
-        "name": "Анна Петрова", "position": "Бухгалтер", "birthday": "1990-02-28"})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/persons/{person_id}",
+        headers=HX,
+        data={"name": "Анна Петрова", "position": "Бухгалтер", "birthday": "1990-02-28"},
+    )
 
     assert 'value="Анна"' in text(form)
     assert response.status_code == 200
@@ -193,8 +218,9 @@ def test_edit_contact_person_records_the_change(client, partner):
     ],
 )
 def test_impossible_birthday_is_refused(client, partner, birthday, message):
-    response = client.post(f"/partners/{partner.id}/persons/new",
-                           data={"name": "Анна", "birthday": birthday})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/persons/new", data={"name": "Анна", "birthday": birthday}
+    )
 
     assert response.status_code == 422
     assert message in text(response)
@@ -204,8 +230,9 @@ def test_impossible_birthday_is_refused(client, partner, birthday, message):
 
 def test_person_without_name_or_with_bad_email_is_refused(client, partner):
     nameless = client.post(f"/partners/{partner.id}/persons/new", data={"name": "  "})
-    bad_mail = client.post(f"/partners/{partner.id}/persons/new",
-                           data={"name": "Анна", "email": "anna@"})  # fmt: skip
+    bad_mail = client.post(
+        f"/partners/{partner.id}/persons/new", data={"name": "Анна", "email": "anna@"}
+    )
 
     assert (nameless.status_code, bad_mail.status_code) == (422, 422)
     assert "Name is required." in text(nameless)
@@ -214,8 +241,11 @@ def test_person_without_name_or_with_bad_email_is_refused(client, partner):
 
 
 def test_delete_contact_person_removes_their_details(client, partner, make_partner):
-    p = make_partner(name="Лютик", responsible=fresh(Partner, partner.id).responsible,
-                     persons=[{"name": "Борис", "email": "boris@lutik.ru"}])  # fmt: skip
+    p = make_partner(
+        name="Лютик",
+        responsible=fresh(Partner, partner.id).responsible,
+        persons=[{"name": "Борис", "email": "boris@lutik.ru"}],
+    )
     person = fresh(Partner, p.id).contact_persons[0]
 
     response = client.post(f"/partners/{p.id}/persons/{person.id}/delete", headers=HX)
@@ -234,8 +264,11 @@ def test_add_detail_to_a_contact_person(client, partner):
     client.post(f"/partners/{partner.id}/persons/new", data={"name": "Анна"})
     person_id = fresh(Partner, partner.id).contact_persons[0].id
 
-    response = client.post(f"/partners/{partner.id}/persons/{person_id}/details", headers=HX,
-                           data={"kind": "messenger", "value": "@anna_tg"})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/persons/{person_id}/details",
+        headers=HX,
+        data={"kind": "messenger", "value": "@anna_tg"},
+    )
 
     assert response.status_code == 200
     assert details_of(person_id, "messenger", ContactPerson) == [("@anna_tg", "@anna_tg", True)]
@@ -249,15 +282,21 @@ def test_manager_cannot_change_contacts_of_another_managers_partner(
     login_as("manager")
     p = make_partner(name="Чужой", responsible=make_user("manager"), emails=["x@x.ru"])
 
-    assert client.post(f"/partners/{p.id}/details",
-                       data={"kind": "email", "value": "y@y.ru"}).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            f"/partners/{p.id}/details", data={"kind": "email", "value": "y@y.ru"}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/partners/{p.id}/persons/new", data={"name": "Я"}).status_code == 403
     assert detail_count() == 1
 
 
 def test_person_without_a_birthday_is_saved(client, partner):
-    response = client.post(f"/partners/{partner.id}/persons/new",
-                           data={"name": "Анна", "position": "CEO", "birthday": ""})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/persons/new",
+        data={"name": "Анна", "position": "CEO", "birthday": ""},
+    )
 
     assert response.status_code == 302
     assert person_count() == 1
@@ -268,8 +307,9 @@ def test_person_without_a_birthday_is_saved(client, partner):
 def test_blank_email_or_phone_is_refused(client, partner, kind):
     before = detail_count()
 
-    response = client.post(f"/partners/{partner.id}/details", data={"kind": kind, "value": " "},
-                           headers=HX)  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/details", data={"kind": kind, "value": " "}, headers=HX
+    )
 
     assert response.status_code == 422
     assert "Value is required." in text(response)

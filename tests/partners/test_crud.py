@@ -21,10 +21,20 @@ from tests.partners.helpers import (
 def test_create_stores_partner_with_main_contacts_tags_and_auto_code(client, login_as, make_user):
     colleague = make_user("manager")
     manager = login_as("manager")
-    response = client.post("/partners/new", data=form(
-        roles=["client", "supplier"], inn="7701234567", city="Москва", tags="Опт, vip, опт",
-        email="info@romashka.ru", phone="8 (912) 345-67-89", preferred_channel="email",
-        do_not_call="y", responsible_id=str(colleague.id)))  # fmt: skip
+    response = client.post(
+        "/partners/new",
+        data=form(
+            roles=["client", "supplier"],
+            inn="7701234567",
+            city="Москва",
+            tags="Опт, vip, опт",
+            email="info@romashka.ru",
+            phone="8 (912) 345-67-89",
+            preferred_channel="email",
+            do_not_call="y",
+            responsible_id=str(colleague.id),
+        ),
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/partners/1"
@@ -72,11 +82,14 @@ def test_create_writes_audit_entry_shown_on_history_tab(client, login_as):
 
 def test_edit_saves_changes_and_records_old_and_new_values(client, login_as, make_partner):
     manager = login_as("manager")
-    p = make_partner(name="Ромашка", code="R-1", city="Москва", inn="7701234567",
-                     responsible=manager)  # fmt: skip
+    p = make_partner(
+        name="Ромашка", code="R-1", city="Москва", inn="7701234567", responsible=manager
+    )
 
-    response = client.post(f"/partners/{p.id}/edit", data=form(
-        name="Ромашка", code="R-1", inn="7701234567", city="Казань", tags="новый"))  # fmt: skip
+    response = client.post(
+        f"/partners/{p.id}/edit",
+        data=form(name="Ромашка", code="R-1", inn="7701234567", city="Казань", tags="новый"),
+    )
 
     assert response.status_code == 302
     p = fresh(Partner, p.id)
@@ -112,8 +125,13 @@ def test_manager_cannot_edit_another_managers_partner(client, login_as, make_use
 
 def test_admin_deletes_unlinked_partner_and_audit_keeps_it(client, login_as, make_partner):
     login_as("admin")
-    p = make_partner(name="Удаляемый", code="D-1", emails=["x@del.ru"], tags=tags_by_name(["a"]),
-                     persons=[{"name": "Анна", "phone": "+79120001122"}])  # fmt: skip
+    p = make_partner(
+        name="Удаляемый",
+        code="D-1",
+        emails=["x@del.ru"],
+        tags=tags_by_name(["a"]),
+        persons=[{"name": "Анна", "phone": "+79120001122"}],
+    )
     pid = p.id
 
     response = client.post(f"/partners/{pid}/delete")

@@ -11,8 +11,14 @@ from tests.partners.helpers import HX, form, fresh, partner_count, text
 @pytest.fixture
 def romashka(login_as, make_partner):
     login_as("admin")
-    return make_partner(name="ООО Ромашка", code="R-1", city="Москва", inn="7701234567",
-                        emails=["info@romashka.ru"], phones=["+79123456789"])  # fmt: skip
+    return make_partner(
+        name="ООО Ромашка",
+        code="R-1",
+        city="Москва",
+        inn="7701234567",
+        emails=["info@romashka.ru"],
+        phones=["+79123456789"],
+    )
 
 
 CASES = {
@@ -61,8 +67,9 @@ def test_several_reasons_are_listed_together(client, romashka):
 
 def test_confirmed_duplicate_is_stored(client, romashka):
     response = client.post(
-        "/partners/new", data=form(name="Ромашка, LLC", email="info@romashka.ru",
-                                   confirm_duplicates="y"))  # fmt: skip
+        "/partners/new",
+        data=form(name="Ромашка, LLC", email="info@romashka.ru", confirm_duplicates="y"),
+    )
 
     assert response.status_code == 302
     assert partner_count() == 2
@@ -116,8 +123,12 @@ def test_name_written_with_yo_matches_the_one_written_with_e(client, login_as, m
 
 
 def test_dissimilar_partner_is_created_without_warning(client, romashka):
-    response = client.post("/partners/new", data=form(
-        name="Василёк", email="info@vasilek.ru", phone="+7 912 345-67-80", inn="7701234568"))  # fmt: skip
+    response = client.post(
+        "/partners/new",
+        data=form(
+            name="Василёк", email="info@vasilek.ru", phone="+7 912 345-67-80", inn="7701234568"
+        ),
+    )
 
     assert response.status_code == 302
     assert partner_count() == 2
@@ -148,8 +159,9 @@ def test_renaming_into_a_lookalike_warns_but_other_edits_do_not(client, romashka
     other = make_partner(name="Лютик", code="L-1")
 
     renamed = client.post(f"/partners/{other.id}/edit", data=form(name="Ромашка", code="L-1"))
-    moved = client.post(f"/partners/{other.id}/edit", data=form(name="Лютик", code="L-1",
-                                                                city="Тула"))  # fmt: skip
+    moved = client.post(
+        f"/partners/{other.id}/edit", data=form(name="Лютик", code="L-1", city="Тула")
+    )
 
     assert renamed.status_code == 409
     assert f'href="/partners/{romashka.id}"' in text(renamed)
@@ -161,16 +173,20 @@ def test_renaming_into_a_lookalike_warns_but_other_edits_do_not(client, romashka
 def test_confirmed_rename_into_a_lookalike_is_saved(client, romashka, make_partner):
     other = make_partner(name="Лютик", code="L-1")
 
-    response = client.post(f"/partners/{other.id}/edit", data=form(
-        name="Ромашка", code="L-1", confirm_duplicates="y"))  # fmt: skip
+    response = client.post(
+        f"/partners/{other.id}/edit", data=form(name="Ромашка", code="L-1", confirm_duplicates="y")
+    )
 
     assert response.status_code == 302
     assert fresh(Partner, other.id).name == "Ромашка"
 
 
 def test_live_duplicate_check_returns_the_warning_fragment(client, romashka):
-    response = client.get("/partners/duplicates", query_string={"phone": "+7 (912) 345 67 89",
-                          "name": "Ромашка"}, headers=HX)  # fmt: skip
+    response = client.get(
+        "/partners/duplicates",
+        query_string={"phone": "+7 (912) 345 67 89", "name": "Ромашка"},
+        headers=HX,
+    )
 
     page = text(response)
     assert response.status_code == 200
@@ -184,8 +200,11 @@ def test_live_duplicate_check_returns_the_warning_fragment(client, romashka):
 
 def test_live_check_is_empty_for_a_new_name_and_excludes_the_partner_itself(client, romashka):
     new = client.get("/partners/duplicates", query_string={"name": "Василёк"}, headers=HX)
-    itself = client.get("/partners/duplicates", headers=HX,
-                        query_string={"name": "ООО Ромашка", "exclude": str(romashka.id)})  # fmt: skip
+    itself = client.get(
+        "/partners/duplicates",
+        headers=HX,
+        query_string={"name": "ООО Ромашка", "exclude": str(romashka.id)},
+    )
 
     assert new.status_code == itself.status_code == 200
     assert text(new).strip() == ""
@@ -193,7 +212,13 @@ def test_live_check_is_empty_for_a_new_name_and_excludes_the_partner_itself(clie
 
 
 def test_live_check_survives_garbage_input(client, romashka):
-    for query in ("exclude=%C2%B2", "exclude=99999999999999999999", "email=a%00b%40c.ru",
-                  "name=%00%01", "phone=%00", "inn=%00"):  # fmt: skip
+    for query in (
+        "exclude=%C2%B2",
+        "exclude=99999999999999999999",
+        "email=a%00b%40c.ru",
+        "name=%00%01",
+        "phone=%00",
+        "inn=%00",
+    ):
         response = client.get(f"/partners/duplicates?{query}", headers=HX)
         assert (query, response.status_code) == (query, 200)

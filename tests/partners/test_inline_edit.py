@@ -69,8 +69,9 @@ def test_save_without_htmx_redirects_to_the_card(client, partner):
 def test_invalid_value_gives_422_with_message_and_changes_nothing(
     client, partner, field, value, message
 ):
-    response = client.post(f"/partners/{partner.id}/fields/{field}", headers=HX,
-                           data={"value": value})  # fmt: skip
+    response = client.post(
+        f"/partners/{partner.id}/fields/{field}", headers=HX, data={"value": value}
+    )
 
     page = text(response)
     assert response.status_code == 422
@@ -95,10 +96,12 @@ def test_code_taken_by_another_partner_is_refused(client, partner, make_partner)
 def test_fields_not_editable_in_place_are_404(client, partner):
     url = f"/partners/{partner.id}/fields/"
     statuses = {
-        field: (client.get(url + field, query_string={"edit": 1}).status_code,
-                client.post(url + field, data={"value": "1"}).status_code)
+        field: (
+            client.get(url + field, query_string={"edit": 1}).status_code,
+            client.post(url + field, data={"value": "1"}).status_code,
+        )
         for field in ("responsible_id", "merged_into_id", "search_text", "nope")
-    }  # fmt: skip
+    }
 
     assert set(statuses.values()) == {(404, 404)}
     assert fresh(Partner, partner.id).responsible_id is not None
@@ -145,7 +148,7 @@ def test_history_names_the_responsible_manager_not_his_id(client, login_as, make
             "roles": ["client"],
             "city": partner.city,
             "responsible_id": str(successor.id),
-        },  # fmt: skip
+        },
     )
 
     assert response.status_code == 302, text(response)[:300]

@@ -17,18 +17,48 @@ def catalogue(app, login_as, make_user, make_partner):
     anna = make_user("manager", name="Анна")
     boris = make_user("manager", name="Борис")
     [opt, vip] = tags_by_name(["Опт", "VIP"])
-    make_partner(name="Иванов и партнёры", code="IV-001", inn="500100732259", city="Москва",
-                 emails=["Ivanov@Mail.ru"], phones=["+79123456789"], tags=[opt],
-                 responsible=anna, created_on=date(2023, 5, 1))  # fmt: skip
-    make_partner(name="Петров ООО", code="PT-002", city="Казань", is_supplier=True,
-                 is_client=False, persons=[{"name": "Анна Кузнецова", "email": "anna@petrov.ru"}],
-                 tags=[vip], responsible=boris, created_on=date(2024, 1, 10))  # fmt: skip
-    make_partner(name="Сидоров", code="SD-003", city="москва", phones=["8 (495) 765-43-21"],
-                 tags=[opt, vip], created_on=date(2022, 2, 2))  # fmt: skip
-    make_partner(name="Alpha Trade", code="AL-004", is_competitor=True, is_client=False,
-                 emails=["sales@alpha.com"], responsible=anna, created_on=date(2024, 6, 30))  # fmt: skip
-    make_partner(name="Ель", code="EL-005", city="Тула", responsible=admin,
-                 created_on=date(2021, 12, 31))  # fmt: skip
+    make_partner(
+        name="Иванов и партнёры",
+        code="IV-001",
+        inn="500100732259",
+        city="Москва",
+        emails=["Ivanov@Mail.ru"],
+        phones=["+79123456789"],
+        tags=[opt],
+        responsible=anna,
+        created_on=date(2023, 5, 1),
+    )
+    make_partner(
+        name="Петров ООО",
+        code="PT-002",
+        city="Казань",
+        is_supplier=True,
+        is_client=False,
+        persons=[{"name": "Анна Кузнецова", "email": "anna@petrov.ru"}],
+        tags=[vip],
+        responsible=boris,
+        created_on=date(2024, 1, 10),
+    )
+    make_partner(
+        name="Сидоров",
+        code="SD-003",
+        city="москва",
+        phones=["8 (495) 765-43-21"],
+        tags=[opt, vip],
+        created_on=date(2022, 2, 2),
+    )
+    make_partner(
+        name="Alpha Trade",
+        code="AL-004",
+        is_competitor=True,
+        is_client=False,
+        emails=["sales@alpha.com"],
+        responsible=anna,
+        created_on=date(2024, 6, 30),
+    )
+    make_partner(
+        name="Ель", code="EL-005", city="Тула", responsible=admin, created_on=date(2021, 12, 31)
+    )
     return {"admin": admin, "anna": anna, "boris": boris, "opt": opt, "vip": vip}
 
 
@@ -90,13 +120,33 @@ def test_filters_by_role_manager_tag_and_city(client, catalogue):
 
 def test_sorting_by_name_descending_and_by_creation_date(client, catalogue):
     assert names(client, "sort=-name") == [
-        "Сидоров", "Петров ООО", "Иванов и партнёры", "Ель", "Alpha Trade"]  # fmt: skip
+        "Сидоров",
+        "Петров ООО",
+        "Иванов и партнёры",
+        "Ель",
+        "Alpha Trade",
+    ]
     assert names(client, "sort=created") == [
-        "Ель", "Сидоров", "Иванов и партнёры", "Петров ООО", "Alpha Trade"]  # fmt: skip
+        "Ель",
+        "Сидоров",
+        "Иванов и партнёры",
+        "Петров ООО",
+        "Alpha Trade",
+    ]
     assert names(client, "sort=-created") == [
-        "Alpha Trade", "Петров ООО", "Иванов и партнёры", "Сидоров", "Ель"]  # fmt: skip
+        "Alpha Trade",
+        "Петров ООО",
+        "Иванов и партнёры",
+        "Сидоров",
+        "Ель",
+    ]
     assert names(client, "sort=code") == [
-        "Alpha Trade", "Ель", "Иванов и партнёры", "Петров ООО", "Сидоров"]  # fmt: skip
+        "Alpha Trade",
+        "Ель",
+        "Иванов и партнёры",
+        "Петров ООО",
+        "Сидоров",
+    ]
 
 
 def test_pages_show_their_rows_and_the_total(app, client, login_as, make_partner):

@@ -18,9 +18,17 @@ def many_partners(app):
     cities = ["Москва", "Казань", "Berlin", "London"]
     db.session.execute(
         Partner.__table__.insert(),
-        [{"code": f"P{i}", "name": f"Partner {i:05d}", "name_norm": f"partner {i:05d}",
-          "city": cities[i % 4], "city_norm": cities[i % 4].lower()} for i in range(5000)],
-    )  # fmt: skip
+        [
+            {
+                "code": f"P{i}",
+                "name": f"Partner {i:05d}",
+                "name_norm": f"partner {i:05d}",
+                "city": cities[i % 4],
+                "city_norm": cities[i % 4].lower(),
+            }
+            for i in range(5000)
+        ],
+    )
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE partner"))

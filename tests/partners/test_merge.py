@@ -23,19 +23,46 @@ def pair(login_as, make_user, make_partner):
     masha = make_user("manager", name="Маша")
     petya = make_user("manager", name="Петя")
     [opt, vip] = services.tags_by_name(["Опт", "VIP"])
-    a = make_partner(name="Ромашка", code="A-1", inn="7701234567", city="", notes="Заметки A",
-                     responsible=masha, do_not_email=True, created_on=date(2020, 1, 1),
-                     emails=["a@romashka.ru"], phones=["+79123456789"], tags=[opt])  # fmt: skip
-    b = make_partner(name="ООО Ромашка", code="B-2", inn="", city="Москва", notes="Заметки B",
-                     responsible=petya, is_client=False, is_supplier=True, do_not_call=True,
-                     created_on=date(2019, 6, 1),
-                     emails=["b@romashka.ru", "A@Romashka.ru"],
-                     phones=["8 (912) 345-67-89", "+7 495 123-45-67"],
-                     persons=[{"name": "Анна", "email": "anna@romashka.ru"}],
-                     tags=[opt, vip])  # fmt: skip
-    db.session.add(AuditEntry(action="update", object_type="partner", object_id=b.id,
-                              root_type="partner", root_id=b.id, changes={"city": ["", "Москва"]},
-                              summary="история B до слияния"))  # fmt: skip
+    a = make_partner(
+        name="Ромашка",
+        code="A-1",
+        inn="7701234567",
+        city="",
+        notes="Заметки A",
+        responsible=masha,
+        do_not_email=True,
+        created_on=date(2020, 1, 1),
+        emails=["a@romashka.ru"],
+        phones=["+79123456789"],
+        tags=[opt],
+    )
+    b = make_partner(
+        name="ООО Ромашка",
+        code="B-2",
+        inn="",
+        city="Москва",
+        notes="Заметки B",
+        responsible=petya,
+        is_client=False,
+        is_supplier=True,
+        do_not_call=True,
+        created_on=date(2019, 6, 1),
+        emails=["b@romashka.ru", "A@Romashka.ru"],
+        phones=["8 (912) 345-67-89", "+7 495 123-45-67"],
+        persons=[{"name": "Анна", "email": "anna@romashka.ru"}],
+        tags=[opt, vip],
+    )
+    db.session.add(
+        AuditEntry(
+            action="update",
+            object_type="partner",
+            object_id=b.id,
+            root_type="partner",
+            root_id=b.id,
+            changes={"city": ["", "Москва"]},
+            summary="история B до слияния",
+        )
+    )
     db.session.commit()
     return {"a": a, "b": b, "admin": admin, "masha": masha, "petya": petya}
 
@@ -70,9 +97,18 @@ def test_merge_keeps_picked_values_and_combines_everything_else(client, pair):
     db.session.add(c)
     db.session.commit()
 
-    response = client.post(f"/partners/{a.id}/merge", data={
-        "other": str(b.id), "pick_name": "other", "pick_city": "other", "pick_inn": "survivor",
-        "pick_responsible_id": "other", "pick_notes": "both", "pick_created_on": "other"})  # fmt: skip
+    response = client.post(
+        f"/partners/{a.id}/merge",
+        data={
+            "other": str(b.id),
+            "pick_name": "other",
+            "pick_city": "other",
+            "pick_inn": "survivor",
+            "pick_responsible_id": "other",
+            "pick_notes": "both",
+            "pick_created_on": "other",
+        },
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/partners/{a.id}"
@@ -83,7 +119,11 @@ def test_merge_keeps_picked_values_and_combines_everything_else(client, pair):
     assert s.created_on == date(2019, 6, 1)
     assert s.roles == ["client", "supplier"]
     assert (s.do_not_email, s.do_not_call, s.do_not_sms, s.do_not_mail) == (
-        True, True, False, False)  # fmt: skip
+        True,
+        True,
+        False,
+        False,
+    )
     details = sorted((d.kind, d.value, d.is_main) for d in s.contact_details)
     assert details == [
         ("email", "a@romashka.ru", True),
@@ -96,7 +136,8 @@ def test_merge_keeps_picked_values_and_combines_everything_else(client, pair):
         == []
     )
     assert [(p.name, [d.value for d in p.contact_details]) for p in s.contact_persons] == [
-        ("Анна", ["anna@romashka.ru"])]  # fmt: skip
+        ("Анна", ["anna@romashka.ru"])
+    ]
     assert sorted(t.name for t in s.tags) == ["VIP", "Опт"]
     other = fresh(Partner, b.id)
     assert other.merged_into_id == a.id
@@ -142,8 +183,9 @@ def test_merged_partner_cannot_be_merged_again(client, pair):
     a, b = pair["a"], pair["b"]
     client.post(f"/partners/{a.id}/merge", data={"other": str(b.id)})
 
-    response = client.post(f"/partners/{a.id}/merge", data={"other": str(b.id)},
-                           follow_redirects=True)  # fmt: skip
+    response = client.post(
+        f"/partners/{a.id}/merge", data={"other": str(b.id)}, follow_redirects=True
+    )
 
     assert "ООО Ромашка has been merged already." in text(response)
     assert len(audit_entries(a.id, action="merge")) == 2
@@ -208,8 +250,9 @@ def test_manager_merges_own_partners_and_old_card_leads_to_survivor(
     assert old_card.headers["Location"] == f"/partners/{a.id}"
 
 
-def test_merged_pointer_does_not_open_another_managers_survivor(client, login_as, make_partner,
-                                                               pair):  # fmt: skip
+def test_merged_pointer_does_not_open_another_managers_survivor(
+    client, login_as, make_partner, pair
+):
     masha = login_as(pair["masha"])
     mine_before = make_partner(name="Бывший мой", responsible=masha, merged_into_id=pair["b"].id)
 
@@ -239,14 +282,20 @@ def foreign_table(app):
 
 def test_merge_repoints_rows_of_other_domains(client, pair, foreign_table):
     a, b = pair["a"], pair["b"]
-    db.session.execute(insert(foreign_table), [
-        {"partner_id": b.id, "note": "сделка 1"}, {"partner_id": b.id, "note": "сделка 2"},
-        {"partner_id": a.id, "note": "своя"}])  # fmt: skip
+    db.session.execute(
+        insert(foreign_table),
+        [
+            {"partner_id": b.id, "note": "сделка 1"},
+            {"partner_id": b.id, "note": "сделка 2"},
+            {"partner_id": a.id, "note": "своя"},
+        ],
+    )
     db.session.commit()
 
     preview = text(client.get(f"/partners/{a.id}/merge?other={b.id}"))
-    response = client.post(f"/partners/{a.id}/merge", data={"other": str(b.id)},
-                           follow_redirects=True)  # fmt: skip
+    response = client.post(
+        f"/partners/{a.id}/merge", data={"other": str(b.id)}, follow_redirects=True
+    )
 
     assert "test merge probe: 2" in preview
     assert "test_merge_probe 2" in text(response)

@@ -16,24 +16,72 @@ from crm.partners import queries
 from crm.partners.models import ContactDetail
 from tests.partners.helpers import HX, text
 
-PARTNER_HEADER = ["Code", "Partner", "Kind", "Roles", "Tax id", "City", "Responsible", "E-mails",
-                  "Phones", "Addresses", "Messengers", "Websites", "Preferred channel",
-                  "Do not contact"]  # fmt: skip
-PERSON_HEADER = ["Partner code", "Partner", "Contact person", "Position", "Birthday", "E-mails",
-                 "Phones", "Addresses", "Messengers", "Websites"]  # fmt: skip
+PARTNER_HEADER = [
+    "Code",
+    "Partner",
+    "Kind",
+    "Roles",
+    "Tax id",
+    "City",
+    "Responsible",
+    "E-mails",
+    "Phones",
+    "Addresses",
+    "Messengers",
+    "Websites",
+    "Preferred channel",
+    "Do not contact",
+]
+PERSON_HEADER = [
+    "Partner code",
+    "Partner",
+    "Contact person",
+    "Position",
+    "Birthday",
+    "E-mails",
+    "Phones",
+    "Addresses",
+    "Messengers",
+    "Websites",
+]
 
 # A text cell that a spreadsheet would take for a formula (= + - @ first) gets a leading ', in
 # CSV and XLSX alike: names, phones and messenger handles (OWASP's rule, crm.core.cells).
-BETA = ["R-002", "'=SUM(1+1)", "company", "supplier", "", "Казань", "", "b@beta.ru", "", "", "",
-        "", "", ""]  # fmt: skip
-ALFA = ["R-001", "Альфа", "company", "client", "7701234567", "Москва", "Мария Иванова",
-        "info@alfa.ru; sales@alfa.ru", "'+74951234567", "Москва, ул. Ленина, 1 (офис)", "'@alfa",
-        "", "email", "call, mail"]  # fmt: skip
-GAMMA = ["R-003", "Гамма", "person", "client, other", "", "Москва", "", "", "", "", "", "", "",
-         ""]  # fmt: skip
+BETA = [
+    "R-002",
+    "'=SUM(1+1)",
+    "company",
+    "supplier",
+    "",
+    "Казань",
+    "",
+    "b@beta.ru",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+]
+ALFA = [
+    "R-001",
+    "Альфа",
+    "company",
+    "client",
+    "7701234567",
+    "Москва",
+    "Мария Иванова",
+    "info@alfa.ru; sales@alfa.ru",
+    "'+74951234567",
+    "Москва, ул. Ленина, 1 (офис)",
+    "'@alfa",
+    "",
+    "email",
+    "call, mail",
+]
+GAMMA = ["R-003", "Гамма", "person", "client, other", "", "Москва", "", "", "", "", "", "", "", ""]
 BORIS = ["R-001", "Альфа", "Борис", "", "", "boris@alfa.ru", "", "", "", ""]
-IVAN = ["R-003", "Гамма", "Иван", "CEO", "1980-01-02", "ivan@gamma.ru", "'+79161234567", "", "",
-        ""]  # fmt: skip
+IVAN = ["R-003", "Гамма", "Иван", "CEO", "1980-01-02", "ivan@gamma.ru", "'+79161234567", "", "", ""]
 BETA_VERA = ["R-002", "'=SUM(1+1)", "Вера", "", "", "", "", "", "", ""]
 
 
@@ -41,18 +89,53 @@ BETA_VERA = ["R-002", "'=SUM(1+1)", "Вера", "", "", "", "", "", "", ""]
 def data(login_as, make_user, make_partner):
     login_as("admin")
     maria = make_user("manager", name="Мария Иванова")
-    alfa = make_partner(name="Альфа", code="R-001", inn="7701234567", city="Москва",
-                        responsible=maria, emails=["info@alfa.ru", "sales@alfa.ru"],
-                        phones=["+74951234567"], preferred_channel="email", do_not_call=True,
-                        do_not_mail=True, persons=[{"name": "Борис", "email": "boris@alfa.ru"}])  # fmt: skip
-    alfa.contact_details.append(ContactDetail(kind="address", value="Москва, ул. Ленина, 1",
-                                              value_norm="москва, ул. ленина, 1", label="офис"))  # fmt: skip
+    alfa = make_partner(
+        name="Альфа",
+        code="R-001",
+        inn="7701234567",
+        city="Москва",
+        responsible=maria,
+        emails=["info@alfa.ru", "sales@alfa.ru"],
+        phones=["+74951234567"],
+        preferred_channel="email",
+        do_not_call=True,
+        do_not_mail=True,
+        persons=[{"name": "Борис", "email": "boris@alfa.ru"}],
+    )
+    alfa.contact_details.append(
+        ContactDetail(
+            kind="address",
+            value="Москва, ул. Ленина, 1",
+            value_norm="москва, ул. ленина, 1",
+            label="офис",
+        )
+    )
     alfa.contact_details.append(ContactDetail(kind="messenger", value="@alfa", value_norm="@alfa"))
-    make_partner(name="=SUM(1+1)", code="R-002", city="Казань", is_client=False, is_supplier=True,
-                 emails=["b@beta.ru"], persons=[{"name": "Вера"}])  # fmt: skip
-    make_partner(name="Гамма", code="R-003", kind="person", city="Москва", is_other=True,
-                 persons=[{"name": "Иван", "position": "CEO", "birthday": date(1980, 1, 2),
-                           "email": "ivan@gamma.ru", "phone": "+79161234567"}])  # fmt: skip
+    make_partner(
+        name="=SUM(1+1)",
+        code="R-002",
+        city="Казань",
+        is_client=False,
+        is_supplier=True,
+        emails=["b@beta.ru"],
+        persons=[{"name": "Вера"}],
+    )
+    make_partner(
+        name="Гамма",
+        code="R-003",
+        kind="person",
+        city="Москва",
+        is_other=True,
+        persons=[
+            {
+                "name": "Иван",
+                "position": "CEO",
+                "birthday": date(1980, 1, 2),
+                "email": "ivan@gamma.ru",
+                "phone": "+79161234567",
+            }
+        ],
+    )
     db.session.commit()
 
 
@@ -67,7 +150,8 @@ def csv_rows(response) -> list[list[str]]:
 def xlsx_sheet(response):
     assert response.status_code == 200
     assert response.mimetype == (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     return load_workbook(io.BytesIO(response.get_data())).active
 
 
@@ -85,8 +169,11 @@ def test_partner_report_csv_holds_every_contact_detail(client, data):
 def test_partner_report_csv_honours_the_filter(client, data):
     # A streamed download is read before the next request (the test client shares contexts).
     by_city = csv_rows(client.get("/partners/reports/contacts?format=csv&city=москва&sort=-name"))
-    by_search = csv_rows(client.get("/partners/reports/contacts",
-                                    query_string={"format": "csv", "q": "sales@alfa.ru"}))  # fmt: skip
+    by_search = csv_rows(
+        client.get(
+            "/partners/reports/contacts", query_string={"format": "csv", "q": "sales@alfa.ru"}
+        )
+    )
 
     assert by_city == [PARTNER_HEADER, GAMMA, ALFA]
     assert by_search == [PARTNER_HEADER, ALFA]
@@ -122,7 +209,11 @@ def test_exports_read_partners_in_batches_without_losing_or_repeating_rows(
         GAMMA,
     ]
     assert xlsx_rows(xlsx_sheet(client.get("/partners/reports/persons?format=xlsx"))) == [
-        PERSON_HEADER, BETA_VERA, BORIS, IVAN]  # fmt: skip
+        PERSON_HEADER,
+        BETA_VERA,
+        BORIS,
+        IVAN,
+    ]
 
 
 def test_partner_report_page_shows_the_filtered_rows_with_all_details(client, data):
@@ -132,10 +223,14 @@ def test_partner_report_page_shows_the_filtered_rows_with_all_details(client, da
     assert response.status_code == 200
     assert '<h1 class="h4 me-auto mb-0">Partner contact information</h1>' in page
     assert "2 partners; the downloads hold every row of the filter." in page
-    for label, value in [("E-mails", "info@alfa.ru; sales@alfa.ru"),
-                         ("Addresses", "Москва, ул. Ленина, 1 (офис)"),
-                         ("Responsible", "Мария Иванова"), ("Do not contact", "call, mail"),
-                         ("Partner", "Гамма"), ("Kind", "person")]:  # fmt: skip
+    for label, value in [
+        ("E-mails", "info@alfa.ru; sales@alfa.ru"),
+        ("Addresses", "Москва, ул. Ленина, 1 (офис)"),
+        ("Responsible", "Мария Иванова"),
+        ("Do not contact", "call, mail"),
+        ("Partner", "Гамма"),
+        ("Kind", "person"),
+    ]:
         assert f'<td data-label="{label}">{value}</td>' in page
     assert "=SUM" not in page
     assert 'href="/partners/reports/contacts?format=csv&amp;city=%D0%9C' in page

@@ -26,13 +26,24 @@ def _seed(tag: str) -> dict:
     user.set_password(DEFAULT_PASSWORD)
     db.session.add(user)
     db.session.flush()
-    p = create_partner(name=f"Покупатель {tag}", code=f"BR-{tag}", responsible=user,
-                       commit=False)  # fmt: skip
+    p = create_partner(name=f"Покупатель {tag}", code=f"BR-{tag}", responsible=user, commit=False)
     today = date.today()
-    create_document(p, [700, 300], doc_no=f"BR-{tag}-1", date=today - timedelta(days=90),
-                    due_date=today - timedelta(days=60), commit=False)  # fmt: skip
-    create_document(p, [500], doc_no=f"BR-{tag}-2", date=today - timedelta(days=20),
-                    due_date=today + timedelta(days=10), commit=False)  # fmt: skip
+    create_document(
+        p,
+        [700, 300],
+        doc_no=f"BR-{tag}-1",
+        date=today - timedelta(days=90),
+        due_date=today - timedelta(days=60),
+        commit=False,
+    )
+    create_document(
+        p,
+        [500],
+        doc_no=f"BR-{tag}-2",
+        date=today - timedelta(days=20),
+        due_date=today + timedelta(days=10),
+        commit=False,
+    )
     create_payment(p, 400, today - timedelta(days=50), commit=False)
     return {"email": user.email, "partner_id": p.id, "code": p.code}
 

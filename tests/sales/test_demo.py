@@ -104,8 +104,11 @@ def test_demo_sales_span_24_months_and_each_total_is_the_sum_of_its_lines(runner
 def test_demo_customers_are_regular_occasional_churning_new_or_potential(runner):
     _load(runner)
     today = date.today()
-    clients = {pid for pid, code in _rows(Partner.id, Partner.code, where=Partner.is_client)
-               if not code.endswith("-DUP")}  # fmt: skip
+    clients = {
+        pid
+        for pid, code in _rows(Partner.id, Partner.code, where=Partner.is_client)
+        if not code.endswith("-DUP")
+    }
     dates = _buyers()
     months = {pid: {(d.year, d.month) for d in days} for pid, days in dates.items()}
     last_24 = {_month(today, -k) for k in range(1, 25)}
@@ -142,8 +145,9 @@ def test_demo_products_follow_a_long_tail(runner):
     _load(runner)
     revenue = Counter()
     buyers = defaultdict(set)
-    for product_id, partner_id, amount in _rows(SalesLine.product_id, SalesLine.partner_id,
-                                                SalesLine.amount, where=SalesLine.amount > 0):  # fmt: skip
+    for product_id, partner_id, amount in _rows(
+        SalesLine.product_id, SalesLine.partner_id, SalesLine.amount, where=SalesLine.amount > 0
+    ):
         revenue[product_id] += amount
         buyers[product_id].add(partner_id)
     products = [pid for (pid,) in _rows(Product.id)]
@@ -161,8 +165,15 @@ def test_demo_returns_bring_back_products_bought_before(runner):
     returns = {doc_id for doc_id, total in docs if total < 0}
     assert 0.01 <= len(returns) / len(docs) <= 0.06
     sold = defaultdict(list)
-    lines = _rows(SalesLine.document_id, SalesLine.partner_id, SalesLine.product_id,
-                  SalesLine.date, SalesLine.quantity, SalesLine.amount, SalesLine.cost)  # fmt: skip
+    lines = _rows(
+        SalesLine.document_id,
+        SalesLine.partner_id,
+        SalesLine.product_id,
+        SalesLine.date,
+        SalesLine.quantity,
+        SalesLine.amount,
+        SalesLine.cost,
+    )
     for _, partner_id, product_id, day, quantity, amount, _ in lines:
         if amount > 0:
             sold[(partner_id, product_id)].append((day, quantity))
@@ -175,9 +186,16 @@ def test_demo_returns_bring_back_products_bought_before(runner):
 def test_demo_payments_are_on_time_late_partial_missing_or_without_a_doc_no(runner):
     _load(runner)
     today = date.today()
-    docs = {no: (pid, due, total) for no, pid, due, total in _rows(
-        SalesDocument.doc_no, SalesDocument.partner_id, SalesDocument.due_date,
-        SalesDocument.total, where=SalesDocument.total > 0)}  # fmt: skip
+    docs = {
+        no: (pid, due, total)
+        for no, pid, due, total in _rows(
+            SalesDocument.doc_no,
+            SalesDocument.partner_id,
+            SalesDocument.due_date,
+            SalesDocument.total,
+            where=SalesDocument.total > 0,
+        )
+    }
     payments = _rows(Payment.date, Payment.partner_id, Payment.amount, Payment.doc_no)
     assert all(p.date <= today and p.amount > 0 for p in payments)
     assert all(p.doc_no in docs and docs[p.doc_no][0] == p.partner_id for p in payments if p.doc_no)
@@ -208,8 +226,12 @@ def test_demo_payments_are_on_time_late_partial_missing_or_without_a_doc_no(runn
 def test_demo_stock_lies_in_one_to_three_warehouses_for_most_products(runner):
     _load(runner)
     price = dict(_rows(Product.id, Product.base_price))
-    balances = _rows(StockBalance.product_id, StockBalance.warehouse_id, StockBalance.quantity,
-                     StockBalance.value)  # fmt: skip
+    balances = _rows(
+        StockBalance.product_id,
+        StockBalance.warehouse_id,
+        StockBalance.quantity,
+        StockBalance.value,
+    )
     where = Counter(b.product_id for b in balances)
     assert len(where) >= 0.75 * len(price)
     assert set(where.values()) <= {1, 2, 3}
@@ -227,23 +249,67 @@ def _ledger() -> tuple:
     """The whole generated ledger by natural keys (codes, skus, names), to compare two runs."""
     code = dict(_rows(Partner.id, Partner.code))
     sku = dict(_rows(Product.id, Product.sku))
-    name = {model: dict(_rows(model.id, model.name))
-            for model in (Organization, Department, Warehouse, ProductGroup)}  # fmt: skip
-    docs = {i: (no, d, due, code[p], name[Organization][o], name[Department][dp],
-                name[Warehouse][w], m, t) for i, no, d, due, p, o, dp, w, m, t in _rows(
-        SalesDocument.id, SalesDocument.doc_no, SalesDocument.date, SalesDocument.due_date,
-        SalesDocument.partner_id, SalesDocument.organization_id, SalesDocument.department_id,
-        SalesDocument.warehouse_id, SalesDocument.manager_id, SalesDocument.total)}  # fmt: skip
-    lines = sorted((docs[d][0], n, sku[p], q, a, c) for d, n, p, q, a, c in _rows(
-        SalesLine.document_id, SalesLine.line_no, SalesLine.product_id, SalesLine.quantity,
-        SalesLine.amount, SalesLine.cost))  # fmt: skip
-    payments = sorted((d, code[p], a, no, o) for d, p, a, no, o in _rows(
-        Payment.date, Payment.partner_id, Payment.amount, Payment.doc_no, Payment.occurrence))  # fmt: skip
-    stock = sorted((sku[p], name[Warehouse][w], q, v) for p, w, q, v in _rows(
-        StockBalance.product_id, StockBalance.warehouse_id, StockBalance.quantity,
-        StockBalance.value))  # fmt: skip
-    products = sorted((s, n, u, b, name[ProductGroup][g]) for s, n, u, b, g in _rows(
-        Product.sku, Product.name, Product.unit, Product.base_price, Product.group_id))  # fmt: skip
+    name = {
+        model: dict(_rows(model.id, model.name))
+        for model in (Organization, Department, Warehouse, ProductGroup)
+    }
+    docs = {
+        i: (
+            no,
+            d,
+            due,
+            code[p],
+            name[Organization][o],
+            name[Department][dp],
+            name[Warehouse][w],
+            m,
+            t,
+        )
+        for i, no, d, due, p, o, dp, w, m, t in _rows(
+            SalesDocument.id,
+            SalesDocument.doc_no,
+            SalesDocument.date,
+            SalesDocument.due_date,
+            SalesDocument.partner_id,
+            SalesDocument.organization_id,
+            SalesDocument.department_id,
+            SalesDocument.warehouse_id,
+            SalesDocument.manager_id,
+            SalesDocument.total,
+        )
+    }
+    lines = sorted(
+        (docs[d][0], n, sku[p], q, a, c)
+        for d, n, p, q, a, c in _rows(
+            SalesLine.document_id,
+            SalesLine.line_no,
+            SalesLine.product_id,
+            SalesLine.quantity,
+            SalesLine.amount,
+            SalesLine.cost,
+        )
+    )
+    payments = sorted(
+        (d, code[p], a, no, o)
+        for d, p, a, no, o in _rows(
+            Payment.date, Payment.partner_id, Payment.amount, Payment.doc_no, Payment.occurrence
+        )
+    )
+    stock = sorted(
+        (sku[p], name[Warehouse][w], q, v)
+        for p, w, q, v in _rows(
+            StockBalance.product_id,
+            StockBalance.warehouse_id,
+            StockBalance.quantity,
+            StockBalance.value,
+        )
+    )
+    products = sorted(
+        (s, n, u, b, name[ProductGroup][g])
+        for s, n, u, b, g in _rows(
+            Product.sku, Product.name, Product.unit, Product.base_price, Product.group_id
+        )
+    )
     return sorted(docs.values()), lines, payments, stock, products
 
 

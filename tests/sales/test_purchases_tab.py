@@ -65,10 +65,16 @@ def buyer(make_user, make_partner, make_document, make_payment, today):
     maria = make_user("manager", name="Мария")
     p = make_partner(name="Покупатель", code="B-1", responsible=maria)
     for k in range(1, 13):
-        make_document(p, [60, 40], doc_no=f"P-{k:02d}", date=doc_date(today, k),
-                      due_date=doc_date(today, k) + timedelta(days=15))  # fmt: skip
-    make_document(p, [300], doc_no="P-13", date=today - timedelta(days=3),
-                  due_date=today + timedelta(days=30))  # fmt: skip
+        make_document(
+            p,
+            [60, 40],
+            doc_no=f"P-{k:02d}",
+            date=doc_date(today, k),
+            due_date=doc_date(today, k) + timedelta(days=15),
+        )
+    make_document(
+        p, [300], doc_no="P-13", date=today - timedelta(days=3), due_date=today + timedelta(days=30)
+    )
     make_payment(p, 100, today - timedelta(days=100), doc_no="P-01")
     make_payment(p, 150, today - timedelta(days=60))
     return {"partner": p, "maria": maria}

@@ -223,8 +223,14 @@ def test_debt_always_equals_documents_minus_payments(make_partner, make_document
         p = rng.choice(partners)
         day = start + timedelta(days=rng.randrange(90))
         amounts = [Decimal(rng.randrange(-5000, 90000)) / 100 for _ in range(rng.randint(1, 3))]
-        make_document(p, amounts, doc_no=f"R{n:03d}", date=day,
-                      due_date=day + timedelta(days=rng.choice([0, 10, 30])), commit=False)  # fmt: skip
+        make_document(
+            p,
+            amounts,
+            doc_no=f"R{n:03d}",
+            date=day,
+            due_date=day + timedelta(days=rng.choice([0, 10, 30])),
+            commit=False,
+        )
         doc_nos.append(f"R{n:03d}")
         ledger.append((p.id, day, sum(amounts)))
     for _ in range(40):

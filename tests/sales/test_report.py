@@ -195,8 +195,9 @@ def test_xlsx_export_has_numbers_and_dates(client, login_as, ledger):
 
 
 def test_cli_prints_every_partner_with_debt_by_code(runner, ledger):
-    result = runner.invoke(args=["crm", "report", "receivables", "--as-of", AS_OF,
-                                 "--format", "csv"])  # fmt: skip
+    result = runner.invoke(
+        args=["crm", "report", "receivables", "--as-of", AS_OF, "--format", "csv"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output == (
         "partner_code,partner_name,debt,overdue\n"

@@ -14,8 +14,9 @@ from crm.sales.services import recompute_document_totals
 
 def stored_totals(ids) -> dict[int, Decimal]:
     db.session.expire_all()
-    rows = db.session.execute(select(SalesDocument.id, SalesDocument.total).where(
-        SalesDocument.id.in_(ids)))  # fmt: skip
+    rows = db.session.execute(
+        select(SalesDocument.id, SalesDocument.total).where(SalesDocument.id.in_(ids))
+    )
     return dict(rows.all())
 
 
@@ -88,4 +89,8 @@ def test_merging_partners_with_an_identical_payment_keeps_both_payments(
         .order_by(Payment.amount, Payment.occurrence)
     ).all()
     assert [(int(a), d, o) for a, d, o in stored] == [
-        (50, "", 1), (100, "D-1", 1), (100, "D-1", 2), (100, "D-1", 3)]  # fmt: skip
+        (50, "", 1),
+        (100, "D-1", 1),
+        (100, "D-1", 2),
+        (100, "D-1", 3),
+    ]
