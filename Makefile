@@ -44,6 +44,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/receivables_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/interactions_bench.py
+	$(PY) bench/load_bench.py
 
 clean-venv:
 	rm -rf $(VENV)
