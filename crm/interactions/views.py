@@ -208,18 +208,18 @@ def delete(interaction_id: int):
 # --- quick actions -------------------------------------------------------------------------
 
 
+def _row(i: Interaction, **context):
+    """The interaction's list row (an HTMX swap) with a message or an error."""
+    labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
+    quick = QuickForm(formdata=None)
+    context.update(i=i, quick=quick, subject_labels=labels, now=utcnow())
+    return render("interactions/_row.html", **context)
+
+
 def _quick_response(i: Interaction, message: str):
     """The row again for the list (HTMX), else back where the user came from."""
     if is_fragment_request():
-        labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
-        return render(
-            "interactions/_row.html",
-            i=i,
-            quick=QuickForm(formdata=None),
-            subject_labels=labels,
-            now=utcnow(),
-            message=message,
-        )
+        return _row(i, message=message)
     flash(message, "success")
     back = url_for("interactions.detail", interaction_id=i.id)
     return redirect(safe_next(request.form.get("next"), back))
@@ -227,16 +227,7 @@ def _quick_response(i: Interaction, message: str):
 
 def _quick_error(i: Interaction, message: str):
     if is_fragment_request():
-        labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
-        return render(
-            "interactions/_row.html",
-            i=i,
-            quick=QuickForm(formdata=None),
-            subject_labels=labels,
-            now=utcnow(),
-            error=message,
-            status=422,
-        )
+        return _row(i, error=message, status=422)
     flash(message, "danger")
     return redirect(url_for("interactions.detail", interaction_id=i.id))
 
