@@ -29,6 +29,7 @@ from crm.extensions import db
 from crm.partners.models import PARTNER_KINDS, PARTNER_ROLES, ContactPerson, Partner
 from crm.partners.services import (
     import_contact_person,
+    import_new_partners,
     import_partner,
     main_value,
     sync_partners_search,
@@ -71,6 +72,13 @@ def _check_phone(row_no: int, column: str, phone: str | None) -> list[RowError]:
 
 def _export_main(owner, kind: str) -> str:
     return main_value(owner, kind) or ""
+
+
+def _unchanged(kind, rec: dict, partner: Partner, emails: dict[int, str], ctx) -> bool:
+    """The row matches the stored partner as validation compared it, so writing it would
+    change nothing and record nothing: skipping it makes a re-import of an unchanged file
+    read-only (before, every row went through import_partner and a flush)."""
+    return kind.same(rec, kind._stored(partner, emails), ctx)
 
 
 class PartnersKind(Kind):
@@ -136,31 +144,41 @@ class PartnersKind(Kind):
             ).scalars()
         }
 
+    @staticmethod
+    def _stored(p: Partner, emails: dict[int, str]) -> tuple:
+        return (
+            p.name,
+            p.kind,
+            tuple(p.roles),
+            p.inn,
+            main_value(p, "email"),
+            main_value(p, "phone"),
+            p.city,
+            emails.get(p.responsible_id),
+            p.created_on,
+        )
+
     def existing(self, recs, ctx):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
         return {
-            (code,): (
-                p.name,
-                p.kind,
-                tuple(p.roles),
-                p.inn,
-                main_value(p, "email"),
-                main_value(p, "phone"),
-                p.city,
-                emails.get(p.responsible_id),
-                p.created_on,
-            )
+            (code,): self._stored(p, emails)
             for code, p in self._load([r["code"] for r in recs]).items()
         }
 
     def write(self, recs, ctx, actor):
         found = self._load([r["code"] for r in recs])
+        emails = dict(db.session.execute(select(User.id, User.email)).all())
+        new = []
         for r in recs:
             partner = found.get(r["code"])
             if partner is not None and ctx.create_only:
                 raise KeyTaken(f"code {r['code']!r}")
             row = {**r, "responsible_id": ctx.id_for("users", (r["manager"] or "").casefold())}
-            import_partner(actor, partner, row, today=ctx.today)
+            if partner is None:
+                new.append(row)
+            elif not _unchanged(self, r, partner, emails, ctx):
+                import_partner(actor, partner, row, today=ctx.today)
+        import_new_partners(actor, new, today=ctx.today)
 
     def export(self):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
