@@ -847,7 +847,8 @@ def _new_partner_values(r: dict, today: date) -> dict:
     defaults); r gets the normalised e-mail and phone its details use."""
     roles = r["roles"] or ("client",)
     r["email_norm"] = normalise_email(r["email"]) if r["email"] else ""
-    r["phone_norm"] = normalise_phone(r["phone"], _region()) if r["phone"] else ""
+    if "phone_norm" not in r:  # PartnersKind.check puts it there (parsed once, cached)
+        r["phone_norm"] = normalise_phone(r["phone"], _region()) if r["phone"] else ""
     details = [(k, r[k], r[f"{k}_norm"]) for k in ("email", "phone") if r[k]]
     return {
         "code": r["code"],
