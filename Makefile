@@ -43,6 +43,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/partners_bench.py
 	$(PY) bench/receivables_bench.py
 	$(PY) bench/import_bench.py
+	$(PY) bench/partner_import_bench.py
 	$(PY) bench/interactions_bench.py
 	$(PY) bench/load_bench.py
 

@@ -221,8 +221,13 @@ def check_email(row_no: int, column: str, value: str | None) -> list[RowError]:
 
 @lru_cache(maxsize=4096)
 def _email_problem(value: str) -> str | None:
-    """Why the address is not one (None when it is). Cached: a sales file names the same few
-    managers on every row, and validating an address costs more than parsing the whole row."""
+    """email_problem, cached: a sales file names the same few managers on every row, and
+    validating an address costs more than parsing the whole row."""
+    return email_problem(value)
+
+
+def email_problem(value: str) -> str | None:
+    """Why the address is not one (None when it is)."""
     from crm.core.text import checked_email
 
     try:

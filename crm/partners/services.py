@@ -190,21 +190,38 @@ def tags_by_name(names: list[str]) -> list[Tag]:
 
 def sync_search(partner: Partner) -> None:
     """Recompute the normalised columns that search, sorting and duplicate checks read."""
-    partner.name_norm = fold(partner.name)
-    partner.name_key = name_key(partner.name)
-    partner.name_prefix = partner.name_key[: queries.NAME_PREFIX]
-    partner.city_norm = fold(partner.city)
-    parts = [partner.name_norm, fold(partner.code), partner.inn]
-    details = list(partner.contact_details)
+    details = [(d.kind, d.value, d.value_norm) for d in partner.contact_details]
+    names = []
     for person in partner.contact_persons:
-        parts.append(person.name_norm)
-        details.extend(person.contact_details)
-    for d in details:
-        if d.kind == "email":
-            parts.append(d.value_norm)
-        elif d.kind == "phone":
-            parts.extend({digits(d.value_norm), digits(d.value)})
-    partner.search_text = " | ".join(p for p in parts if p)
+        names.append(person.name_norm)
+        details.extend((d.kind, d.value, d.value_norm) for d in person.contact_details)
+    for key, value in search_columns(
+        partner.name, partner.code, partner.inn, partner.city, names, details
+    ).items():
+        setattr(partner, key, value)
+
+
+def search_columns(
+    name: str, code: str, inn: str, city: str, person_norms: list[str], details: list[tuple]
+) -> dict[str, str]:
+    """The normalised columns of a partner from plain values (details: (kind, value,
+    value_norm) of the partner's and its persons' contact details); sync_search and the bulk
+    import share it."""
+    name_norm = fold(name)
+    key = name_key(name)
+    parts = [name_norm, fold(code), inn, *person_norms]
+    for kind, value, value_norm in details:
+        if kind == "email":
+            parts.append(value_norm)
+        elif kind == "phone":
+            parts.extend({digits(value_norm), digits(value)})
+    return {
+        "name_norm": name_norm,
+        "name_key": key,
+        "name_prefix": key[: queries.NAME_PREFIX],
+        "city_norm": fold(city),
+        "search_text": " | ".join(p for p in parts if p),
+    }
 
 
 def _check_duplicates(values: dict, exclude_id: int | None, confirmed: bool) -> None:
@@ -763,6 +780,87 @@ def import_partner(actor, partner: Partner | None, row: dict, *, today: date) ->
         summary=f"{'created' if created else 'updated'} by import",
     )
     return partner
+
+
+def import_new_partners(actor, rows: list[dict], *, today: date) -> None:
+    """Create many partners from checked import rows (the fields of import_partner) with the
+    same rows, contact details and audit entries as import_partner, in three executemany
+    INSERTs a batch instead of ORM objects flushed one partner at a time.
+
+    What it buys: the unit of work per row (a flush per partner, ORM objects for the partner,
+    its details and its audit entry) was ~90 % of a first import; Core INSERTs of plain dicts
+    (one multi-row statement per few hundred rows) make it several times faster."""
+    if not rows:
+        return
+    partners = db.session.execute(
+        insert(Partner.__table__).returning(Partner.__table__.c.id, Partner.__table__.c.code),
+        [_new_partner_values(r, today) for r in rows],
+    ).all()
+    ids = dict((code, pid) for pid, code in partners)
+    details, entries = [], []
+    for r in rows:
+        pid = ids[r["code"]]
+        for kind in ("email", "phone"):
+            if r[kind]:
+                details.append(
+                    {
+                        "partner_id": pid,
+                        "contact_person_id": None,
+                        "kind": kind,
+                        "value": r[kind],
+                        "value_norm": r[f"{kind}_norm"],
+                        "label": "",
+                        "is_main": True,
+                    }
+                )
+        view = {
+            "name": r["name"],
+            "kind": r["kind"] or "company",
+            "roles": ", ".join(p for p in PARTNER_ROLES if p in (r["roles"] or ("client",))),
+            "inn": r["inn"] or "",
+            "city": r["city"] or "",
+            "email": r["email"] or None,
+            "phone": r["phone"] or None,
+            "responsible_id": r["responsible_id"] or None,
+            "created_on": r["created_on"] or today,
+        }
+        entries.append(
+            {
+                "user_id": getattr(actor, "id", None),
+                "action": "create",
+                "object_type": Partner.__tablename__,
+                "object_id": pid,
+                "root_type": Partner.__tablename__,
+                "root_id": pid,
+                "summary": "created by import",
+                "changes": audit.diff({}, view),
+                "object_version": 1,  # a new partner's version (versioning.Versioned)
+            }
+        )
+    if details:
+        db.session.execute(insert(ContactDetail.__table__), details)
+    db.session.execute(insert(AuditEntry.__table__), entries)
+
+
+def _new_partner_values(r: dict, today: date) -> dict:
+    """The partner table's row for a new imported partner (the other columns take their
+    defaults); r gets the normalised e-mail and phone its details use."""
+    roles = r["roles"] or ("client",)
+    r["email_norm"] = normalise_email(r["email"]) if r["email"] else ""
+    if "phone_norm" not in r:  # PartnersKind.check puts it there (parsed once, cached)
+        r["phone_norm"] = normalise_phone(r["phone"], _region()) if r["phone"] else ""
+    details = [(k, r[k], r[f"{k}_norm"]) for k in ("email", "phone") if r[k]]
+    return {
+        "code": r["code"],
+        "name": r["name"],
+        "kind": r["kind"] or "company",
+        **{f"is_{part}": part in roles for part in PARTNER_ROLES},
+        "inn": r["inn"] or "",
+        "city": r["city"] or "",
+        "responsible_id": r["responsible_id"] or None,
+        "created_on": r["created_on"] or today,
+        **search_columns(r["name"], r["code"], r["inn"] or "", r["city"] or "", [], details),
+    }
 
 
 def import_contact_person(partner_id: int, person: ContactPerson | None, row: dict):

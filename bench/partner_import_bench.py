@@ -1,0 +1,241 @@
+"""Speed benchmark of the partners import (`make bench`): a generated partners.csv of N partners
+with e-mail, phone, city and manager, imported into an empty database, then re-imported
+unchanged; medians of a few runs, on SQLite or PostgreSQL.
+
+    .venv/bin/python bench/partner_import_bench.py                       # 100,000, SQLite
+    .venv/bin/python bench/partner_import_bench.py --partners 20000 --runs 1 --output ''
+    .venv/bin/python bench/partner_import_bench.py \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_partners
+    .venv/bin/python bench/partner_import_bench.py --partners 20000 --profile   # pyinstrument
+
+A PostgreSQL database named in --database-url is dropped and created again for every run
+(give a scratch name); a SQLite run uses a fresh file in bench/data/. The import runs in this
+process through `crm.exchange.importer.run_import`, as `crm import partners FILE` does.
+--check exits 1 when the first import of 100,000 partners or more takes 60 s or longer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.import_bench import MANAGERS  # noqa: E402
+from bench.partners_bench import (  # noqa: E402
+    Pools,
+    _company_name,
+    _person_name,
+    _phone,
+    _translit,
+    machine,
+    write_text_atomic,
+)
+
+TARGET_S = 60.0
+DATA = ROOT / "bench" / "data"
+CITIES = ["Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Казань", "Самара", "Омск"]
+HEADER = ["code", "name", "kind", "roles", "inn", "email", "phone", "city", "manager", "created_on"]
+
+
+def generate(n: int, seed: int) -> Path:
+    """partners-N-SEED.csv in bench/data/ (made once): code, name, kind, roles, e-mail, phone,
+    city, manager, created_on, as bench/import_bench.py writes them."""
+    path = DATA / f"partners-{n}-{seed}.csv"
+    if path.exists():
+        return path
+    rng = random.Random(seed)
+    pools = Pools(seed)
+    managers = [f"{_translit(first)[0]}.{_translit(last)}@vostok-td.ru" for last, first in MANAGERS]
+    DATA.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        for i in range(1, n + 1):
+            russian = rng.random() < 0.92
+            person = rng.random() < 0.1
+            name = (_person_name if person else _company_name)(rng, pools, russian)
+            domain = _translit(name.split("«")[-1]) + rng.choice([".ru", ".ru", ".com", ".net"])
+            w.writerow(
+                [
+                    f"К-{i:06d}",
+                    name,
+                    "person" if person else "company",
+                    rng.choice(["client", "client", "client;supplier", "supplier"]),
+                    "",
+                    f"info{i}@{domain.lower()}" if rng.random() < 0.9 else "",
+                    _phone(rng, russian) if rng.random() < 0.85 else "",
+                    rng.choice(CITIES) if rng.random() < 0.95 else "",
+                    rng.choice(managers),
+                    (date(2020, 1, 1) + timedelta(days=rng.randint(0, 2000))).isoformat(),
+                ]
+            )
+    tmp.replace(path)
+    return path
+
+
+def _fresh_database(url: str) -> str:
+    """An empty database at `url` (SQLite: a new file; PostgreSQL: dropped and created)."""
+    if url.startswith("sqlite"):
+        db_path = Path(url.split("///", 1)[1])
+        for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+            p.unlink(missing_ok=True)
+        return url
+    from sqlalchemy import create_engine, make_url, text
+
+    u = make_url(url)
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{u.database}"'))
+    admin.dispose()
+    return url
+
+
+def _drop(url: str) -> None:
+    if url.startswith("sqlite"):
+        db_path = Path(url.split("///", 1)[1])
+        for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+            p.unlink(missing_ok=True)
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    u = make_url(url)
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _cold_caches() -> None:
+    """Empty the per-process caches of checked phones and e-mail addresses."""
+    from crm.exchange import kind
+    from crm.partners import exchange
+
+    for fn in (kind._email_problem, exchange._email_problem, exchange._phone_facts):
+        fn.cache_clear()
+
+
+def one_run(url: str, path: Path, profile: bool = False) -> dict[str, tuple[float, str]]:
+    """A fresh database, migrated; the first import and the re-import, timed."""
+    from flask_migrate import upgrade
+
+    from crm import create_app
+    from crm.exchange.importer import run_import
+    from crm.extensions import db
+
+    _fresh_database(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "REDIS_URL": None})
+    out = {}
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        for label in ("first", "again"):
+            _cold_caches()  # each import as a fresh `crm import` process would run it
+            profiler = None
+            if profile:
+                from pyinstrument import Profiler
+
+                profiler = Profiler(interval=0.001)
+                profiler.start()
+            t = time.perf_counter()
+            r = run_import(path, "partners")
+            took = time.perf_counter() - t
+            if profiler:
+                profiler.stop()
+                print(profiler.output_text(unicode=True, color=False, show_all=False))
+            summary = (
+                f"{r.rows} rows: {r.new} new, {r.updated} updated, {r.unchanged} unchanged, "
+                f"{r.rejected} rejected"
+            )
+            out[label] = (took, summary)
+            db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--partners", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--database-url", default=f"sqlite:///{DATA / 'partner-import.sqlite3'}")
+    ap.add_argument("--profile", action="store_true", help="pyinstrument, one run, no report")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--output", default=None, help="Markdown report ('' for none)")
+    args = ap.parse_args(argv)
+    backend = "sqlite" if args.database_url.startswith("sqlite") else "postgresql"
+    if args.output is None:
+        args.output = str(ROOT / "bench" / "results" / f"partner-import-{backend}.md")
+
+    path = generate(args.partners, args.seed)
+    n = args.partners
+    runs = {"first": [], "again": []}
+    try:
+        for i in range(1, (1 if args.profile else args.runs) + 1):
+            res = one_run(args.database_url, path, args.profile)
+            for k, (took, summary) in res.items():
+                runs[k].append((took, summary))
+                print(f"run {i}: {k:<6} {took:7.1f} s  {summary}", flush=True)
+    finally:
+        _drop(args.database_url)
+    expect = {
+        "first": f"{n} rows: {n} new, 0 updated, 0 unchanged, 0 rejected",
+        "again": f"{n} rows: 0 new, 0 updated, {n} unchanged, 0 rejected",
+    }
+    wrong = [s for k in runs for _, s in runs[k] if s != expect[k]]
+    if wrong:
+        sys.exit(f"the import did not do what it should: {wrong}")
+    if args.profile:
+        return 0
+    names = {"first": "first import into an empty database", "again": "re-import, unchanged"}
+    lines = [
+        "| case | runs | wall time, s (median; min–max) | partners/s |",
+        "|---|--:|--:|--:|",
+    ]
+    for k, label in names.items():
+        walls = [t for t, _ in runs[k]]
+        med = statistics.median(walls)
+        lines.append(
+            f"| {label} | {len(walls)} | {med:.1f} ({min(walls):.1f}–{max(walls):.1f}) | "
+            f"{n / med:,.0f} |"
+        )
+    table = "\n".join(lines)
+    print()
+    print(table)
+    if args.output:
+        text = "\n".join(
+            [
+                f"# Partners import ({backend}): speed benchmark",
+                "",
+                "Generated by `make bench` (`bench/partner_import_bench.py`) on "
+                f"{datetime.now().strftime('%Y-%m-%d %H:%M')}.",
+                "",
+                f"- Scale: {n:,} partners (code, name, kind, roles, e-mail 90 %, phone 85 %, "
+                f"city, one of {len(MANAGERS)} managers, created_on); seed {args.seed}.",
+                f"- Database: {backend}, empty and migrated for every run.",
+                "- Method: `run_import(partners.csv, 'partners')` in-process (what "
+                "`crm import partners` runs: validation, then the write in one transaction), "
+                "wall time; the re-import runs on the database the first import filled.",
+                *[f"- {k}: {v}" for k, v in machine().items()],
+                "",
+                table,
+                "",
+            ]
+        )
+        write_text_atomic(Path(args.output), text)
+        print(f"\nwritten to {os.path.relpath(args.output, ROOT)}")
+    first = statistics.median(t for t, _ in runs["first"])
+    return 1 if args.check and n >= 100_000 and first >= TARGET_S else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
