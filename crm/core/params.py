@@ -128,11 +128,6 @@ def page_or_first(raw, problems: list[str] | None = None) -> int:
         return 1
 
 
-def last_page(page: int, total: int, per_page: int) -> int:
-    """`page`, or the last page there is when `page` is beyond it (1 for an empty list)."""
-    return max(1, min(page, -(-total // per_page)))
-
-
 class BoundedIntegerConverter(IntegerConverter):
     """`<int:…>` in URLs, app-wide: ASCII digits up to INT_MAX, so an id no column can hold
     is a 404 in every route, not a 500 from the database."""

@@ -65,11 +65,6 @@ class ReceivablesFilter(ListFilter):
     def as_of(self) -> date:
         return self.as_of_date or self.today
 
-    @property
-    def as_of_given(self) -> bool:
-        """The date came from the URL (kept in links), not today's default."""
-        return self.as_of_date is not None
-
     def sorted_by(self, field_name: str) -> str:
         """The sort a column header links to: largest first, or the reverse when it is on."""
         return field_name if self.sort == f"-{field_name}" else f"-{field_name}"
