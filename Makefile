@@ -6,7 +6,7 @@ FLASK := $(PY) -m flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench demo clean-venv
+.PHONY: run test lint format bench demo clean-venv messages check-messages
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test: $(VENV)/.test-installed
 	@test -n "$$TEST_DATABASE_URL" || echo "NOTE: TEST_DATABASE_URL not set: PostgreSQL tests will be skipped."
 	@test -n "$$TEST_REDIS_URL" || echo "NOTE: TEST_REDIS_URL not set: Redis/RQ worker tests will be skipped."
 	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
+
+## messages: extract the interface strings into every catalog (crm/**/translations/*.po)
+messages: $(VENV)/.installed
+	$(FLASK) crm i18n update
+
+## check-messages: fail when a catalog misses, leaves untranslated or keeps a stale string
+check-messages: $(VENV)/.installed
+	$(FLASK) crm i18n check
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .

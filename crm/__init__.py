@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from crm import extensions as ext
 from crm.config import settings_from_env
+from crm.core import formats, i18n
 from crm.core.params import URL_CONVERTERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,8 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     ext.login_manager.init_app(app)
     ext.csrf.init_app(app)
     ext.htmx.init_app(app)
+    i18n.init_app(app)
+    formats.register_filters(app)
     _init_redis(app)
 
     import crm.auth.models  # noqa: F401

@@ -8,12 +8,26 @@ Views add finer checks through the permission policy (crm/core/policy.py): `@req
 from __future__ import annotations
 
 from flask import abort, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.core.policy import may
 from crm.extensions import login_manager
 
 ROLES = ("admin", "manager", "marketer", "viewer")
+# What pages call the roles (translated when shown).
+ROLE_TITLES = {
+    "admin": _l("Administrator"),
+    "manager": _l("Manager"),
+    "marketer": _l("Marketer"),
+    "viewer": _l("Viewer"),
+}
+
+
+def role_title(role: str) -> str:
+    return str(ROLE_TITLES.get(role, role))
+
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

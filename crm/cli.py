@@ -18,6 +18,57 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 crm_cli.add_command(users_cli)
 report_cli = AppGroup("report", help="Print reports.")
 crm_cli.add_command(report_cli)
+i18n_cli = AppGroup("i18n", help="Message catalogs (crm/core/catalogs.py).")
+crm_cli.add_command(i18n_cli)
+
+
+@i18n_cli.command("update")
+def i18n_update():
+    """Extract the strings of the code into every catalog (new ones arrive untranslated)."""
+    from crm.core import catalogs
+
+    for path in catalogs.update():
+        click.echo(f"updated {path.relative_to(catalogs.ROOT)}")
+    for line in catalogs.problems():
+        click.echo(line)
+
+
+@i18n_cli.command("check")
+def i18n_check():
+    """Fail when a string is missing, untranslated, fuzzy or stale in a catalog."""
+    from crm.core import catalogs
+
+    found = catalogs.problems()
+    for line in found:
+        click.echo(line, err=True)
+    if found:
+        sys.exit(f"{len(found)} catalog problem(s): run `make messages` and translate.")
+    click.echo("Catalogs are complete and current.")
+
+
+@i18n_cli.command("fill")
+@click.argument("domain")
+@click.argument("json_file", type=click.File("r", encoding="utf-8"))
+def i18n_fill(domain: str, json_file):
+    """Set translations from a JSON object {msgid: text, msgid: [plural forms]}."""
+    import json
+
+    from crm.core import catalogs
+
+    unknown = catalogs.fill(domain, json.load(json_file))
+    for msgid in unknown:
+        click.echo(f"not in the {domain} catalog (run `make messages` first): {msgid!r}", err=True)
+    if unknown:
+        sys.exit(2)
+
+
+@i18n_cli.command("init")
+@click.argument("domain")
+def i18n_init(domain: str):
+    """Give a domain (a package under crm/) its own catalog."""
+    from crm.core import catalogs
+
+    click.echo(f"created {catalogs.init_domain(domain).relative_to(catalogs.ROOT)}")
 
 
 @crm_cli.command("init-db")

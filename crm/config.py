@@ -87,6 +87,10 @@ def settings_from_env(instance_path: str) -> dict:
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "RU"),
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Europe/Moscow"),
+        # The interface language of new users and of signed-out pages ("ru" or "en").
+        "DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "ru"),
+        # The currency amounts are kept in (ISO 4217): the sign pages show beside money.
+        "BASE_CURRENCY": os.environ.get("BASE_CURRENCY", "RUB"),
         # Uploaded import files; a folder the web app and the RQ workers both reach.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         # Number of reverse proxies in front of the app (X-Forwarded-For hops to trust).

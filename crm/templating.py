@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
+from crm.access import role_title
 from crm.core.policy import may_current, may_open
 from crm.core.registry import nav_registry
-from crm.core.timeutil import to_zone
 from crm.core.urls import current_path
 
 
@@ -15,6 +15,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["current_path"] = current_path  # a `next=` value (crm/core/urls.py)
     # {% if may("partner.create") %}: the signed-in user asks the permission policy.
     app.jinja_env.globals["may"] = may_current
+    app.jinja_env.globals["role_title"] = role_title
 
     @app.context_processor
     def nav():
@@ -22,12 +23,6 @@ def init_app(app) -> None:
         if current_user.is_authenticated:
             items = [i for i in nav_registry(current_app) if may_open(i.endpoint)]
         return {"nav_items": items}
-
-    @app.template_filter("localtime")
-    def localtime(value, fmt="%Y-%m-%d %H:%M"):
-        zone = getattr(current_user, "timezone", None) or app.config["DEFAULT_TIMEZONE"]
-        local = to_zone(value, zone)
-        return local.strftime(fmt) if local else ""
 
     @app.template_filter("dash")
     def dash(value):

@@ -91,6 +91,9 @@ def base_config(database_url: str) -> dict:
         "SERVER_NAME": None,
         # Jobs run in the test's thread; tests of the background thread runner turn this off.
         "JOBS_INLINE": True,
+        # Most tests read the English strings the code is written in; tests of the Russian
+        # interface (tests/core/test_i18n.py and others) switch the user or this setting.
+        "DEFAULT_LOCALE": "en",
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+
+
+def _default_locale() -> str:
+    return current_app.config["DEFAULT_LOCALE"] if has_app_context() else "ru"
 
 
 class User(UserMixin, db.Model):
@@ -23,6 +28,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="manager")
     active: Mapped[bool] = mapped_column(default=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    # The interface language ("ru", "en"); new users get the site's DEFAULT_LOCALE.
+    locale: Mapped[str] = mapped_column(String(8), default=_default_locale, server_default="ru")
     # Bumped when the password is set or the account deactivated: an invitation link carries
     # it, so a used or withdrawn link stops working (sessions themselves are UserSession rows).
     session_version: Mapped[int] = mapped_column(default=1)

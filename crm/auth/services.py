@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -237,6 +238,31 @@ def change_password(user: User, current: str, new: str, *, ip: str) -> None:
     user_sessions.end_all(user, keep_key=user.session_key)
     db.session.flush()
     audit.record(user, "update", user, changes={"password": ["***", "***"]})
+
+
+def update_settings(user: User, *, name: str, locale: str, timezone: str) -> None:
+    """The user's own display name, interface language and time zone."""
+    from zoneinfo import available_timezones
+
+    from crm.core.i18n import LANGUAGES
+
+    errors = {}
+    if locale not in LANGUAGES:
+        errors["locale"] = [_("Choose a language from the list.")]
+    if timezone not in available_timezones():
+        errors["timezone"] = [_("Choose a time zone from the list.")]
+    if len(name.strip()) > 200:
+        errors["name"] = [_("At most 200 characters.")]
+    if errors:
+        raise DomainError(_("The settings were not saved."), errors)
+    changes = {}
+    for key, value in (("name", name.strip()), ("locale", locale), ("timezone", timezone)):
+        if getattr(user, key) != value:
+            changes[key] = [getattr(user, key), value]
+            setattr(user, key, value)
+    if changes:
+        db.session.flush()
+        audit.record(user, "update", user, changes=changes)
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from crm.auth.forms import (
     InviteAcceptForm,
     LoginForm,
     PasswordForm,
+    SettingsForm,
     UserCreateForm,
     UserUpdateForm,
 )
@@ -125,9 +128,35 @@ def account():
     return _account_page(form=form, status=status)
 
 
-def _account_page(form=None, token_form=None, new_token=None, status=200):
+@bp.route("/account/settings", methods=["POST"])
+@viewer_may_post
+def account_settings():
+    """The user's own name, language and time zone; the page answers in the new language."""
+    form = SettingsForm(prefix="settings")
+    if form.validate_on_submit():
+        try:
+            services.update_settings(
+                current_user,
+                name=form.name.data or "",
+                locale=form.locale.data,
+                timezone=form.timezone.data,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            refresh()  # this response already speaks the chosen language
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(settings_form=form, status=422)
+
+
+def _account_page(form=None, token_form=None, new_token=None, status=200, settings_form=None):
+    if settings_form is None:
+        settings_form = SettingsForm(prefix="settings", obj=current_user)
     return render(
         "auth/account.html",
+        settings_form=settings_form,
         form=form or PasswordForm(),
         token_form=token_form or ApiTokenForm(prefix="token"),
         tokens=services.api_tokens(current_user),

@@ -24,12 +24,6 @@ def _setup(state):
         register_kind(state, kind)
 
 
-@bp.app_template_filter("money")
-def money(value) -> str:
-    """An amount as 1,234.50 (two places; None shows as a dash)."""
-    return "—" if value is None else f"{value:,.2f}"
-
-
 bp.record_once(_setup)
 bp.record_once(lambda s: register_demo_step(s, 30, make_sales_demo))
 

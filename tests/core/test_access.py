@@ -175,6 +175,7 @@ def test_only_own_account_tokens_feed_and_notifications_are_exempt_for_viewers(a
     assert marked(app, "crm_viewer_may_post") == {
         "auth.logout",
         "auth.account",
+        "auth.account_settings",
         "auth.token_create",
         "auth.token_revoke",
         "auth.sessions_end_all",
