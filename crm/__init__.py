@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -65,6 +65,8 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.auth import bp as auth_bp
     from crm.core import security_headers
     from crm.exchange import bp as exchange_bp
+    from crm.home import bp as home_bp
+    from crm.home.views import my_day
     from crm.interactions import bp as interactions_bp
     from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
@@ -77,8 +79,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)
-    # The home page is the partner list until a dashboard exists (anonymous users go to sign in).
-    app.add_url_rule("/", "home", lambda: redirect(url_for("partners.index")))
+    # The start page is "My day" (anonymous users go to sign in).
+    app.add_url_rule("/", "home", my_day)
+    app.register_blueprint(home_bp)
     access.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
