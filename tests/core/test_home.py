@@ -1,13 +1,13 @@
 """The site's root address leads somewhere useful."""
 
 
-def test_root_sends_a_signed_in_user_to_the_partner_list(client, login_as):
+def test_root_is_my_day_for_a_signed_in_user(client, login_as):
     login_as("manager")
 
     response = client.get("/")
 
-    assert response.status_code == 302
-    assert response.location.endswith("/partners/")
+    assert response.status_code == 200
+    assert ">My day<" in response.get_data(as_text=True)
 
 
 def test_root_sends_an_anonymous_visitor_to_sign_in(client):
