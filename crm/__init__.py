@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -61,6 +61,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.partners.models  # noqa: F401
     import crm.sales.models  # noqa: F401
     from crm import access, cli, errors, templating
+    from crm.access import public
     from crm.api import bp as api_bp
     from crm.auth import bp as auth_bp
     from crm.core import security_headers
@@ -81,6 +82,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(exchange_bp)
     # The start page is "My day" (anonymous users go to sign in).
     app.add_url_rule("/", "home", my_day)
+    app.add_url_rule("/favicon.ico", "favicon", public(_favicon))
     app.register_blueprint(home_bp)
     access.init_app(app)
     errors.init_app(app)
@@ -88,6 +90,11 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     templating.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _favicon():
+    # Browsers ask for /favicon.ico whatever the pages link to (downloads, bookmarks).
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def _init_redis(app: Flask) -> None:
