@@ -7,6 +7,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from crm.auth.models import User
+from crm.core.params import id_or_none
 from crm.core.policy import may
 from crm.core.timeutil import user_zone
 from crm.extensions import db
@@ -30,9 +31,8 @@ def _whose_day() -> tuple[int | None, str]:
         return current_user.id, ""
     if raw in ("", TEAM):
         return None, TEAM
-    if not raw.isdigit() or len(raw) > 10:
-        abort(404)
-    user = db.session.get(User, int(raw))
+    user_id = id_or_none(raw)
+    user = db.session.get(User, user_id) if user_id else None
     if user is None:
         abort(404)
     return user.id, raw

@@ -125,6 +125,7 @@ def world(app, make_user, make_partner):
         "warehouse": "Main",
         "doc_no": doc.doc_no,
         "id": payment.id,
+        "key": "today",
     }
     return {"admin": admin, "manager": manager, "params": params}
 

@@ -211,8 +211,8 @@ def test_partner_tabs_calendar_views_and_downloads_carry_the_headers(app, client
 
 
 def test_redirects_errors_and_posts_carry_the_headers(app, client, site, monkeypatch):
-    redirect = client.get("/")
-    assert redirect.status_code == 302
+    redirect = client.get("/favicon.ico")
+    assert redirect.status_code == 301
     assert_security_headers(redirect, "redirect")
 
     missing = client.get("/no-such-page")
