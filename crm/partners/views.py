@@ -38,7 +38,7 @@ def load_partner(partner_id: int, *, edit: bool = False):
 
 def list_context(flt: PartnerFilter) -> dict:
     offer_choices(flt)
-    return {"flt": flt, "page": queries.partner_page(current_user, flt)}
+    return {"flt": flt, "page": queries.partner_page(current_user, flt, plain=True)}
 
 
 def offer_choices(flt: PartnerFilter) -> None:
