@@ -19,7 +19,7 @@ from crm.core.policy import may, rows_clause
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners.filters import PartnerFilter
-from crm.partners.list_rows import list_rows
+from crm.partners.listing import list_rows
 from crm.partners.models import ContactDetail, ContactPerson, Partner, Tag, partner_tag
 
 NAME_PREFIX = 4  # letters of the name key that look-alike candidates share
@@ -153,7 +153,7 @@ def partner_page(
     page_ids = page_ids[:per_page]
     if more and page_ids and not next_exists:
         total, more = offset + len(page_ids), False  # the last page: now the total is known
-    if plain:  # the list page's rows, without ORM entities (crm/partners/list_rows.py)
+    if plain:  # the list page's rows, without ORM entities (crm/partners/listing.py)
         return Page(list_rows(page_ids), total, page, per_page, more, next_exists)
     options = [selectinload(Partner.tags), selectinload(Partner.contact_details)]
     if persons:

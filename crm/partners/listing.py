@@ -1,5 +1,5 @@
-"""The partner list's rows as plain values: what each row of the list page shows, read in three
-small queries of plain columns.
+"""What the partner list page reads, as plain values: each row's columns (in three small
+queries), the filter's managers and tags, the city suggestions drawn once.
 
 The list page is the CRM's busiest page. Loading its 25 rows as ORM entities (a Partner with
 its responsible user, tags and contact details: ~90 objects a page, each tracked by the
@@ -11,10 +11,13 @@ SQLAlchemy's cache by identity, without building and hashing a statement per req
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from markupsafe import Markup, escape
 from sqlalchemy import bindparam, select
 
 from crm.auth.models import User
+from crm.auth.policy import responsible_users_clause
 from crm.extensions import db
 from crm.partners.models import (
     PARTNER_ROLES,
@@ -104,3 +107,26 @@ def list_rows(ids: list[int]) -> list[ListRow]:
         if pid in rows:
             rows[pid].tags.append(tag)
     return [rows[i] for i in ids if i in rows]
+
+
+_MANAGERS = (
+    select(_U.c.id, _U.c.name, _U.c.email)
+    .where(_U.c.active.is_(True), responsible_users_clause())
+    .order_by(_U.c.name, _U.c.email)
+)
+_TAG_NAMES = select(_T.c.id, _T.c.name).order_by(_T.c.name_norm)
+
+
+def filter_options() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The (id, label) options of the manager filter (as queries.responsible_choices lists
+    them) and of the tag filter (as queries.all_tags)."""
+    conn = db.session.connection()
+    managers = [(uid, name or email) for uid, name, email in conn.execute(_MANAGERS)]
+    return managers, [tuple(t) for t in conn.execute(_TAG_NAMES)]
+
+
+@lru_cache(maxsize=16)
+def datalist_options(values: tuple[str, ...]) -> Markup:
+    """`<option>`s of a datalist, drawn once per set of values: the city suggestions (up to
+    500, kept by queries.cities) would otherwise be escaped one by one on every full page."""
+    return Markup("".join(f'<option value="{escape(v)}">' for v in values))
