@@ -152,16 +152,54 @@ def load(port: int, path: str, cookie: str, connections: int, seconds: float) ->
     }
 
 
+def cpu_per_request(data: Path, email: str, runs: int) -> dict[str, float]:
+    """Median CPU ms of the partner list in this process (Flask's test client, no server, no
+    network): the load-independent cost of a request, full page and HTMX fragment. Counts
+    SQLite's work too (it runs in the process); a busy machine inflates it only a little."""
+    from crm import create_app
+
+    instance = tempfile.mkdtemp(prefix="crm-load-cpu-")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data}",
+            "SECRET_KEY": "load-bench",
+            "WTF_CSRF_ENABLED": False,
+            "REDIS_URL": None,
+        },
+        instance_path=instance,
+    )
+    client = app.test_client()
+    r = client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    assert r.status_code == 302, r.status_code
+    out = {}
+    for name, headers in (("full page", {}), ("fragment", {"HX-Request": "true"})):
+        cpu = []
+        for i in range(runs + 10):  # the first 10 warm caches up
+            started = time.process_time()
+            r = client.get("/partners/", headers=headers)
+            if i >= 10:
+                cpu.append((time.process_time() - started) * 1000)
+            assert r.status_code == 200, r.status_code
+        out[name] = statistics.median(cpu)
+    with app.app_context():
+        from crm.extensions import db
+
+        db.engine.dispose()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--partners", type=int, default=100_000)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--cpu-runs", type=int, default=100, help="requests timed for CPU ms")
     ap.add_argument("--output", default=str(ROOT / "bench" / "results" / "load.md"))
     args = ap.parse_args(argv)
     data = ROOT / "bench" / "data" / f"partners-{args.partners}.sqlite3"
     if not data.exists():
         raise SystemExit(f"{data} is missing: run bench/partners_bench.py --partners N first")
+    cpu = cpu_per_request(data, "admin@bench.crm", args.cpu_runs)
     tmp = Path(tempfile.mkdtemp(prefix="crm-load-"))
     (tmp / "bare_app.py").write_text(BARE_APP)
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{data}", SECRET_KEY="load-bench", REDIS_URL="")
@@ -202,6 +240,10 @@ def main(argv=None) -> int:
             *lines,
             "",
             f"Partner list / bare page: **{ratio:.2f}**",
+            "",
+            f"CPU per partner list request in one process (test client, median of "
+            f"{args.cpu_runs}, admin): full page {cpu['full page']:.1f} ms, HTMX fragment "
+            f"{cpu['fragment']:.1f} ms.",
             "",
         ]
     )

@@ -230,11 +230,16 @@ class ContactDetail(db.Model):
     @property
     def href(self) -> str | None:
         """A link a phone or mail client opens."""
-        if self.kind == "email":
-            return f"mailto:{self.value}"
-        if self.kind == "phone":
-            return f"tel:{self.value_norm or self.value}"
-        if self.kind == "website":
-            v = self.value
-            return v if v.startswith(("http://", "https://")) else f"https://{v}"
-        return None
+        return detail_href(self.kind, self.value, self.value_norm)
+
+
+def detail_href(kind: str, value: str, value_norm: str = "") -> str | None:
+    """The link of a contact detail a phone or mail client opens (the partner list draws it
+    from plain rows, the card from ContactDetail.href)."""
+    if kind == "email":
+        return f"mailto:{value}"
+    if kind == "phone":
+        return f"tel:{value_norm or value}"
+    if kind == "website":
+        return value if value.startswith(("http://", "https://")) else f"https://{value}"
+    return None

@@ -19,6 +19,7 @@ from crm.core.policy import may, rows_clause
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners.filters import PartnerFilter
+from crm.partners.listing import list_rows
 from crm.partners.models import ContactDetail, ContactPerson, Partner, Tag, partner_tag
 
 NAME_PREFIX = 4  # letters of the name key that look-alike candidates share
@@ -116,7 +117,9 @@ def _ids(stmt: Select, order, limit: int, offset: int = 0) -> list[int]:
     return list(db.session.execute(ids).scalars())
 
 
-def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=False) -> Page:
+def partner_page(
+    user, flt: PartnerFilter, per_page: int | None = None, persons=False, plain=False
+) -> Page:
     """One page of the filtered list, with what each row shows loaded in a few extra queries.
 
     One index-only query lists the ids of the first COUNT_LIMIT + 1 matches in list order: they
@@ -150,6 +153,8 @@ def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=
     page_ids = page_ids[:per_page]
     if more and page_ids and not next_exists:
         total, more = offset + len(page_ids), False  # the last page: now the total is known
+    if plain:  # the list page's rows, without ORM entities (crm/partners/listing.py)
+        return Page(list_rows(page_ids), total, page, per_page, more, next_exists)
     options = [selectinload(Partner.tags), selectinload(Partner.contact_details)]
     if persons:
         options.append(

@@ -14,7 +14,7 @@ from crm.core.versioning import StaleRecord
 from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
 from crm.htmx import is_fragment_request, render
-from crm.partners import bp, queries, services
+from crm.partners import bp, listing, queries, services
 from crm.partners.card import facts_html
 from crm.partners.filters import PartnerFilter
 from crm.partners.forms import (
@@ -39,13 +39,12 @@ def load_partner(partner_id: int, *, edit: bool = False):
 
 def list_context(flt: PartnerFilter) -> dict:
     offer_choices(flt)
-    return {"flt": flt, "page": queries.partner_page(current_user, flt)}
+    return {"flt": flt, "page": queries.partner_page(current_user, flt, plain=True)}
 
 
 def offer_choices(flt: PartnerFilter) -> None:
     """The managers and tags the filter's selects offer."""
-    flt["manager"].options = [(u.id, u.display_name) for u in queries.responsible_choices()]
-    flt["tag"].options = [(t.id, t.name) for t in queries.all_tags()]
+    flt["manager"].options, flt["tag"].options = listing.filter_options()
 
 
 @bp.route("/")
@@ -54,7 +53,7 @@ def index():
     flt = PartnerFilter.from_args(request.args)
     ctx = list_context(flt)
     if not is_fragment_request():
-        ctx["cities"] = queries.cities(current_user)
+        ctx["city_options"] = listing.datalist_options(tuple(queries.cities(current_user)))
     return render("partners/index.html", "partners/_results.html", **ctx)
 
 

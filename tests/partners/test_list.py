@@ -260,3 +260,53 @@ def test_names_starting_with_yo_sort_in_alphabet_order(client, login_as, make_pa
         make_partner(name=name)
 
     assert names(client) == ["Еда", "Ёж", "Жук"]
+
+
+def _row(page: str, name: str) -> str:
+    """The <tr> of the partner `name` in the list."""
+    start = page.index(f">{name}</a>")
+    return page[page.rindex("<tr>", 0, start) : page.index("</tr>", start)]
+
+
+def test_a_row_shows_the_main_contacts_tags_in_order_and_who_is_responsible(
+    client, login_as, make_user, make_partner
+):
+    login_as("admin")
+    nameless = make_user("manager", name="", email="nameless@example.test")
+    [opt, vip, antey] = tags_by_name(["Опт", "VIP", "Антей"])
+    full = make_partner(
+        name="Ромашка",
+        city="Тверь",
+        is_client=True,
+        is_supplier=True,
+        emails=["first@romashka.ru", "main@romashka.ru"],
+        phones=["+7 912 000-00-01", "+7 912 000-00-02"],
+        persons=[{"name": "Анна", "email": "anna@romashka.ru"}],
+        tags=[opt, vip, antey],
+        responsible=nameless,
+    )
+    # The second e-mail becomes the main one; neither phone is main: the first one is shown.
+    for d in full.contact_details:
+        d.is_main = d.value == "main@romashka.ru"
+    make_partner(name="Пустой", is_client=False, is_other=True)
+    from crm.extensions import db
+
+    db.session.commit()
+
+    page = text(client.get("/partners/"))
+    row = _row(page, "Ромашка")
+    assert '<td data-label="Roles">client, supplier</td>' in row
+    assert '<td data-label="City">Тверь</td>' in row
+    assert '<td data-label="Responsible">nameless@example.test</td>' in row
+    assert '<a href="mailto:main@romashka.ru">main@romashka.ru</a>' in row
+    assert "first@romashka.ru" not in row and "anna@romashka.ru" not in row
+    assert '<a href="tel:+79120000001">+7 912 000-00-01</a>' in row
+    # Tags in folded-name order: Latin before Cyrillic, "антей" before "опт".
+    assert row.index(">VIP<") < row.index(">Антей<") < row.index(">Опт<")
+    assert f'<a href="/partners/{full.id}">Ромашка</a>' in row
+
+    empty = _row(page, "Пустой")
+    for label in ("City", "Responsible", "E-mail", "Phone"):
+        assert f'<td data-label="{label}">—</td>' in empty
+    assert '<td data-label="Roles">other</td>' in empty
+    assert '<td data-label="Tags"></td>' in empty
