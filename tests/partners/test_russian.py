@@ -105,6 +105,7 @@ def test_card_is_russian_with_dates_as_day_month_year(client, login_as, make_par
     assert 'Предпочтительный способ связи</dt><dd class="col-7 col-sm-8">Телефон</dd>' in card
     assert '<span class="badge text-bg-danger">SMS</span>' in card
     assert ">Изменить</a>" in card
+    assert 'aria-label="Изменить: город"' in card
     assert "Директор · день рождения 23.04.1985" in contacts
     assert '<h2 class="h5 me-auto mb-0">Контактные лица</h2>' in contacts
 
