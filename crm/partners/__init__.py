@@ -1,6 +1,8 @@
 """Partners and contact persons: the list, the card, duplicates, merge, contact reports."""
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from crm.core.registry import register_nav
 
@@ -10,26 +12,31 @@ bp = Blueprint("partners", __name__, url_prefix="/partners")
 def _setup(state):
     from crm.demo import register_demo_step
     from crm.exchange.registry import register_kind
-    from crm.partners import policy, queries
+    from crm.partners import history, labels, policy, queries
     from crm.partners.demo import make_partners_demo
     from crm.partners.exchange import CONTACTS, PARTNERS
     from crm.partners.tabs import PartnerTab, register_tab
 
     policy.register(state)
+    labels.register_filters(state.app)
     register_demo_step(state, 10, make_partners_demo)
-    register_nav(state, "partners.index", "Partners", 10)
-    register_nav(state, "partners.report_contacts", "Contact reports", 80)
+    register_nav(state, "partners.index", _l("Partners"), 10)
+    register_nav(state, "partners.report_contacts", _l("Contact reports"), 80)
     register_kind(state, PARTNERS)
     register_kind(state, CONTACTS)
-    register_tab(state, PartnerTab("summary", "Summary", _summary, 10))
-    register_tab(state, PartnerTab("contacts", "Contacts", _contacts, 20))
+    register_tab(
+        state, PartnerTab("summary", lazy_pgettext("partner tab", "Summary"), _summary, 10)
+    )
+    register_tab(state, PartnerTab("contacts", _l("Contacts"), _contacts, 20))
     register_tab(
         state,
         PartnerTab(
             "history",
-            "History",
+            _l("History"),
             lambda p: render_template(
-                "partners/_tab_history.html", partner=p, entries=queries.history(p)
+                "partners/_tab_history.html",
+                partner=p,
+                entries=history.entries_shown(queries.history(p)),
             ),
             90,
         ),

@@ -1,12 +1,18 @@
 """The import/export kinds of this domain: partners.csv (key code) and contacts.csv (key
 partner_code, name), written through partners.services so that the normalised search columns,
-main contact details and audit entries stay right. Registered in crm/partners/__init__.py."""
+main contact details and audit entries stay right. Registered in crm/partners/__init__.py.
+
+Row errors are in the language of whoever imports (the engine runs the check in it); the
+column names and the values they take (company, client…) are the exchange contract and stay
+as they are."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -67,14 +73,20 @@ def _roles(value) -> tuple[str, ...]:
     roles = tuple(r.strip().lower() for r in values.text(value).split(";") if r.strip())
     bad = [r for r in roles if r not in PARTNER_ROLES]
     if bad:
-        raise values.BadValue(f"unknown role(s) {', '.join(bad)}; use {', '.join(PARTNER_ROLES)}")
+        raise values.BadValue(
+            _(
+                "unknown role(s) %(roles)s; use %(allowed)s",
+                roles=", ".join(bad),
+                allowed=", ".join(PARTNER_ROLES),
+            )
+        )
     return tuple(r for r in PARTNER_ROLES if r in roles)
 
 
 def _check_phone(row_no: int, column: str, phone: str | None) -> list[RowError]:
     if not phone:
         return []
-    problems, _norm = _phone_facts(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    problems, _norm = _phone_facts(phone, current_app.config["DEFAULT_PHONE_REGION"], _language())
     return [RowError(row_no, column, INVALID, m) for m in problems]
 
 
@@ -82,28 +94,38 @@ def _check_phone(row_no: int, column: str, phone: str | None) -> list[RowError]:
 ROW_CACHE = 1 << 17
 
 
+def _language() -> str:
+    """The language row errors are written in (part of the caches' keys: one import's
+    messages must not be served to the next importer in another language)."""
+    locale = get_locale()
+    return str(locale.language) if locale else ""
+
+
 @lru_cache(maxsize=ROW_CACHE)
-def _phone_facts(phone: str, region: str) -> tuple[tuple[str, ...], str]:
+def _phone_facts(phone: str, region: str, language: str = "") -> tuple[tuple[str, ...], str]:
     """clean_phone's messages for a phone and its normalised form (what its contact detail
     stores). Cached: an import checks each row twice (validation, then the write pass) and
     phonenumbers parsing is most of a row's check; the cache makes the second check and the
-    write's normalising free."""
+    write's normalising free. `language` keys the messages (made in the current one)."""
     errors = FieldErrors()
     clean_phone(errors, "phone", phone, region)
     return tuple(errors.fields.get("phone", [])), normalise_phone(phone, region)
 
 
 @lru_cache(maxsize=ROW_CACHE)
-def _email_problem(value: str) -> str | None:
+def _email_problem(value: str) -> bool:
     """kind.check_email's verdict, cached for a whole file (kind's own cache holds a few
     thousand, enough for managers, not for 100,000 partners' addresses): the write pass's
-    second check of each address costs nothing."""
-    return email_problem(value)
+    second check of each address costs nothing. True when the address is not one: the
+    verdict, not the message, which is made in the importer's language."""
+    return email_problem(value) is not None
 
 
 def _check_email(row_no: int, column: str, value: str | None) -> list[RowError]:
-    problem = _email_problem(value) if value else None
-    return [] if problem is None else [RowError(row_no, column, INVALID, problem)]
+    if not value or not _email_problem(value):
+        return []
+    problem = _("%(value)s is not a valid e-mail address.", value=repr(value.strip()[:80]))
+    return [RowError(row_no, column, INVALID, problem)]
 
 
 def _export_main(owner, kind: str) -> str:
@@ -131,7 +153,14 @@ class PartnersKind(Kind):
     def check(self, row_no, rec, ctx):
         errors = []
         if rec.get("kind") and rec["kind"] not in PARTNER_KINDS:
-            errors.append(RowError(row_no, "kind", INVALID, "must be company or person"))
+            errors.append(
+                RowError(
+                    row_no,
+                    "kind",
+                    INVALID,
+                    _("must be company or person"),
+                )
+            )
         if rec.get("inn"):
             e = FieldErrors()
             rec["inn"] = clean_inn(e, rec["inn"])
@@ -141,7 +170,7 @@ class PartnersKind(Kind):
         errors += _check_phone(row_no, "phone", rec.get("phone"))
         if rec.get("phone"):
             rec["phone_norm"] = _phone_facts(
-                rec["phone"], current_app.config["DEFAULT_PHONE_REGION"]
+                rec["phone"], current_app.config["DEFAULT_PHONE_REGION"], _language()
             )[1]
         return errors
 

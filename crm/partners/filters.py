@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
+
 from crm.core.filters import (
     MAX_QUERY,
     ChoiceField,
@@ -16,47 +19,51 @@ from crm.core.filters import (
     PageField,
     SearchField,
 )
-from crm.partners.models import PARTNER_ROLES
+from crm.partners.labels import ROLE_TITLES
 
 SORTS = {
-    "name": "Name",
-    "-name": "Name (Z–A)",
-    "code": "Code",
-    "city": "City",
-    "-created": "Newest first",
-    "created": "Oldest first",
+    "name": lazy_pgettext("partner field", "Name"),
+    "-name": _l("Name (Z–A)"),
+    "code": _l("Code"),
+    "city": _l("City"),
+    "-created": _l("Newest first"),
+    "created": _l("Oldest first"),
 }
 
 
 class PartnerFilter(ListFilter):
-    q = SearchField("Search", max_length=MAX_QUERY, id="q")
+    q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
     role = ChoiceField(
-        "Role",
-        [(r, r.capitalize()) for r in PARTNER_ROLES],
+        _l("Role"),
+        list(ROLE_TITLES.items()),
         id="f-role",
-        blank="Any role",
-        message="Unknown role {value} ignored.",
+        blank=_l("Any role"),
+        message=_l("Unknown role {value} ignored."),
     )
     # a user id, "none" for partners without one, "" for any
     manager = IdField(
-        "Manager",
+        _l("Responsible"),
         keywords=("none",),
         as_text=True,
         id="f-manager",
-        message="Unknown manager ignored.",
-        fixed=[("", "Any manager"), ("none", "Nobody")],
+        message=_l("Unknown responsible manager ignored."),
+        fixed=[("", _l("Any responsible")), ("none", _l("Nobody responsible"))],
     )
-    tag = IdField("Tag", message="Unknown tag ignored.", id="f-tag", fixed=[("", "Any tag")])
-    city = SearchField("City", max_length=120, what="The city", report_cut=False, id="f-city")
+    tag = IdField(
+        _l("Tag"), message=_l("Unknown tag ignored."), id="f-tag", fixed=[("", _l("Any tag"))]
+    )
+    city = SearchField(
+        _l("City"), max_length=120, what=_l("The city"), report_cut=False, id="f-city"
+    )
     sort = ChoiceField(
-        "Sort",
+        _l("Sort"),
         SORTS,
         default="name",
         active=False,
         id="f-sort",
-        message="Unknown sort order {value} ignored.",
+        message=_l("Unknown sort order {value} ignored."),
     )
-    page = PageField("Page")
+    page = PageField(_l("Page"))
 
     def query_string(self, **overrides) -> str:
         return urlencode(self.params(**overrides))

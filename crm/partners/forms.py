@@ -1,6 +1,7 @@
 """Partner and contact forms. They carry the input and the CSRF token; the rules live in
 validation.py so the import and the API apply the same ones."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -15,7 +16,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.forms import VersionedForm
-from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
+from crm.partners.labels import (
+    CHANNEL_TITLES,
+    CONTACT_KIND_TITLES,
+    FIELD_TITLES,
+    KIND_TITLES,
+    PERSON_NAME,
+    ROLE_TITLES,
+)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -27,57 +35,58 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class PartnerForm(VersionedForm, FlaskForm):
-    name = StringField("Name")
-    code = StringField("Code", description="Leave empty to number it automatically.")
+    name = StringField(FIELD_TITLES["name"])
+    code = StringField(_l("Code"), description=_l("Leave empty to number it automatically."))
     kind = SelectField(
-        "Kind",
-        choices=[SelectChoice(k, k.capitalize()) for k in PARTNER_KINDS],
+        _l("Kind"),
+        choices=[SelectChoice(k, title) for k, title in KIND_TITLES.items()],
         validate_choice=False,
     )
     roles = MultiCheckboxField(
-        "Roles",
-        choices=[SelectChoice(r, r.capitalize()) for r in PARTNER_ROLES],
+        _l("Roles"),
+        choices=[SelectChoice(r, title) for r, title in ROLE_TITLES.items()],
         default=["client"],
     )
-    inn = StringField("Tax id (INN)")
-    city = StringField("City")
-    responsible_id = SelectField("Responsible manager", choices=[], validate_choice=False)
-    tags = StringField("Tags", description="Separate tags with commas.")
-    email = EmailField("Main e-mail")
-    phone = StringField("Main phone")
-    notes = TextAreaField("Notes")
+    inn = StringField(_l("Tax id (INN)"))
+    city = StringField(_l("City"))
+    responsible_id = SelectField(_l("Responsible"), choices=[], validate_choice=False)
+    tags = StringField(_l("Tags"), description=_l("Separate tags with commas."))
+    email = EmailField(_l("Main e-mail"))
+    phone = StringField(_l("Main phone"))
+    notes = TextAreaField(_l("Notes"))
     preferred_channel = SelectField(
-        "Preferred channel",
-        choices=[SelectChoice("", "—")] + [SelectChoice(c, c.capitalize()) for c in CHANNELS],
+        _l("Preferred channel"),
+        choices=[SelectChoice("", "—")]
+        + [SelectChoice(c, title) for c, title in CHANNEL_TITLES.items()],
         validate_choice=False,
     )
-    best_time_to_call = StringField("Best time to call")
-    do_not_email = BooleanField("Do not e-mail")
-    do_not_call = BooleanField("Do not call")
-    do_not_sms = BooleanField("Do not send SMS")
-    do_not_mail = BooleanField("Do not send post")
-    confirm_duplicates = BooleanField("This is a different partner: save anyway")
+    best_time_to_call = StringField(_l("Best time to call"))
+    do_not_email = BooleanField(_l("Do not e-mail"))
+    do_not_call = BooleanField(_l("Do not call"))
+    do_not_sms = BooleanField(_l("Do not send SMS"))
+    do_not_mail = BooleanField(_l("Do not send post"))
+    confirm_duplicates = BooleanField(_l("This is a different partner: save anyway"))
 
 
 class ContactDetailForm(FlaskForm):
     kind = SelectField(
-        "Kind",
-        choices=[SelectChoice(k, k.capitalize()) for k in CONTACT_KINDS],
+        _l("Kind of contact detail"),
+        choices=[SelectChoice(k, title) for k, title in CONTACT_KIND_TITLES.items()],
         validate_choice=False,
     )
-    value = StringField("Value")
-    label = StringField("Label", description="work, home, Telegram…")
-    is_main = BooleanField("Main")
+    value = StringField(_l("Value"))
+    label = StringField(_l("Label"), description=_l("work, home, Telegram…"))
+    is_main = BooleanField(_l("Main"))
 
 
 class ContactPersonForm(VersionedForm, FlaskForm):
-    name = StringField("Name")
-    position = StringField("Position")
+    name = StringField(PERSON_NAME)
+    position = StringField(_l("Position"))
     # Text, not DateField: an empty birthday is fine, and the service says what is wrong.
-    birthday = StringField("Birthday", render_kw={"type": "date"})
-    email = EmailField("E-mail")
-    phone = StringField("Phone")
-    notes = TextAreaField("Notes")
+    birthday = StringField(_l("Birthday"), render_kw={"type": "date"})
+    email = EmailField(_l("E-mail"))
+    phone = StringField(_l("Phone"))
+    notes = TextAreaField(_l("Notes"))
 
 
 class MergeForm(FlaskForm):

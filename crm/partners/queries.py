@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from rapidfuzz import fuzz
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -317,9 +318,15 @@ def find_duplicates(
         if pid != exclude_id and reason not in reasons.setdefault(pid, []):
             reasons[pid].append(reason)
 
-    values = [("email", normalise_email(e), f"same e-mail {e.strip()}") for e in emails if e]
+    values = [
+        ("email", normalise_email(e), gettext("same e-mail %(value)s", value=e.strip()))
+        for e in emails
+        if e
+    ]
     values += [
-        ("phone", normalise_phone(p, region), f"same phone {p.strip()}") for p in phones if p
+        ("phone", normalise_phone(p, region), gettext("same phone %(value)s", value=p.strip()))
+        for p in phones
+        if p
     ]
     for kind, norm, reason in values:
         if not norm:
@@ -337,7 +344,7 @@ def find_duplicates(
         for (pid,) in db.session.execute(
             select(Partner.id).where(Partner.inn == inn_digits).limit(limit)
         ):
-            add(pid, f"same tax id {inn_digits}")
+            add(pid, gettext("same tax id %(value)s", value=inn_digits))
     key = name_key(name)
     if key:
         # Candidates: the same key, or the same first letters (an indexed equality), then a
@@ -350,9 +357,9 @@ def find_duplicates(
         ).all()
         for pid, other_key in candidates:
             if other_key == key:
-                add(pid, "same name")
+                add(pid, gettext("same name"))
             elif fuzz.token_sort_ratio(key, other_key) >= SIMILAR_NAME_SCORE:
-                add(pid, "very similar name")
+                add(pid, gettext("very similar name"))
     if not reasons:
         return []
     partners = db.session.execute(

@@ -1,47 +1,62 @@
 """Reports "Partner contact information" and "Contact person contact information": the
-filtered partner list with every contact detail, printable and exportable."""
+filtered partner list with every contact detail, printable and exportable.
+
+The downloads are meant for people: headers and codes (roles, kinds, channels) are in the
+reader's language; a birthday is a date cell in XLSX and an ISO date in CSV."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from crm.core.formats import fmt_date
 from crm.exporting import EXPORT_FORMATS, export_response
 from crm.htmx import render
 from crm.partners import bp, queries
 from crm.partners.filters import PartnerFilter
+from crm.partners.labels import channel_title, kind_title, role_titles
 from crm.partners.views import offer_choices
 
 REPORT_PAGE_SIZE = 100
 
 PARTNER_COLUMNS = [
-    "Code",
-    "Partner",
-    "Kind",
-    "Roles",
-    "Tax id",
-    "City",
-    "Responsible",
-    "E-mails",
-    "Phones",
-    "Addresses",
-    "Messengers",
-    "Websites",
-    "Preferred channel",
-    "Do not contact",
+    _l("Code"),
+    _l("Partner"),
+    _l("Kind"),
+    _l("Roles"),
+    _l("Tax id"),
+    _l("City"),
+    _l("Responsible"),
+    _l("E-mails"),
+    _l("Phones"),
+    _l("Addresses"),
+    _l("Messengers"),
+    _l("Websites"),
+    _l("Preferred channel"),
+    _l("Do not contact"),
 ]
 PERSON_COLUMNS = [
-    "Partner code",
-    "Partner",
-    "Contact person",
-    "Position",
-    "Birthday",
-    "E-mails",
-    "Phones",
-    "Addresses",
-    "Messengers",
-    "Websites",
+    _l("Partner code"),
+    _l("Partner"),
+    _l("Contact person"),
+    _l("Position"),
+    _l("Birthday"),
+    _l("E-mails"),
+    _l("Phones"),
+    _l("Addresses"),
+    _l("Messengers"),
+    _l("Websites"),
 ]
+# The ways of contact a partner opted out of, as the report names them.
+OPT_OUTS = {
+    "do_not_email": _l("e-mail"),
+    "do_not_call": _l("phone calls"),
+    "do_not_sms": _l("SMS"),
+    "do_not_mail": _l("post"),
+}
 
 
 def _joined(owner, kind: str) -> str:
@@ -53,21 +68,17 @@ def _joined(owner, kind: str) -> str:
 
 
 def partner_row(p) -> list:
-    opt_outs = [
-        f.replace("do_not_", "")
-        for f in ("do_not_email", "do_not_call", "do_not_sms", "do_not_mail")
-        if getattr(p, f)
-    ]
+    opt_outs = [str(title) for f, title in OPT_OUTS.items() if getattr(p, f)]
     return [
         p.code,
         p.name,
-        p.kind,
-        ", ".join(p.roles),
+        kind_title(p.kind),
+        role_titles(p.roles),
         p.inn,
         p.city,
         p.responsible.display_name if p.responsible else "",
         *(_joined(p, k) for k in ("email", "phone", "address", "messenger", "website")),
-        p.preferred_channel,
+        channel_title(p.preferred_channel),
         ", ".join(opt_outs),
     ]
 
@@ -79,7 +90,7 @@ def person_rows(p):
             p.name,
             person.name,
             person.position,
-            person.birthday.isoformat() if person.birthday else "",
+            person.birthday or "",
             *(_joined(person, k) for k in ("email", "phone", "address", "messenger", "website")),
         ]
 
@@ -87,7 +98,7 @@ def person_rows(p):
 def _report(kind: str):
     flt = PartnerFilter.from_args(request.args)
     fmt = request.args.get("format", "")
-    columns = PARTNER_COLUMNS if kind == "partners" else PERSON_COLUMNS
+    columns = [str(c) for c in (PARTNER_COLUMNS if kind == "partners" else PERSON_COLUMNS)]
     if fmt in EXPORT_FORMATS:
         rows = queries.iter_partners(current_user, flt)
         if kind == "partners":
@@ -101,6 +112,7 @@ def _report(kind: str):
         rows = [partner_row(p) for p in page.items]
     else:
         rows = [row for p in page.items for row in person_rows(p)]
+    rows = [[fmt_date(v) if isinstance(v, date) else v for v in row] for row in rows]
     offer_choices(flt)
     return render(
         "partners/report.html",

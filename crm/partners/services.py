@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from datetime import date
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +24,13 @@ from crm.core.registry import RegistryKey
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners import queries
+from crm.partners.labels import (
+    CHANNEL_TITLES,
+    CONTACT_KIND_TITLES,
+    KIND_TITLES,
+    PERSON_NAME,
+    field_title,
+)
 from crm.partners.models import (
     CHANNELS,
     CONTACT_KINDS,
@@ -60,7 +68,7 @@ OWN_LINKS = {
 
 class DuplicatesFound(DomainError):
     def __init__(self, matches):
-        super().__init__("This partner looks like one that exists already.")
+        super().__init__(_("This partner looks like one that exists already."))
         self.matches = matches
 
 
@@ -69,7 +77,7 @@ def _region() -> str:
 
 
 def ensure_can_edit(actor, partner: Partner) -> None:
-    require(actor, "partner.edit", partner, "You may not change this partner.")
+    require(actor, "partner.edit", partner, _("You may not change this partner."))
 
 
 # --- partner fields -----------------------------------------------------------------------
@@ -117,19 +125,32 @@ def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
     out = {
         "name": clean_text(errors, "name", get("name"), required=True),
         "code": clean_text(errors, "code", get("code")),
-        "kind": clean_choice(errors, "kind", get("kind", "company") or "company", PARTNER_KINDS),
+        "kind": clean_choice(
+            errors,
+            "kind",
+            get("kind", "company") or "company",
+            PARTNER_KINDS,
+            titles=KIND_TITLES,
+        ),
         "roles": clean_roles(errors, get("roles", ["client"])),
         "inn": clean_inn(errors, get("inn")),
         "city": clean_text(errors, "city", get("city")),
         "notes": clean_text(errors, "notes", get("notes"), multiline=True),
         "preferred_channel": clean_choice(
-            errors, "preferred_channel", get("preferred_channel"), CHANNELS, allow_empty=True
+            errors,
+            "preferred_channel",
+            get("preferred_channel"),
+            CHANNELS,
+            allow_empty=True,
+            titles=CHANNEL_TITLES,
         ),
         "best_time_to_call": clean_text(errors, "best_time_to_call", get("best_time_to_call")),
         "tags": clean_tags(errors, get("tags", [])),
         **{f: bool(get(f, False)) for f in FLAGS},
     }
-    created_on = clean_date(errors, "created_on", get("created_on", None), label="Created on")
+    created_on = clean_date(
+        errors, "created_on", get("created_on", None), label=field_title("created_on")
+    )
     out["created_on"] = created_on or current.get("created_on")
     # Only admins hand partners to someone else; a manager's new partner is his own.
     responsible_id = get("responsible_id", None)
@@ -141,16 +162,18 @@ def clean_partner(actor, data: dict, *, partner: Partner | None = None) -> dict:
         user_id = id_or_none(responsible_id)
         user = db.session.get(User, user_id) if user_id else None
         if user is None or not user.active or not may(user, "records.own"):
-            errors.add("responsible_id", "Choose an active manager or admin.")
+            errors.add("responsible_id", _("Choose an active manager or admin."))
         out["responsible_id"] = user.id if user else None
     if partner is not None and "code" in data and not out["code"]:
-        errors.add("code", "A partner needs a code; it links the partner to the accounting data.")
+        errors.add(
+            "code", _("A partner needs a code; it links the partner to the accounting data.")
+        )
     if out["code"]:
         clash = db.session.execute(
             select(Partner.id).where(Partner.code == out["code"])
         ).scalar_one_or_none()
         if clash and (partner is None or clash != partner.id):
-            errors.add("code", f"Code {out['code']!r} belongs to another partner.")
+            errors.add("code", _code_taken(out["code"]))
     if "email" in data:
         out["email"] = clean_email(errors, "email", data.get("email"))
     if "phone" in data:
@@ -241,7 +264,7 @@ def _check_duplicates(values: dict, exclude_id: int | None, confirmed: bool) -> 
 def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Partner:
     """A new partner (with its main e-mail and phone if given); warns about duplicates first."""
     if not may(actor, "partner.create"):
-        raise PermissionDenied("You may not create partners.")
+        raise PermissionDenied(_("You may not create partners."))
     values = clean_partner(actor, data)
     _check_duplicates(values, None, confirm_duplicates)
     partner = Partner(code=values["code"] or _temporary_code())
@@ -265,9 +288,13 @@ def create_partner(actor, data: dict, *, confirm_duplicates: bool = False) -> Pa
     return partner
 
 
+def _code_taken(code: str) -> str:
+    return _("Code %(code)s belongs to another partner.", code=repr(code))
+
+
 def _flush_code(code: str) -> None:
     """Flush; the code taken by a partner saved at the same moment is a field error."""
-    flush_or_refuse("code", f"Code {code!r} belongs to another partner.")
+    flush_or_refuse("code", _code_taken(code))
 
 
 def _temporary_code() -> str:
@@ -304,7 +331,7 @@ def update_partner(
 def update_field(actor, partner: Partner, field: str, value: str, version: int | None = None):
     """Inline edit of one field; the same rules as the full form (no duplicate prompt)."""
     if field not in INLINE_FIELDS:
-        raise DomainError(f"{field!r} cannot be edited in place.")
+        raise DomainError(_("%(field)s cannot be edited in place.", field=repr(field)))
     return update_partner(actor, partner, {field: value}, confirm_duplicates=True, version=version)
 
 
@@ -313,13 +340,19 @@ def delete_partner(actor, partner: Partner) -> None:
     A merged partner is never deleted: it is the pointer through which its old code still
     names the partner it went into (imports, the API, old links)."""
     if not may(actor, "partner.delete", partner):
-        raise PermissionDenied("Only an admin may delete partners.")
+        raise PermissionDenied(_("Only an admin may delete partners."))
     if partner.merged_into_id is not None:
         survivor = db.session.get(Partner, partner.merged_into_id)
         raise DomainError(
-            f"{partner.name} ({partner.code}) was merged into {survivor.name} "
-            f"({survivor.code}) and cannot be deleted: its code {partner.code} keeps naming "
-            f"{survivor.name} in imports and the API."
+            _(
+                "%(name)s (%(code)s) was merged into %(survivor)s (%(survivor_code)s) and "
+                "cannot be deleted: its code %(code)s keeps naming %(survivor)s in imports "
+                "and the API.",
+                name=partner.name,
+                code=partner.code,
+                survivor=survivor.name,
+                survivor_code=survivor.code,
+            )
         )
     linked = count_references(Partner.__table__, partner.id, skip=OWN_LINKS)
     merged = db.session.execute(
@@ -328,14 +361,21 @@ def delete_partner(actor, partner: Partner) -> None:
     if merged:
         # Deleting the survivor would leave its pointers naming nothing.
         raise DomainError(
-            "Other partners were merged into this one (merged partners) and their old codes name "
-            "it in imports and the API: merge it into another partner instead of deleting it."
+            _(
+                "Other partners were merged into this one (merged partners) and their old "
+                "codes name it in imports and the API: merge it into another partner instead "
+                "of deleting it."
+            )
         )
     if linked:
+        from crm.partners.history import moved_text
+
         raise DomainError(
-            "This partner has linked records ("
-            + ", ".join(f"{t}: {n}" for t, n in linked.items())
-            + "); merge it into another partner instead of deleting it."
+            _(
+                "This partner has linked records (%(records)s); merge it into another partner "
+                "instead of deleting it.",
+                records=moved_text(linked),
+            )
         )
     audit.record(
         actor,
@@ -367,17 +407,19 @@ def add_contact_detail(actor, partner: Partner, data: dict, person: ContactPerso
     """Add an e-mail/phone/address/messenger/website to a partner or one of its persons."""
     ensure_can_edit(actor, partner)
     errors = FieldErrors()
-    kind = clean_choice(errors, "kind", data.get("kind"), CONTACT_KINDS)
+    kind = clean_choice(errors, "kind", data.get("kind"), CONTACT_KINDS, titles=CONTACT_KIND_TITLES)
     value = clean_contact_value(errors, kind, data.get("value"), _region()) if kind else ""
     if kind in ("email", "phone") and not value:
-        errors.add("value", "Value is required.")
+        errors.add("value", _("%(field)s is required.", field=_("Value")))
     label = clean_text(errors, "label", data.get("label"))
     errors.raise_if_any()
     owner = person or partner
     detail = new_contact_detail(kind, value, label=label, is_main=bool(data.get("is_main")))
     same = [d for d in owner.contact_details if d.kind == kind]
     if any(d.value_norm == detail.value_norm for d in same):
-        raise DomainError("This contact detail is there already.", {"value": ["Already listed."]})
+        raise DomainError(
+            _("This contact detail is there already."), {"value": [_("Already listed.")]}
+        )
     if detail.is_main or not same:
         for d in same:
             d.is_main = False
@@ -437,13 +479,15 @@ def set_main_detail(actor, partner: Partner, detail: ContactDetail) -> None:
 def clean_person(data: dict) -> dict:
     errors = FieldErrors()
     out = {
-        "name": clean_text(errors, "name", data.get("name"), required=True),
+        "name": clean_text(errors, "name", data.get("name"), required=True, label=PERSON_NAME),
         "position": clean_text(errors, "position", data.get("position")),
         "notes": clean_text(errors, "notes", data.get("notes"), multiline=True),
-        "birthday": clean_date(errors, "birthday", data.get("birthday"), label="Birthday"),
+        "birthday": clean_date(
+            errors, "birthday", data.get("birthday"), label=field_title("birthday")
+        ),
     }
     if out["birthday"] and out["birthday"] > date.today():
-        errors.add("birthday", "A birthday cannot be in the future.")
+        errors.add("birthday", _("A birthday cannot be in the future."))
     email = clean_email(errors, "email", data.get("email")) if data.get("email") else ""
     phone = clean_phone(errors, "phone", data.get("phone"), _region()) if data.get("phone") else ""
     errors.raise_if_any()
@@ -476,7 +520,11 @@ def _save_person(actor, partner: Partner, data: dict, person: ContactPerson | No
             ContactPerson.id != (person.id if person is not None else -1),
         )
     ).first()
-    taken = f"{partner.name} has a contact person named {values['name']} already."
+    taken = _(
+        "%(partner)s has a contact person named %(name)s already.",
+        partner=partner.name,
+        name=values["name"],
+    )
     if namesake:
         raise DomainError(taken, {"name": [taken]})
     before = {}
@@ -570,30 +618,30 @@ def merge_preview(survivor: Partner, other: Partner) -> dict:
                 "shown": (_shown(key, s[key]), _shown(key, o[key])),
             }
         )
-    moves = {
-        "contact details": len(other.contact_details),
-        "contact persons": len(other.contact_persons),
-        "tags": len(other.tags),
+    moves = {  # by table, as crm.partners.history.table_title names them
+        "contact_detail": len(other.contact_details),
+        "contact_person": len(other.contact_persons),
+        "partner_tag": len(other.tags),
         **count_references(Partner.__table__, other.id, skip=OWN_LINKS),
     }
     return {"fields": fields, "moves": {k: v for k, v in moves.items() if v}}
 
 
 def _shown(key: str, value):
-    """A field's value as the preview shows it: the responsible manager by name, not by id."""
-    if key == "responsible_id" and value is not None:
-        user = db.session.get(User, value)
-        return user.display_name if user else value
-    return value
+    """A field's value as the preview shows it: the responsible manager by name, not by id;
+    kinds, channels and dates in the reader's language."""
+    from crm.partners.history import shown_value
+
+    return shown_value(key, value)
 
 
 def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, str]) -> dict:
     """Merge `other` into `survivor`: chosen field values, all contacts and linked records move,
     `other` remains as a pointer (its code still resolves) and both histories record it."""
     if survivor.id == other.id:
-        raise DomainError("A partner cannot be merged with itself.")
+        raise DomainError(_("A partner cannot be merged with itself."))
     if other.merged_into_id or survivor.merged_into_id:
-        raise DomainError("One of these partners has been merged already.")
+        raise DomainError(_("One of these partners has been merged already."))
     ensure_can_edit(actor, survivor)
     ensure_can_edit(actor, other)
     before = _snapshot(survivor)
@@ -601,7 +649,7 @@ def merge_partners(actor, survivor: Partner, other: Partner, choices: dict[str, 
     for key in MERGE_CHOICES:
         pick = choices.get(key, "survivor")
         if pick not in ("survivor", "other", "both"):
-            raise DomainError(f"Choose which value of {key} to keep.")
+            raise DomainError(_("Choose which value of %(field)s to keep.", field=field_title(key)))
         if pick == "other":
             setattr(survivor, key, o[key])
         elif pick == "both" and key == "notes" and o["notes"]:

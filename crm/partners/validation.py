@@ -1,4 +1,7 @@
-"""Rules for partner and contact input, shared by forms, inline edits, imports and the API."""
+"""Rules for partner and contact input, shared by forms, inline edits, imports and the API.
+
+Messages are in the language of whoever is served (the request's, or the importing user's
+under `in_language`), so they are made when the input is checked, never at import time."""
 
 from __future__ import annotations
 
@@ -6,10 +9,14 @@ import re
 from datetime import date
 
 import phonenumbers
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.core.errors import FieldErrors
-from crm.core.params import BadValue, OutOfRange, parse_date
+from crm.core.formats import fmt_date
+from crm.core.params import MAX_DATE, MIN_DATE, BadValue, OutOfRange, parse_date
 from crm.core.text import checked_email
+from crm.partners.labels import field_title
 from crm.partners.models import CHANNELS, CONTACT_KINDS, PARTNER_KINDS, PARTNER_ROLES
 
 LIMITS = {
@@ -31,20 +38,29 @@ def clean_text(
     errors: FieldErrors, field: str, value, *, required=False, label=None, multiline=False
 ) -> str:
     """Trimmed text within its length limit and free of control characters."""
-    label = label or field.replace("_", " ").capitalize()
+    label = str(label or field_title(field))
     text = (
         (value or "").strip() if isinstance(value, str) else ("" if value is None else str(value))
     )
     if not multiline:
         text = text.replace("\t", " ")  # a pasted tab is a space in a one-line field
     if required and not text:
-        errors.add(field, f"{label} is required.")
+        errors.add(field, _("%(field)s is required.", field=label))
     limit = LIMITS.get(field)
     if limit and len(text) > limit:
-        errors.add(field, f"{label} is too long: {len(text)} characters, at most {limit}.")
+        errors.add(
+            field,
+            ngettext(
+                "%(field)s is too long: %(num)s character, at most %(limit)s.",
+                "%(field)s is too long: %(num)s characters, at most %(limit)s.",
+                len(text),
+                field=label,
+                limit=limit,
+            ),
+        )
     probe = text.replace("\n", "").replace("\r", "").replace("\t", "") if multiline else text
     if _CONTROL.search(probe) or (not multiline and ("\n" in text or "\r" in text)):
-        errors.add(field, f"{label} contains control characters or line breaks.")
+        errors.add(field, _("%(field)s contains control characters or line breaks.", field=label))
     return text
 
 
@@ -54,8 +70,8 @@ def clean_email(errors: FieldErrors, field: str, value: str) -> str:
         return ""
     try:
         return checked_email(value)
-    except ValueError as exc:
-        errors.add(field, str(exc))
+    except ValueError:
+        errors.add(field, _("%(value)s is not a valid e-mail address.", value=repr(value[:80])))
         return value
 
 
@@ -65,7 +81,7 @@ def clean_phone(errors: FieldErrors, field: str, value: str, region: str) -> str
     if not value:
         return ""
     if len(value) > 40:
-        errors.add(field, "A phone number has at most 40 characters.")
+        errors.add(field, _("A phone number has at most 40 characters."))
         return value
     try:
         parsed = phonenumbers.parse(value, region)
@@ -74,7 +90,11 @@ def clean_phone(errors: FieldErrors, field: str, value: str, region: str) -> str
     except phonenumbers.NumberParseException:
         pass
     errors.add(
-        field, f"{value!r} is not a phone number (use +country code, e.g. +7 495 123-45-67)."
+        field,
+        _(
+            "%(value)s is not a phone number (use +country code, e.g. +7 495 123-45-67).",
+            value=repr(value),
+        ),
     )
     return value
 
@@ -82,14 +102,18 @@ def clean_phone(errors: FieldErrors, field: str, value: str, region: str) -> str
 def clean_inn(errors: FieldErrors, value: str) -> str:
     value = (value or "").strip().replace(" ", "")
     if value and (not (value.isascii() and value.isdigit()) or not 4 <= len(value) <= 20):
-        errors.add("inn", "A tax id is 4 to 20 digits (10 or 12 for a Russian INN).")
+        errors.add("inn", _("A tax id is 4 to 20 digits (10 or 12 for a Russian INN)."))
     return value
 
 
-def clean_choice(errors: FieldErrors, field: str, value: str, choices, *, allow_empty=False) -> str:
+def clean_choice(
+    errors: FieldErrors, field: str, value: str, choices, *, allow_empty=False, titles=None
+) -> str:
+    """One of `choices` (codes); the message names them by `titles` ({code: title}) if given."""
     value = (value or "").strip()
     if (value or not allow_empty) and value not in choices:
-        errors.add(field, f"Choose one of: {', '.join(choices)}.")
+        shown = ", ".join(str(titles.get(c, c)) if titles else c for c in choices)
+        errors.add(field, _("Choose one of: %(choices)s.", choices=shown))
     return value
 
 
@@ -97,7 +121,15 @@ def clean_roles(errors: FieldErrors, roles) -> list[str]:
     roles = [r.strip() for r in roles if r and r.strip()]
     bad = [r for r in roles if r not in PARTNER_ROLES]
     if bad:
-        errors.add("roles", f"Unknown role(s): {', '.join(bad)}.")
+        errors.add(
+            "roles",
+            ngettext(
+                "Unknown role: %(roles)s.",
+                "Unknown roles: %(roles)s.",
+                len(bad),
+                roles=", ".join(bad),
+            ),
+        )
     return [r for r in PARTNER_ROLES if r in roles] or ["client"]
 
 
@@ -110,7 +142,14 @@ def clean_tags(errors: FieldErrors, raw) -> list[str]:
         if not tag:
             continue
         if len(tag) > LIMITS["tag"]:
-            errors.add("tags", f"A tag has at most {LIMITS['tag']} characters.")
+            errors.add(
+                "tags",
+                ngettext(
+                    "A tag has at most %(num)s character.",
+                    "A tag has at most %(num)s characters.",
+                    LIMITS["tag"],
+                ),
+            )
             continue
         if tag.casefold() not in seen:
             seen.add(tag.casefold())
@@ -123,18 +162,29 @@ def clean_contact_value(errors: FieldErrors, kind: str, value: str, region: str)
         return clean_email(errors, "value", value)
     if kind == "phone":
         return clean_phone(errors, "value", value, region)
-    return clean_text(errors, "value", value, required=True, label="Value")
+    return clean_text(errors, "value", value, required=True, label=_("Value"))
 
 
-def clean_date(errors: FieldErrors, field: str, value, *, label: str) -> date | None:
+def clean_date(errors: FieldErrors, field: str, value, *, label) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return parse_date(value, label=label)
-    except OutOfRange as exc:
-        errors.add(field, f"{exc}.")
+        return parse_date(value, label=str(label))
+    except OutOfRange:
+        errors.add(
+            field,
+            _(
+                "%(field)s must be between %(first)s and %(last)s.",
+                field=label,
+                first=fmt_date(MIN_DATE),
+                last=fmt_date(MAX_DATE),
+            ),
+        )
     except BadValue:
-        errors.add(field, f"{label} must be a date like 1985-04-23.")
+        errors.add(
+            field,
+            _("%(field)s must be a date like %(example)s.", field=label, example="1985-04-23"),
+        )
     return None
 
 

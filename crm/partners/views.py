@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -24,6 +25,7 @@ from crm.partners.forms import (
     MergeForm,
     PartnerForm,
 )
+from crm.partners.history import moved_text
 from crm.partners.models import ContactDetail, ContactPerson
 from crm.partners.tabs import tabs_for
 
@@ -87,7 +89,7 @@ def _form_data(form: PartnerForm, *, creating: bool) -> dict:
 
 def _partner_form(partner=None) -> PartnerForm:
     form = PartnerForm(obj=partner) if partner else PartnerForm()
-    form.responsible_id.choices = [SelectChoice("", "— nobody —")] + [
+    form.responsible_id.choices = [SelectChoice("", _("— nobody —"))] + [
         SelectChoice(str(u.id), u.display_name) for u in queries.responsible_choices()
     ]
     if partner is not None and request.method == "GET":
@@ -121,7 +123,7 @@ def create():
                 status = 422
             else:
                 db.session.commit()
-                flash(f"Partner {partner.name} is created.", "success")
+                flash(_("Partner %(name)s is created.", name=partner.name), "success")
                 return redirect(url_for("partners.detail", partner_id=partner.id))
         else:
             status = 422
@@ -154,7 +156,7 @@ def update(partner_id: int):
                 status = 409 if isinstance(exc, StaleRecord) else 422
             else:
                 db.session.commit()
-                flash("Changes saved.", "success")
+                flash(_("Changes saved."), "success")
                 return redirect(url_for("partners.detail", partner_id=partner.id))
         else:
             status = 422
@@ -178,7 +180,7 @@ def delete(partner_id: int):
         flash(exc.message, "danger")
         return redirect(url_for("partners.detail", partner_id=partner_id))
     db.session.commit()
-    flash("The partner is deleted.", "success")
+    flash(_("The partner is deleted."), "success")
     return redirect(url_for("partners.index"))
 
 
@@ -187,7 +189,7 @@ def detail(partner_id: int):
     """The partner card; `?tab=` picks the tab, and HTMX loads just the tab's body."""
     partner = load_partner(partner_id)
     if partner.merged_into_id:
-        flash(f"{partner.name} was merged into this partner.", "info")
+        flash(_("%(name)s was merged into this partner.", name=partner.name), "info")
         return redirect(url_for("partners.detail", partner_id=partner.merged_into_id))
     tabs = tabs_for(current_app, current_user)
     key = request.args.get("tab") or "summary"
@@ -244,7 +246,7 @@ def field(partner_id: int, field: str):
                 )
             db.session.commit()
             if not is_fragment_request():
-                flash("Saved.", "success")
+                flash(_("Saved."), "success")
                 return redirect(url_for("partners.detail", partner_id=partner.id))
         else:
             status = 422
@@ -339,7 +341,7 @@ def detail_create(partner_id: int, person_id: int | None = None):
             db.session.rollback()
             apply_errors(form, exc)
         else:
-            return _after_contact_change(partner_id, "Contact detail added.")
+            return _after_contact_change(partner_id, _("Contact detail added."))
     db.session.rollback()
     return _contacts_response(partner_id, 422, detail_form=form)
 
@@ -357,7 +359,7 @@ def detail_delete(partner_id: int, detail_id: int):
     """Remove a contact detail."""
     partner = load_partner(partner_id, edit=True)
     services.delete_contact_detail(current_user, partner, _detail_of(partner, detail_id))
-    return _after_contact_change(partner_id, "Contact detail removed.")
+    return _after_contact_change(partner_id, _("Contact detail removed."))
 
 
 @bp.route("/<int:partner_id>/details/<int:detail_id>/main", methods=["POST"])
@@ -365,7 +367,7 @@ def detail_main(partner_id: int, detail_id: int):
     """Make a contact detail the main one of its kind."""
     partner = load_partner(partner_id, edit=True)
     services.set_main_detail(current_user, partner, _detail_of(partner, detail_id))
-    return _after_contact_change(partner_id, "Main contact detail changed.")
+    return _after_contact_change(partner_id, _("Main contact detail changed."))
 
 
 @bp.route("/<int:partner_id>/persons/new", methods=["GET", "POST"])
@@ -387,7 +389,7 @@ def person_form(partner_id: int, person_id: int | None = None):
                 apply_errors(form, exc)
                 status = 409 if isinstance(exc, StaleRecord) else 422
             else:
-                return _after_contact_change(partner_id, "Contact person saved.")
+                return _after_contact_change(partner_id, _("Contact person saved."))
         else:
             status = 422
         partner = load_partner(partner_id, edit=True)
@@ -402,7 +404,7 @@ def person_delete(partner_id: int, person_id: int):
     """Remove a contact person with their contact details."""
     partner = load_partner(partner_id, edit=True)
     services.delete_contact_person(current_user, partner, _person_of(partner, person_id))
-    return _after_contact_change(partner_id, "Contact person removed.")
+    return _after_contact_change(partner_id, _("Contact person removed."))
 
 
 # --- merge ---------------------------------------------------------------------------------
@@ -429,7 +431,7 @@ def merge(partner_id: int):
             exclude_id=survivor.id,
         )
         if other_raw:
-            flash("Choose a partner to merge from the list.", "warning")
+            flash(_("Choose a partner to merge from the list."), "warning")
         return render(
             "partners/merge.html",
             survivor=survivor,
@@ -438,7 +440,7 @@ def merge(partner_id: int):
             candidates=[c for c in candidates if may(current_user, "partner.edit", c.partner)],
         )
     if other.merged_into_id:
-        flash(f"{other.name} has been merged already.", "warning")
+        flash(_("%(name)s has been merged already.", name=other.name), "warning")
         return redirect(url_for("partners.detail", partner_id=survivor.id))
     if request.method == "POST" and form.validate():
         choices = {k[len("pick_") :]: v for k, v in request.form.items() if k.startswith("pick_")}
@@ -449,10 +451,11 @@ def merge(partner_id: int):
             flash(exc.message, "danger")
         else:
             db.session.commit()
-            flash(
-                f"Merged: {', '.join(f'{k} {v}' for k, v in moved.items() if v) or 'no linked records'}.",
-                "success",
-            )
+            moved_records = moved_text(moved)
+            if moved_records:
+                flash(_("Merged; moved %(records)s.", records=moved_records), "success")
+            else:
+                flash(_("Merged; there were no linked records to move."), "success")
             return redirect(url_for("partners.detail", partner_id=survivor.id))
     return render(
         "partners/merge.html",

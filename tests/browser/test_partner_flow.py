@@ -103,7 +103,7 @@ def test_manager_finds_partner_and_edits_city_inline(
     expect(page.locator("#field-city .field-value")).to_have_text("Нижний Новгород")
     page.get_by_role("tab", name="History").click()
     history = page.locator("#history-table")
-    expect(history).to_contain_text("city")
+    expect(history).to_contain_text("City")
     expect(history).to_contain_text("Тверь")
     expect(history).to_contain_text("Нижний Новгород")
     expect(history).to_contain_text(f"Browser {width}x{height}")

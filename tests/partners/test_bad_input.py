@@ -42,8 +42,7 @@ BAD_FORMS = {
     "malformed e-mail": (
         {"email": "ivan@@example.com"},
         "email",
-        "'ivan@@example.com' is not a valid e-mail address: "
-        "The part after the @-sign contains invalid characters: '@'.",
+        "'ivan@@example.com' is not a valid e-mail address.",
     ),
     "NUL in the e-mail": (
         {"email": "iv\x00an@example.com"},
@@ -65,8 +64,8 @@ BAD_FORMS = {
         "inn",
         "A tax id is 4 to 20 digits (10 or 12 for a Russian INN).",
     ),
-    "unknown role": ({"roles": ["client", "boss"]}, "roles-0", "Unknown role(s): boss."),
-    "unknown kind": ({"kind": "robot"}, "kind", "Choose one of: company, person."),
+    "unknown role": ({"roles": ["client", "boss"]}, "roles-0", "Unknown role: boss."),
+    "unknown kind": ({"kind": "robot"}, "kind", "Choose one of: Company, Person."),
     "long tag": ({"tags": "ok, " + "т" * 65}, "tags", "A tag has at most 64 characters."),
     "notes with NUL": ({"notes": "a\x00b"}, "notes", "Notes contains control characters"),
 }

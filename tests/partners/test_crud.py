@@ -76,7 +76,8 @@ def test_create_writes_audit_entry_shown_on_history_tab(client, login_as):
     assert entry.changes["name"] == [None, "ООО Ромашка"]
     assert entry.changes["city"] == [None, "Тула"]
     page = text(client.get("/partners/1?tab=history"))
-    assert "create partner: created partner ООО Ромашка" in page
+    assert "Partner created" in page
+    assert "<strong>City</strong>: <del>—</del> → Тула" in page
     assert "Мария Петрова" in page
 
 
@@ -99,8 +100,8 @@ def test_edit_saves_changes_and_records_old_and_new_values(client, login_as, mak
     [entry] = audit_entries(p.id, action="update")
     assert entry.changes == {"city": ["Москва", "Казань"], "tags": [[], ["новый"]]}
     history = text(client.get(f"/partners/{p.id}?tab=history", headers={"HX-Request": "true"}))
-    assert "<strong>city</strong>: <del>Москва</del> → Казань" in history
-    assert "<strong>tags</strong>: <del>—</del> → новый" in history
+    assert "<strong>City</strong>: <del>Москва</del> → Казань" in history
+    assert "<strong>Tags</strong>: <del>—</del> → новый" in history
     assert "<html" not in history
 
 
