@@ -295,7 +295,7 @@ def test_a_row_shows_the_main_contacts_tags_in_order_and_who_is_responsible(
 
     page = text(client.get("/partners/"))
     row = _row(page, "Ромашка")
-    assert '<td data-label="Roles">client, supplier</td>' in row
+    assert '<td data-label="Roles">Client, Supplier</td>' in row
     assert '<td data-label="City">Тверь</td>' in row
     assert '<td data-label="Responsible">nameless@example.test</td>' in row
     assert '<a href="mailto:main@romashka.ru">main@romashka.ru</a>' in row
