@@ -308,5 +308,5 @@ def test_a_row_shows_the_main_contacts_tags_in_order_and_who_is_responsible(
     empty = _row(page, "Пустой")
     for label in ("City", "Responsible", "E-mail", "Phone"):
         assert f'<td data-label="{label}">—</td>' in empty
-    assert '<td data-label="Roles">other</td>' in empty
+    assert '<td data-label="Roles">Other</td>' in empty
     assert '<td data-label="Tags"></td>' in empty
