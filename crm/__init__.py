@@ -62,6 +62,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.sales.models  # noqa: F401
     from crm import access, cli, errors, templating
     from crm.api import bp as api_bp
+    from crm.api.docs import bp as api_docs_bp
     from crm.auth import bp as auth_bp
     from crm.core import security_headers
     from crm.exchange import bp as exchange_bp
@@ -77,6 +78,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)
+    app.register_blueprint(api_docs_bp)  # the API's documentation page (a page, not /api/)
     # The home page is the partner list until a dashboard exists (anonymous users go to sign in).
     app.add_url_rule("/", "home", lambda: redirect(url_for("partners.index")))
     access.init_app(app)

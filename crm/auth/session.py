@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from htmx_flask import make_response as htmx_response
 
 from crm.auth import user_sessions
@@ -11,7 +12,7 @@ from crm.errors import is_api_request, json_error
 from crm.extensions import login_manager
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to open this page."
+login_manager.login_message = _l("Please sign in to open this page.")
 login_manager.login_message_category = "warning"
 
 
