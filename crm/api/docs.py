@@ -117,7 +117,7 @@ def operations(doc: dict) -> list[tuple[str, list[Operation]]]:
     for path, item in doc["paths"].items():
         for method in sorted(item, key=lambda m: METHOD_ORDER.index(m)):
             op = item[method]
-            tag = (op.get("tags") or ["general"])[0]
+            tag = (op.get("tags") or ["openapi"])[0]
             entry = Operation(
                 method.upper(),
                 path,
@@ -142,26 +142,36 @@ def operations(doc: dict) -> list[tuple[str, list[Operation]]]:
     return list(groups.items())
 
 
-def schemas(doc: dict) -> list[Schema]:
-    found = []
-    for name, schema in doc["components"]["schemas"].items():
-        required = set(schema.get("required", []))
-        props = []
-        for prop_name, prop in schema.get("properties", {}).items():
-            kind, ref = _type_text(prop)
-            props.append(
-                Prop(
-                    prop_name,
-                    kind,
-                    prop_name in required,
-                    bool(prop.get("readOnly")),
-                    prop.get("description", ""),
-                    _rules(prop),
-                    ref,
-                )
+def _prop_rows(schema: dict, prefix: str = "") -> list[Prop]:
+    """The properties of an object schema as rows; an inline object inside (or an array of
+    them) adds its own rows under the name `errors[].field`."""
+    required = set(schema.get("required", []))
+    rows = []
+    for name, prop in schema.get("properties", {}).items():
+        kind, ref = _type_text(prop)
+        rows.append(
+            Prop(
+                prefix + name,
+                kind,
+                name in required,
+                bool(prop.get("readOnly")),
+                prop.get("description", ""),
+                _rules(prop),
+                ref,
             )
-        found.append(Schema(name, schema.get("description", ""), props))
-    return found
+        )
+        if "properties" in prop:
+            rows += _prop_rows(prop, f"{prefix}{name}.")
+        elif "properties" in prop.get("items", {}):
+            rows += _prop_rows(prop["items"], f"{prefix}{name}[].")
+    return rows
+
+
+def schemas(doc: dict) -> list[Schema]:
+    return [
+        Schema(name, schema.get("description", ""), _prop_rows(schema))
+        for name, schema in doc["components"]["schemas"].items()
+    ]
 
 
 _CODE = re.compile(r"`([^`]+)`")
@@ -200,4 +210,5 @@ def index():
         groups=operations(doc),
         schemas=schemas(doc),
         server=doc["servers"][0]["url"],
+        md=inline,
     )

@@ -89,3 +89,27 @@ def test_account_page_links_to_the_documentation(client, login_as):
     page = client.get("/auth/account").get_data(as_text=True)
 
     assert '<a href="/api-docs/">Read the API documentation</a>' in page
+
+
+def test_the_documents_light_markdown_is_drawn_and_everything_else_escaped():
+    from crm.api.docs import blocks, inline
+
+    assert str(inline("<b>`x<y`</b> **bold** `a`")) == (
+        "&lt;b&gt;<code>x&lt;y</code>&lt;/b&gt; <strong>bold</strong> <code>a</code>"
+    )
+    assert [
+        (kind, [str(p) for p in parts]) for kind, parts in blocks("One\nline.\n\n* a\n* **b**\n  c")
+    ] == [
+        ("p", ["One line."]),
+        ("ul", ["a", "<strong>b</strong> c"]),
+    ]
+
+
+def test_descriptions_with_code_are_drawn_as_code(client, login_as):
+    login_as("viewer", locale="en")
+
+    page = client.get("/api-docs/").get_data(as_text=True)
+
+    # ValidationErrors.errors[].field: "The field (`lines[0].sku` for a line's) ..."
+    assert "<code>lines[0].sku</code>" in page
+    assert "`" not in page.split('id="api-schemas"', 1)[1]
