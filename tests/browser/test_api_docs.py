@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import log_in
-from tests.browser.test_content_security_policy import WATCH_VIOLATIONS, _assert_clean
+from tests.browser.fixtures import assert_clean, log_in, watch_page
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -30,10 +29,7 @@ def test_api_docs_and_account_in_russian_fit_the_screen(
     live_server, browser_page, artifacts_dir, width, height
 ):
     email = live_server.seed(_seed, f"w{width}")
-    page = browser_page(width, height)
-    page.console_errors = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    page.add_init_script(WATCH_VIOLATIONS)
+    page = watch_page(browser_page(width, height))
     log_in(page, email, DEFAULT_PASSWORD)
 
     for url, heading in (
@@ -53,4 +49,4 @@ def test_api_docs_and_account_in_russian_fit_the_screen(
                 path=str(artifacts_dir / f"ru-api-docs-schema-{width}.png")
             )
         assert wide <= width, (url, wide)
-        _assert_clean(page, url)
+        assert_clean(page, url)

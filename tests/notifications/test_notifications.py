@@ -15,29 +15,11 @@ from crm.notifications.models import Notification
 from crm.notifications.services import notify
 from tests.auth.helpers import csrf_from_form
 from tests.notifications import helpers
-from tests.notifications.helpers import free_port
+from tests.notifications.helpers import add, free_port
 
 smtp_inbox = helpers.smtp_inbox  # a fixture
 
 HTMX = {"HX-Request": "true"}
-
-
-def add(user, key, title, minutes_ago=0, read=False, url="", body="", emailed=False):
-    """A notification row built directly (not through the service under test)."""
-    at = utcnow() - timedelta(minutes=minutes_ago)
-    n = Notification(
-        user_id=user.id,
-        key=key,
-        title=title,
-        body=body,
-        url=url,
-        created_at=at,
-        read_at=at if read else None,
-        emailed_at=at if emailed else None,
-    )
-    db.session.add(n)
-    db.session.commit()
-    return n
 
 
 def read_state() -> dict[str, bool]:

@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.notifications import mail
 from crm.notifications.models import Notification
 from tests.notifications import helpers
-from tests.notifications.test_notifications import add
+from tests.notifications.helpers import add
 
 smtp_inbox = helpers.smtp_inbox  # a fixture
 
