@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from htmx_flask import make_response as htmx_response
 
@@ -76,4 +77,4 @@ def unauthorized():
 
 
 def make_plain_401():
-    return ("Sign in required.", 401, {"Content-Type": "text/plain; charset=utf-8"})
+    return (_("Sign in required."), 401, {"Content-Type": "text/plain; charset=utf-8"})

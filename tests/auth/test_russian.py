@@ -182,3 +182,12 @@ def test_every_zxcvbn_feedback_text_is_mapped():
     texts = {msg for _l, msg, _c, _ctx in extract_from_file("python", zxcvbn.feedback.__file__)}
 
     assert texts and texts <= set(FEEDBACK)
+
+
+def test_sign_in_required_answer_follows_the_browsers_language(client):
+    ru = {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}
+
+    response = client.post("/auth/account", headers=ru)
+
+    assert response.status_code == 401
+    assert response.get_data(as_text=True) == "Требуется вход."

@@ -134,3 +134,20 @@ def test_filter_problems_in_russian(app):
         "Текст поиска: сокращено до 5 символов.",
         "Неизвестный номер страницы; показана первая страница.",
     ]
+
+
+def test_a_damaged_version_field_says_so_in_russian(app):
+    from crm.forms import VersionField
+
+    field = VersionField().bind(form=None, name="version", _meta=_Meta())
+    with app.test_request_context(), in_language("ru"), pytest.raises(ValueError) as caught:
+        field.process_formdata(["x1"])
+
+    assert str(caught.value) == "Форма повреждена: обновите страницу и внесите изменения заново."
+
+
+class _Meta:
+    """The least a WTForms field needs to be bound outside a form."""
+
+    def bind_field(self, form, unbound_field, options):
+        return unbound_field.bind(form=form, **options)
