@@ -63,6 +63,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm import access, cli, errors, templating
     from crm.access import public
     from crm.api import bp as api_bp
+    from crm.api.docs import bp as api_docs_bp
     from crm.auth import bp as auth_bp
     from crm.core import security_headers
     from crm.exchange import bp as exchange_bp
@@ -80,6 +81,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)
+    app.register_blueprint(api_docs_bp)  # the API's documentation page (a page, not /api/)
     # The start page is "My day" (anonymous users go to sign in).
     app.add_url_rule("/", "home", my_day)
     app.add_url_rule("/favicon.ico", "favicon", public(_favicon))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 
 from crm.core.errors import DomainError
@@ -75,7 +76,12 @@ def i18n_init(domain: str):
 def init_db():
     """Create or upgrade the database schema (applies all migrations)."""
     upgrade(directory=current_app.extensions["migrate"].directory)
-    click.echo(f"Database is up to date: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(
+        _(
+            "Database is up to date: %(url)s",
+            url=db.engine.url.render_as_string(hide_password=True),
+        )
+    )
 
 
 @crm_cli.command("demo")
@@ -94,17 +100,25 @@ def demo(n_partners: int, seed: int, if_empty: bool, language: str):
     from crm.demo import database_is_empty, load_demo
 
     if if_empty and not database_is_empty():
-        click.echo("Demo data not loaded: the database has users already.")
+        click.echo(_("Demo data not loaded: the database has users already."))
         saved = Path(current_app.instance_path) / "demo_logins.txt"
         if saved.exists():
-            click.echo("Demo logins from the first run (instance/demo_logins.txt):")
+            click.echo(_("Demo logins from the first run (instance/demo_logins.txt):"))
             for line in saved.read_text().splitlines():
                 click.echo(f"  {line}")
         return
     logins = load_demo(n_partners=n_partners, seed=seed, language=language)
-    click.echo("Demo data loaded. Sign in with:")
+    click.echo(_("Demo data loaded. Sign in with:"))
     for email, role, password in logins:
-        click.echo(f"  {role:<9} {email:<28} password: {password}")
+        click.echo(
+            "  "
+            + _(
+                "%(role)s %(email)s password: %(password)s",
+                role=role.ljust(9),
+                email=email.ljust(28),
+                password=password,
+            )
+        )
 
 
 @users_cli.command("create")
@@ -122,10 +136,12 @@ def users_create(email: str, role: str, password: str, name: str):
         create_user(None, email, role, name=name, password=password)
     except DomainError as exc:
         db.session.rollback()
-        click.echo(f"Error: {exc.message}", err=True)
+        click.echo(_("Error: %(message)s", message=exc.message), err=True)
         sys.exit(1)
     db.session.commit()
-    click.echo(f"User {email.strip().casefold()} ({role}) is created.")
+    click.echo(
+        _("User %(email)s (%(role)s) is created.", email=email.strip().casefold(), role=role)
+    )
 
 
 @crm_cli.command("reindex")
@@ -166,7 +182,7 @@ def report_receivables(as_of: str, fmt: str):
         raise click.BadParameter(f"{exc}.", param_hint="--as-of") from None
     except BadValue:
         raise click.BadParameter(
-            f"{as_of!r} is not a date (use YYYY-MM-DD).", param_hint="--as-of"
+            _("%(value)s is not a date (use YYYY-MM-DD).", value=repr(as_of)), param_hint="--as-of"
         ) from None
     cent = Decimal("0.01")
     buf = io.StringIO()

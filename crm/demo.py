@@ -14,6 +14,7 @@ from pathlib import Path
 
 from faker import Faker
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from crm.auth.models import User
@@ -100,4 +101,10 @@ def _save_logins(logins) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         for email, role, password in logins:
-            fh.write(f"{role:<9} {email:<28} password: {password}\n")
+            line = _(
+                "%(role)s %(email)s password: %(password)s",
+                role=role.ljust(9),
+                email=email.ljust(28),
+                password=password,
+            )
+            fh.write(line + "\n")

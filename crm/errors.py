@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, render_template, request
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -14,13 +16,13 @@ from crm.extensions import db
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "The request was not understood.",
-    403: "You do not have access to this page or action.",
-    404: "There is no such page or record.",
-    405: "This action is not allowed here.",
-    413: "The upload is larger than allowed.",
-    429: "Too many requests; please wait a little.",
-    500: "Something went wrong on our side. The error is logged; please try again.",
+    400: _l("The request was not understood."),
+    403: _l("You do not have access to this page or action."),
+    404: _l("There is no such page or record."),
+    405: _l("This action is not allowed here."),
+    413: _l("The upload is larger than allowed."),
+    429: _l("Too many requests; please wait a little."),
+    500: _l("Something went wrong on our side. The error is logged; please try again."),
 }
 
 
@@ -32,7 +34,11 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def json_error(status: int, message: str, headers: dict | None = None):
+def json_error(status: int, message, headers: dict | None = None):
+    # The API's messages are for tools and their authors: always English, whatever the
+    # user's language (a lazy message is rendered in English here).
+    with force_locale("en"):
+        message = str(message)
     response = jsonify(error=message)
     response.status_code = status
     response.headers.update(headers or {})
@@ -56,13 +62,15 @@ def init_app(app) -> None:
     def csrf_error(exc):
         return _respond(
             400,
-            "The form has expired or was sent from another site. Reload the page and try again.",
+            _l(
+                "The form has expired or was sent from another site. Reload the page and try again."
+            ),
         )
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        return _respond(413, f"The upload is larger than {limit // (1024 * 1024)} MB.")
+        return _respond(413, _l("The upload is larger than %(mb)s MB.", mb=limit // (1024 * 1024)))
 
     @app.errorhandler(StaleDataError)
     def saved_meanwhile(exc):
@@ -71,8 +79,10 @@ def init_app(app) -> None:
         db.session.rollback()
         return _respond(
             409,
-            "Someone else saved this record at the same moment; nothing was "
-            "saved. Reload the page and try again.",
+            _l(
+                "Someone else saved this record at the same moment; nothing was "
+                "saved. Reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

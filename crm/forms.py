@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from wtforms import HiddenField
 
 from crm.core.errors import DomainError
@@ -18,7 +19,7 @@ class VersionField(HiddenField):
             # Bounded like the column: a version is a small whole number.
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
                 raise ValueError(
-                    "The form is damaged: reload the page and make your changes again."
+                    _("The form is damaged: reload the page and make your changes again.")
                 )
             self.data = int(raw)
 

@@ -22,10 +22,12 @@ import time
 from datetime import timedelta
 
 from flask import current_app, has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.core.errors import DomainError
+from crm.core.i18n import in_language
 from crm.core.models import JobRun
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -34,14 +36,24 @@ log = logging.getLogger(__name__)
 
 # What users read on a failed job; the exception itself (SQL, parameters, paths) only goes to
 # the log, under the run's id.
-FAILED_MESSAGE = (
+# Translated in the language of the user who started the job (`{id}`: the run's id).
+FAILED_MESSAGE = _l(
     "The job failed because of an internal error; nothing was written. "
     "The error is logged (reference #{id})."
 )
-DIED_MESSAGE = (
+DIED_MESSAGE = _l(
     "The job stopped because the process running it ended; nothing was written. "
     "Run it again (reference #{id})."
 )
+
+
+def _locale_of(user_id: int | None) -> str | None:
+    """The language of the user who started a run (None: the default). The user table by
+    name, as JobRun's foreign key names it: core imports no domain."""
+    if user_id is None:
+        return None
+    users = db.metadata.tables["user"]
+    return db.session.execute(select(users.c.locale).where(users.c.id == user_id)).scalar()
 
 
 def job(*, on_failure=None):
@@ -160,13 +172,14 @@ def run_job(run_id: int) -> Exception | None:
         return None
     func = _resolve(run.name)
     args = list(run.args)
-    with Heartbeat(run_id):
+    # The job's messages (progress, refusals, its failure) in the language of its user.
+    with Heartbeat(run_id), in_language(_locale_of(run.user_id)):
         try:
             func(*args, run=run)
         except Exception as exc:
             db.session.rollback()
             log.exception("job run %s (%s %r) failed", run_id, _path(func), args)
-            message = exc.message if isinstance(exc, DomainError) else FAILED_MESSAGE
+            message = exc.message if isinstance(exc, DomainError) else str(FAILED_MESSAGE)
             _record_failure(run_id, func, message.format(id=run_id))
             return exc
     run = db.session.get(JobRun, run_id)  # the job may have expunged its copy
@@ -330,13 +343,15 @@ def sweep_dead_jobs(*, force: bool = False) -> int:
     swept = 0
     try:
         rows = db.session.execute(
-            select(JobRun.id, JobRun.status, JobRun.worker)
+            select(JobRun.id, JobRun.status, JobRun.worker, JobRun.user_id)
             .where(JobRun.status.in_(("queued", "running")), expired)
             .order_by(JobRun.id)
         ).all()
-        for run_id, status, worker in rows:
+        for run_id, status, worker, user_id in rows:
             if _alive_here(worker):
                 continue
+            with in_language(_locale_of(user_id)):
+                died = str(DIED_MESSAGE).format(id=run_id)
             # Conditional: a heartbeat or the job's end since the read wins.
             done = db.session.execute(
                 update(JobRun)
@@ -345,7 +360,7 @@ def sweep_dead_jobs(*, force: bool = False) -> int:
                     status="failed",
                     finished_at=now,
                     lease_until=None,
-                    message=DIED_MESSAGE.format(id=run_id),
+                    message=died,
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount

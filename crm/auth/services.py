@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,6 +19,7 @@ from zxcvbn import zxcvbn
 from crm.access import ROLES
 from crm.auth import user_sessions
 from crm.auth.models import ApiToken, LoginAttempt, User
+from crm.auth.password_feedback import translated
 from crm.auth.policy import role_may
 from crm.core import audit
 from crm.core.errors import DomainError
@@ -35,9 +37,29 @@ API_TOKEN_PREFIX = "crm_"  # lets secret scanners and people tell a CRM token fr
 API_TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not a log
 
 
+# What the throttle counts, each with its whole message (a plural of the seconds to wait).
+THROTTLE_MESSAGES = {
+    "sign-in": lambda n: ngettext(
+        "Too many failed sign-in attempts. Try again in %(num)s second.",
+        "Too many failed sign-in attempts. Try again in %(num)s seconds.",
+        n,
+    ),
+    "password": lambda n: ngettext(
+        "Too many wrong passwords. Try again in %(num)s second.",
+        "Too many wrong passwords. Try again in %(num)s seconds.",
+        n,
+    ),
+    "api-token": lambda n: ngettext(
+        "Too many failed API token sign-ins from your address. Try again in %(num)s second.",
+        "Too many failed API token sign-ins from your address. Try again in %(num)s seconds.",
+        n,
+    ),
+}
+
+
 class Throttled(DomainError):
-    def __init__(self, retry_after: int, what: str = "failed sign-in attempts"):
-        super().__init__(f"Too many {what}. Try again in {retry_after} seconds.")
+    def __init__(self, retry_after: int, what: str = "sign-in"):
+        super().__init__(THROTTLE_MESSAGES[what](retry_after))
         self.retry_after = retry_after
 
 
@@ -45,7 +67,7 @@ class Throttled(DomainError):
 API_TOKEN_KEY = "api-token"
 
 
-def check_throttle(email: str, ip: str, what: str = "failed sign-in attempts") -> None:
+def check_throttle(email: str, ip: str, what: str = "sign-in") -> None:
     """Raise Throttled when this account has too many recent failures from this address."""
     cfg = current_app.config
     window = timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW_SECONDS"])
@@ -85,7 +107,7 @@ def authenticate(email: str, password: str, ip: str) -> User:
         check_password_hash(_dummy_hash(), password)
     if user is None or not user.active or not user.check_password(password):
         record_failure(email, ip)
-        raise DomainError("Wrong e-mail or password, or the account is deactivated.")
+        raise DomainError(_("Wrong e-mail or password, or the account is deactivated."))
     user.last_login_at = utcnow()
     clear_failures(email, ip)
     return user
@@ -110,23 +132,29 @@ def validate_password(password: str, *, email: str = "", name: str = "") -> None
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise _weak(
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-            f"At least {MIN_PASSWORD_LENGTH} characters.",
+            ngettext(
+                "The password must have at least %(num)s character.",
+                "The password must have at least %(num)s characters.",
+                MIN_PASSWORD_LENGTH,
+            ),
+            ngettext(
+                "At least %(num)s character.", "At least %(num)s characters.", MIN_PASSWORD_LENGTH
+            ),
         )
     email = normalise_email(email or "")
     local = email.partition("@")[0]
     folded = password.casefold()
     if email and (email in folded or (len(local) >= 4 and local in folded)):
-        raise _weak("The password must not contain your e-mail address or its name part.")
+        raise _weak(_("The password must not contain your e-mail address or its name part."))
     user_inputs = [email, local, *email.replace("@", ".").split("."), name, *name.split()]
     result = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=[i for i in user_inputs if i])
     if result["score"] < MIN_PASSWORD_SCORE:
         feedback = result["feedback"]
         hints = " ".join(
-            x for x in [feedback.get("warning"), *feedback.get("suggestions", [])] if x
+            translated(x) for x in [feedback.get("warning"), *feedback.get("suggestions", [])] if x
         )
-        hint = hints or "Add another word or two; uncommon words are better."
-        raise _weak(f"This password is too easy to guess. {hint}")
+        hint = hints or _("Add another word or two; uncommon words are better.")
+        raise _weak(_("This password is too easy to guess. %(hint)s", hint=hint))
 
 
 def _weak(message: str, field_message: str | None = None) -> DomainError:
@@ -159,9 +187,14 @@ def create_user(
     except ValueError as exc:
         raise DomainError(str(exc), {"email": [str(exc)]}) from exc
     if role not in ROLES:
-        raise DomainError(f"Unknown role {role!r}.", {"role": ["Choose a role from the list."]})
+        raise DomainError(
+            _("Unknown role %(role)s.", role=repr(role)),
+            {"role": [_("Choose a role from the list.")]},
+        )
     if get_user_by_email(email):
-        raise DomainError("A user with this e-mail exists.", {"email": ["Already registered."]})
+        raise DomainError(
+            _("A user with this e-mail exists."), {"email": [_("Already registered.")]}
+        )
     user = User(email=email, role=role, name=name.strip(), active=active)
     user.timezone = current_app.config["DEFAULT_TIMEZONE"]
     if password is not None:
@@ -176,9 +209,12 @@ def create_user(
 def update_user(actor, user: User, *, role: str, active: bool, name: str) -> User:
     """Change role, name or active flag; an admin cannot lock himself out."""
     if role not in ROLES:
-        raise DomainError(f"Unknown role {role!r}.", {"role": ["Choose a role from the list."]})
+        raise DomainError(
+            _("Unknown role %(role)s.", role=repr(role)),
+            {"role": [_("Choose a role from the list.")]},
+        )
     if user.id == actor.id and (not role_may(role, "users.manage") or not active):
-        raise DomainError("You cannot remove your own admin role or deactivate yourself.")
+        raise DomainError(_("You cannot remove your own admin role or deactivate yourself."))
     before = {"role": user.role, "active": user.active, "name": user.name}
     user.role, user.active, user.name = role, active, name.strip()
     db.session.flush()
@@ -228,10 +264,10 @@ def end_access(actor, user: User) -> None:
 def change_password(user: User, current: str, new: str, *, ip: str) -> None:
     """Change one's own password; throttled like sign-in (per account and address), and every
     other session of the user ends (the current one, in `user.session_key`, stays)."""
-    check_throttle(user.email, ip, "wrong passwords")
+    check_throttle(user.email, ip, "password")
     if not user.check_password(current):
         record_failure(user.email, ip)
-        raise DomainError("The current password is wrong.", {"current": ["Wrong password."]})
+        raise DomainError(_("The current password is wrong."), {"current": [_("Wrong password.")]})
     clear_failures(user.email, ip)
     validate_password(new, email=user.email, name=user.name)
     user.set_password(new)
@@ -278,12 +314,12 @@ def user_for_invite(token: str) -> User:
     try:
         data = _serializer().loads(token, max_age=INVITE_MAX_AGE)
     except SignatureExpired as exc:
-        raise DomainError("This invitation has expired; ask an admin for a new one.") from exc
+        raise DomainError(_("This invitation has expired; ask an admin for a new one.")) from exc
     except BadSignature as exc:
-        raise DomainError("This invitation link is not valid.") from exc
+        raise DomainError(_("This invitation link is not valid.")) from exc
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
     if user is None or user.session_version != data.get("v") or not user.active:
-        raise DomainError("This invitation link has been used or withdrawn.")
+        raise DomainError(_("This invitation link has been used or withdrawn."))
     return user
 
 
@@ -319,9 +355,9 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     """A new token of `user`; returns the row and the token itself, which is never stored."""
     name = (name or "").strip()
     if not name:
-        raise DomainError("Name the token.", {"name": ["Say what the token is for."]})
+        raise DomainError(_("Name the token."), {"name": [_("Say what the token is for.")]})
     if len(name) > 100:
-        raise DomainError("The name is too long.", {"name": ["At most 100 characters."]})
+        raise DomainError(_("The name is too long."), {"name": [_("At most 100 characters.")]})
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=hash_api_token(token), prefix=token[:12])
     db.session.add(row)
@@ -377,7 +413,7 @@ def user_for_api_token(authorization: str | None, ip: str = "unknown") -> tuple[
     if scheme.lower() != "bearer" or not token or " " in token:
         raise TokenRefused("The Authorization header must be 'Bearer <token>'.")
     try:
-        check_throttle(API_TOKEN_KEY, ip, "failed API token sign-ins from your address")
+        check_throttle(API_TOKEN_KEY, ip, "api-token")
     except Throttled as exc:
         refused = TokenRefused(exc.message)
         refused.retry_after = exc.retry_after

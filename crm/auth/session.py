@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from htmx_flask import make_response as htmx_response
 
 from crm.auth import user_sessions
@@ -11,7 +13,7 @@ from crm.errors import is_api_request, json_error
 from crm.extensions import login_manager
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to open this page."
+login_manager.login_message = _l("Please sign in to open this page.")
 login_manager.login_message_category = "warning"
 
 
@@ -75,4 +77,4 @@ def unauthorized():
 
 
 def make_plain_401():
-    return ("Sign in required.", 401, {"Content-Type": "text/plain; charset=utf-8"})
+    return (_("Sign in required."), 401, {"Content-Type": "text/plain; charset=utf-8"})

@@ -76,7 +76,7 @@ def logout():
     user_sessions.end(current_user.session_key)
     db.session.commit()
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -87,7 +87,7 @@ def sessions_end_all():
     user_sessions.end_all(current_user)
     db.session.commit()
     logout_user()
-    flash("You are signed out on every device.", "info")
+    flash(_("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -98,7 +98,7 @@ def session_end(session_id: int):
     if not user_sessions.end_one(current_user, session_id):
         abort(404)
     db.session.commit()
-    flash("That session is ended.", "success")
+    flash(_("That session is ended."), "success")
     return redirect(url_for("auth.account", _anchor="sessions"))
 
 
@@ -121,7 +121,9 @@ def account():
             status = 422
         else:
             db.session.commit()
-            flash("Your password is changed. You are signed out on your other devices.", "success")
+            flash(
+                _("Your password is changed. You are signed out on your other devices."), "success"
+            )
             return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 422
@@ -195,7 +197,7 @@ def token_revoke(token_id: int):
     except DomainError:
         abort(404)
     db.session.commit()
-    flash(f"The API token “{row.name}” is revoked.", "success")
+    flash(_("The API token “%(name)s” is revoked.", name=row.name), "success")
     return redirect(url_for("auth.account", _anchor="api-tokens"))
 
 
@@ -218,7 +220,7 @@ def invite(token: str):
         else:
             _sign_in(user)
             db.session.commit()
-            flash("Welcome! Your password is set.", "success")
+            flash(_("Welcome! Your password is set."), "success")
             return redirect(url_for("home"))
     elif request.method == "POST":
         status = 422
@@ -288,7 +290,7 @@ def user_update(user_id: int):
             status = 422
         else:
             db.session.commit()
-            flash(f"User {user.email} is updated.", "success")
+            flash(_("User %(email)s is updated.", email=user.email), "success")
             return redirect(url_for("auth.user_index"))
     elif request.method == "POST":
         status = 422

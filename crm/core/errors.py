@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 
 class DomainError(Exception):
     """A rule was broken by user input; `field_errors` maps a field name to its messages."""
@@ -26,6 +28,6 @@ class FieldErrors:
     def add(self, field: str, message: str) -> None:
         self.fields.setdefault(field, []).append(message)
 
-    def raise_if_any(self, message: str = "Please correct the marked fields.") -> None:
+    def raise_if_any(self, message: str | None = None) -> None:
         if self.fields:
-            raise DomainError(message, self.fields)
+            raise DomainError(message or _("Please correct the marked fields."), self.fields)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, widgets
@@ -95,7 +97,7 @@ class SearchField(FilterField, wt.SearchField):
         label=None,
         *,
         max_length=MAX_QUERY,
-        what="The search text",
+        what=_l("The search text"),
         quiet=False,
         report_cut=True,
         **kwargs,
@@ -110,11 +112,19 @@ class SearchField(FilterField, wt.SearchField):
         if CONTROL_CHARS.search(text):
             text = CONTROL_CHARS.sub(" ", text).strip()
             if not self.quiet:
-                self.problems.append(f"{self.what} had control characters; they were removed.")
+                self.problems.append(
+                    _("%(what)s had control characters; they were removed.", what=self.what)
+                )
         if len(text) > self.max_length:
             text = text[: self.max_length]
             if self.report_cut:
-                self.problems.append(f"{self.what} was cut to {self.max_length} characters.")
+                self.problems.append(
+                    _(
+                        "%(what)s was cut to %(max)s characters.",
+                        what=self.what,
+                        max=self.max_length,
+                    )
+                )
         self.data = text
 
 
@@ -155,7 +165,7 @@ class ChoiceField(FilterField, wt.SelectField):
         label=None,
         choices=(),
         *,
-        message="Unknown value {value} ignored.",
+        message=_l("Unknown value {value} ignored."),
         cut=None,
         blank=None,
         strip=False,
@@ -173,7 +183,7 @@ class ChoiceField(FilterField, wt.SelectField):
         if value in dict(self.options) or value == "" == self.default:
             return value
         shown = value[: self.cut] if self.cut else value
-        raise Ignored(self.message.format(value=repr(shown)))
+        raise Ignored(str(self.message).format(value=repr(shown)))
 
     def iter_choices(self):
         current = self.text(self.data)
@@ -192,7 +202,7 @@ class IdField(FilterField, wt.SelectField):
         self,
         label=None,
         *,
-        message="Unknown record ignored.",
+        message=_l("Unknown record ignored."),
         keywords=(),
         as_text=False,
         fixed=(),
@@ -212,7 +222,7 @@ class IdField(FilterField, wt.SelectField):
         try:
             number = parse_id(raw)
         except BadValue:
-            raise Ignored(self.message) from None
+            raise Ignored(str(self.message)) from None
         return raw if self.as_text else number
 
     def iter_choices(self):
@@ -241,11 +251,20 @@ class DateField(FilterField, wt.DateField):
     """A date `YYYY-MM-DD` (or `DD.MM.YYYY`) within the app's years; None when none is given.
     `bad(raw)` and `out_of_range(raw, error)` say what a bad one was; the default is None."""
 
-    def __init__(self, label=None, *, what="The date", bad=None, out_of_range=None, **kwargs):
+    def __init__(self, label=None, *, what=None, bad=None, out_of_range=None, **kwargs):
         super().__init__(label, **kwargs)
+        what = what or _l("The date")
         self.what = what
-        self.bad = bad or (lambda raw: f"{what} {raw[:20]!r} is not a date (YYYY-MM-DD); ignored.")
-        self.out_of_range = out_of_range or (lambda raw, error: f"{error}; ignored.")
+        self.bad = bad or (
+            lambda raw: _(
+                "%(what)s %(value)s is not a date (YYYY-MM-DD); ignored.",
+                what=what,
+                value=repr(raw[:20]),
+            )
+        )
+        self.out_of_range = out_of_range or (
+            lambda raw, error: _("%(error)s; ignored.", error=error)
+        )
 
     def parse(self, raw):
         raw = raw.strip()
@@ -292,7 +311,7 @@ class ParsedField(FilterField, wt.StringField):
     def __init__(self, label=None, *, parse, message=None, **kwargs):
         super().__init__(label, **kwargs)
         self.parse_value = parse
-        self.message = message or (lambda raw, error: f"{error}.")
+        self.message = message or (lambda raw, error: _("%(error)s.", error=error))
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -312,7 +331,9 @@ class WholeNumberField(FilterField, wt.IntegerField):
     def __init__(self, label=None, *, minimum=1, maximum=INT_MAX, message=None, **kwargs):
         super().__init__(label, **kwargs)
         self.minimum, self.maximum = minimum, maximum
-        self.message = message or (lambda raw: f"{raw[:40]!r} is not a whole number.")
+        self.message = message or (
+            lambda raw: _("%(value)s is not a whole number.", value=repr(raw[:40]))
+        )
 
     def parse(self, raw):
         raw = raw.strip()

@@ -102,8 +102,15 @@ class CrmBabel(Babel):
 babel = CrmBabel()
 
 
+# The JSON API (crm/api, `/api/…`, as crm/errors.py knows it) answers tools and their authors:
+# its messages stay English whatever the token's user reads in the browser.
+API_PREFIX = "/api/"
+
+
 def _select_locale() -> str:
     default = current_app.config["DEFAULT_LOCALE"]
+    if has_request_context() and request.path.startswith(API_PREFIX):
+        return "en"
     if current_user and current_user.is_authenticated:
         return normalise_locale(getattr(current_user, "locale", None), default)
     if has_request_context():

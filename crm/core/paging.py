@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select
 
+from crm.core.formats import fmt_number
 from crm.extensions import db
 
 # A filtered list counts its matches up to here and then says "1,000+": counting every match
@@ -40,11 +41,13 @@ class Page:
 
     @property
     def total_text(self) -> str:
-        return f"{self.total:,}+" if self.more else f"{self.total:,}"
+        text = fmt_number(self.total, 0)
+        return text + "+" if self.more else text
 
     @property
     def pages_text(self) -> str:
-        return f"{self.pages}+" if self.more and self.next_exists else str(self.pages)
+        text = fmt_number(self.pages, 0)
+        return text + "+" if self.more and self.next_exists else text
 
 
 def capped_page(ids_stmt: Select, page: int, per_page: int, limit: int | None = None) -> Page:

@@ -14,6 +14,7 @@ import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 INT_MAX = 2_147_483_647  # PostgreSQL `integer`, the type of every id and counter column
@@ -52,7 +53,11 @@ def _shown(raw, label: str = "") -> str:
     if label:
         return label
     text = str(raw)
-    return repr(text[:40]) if text.isprintable() else "The value"
+    return repr(text[:40]) if text.isprintable() else _("The value")
+
+
+# The bounds in the messages below are written as the input is (digits without grouping, ISO
+# dates): they tell what may be typed or put in a file, in the form it is read.
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -63,9 +68,15 @@ def parse_text(raw, *, max_len: int | None = None, label: str = "") -> str:
     most `max_len` characters."""
     text = "" if raw is None else str(raw).strip()
     if "\x00" in text:
-        raise BadValue(f"{label or 'The text'} contains a NUL character")
+        raise BadValue(_("%(value)s contains a NUL character", value=label or _("The text")))
     if max_len is not None and len(text) > max_len:
-        raise OutOfRange(f"{label or 'The text'} is longer than {max_len} characters")
+        raise OutOfRange(
+            _(
+                "%(value)s is longer than %(max)s characters",
+                value=label or _("The text"),
+                max=max_len,
+            )
+        )
     return text
 
 
@@ -75,18 +86,25 @@ def parse_text(raw, *, max_len: int | None = None, label: str = "") -> str:
 def parse_int(raw, *, minimum: int = 0, maximum: int = INT_MAX, label: str = "") -> int:
     """A whole number in ASCII digits (an optional sign) within [minimum, maximum]."""
     if isinstance(raw, bool):
-        raise BadValue(f"{_shown(raw, label)} is not a whole number")
+        raise BadValue(_("%(value)s is not a whole number", value=_shown(raw, label)))
     if isinstance(raw, int):
         value = raw
     else:
         text = str(raw).strip()
         if not _SIGNED.fullmatch(text):
-            raise BadValue(f"{_shown(raw, label)} is not a whole number")
+            raise BadValue(_("%(value)s is not a whole number", value=_shown(raw, label)))
         # Digit count first: int() of a long string is slow, and no column holds it.
         digits = text.lstrip("+-").lstrip("0")
         value = int(text) if len(digits) <= 19 else (-1 if text[0] == "-" else 1) * 10**19
     if not minimum <= value <= maximum:
-        raise OutOfRange(f"{_shown(raw, label)} must be between {minimum} and {maximum}")
+        raise OutOfRange(
+            _(
+                "%(value)s must be between %(min)s and %(max)s",
+                value=_shown(raw, label),
+                min=minimum,
+                max=maximum,
+            )
+        )
     return value
 
 
@@ -99,7 +117,7 @@ def parse_id(raw) -> int:
         or len(text) > 10
         or not 1 <= int(text) <= INT_MAX
     ):
-        raise BadValue(f"{_shown(raw)} is not a record number")
+        raise BadValue(_("%(value)s is not a record number", value=_shown(raw)))
     return int(text)
 
 
@@ -115,7 +133,7 @@ def parse_page(raw) -> int:
     """A page number, 1 when none is given; BadValue for anything but 1..PAGE_MAX."""
     if raw in (None, ""):
         return 1
-    return parse_int(raw, minimum=1, maximum=PAGE_MAX, label="The page number")
+    return parse_int(raw, minimum=1, maximum=PAGE_MAX, label=_("The page number"))
 
 
 def page_or_first(raw, problems: list[str] | None = None) -> int:
@@ -124,7 +142,7 @@ def page_or_first(raw, problems: list[str] | None = None) -> int:
         return parse_page(raw)
     except BadValue:
         if problems is not None:
-            problems.append("Unknown page number; showing the first page.")
+            problems.append(_("Unknown page number; showing the first page."))
         return 1
 
 
@@ -178,7 +196,7 @@ def parse_decimal(raw, *, places: int | None, digits: int, label: str = "") -> D
     `digits` before the point: 1234.5, "1 234,50", "-12,5" (an XLSX cell's int or float too).
     Exponents in text, NaN and infinities are refused."""
     if isinstance(raw, bool):
-        raise BadValue(f"{_shown(raw, label)} is not a number")
+        raise BadValue(_("%(value)s is not a number", value=_shown(raw, label)))
     if isinstance(raw, Decimal):
         result = raw
     elif isinstance(raw, int):
@@ -192,10 +210,10 @@ def parse_decimal(raw, *, places: int | None, digits: int, label: str = "") -> D
             if text.count(",") == 1 and "." not in text:
                 text = text.replace(",", ".")
             if not text or len(text) > 60 or not _NUMBER.fullmatch(text):
-                raise BadValue(f"{_shown(raw, label)} is not a number")
+                raise BadValue(_("%(value)s is not a number", value=_shown(raw, label)))
         result = Decimal(text)
     if not result.is_finite():
-        raise BadValue(f"{_shown(raw, label)} is not a number")
+        raise BadValue(_("%(value)s is not a number", value=_shown(raw, label)))
     if places is not None and result:
         try:
             result = result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
@@ -203,7 +221,13 @@ def parse_decimal(raw, *, places: int | None, digits: int, label: str = "") -> D
             pass
     if result and result.adjusted() >= digits:  # 10**digits or more (also after rounding)
         largest = "9" * digits + ("." + "9" * places if places else "")
-        raise OutOfRange(f"{_shown(raw, label)} is too large: the limit is ±{largest}")
+        raise OutOfRange(
+            _(
+                "%(value)s is too large: the limit is ±%(max)s",
+                value=_shown(raw, label),
+                max=largest,
+            )
+        )
     return result
 
 
@@ -225,7 +249,12 @@ def check_date(value: date, label: str = "") -> date:
     day = value.date() if isinstance(value, datetime) else value
     if not MIN_DATE <= day <= MAX_DATE:
         raise OutOfRange(
-            f"{_shown(day.isoformat(), label)} must be between {MIN_DATE} and {MAX_DATE}"
+            _(
+                "%(value)s must be between %(min)s and %(max)s",
+                value=_shown(day.isoformat(), label),
+                min=MIN_DATE,
+                max=MAX_DATE,
+            )
         )
     return value
 
@@ -244,11 +273,13 @@ def parse_date(raw, *, label: str = "") -> date:
         elif _ISO_DATE.fullmatch(text):
             value = date.fromisoformat(text)
         else:
-            raise BadValue(f"{_shown(raw)} is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
+            raise BadValue(
+                _("%(value)s is not a date (use YYYY-MM-DD or DD.MM.YYYY)", value=_shown(raw))
+            )
     except BadValue:
         raise
     except ValueError as exc:
-        raise BadValue(f"{_shown(raw)} is not a real date") from exc
+        raise BadValue(_("%(value)s is not a real date", value=_shown(raw))) from exc
     return check_date(value, label)
 
 
@@ -258,9 +289,9 @@ def parse_datetime(raw, *, label: str = "") -> datetime:
         return check_date(raw, label)
     text = str(raw).strip()
     if not _LOCAL.fullmatch(text):
-        raise BadValue(f"{_shown(raw)} is not a date and time (YYYY-MM-DD HH:MM)")
+        raise BadValue(_("%(value)s is not a date and time (YYYY-MM-DD HH:MM)", value=_shown(raw)))
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise BadValue(f"{_shown(raw)} is not a real date and time") from exc
+        raise BadValue(_("%(value)s is not a real date and time", value=_shown(raw))) from exc
     return check_date(value, label)

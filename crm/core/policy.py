@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any
 
 from flask import abort, current_app
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core.errors import PermissionDenied
@@ -75,7 +76,7 @@ def may(user, action: str, obj=None) -> bool:
 def require(user, action: str, obj=None, message: str | None = None) -> None:
     """Raise PermissionDenied (the views answer 403) unless `may(user, action, obj)`."""
     if not may(user, action, obj):
-        raise PermissionDenied(message or "You may not do this.")
+        raise PermissionDenied(message or _("You may not do this."))
 
 
 def rows_clause(user, model):

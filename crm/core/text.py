@@ -8,6 +8,7 @@ import unicodedata
 import email_validator
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 # Companies run mail on internal domains (corp.local) and tests use example.test: the library's
 # documented way to allow them is to take them off its special-use list.
@@ -93,4 +94,10 @@ def checked_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"{raw.strip()[:80]!r} is not a valid e-mail address: {exc}") from exc
+        raise ValueError(
+            _(
+                "%(value)s is not a valid e-mail address: %(reason)s",
+                value=repr(raw.strip()[:80]),
+                reason=exc,
+            )
+        ) from exc

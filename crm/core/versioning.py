@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -89,9 +90,13 @@ class StaleRecord(DomainError):
 
     def __init__(self, what: str, submitted: int, current: int, changes: list[Change]):
         super().__init__(
-            f"Someone else changed this {what} after you opened it, so your changes are not "
-            "saved. Their changes are listed below. Fields you had not touched now show their "
-            "values, and what you typed is kept: check it and save again to keep yours."
+            _(
+                "Someone else changed this %(what)s after you opened it, so your changes are "
+                "not saved. Their changes are listed below. Fields you had not touched now show "
+                "their values, and what you typed is kept: check it and save again to keep "
+                "yours.",
+                what=what,
+            )
         )
         self.what = what
         self.submitted_version = submitted
@@ -119,7 +124,7 @@ def _shown(value: Any) -> str:
     if value in (None, "", []):
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(_shown(v) for v in value)
     text = str(value)
@@ -156,7 +161,7 @@ def changes_since(obj, version: int) -> list[Change]:
         fields = [
             (key.replace("_", " "), _shown(old), _shown(new)) for key, (old, new) in pairs.items()
         ]
-        who = name or email or "someone"  # User.display_name, read without loading users
+        who = name or email or _("someone")  # User.display_name, read without loading users
         found.append(Change(entry.at, who, entry.summary or entry.action, fields, pairs))
     return found
 
@@ -188,6 +193,9 @@ def saving(obj, submitted: int | None) -> Iterator[None]:
         current = db.session.get(model, key)
         if current is None:
             raise DomainError(
-                f"Someone else deleted this {_what(obj)} while you were saving it."
+                _(
+                    "Someone else deleted this %(what)s while you were saving it.",
+                    what=_what(obj),
+                )
             ) from None
         raise stale(current, base) from None

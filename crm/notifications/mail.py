@@ -17,9 +17,12 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from crm.auth.models import User
+from crm.core.formats import fmt_datetime
+from crm.core.i18n import in_language
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.notifications.models import Notification
@@ -62,6 +65,13 @@ def _close(smtp) -> None:
 
 
 def build_message(notification: Notification, user: User) -> EmailMessage:
+    """The e-mail copy in the recipient's language, its date in his time zone (the title and
+    body were written in his language by the producer)."""
+    with in_language(user.locale):
+        return _build_message(notification, user)
+
+
+def _build_message(notification: Notification, user: User) -> EmailMessage:
     cfg = current_app.config
     msg = EmailMessage()
     msg["Subject"] = " ".join(notification.title.split())  # one line, whatever the title held
@@ -74,7 +84,15 @@ def build_message(notification: Notification, user: User) -> EmailMessage:
     if notification.body:
         lines += ["", notification.body]
     if notification.url:
-        lines += ["", f"{cfg['BASE_URL']}{notification.url}"]
+        lines += ["", _("Open in the CRM: %(url)s", url=cfg["BASE_URL"] + notification.url)]
+    zone = user.timezone or cfg["DEFAULT_TIMEZONE"]
+    when = fmt_datetime(notification.created_at, zone=zone)
+    lines += [
+        "",
+        "-- ",  # the signature separator: mail programs fold what follows
+        _("A CRM notification of %(when)s (%(zone)s).", when=when, zone=zone),
+        _("All your notifications: %(url)s", url=cfg["BASE_URL"] + "/notifications/"),
+    ]
     msg.set_content("\n".join(lines) + "\n")
     return msg
 

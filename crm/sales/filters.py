@@ -11,6 +11,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 from crm.core.filters import ChoiceField, DateField, IdField, ListFilter, PageField
 
@@ -21,7 +22,7 @@ SORTS = {
     "overdue": _l("Overdue, smallest first"),
     "oldest": _l("Oldest overdue first"),
     "code": _l("Code"),
-    "name": _l("Name"),
+    "name": _lp("partner field", "Name"),
 }
 DEFAULT_SORT = "-debt"
 

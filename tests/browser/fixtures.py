@@ -146,3 +146,27 @@ def log_in(page, email: str, password: str) -> None:
         page.get_by_role("button", name="Sign in").click()
     if "/auth/login" in page.url:
         raise AssertionError(f"sign-in as {email} failed: {page.inner_text('main')[:300]}")
+
+
+# Runs in every document before its own scripts: collects each CSP violation the page reports.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile);
+});
+"""
+
+
+def watch_page(page):
+    """Collect the page's console errors and CSP violations (see `assert_clean`)."""
+    page.console_errors = []
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.add_init_script(CSP_WATCH)
+    return page
+
+
+def assert_clean(page, where: str) -> None:
+    """No CSP violation, console error or uncaught script error on a watched page."""
+    assert page.evaluate("window.__cspViolations") == [], where
+    assert page.console_errors == [], where
+    assert page.js_errors == [], where

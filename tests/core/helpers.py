@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def process_env(app, **extra) -> dict:
     """The environment of a worker or web process on the test app's database, queue, upload
-    folder and job lease settings."""
+    folder, job lease settings and default language."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
@@ -30,6 +30,8 @@ def process_env(app, **extra) -> dict:
         JOB_HEARTBEAT_SECONDS=str(app.config["JOB_HEARTBEAT_SECONDS"]),
         JOB_LEASE_SECONDS=str(app.config["JOB_LEASE_SECONDS"]),
         PYTHONPATH=str(ROOT),
+        # The test app's language (English: the tests' texts), for a job without a user.
+        DEFAULT_LOCALE=app.config["DEFAULT_LOCALE"],
     )
     if app.config.get("REDIS_URL"):
         env["REDIS_URL"] = app.config["REDIS_URL"]

@@ -146,3 +146,16 @@ def test_rq_worker_process_records_a_failing_job(rq_app, make_partner):
     )
     assert f"cannot process partner {partner_id}" in result.stderr  # the worker's log
     assert db.session.get(Partner, partner_id).city == "Kazan"
+
+
+def test_a_failed_job_says_so_in_the_language_of_its_user(app, make_partner, make_user):
+    partner = make_partner(name="Broken Ltd", city="Kazan")
+    russian = make_user("manager", locale="ru")
+
+    run_id = enqueue(failing_job, partner.id, user=russian).id
+
+    db.session.expire_all()
+    assert db.session.get(JobRun, run_id).message == (
+        "Задание не выполнено из-за внутренней ошибки; ничего не записано. "
+        f"Ошибка записана в журнал (номер #{run_id})."
+    )

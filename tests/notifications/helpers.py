@@ -1,14 +1,19 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives, and the app
-configured to send through it."""
+configured to send through it; notification rows made directly (not through the service)."""
 
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.notifications.models import Notification
 
 
 class Inbox:
@@ -47,3 +52,21 @@ def smtp_inbox(app):
         yield inbox
     finally:
         controller.stop()
+
+
+def add(user, key, title, minutes_ago=0, read=False, url="", body="", emailed=False):
+    """A notification row built directly (not through the service under test)."""
+    at = utcnow() - timedelta(minutes=minutes_ago)
+    n = Notification(
+        user_id=user.id,
+        key=key,
+        title=title,
+        body=body,
+        url=url,
+        created_at=at,
+        read_at=at if read else None,
+        emailed_at=at if emailed else None,
+    )
+    db.session.add(n)
+    db.session.commit()
+    return n

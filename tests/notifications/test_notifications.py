@@ -15,29 +15,11 @@ from crm.notifications.models import Notification
 from crm.notifications.services import notify
 from tests.auth.helpers import csrf_from_form
 from tests.notifications import helpers
-from tests.notifications.helpers import free_port
+from tests.notifications.helpers import add, free_port
 
 smtp_inbox = helpers.smtp_inbox  # a fixture
 
 HTMX = {"HX-Request": "true"}
-
-
-def add(user, key, title, minutes_ago=0, read=False, url="", body="", emailed=False):
-    """A notification row built directly (not through the service under test)."""
-    at = utcnow() - timedelta(minutes=minutes_ago)
-    n = Notification(
-        user_id=user.id,
-        key=key,
-        title=title,
-        body=body,
-        url=url,
-        created_at=at,
-        read_at=at if read else None,
-        emailed_at=at if emailed else None,
-    )
-    db.session.add(n)
-    db.session.commit()
-    return n
 
 
 def read_state() -> dict[str, bool]:
@@ -339,8 +321,18 @@ def test_deliver_pending_mails_recent_unsent_copies_of_active_users_once(
     assert msg["Subject"] == "Meeting with ООО Ромашка at 13:15"
     assert msg["To"].addresses[0].display_name == "Анна Петрова"
     assert msg["Auto-Submitted"] == "auto-generated"
+    # An English reader (the tests' default language) in Moscow (the default zone, UTC+3 all
+    # year): the footer's time is the notification's, written by hand from its UTC time.
+    created = db.session.execute(select(Notification.created_at).where(Notification.key == "new"))
+    msk = created.scalar_one() + timedelta(hours=3)
+    month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][
+        msk.month - 1
+    ]
     assert msg.get_content().replace("\r\n", "\n") == (
-        "Meeting with ООО Ромашка at 13:15\n\nContract\n\nhttps://crm.example.test/interactions/3\n"
+        "Meeting with ООО Ромашка at 13:15\n\nContract\n\n"
+        "Open in the CRM: https://crm.example.test/interactions/3\n\n-- \n"
+        f"A CRM notification of {msk.day} {month} {msk.year}, {msk:%H:%M} (Europe/Moscow).\n"
+        "All your notifications: https://crm.example.test/notifications/\n"
     )
     db.session.expire_all()
     emailed = dict(db.session.execute(select(Notification.key, Notification.emailed_at)).all())
