@@ -48,7 +48,7 @@ UTF8 = Encoding("utf-8", "UTF-8")
 class _Bad:
     offset: int  # of the first byte that does not decode, in the file
     line: int  # its line, counted from 1
-    wide: bool  # text beyond ASCII decoded before it
+    wide: bool  # text beyond ASCII on the lines before it
 
 
 def _scan(path: Path, codec: str) -> _Bad | None:
@@ -62,10 +62,11 @@ def _scan(path: Path, codec: str) -> _Bad | None:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 before = exc.object[: exc.start].decode(codec, errors="ignore")
+                complete = before[: before.rfind("\n") + 1]  # the lines before the bad one
                 return _Bad(
                     offset=done + exc.start,
                     line=lines + before.count("\n") + 1,
-                    wide=wide or not before.isascii(),
+                    wide=wide or not complete.isascii(),
                 )
             if not chunk:
                 return None

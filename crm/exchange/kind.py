@@ -170,7 +170,6 @@ class Kind(ABC):
                             "is longer than %(num)s character",
                             "is longer than %(num)s characters",
                             col.max_len,
-                            num=col.max_len,
                         ),
                     )
                 )
