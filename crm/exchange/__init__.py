@@ -5,11 +5,12 @@ and contacts in crm/partners/exchange.py; products, sales, payments, stock in
 crm/sales/exchange.py."""
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
 
 from crm.core.registry import register_nav
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
-bp.record_once(lambda s: register_nav(s, "exchange.index", "Data exchange", 850))
+bp.record_once(lambda s: register_nav(s, "exchange.index", _l("Data exchange"), 850))
 
 
 def _register_policy(state):

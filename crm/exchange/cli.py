@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 from flask import current_app, has_app_context
 from flask.cli import ScriptInfo
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.exchange.registry import kinds
 from crm.exporting import csv_chunks, xlsx_workbook
@@ -34,22 +36,35 @@ def register(group) -> None:
         from crm.exchange.importer import run_import
 
         report = run_import(file, kind, valid_only=valid_only, dry_run=dry_run)
+        # Messages for the person at the terminal, in DEFAULT_LOCALE; the row lines keep the
+        # spec's `row N, column C: …` form (scripts read them), their messages translated.
         for line in report.file_errors + report.error_lines:
             click.echo(line, err=True)
         if report.error_count > len(report.errors):
-            click.echo(f"… and {report.error_count - len(report.errors)} more errors", err=True)
+            more = report.error_count - len(report.errors)
+            click.echo(
+                ngettext("… and %(num)s more error", "… and %(num)s more errors", more),
+                err=True,
+            )
         for line in report.warnings:
-            click.echo(f"warning: {line}", err=True)
-        summary = (
-            f"{report.rows} rows: {report.new} new, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {report.rejected} rejected"
+            click.echo(_("warning: %(message)s", message=line), err=True)
+        summary = ngettext(
+            "%(num)s row: %(new)s new, %(updated)s updated, %(unchanged)s unchanged, "
+            "%(rejected)s rejected",
+            "%(num)s rows: %(new)s new, %(updated)s updated, %(unchanged)s unchanged, "
+            "%(rejected)s rejected",
+            report.rows,
+            new=report.new,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=report.rejected,
         )
         if report.done:
-            click.echo(f"Imported {kind}: {summary}.")
+            click.echo(_("Imported %(kind)s: %(summary)s.", kind=kind, summary=summary))
         elif dry_run and not report.file_errors:
-            click.echo(f"Dry run, nothing written. {summary}.")
+            click.echo(_("Dry run, nothing written. %(summary)s.", summary=summary))
         else:
-            click.echo(f"Nothing imported. {summary}.", err=True)
+            click.echo(_("Nothing imported. %(summary)s.", summary=summary), err=True)
         rejected = bool(report.file_errors) or (report.error_count and not valid_only)
         sys.exit(1 if rejected else 0)
 
@@ -63,7 +78,15 @@ def register(group) -> None:
 
         header, rows = export_rows(kind)
         n = write_file(Path(output), fmt, header, rows)
-        click.echo(f"Exported {n} {kind} rows to {output}.")
+        click.echo(
+            ngettext(
+                "Exported %(num)s %(kind)s row to %(file)s.",
+                "Exported %(num)s %(kind)s rows to %(file)s.",
+                n,
+                kind=kind,
+                file=output,
+            )
+        )
 
 
 def write_file(path: Path, fmt: str, header, rows) -> int:

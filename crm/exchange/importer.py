@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import DBAPIError
 
 from crm.core.cells import unescape_formula
@@ -57,6 +59,7 @@ class Report:
     file_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rejects_path: str | None = None
+    encoding: str | None = None  # a CSV's, as recognised (for people: "Windows-1251")
     written: int = 0
     done: bool = False  # the rows were stored
 
@@ -94,18 +97,40 @@ def _key_digest(key: tuple) -> bytes:
 
 
 def _check_header(table: Table, kind: Kind, report: Report) -> None:
+    # Column names are the exchange contract: listed as they are, never translated.
     missing = [c.name for c in kind.columns if c.required and c.name not in table.header]
     if missing:
         report.file_errors.append(
-            f"Missing required column(s): {', '.join(missing)}. The first row must name the "
-            f"columns: {', '.join(kind.column_names)}."
+            ngettext(
+                "Missing required column: %(missing)s. The first row must name the columns: "
+                "%(columns)s.",
+                "Missing required columns: %(missing)s. The first row must name the columns: "
+                "%(columns)s.",
+                len(missing),
+                missing=", ".join(missing),
+                columns=", ".join(kind.column_names),
+            )
         )
     unknown = [h for h in table.header if h and h not in kind.column_names]
     if unknown:
-        report.warnings.append(f"Unknown column(s) ignored: {', '.join(unknown)}.")
+        report.warnings.append(
+            ngettext(
+                "Unknown column ignored: %(columns)s.",
+                "Unknown columns ignored: %(columns)s.",
+                len(unknown),
+                columns=", ".join(unknown),
+            )
+        )
     dupes = sorted({h for h in table.header if h and table.header.count(h) > 1})
     if dupes:
-        report.file_errors.append(f"Column(s) named twice: {', '.join(dupes)}.")
+        report.file_errors.append(
+            ngettext(
+                "Column named twice: %(columns)s.",
+                "Columns named twice: %(columns)s.",
+                len(dupes),
+                columns=", ".join(dupes),
+            )
+        )
 
 
 def _rows(table: Table, kind: Kind, ctx: Context):
@@ -121,7 +146,11 @@ def _rows(table: Table, kind: Kind, ctx: Context):
                     row_no,
                     "-",
                     EXTRA_CELLS,
-                    f"{raw['__extra__']} value(s) beyond the named columns",
+                    ngettext(
+                        "%(num)s value beyond the named columns",
+                        "%(num)s values beyond the named columns",
+                        raw["__extra__"],
+                    ),
                 )
             )
         yield row_no, raw, rec, errors
@@ -143,6 +172,8 @@ def validate(
     except BadFile as exc:
         report.file_errors.append(str(exc))
         return report
+    if table.encoding is not None:
+        report.encoding = table.encoding.label
     return validate_table(
         table, kind_name, report, rejects_path=rejects_path, progress=progress, today=today
     )
@@ -180,7 +211,7 @@ def validate_table(
                             row_no,
                             kind.key[0],
                             DUPLICATE_KEY,
-                            f"the same key ({key}) is on an earlier row of the file",
+                            _("the same key (%(key)s) is on an earlier row of the file", key=key),
                         )
                     ]
                 else:
@@ -206,7 +237,7 @@ def validate_table(
         if rejects:
             rejects.close()
     if report.rows == 0 and not report.file_errors:
-        report.file_errors.append("The file has a header but no rows.")
+        report.file_errors.append(_("The file has a header but no rows."))
     if rejects and report.rejected:
         report.rejects_path = str(rejects_path)
     return report
@@ -319,8 +350,10 @@ def write_table(
                 raise
             if attempt == attempts:
                 raise WriteConflict(
-                    "Nothing was imported: other changes to the same records were being saved "
-                    "at the same moment. Run the import again."
+                    _(
+                        "Nothing was imported: other changes to the same records were being "
+                        "saved at the same moment. Run the import again."
+                    )
                 ) from exc
         else:
             report.written, report.done = done, True

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import current_app
 
 from crm.auth.models import User
+from crm.core.i18n import in_language
 from crm.core.timeutil import utcnow
 from crm.exchange.importer import Report, validate, write
 from crm.exchange.models import WRITING, ImportFile
@@ -52,6 +53,12 @@ def _progress(run):
     return report
 
 
+def _language(imp: ImportFile) -> str | None:
+    """The importing user's language: the report's messages are written in it."""
+    user = db.session.get(User, imp.user_id) if imp.user_id else None
+    return user.locale if user is not None else None
+
+
 def _failed_when(state: str):
     def on_failure(import_id: int, *, run) -> None:
         imp = db.session.get(ImportFile, import_id)
@@ -65,13 +72,14 @@ def _failed_when(state: str):
 def validate_import(import_id: int, *, run) -> None:
     imp = db.session.get(ImportFile, import_id)
     progress = _progress(run)
-    report = validate(
-        stored_path(imp),
-        imp.kind,
-        filename=imp.filename,
-        rejects_path=rejects_path(imp),
-        progress=progress,
-    )
+    with in_language(_language(imp)):
+        report = validate(
+            stored_path(imp),
+            imp.kind,
+            filename=imp.filename,
+            rejects_path=rejects_path(imp),
+            progress=progress,
+        )
     imp = db.session.get(ImportFile, import_id)
     imp.report = report.as_dict()
     imp.status = "rejected" if report.file_errors else "validated"
@@ -87,15 +95,16 @@ def apply_import(import_id: int, *, run) -> None:
     progress = _progress(run)
     # The rows and the "done" state commit together: a process killed in between leaves
     # neither, and the import can simply be confirmed again.
-    write(
-        stored_path(imp),
-        imp.kind,
-        report,
-        actor=actor,
-        filename=imp.filename,
-        progress=lambda n: progress(n, writing=True),
-        commit=False,
-    )
+    with in_language(actor.locale if actor is not None else None):
+        write(
+            stored_path(imp),
+            imp.kind,
+            report,
+            actor=actor,
+            filename=imp.filename,
+            progress=lambda n: progress(n, writing=True),
+            commit=False,
+        )
     imp = db.session.get(ImportFile, import_id)
     imp.report, imp.status, imp.finished_at = report.as_dict(), "done", utcnow()
     db.session.commit()

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import or_
 
 from crm.core.cells import unescape_formula
@@ -22,11 +24,18 @@ from crm.extensions import db
 
 @dataclass(frozen=True)
 class Col:
+    """A column of a kind's file. `name` is the data-exchange contract and is never
+    translated; `description` (a lazy gettext string of the owning domain) and `example` (a
+    value as the file writes it) describe the column on the import page and in the templates,
+    whose example row must import cleanly."""
+
     name: str
     required: bool = False
     parse: Callable = values.text
     max_len: int | None = None
     default: object = None
+    description: str = ""
+    example: str = ""
 
 
 def money(v) -> Decimal:
@@ -59,6 +68,7 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        # The spec's `row N, column C: what is wrong` (the CLI prints it; pages translate it).
         return f"row {self.row}, column {self.column}: {self.message}"
 
 
@@ -103,11 +113,16 @@ class Kind(ABC):
     """One importable kind, registered by the domain that owns its records
     (crm.exchange.registry). Subclasses set `name`, `columns`, `key` and implement the hooks."""
 
-    name: str = ""
+    name: str = ""  # the file's kind in the data-exchange contract (partners, sales, …)
+    title: str = ""  # for people (a lazy gettext string); the name when not given
     columns: tuple[Col, ...] = ()
     key: tuple[str, ...] = ()
     lookups: tuple[Lookup, ...] = ()  # loaded before the first row, read as ctx[name]
     order: int = 100  # place in the lists of kinds
+
+    @property
+    def label(self) -> str:
+        return str(self.title) if self.title else self.name
 
     @property
     def column_names(self) -> list[str]:
@@ -131,7 +146,7 @@ class Kind(ABC):
                 blank = not stripped
             if blank:
                 if col.required:
-                    errors.append(RowError(row_no, col.name, REQUIRED, "is required"))
+                    errors.append(RowError(row_no, col.name, REQUIRED, _("is required")))
                 out[col.name] = col.default
                 continue
             if col.parse is values.text and type(cell) is str:
@@ -143,11 +158,20 @@ class Kind(ABC):
                     errors.append(RowError(row_no, col.name, BAD_VALUE, str(exc)))
                     continue
             if isinstance(value, str) and "\x00" in value:
-                errors.append(RowError(row_no, col.name, NUL, "contains a NUL character"))
+                errors.append(RowError(row_no, col.name, NUL, _("contains a NUL character")))
                 continue
             if col.max_len and isinstance(value, str) and len(value) > col.max_len:
                 errors.append(
-                    RowError(row_no, col.name, TOO_LONG, f"is longer than {col.max_len} characters")
+                    RowError(
+                        row_no,
+                        col.name,
+                        TOO_LONG,
+                        ngettext(
+                            "is longer than %(num)s character",
+                            "is longer than %(num)s characters",
+                            col.max_len,
+                        ),
+                    )
                 )
                 continue
             out[col.name] = value
@@ -208,8 +232,18 @@ def unknown(row_no: int, rec: dict, ctx: Context, column: str, lookup: str, what
     """An error when the row names a `what` (a partner, a product) its lookup does not know."""
     value = rec.get(column)
     if value and value not in ctx[lookup]:
-        return [RowError(row_no, column, UNKNOWN, f"unknown {what} {value!r}")]
+        return [RowError(row_no, column, UNKNOWN, _unknown_message(what, repr(value)))]
     return []
+
+
+def _unknown_message(what: str, value: str) -> str:
+    # Whole sentences per thing named (a translated "unknown" + a translated noun would not
+    # agree in Russian); a kind naming something else gets the general one.
+    if what == "partner":
+        return _("unknown partner %(value)s", value=value)
+    if what == "product":
+        return _("unknown product %(value)s", value=value)
+    return _("unknown %(column)s %(value)s", column=what, value=value)
 
 
 def check_email(row_no: int, column: str, value: str | None) -> list[RowError]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,6 +12,15 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 
 STATUSES = ("validating", "validated", "rejected", "importing", "done", "failed")
+# The states as the pages name them.
+STATUS_TITLES = {
+    "validating": _l("Checking"),
+    "validated": _l("Checked"),
+    "rejected": _l("Rejected"),
+    "importing": _l("Importing"),
+    "done": _l("Imported"),
+    "failed": _l("Failed"),
+}
 # The state in which a file's rows are being written: at most one import of a kind at a time.
 WRITING = "importing"
 

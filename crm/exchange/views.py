@@ -5,21 +5,23 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crm.auth.models import User
+from crm.core.formats import fmt_datetime
 from crm.core.models import JobRun
 from crm.core.policy import requires
-from crm.core.timeutil import to_zone, user_zone
 from crm.exchange import bp
 from crm.exchange.exporter import export_rows
 from crm.exchange.importer import Report
 from crm.exchange.jobs import apply_import, rejects_path, stored_path, validate_import
-from crm.exchange.models import WRITING, ImportFile
+from crm.exchange.models import STATUS_TITLES, WRITING, ImportFile
 from crm.exchange.readers import BadFile, open_table
 from crm.exchange.registry import kind_named, kinds
+from crm.exchange.templates import template_response
 from crm.exporting import export_response
 from crm.extensions import db
 from crm.htmx import render
@@ -32,6 +34,11 @@ def _recent() -> list[ImportFile]:
     return list(
         db.session.execute(select(ImportFile).order_by(ImportFile.id.desc()).limit(20)).scalars()
     )
+
+
+@bp.context_processor
+def _titles():
+    return {"status_titles": STATUS_TITLES}
 
 
 @bp.route("/")
@@ -49,11 +56,11 @@ def upload():
     upload = request.files.get("file")
     error = None
     if kind not in kinds():
-        error = "Choose what the file holds (partners, sales, …)."
+        error = _("Choose what the file holds (partners, sales, …).")
     elif upload is None or not upload.filename:
-        error = "Choose a file to upload."
+        error = _("Choose a file to upload.")
     elif not upload.filename.lower().endswith(ALLOWED):
-        error = "Upload a .csv or .xlsx file."
+        error = _("Upload a .csv or .xlsx file.")
     if error:
         return render(
             "exchange/index.html", kinds=kinds(), imports=_recent(), error=error, status=422
@@ -92,6 +99,7 @@ def _status_context(imp: ImportFile) -> dict:
         "report": Report.from_dict(imp.report) if imp.report else None,
         "run": run,
         "meta": job_meta(run),
+        "kinds": kinds(),
     }
 
 
@@ -113,11 +121,11 @@ def confirm(import_id: int):
     report = Report.from_dict(imp.report) if imp.report else None
     valid_only = request.form.get("valid_only") == "1"
     if imp.status not in CONFIRMABLE or report is None or report.file_errors:
-        flash("This file cannot be imported now.", "warning")
+        flash(_("This file cannot be imported now."), "warning")
     elif report.error_count and not valid_only:
-        flash("The file has errors: fix them, or import the valid rows only.", "warning")
+        flash(_("The file has errors: fix them, or import the valid rows only."), "warning")
     elif report.rows == report.rejected:
-        flash("No row of this file is valid.", "warning")
+        flash(_("No row of this file is valid."), "warning")
     elif (busy := _claim(imp, valid_only)) is not None:
         flash(busy, "warning")
     else:
@@ -160,24 +168,33 @@ def _claim(imp: ImportFile, valid_only: bool) -> str | None:
     except OperationalError:
         # SQLite: an import being written holds the only write lock longer than we wait.
         db.session.rollback()
-        return "Another import is being written; try again when it finishes."
-    return None if claimed else "This file cannot be imported now."
+        return _("Another import is being written; try again when it finishes.")
+    return None if claimed else _("This file cannot be imported now.")
 
 
 def _busy_message(kind: str) -> str:
     other = db.session.execute(
         select(ImportFile).where(ImportFile.kind == kind, ImportFile.status == WRITING)
     ).scalar()
+    label = found.label if (found := kind_named(kind)) else kind
     if other is None:  # it finished in the meantime
-        return f"An import of {kind} was running; try again."
+        return _("An import of %(kind)s was running; try again.", kind=label)
     user = db.session.get(User, other.user_id) if other.user_id else None
     run = db.session.get(JobRun, other.job_run_id) if other.job_run_id else None
     since = (run.started_at or run.created_at) if run else other.created_at
-    at = to_zone(since, user_zone(current_user)).strftime("%Y-%m-%d %H:%M")
-    who = (user.name or user.email) if user else "another user"
-    return (
-        f"An import of {kind} is already running (started by {who} at {at}); "
-        "try again when it finishes."
+    if user is None:
+        return _(
+            "An import of %(kind)s is already running (started at %(at)s); "
+            "try again when it finishes.",
+            kind=label,
+            at=fmt_datetime(since),
+        )
+    return _(
+        "An import of %(kind)s is already running (started by %(who)s at %(at)s); "
+        "try again when it finishes.",
+        kind=label,
+        who=user.name or user.email,
+        at=fmt_datetime(since),
     )
 
 
@@ -202,3 +219,14 @@ def export(kind: str, fmt: str):
         abort(404)
     header, rows = export_rows(kind)
     return export_response(fmt, kind, header, rows)
+
+
+@bp.route("/template/<kind>.<fmt>")
+@requires("exchange.use")
+def template(kind: str, fmt: str):
+    """An empty file of a kind to fill in: the columns, one example row that imports as it
+    is, and (XLSX) a sheet describing each column."""
+    found = kind_named(kind)
+    if found is None or fmt not in ("csv", "xlsx"):
+        abort(404)
+    return template_response(found, fmt)

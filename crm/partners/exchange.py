@@ -13,6 +13,7 @@ from functools import lru_cache
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -136,16 +137,67 @@ class PartnersKind(Kind):
     name = "partners"
     order = 10
     columns = (
-        Col("code", True, max_len=64),
-        Col("name", True, max_len=255),
-        Col("kind", default="company"),
-        Col("roles", parse=_roles, default=("client",)),
-        Col("inn", max_len=20, default=""),
-        Col("email", max_len=254),
-        Col("phone", max_len=40),
-        Col("city", max_len=120, default=""),
-        Col("manager", max_len=254),
-        Col("created_on", parse=values.day),
+        Col(
+            "code",
+            True,
+            max_len=64,
+            description=_l(
+                "The partner's code in your accounting system: unique, up to 64 characters."
+            ),
+            example="P-0001",
+        ),
+        Col(
+            "name",
+            True,
+            max_len=255,
+            description=_l("The partner's name as the CRM shows it."),
+            example="ООО «Ромашка»",
+        ),
+        Col(
+            "kind",
+            default="company",
+            description=_l("company (the default) or person."),
+            example="company",
+        ),
+        Col(
+            "roles",
+            parse=_roles,
+            default=("client",),
+            description=_l(
+                "Roles separated by ';': client, supplier, competitor, other (default: client)."
+            ),
+            example="client;supplier",
+        ),
+        Col(
+            "inn",
+            max_len=20,
+            default="",
+            description=_l("Tax id (INN): 10 digits for a company, 12 for a person."),
+            example="7707083893",
+        ),
+        Col("email", max_len=254, description=_l("The main e-mail."), example="info@romashka.ru"),
+        Col(
+            "phone",
+            max_len=40,
+            description=_l("The main phone; stored in the international form when it can be read."),
+            example="8 495 123-45-67",
+        ),
+        Col("city", max_len=120, default="", description=_l("City."), example="Москва"),
+        Col(
+            "manager",
+            max_len=254,
+            description=_l(
+                "E-mail of the responsible user; an unknown one is created as an inactive user."
+            ),
+        ),
+        Col(
+            "created_on",
+            parse=values.day,
+            description=_l(
+                "The date the partner appeared, YYYY-MM-DD or DD.MM.YYYY (default: the import date)."
+            ),
+            example="2026-01-15",
+        ),
     )
     key = ("code",)
     lookups = (USERS,)
@@ -313,11 +365,23 @@ class ContactsKind(Kind):
     name = "contacts"
     order = 20
     columns = (
-        Col("partner_code", True, max_len=64),
-        Col("name", True, max_len=255),
-        Col("position", max_len=200, default=""),
-        Col("email", max_len=254),
-        Col("phone", max_len=40),
+        Col(
+            "partner_code",
+            True,
+            max_len=64,
+            description=_l("The code of a partner that exists in the CRM."),
+            example="P-0001",
+        ),
+        Col(
+            "name",
+            True,
+            max_len=255,
+            description=_l("The contact person's full name."),
+            example="Иванов Иван Иванович",
+        ),
+        Col("position", max_len=200, default="", description=_l("Position."), example="Директор"),
+        Col("email", max_len=254, description=_l("E-mail."), example="ivanov@romashka.ru"),
+        Col("phone", max_len=40, description=_l("Phone."), example="8 916 123-45-67"),
     )
     key = ("partner_code", "name")
     lookups = (PARTNER_CODES,)

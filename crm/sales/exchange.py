@@ -5,6 +5,7 @@ doc_no, occurrence) and stock.csv (key sku, warehouse). Registered in crm/sales/
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
@@ -65,11 +66,33 @@ def unknown_product(row_no: int, rec: dict, ctx: Context) -> list[RowError]:
 class ProductsKind(Kind):
     name = "products"
     columns = (
-        Col("sku", True, max_len=64),
-        Col("name", True, max_len=255),
-        Col("group", max_len=200),
-        Col("unit", max_len=32, default=""),
-        Col("base_price", parse=money),
+        Col(
+            "sku",
+            True,
+            max_len=64,
+            description=_l("The product's code (SKU): unique, up to 64 characters."),
+            example="A-100",
+        ),
+        Col(
+            "name",
+            True,
+            max_len=255,
+            description=_l("The product's name."),
+            example="Бумага офисная А4",
+        ),
+        Col(
+            "group",
+            max_len=200,
+            description=_l("Product group (created on first use)."),
+            example="Канцтовары",
+        ),
+        Col("unit", max_len=32, default="", description=_l("Unit of measure."), example="пач"),
+        Col(
+            "base_price",
+            parse=money,
+            description=_l("Base price in the base currency."),
+            example="350.00",
+        ),
     )
     key = ("sku",)
     order = 30
@@ -143,19 +166,83 @@ def _lines(*columns):
 class SalesKind(Kind):
     name = "sales"
     columns = (
-        Col("doc_no", True, max_len=64),
-        Col("line_no", parse=values.whole),
-        Col("date", True, values.day),
-        Col("partner_code", True, max_len=64),
-        Col("sku", True, max_len=64),
-        Col("quantity", True, quantity),
-        Col("amount", True, money),
-        Col("cost", parse=money),
-        Col("organization", max_len=200),
-        Col("department", max_len=200),
-        Col("warehouse", max_len=200),
-        Col("manager", max_len=254),
-        Col("due_date", parse=values.day),
+        Col("doc_no", True, max_len=64, description=_l("Document number."), example="РН-000123"),
+        Col(
+            "line_no",
+            parse=values.whole,
+            description=_l(
+                "Line number within the document (default: the row's place among the document's rows in the file)."
+            ),
+            example="1",
+        ),
+        Col(
+            "date",
+            True,
+            values.day,
+            description=_l("Document date, YYYY-MM-DD or DD.MM.YYYY."),
+            example="2026-12-01",
+        ),
+        Col(
+            "partner_code",
+            True,
+            max_len=64,
+            description=_l("The code of a partner that exists in the CRM."),
+            example="P-0001",
+        ),
+        Col(
+            "sku",
+            True,
+            max_len=64,
+            description=_l("The SKU of a product that exists in the CRM."),
+            example="A-100",
+        ),
+        Col(
+            "quantity",
+            True,
+            quantity,
+            description=_l("Quantity in the product's unit; negative for a return."),
+            example="10",
+        ),
+        Col(
+            "amount",
+            True,
+            money,
+            description=_l(
+                "Line revenue after discounts, in the base currency; negative for a return."
+            ),
+            example="3500.00",
+        ),
+        Col(
+            "cost",
+            parse=money,
+            description=_l("Line cost; gross profit = amount − cost."),
+            example="2800.00",
+        ),
+        Col(
+            "organization",
+            max_len=200,
+            description=_l("Organization (created on first use)."),
+            example="ООО «Торговый дом»",
+        ),
+        Col(
+            "department",
+            max_len=200,
+            description=_l("Department (created on first use)."),
+            example="Отдел продаж",
+        ),
+        Col(
+            "warehouse",
+            max_len=200,
+            description=_l("Warehouse (created on first use)."),
+            example="Основной склад",
+        ),
+        Col("manager", max_len=254, description=_l("E-mail of the responsible user.")),
+        Col(
+            "due_date",
+            parse=values.day,
+            description=_l("Payment due date of the document (default: the document date)."),
+            example="2026-12-31",
+        ),
     )
     key = ("doc_no", "line_no")
     order = 40
@@ -357,10 +444,36 @@ class SalesKind(Kind):
 class PaymentsKind(Kind):
     name = "payments"
     columns = (
-        Col("date", True, values.day),
-        Col("partner_code", True, max_len=64),
-        Col("amount", True, money),
-        Col("doc_no", max_len=64, default=""),
+        Col(
+            "date",
+            True,
+            values.day,
+            description=_l("Payment date, YYYY-MM-DD or DD.MM.YYYY."),
+            example="2026-12-10",
+        ),
+        Col(
+            "partner_code",
+            True,
+            max_len=64,
+            description=_l("The code of a partner that exists in the CRM."),
+            example="P-0001",
+        ),
+        Col(
+            "amount",
+            True,
+            money,
+            description=_l("Amount paid, in the base currency."),
+            example="3500.00",
+        ),
+        Col(
+            "doc_no",
+            max_len=64,
+            default="",
+            description=_l(
+                "The number of the document paid; empty: the partner's oldest open documents are paid first."
+            ),
+            example="РН-000123",
+        ),
     )
     key = ("date", "partner_code", "amount", "doc_no", "occurrence")
     order = 50
@@ -445,10 +558,28 @@ class PaymentsKind(Kind):
 class StockKind(Kind):
     name = "stock"
     columns = (
-        Col("sku", True, max_len=64),
-        Col("warehouse", True, max_len=200),
-        Col("quantity", True, quantity),
-        Col("value", True, money),
+        Col(
+            "sku",
+            True,
+            max_len=64,
+            description=_l("The SKU of a product that exists in the CRM."),
+            example="A-100",
+        ),
+        Col(
+            "warehouse",
+            True,
+            max_len=200,
+            description=_l("Warehouse (created on first use)."),
+            example="Основной склад",
+        ),
+        Col("quantity", True, quantity, description=_l("Quantity in stock now."), example="120"),
+        Col(
+            "value",
+            True,
+            money,
+            description=_l("Value of the stock in the base currency."),
+            example="42000.00",
+        ),
     )
     key = ("sku", "warehouse")
     order = 60

@@ -8,6 +8,7 @@ import re
 import zipfile
 
 import pytest
+from sqlalchemy import select
 
 import crm.exchange.importer as importer
 from crm.exchange.importer import run_import
@@ -172,8 +173,9 @@ def test_a_missing_required_column_rejects_the_file(app, ledger, tmp_path, kind,
     report = _refused(write_file(tmp_path, rows), kind)
 
     columns = ", ".join(kind_named(kind).column_names)
+    noun = "columns" if "," in missing else "column"
     assert report.file_errors == [
-        f"Missing required column(s): {missing}. The first row must name the columns: {columns}."
+        f"Missing required {noun}: {missing}. The first row must name the columns: {columns}."
     ]
     assert report.errors == [] and report.rows == 0
 
@@ -185,7 +187,7 @@ def _zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-NOT_UTF8 = "Save it as 'CSV UTF-8' (or as XLSX) and try again."
+NOT_UTF8_LINE = "Save the file as 'CSV UTF-8' (or as XLSX) and try again."
 BAD_FILES = {
     "empty": ("data.csv", b"", "The file is empty."),
     "blank lines only": ("data.csv", b"\r\n \r\n", "The file is empty."),
@@ -218,10 +220,15 @@ BAD_FILES = {
         b"code,name\r\nP-1,A\r\n",
         "The file is named .xlsx but is not an Excel workbook.",
     ),
-    "cp1251 csv": (
+    "utf-8 broken after cyrillic": (
         "data.csv",
-        csv_bytes([["code", "name"], ["P-1", "ООО Ромашка"]], encoding="cp1251"),
-        f"The file is not UTF-8 text. {NOT_UTF8}",
+        "code,name\r\nP-1,ООО Ромашка\r\n".encode() + b"P-2,\xd0\xee\xec\r\n",
+        f"Line 3 is not UTF-8 text, though the lines before it are. {NOT_UTF8_LINE}",
+    ),
+    "utf-16 without a bom": (
+        "data.csv",
+        "code,name\r\nP-1,Ромашка\r\n".encode("utf-16-le"),
+        "This is not a text CSV file (it contains binary data).",
     ),
 }
 
@@ -252,17 +259,38 @@ def test_a_broken_xlsx_is_refused(app, ledger, tmp_path):
         assert report.file_errors[0].startswith("The Excel file cannot be read: "), name
 
 
-def test_non_utf8_text_after_the_first_block_is_refused(app, ledger, tmp_path):
-    """Only the head is checked up front; a bad byte further down still writes nothing."""
-    rows = [["code", "name"]] + [[f"P-{i:05d}", "Plain ASCII name"] for i in range(4000)]
-    data = csv_bytes(rows) + "P-X,Ромашка\r\n".encode("cp1251")
+def test_a_broken_utf8_byte_after_the_first_block_is_refused(app, ledger, tmp_path):
+    """The whole file is checked up front: a byte that is not UTF-8 far down in a UTF-8 file
+    (Cyrillic before it) is reported by its line and nothing is written."""
+    rows = [["code", "name"]] + [[f"P-{i:05d}", "Ромашка"] for i in range(4000)]
+    data = csv_bytes(rows) + b"P-X,\xd0\r\n"
     assert len(data) > 64 * 1024
     path = tmp_path / "late.csv"
     path.write_bytes(data)
 
     report = _refused(path, "partners")
 
-    assert report.file_errors == ["Line 4002 is not UTF-8 text."]
+    assert report.file_errors == [
+        f"Line 4002 is not UTF-8 text, though the lines before it are. {NOT_UTF8_LINE}"
+    ]
+
+
+def test_a_cp1251_line_after_the_first_block_is_read_as_cp1251(app, ledger, tmp_path):
+    """ASCII up to a Cyrillic line in CP1251 far down: the file is CP1251, the name intact."""
+    rows = [["code", "name"]] + [[f"P-{i:05d}", "Plain ASCII name"] for i in range(4000)]
+    data = csv_bytes(rows) + "P-X,Ромашка\r\n".encode("cp1251")
+    assert len(data) > 64 * 1024
+    path = tmp_path / "late.csv"
+    path.write_bytes(data)
+
+    report = run_import(path, "partners", today=TODAY)
+
+    assert report.file_errors == [] and report.done
+    assert report.encoding == "Windows-1251"
+    assert (
+        db.session.execute(select(Partner.name).where(Partner.code == "P-X")).scalar_one()
+        == "Ромашка"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -291,7 +319,7 @@ def test_extra_cells_beyond_the_header_are_an_error(app, ledger, tmp_path):
 
     report = _refused(path, "partners")
 
-    assert report.error_lines == ["row 3, column -: 1 value(s) beyond the named columns"]
+    assert report.error_lines == ["row 3, column -: 1 value beyond the named columns"]
 
 
 # --- a crash half-way ------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_import_prints_a_summary_and_exits_0(app, runner, tmp_path):
     assert (
         result.stdout == "Imported partners: 3 rows: 3 new, 0 updated, 0 unchanged, 0 rejected.\n"
     )
-    assert result.stderr == "warning: Unknown column(s) ignored: note.\n"
+    assert result.stderr == "warning: Unknown column ignored: note.\n"
     assert len(dump()["partner"]) == 3
 
 

@@ -59,7 +59,7 @@ def test_partners_import_in_every_format(app, tmp_path, fmt):
     report = _import(tmp_path, rows, "partners", fmt)
 
     assert (report.rows, report.new, report.updated, report.unchanged) == (3, 3, 0, 0)
-    assert report.warnings == ["Unknown column(s) ignored: note."]
+    assert report.warnings == ["Unknown column ignored: note."]
     stored = db.session.execute(
         select(
             Partner.code,
@@ -126,7 +126,7 @@ def test_contacts_import_in_every_format(app, tmp_path, fmt, make_partner):
     report = _import(tmp_path, rows, "contacts", fmt)
 
     assert (report.rows, report.new) == (3, 3)
-    assert report.warnings == ["Unknown column(s) ignored: comment."]
+    assert report.warnings == ["Unknown column ignored: comment."]
     people = db.session.execute(
         select(
             ContactPerson.partner_id, ContactPerson.name, ContactPerson.position, ContactPerson.id
@@ -151,7 +151,7 @@ def test_products_import_in_every_format(app, tmp_path, fmt):
     report = _import(tmp_path, rows, "products", fmt)
 
     assert (report.rows, report.new) == (4, 4)
-    assert report.warnings == ["Unknown column(s) ignored: comment."]
+    assert report.warnings == ["Unknown column ignored: comment."]
     stored = db.session.execute(
         select(Product.sku, Product.name, ProductGroup.name, Product.unit, Product.base_price)
         .outerjoin(ProductGroup, ProductGroup.id == Product.group_id)
@@ -174,7 +174,7 @@ def test_sales_import_in_every_format(app, tmp_path, fmt, make_partner):
     report = _import(tmp_path, rows, "sales", fmt)
 
     assert (report.rows, report.new) == (3, 3)
-    assert report.warnings == ["Unknown column(s) ignored: memo."]
+    assert report.warnings == ["Unknown column ignored: memo."]
     assert documents() == [
         (
             "D-1",
@@ -238,7 +238,7 @@ def test_payments_import_in_every_format(app, tmp_path, fmt, make_partner):
     report = _import(tmp_path, rows, "payments", fmt)
 
     assert (report.rows, report.new) == (4, 4)
-    assert report.warnings == ["Unknown column(s) ignored: bank."]
+    assert report.warnings == ["Unknown column ignored: bank."]
     assert payments() == [
         (date(2024, 3, 5), "P-001", d("1234.50"), "D-1", 1),
         (date(2024, 3, 6), "P-002", d("500.00"), "", 1),
@@ -255,7 +255,7 @@ def test_stock_import_in_every_format(app, tmp_path, fmt, make_partner):
     report = _import(tmp_path, rows, "stock", fmt)
 
     assert (report.rows, report.new) == (3, 3)
-    assert report.warnings == ["Unknown column(s) ignored: comment."]
+    assert report.warnings == ["Unknown column ignored: comment."]
     assert stock() == [
         ("SKU-1", "Склад 1", d("-12.5"), d("1000.25")),
         ("SKU-1", WAREHOUSE, d("10.5"), d("1234.50")),

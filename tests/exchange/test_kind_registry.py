@@ -161,8 +161,8 @@ def test_the_pages_preview_reject_and_import_a_registered_kind(app, notes_kind, 
     )
     assert answer.status_code == 302
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "row 3, column text: is required" in page
-    assert "row 4, column topic: unknown topic &#39;gossip&#39;" in page
+    assert "Row 3, column text: is required" in page
+    assert "Row 4, column topic: unknown topic &#39;gossip&#39;" in page
 
     rejected = read_csv(client.get(answer.headers["Location"] + "/rejected.csv").data)
     assert rejected[0] == ["row", *HEADER, "errors"]
