@@ -135,6 +135,7 @@ def _export_main(owner, kind: str) -> str:
 
 class PartnersKind(Kind):
     name = "partners"
+    title = _l("Partners")
     order = 10
     columns = (
         Col(
@@ -363,6 +364,7 @@ class ContactsKind(Kind):
     spelling is stored."""
 
     name = "contacts"
+    title = _l("Contact persons")
     order = 20
     columns = (
         Col(

@@ -65,6 +65,7 @@ def unknown_product(row_no: int, rec: dict, ctx: Context) -> list[RowError]:
 
 class ProductsKind(Kind):
     name = "products"
+    title = _l("Products")
     columns = (
         Col(
             "sku",
@@ -165,6 +166,7 @@ def _lines(*columns):
 
 class SalesKind(Kind):
     name = "sales"
+    title = _l("Sales")
     columns = (
         Col("doc_no", True, max_len=64, description=_l("Document number."), example="РН-000123"),
         Col(
@@ -443,6 +445,7 @@ class SalesKind(Kind):
 
 class PaymentsKind(Kind):
     name = "payments"
+    title = _l("Payments")
     columns = (
         Col(
             "date",
@@ -557,6 +560,7 @@ class PaymentsKind(Kind):
 
 class StockKind(Kind):
     name = "stock"
+    title = _l("Stock")
     columns = (
         Col(
             "sku",
