@@ -52,7 +52,7 @@ def test_page_in_russian_says_the_descriptions_and_errors_stay_english(client, l
     assert '<h1 class="h3">Документация API</h1>' in page
     assert "Методы" in page and "Параметры" in page and "Ответы" in page and "Схемы" in page
     assert "как и сообщения об ошибках API" in page
-    assert '<td data-label="Обязательный">да</td>' in page
+    assert '<td data-label="Обязательно">да</td>' in page
 
 
 def test_anonymous_users_are_sent_to_sign_in(client):

@@ -229,7 +229,7 @@ def test_an_import_of_a_kind_being_written_refuses_a_second_one(app, client, log
 
     # 09:30 UTC is 12:30 in Moscow, the user's zone.
     assert (
-        "An import of partners is already running (started by Anna Admin at "
+        "An import of Partners is already running (started by Anna Admin at "
         "1 Dec 2026, 12:30); try again when it finishes."
     ) in page
     assert _import(second).status == "validated"
@@ -274,7 +274,7 @@ def test_two_admins_confirming_imports_of_one_kind_at_once_run_one(
         winner, loser = (0, 1) if statuses[0] == "importing" else (1, 0)
         page = _page(clients[loser], ids[loser])
         assert re.search(
-            rf"An import of partners is already running \(started by Admin {winner + 1} at "
+            rf"An import of Partners is already running \(started by Admin {winner + 1} at "
             r"\d{1,2} \w{3} \d{4}, \d\d:\d\d\); try again when it finishes\.",
             page,
         )

@@ -64,7 +64,7 @@ def test_the_preview_and_the_report_count_rows_in_russian(app, client, login_as,
     imp = _last_import()
     page = _words(client.get(f"/exchange/{imp.id}").get_data(as_text=True))
 
-    assert "Загрузка «partners»: partners.csv" in page
+    assert "Загрузка «Партнёры»: partners.csv" in page
     assert button in page
     assert "Строк" in page and "Новых" in page and "Кодировка UTF-8" in page
 
@@ -114,7 +114,7 @@ def test_the_index_page_is_russian_with_russian_dates(app, client, login_as):
         assert words in page
     assert "Загрузить и проверить" in page
     assert "Код партнёра в учётной системе: уникальный, до 64 символов." in page
-    assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d partners partners\.csv Загружен", page)
+    assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d Партнёры partners\.csv Загружен", page)
 
 
 @pytest.mark.parametrize(

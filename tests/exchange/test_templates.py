@@ -165,7 +165,7 @@ def test_the_templates_speak_russian_but_keep_the_column_names(app, client, logi
 
     assert list(sheets) == ["sales", "Описание"]
     about = sheets["Описание"]
-    assert about[0] == ["Колонка", "Обязательная", "Описание", "Пример"]
+    assert about[0] == ["Колонка", "Обязательно", "Описание", "Пример"]
     assert about[1] == ["doc_no", "да", "Номер документа.", "РН-000123"]
     assert about[8] == [
         "cost",
@@ -204,7 +204,7 @@ def test_the_import_page_describes_each_kinds_format(app, client, login_as):
         assert f'href="/exchange/template/{kind}.csv"' in page
         assert f'href="/exchange/template/{kind}.xlsx"' in page
     words = _words(page)
-    assert "sales · key: doc_no, line_no" in words
+    assert "Sales (sales) · key: doc_no, line_no" in words
     assert (
         "due_date no Payment due date of the document (default: the document date). 2026-12-31"
     ) in words
