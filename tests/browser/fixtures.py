@@ -138,12 +138,14 @@ def artifacts_dir() -> Path:
 
 
 def log_in(page, email: str, password: str) -> None:
-    """Sign in through the login form, as a person would."""
+    """Sign in through the login form, as a person would (in whichever language the browser's
+    Accept-Language chose: the fields are found by name)."""
     page.goto("/auth/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
+    form = page.locator("main form")
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        form.locator("button[type=submit]").click()
     if "/auth/login" in page.url:
         raise AssertionError(f"sign-in as {email} failed: {page.inner_text('main')[:300]}")
 
