@@ -49,7 +49,7 @@ class SubjectField(TextField):
         subject = CONTROL_CHARS.sub(" ", raw.strip())[:MAX_QUERY]
         if not subject:
             return ""
-        key, _, value = subject.partition(":")
+        key, _sep, value = subject.partition(":")
         if key == FREE_SUBJECT:
             return f"{FREE_SUBJECT}:{value.strip()}" if value.strip() else ""
         if not key or id_or_none(value) is None:
@@ -133,14 +133,14 @@ class InteractionFilter(ListFilter):
 
     @property
     def subject_ref(self) -> tuple[str, int] | None:
-        key, _, value = self.subject.partition(":")
+        key, _sep, value = self.subject.partition(":")
         if self.subject and key != FREE_SUBJECT:
             return key, int(value)
         return None
 
     @property
     def subject_words(self) -> str:
-        key, _, value = self.subject.partition(":")
+        key, _sep, value = self.subject.partition(":")
         return value if key == FREE_SUBJECT else ""
 
     def query_string(self, **changes) -> str:

@@ -198,12 +198,12 @@ GROUPS = {
     # Days of Moscow time: "Перезвонить" (21:30 UTC on the 2nd) falls on the 3rd.
     "day": (
         [
-            "Friday, 06 March 2026",
-            "Thursday, 05 March 2026",
-            "Wednesday, 04 March 2026",
-            "Tuesday, 03 March 2026",
-            "Monday, 02 March 2026",
-            "Sunday, 01 March 2026",
+            "Friday, 6 March 2026",
+            "Thursday, 5 March 2026",
+            "Wednesday, 4 March 2026",
+            "Tuesday, 3 March 2026",
+            "Monday, 2 March 2026",
+            "Sunday, 1 March 2026",
         ],
         NEWEST_FIRST,
     ),
@@ -298,14 +298,16 @@ def backlog(app, login_as, make_interaction):
 
 
 @pytest.mark.parametrize("fragment", [False, True], ids=["page", "fragment"])
-def test_unprocessed_lists_what_is_due_oldest_first(client, backlog, fragment):
+def test_unprocessed_lists_what_came_due_most_recent_first(client, backlog, fragment):
     response = client.get("/interactions/?unprocessed=1", headers=HX if fragment else None)
 
+    # Due 2 hours, 1 day and 3 days ago: all within the week, the newest on top.
     assert titles(response) == [
-        "Deferred, then forgotten",
-        "Offer awaiting answer",
         "Call that was due",
+        "Offer awaiting answer",
+        "Deferred, then forgotten",
     ]
+    assert 'id="interaction-older"' not in text(response)  # nothing older to fold away
     page = text(response)
     assert page.count('<span class="badge text-bg-danger">Overdue</span>') == 2  # open, past
     assert page.count('<span class="badge text-bg-danger">Unprocessed</span>') == 1
@@ -410,8 +412,8 @@ def test_defer_moves_the_start_to_the_date_typed_in_the_users_zone(client, own_c
     )
 
     body = row(response, own_call.id)
-    assert "Deferred to 01.12.2026 09:00." in body
-    assert "01.12.2026 09:00" in body
+    assert "Deferred to 1 Dec 2026, 09:00." in body
+    assert "1 Dec 2026, 09:00" in body
     assert ">Deferred</span>" in body
     i = fresh(Interaction, own_call.id)
     assert (i.status, i.starts_at) == ("deferred", datetime(2026, 12, 1, 6, 0))
