@@ -265,6 +265,36 @@ def test_readers_may_look_at_any_calendar(client, login_as, team, role):
     )
 
 
+@pytest.mark.parametrize("role", ["viewer", "marketer"])
+def test_a_reader_without_a_calendar_of_his_own_opens_everyones(client, login_as, team, role):
+    """A viewer is never responsible for an item: his own calendar would be empty, so the
+    calendar opens on everyone's; "Me" is still there to choose."""
+    login_as(role, timezone=VLADIVOSTOK)
+    response = show(client, view="month", date="2026-03-10")
+    assert set(places(response)) == {key(team["own"]), key(team["joined"]), key(team["others"])}
+    page = body(response)
+    assert '<option value="" selected>Everyone</option>' in page
+    assert re.search(r'<option value="me">Me \([^)]*\)</option>', page)
+    assert 'id="calendar-summary">\n  Everyone · 3 items' in page
+    # Links keep the default by leaving `user` out; his own calendar is `user=me`.
+    assert "/interactions/calendar?view=week&amp;date=2026-03-10&quot;" not in page
+    assert 'href="/interactions/calendar?view=week&date=2026-03-10"' in page
+    assert places(show(client, view="month", date="2026-03-10", user="me")) == {}
+
+
+def test_a_manager_and_an_admin_still_open_their_own(client, login_as, team):
+    login_as(team["anna"])
+    assert set(places(show(client, view="month", date="2026-03-10"))) == {
+        key(team["own"]),
+        key(team["joined"]),
+    }
+    login_as("admin", timezone=VLADIVOSTOK)
+    response = show(client, view="month", date="2026-03-10")
+    assert places(response) == {}  # an admin may own items: his calendar comes first
+    assert '<option value="" selected>Me (' in body(response)
+    assert '<option value="all">Everyone</option>' in body(response)
+
+
 @pytest.mark.parametrize("value", ["999999", "abc", "-1", "1e3", "²", "9" * 40])
 def test_unknown_user_falls_back_to_ones_own_calendar(client, login_as, team, value):
     login_as("admin", timezone=VLADIVOSTOK)
@@ -478,6 +508,96 @@ def test_reschedule_of_a_missing_item_is_404(client, login_as):
         ).status_code
         == 404
     )
+
+
+# --- a move into the past asks first ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["starts_at", "move_to"])
+def test_a_move_into_the_past_asks_first_and_changes_nothing(client, login_as, team, field):
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        headers=HX,
+        data={field: "2026-03-05T10:15", "view": "week", "date": "2026-03-05", "version": "1"},
+    )
+
+    assert response.status_code == 200
+    assert fresh(own).starts_at == datetime(2026, 3, 10, 2, 0)  # not moved
+    assert fresh(own).version == 1
+    page = body(response)
+    assert "<html" not in page and "moved to" not in page
+    # 10:15 on 5 March in Vladivostok, asked in the reader's English.
+    assert "“Anna's own” would move to 5 Mar 2026, 10:15, which is in the past." in page
+    question = page[page.index('id="calendar-confirm-past"') :]
+    question = question[: question.index("</form>")]
+    # The answer "yes" is the same move again, confirmed.
+    for name, value in (
+        ("starts_at", "2026-03-05T10:15"),
+        ("confirm", "1"),
+        ("version", "1"),
+        ("view", "week"),
+        ("date", "2026-03-05"),
+    ):
+        assert f'name="{name}" value="{value}"' in question
+    assert f'action="/interactions/{own.id}/reschedule"' in question
+
+
+def test_the_confirmed_move_into_the_past_is_made(client, login_as, team):
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        headers=HX,
+        data={"starts_at": "2026-03-05T10:15", "confirm": "1", "version": "1", "view": "week"},
+    )
+    assert response.status_code == 200
+    assert fresh(own).starts_at == datetime(2026, 3, 5, 0, 15)
+    assert "moved to 5 Mar 2026, 10:15" in body(response)
+
+
+def test_a_move_into_the_future_is_made_without_asking(client, login_as, team):
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    ahead = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
+    local = ahead + timedelta(hours=10)  # Vladivostok
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        data={"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "view": "month"},
+    )
+    assert response.status_code == 302
+    assert fresh(own).starts_at == ahead
+
+
+def test_without_javascript_the_question_is_a_page_of_its_own(client, login_as, team):
+    anna, own = team["anna"], team["own"]
+    anna.locale = "ru"
+    db.session.commit()
+    login_as(anna)
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        data={"starts_at": "2026-03-09T12:00", "view": "month", "date": "2026-03-10"},
+    )
+    assert response.status_code == 200
+    page = body(response)
+    assert "<html" in page
+    assert "«Anna's own» переносится на 09.03.2026 12:00 — это в прошлом. Перенести?" in page
+    assert "Да, перенести в прошлое" in page and "Нет, оставить как есть" in page
+    assert fresh(own).starts_at == datetime(2026, 3, 10, 2, 0)
+
+
+def test_calendar_tells_the_page_script_the_readers_time(client, login_as, team):
+    """The page's script asks before a move into the past from the reader's wall clock."""
+    login_as(team["anna"])
+    page = body(show(client, view="week", date="2026-03-10"))
+    now = utcnow() + timedelta(hours=10)
+    found = re.search(r'class="cal-state"[^>]* data-now="([^"]+)"', page)
+    shown = datetime.fromisoformat(found[1])
+    assert abs(shown - now) < timedelta(minutes=2)
+    assert 'data-past-question="This moves the item into the past. Move it there?"' in page
+    assert page.count("data-past-check") == 1  # the one movable item's move form
+    assert page.count('name="confirm" value=""') == 1
 
 
 @pytest.mark.parametrize(
