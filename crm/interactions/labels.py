@@ -1,6 +1,6 @@
 """How interactions and the calendar write days, times and durations for people, through the
 shared formats (crm/core/formats.py) in the reader's language: headings ("Пятница, 4 декабря
-2026"), spans ("30.11.2026 – 06.12.2026"), times of local wall-clock values, "90 мин" — and
+2026"), spans ("30.11.2026 – 06.12.2026"), times of local wall-clock values — and
 the value of a `datetime-local` input, which is the same in every language."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from datetime import date, datetime
 
 from babel.dates import get_day_names
 from flask_babel import get_domain, get_locale
-from flask_babel import gettext as _
 
 from crm.core.formats import fmt_date, fmt_datetime, fmt_number
 
@@ -65,16 +64,6 @@ def weekday_names() -> list[str]:
     return [first_upper(names[n]) for n in range(7)]
 
 
-def minutes(n: int) -> str:
-    """A duration: `90 мин` / `90 min`."""
-    return _("%(num)s min", num=fmt_number(n, 0))
-
-
 def count_label(n: int, more: bool = False) -> str:
     """A count as shown: `1 234`, with `+` when counting stopped there."""
     return fmt_number(n, 0) + ("+" if more else "")
-
-
-def interactions_count(n: int, more: bool = False) -> str:
-    """`3 взаимодействия` / `3 interactions`."""
-    return ngettext("%(num)s interaction", "%(num)s interactions", n, num=count_label(n, more))
