@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 FLASK := $(PY) -m flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo data's language on the first run: ru (default) or en (`make run DEMO_LANGUAGE=en`).
+DEMO_LANGUAGE ?= ru
 
 .PHONY: run test lint format bench demo clean-venv messages check-messages
 
@@ -21,7 +23,7 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 ## run: install, migrate, load demo data on first run, serve on http://127.0.0.1:5000
 run: $(VENV)/.installed
 	$(FLASK) crm init-db
-	$(FLASK) crm demo --if-empty
+	$(FLASK) crm demo --if-empty --language $(DEMO_LANGUAGE)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite always; PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)

@@ -61,10 +61,13 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.partners.models  # noqa: F401
     import crm.sales.models  # noqa: F401
     from crm import access, cli, errors, templating
+    from crm.access import public
     from crm.api import bp as api_bp
     from crm.auth import bp as auth_bp
     from crm.core import security_headers
     from crm.exchange import bp as exchange_bp
+    from crm.home import bp as home_bp
+    from crm.home.views import my_day
     from crm.interactions import bp as interactions_bp
     from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
@@ -77,14 +80,21 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)
-    # The home page is the partner list until a dashboard exists (anonymous users go to sign in).
-    app.add_url_rule("/", "home", lambda: redirect(url_for("partners.index")))
+    # The start page is "My day" (anonymous users go to sign in).
+    app.add_url_rule("/", "home", my_day)
+    app.add_url_rule("/favicon.ico", "favicon", public(_favicon))
+    app.register_blueprint(home_bp)
     access.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _favicon():
+    # Browsers ask for /favicon.ico whatever the pages link to (downloads, bookmarks).
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def _init_redis(app: Flask) -> None:

@@ -82,7 +82,14 @@ def init_db():
 @click.option("--partners", "n_partners", default=300, show_default=True, help="How many partners.")
 @click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users already.")
-def demo(n_partners: int, seed: int, if_empty: bool):
+@click.option(
+    "--language",
+    type=click.Choice(["ru", "en"]),
+    default="ru",
+    show_default=True,
+    help="Russian demo data (names, companies, cities, +7 phones) or English.",
+)
+def demo(n_partners: int, seed: int, if_empty: bool, language: str):
     """Fill the database with realistic demo data and print the logins."""
     from crm.demo import database_is_empty, load_demo
 
@@ -94,7 +101,7 @@ def demo(n_partners: int, seed: int, if_empty: bool):
             for line in saved.read_text().splitlines():
                 click.echo(f"  {line}")
         return
-    logins = load_demo(n_partners=n_partners, seed=seed)
+    logins = load_demo(n_partners=n_partners, seed=seed, language=language)
     click.echo("Demo data loaded. Sign in with:")
     for email, role, password in logins:
         click.echo(f"  {role:<9} {email:<28} password: {password}")

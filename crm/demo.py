@@ -21,14 +21,26 @@ from crm.auth.services import create_user
 from crm.core.registry import RegistryKey
 from crm.extensions import db
 
-DEMO_USERS = [
-    ("admin@demo.crm", "admin", "Анна Администраторова"),
-    ("ivanov@demo.crm", "manager", "Иван Иванов"),
-    ("petrova@demo.crm", "manager", "Мария Петрова"),
-    ("smith@demo.crm", "manager", "John Smith"),
-    ("marketer@demo.crm", "marketer", "Ольга Маркетова"),
-    ("viewer@demo.crm", "viewer", "Viktor Viewer"),
-]
+# The logins of each demo language (`crm demo --language ru|en`): the same e-mails and roles.
+DEMO_USERS = {
+    "ru": [
+        ("admin@demo.crm", "admin", "Анна Админова"),
+        ("ivanov@demo.crm", "manager", "Иван Иванов"),
+        ("petrova@demo.crm", "manager", "Мария Петрова"),
+        ("smith@demo.crm", "manager", "Сергей Смирнов"),
+        ("marketer@demo.crm", "marketer", "Ольга Маркова"),
+        ("viewer@demo.crm", "viewer", "Виктор Зорин"),
+    ],
+    "en": [
+        ("admin@demo.crm", "admin", "Anna Admin"),
+        ("ivanov@demo.crm", "manager", "Ivan Ivanov"),
+        ("petrova@demo.crm", "manager", "Maria Petrova"),
+        ("smith@demo.crm", "manager", "John Smith"),
+        ("marketer@demo.crm", "marketer", "Olga Marks"),
+        ("viewer@demo.crm", "viewer", "Victor Viewer"),
+    ],
+}
+FAKER_LOCALES = {"ru": "ru_RU", "en": "en_GB"}
 
 
 def database_is_empty() -> bool:
@@ -38,7 +50,7 @@ def database_is_empty() -> bool:
 @dataclass(frozen=True)
 class DemoStep:
     order: int
-    # func(fake: Faker, rng: random.Random, users: list[User], *, n_partners: int)
+    # func(fake: Faker, rng: random.Random, users: list[User], *, n_partners: int, language: str)
     run: Callable
 
 
@@ -47,29 +59,36 @@ DEMO_STEPS: RegistryKey[DemoStep] = RegistryKey("crm.demo_steps")
 
 def register_demo_step(state_or_app, order: int, func) -> None:
     """Add a domain's step to `crm demo`; steps run in `order`: partners 10, sales 30,
-    interactions 40. `func(fake, rng, users, *, n_partners)` adds that domain's data (to what
-    an earlier run left, when there is some)."""
+    interactions 40. `func(fake, rng, users, *, n_partners, language)` adds that domain's data
+    (to what an earlier run left, when there is some); `fake` is a Faker of the demo's
+    language ("ru" or "en"), whose texts the step uses too."""
     DEMO_STEPS.register(state_or_app, DemoStep(order, func))
 
 
-def load_demo(n_partners: int = 300, seed: int = 42) -> list[tuple[str, str, str]]:
-    """Create the demo users and data; returns (email, role, password) of each login."""
+def load_demo(
+    n_partners: int = 300, seed: int = 42, language: str = "ru"
+) -> list[tuple[str, str, str]]:
+    """Create the demo users and data in `language` ("ru": Russian names, companies, cities,
+    +7 phones; "en": English ones); returns (email, role, password) of each login."""
+    if language not in DEMO_USERS:
+        raise ValueError(f"no demo in {language!r}: choose one of {', '.join(DEMO_USERS)}")
     rng = random.Random(seed)
     Faker.seed(seed)
-    fake_ru = Faker("ru_RU")
+    fake = Faker(FAKER_LOCALES[language])
     logins, users = [], []
-    for email, role, name in DEMO_USERS:
+    for email, role, name in DEMO_USERS[language]:
         user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
         password = secrets.token_urlsafe(9)
         if user is None:
             user = create_user(None, email, role, name=name, password=password)
+            user.locale = language
         else:
             user.set_password(password)
         users.append(user)
         logins.append((email, role, password))
     db.session.commit()
     for step in DEMO_STEPS.of():
-        step.run(fake_ru, rng, users, n_partners=n_partners)
+        step.run(fake, rng, users, n_partners=n_partners, language=language)
     db.session.commit()
     _save_logins(logins)
     return logins

@@ -37,6 +37,7 @@ KEYWORDS = {
     "lazy_gettext": None,
     "lazy_ngettext": (1, 2),
     "lazy_pgettext": ((1, "c"), 2),
+    "_lp": ((1, "c"), 2),
 }
 METHODS = {".py": "python", ".html": "jinja2.ext:babel_extract"}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.do,jinja2.ext.loopcontrols", "trimmed": "true"}
@@ -164,6 +165,9 @@ def update(language: str = "ru") -> list[Path]:
 def problems(language: str = "ru") -> list[str]:
     """What is wrong with the catalogs of `language`, one line each (empty: all good)."""
     out = []
+    # All catalogs of a language are merged into one (crm/core/i18n.py): a msgid translated
+    # two ways would show one of them everywhere. Such a msgid needs a context (pgettext).
+    seen: dict[tuple, tuple[str, object]] = {}
     for domain, messages in extract().items():
         path = po_path(domain, language)
         if not path.exists():
@@ -184,6 +188,16 @@ def problems(language: str = "ru") -> list[str]:
         for entry in catalog:
             if entry.id and (entry.context, entry.id) not in messages:
                 out.append(f"{rel}: stale (no longer in the code): {entry.id!r}")
+        for entry in catalog:
+            if not entry.id or not entry.string:
+                continue
+            key = (entry.context, entry.id)
+            other = seen.setdefault(key, (domain, entry.string))
+            if other[1] != entry.string:
+                out.append(
+                    f"{rel}: {entry.id!r} is translated differently in the {other[0]} catalog"
+                    f" ({other[1]!r} vs {entry.string!r}): give one a context (pgettext)"
+                )
         for entry, errors in catalog.check():
             for error in errors:
                 out.append(f"{rel}: {entry.id!r}: {error}")
@@ -200,15 +214,18 @@ def write_catalog(path: Path, catalog: Catalog) -> None:
 
 def fill(domain: str, translations: dict, language: str = "ru") -> list[str]:
     """Set translations in a domain's catalog: {msgid: text} or, for plurals,
-    {msgid_singular: [form1, form2, form5]}. Returns the msgids the catalog does not hold (run
+    {msgid_singular: [form1, form2, form5]}; a msgid with a context is keyed
+    "context\u0004msgid". Returns the msgids the catalog does not hold (run
     `update` first). A translator's tool: editing the .po by hand works as well."""
     path = po_path(domain, language)
     catalog = read_catalog(path)
     unknown = []
-    for msgid, text in translations.items():
-        entry = catalog.get(msgid)
+    for key, text in translations.items():
+        # "context\u0004msgid" (gettext's own separator) names a msgid with a context.
+        context, _, msgid = key.rpartition("\x04")
+        entry = catalog.get(msgid, context=context or None)
         if entry is None:
-            unknown.append(msgid)
+            unknown.append(key)
             continue
         entry.string = tuple(text) if isinstance(entry.id, tuple | list) else text
         entry.flags.discard("fuzzy")

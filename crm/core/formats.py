@@ -32,6 +32,7 @@ PATTERNS = {
         "short_datetime": "dd.MM HH:mm",
         "time": "HH:mm",
         "month": "LLLL yyyy",
+        "short_month": "LLL yyyy",
         "day": "EEE d MMM",
         "long_day": "EEEE, d MMMM yyyy",
     },
@@ -41,6 +42,7 @@ PATTERNS = {
         "short_datetime": "d MMM HH:mm",
         "time": "HH:mm",
         "month": "LLLL yyyy",
+        "short_month": "LLL yyyy",
         "day": "EEE d MMM",
         "long_day": "EEEE, d MMMM yyyy",
     },
@@ -136,6 +138,14 @@ def fmt_percent(value, digits: int = 1, locale=None) -> str:
     decimals = "0." + "#" * digits if digits else "0"
     pattern = pattern.replace("0", decimals, 1) if "0" in pattern else pattern
     return format_percent(Decimal(str(value)), format=pattern, locale=loc)
+
+
+def plotly_separators(locale=None) -> str:
+    """Plotly's `separators` layout value: the decimal mark, then the thousands separator."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    loc = _locale(locale)
+    return get_decimal_symbol(loc) + get_group_symbol(loc)
 
 
 def register_filters(app) -> None:

@@ -12,11 +12,13 @@ bp = Blueprint("interactions", __name__, url_prefix="/interactions")
 
 def _setup(state):
     from crm.auth.services import on_user_deactivated
+    from crm.home.widgets import register_widget
     from crm.interactions import policy
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items
     from crm.interactions.demo import make_interactions_demo
     from crm.interactions.feeds import revoke_on_deactivation
+    from crm.interactions.home import WIDGETS
     from crm.interactions.jobs import send_reminders
     from crm.interactions.views import partner_tab
     from crm.notifications.producers import NotificationProducer, register_producer
@@ -30,6 +32,8 @@ def _setup(state):
         state, CalendarSource("interactions", _l("Interactions"), calendar_source_items, 10)
     )
     register_demo_step(state, 40, make_interactions_demo)
+    for widget in WIDGETS:
+        register_widget(state, widget)
     on_user_deactivated(state, revoke_on_deactivation)
     register_producer(state, NotificationProducer("interaction-reminders", send_reminders, 60, 10))
 

@@ -17,17 +17,32 @@ from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
 from crm.partners.services import new_contact_detail, sync_search, tags_by_name
 
-TAGS = ["VIP", "Опт", "Розница", "Дилер", "Key account", "Новый", "Export", "Госзаказ"]
 MESSENGERS = ["Telegram", "WhatsApp", "Viber", "Skype"]
-TIMES = ["", "", "9:00–12:00", "после обеда", "afternoons", "до 18:00 МСК"]
+# Per demo language (`crm demo --language`): Faker's locale, tags, call times, phone numbers.
+LANGUAGES = {
+    "ru": {
+        "faker": "ru_RU",
+        "tags": ["VIP", "Опт", "Розница", "Дилер", "Ключевой клиент", "Новый", "Экспорт", "Госзаказ"],
+        "times": ["", "", "9:00–12:00", "после обеда", "до 18:00 МСК", "не звонить в пятницу"],
+        "phone": "+7 9## ###-##-##",  # a Russian mobile
+    },
+    "en": {
+        "faker": "en_GB",
+        "tags": ["VIP", "Wholesale", "Retail", "Dealer", "Key account", "New", "Export", "Public sector"],
+        "times": ["", "", "9:00–12:00", "afternoons", "before 6 pm", "not on Fridays"],
+        "phone": "+44 7### ######",  # a UK mobile
+    },
+}  # fmt: skip
 
 
-def make_partners_demo(fake_ru: Faker, rng: random.Random, users, *, n_partners: int) -> None:
-    """`n_partners` partners, seven in ten Russian; their codes go on after the ones taken."""
-    # Faker instances share the random state `Faker.seed` set: same seed, same partners.
-    fake_en = Faker("en_US")
+def make_partners_demo(
+    fake: Faker, rng: random.Random, users, *, n_partners: int, language: str = "ru"
+) -> None:
+    """`n_partners` partners of the demo's language (`fake` speaks it); their codes go on after
+    the ones taken."""
+    texts = LANGUAGES[language]
     managers = [u for u in users if may(u, "records.own")]
-    tags = tags_by_name(TAGS)
+    tags = tags_by_name(texts["tags"])
     # A second run adds partners: their codes go on after the ones taken.
     taken = set(
         db.session.execute(select(Partner.code).where(Partner.code.like("DEMO-%"))).scalars()
@@ -35,8 +50,7 @@ def make_partners_demo(fake_ru: Faker, rng: random.Random, users, *, n_partners:
     numbers = (n for n in itertools.count(1) if f"DEMO-{n:05d}" not in taken)
     created = []
     for i in range(n_partners):
-        fake = fake_ru if rng.random() < 0.7 else fake_en
-        partner = _make_partner(fake, rng, next(numbers), managers, tags)
+        partner = _make_partner(fake, rng, next(numbers), managers, tags, texts)
         db.session.add(partner)
         created.append(partner)
         if i % 200 == 199:
@@ -48,14 +62,16 @@ def make_partners_demo(fake_ru: Faker, rng: random.Random, users, *, n_partners:
         audit.record(None, "create", partner, summary="created by demo data")
 
 
-def _phone(fake: Faker) -> str:
-    """A mobile number the CRM's own checks accept (Faker's en_US numbers such as
+def _phone(fake: Faker, texts: dict) -> str:
+    """A mobile number the CRM's own checks accept (Faker's own numbers such as
     "001-479-595-5302x45301" are not phone numbers for them, so an export of the demo data
     would not import back)."""
-    return fake.numerify("+7 9## ###-##-##")
+    return fake.numerify(texts["phone"])
 
 
-def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) -> Partner:
+def _make_partner(
+    fake: Faker, rng: random.Random, number: int, managers, tags, texts: dict
+) -> Partner:
     is_person = rng.random() < 0.2
     name = fake.name() if is_person else fake.company()
     created = date.today() - timedelta(days=rng.randint(0, 5 * 365))
@@ -71,7 +87,7 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
         responsible_id=rng.choice(managers).id if rng.random() < 0.95 else None,
         notes=fake.sentence(nb_words=12) if rng.random() < 0.4 else "",
         preferred_channel=rng.choice(["", "", "email", "phone", "messenger", "meeting"]),
-        best_time_to_call=rng.choice(TIMES),
+        best_time_to_call=rng.choice(texts["times"]),
         do_not_email=rng.random() < 0.05,
         do_not_call=rng.random() < 0.05,
         do_not_sms=rng.random() < 0.1,
@@ -83,13 +99,13 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
     domain = fake.domain_name()
     p.contact_details = [
         new_contact_detail("email", f"{fake.user_name()}@{domain}", is_main=True),
-        new_contact_detail("phone", _phone(fake), is_main=True),
+        new_contact_detail("phone", _phone(fake, texts), is_main=True),
         new_contact_detail(
             "address", fake.address().replace("\n", ", "), label="legal", is_main=True
         ),
     ]
     if rng.random() < 0.4:
-        p.contact_details.append(new_contact_detail("phone", _phone(fake), label="office"))
+        p.contact_details.append(new_contact_detail("phone", _phone(fake, texts), label="office"))
     if rng.random() < 0.3:
         p.contact_details.append(
             new_contact_detail(
@@ -110,7 +126,7 @@ def _make_partner(fake: Faker, rng: random.Random, number: int, managers, tags) 
             person.name_norm = fold(person.name)
             person.contact_details = [
                 new_contact_detail("email", f"{fake.user_name()}@{domain}", is_main=True),
-                new_contact_detail("phone", _phone(fake), is_main=True),
+                new_contact_detail("phone", _phone(fake, texts), is_main=True),
             ]
             # One person of a name per partner (a unique key): a namesake Faker drew is left out.
             if all(c.name_norm != person.name_norm for c in p.contact_persons):

@@ -1,6 +1,7 @@
 """The sales ledger: products, sales documents, payments, stock, and receivables."""
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
 
 from crm.core.registry import register_nav
 from crm.demo import register_demo_step
@@ -11,15 +12,18 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 def _setup(state):
     from crm.exchange.registry import register_kind
+    from crm.home.widgets import register_widget
     from crm.partners.services import register_merge_hook
     from crm.partners.tabs import PartnerTab, register_tab
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
+    from crm.sales.home import WIDGET
     from crm.sales.services import renumber_payments_for_merge
     from crm.sales.views import purchases_tab
 
-    register_nav(state, "sales.receivables", "Receivables", 40)
-    register_tab(state, PartnerTab("purchases", "Purchases", purchases_tab, 30))
+    register_nav(state, "sales.receivables", _l("Receivables"), 40)
+    register_tab(state, PartnerTab("purchases", _l("Purchases"), purchases_tab, 30))
     register_merge_hook(state, renumber_payments_for_merge)
+    register_widget(state, WIDGET)
     for kind in (PRODUCTS, SALES, PAYMENTS, STOCK):
         register_kind(state, kind)
 

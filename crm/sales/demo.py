@@ -106,8 +106,10 @@ class Buyer:
     docs: list[Doc] = field(default_factory=list)
 
 
-def make_sales_demo(fake, rng, users, *, n_partners: int) -> None:
-    """The `crm demo` step: catalogue, sales, returns, payments and stock for client partners."""
+def make_sales_demo(fake, rng, users, *, n_partners: int, language: str = "ru") -> None:
+    """The `crm demo` step: catalogue, sales, returns, payments and stock for client partners.
+    The catalogue and the ledger's reference names are Russian in either demo language (an
+    accounting system's data, as it would come from 1C)."""
     today = date.today()
     orgs = _named(Organization, ORGANIZATIONS)
     depts = _named(Department, DEPARTMENTS)

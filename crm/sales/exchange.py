@@ -4,6 +4,7 @@ doc_no, occurrence) and stock.csv (key sku, warehouse). Registered in crm/sales/
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
@@ -170,7 +171,7 @@ class SalesKind(Kind):
             if rec.get("line_no") is None:
                 rec["line_no"] = counters[doc]
             elif rec["line_no"] <= 0:
-                errors.append(RowError(row_no, "line_no", INVALID, "must be 1 or more"))
+                errors.append(RowError(row_no, "line_no", INVALID, _("must be 1 or more")))
         if doc is not None and rec.get("amount") is not None:
             # Each amount fits its column; their sum is the document's total, in one too.
             totals = ctx.seen.setdefault("totals", {})
@@ -181,7 +182,10 @@ class SalesKind(Kind):
                         row_no,
                         "amount",
                         INVALID,
-                        f"makes the document's total larger than the limit ±{MAX_MONEY}",
+                        _(
+                            "makes the document's total larger than the limit ±%(limit)s",
+                            limit=MAX_MONEY,
+                        ),
                     )
                 )
         errors += unknown_partner(row_no, rec, ctx)
@@ -204,7 +208,11 @@ class SalesKind(Kind):
                                 row_no,
                                 col,
                                 INVALID,
-                                f"differs from row {first[0]} of document {doc}",
+                                _(
+                                    "differs from row %(row)s of document %(doc)s",
+                                    row=first[0],
+                                    doc=doc,
+                                ),
                             )
                         )
         # Defaulted after the comparison: a due date the file does not give cannot disagree.
@@ -361,7 +369,7 @@ class PaymentsKind(Kind):
     def check(self, row_no, rec, ctx):
         errors = unknown_partner(row_no, rec, ctx)
         if rec.get("amount") is not None and rec["amount"] == 0:
-            errors.append(RowError(row_no, "amount", INVALID, "a payment of 0 is not a payment"))
+            errors.append(RowError(row_no, "amount", INVALID, _("a payment of 0 is not a payment")))
         # Two equal payments on one day are two payments: number them in file order.
         if None not in (rec.get("date"), rec.get("partner_code"), rec.get("amount")):
             same = (rec["date"], rec["partner_code"], plain(rec["amount"]), rec["doc_no"] or "")

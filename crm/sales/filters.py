@@ -9,53 +9,57 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from crm.core.filters import ChoiceField, DateField, IdField, ListFilter, PageField
 
 SORTS = {
-    "-debt": "Debt, largest first",
-    "debt": "Debt, smallest first",
-    "-overdue": "Overdue, largest first",
-    "overdue": "Overdue, smallest first",
-    "oldest": "Oldest overdue first",
-    "code": "Code",
-    "name": "Name",
+    "-debt": _l("Debt, largest first"),
+    "debt": _l("Debt, smallest first"),
+    "-overdue": _l("Overdue, largest first"),
+    "overdue": _l("Overdue, smallest first"),
+    "oldest": _l("Oldest overdue first"),
+    "code": _l("Code"),
+    "name": _l("Name"),
 }
 DEFAULT_SORT = "-debt"
 
 
 def _not_a_date(raw: str) -> str:
-    shown = f"“{raw[:40]}”" if raw.isprintable() else "The as-of date"
-    return f"{shown} is not a date (use YYYY-MM-DD): showing today."
+    if raw.isprintable():
+        return _("“%(value)s” is not a date (use YYYY-MM-DD): showing today.", value=raw[:40])
+    return _("The as-of date is not a date (use YYYY-MM-DD): showing today.")
 
 
 class ReceivablesFilter(ListFilter):
     # None: today (then left out of links); a date from the URL is kept in them
     as_of_date = DateField(
-        "As of",
+        _l("As of"),
         name="as_of",
-        what="The as-of date",
+        what=_l("The as-of date"),
         id="f-as-of",
         bad=_not_a_date,
-        out_of_range=lambda raw, error: f"{error}: showing today.",
+        out_of_range=lambda raw, error: _("%(error)s: showing today.", error=error),
     )
     # a user id, "none" for partners without one, "" for any
     manager = IdField(
-        "Manager",
+        _l("Manager"),
         keywords=("none",),
         as_text=True,
         id="f-manager",
-        message="Unknown manager ignored.",
-        fixed=[("", "Any manager"), ("none", "Nobody")],
+        message=_l("Unknown manager ignored."),
+        fixed=[("", _l("Any manager")), ("none", _l("Nobody"))],
     )
     sort = ChoiceField(
-        "Sort",
+        _l("Sort"),
         SORTS,
         default=DEFAULT_SORT,
         id="f-sort",
         active=False,
-        message="Unknown sort order ignored.",
+        message=_l("Unknown sort order ignored."),
     )
-    page = PageField("Page", quiet=True)  # the CSV ignores it: no message to refuse it
+    page = PageField(_l("Page"), quiet=True)  # the CSV ignores it: no message to refuse it
 
     def __init__(self, args=None, today: date | None = None, **kwargs):
         super().__init__(args, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.charts import plotly_js_tag, plotly_js_url
@@ -16,7 +17,15 @@ from crm.sales.filters import ReceivablesFilter
 from crm.sales.receivables import partner_balance
 
 REPORT_PAGE_SIZE = 100
-EXPORT_COLUMNS = ["Code", "Partner", "Manager", "Debt", "Overdue", "Oldest overdue due date"]
+# The report's downloads are for people (not the data-exchange files): headers in their language.
+EXPORT_COLUMNS = [
+    _l("Code"),
+    _l("Partner"),
+    _l("Manager"),
+    _l("Debt"),
+    _l("Overdue"),
+    _l("Oldest overdue due date"),
+]
 
 
 @bp.route("/receivables")
@@ -32,7 +41,8 @@ def receivables():
     rows = queries.receivable_rows(current_user, flt.as_of, flt.manager, flt.sort)
     if fmt in EXPORT_FORMATS:
         data = ([r.code, r.name, r.manager, r.debt, r.overdue, r.oldest_overdue] for r in rows)
-        return export_response(fmt, f"receivables-{flt.as_of.isoformat()}", EXPORT_COLUMNS, data)
+        header = [str(c) for c in EXPORT_COLUMNS]
+        return export_response(fmt, f"receivables-{flt.as_of.isoformat()}", header, data)
     total = len(rows)
     page_no = min(flt.page, max(1, -(-total // REPORT_PAGE_SIZE)))
     start = (page_no - 1) * REPORT_PAGE_SIZE

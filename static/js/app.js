@@ -141,6 +141,11 @@
       tab.classList.add("active");
     }
   });
+  // <select data-autosubmit>: choosing sends its form (My day's "whose day").
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) { el.form.requestSubmit(); }
+  });
   document.addEventListener("focusin", function (evt) {
     if (evt.target.matches && evt.target.matches("input[data-select-all]")) { evt.target.select(); }
   });

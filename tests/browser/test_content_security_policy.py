@@ -132,6 +132,7 @@ def test_main_pages_run_under_the_csp_without_violations(live_server, browser_pa
     _assert_clean(page, "chart page")
 
     for url in (
+        "/",  # My day: its blocks load as fragments
         "/interactions/",
         "/interactions/calendar?view=month&date=2026-12-07",
         "/interactions/calendar?view=agenda&date=2026-12-07",

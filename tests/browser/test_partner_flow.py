@@ -47,6 +47,8 @@ def test_manager_finds_partner_and_edits_city_inline(
     phone = width < 640
 
     log_in(page, seeded["email"], DEFAULT_PASSWORD)
+    expect(page.locator("#day-title")).to_be_visible()  # sign-in lands on My day
+    page.goto("/partners/")
     rows = page.locator("#partner-rows tr")
     expect(rows).to_have_count(3)
 
@@ -62,7 +64,8 @@ def test_manager_finds_partner_and_edits_city_inline(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     else:
         expect(toggler).to_be_hidden()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        # Sign out is in the user's menu, a click on his name away.
+        expect(page.locator("#user-menu")).to_be_visible()
         expect(thead).to_be_visible()
     page.screenshot(path=f"{shot}-1-list.png", full_page=True, animations="disabled")
 

@@ -71,9 +71,15 @@ def is_login_url(location: str | None, url: str) -> bool:
     return target.path == "/auth/login" and parse_qs(target.query).get("next") == [url]
 
 
-def test_only_login_invite_and_calendar_feed_are_public(app):
+def test_only_login_invite_calendar_feed_and_the_icon_are_public(app):
     # The calendar feed is read by calendar apps without a session: its URL holds a token.
-    assert marked(app, "crm_public") == {"auth.login", "auth.invite", "interactions.feed"}
+    # /favicon.ico only redirects to the static icon (static files need no sign-in either).
+    assert marked(app, "crm_public") == {
+        "auth.login",
+        "auth.invite",
+        "interactions.feed",
+        "favicon",
+    }
 
 
 def test_public_pages_open_without_signing_in(client):

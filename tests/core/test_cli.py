@@ -197,3 +197,47 @@ def test_reindex_rebuilds_the_search_columns(runner, make_partner):
     assert re.fullmatch(r"Job \d+: done\n", result.output)
     db.session.expire_all()
     assert db.session.execute(select(Partner.search_text)).scalar_one() == expected
+
+
+# --- demo languages ----------------------------------------------------------------------
+
+CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
+def test_the_demo_is_russian_by_default(runner):
+    from crm.interactions.models import Interaction
+    from crm.partners.models import ContactDetail
+
+    _demo(runner, "--partners", "30", "--seed", "3")
+    names = _partner_names()
+    assert len(names) >= 30
+    # Every generated partner (near-duplicates are copies of them) has a Russian name.
+    assert all(CYRILLIC.search(n) for n in names)
+    cities = db.session.execute(select(Partner.city).where(Partner.city != "")).scalars().all()
+    assert cities and all(CYRILLIC.search(c) for c in cities)
+    phones = db.session.execute(
+        select(ContactDetail.value).where(ContactDetail.kind == "phone")
+    ).scalars()
+    assert all(p.startswith("+7") for p in phones)
+    users = db.session.execute(select(User)).scalars().all()
+    assert {u.locale for u in users} == {"ru"}
+    assert all(CYRILLIC.search(u.name) for u in users)
+    titles = (
+        db.session.execute(select(Interaction.title).where(Interaction.title != "")).scalars().all()
+    )
+    assert titles and all(CYRILLIC.search(t) for t in titles)
+
+
+def test_the_english_demo_is_available_by_a_flag(runner):
+    _demo(runner, "--partners", "30", "--seed", "3", "--language", "en")
+    names = _partner_names()
+    assert names and not any(CYRILLIC.search(n) for n in names)
+    users = db.session.execute(select(User)).scalars().all()
+    assert {u.locale for u in users} == {"en"}
+    assert not any(CYRILLIC.search(u.name) for u in users)
+
+
+def test_an_unknown_demo_language_is_refused(runner):
+    result = runner.invoke(args=["crm", "demo", "--language", "de"])
+    assert result.exit_code == 2 and "'de' is not one of 'ru', 'en'" in result.output
+    assert _count(User) == 0

@@ -80,6 +80,17 @@ def test_the_check_names_missing_untranslated_and_stale_strings(tiny_project):
     catalogs.update()
     assert [p for p in catalogs.problems() if "stale" in p] == []
 
+    # One msgid translated two ways in two catalogs: the merged catalog would show one of
+    # them everywhere, so the check asks for a context.
+    (tiny_project / "crm" / "core" / "y.py").write_text(
+        'from flask_babel import gettext as _\n_("Basket")\n'
+    )
+    catalogs.update()
+    catalogs.fill("core", {"Basket": "Корзинка"})
+    assert any("'Basket' is translated differently" in p for p in catalogs.problems())
+    catalogs.fill("core", {"Basket": "Корзина"})
+    assert not any("differently" in p for p in catalogs.problems())
+
     # A translation with a placeholder the code does not pass is refused.
     catalogs.fill(
         "shop", {"%(num)s item": ["%(count)s товар", "%(num)s товара", "%(num)s товаров"]}

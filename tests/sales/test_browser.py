@@ -58,8 +58,8 @@ def test_the_purchases_tab_draws_its_chart(live_server, browser_page):
     page.goto(f"/partners/{seeded['partner_id']}")
     assert plotly_requests == []  # the Summary tab has no chart: no plotly.js
     page.get_by_role("tab", name="Purchases").click()
-    expect(page.locator("#partner-debt")).to_have_text("1,100.00")  # 1000 + 500 − 400
-    expect(page.locator("#partner-overdue")).to_have_text("600.00")  # 1000 − 400, due 60 days ago
+    expect(page.locator("#partner-debt")).to_have_text("₽1,100.00")  # 1000 + 500 − 400
+    expect(page.locator("#partner-overdue")).to_have_text("₽600.00")  # 1000 − 400, due 60 days ago
     expect(page.locator("#purchases-chart .plotly-graph-div .main-svg").first).to_be_visible(
         timeout=CHART_MS
     )
@@ -90,12 +90,12 @@ def test_the_report_follows_the_date_and_pushes_the_url(live_server, browser_pag
 
     page.goto("/sales/receivables")
     row = page.locator("#receivables-table tbody tr", has_text=seeded["code"])
-    expect(row.locator('td[data-label="Debt"]')).to_have_text("1,100.00")
+    expect(row.locator('td[data-label="Debt"]')).to_have_text("₽1,100.00")
     # A date before the second document: only the first, less the payment: 600.
     earlier = (date.today() - timedelta(days=30)).isoformat()
     page.locator("#f-as-of").fill(earlier)
     page.locator("#f-as-of").dispatch_event("change")
-    expect(row.locator('td[data-label="Debt"]')).to_have_text("600.00")
+    expect(row.locator('td[data-label="Debt"]')).to_have_text("₽600.00")
     expect(page).to_have_url(f"{live_server.url}/sales/receivables?as_of={earlier}")
     page.get_by_role("link", name="Overdue").click()
     expect(page).to_have_url(f"{live_server.url}/sales/receivables?as_of={earlier}&sort=-overdue")

@@ -91,16 +91,17 @@ def test_the_tab_shows_last_documents_debt_and_overdue(client, login_as, buyer, 
     shown = re.findall(r'<td data-label="Document">(.*?)</td>', body)
     assert shown == ["P-13", *(f"P-{i:02d}" for i in range(12, 3, -1))]
     # Σ documents 12 × 100 + 300 = 1500; payments 100 + 150 = 250 → debt 1250.
-    assert html.unescape(re.search(r'id="partner-debt">(.*?)<', body).group(1)) == "1,250.00"
+    assert html.unescape(re.search(r'id="partner-debt">(.*?)<', body).group(1)) == "₽1,250.00"
     # P-01 paid by doc_no; the pool of 150 settles P-02 (100) and 50 of P-03.
     # Open: P-03 50, P-04 … P-12 100 each, P-13 300. Overdue: due before today, P-01 … P-11:
     # 50 (P-03) + 8 × 100 (P-04 … P-11) = 850; P-12 and P-13 are not due yet.
-    assert html.unescape(re.search(r'id="partner-overdue">(.*?)<', body).group(1)) == "850.00"
-    assert cell(body, "P-13", "Total") == "300.00"
-    assert cell(body, "P-13", "Unsettled") == "300.00"
-    assert cell(body, "P-04", "Unsettled") == "100.00"
-    assert cell(body, "P-04", "Due date") == (today - timedelta(days=73)).isoformat()
-    assert cell(body, "P-12", "Unsettled") == "100.00"
+    assert html.unescape(re.search(r'id="partner-overdue">(.*?)<', body).group(1)) == "₽850.00"
+    assert cell(body, "P-13", "Total") == "₽300.00"
+    assert cell(body, "P-13", "Unsettled") == "₽300.00"
+    assert cell(body, "P-04", "Unsettled") == "₽100.00"
+    due = today - timedelta(days=73)
+    assert cell(body, "P-04", "Due date") == f"{due.day} {due.strftime('%b %Y')}"  # 4 Dec 2026
+    assert cell(body, "P-12", "Unsettled") == "₽100.00"
     # The chart is a placeholder that loads itself when it comes into view.
     assert f'hx-get="/sales/partners/{p.id}/purchases-chart"' in body
     assert 'hx-trigger="revealed"' in body
@@ -139,16 +140,16 @@ def test_the_chart_page_has_plotly_and_a_table_of_monthly_totals(client, login_a
     assert "<html" in body
     assert f'<script src="/static/{PLOTLY_JS}"></script>' in body
     months = re.findall(
-        r'<td data-label="Month">(\d{4}-\d{2})</td><td data-label="Total" class="text-end">(.*?)</td>',
+        r'<td data-label="Month">(\w+ \d{4})</td><td data-label="Total" class="text-end">(.*?)</td>',
         body,
     )
     assert len(months) == 24
     # Expected by hand from the fixture's dates: 100 per document in its month, 300 for P-13.
-    expected = {m.strftime("%Y-%m"): 0 for m in last_24_months(today)}
+    expected = {m.strftime("%B %Y"): 0 for m in last_24_months(today)}
     for k in range(1, 13):
-        expected[doc_date(today, k).strftime("%Y-%m")] += 100
-    expected[(today - timedelta(days=3)).strftime("%Y-%m")] += 300
-    assert {m: t for m, t in months} == {m: f"{v:,.2f}" for m, v in expected.items()}
+        expected[doc_date(today, k).strftime("%B %Y")] += 100
+    expected[(today - timedelta(days=3)).strftime("%B %Y")] += 300
+    assert {m: t for m, t in months} == {m: f"₽{v:,.2f}" for m, v in expected.items()}
 
 
 def test_a_partner_without_purchases_shows_zero_debt(client, login_as, make_partner):
@@ -156,7 +157,7 @@ def test_a_partner_without_purchases_shows_zero_debt(client, login_as, make_part
     p = make_partner()
     body = text(client.get(f"/partners/{p.id}?tab=purchases", headers=HX))
     assert "No purchases yet." in body
-    assert html.unescape(re.search(r'id="partner-debt">(.*?)<', body).group(1)) == "0.00"
+    assert html.unescape(re.search(r'id="partner-debt">(.*?)<', body).group(1)) == "₽0.00"
 
 
 def test_another_managers_partner_is_forbidden(client, login_as, make_user, buyer):
@@ -202,3 +203,17 @@ def test_a_partner_without_purchases_gets_no_empty_chart(client, login_as, make_
 
     assert "No purchases to chart." in body
     assert 'purchases-chart"' not in body.replace('id="purchases-chart-empty"', "")
+
+
+def test_the_tab_in_russian(client, login_as, buyer, today):
+    nb = "\N{NO-BREAK SPACE}"
+    login_as("admin", locale="ru")
+    body = html.unescape(
+        text(client.get(f"/partners/{buyer['partner'].id}?tab=purchases", headers=HX))
+    )
+    assert f"Задолженность на {today:%d.%m.%Y}" in body
+    assert re.search(r'id="partner-debt">(.*?)<', body).group(1) == f"1{nb}250,00{nb}₽"
+    assert "Покупки по месяцам, последние 24 месяца" in body  # 24: the second plural form
+    assert "Последние документы" in body
+    due = today - timedelta(days=73)
+    assert f">{due:%d.%m.%Y}<" in body

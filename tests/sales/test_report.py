@@ -71,9 +71,9 @@ def test_the_page_lists_partners_with_debt_or_credit_and_totals(client, login_as
     assert codes(response) == ["R-01", "R-02", "R-03"]  # largest debt first; R-04, R-05 owe 0
     row = body[body.index("R-01") : body.index("</tr>", body.index("R-01"))]
     assert "Альфа" in row and "Мария Петрова" in row
-    assert ">1,000.00<" in row and ">2025-01-31<" in row
-    assert ">-100.00<" in body  # R-03's credit
-    assert "1,400.00" in totals_row(response) and "1,000.00" in totals_row(response)
+    assert ">₽1,000.00<" in row and ">31 Jan 2025<" in row
+    assert ">-₽100.00<" in body  # R-03's credit
+    assert "₽1,400.00" in totals_row(response) and "₽1,000.00" in totals_row(response)
     # The page is in the navigation.
     assert 'href="/sales/receivables"' in body
 
@@ -136,7 +136,7 @@ def test_the_as_of_date_changes_the_numbers(client, login_as, ledger):
     # As of 31.01: only D-1 exists and is due that very day, so it is not overdue yet.
     response = client.get("/sales/receivables?as_of=2025-01-31", headers=HX)
     assert codes(response) == ["R-01"]
-    assert totals_row(response).split()[-2:] == ["1,000.00", "0.00"]
+    assert totals_row(response).split()[-2:] == ["₽1,000.00", "₽0.00"]
     # DD.MM.YYYY is read as well.
     assert codes(client.get("/sales/receivables?as_of=31.01.2025", headers=HX)) == ["R-01"]
 
@@ -246,3 +246,36 @@ def test_every_receivables_download_escapes_formula_names_and_keeps_numbers(
         'F-1,"\'=HYPERLINK(""http://x"")",70.50,0.00\n'
         "F-2,'-cmd,-5.00,0.00\n"
     )
+
+
+def test_the_report_in_russian_has_russian_words_formats_and_plurals(client, login_as, ledger):
+    nb = "\N{NO-BREAK SPACE}"
+    login_as("admin", locale="ru")
+    body = html.unescape(text(client.get(f"/sales/receivables?as_of={AS_OF}")))
+    assert '<h1 class="h4 me-auto mb-0">Дебиторская задолженность</h1>' in body
+    # Three partners owe or have credit: "3 партнёра" (2–4 take the second form).
+    assert "На 31.03.2025: 3 партнёра с долгом или переплатой" in body
+    assert "Итого (3 партнёра)" in body
+    row = body[body.index("R-01") : body.index("</tr>", body.index("R-01"))]
+    assert f">1{nb}000,00{nb}₽<" in row and ">31.01.2025<" in row
+    assert f">-100,00{nb}₽<" in body
+    # One partner as of 31.01.2025: the first form.
+    one = html.unescape(text(client.get("/sales/receivables?as_of=2025-01-31", headers=HX)))
+    assert "Итого (1 партнёр)" in one
+    # The downloads are for people: Russian headers, machine values.
+    rows = csv_rows(client.get(f"/sales/receivables?as_of={AS_OF}&format=csv"))
+    assert rows[0] == [
+        "Код",
+        "Партнёр",
+        "Менеджер",
+        "Долг",
+        "Просрочено",
+        "Самый ранний просроченный срок",
+    ]
+    assert rows[1][3:] == ["1000.00", "1000.00", "2025-01-31"]
+
+
+def test_a_bad_date_is_explained_in_russian(client, login_as, ledger):
+    login_as("admin", locale="ru")
+    body = html.unescape(text(client.get("/sales/receivables?as_of=yesterday", headers=HX)))
+    assert "«yesterday» — не дата (нужен формат ГГГГ-ММ-ДД): показано на сегодня." in body

@@ -1,0 +1,129 @@
+"""No page scrolls sideways: every page of the navigation, a partner card with each tab, each
+calendar view and each form, at a phone's 390×844 and a desktop's 1280×800, in Russian (the
+longer words) — `scrollWidth` of the document never exceeds the viewport. Screenshots of each
+page go to test-artifacts/overflow/ to be looked at."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from tests.browser.fixtures import log_in
+from tests.conftest import DEFAULT_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+SIZES = [(390, 844), (1280, 800)]
+
+# How far the page is wider than the window (0: it fits), and the widest offenders.
+MEASURE = """() => {
+  const doc = document.documentElement;
+  const over = doc.scrollWidth - window.innerWidth;
+  const wide = [];
+  if (over > 0) {
+    for (const el of document.querySelectorAll("body *")) {
+      const r = el.getBoundingClientRect();
+      if (r.right > window.innerWidth + 1 && r.width > 0) {
+        wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+                  (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+                  " right=" + Math.round(r.right));
+      }
+      if (wide.length >= 5) break;
+    }
+  }
+  return {over: over, wide: wide};
+}"""
+
+
+def _seed() -> dict:
+    from crm.auth.models import User
+    from crm.extensions import db
+    from tests.factories import create_document, create_interaction, create_partner, create_payment
+
+    admin = User(
+        email="wide-admin@example.test", role="admin", name="Анна Администраторова",
+        timezone="Europe/Moscow", locale="ru",
+    )  # fmt: skip
+    admin.set_password(DEFAULT_PASSWORD)
+    db.session.add(admin)
+    db.session.flush()
+    partner = create_partner(
+        name="Общество с ограниченной ответственностью «Торговый дом Северо-Западные стройматериалы»",
+        code="WIDE-1",
+        responsible=admin,
+        emails=["very.long.address.of.the.purchasing.department@example-company-name.test"],
+        phones=["+7 912 345-67-89"],
+        commit=False,
+        persons=[{"name": "Константин Константинопольский", "email": "konstantin@example.test"}],
+    )
+    today = date.today()
+    for n in range(3):
+        create_document(
+            partner, [125000.5, 99999.99], doc_no=f"РН-000000{n}",
+            date=today - timedelta(days=90 + n), due_date=today - timedelta(days=60 + n),
+            commit=False,
+        )  # fmt: skip
+    create_payment(partner, 400, today - timedelta(days=50), commit=False)
+    now = datetime.utcnow().replace(second=0, microsecond=0)
+    for hours in (-30, -2, 3, 26, 72):
+        create_interaction(
+            admin,
+            kind="meeting",
+            starts_at=now + timedelta(hours=hours),
+            partner=partner,
+            commit=False,
+            title="Переговоры по долгосрочному договору поставки стройматериалов",
+            duration_minutes=60,
+        )
+    db.session.flush()
+    return {"email": admin.email, "partner": partner.id}
+
+
+def _pages(partner_id: int) -> list[str]:
+    tabs = ["summary", "contacts", "history", "interactions", "purchases"]
+    calendar = [f"/interactions/calendar?view={v}" for v in ("month", "week", "day", "agenda")]
+    return [
+        "/",
+        "/partners/",
+        *[f"/partners/{partner_id}?tab={t}" for t in tabs],
+        "/partners/new",
+        f"/partners/{partner_id}/edit",
+        f"/partners/{partner_id}/persons/new",
+        f"/partners/{partner_id}/merge",
+        "/partners/duplicates",
+        "/partners/reports/contacts",
+        "/interactions/",
+        "/interactions/?responsible=me&unprocessed=1",
+        "/interactions/new",
+        "/interactions/log",
+        *calendar,
+        "/sales/receivables",
+        "/exchange/",
+        "/notifications/",
+        "/auth/account",
+        "/auth/users",
+    ]
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_no_page_scrolls_sideways(live_server, browser_page, artifacts_dir, width, height):
+    seeded = live_server.seed(_seed) if not hasattr(live_server, "_wide") else live_server._wide
+    live_server._wide = seeded
+    page = browser_page(width, height, locale="ru-RU")
+    log_in(page, seeded["email"], DEFAULT_PASSWORD)
+    shots = artifacts_dir / "overflow"
+    shots.mkdir(exist_ok=True)
+    too_wide = []
+    for url in _pages(seeded["partner"]):
+        response = page.goto(url)
+        assert response.status == 200, f"{url}: {response.status}"
+        page.wait_for_load_state("networkidle")
+        found = page.evaluate(MEASURE)
+        name = (
+            url.strip("/").replace("/", "_").replace("?", "_").replace("=", "-").replace("&", "_")
+        )
+        page.screenshot(path=str(shots / f"{width}-{name or 'home'}.png"), full_page=True)
+        if found["over"] > 0:
+            too_wide.append(f"{url}: {found['over']} px too wide: {found['wide']}")
+    assert too_wide == [], "\n".join(too_wide)
