@@ -16,12 +16,14 @@ def _setup(state):
     from crm.interactions import policy
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items
+    from crm.interactions.card import FACT
     from crm.interactions.demo import make_interactions_demo
     from crm.interactions.feeds import revoke_on_deactivation
     from crm.interactions.home import WIDGETS
     from crm.interactions.jobs import send_reminders
     from crm.interactions.views import partner_tab
     from crm.notifications.producers import NotificationProducer, register_producer
+    from crm.partners.card import register_fact
     from crm.partners.tabs import PartnerTab, register_tab
 
     policy.register(state)
@@ -34,6 +36,7 @@ def _setup(state):
     register_demo_step(state, 40, make_interactions_demo)
     for widget in WIDGETS:
         register_widget(state, widget)
+    register_fact(state, FACT)
     on_user_deactivated(state, revoke_on_deactivation)
     register_producer(state, NotificationProducer("interaction-reminders", send_reminders, 60, 10))
 

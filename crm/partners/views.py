@@ -15,6 +15,7 @@ from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
 from crm.htmx import is_fragment_request, render
 from crm.partners import bp, queries, services
+from crm.partners.card import facts_html
 from crm.partners.filters import PartnerFilter
 from crm.partners.forms import (
     ContactDetailForm,
@@ -200,6 +201,8 @@ def detail(partner_id: int):
         tab=tab,
         tab_html=tab.html(partner),
         can_edit=may(current_user, "partner.edit", partner),
+        # The header (full page only: a tab switch swaps just the tab's body).
+        facts=[] if is_fragment_request() else facts_html(current_app, current_user, partner),
     )
 
 

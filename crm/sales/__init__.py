@@ -13,8 +13,10 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 def _setup(state):
     from crm.exchange.registry import register_kind
     from crm.home.widgets import register_widget
+    from crm.partners.card import register_fact
     from crm.partners.services import register_merge_hook
     from crm.partners.tabs import PartnerTab, register_tab
+    from crm.sales.card import FACT
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.home import WIDGET
     from crm.sales.services import renumber_payments_for_merge
@@ -24,6 +26,7 @@ def _setup(state):
     register_tab(state, PartnerTab("purchases", _l("Purchases"), purchases_tab, 30))
     register_merge_hook(state, renumber_payments_for_merge)
     register_widget(state, WIDGET)
+    register_fact(state, FACT)
     for kind in (PRODUCTS, SALES, PAYMENTS, STOCK):
         register_kind(state, kind)
 
