@@ -26,7 +26,7 @@ from crm.core.filters import (
     SearchField,
     TextField,
 )
-from crm.core.params import MAX_DATE, MIN_DATE, id_or_none
+from crm.core.params import id_or_none
 from crm.interactions.models import KINDS, STATUSES
 
 GROUPS = {
@@ -93,11 +93,7 @@ class InteractionFilter(ListFilter):
         bad=lambda raw: _(
             "The start date %(value)s is not a date (YYYY-MM-DD); ignored.", value=repr(raw[:20])
         ),
-        out_of_range=lambda raw, error: _(
-            "Choose a start date between %(first)s and %(last)s; ignored.",
-            first=MIN_DATE.year,
-            last=MAX_DATE.year,
-        ),
+        what=_l("The start date"),  # out of range: core's message with this label
     )
     date_to = DateField(
         _l("To"),
@@ -106,11 +102,7 @@ class InteractionFilter(ListFilter):
         bad=lambda raw: _(
             "The end date %(value)s is not a date (YYYY-MM-DD); ignored.", value=repr(raw[:20])
         ),
-        out_of_range=lambda raw, error: _(
-            "Choose an end date between %(first)s and %(last)s; ignored.",
-            first=MIN_DATE.year,
-            last=MAX_DATE.year,
-        ),
+        what=_l("The end date"),  # out of range: core's message with this label
     )
     unprocessed = FlagField(_l("Unprocessed only"), id="f-unprocessed")
     # With `unprocessed`: only the items that came due more than a week ago (the list shows

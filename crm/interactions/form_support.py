@@ -12,7 +12,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from crm.core.errors import DomainError
-from crm.core.params import MAX_DATE, MIN_DATE, OutOfRange, id_or_none
+from crm.core.params import OutOfRange, id_or_none
 from crm.core.policy import may, visible
 from crm.core.text import CONTROL_CHARS
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
@@ -94,14 +94,8 @@ def datetimes(form, names: tuple[str, ...]) -> dict:
     for name in names:
         try:
             values[name] = parse_local(getattr(form, name).data, zone())
-        except OutOfRange:
-            getattr(form, name).errors = [
-                _(
-                    "Choose a date between %(first)s and %(last)s.",
-                    first=MIN_DATE.year,
-                    last=MAX_DATE.year,
-                )
-            ]
+        except OutOfRange as exc:  # core's message (crm.core.params) names the bounds
+            getattr(form, name).errors = [f"{exc}."]
             values[name] = False
         except ValueError:
             getattr(form, name).errors = [_("Enter a date and time (YYYY-MM-DD HH:MM).")]
