@@ -2,6 +2,7 @@
 calendar with its iCalendar feed, and reminders."""
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
 
 from crm.core.registry import register_nav
 from crm.demo import register_demo_step
@@ -26,11 +27,11 @@ def _setup(state):
     from crm.partners.tabs import PartnerTab, register_tab
 
     policy.register(state)
-    register_nav(state, "interactions.index", "Interactions", 20)
-    register_nav(state, "interactions.calendar", "Calendar", 25)
-    register_tab(state, PartnerTab("interactions", "Interactions", partner_tab, 25))
+    register_nav(state, "interactions.index", _l("Interactions"), 20)
+    register_nav(state, "interactions.calendar", _l("Calendar"), 25)
+    register_tab(state, PartnerTab("interactions", _l("Interactions"), partner_tab, 25))
     register_calendar_source(
-        state, CalendarSource("interactions", "Interactions", calendar_source_items, 10)
+        state, CalendarSource("interactions", _l("Interactions"), calendar_source_items, 10)
     )
     register_demo_step(state, 40, make_interactions_demo)
     for widget in WIDGETS:

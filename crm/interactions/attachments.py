@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from crm.core import audit
 from crm.core.errors import DomainError
@@ -37,8 +38,8 @@ def add_attachments(actor, i: Interaction, files) -> list[Attachment]:
         return []
     if len(i.attachments) + len(files) > MAX_FILES:
         raise DomainError(
-            f"At most {MAX_FILES} files per interaction.",
-            {"attachments": [f"At most {MAX_FILES} files."]},
+            _("At most %(num)s files per interaction.", num=MAX_FILES),
+            {"attachments": [_("At most %(num)s files.", num=MAX_FILES)]},
         )
     written: list[Path] = []
     added = []
@@ -50,10 +51,8 @@ def add_attachments(actor, i: Interaction, files) -> list[Attachment]:
             written.append(target)
             size = target.stat().st_size
             if size == 0:
-                raise DomainError(
-                    f"{upload.filename[:80]} is empty.",
-                    {"attachments": [f"{upload.filename[:80]} is empty."]},
-                )
+                empty = _("%(name)s is empty.", name=upload.filename[:80])
+                raise DomainError(empty, {"attachments": [empty]})
             # By the name as given: secure_filename drops non-ASCII names down to their
             # extension ("Счёт.pdf" -> "pdf"), which no longer reads as a PDF.
             kind = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"

@@ -24,7 +24,8 @@ class CalendarItem:
     kind: str = ""  # css hint: meeting, call, deal…
     kind_title: str = ""
     subtitle: str = ""  # partner / contact
-    status: str = ""
+    status: str = ""  # css hint: planned, completed…
+    status_title: str = ""  # the status as the reader says it
     unprocessed: bool = False
     overdue: bool = False
     all_day: bool = False

@@ -11,8 +11,12 @@ from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from crm.auth.models import User
 from crm.core.filters import ChoiceField, DateField, ListFilter, TextField
+from crm.core.formats import fmt_date
 
 # Dates the calendar can page to: the app's date bounds (a month grid reaches a week either
 # side of its month, and that stays inside Python's calendar).
@@ -21,13 +25,21 @@ from crm.core.policy import may
 from crm.core.timeutil import to_zone
 from crm.extensions import db
 from crm.interactions.calendar import CalendarItem
+from crm.interactions.labels import (
+    day_heading,
+    first_upper,
+    input_value,
+    local_datetime,
+    local_time,
+    month_heading,
+    span_label,
+)
 
-VIEWS = {"day": "Day", "week": "Week", "month": "Month", "agenda": "Agenda"}
+VIEWS = {"day": _l("Day"), "week": _l("Week"), "month": _l("Month"), "agenda": _l("Agenda")}
 DEFAULT_VIEW = "month"
 AGENDA_DAYS = 30
 # Hour rows of the week and day views; items outside go to an "earlier" / "later" row.
 FIRST_HOUR, LAST_HOUR = 7, 21
-LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # the value of a datetime-local input
 
 # --- what the request asks for ------------------------------------------------------------
 
@@ -38,25 +50,30 @@ class CalendarQuery(ListFilter):
     date's default (today) and whose items to show."""
 
     view = ChoiceField(
-        "View",
+        _l("View"),
         VIEWS,
         default=DEFAULT_VIEW,
         strip=True,
         cut=20,
         keep_default=True,
-        message="There is no calendar view {value}; showing the month.",
+        message=_l("There is no calendar view {value}; showing the month."),
     )
     day = DateField(
-        "Date",
+        _l("Date"),
         name="date",
         id="calendar-date",
         keep_default=True,
-        bad=lambda raw: f"{raw[:20]!r} is not a date (YYYY-MM-DD); showing today.",
-        out_of_range=lambda raw, error: (
-            f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; showing today."
+        bad=lambda raw: _(
+            "%(value)s is not a date (YYYY-MM-DD); showing today.", value=repr(raw[:20])
+        ),
+        out_of_range=lambda raw, error: _(
+            "Choose a date between %(first)s and %(last)s; showing today.",
+            first=MIN_DATE.year,
+            last=MAX_DATE.year,
         ),
     )
-    user_param = TextField("Whose calendar", name="user")  # "" (one's own), "all", or a user id
+    # "" (the default: one's own, or everyone's for who has no calendar), "me", "all", or an id
+    user_param = TextField(_l("Whose calendar"), name="user")
     owner_ids: list[int] | None = None  # None: every item the signed-in user may see
     owner_label: str = ""
 
@@ -64,26 +81,45 @@ class CalendarQuery(ListFilter):
 def parse_query(args, user, today: date) -> CalendarQuery:
     q = CalendarQuery(args)
     q.day = q.day or today
-    q.user_param, q.owner_ids, q.owner_label = _owner(q.user_param, user, q.problems)
+    chosen, q.owner_ids, q.owner_label = _owner(q.user_param, user, q.problems)
+    q.user_param = owner_param(user, chosen)
     return q
+
+
+def owner_param(user, chosen: str) -> str:
+    """The `user` parameter of links for a chosen calendar ("me", "all", an id): left out
+    ("") when it is the user's default."""
+    return "" if chosen == default_owner(user) else chosen
+
+
+def default_owner(user) -> str:
+    """Whose calendar opens first: one's own — but a user who is never responsible for an
+    item (a viewer, a marketer) would open an empty one, so he sees everyone's."""
+    if may(user, "calendar.view_others") and not may(user, "records.own"):
+        return "all"
+    return "me"
 
 
 def _owner(raw, user, problems: list[str]) -> tuple[str, list[int] | None, str]:
     raw = (raw or "").strip()
-    own = ("", [user.id], "My calendar")
-    if raw in ("", "me", str(user.id)):
+    if not raw:
+        raw = default_owner(user)
+    own = ("me", [user.id], _("My calendar"))
+    if raw in ("me", str(user.id)):
         return own
     if not may(user, "calendar.view_others"):
         problems.append(
-            "You can see only your own calendar (and what you take part in); showing yours."
+            _("You can see only your own calendar (and what you take part in); showing yours.")
         )
         return own
     if raw == "all":
-        return "all", None, "Everyone"
+        return "all", None, _("Everyone")
     other_id = id_or_none(raw)
     other = db.session.get(User, other_id) if other_id else None
     if other is None:
-        problems.append(f"There is no user {raw[:20]!r}; showing your calendar.")
+        problems.append(
+            _("There is no user %(value)s; showing your calendar.", value=repr(raw[:20]))
+        )
         return own
     return str(other.id), [other.id], other.display_name
 
@@ -111,21 +147,13 @@ def _add_months(day: date, n: int) -> date:
     return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
-def _span_label(first: date, last: date) -> str:
-    if first.year != last.year:
-        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
-    if first.month != last.month:
-        return f"{first:%-d %b} – {last:%-d %b %Y}"
-    return f"{first.day} – {last:%-d %B %Y}"
-
-
 def period_of(view: str, day: date) -> Period:
     """The days a view shows around `day`; weeks start on Monday."""
     if view == "day":
         return Period(
             day,
             day + timedelta(days=1),
-            f"{day:%A, %-d %B %Y}",
+            day_heading(day),
             day - timedelta(days=1),
             day + timedelta(days=1),
         )
@@ -134,7 +162,7 @@ def period_of(view: str, day: date) -> Period:
         return Period(
             first,
             first + timedelta(days=7),
-            _span_label(first, first + timedelta(days=6)),
+            span_label(first, first + timedelta(days=6)),
             day - timedelta(days=7),
             day + timedelta(days=7),
         )
@@ -143,7 +171,7 @@ def period_of(view: str, day: date) -> Period:
         return Period(
             day,
             last + timedelta(days=1),
-            _span_label(day, last),
+            span_label(day, last),
             day - timedelta(days=AGENDA_DAYS),
             day + timedelta(days=AGENDA_DAYS),
         )
@@ -154,7 +182,7 @@ def period_of(view: str, day: date) -> Period:
     return Period(
         first,
         end,
-        f"{day:%B %Y}",
+        month_heading(day),
         _add_months(month_first, -1),
         _add_months(month_first, 1),
         month=day.month,
@@ -178,52 +206,62 @@ class Entry:
     def hour(self) -> int:
         return self.start.hour
 
+    # Labels in the reader's language; `start` and `end` are already local wall-clock times.
+
     @property
     def time_label(self) -> str:
         if self.item.all_day:
-            return "All day"
+            return _("All day")
         if self.continued:
-            return f"…–{self.end:%H:%M}" if self.end > self.start else "…"
+            return f"…–{local_time(self.end)}" if self.end > self.start else "…"
         if self.end > self.start:
             if self.end.date() == self.start.date():
-                return f"{self.start:%H:%M}–{self.end:%H:%M}"
-            return f"{self.start:%H:%M}–{self.end:%-d %b %H:%M}"
-        return f"{self.start:%H:%M}"
+                return f"{local_time(self.start)}–{local_time(self.end)}"
+            end_day = fmt_date(self.end.date(), kind="day")
+            return f"{local_time(self.start)}–{end_day} {local_time(self.end)}"
+        return local_time(self.start)
 
     @property
     def short_time(self) -> str:
         """The start only, for a month cell."""
         if self.item.all_day:
-            return "All day"
-        return "…" if self.continued else f"{self.start:%H:%M}"
+            return _("All day")
+        return "…" if self.continued else local_time(self.start)
 
     @property
     def when(self) -> str:
-        """The full local time range, for the item's details."""
+        """The full local time range, for the item's details: "Пятница, 4 декабря 2026,
+        10:00 – 11:30"."""
+        day = first_upper(fmt_date(self.start.date(), kind="long_day"))
         if self.item.all_day:
-            return f"{self.start:%a %-d %b %Y}, all day"
-        text = f"{self.start:%a %-d %b %Y, %H:%M}"
+            return _("%(day)s, all day", day=day)
+        text = f"{day}, {local_time(self.start)}"
         if self.end > self.start:
-            same_day = self.end.date() == self.start.date()
-            text += f" – {self.end:%H:%M}" if same_day else f" – {self.end:%a %-d %b, %H:%M}"
+            if self.end.date() == self.start.date():
+                text += f" – {local_time(self.end)}"
+            else:
+                text += f" – {fmt_date(self.end.date(), kind='day')}, {local_time(self.end)}"
         return text
 
     @property
     def local_start(self) -> str:
-        return self.start.strftime(LOCAL_INPUT)
+        return input_value(self.start)
 
     @property
-    def moves(self) -> list[tuple[str, str]]:
-        """One-tap moves (label, new local start): wall-clock days keep the time across a
-        change to or from summer time."""
+    def moves(self) -> list[tuple[str, str, str]]:
+        """One-tap moves (label, new local start, the new start as people read it): wall-clock
+        days keep the time across a change to or from summer time."""
         if not self.item.reschedule_url:
             return []
         shifts = (
-            ("−1 day", timedelta(days=-1)),
-            ("+1 day", timedelta(days=1)),
-            ("+1 hour", timedelta(hours=1)),
+            (_("−1 day"), timedelta(days=-1)),
+            (_("+1 day"), timedelta(days=1)),
+            (_("+1 hour"), timedelta(hours=1)),
         )
-        return [(label, (self.start + delta).strftime(LOCAL_INPUT)) for label, delta in shifts]
+        return [
+            (label, input_value(self.start + delta), local_datetime(self.start + delta))
+            for label, delta in shifts
+        ]
 
 
 def _local_span(item: CalendarItem, zone_name: str) -> tuple[datetime, datetime]:

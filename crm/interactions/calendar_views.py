@@ -11,12 +11,14 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from crm.access import public, viewer_may_post
 from crm.auth.models import User
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.formats import fmt_datetime
 from crm.core.params import OutOfRange
 from crm.core.policy import may
 from crm.core.timeutil import from_zone, parse_local, to_zone, user_zone, utcnow
@@ -43,16 +45,25 @@ from crm.interactions.calendar_grid import (
     bucket,
     clamp,
     columns,
+    owner_param,
     parse_query,
     period_of,
 )
 from crm.interactions.forms import MoveForm
+from crm.interactions.labels import (
+    count_label,
+    day_heading,
+    input_value,
+    ngettext,
+    weekday_names,
+)
 from crm.interactions.models import (
-    KINDS,
     contact_label,
     display_title,
     is_overdue,
     is_unprocessed,
+    kind_title,
+    status_title,
 )
 from crm.interactions.views import load_interaction
 
@@ -102,7 +113,8 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
                 ends_at=row.ends_at or row.starts_at,
                 url=url,
                 kind=row.kind,
-                kind_title=KINDS.get(row.kind, row.kind),
+                kind_title=kind_title(row.kind),
+                status_title=status_title(row.status),
                 subtitle=contact_label(row.partner_name, row.person_name, row.contact_text),
                 status=row.status,
                 unprocessed=is_unprocessed(row.due_at, now),
@@ -116,8 +128,12 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
 
 
 def owner_choices(user, q: CalendarQuery) -> list[tuple[str, str]]:
-    """(value, label) for the "whose calendar" select: oneself, everyone, each manager."""
-    choices = [("", f"Me ({user.display_name})"), ("all", "Everyone")]
+    """(value, label) for the "whose calendar" select: oneself, everyone, each manager (the
+    user's default calendar has the value "", as its links leave `user` out)."""
+    choices = [
+        (owner_param(user, "me"), _("Me (%(name)s)", name=user.display_name)),
+        (owner_param(user, "all"), _("Everyone")),
+    ]
     users = [u for u in queries.assignable_users() if u.id != user.id]
     if q.owner_ids and q.owner_ids[0] != user.id and all(u.id != q.owner_ids[0] for u in users):
         users.append(db.session.get(User, q.owner_ids[0]))
@@ -139,6 +155,7 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
         CalendarWindow(current_user, start, end, q.owner_ids, zone_name, per_day)
     )
     entries = bucket(found.items, period.days, zone_name)
+    item_total = len(found.items) + sum(found.hidden.values())
     ctx = {
         "q": q,
         "period": period,
@@ -149,7 +166,7 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
         "hidden": found.hidden,
         "notice": notice,
         "error": error,
-        "item_count": len(found.items) + sum(found.hidden.values()),
+        "item_count": item_total,
         "csrf": generate_csrf(),
         "prev_date": clamp(period.prev),
         "next_date": clamp(period.next),
@@ -157,6 +174,13 @@ def calendar_context(args, *, notice: str = "", error: str = "") -> dict:
         "first_hour": FIRST_HOUR,
         "last_hour": LAST_HOUR,
         "may_choose_owner": may(current_user, "calendar.view_others"),
+        # For the script that asks before a move into the past (the reader's wall clock).
+        "local_now": input_value(to_zone(now, zone_name)),
+        "weekdays": weekday_names(),
+        "day_heading": day_heading,
+        "item_count_label": ngettext(
+            "%(num)s item", "%(num)s items", item_total, num=count_label(item_total)
+        ),
     }
     if q.view in ("week", "day"):
         ctx["columns"] = columns(entries)
@@ -202,6 +226,9 @@ def reschedule(interaction_id: int):
         if not form.validate():
             raise DomainError(" ".join(form.version.errors))
         starts_at = parse_new_start(raw)
+        if starts_at < utcnow() and request.form.get("confirm") != "1":
+            db.session.rollback()
+            return _ask_past_move(i, starts_at)
         services.reschedule(current_user, i, starts_at, version=submitted_version(form))
     except PermissionDenied:
         db.session.rollback()
@@ -209,31 +236,61 @@ def reschedule(interaction_id: int):
     except StaleRecord as exc:
         # Redrawn as it is now, with what changed: the user decides again where it goes.
         db.session.rollback()
-        return _after_reschedule(error="Nothing was moved.", conflict=exc, status=409)
+        return _after_reschedule(error=_("Nothing was moved."), conflict=exc, status=409)
     except DomainError as exc:
         db.session.rollback()
         return _after_reschedule(error=exc.message, status=422)
     title = i.display_title
     db.session.commit()
-    local = to_zone(starts_at, zone())
-    return _after_reschedule(notice=f"“{title}” moved to {local:%a %-d %b %Y, %H:%M}.")
+    return _after_reschedule(
+        notice=_("“%(title)s” moved to %(when)s.", title=title, when=fmt_datetime(starts_at))
+    )
+
+
+def _ask_past_move(i, starts_at: datetime):
+    """A move into the past is asked about first: the calendar again, unchanged, with the
+    question and a button that sends the same move confirmed (`confirm=1`). The page's script
+    asks before sending (static/js/app.js); this catches a page drawn long ago, and works
+    without JavaScript."""
+    ctx = calendar_context(request.form)
+    ctx["ask_past"] = {
+        "url": url_for("interactions.reschedule", interaction_id=i.id),
+        "question": _(
+            "“%(title)s” would move to %(when)s, which is in the past. Move it there?",
+            title=i.display_title,
+            when=fmt_datetime(starts_at),
+        ),
+        "value": input_value(to_zone(starts_at, zone())),
+        "version": request.form.get("version", ""),
+    }
+    if is_fragment_request():
+        return render("interactions/calendar.html", "interactions/_calendar_body.html", **ctx)
+    ctx.update(feed_context())
+    return render("interactions/calendar.html", **ctx)
 
 
 def parse_new_start(raw: str) -> datetime:
     """A `datetime-local` value in the user's zone as naive UTC; DomainError if it is none."""
     if not raw:
-        raise DomainError("Choose the new date and time; nothing was moved.")
+        raise DomainError(_("Choose the new date and time; nothing was moved."))
     try:
         if not LOCAL_VALUE.fullmatch(raw):
             raise ValueError(raw)
         return parse_local(raw, zone())
     except OutOfRange:
         raise DomainError(
-            f"Choose a date between {MIN_DATE.year} and {MAX_DATE.year}; nothing was moved."
+            _(
+                "Choose a date between %(first)s and %(last)s; nothing was moved.",
+                first=MIN_DATE.year,
+                last=MAX_DATE.year,
+            )
         ) from None
     except ValueError:
         raise DomainError(
-            f"{raw[:30]!r} is not a date and time (YYYY-MM-DDTHH:MM); nothing was moved."
+            _(
+                "%(value)s is not a date and time (YYYY-MM-DDTHH:MM); nothing was moved.",
+                value=repr(raw[:30]),
+            )
         ) from None
 
 
@@ -334,7 +391,7 @@ def feed_revoke():
     """Revoke one's feed link: calendar programs using it get nothing more."""
     revoked = feeds.revoke_feed(current_user)
     db.session.commit()
-    message = "The feed link is revoked." if revoked else "There was no feed link to revoke."
+    message = _("The feed link is revoked.") if revoked else _("There was no feed link to revoke.")
     if not is_fragment_request():
         flash(message, "success")
         return redirect(url_for("interactions.calendar", _anchor="calendar-feed"))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from crm.core.filters import (
     CONTROL_CHARS,
     MAX_QUERY,
@@ -27,11 +30,11 @@ from crm.core.params import id_or_none
 from crm.interactions.models import KINDS, STATUSES
 
 GROUPS = {
-    "": "No grouping",
-    "partner": "By partner",
-    "responsible": "By responsible",
-    "subject": "By subject",
-    "day": "By day",
+    "": _l("No grouping"),
+    "partner": _l("By partner"),
+    "responsible": _l("By responsible"),
+    "subject": _l("By subject"),
+    "day": _l("By day"),
 }
 FREE_SUBJECT = "text"  # subject=text:<words> filters on the free-text subject
 
@@ -46,71 +49,90 @@ class SubjectField(TextField):
         subject = CONTROL_CHARS.sub(" ", raw.strip())[:MAX_QUERY]
         if not subject:
             return ""
-        key, _, value = subject.partition(":")
+        key, _sep, value = subject.partition(":")
         if key == FREE_SUBJECT:
             return f"{FREE_SUBJECT}:{value.strip()}" if value.strip() else ""
         if not key or id_or_none(value) is None:
-            raise Ignored("Unknown subject ignored.")
+            raise Ignored(_("Unknown subject ignored."))
         return subject
 
 
 class InteractionFilter(ListFilter):
-    q = SearchField("Search", id="q")
+    q = SearchField(_l("Search"), id="q")
     kind = ChoiceField(
-        "Kind",
+        _l("Kind"),
         KINDS,
-        blank="Any kind",
+        blank=_l("Any kind"),
         cut=30,
         id="f-kind",
-        message="Unknown kind {value} ignored.",
+        message=_l("Unknown kind {value} ignored."),
     )
     status = ChoiceField(
-        "Status",
+        _l("Status"),
         STATUSES,
-        blank="Any status",
+        blank=_l("Any status"),
         cut=30,
         id="f-status",
-        message="Unknown status {value} ignored.",
+        message=_l("Unknown status {value} ignored."),
     )
     # "" anyone visible, "me", or a user id
     responsible = IdField(
-        "Responsible",
+        _l("Responsible"),
         keywords=("me",),
         as_text=True,
         id="f-responsible",
-        message="Unknown responsible user ignored.",
-        fixed=[("", "Anyone"), ("me", "Me (and where I take part)")],
+        message=_l("Unknown responsible user ignored."),
+        fixed=[("", _l("Anyone")), ("me", _l("Me (and where I take part)"))],
     )
-    partner = IdField("Partner", message="Unknown partner ignored.", id="f-partner")
-    subject = SubjectField("Subject", id="f-subject")
-    date_from = DateField("From", name="from", what="The start date", id="f-from")  # inclusive
-    date_to = DateField("To", name="to", what="The end date", id="f-to")  # local dates
-    unprocessed = FlagField("Unprocessed only", id="f-unprocessed")
+    partner = IdField(_l("Partner"), message=_l("Unknown partner ignored."), id="f-partner")
+    subject = SubjectField(_l("Subject"), id="f-subject")
+    date_from = DateField(  # inclusive; local dates
+        _l("From"),
+        name="from",
+        id="f-from",
+        bad=lambda raw: _(
+            "The start date %(value)s is not a date (YYYY-MM-DD); ignored.", value=repr(raw[:20])
+        ),
+        what=_l("The start date"),  # out of range: core's message with this label
+    )
+    date_to = DateField(
+        _l("To"),
+        name="to",
+        id="f-to",
+        bad=lambda raw: _(
+            "The end date %(value)s is not a date (YYYY-MM-DD); ignored.", value=repr(raw[:20])
+        ),
+        what=_l("The end date"),  # out of range: core's message with this label
+    )
+    unprocessed = FlagField(_l("Unprocessed only"), id="f-unprocessed")
+    # With `unprocessed`: only the items that came due more than a week ago (the list shows
+    # the recent ones first and folds these away).
+    older = FlagField(_l("Older than a week"), id="f-older")
     group = ChoiceField(
-        "Grouping",
+        _l("Grouping"),
         GROUPS,
         cut=30,
         active=False,
         id="f-group",
-        message="Unknown grouping {value} ignored.",
+        message=_l("Unknown grouping {value} ignored."),
     )
-    page = PageField("Page")
+    page = PageField(_l("Page"))
 
     def check(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            self.problems.append("The period ends before it starts; the dates were swapped.")
+            self.problems.append(_("The period ends before it starts; the dates were swapped."))
             self.date_from, self.date_to = self.date_to, self.date_from
 
     @property
     def subject_ref(self) -> tuple[str, int] | None:
-        key, _, value = self.subject.partition(":")
+        key, _sep, value = self.subject.partition(":")
         if self.subject and key != FREE_SUBJECT:
             return key, int(value)
         return None
 
     @property
     def subject_words(self) -> str:
-        key, _, value = self.subject.partition(":")
+        key, _sep, value = self.subject.partition(":")
         return value if key == FREE_SUBJECT else ""
 
     def query_string(self, **changes) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -20,6 +21,7 @@ from crm.extensions import db
 from crm.forms import apply_errors
 from crm.interactions import queries, subjects
 from crm.interactions.forms import InteractionForm, LogForm
+from crm.interactions.labels import input_value
 from crm.interactions.models import KINDS, Interaction
 from crm.partners.models import Partner
 
@@ -33,10 +35,11 @@ def zone() -> str:
 def local_input(value: datetime | None) -> str:
     """A UTC datetime as the value of a `datetime-local` input in the user's zone."""
     local = to_zone(value, zone())
-    return local.strftime("%Y-%m-%dT%H:%M") if local else ""
+    return input_value(local) if local else ""
 
 
-def partner_choices(selected: Partner | None, blank: str = "— no partner —") -> list[SelectChoice]:
+def partner_choices(selected: Partner | None, blank: str | None = None) -> list[SelectChoice]:
+    blank = _("— no partner —") if blank is None else blank
     stmt = select(Partner).where(Partner.merged_into_id.is_(None))
     stmt = visible(current_user, Partner, stmt)
     q = CONTROL_CHARS.sub(" ", request.args.get("partner_q") or "").strip()[:100]
@@ -62,7 +65,7 @@ def person_choices(partner: Partner | None) -> list[SelectChoice]:
 
 
 def subject_choices() -> list[SelectChoice]:
-    return [SelectChoice("", "Free text")] + [
+    return [SelectChoice("", _("Free text"))] + [
         SelectChoice(t.key, t.title) for t in subjects.subject_types()
     ]
 
@@ -91,11 +94,11 @@ def datetimes(form, names: tuple[str, ...]) -> dict:
     for name in names:
         try:
             values[name] = parse_local(getattr(form, name).data, zone())
-        except OutOfRange as exc:
+        except OutOfRange as exc:  # core's message (crm.core.params) names the bounds
             getattr(form, name).errors = [f"{exc}."]
             values[name] = False
         except ValueError:
-            getattr(form, name).errors = ["Enter a date and time (YYYY-MM-DD HH:MM)."]
+            getattr(form, name).errors = [_("Enter a date and time (YYYY-MM-DD HH:MM).")]
             values[name] = False
     return values
 
@@ -161,7 +164,7 @@ def new_form() -> InteractionForm:
     if kind in ("meeting", "planned"):
         start = (now + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
         form.duration_minutes.data = 60
-    form.starts_at.data = start.strftime("%Y-%m-%dT%H:%M")
+    form.starts_at.data = input_value(start)
     form.direction.data = "outgoing"
     parent_id = id_or_none(args.get("parent_id"))
     parent = db.session.get(Interaction, parent_id) if parent_id else None

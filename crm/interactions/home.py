@@ -127,7 +127,8 @@ def unprocessed(day: Day) -> str:
 
 
 WIDGETS = [
-    HomeWidget("unprocessed", _l("Unprocessed"), unprocessed, 10),
+    # A context: the list marks one item "Unprocessed" (singular in Russian).
+    HomeWidget("unprocessed", _lp("my day", "Unprocessed"), unprocessed, 10),
     # A context: "Overdue" alone is also the receivables' column (another translation).
     HomeWidget("overdue", _lp("my day", "Overdue"), overdue, 20),
     HomeWidget("today", _l("Today"), today, 30),

@@ -1,13 +1,16 @@
 """Background jobs of interactions: reminders to the responsible user before a planned
-interaction starts and when its follow-up date has passed."""
+interaction starts and when its follow-up date has passed, written in his language and zone."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.auth.models import User
+from crm.core.formats import fmt_datetime
+from crm.core.i18n import in_language
 from crm.core.timeutil import to_zone, user_zone, utcnow
 from crm.extensions import db
 from crm.interactions.models import OPEN_STATUSES, Interaction
@@ -24,7 +27,8 @@ AT_START = timedelta(minutes=1)
 
 
 def _minute(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M")
+    # Part of a notification's key (a machine value, never shown): "2026-11-30T10:00".
+    return value.replace(second=0, microsecond=0).isoformat(timespec="minutes")
 
 
 def start_key(interaction_id: int, starts_at: datetime) -> str:
@@ -47,19 +51,24 @@ def _url(i: Interaction) -> str:
     return f"/interactions/{i.id}"
 
 
+# Titles and bodies are written in the recipient's language (`in_language(user.locale)` around
+# them) and his time zone: the job runs for everyone at once, outside any request.
+
+
 def _with_whom(i: Interaction) -> str:
     if i.partner is not None:
-        return f"{i.kind_title} with {i.partner.name}"
+        return _("%(kind)s with %(name)s", kind=i.kind_title, name=i.partner.name)
     if i.contact_text:
-        return f"{i.kind_title} with {i.contact_text}"
+        return _("%(kind)s with %(name)s", kind=i.kind_title, name=i.contact_text)
     return f"{i.kind_title}: {i.title}" if i.title else i.kind_title
 
 
 def _local(value: datetime, user: User, now: datetime) -> str:
-    """'10:00' today in the user's zone, else '2026-11-30 10:00'."""
+    """'10:00' today in the user's zone, else '30.11.2026 10:00' (in his language)."""
     zone = user_zone(user)
-    local, today = to_zone(value, zone), to_zone(now, zone).date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+    today = to_zone(now, zone).date()
+    kind = "time" if to_zone(value, zone).date() == today else "datetime"
+    return fmt_datetime(value, zone=zone, kind=kind)
 
 
 def _body(i: Interaction) -> str:
@@ -97,7 +106,11 @@ def _start_reminders(now: datetime) -> int:
         due,
         lambda i: (
             start_key(i.id, i.starts_at),
-            f"{_with_whom(i)} at {_local(i.starts_at, i.responsible, now)}",
+            _(
+                "%(what)s at %(when)s",
+                what=_with_whom(i),
+                when=_local(i.starts_at, i.responsible, now),
+            ),
         ),
     )
 
@@ -121,7 +134,11 @@ def _follow_up_reminders(now: datetime) -> int:
         due,
         lambda i: (
             follow_up_key(i.id, i.follow_up_at),
-            f"Follow-up due: {_with_whom(i)} ({_local(i.follow_up_at, i.responsible, now)})",
+            _(
+                "Follow-up due: %(what)s (%(when)s)",
+                what=_with_whom(i),
+                when=_local(i.follow_up_at, i.responsible, now),
+            ),
         ),
     )
 
@@ -131,8 +148,10 @@ def _announce(due: dict[tuple[int, str], int], key_and_title) -> int:
     `key_and_title(interaction)` gives the notification's key and title."""
     created = 0
     for i in _load(_not_yet_notified(due)):
-        key, title = key_and_title(i)
-        created += notify(i.responsible_id, key, title, _body(i), _url(i)) is not None
+        with in_language(i.responsible.locale):
+            key, title = key_and_title(i)
+            body = _body(i)
+        created += notify(i.responsible_id, key, title, body, _url(i)) is not None
     return created
 
 
@@ -161,7 +180,7 @@ def send_reminders(run=None, now: datetime | None = None) -> dict:
         db.session.rollback()  # the worker's session outlives the job
         raise
     emailed = mail.deliver_pending()
-    if run is not None:
+    if run is not None:  # the job's log line, read by admins
         run.message = f"{notified} notified, {emailed} e-mailed"
         db.session.commit()
     return {"notified": notified, "emailed": emailed}

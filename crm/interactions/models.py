@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -14,23 +15,24 @@ from crm.core.versioning import Versioned
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
 
+# Titles in the reader's language (lazy: each use is translated when it is shown).
 KINDS = {
-    "meeting": "Meeting",
-    "planned": "Planned interaction",
-    "call": "Phone call",
-    "sms": "SMS",
-    "email": "E-mail",
+    "meeting": _l("Meeting"),
+    "planned": _l("Planned interaction"),
+    "call": _l("Phone call"),
+    "sms": _l("SMS"),
+    "email": _l("E-mail"),
 }
 STATUSES = {
-    "planned": "Planned",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "deferred": "Deferred",
-    "cancelled": "Cancelled",
+    "planned": _l("Planned"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "deferred": _l("Deferred"),
+    "cancelled": _l("Cancelled"),
 }
 # Statuses that still need someone to act: their start time makes them due.
 OPEN_STATUSES = ("planned", "in_progress", "deferred")
-DIRECTIONS = {"outgoing": "Outgoing", "incoming": "Incoming"}
+DIRECTIONS = {"outgoing": _l("Outgoing"), "incoming": _l("Incoming")}
 # Kinds that have a direction and an address (the number dialled, the e-mail address).
 DIRECTED_KINDS = ("call", "sms", "email")
 # No interaction lasts longer, nor reminds earlier, than a week (in minutes): the calendar
@@ -43,8 +45,16 @@ MAX_REMIND = 7 * 24 * 60
 # from table rows without loading whole objects.
 
 
+def kind_title(kind: str) -> str:
+    return str(KINDS.get(kind, kind))
+
+
+def status_title(status: str) -> str:
+    return str(STATUSES.get(status, status))
+
+
 def display_title(title: str, kind: str, partner_name: str | None) -> str:
-    return title or KINDS.get(kind, kind) + (f" — {partner_name}" if partner_name else "")
+    return title or kind_title(kind) + (f" — {partner_name}" if partner_name else "")
 
 
 def contact_label(partner_name: str | None, person_name: str | None, contact_text: str) -> str:
@@ -134,11 +144,11 @@ class Interaction(Versioned, db.Model):
 
     @property
     def kind_title(self) -> str:
-        return KINDS.get(self.kind, self.kind)
+        return kind_title(self.kind)
 
     @property
     def status_title(self) -> str:
-        return STATUSES.get(self.status, self.status)
+        return status_title(self.status)
 
     @property
     def contact_label(self) -> str:

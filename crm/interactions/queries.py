@@ -13,7 +13,7 @@ from crm.auth.policy import responsible_users_clause
 from crm.core.paging import Page, capped_page
 from crm.core.policy import may, rows_clause, visible
 from crm.core.text import fold
-from crm.core.timeutil import from_zone, utcnow
+from crm.core.timeutil import from_zone, to_zone, utcnow
 from crm.extensions import db
 from crm.interactions.filters import InteractionFilter
 from crm.interactions.models import MAX_DURATION, Interaction, Participant
@@ -32,7 +32,33 @@ def _local_day_start(day, zone: str) -> datetime:
     return from_zone(datetime.combine(day, time.min), zone)
 
 
-def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = None) -> Select:
+# "Unprocessed" shows what came due today and in the last RECENT_DAYS days first, newest first;
+# the older ones wait folded away with their count (a year of old items would otherwise push a
+# follow-up that just came due to page 3). OLDER_SHOWN of them are listed in the fold.
+RECENT_DAYS = 7
+OLDER_SHOWN = 20
+
+
+def recent_cutoff(zone: str, now: datetime) -> datetime:
+    """The UTC start of the local day RECENT_DAYS before today: items due since are recent."""
+    today = to_zone(now, zone).date()
+    return _local_day_start(today - timedelta(days=RECENT_DAYS), zone)
+
+
+def splits_by_age(flt: InteractionFilter) -> bool:
+    """The unprocessed list without a grouping comes in two parts: recent, then older."""
+    return bool(flt.unprocessed and not flt.group)
+
+
+def list_stmt(
+    user,
+    flt: InteractionFilter,
+    zone: str,
+    now: datetime | None = None,
+    part: str | None = None,
+) -> Select:
+    """The list's select; `part` ("recent"/"older") takes one age part of the unprocessed."""
+    now = now or utcnow()
     stmt = select(Interaction)
     visible = rows_clause(user, Interaction)
     mine = flt.responsible == "me" or (flt.responsible and int(flt.responsible) == user.id)
@@ -69,7 +95,11 @@ def list_stmt(user, flt: InteractionFilter, zone: str, now: datetime | None = No
         end = _local_day_start(flt.date_to + timedelta(days=1), zone)
         stmt = stmt.where(Interaction.starts_at < end)
     if flt.unprocessed:
-        stmt = stmt.where(Interaction.due_at <= (now or utcnow()))
+        stmt = stmt.where(Interaction.due_at <= now)
+        if part == "recent":
+            stmt = stmt.where(Interaction.due_at >= recent_cutoff(zone, now))
+        elif part == "older":
+            stmt = stmt.where(Interaction.due_at < recent_cutoff(zone, now))
     for word in fold(flt.q).split()[:8]:
         stmt = stmt.where(Interaction.search_text.contains(word, autoescape=True))
     return stmt
@@ -95,7 +125,7 @@ def _order(flt: InteractionFilter):
             Interaction.id.desc(),
         ]
     if flt.unprocessed:
-        return [Interaction.due_at, Interaction.id]
+        return [Interaction.due_at.desc(), Interaction.id.desc()]
     return [Interaction.starts_at.desc(), Interaction.id.desc()]
 
 
@@ -106,13 +136,30 @@ def interaction_page(
     per_page: int | None = None,
     now: datetime | None = None,
 ) -> Page:
-    """One page of the list; the matches are counted up to COUNT_LIMIT ("1,000+")."""
+    """One page of the list; the matches are counted up to COUNT_LIMIT ("1,000+"). The
+    unprocessed list pages through its recent part (or, with `older`, the older one)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    stmt = list_stmt(user, flt, zone, now)
+    part = ("older" if flt.older else "recent") if splits_by_age(flt) else None
+    return _page(user, flt, zone, now, part, flt.page, per_page)
+
+
+def older_unprocessed(
+    user, flt: InteractionFilter, zone: str, now: datetime | None = None
+) -> Page | None:
+    """The fold under the recent unprocessed items: how many came due before the last
+    RECENT_DAYS days (counted up to COUNT_LIMIT) and the newest OLDER_SHOWN of them. None when
+    the list is not split by age or already shows the older part."""
+    if not splits_by_age(flt) or flt.older:
+        return None
+    return _page(user, flt, zone, now, "older", 1, OLDER_SHOWN)
+
+
+def _page(user, flt, zone, now, part, page_number: int, per_page: int) -> Page:
+    stmt = list_stmt(user, flt, zone, now, part)
     if flt.group == "partner":
         stmt = stmt.outerjoin(Partner, Partner.id == Interaction.partner_id)
     ids_stmt = stmt.with_only_columns(Interaction.id).order_by(*_order(flt))
-    page = capped_page(ids_stmt, flt.page, per_page)
+    page = capped_page(ids_stmt, page_number, per_page)
     page.items = load(page.items)
     return page
 

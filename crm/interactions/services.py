@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from crm.auth.models import User
@@ -95,9 +96,9 @@ def _int_or_none(value, field: str, errors: FieldErrors) -> int | None:
     try:
         return parse_int(value, minimum=-INT_MAX)
     except OutOfRange:
-        errors.add(field, "The number is too large.")
+        errors.add(field, _("The number is too large."))
     except BadValue:
-        errors.add(field, "Must be a whole number.")
+        errors.add(field, _("Must be a whole number."))
     return None
 
 
@@ -112,10 +113,10 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
     v: dict = {}
     v["kind"] = get("kind") or ""
     if v["kind"] not in KINDS:
-        errors.add("kind", "Choose the kind of interaction.")
+        errors.add("kind", _("Choose the kind of interaction."))
     v["status"] = get("status") or "planned"
     if v["status"] not in STATUSES:
-        errors.add("status", "Choose a status.")
+        errors.add("status", _("Choose a status."))
     v["title"] = (get("title") or "").strip()[:255]
     v["contact_text"] = (get("contact_text") or "").strip()[:255]
     v["subject_text"] = (get("subject_text") or "").strip()[:255]
@@ -125,23 +126,26 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
 
     starts_at = get("starts_at")
     if not isinstance(starts_at, datetime):
-        errors.add("starts_at", "Enter the date and time.")
+        errors.add("starts_at", _("Enter the date and time."))
     v["starts_at"] = starts_at.replace(second=0, microsecond=0) if starts_at else None
 
     duration = _int_or_none(get("duration_minutes", 0), "duration_minutes", errors) or 0
     if not 0 <= duration <= MAX_DURATION:
-        errors.add("duration_minutes", f"Between 0 and {MAX_DURATION} minutes.")
+        errors.add("duration_minutes", _("Between 0 and %(max)s minutes.", max=MAX_DURATION))
     v["duration_minutes"] = duration
 
     follow_up = get("follow_up_at")
     if follow_up is not None and not isinstance(follow_up, datetime):
-        errors.add("follow_up_at", "Enter a date and time.")
+        errors.add("follow_up_at", _("Enter a date and time."))
         follow_up = None
     v["follow_up_at"] = follow_up.replace(second=0, microsecond=0) if follow_up else None
 
     remind = _int_or_none(get("remind_minutes"), "remind_minutes", errors)
     if remind is not None and not 0 <= remind <= MAX_REMIND:
-        errors.add("remind_minutes", f"Between 0 and {MAX_REMIND} minutes, or empty for none.")
+        errors.add(
+            "remind_minutes",
+            _("Between 0 and %(max)s minutes, or empty for none.", max=MAX_REMIND),
+        )
     v["remind_minutes"] = remind
 
     # Responsible: managers plan for themselves (colleagues join as participants); admins
@@ -151,10 +155,10 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
         responsible_id = interaction.responsible_id if interaction else actor.id
     owner = interaction.responsible_id if interaction else actor.id
     if responsible_id != owner and not may(actor, "records.assign"):
-        errors.add("responsible_id", "Only an admin can make someone else responsible.")
+        errors.add("responsible_id", _("Only an admin can make someone else responsible."))
     user = db.session.get(User, responsible_id)
     if user is None or not user.active or not may(user, "records.own"):
-        errors.add("responsible_id", "Choose an active manager.")
+        errors.add("responsible_id", _("Choose an active manager."))
     v["responsible_id"] = responsible_id
 
     _clean_contact(actor, get, v, errors, current)
@@ -163,13 +167,13 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
     _clean_parent(actor, get, v, errors, interaction)
 
     if v["kind"] == "email" and not v["title"]:
-        errors.add("title", "An e-mail needs a subject line.")
+        errors.add("title", _("An e-mail needs a subject line."))
     if v["kind"] == "sms" and not v["description"]:
-        errors.add("description", "Write the text of the SMS.")
+        errors.add("description", _("Write the text of the SMS."))
     if v["kind"] in DIRECTED_KINDS and not (v["partner_id"] or v["contact_text"] or v["address"]):
-        errors.add("partner_id", "Who was it with? Choose a partner or type a contact.")
+        errors.add("partner_id", _("Who was it with? Choose a partner or type a contact."))
     if v["kind"] in ("meeting", "planned") and not (v["title"] or v["partner_id"]):
-        errors.add("title", "Give a topic or choose a partner.")
+        errors.add("title", _("Give a topic or choose a partner."))
     errors.raise_if_any()
     return v
 
@@ -179,20 +183,20 @@ def _clean_contact(actor, get, v: dict, errors: FieldErrors, current: dict) -> N
     person_id = _int_or_none(get("contact_person_id"), "contact_person_id", errors)
     person = db.session.get(ContactPerson, person_id) if person_id else None
     if person_id and person is None:
-        errors.add("contact_person_id", "This contact person does not exist.")
+        errors.add("contact_person_id", _("This contact person does not exist."))
     if person is not None and partner_id is None:
         partner_id = person.partner_id
     partner = db.session.get(Partner, partner_id) if partner_id else None
     if partner_id and partner is None:
-        errors.add("partner_id", "This partner does not exist.")
+        errors.add("partner_id", _("This partner does not exist."))
     elif partner is not None:
         unchanged = partner_id == current.get("partner_id")
         if partner.merged_into_id and not unchanged:
-            errors.add("partner_id", "This partner was merged; choose the one it went into.")
+            errors.add("partner_id", _("This partner was merged; choose the one it went into."))
         elif not unchanged and not may(actor, "partner.view", partner):
-            errors.add("partner_id", "You cannot see this partner.")
+            errors.add("partner_id", _("You cannot see this partner."))
     if person is not None and partner is not None and person.partner_id != partner.id:
-        errors.add("contact_person_id", "This person is not a contact of the chosen partner.")
+        errors.add("contact_person_id", _("This person is not a contact of the chosen partner."))
     v["partner_id"], v["contact_person_id"] = partner_id, person_id
 
 
@@ -200,7 +204,7 @@ def _clean_direction(get, v: dict, errors: FieldErrors) -> None:
     direction = get("direction") or ""
     if v["kind"] in DIRECTED_KINDS:
         if direction not in DIRECTIONS:
-            errors.add("direction", "Incoming or outgoing?")
+            errors.add("direction", _("Incoming or outgoing?"))
     else:
         direction = ""
     v["direction"] = direction
@@ -211,7 +215,7 @@ def _clean_direction(get, v: dict, errors: FieldErrors) -> None:
         except ValueError as exc:
             errors.add("address", str(exc))
     elif address and v["kind"] in ("call", "sms") and len(digits(address)) < 3:
-        errors.add("address", "A phone number has digits.")
+        errors.add("address", _("A phone number has digits."))
 
 
 def _clean_subject(actor, get, v: dict, errors: FieldErrors, current: dict) -> None:
@@ -222,11 +226,15 @@ def _clean_subject(actor, get, v: dict, errors: FieldErrors, current: dict) -> N
     elif (key, object_id) != (current.get("subject_type"), current.get("subject_id")):
         kind = subjects.subject_type(key)
         if kind is None:
-            errors.add("subject_id", "Unknown kind of subject.")
+            errors.add("subject_id", _("Unknown kind of subject."))
         elif object_id is None or not kind.describe([object_id]):
-            errors.add("subject_id", f"This {kind.title.lower()} does not exist.")
+            errors.add(
+                "subject_id", _("This %(kind)s does not exist.", kind=str(kind.title).lower())
+            )
         elif not kind.can_view(actor, object_id):
-            errors.add("subject_id", f"You cannot see this {kind.title.lower()}.")
+            errors.add(
+                "subject_id", _("You cannot see this %(kind)s.", kind=str(kind.title).lower())
+            )
     v["subject_type"], v["subject_id"] = key, object_id
 
 
@@ -237,13 +245,13 @@ def _clean_parent(actor, get, v: dict, errors: FieldErrors, interaction) -> None
         return
     parent = db.session.get(Interaction, parent_id)
     if parent is None or not may(actor, "interaction.view", parent):
-        errors.add("parent_id", "The interaction this answers does not exist.")
+        errors.add("parent_id", _("The interaction this answers does not exist."))
     elif interaction is not None and (
         parent.id == interaction.id
         or parent.chain_id == interaction.chain_id
         and _descends_from(parent, interaction)
     ):
-        errors.add("parent_id", "An interaction cannot follow itself.")
+        errors.add("parent_id", _("An interaction cannot follow itself."))
     v["parent_id"] = parent_id
 
 
@@ -297,14 +305,16 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
             continue
         seen.add(key)
         if user_id and (db.session.get(User, user_id) is None):
-            errors.add("participants", f"Participant {n + 1}: no such user.")
+            errors.add("participants", _("Participant %(num)s: no such user.", num=n + 1))
             continue
         person = db.session.get(ContactPerson, person_id) if person_id else None
         if person_id and person is None:
-            errors.add("participants", f"Participant {n + 1}: no such contact person.")
+            errors.add("participants", _("Participant %(num)s: no such contact person.", num=n + 1))
             continue
         if person is not None and not may(actor, "partner.view", person.partner):
-            errors.add("participants", f"Participant {n + 1}: you cannot see this contact.")
+            errors.add(
+                "participants", _("Participant %(num)s: you cannot see this contact.", num=n + 1)
+            )
             continue
         keep.append(
             Participant(
@@ -338,7 +348,7 @@ def set_participants(actor, i: Interaction, rows: list[dict]) -> None:
 def create_interaction(actor, data: dict, participants: list[dict] | None = None) -> Interaction:
     """Create an interaction (a reply or follow-up when `parent_id` is given)."""
     if not may(actor, "interaction.create"):
-        raise PermissionDenied("Only managers and admins record interactions.")
+        raise PermissionDenied(_("Only managers and admins record interactions."))
     values = clean_interaction(actor, data)
     i = Interaction()
     _apply(i, values)
@@ -363,7 +373,12 @@ def create_interaction(actor, data: dict, participants: list[dict] | None = None
 
 
 def ensure_can_edit(actor, i: Interaction) -> None:
-    require(actor, "interaction.edit", i, "Only the responsible user or an admin can change this.")
+    require(
+        actor,
+        "interaction.edit",
+        i,
+        _("Only the responsible user or an admin can change this."),
+    )
 
 
 def _change(actor, i: Interaction, values: dict, summary: str = "") -> Interaction:
@@ -430,7 +445,7 @@ def defer(actor, i: Interaction, until: datetime) -> Interaction:
     """Put off to `until` (UTC): deferred, and due again then."""
     ensure_can_edit(actor, i)
     if not isinstance(until, datetime):
-        raise DomainError("Choose the date to defer to.", {"until": ["Choose a date."]})
+        raise DomainError(_("Choose the date to defer to."), {"until": [_("Choose a date.")]})
     until = until.replace(second=0, microsecond=0)
     if i.is_open or i.follow_up_at is None:
         values = {"status": "deferred", "starts_at": until}
@@ -445,7 +460,7 @@ def reschedule(actor, i: Interaction, starts_at: datetime, version: int | None =
     change since (another move, a new duration) refuses the move (StaleRecord)."""
     ensure_can_edit(actor, i)
     if not isinstance(starts_at, datetime):
-        raise DomainError("Choose the new date and time.", {"starts_at": ["Choose a time."]})
+        raise DomainError(_("Choose the new date and time."), {"starts_at": [_("Choose a time.")]})
     with versioning.saving(i, version):
         _change(
             actor,
@@ -505,7 +520,7 @@ def link_chain(actor, i: Interaction, subject_type: str, subject_id: int) -> int
     """Make every interaction of `i`'s chain about one subject — the hook a domain calls when
     it creates its object from a chain (a deal from a thread of calls); returns rows changed."""
     if subjects.subject_type(subject_type) is None:
-        raise DomainError("Unknown kind of subject.")
+        raise DomainError(_("Unknown kind of subject."))
     chain = i.chain_id or i.id
     members = list(
         db.session.execute(select(Interaction).where(Interaction.chain_id == chain)).scalars()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.formats import fmt_datetime
 from crm.core.params import id_or_none
 from crm.core.policy import load_or_403, may
 from crm.core.timeutil import parse_local, to_zone, user_zone, utcnow
@@ -20,6 +22,7 @@ from crm.interactions import attachments, bp, form_support, queries, services, s
 from crm.interactions.filters import InteractionFilter
 from crm.interactions.form_support import zone
 from crm.interactions.forms import OUTCOMES, InteractionForm, LogForm, QuickForm
+from crm.interactions.labels import day_heading, input_value
 from crm.interactions.models import KINDS, STATUSES, Attachment, Interaction
 from crm.partners.models import Partner
 
@@ -36,18 +39,24 @@ def list_context(flt: InteractionFilter) -> dict:
     partner = db.session.get(Partner, flt.partner) if flt.partner else None
     if partner is not None and not may(current_user, "partner.view", partner):
         partner = None  # the filter still applies; the label names no one he may not see
-    page = queries.interaction_page(current_user, flt, zone())
+    now = utcnow()
+    page = queries.interaction_page(current_user, flt, zone(), now=now)
+    # The fold of older unprocessed items sits under the first page of the recent ones.
+    older = queries.older_unprocessed(current_user, flt, zone(), now) if page.page == 1 else None
     flt["responsible"].options = [(u.id, u.display_name) for u in queries.assignable_users()]
+    items = page.items + (older.items if older else [])
     return {
         "flt": flt,
         "page": page,
+        "older": older,
+        "recent_days": queries.RECENT_DAYS,
         "kinds": KINDS,
         "partner": partner,
         "subject_labels": subjects.describe(
-            [(i.subject_type, i.subject_id) for i in page.items], current_user
+            [(i.subject_type, i.subject_id) for i in items], current_user
         ),
         "quick": QuickForm(formdata=None),
-        "now": utcnow(),
+        "now": now,
         "zone": zone(),
     }
 
@@ -63,15 +72,15 @@ def index():
 def group_key(i: Interaction, group: str) -> tuple:
     """(key, heading) of the group an interaction falls in on the list."""
     if group == "partner":
-        return i.partner_id, (i.partner.name if i.partner else "No partner")
+        return i.partner_id, (i.partner.name if i.partner else _("No partner"))
     if group == "responsible":
         return i.responsible_id, i.responsible.display_name
     if group == "subject":
         key = (i.subject_type, i.subject_id, i.subject_text)
         return key, None  # the heading is looked up in subject_labels
     if group == "day":
-        local = to_zone(i.starts_at, user_zone(current_user))
-        return local.date(), local.strftime("%A, %d %B %Y")
+        day = to_zone(i.starts_at, user_zone(current_user)).date()
+        return day, day_heading(day)
     return None, None
 
 
@@ -127,7 +136,7 @@ def create():
                 extra = form_support.place_errors(form, exc)
             else:
                 db.session.commit()
-                flash(f"{i.kind_title} is saved.", "success")
+                flash(_("%(kind)s is saved.", kind=i.kind_title), "success")
                 return redirect(url_for("interactions.detail", interaction_id=i.id))
         db.session.rollback()
         return _show_form(form, None, status, extra_errors=extra)
@@ -170,7 +179,7 @@ def update(interaction_id: int):
             status = 409 if isinstance(exc, StaleRecord) else 422
         else:
             db.session.commit()
-            flash("Changes saved.", "success")
+            flash(_("Changes saved."), "success")
             return redirect(url_for("interactions.detail", interaction_id=i.id))
     db.session.rollback()
     return _show_form(form, load_interaction(interaction_id, edit=True), status, extra_errors=extra)
@@ -201,7 +210,7 @@ def delete(interaction_id: int):
     db.session.commit()
     for path in files:
         attachments.unlink_quietly(path)
-    flash("The interaction is deleted.", "success")
+    flash(_("The interaction is deleted."), "success")
     return redirect(url_for("interactions.index"))
 
 
@@ -212,7 +221,9 @@ def _row(i: Interaction, **context):
     """The interaction's list row (an HTMX swap) with a message or an error."""
     labels = subjects.describe([(i.subject_type, i.subject_id)], current_user)
     quick = QuickForm(formdata=None)
-    context.update(i=i, quick=quick, subject_labels=labels, now=utcnow())
+    # On the interaction's own page the heading is its title: the row leaves it out.
+    hide_title = request.form.get("hide_title") == "1"
+    context.update(i=i, quick=quick, subject_labels=labels, now=utcnow(), hide_title=hide_title)
     return render("interactions/_row.html", **context)
 
 
@@ -238,7 +249,7 @@ def complete(interaction_id: int):
     i = load_interaction(interaction_id, edit=True)
     services.complete(current_user, i, request.form.get("outcome", ""))
     db.session.commit()
-    return _quick_response(i, "Completed.")
+    return _quick_response(i, _("Completed."))
 
 
 @bp.route("/<int:interaction_id>/defer", methods=["POST"])
@@ -252,9 +263,11 @@ def defer(interaction_id: int):
         services.defer(current_user, i, until)
     except (ValueError, DomainError):
         db.session.rollback()
-        return _quick_error(load_interaction(interaction_id), "Choose a date and time to defer to.")
+        return _quick_error(
+            load_interaction(interaction_id), _("Choose a date and time to defer to.")
+        )
     db.session.commit()
-    return _quick_response(i, f"Deferred to {to_zone(until, zone()):%d.%m.%Y %H:%M}.")
+    return _quick_response(i, _("Deferred to %(when)s.", when=fmt_datetime(until)))
 
 
 @bp.route("/<int:interaction_id>/processed", methods=["POST"])
@@ -263,7 +276,7 @@ def processed(interaction_id: int):
     i = load_interaction(interaction_id, edit=True)
     services.mark_processed(current_user, i)
     db.session.commit()
-    return _quick_response(i, "Marked as processed.")
+    return _quick_response(i, _("Marked as processed."))
 
 
 @bp.route("/<int:interaction_id>/cancel", methods=["POST"])
@@ -271,7 +284,7 @@ def cancel(interaction_id: int):
     i = load_interaction(interaction_id, edit=True)
     services.cancel(current_user, i)
     db.session.commit()
-    return _quick_response(i, "Cancelled.")
+    return _quick_response(i, _("Cancelled."))
 
 
 # --- the phone form -------------------------------------------------------------------------
@@ -286,9 +299,9 @@ def log():
     status = 200
     if request.method == "GET":
         now = to_zone(utcnow(), zone())
-        form.starts_at.data = now.strftime("%Y-%m-%dT%H:%M")
+        form.starts_at.data = input_value(now)
         nxt = (now + timedelta(days=1)).replace(hour=10, minute=0)
-        form.next_at.data = nxt.strftime("%Y-%m-%dT%H:%M")
+        form.next_at.data = input_value(nxt)
         form.partner_id.data = request.args.get("partner_id", "")
     elif form.validate():
         status = 422
@@ -322,7 +335,7 @@ def log():
                     "duration_minutes": 30 if form.next_kind.data == "meeting" else 0,
                 }
                 if times["next_at"] is None:
-                    form.next_at.errors = ["When is the next step?"]
+                    form.next_at.errors = [_("When is the next step?")]
             if not form.next_at.errors:
                 try:
                     done, nxt = services.log_and_plan(current_user, logged, next_step)
@@ -330,15 +343,15 @@ def log():
                     form_support.log_errors(form, exc)
                 else:
                     db.session.commit()
-                    flash(
-                        f"{done.kind_title} logged"
-                        + (
-                            f"; next step planned for {to_zone(nxt.starts_at, zone()):%d.%m %H:%M}."
-                            if nxt
-                            else "."
-                        ),
-                        "success",
-                    )
+                    if nxt is None:
+                        message = _("%(kind)s logged.", kind=done.kind_title)
+                    else:
+                        message = _(
+                            "%(kind)s logged; next step planned for %(when)s.",
+                            kind=done.kind_title,
+                            when=fmt_datetime(nxt.starts_at, kind="short_datetime"),
+                        )
+                    flash(message, "success")
                     return redirect(url_for("interactions.log", partner_id=done.partner_id or ""))
         db.session.rollback()
     else:
@@ -361,7 +374,7 @@ def log():
 @bp.route("/partner-options")
 def partner_options():
     """<option>s of the partners matching `partner_q`, for the form's partner select."""
-    blank = (request.args.get("blank") or "— no partner —")[:40]
+    blank = (request.args.get("blank") or _("— no partner —"))[:40]
     return render_template(
         "interactions/_partner_options.html",
         choices=form_support.partner_choices(None, blank),
@@ -419,7 +432,7 @@ def attachment_delete(interaction_id: int, attachment_id: int):
     path = attachments.delete_attachment(current_user, i, att)
     db.session.commit()
     attachments.unlink_quietly(path)
-    flash("The file is removed.", "success")
+    flash(_("The file is removed."), "success")
     return redirect(url_for("interactions.detail", interaction_id=i.id))
 
 
@@ -460,4 +473,4 @@ def _local_input(value) -> str:
 def defer_default() -> str:
     """Tomorrow 09:00 in the user's zone: the usual answer to "defer to when?"."""
     tomorrow = to_zone(utcnow(), zone()) + timedelta(days=1)
-    return tomorrow.strftime("%Y-%m-%dT09:00")
+    return input_value(tomorrow.replace(hour=9, minute=0))

@@ -97,6 +97,35 @@
       evt.stopImmediatePropagation();
     }
   }, true);
+  // A move into the past asks first. Inside an element with data-past-question="…" and
+  // data-now="YYYY-MM-DDTHH:MM" (the reader's wall clock when drawn; a [data-now] element
+  // within it, redrawn with each swap, is fresher), a new local start earlier than now needs a
+  // yes: window.crmConfirmPast(holder, value) answers "no" (nothing to ask), "yes" or "cancel".
+  // The server asks as well when a move into the past comes without confirm=1.
+  window.crmConfirmPast = function (holder, value) {
+    if (!holder || !value) { return "no"; }
+    var fresh = holder.querySelector("[data-now]");
+    var now = (fresh || holder).getAttribute("data-now");
+    if (!now || value >= now) { return "no"; }
+    return window.confirm(holder.getAttribute("data-past-question")) ? "yes" : "cancel";
+  };
+  // <form data-past-check>: the new start is the pressed button's (name="starts_at") or the
+  // form's move_to field; a confirmed move is sent with its confirm field set to 1.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("form[data-past-check]")) { return; }
+    var button = evt.submitter;
+    var field = form.elements.namedItem("move_to");
+    var value = button && button.name === "starts_at" ? button.value : (field ? field.value : "");
+    var answer = window.crmConfirmPast(form.closest("[data-past-question]"), value);
+    if (answer === "cancel") {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+      return;
+    }
+    var confirmed = form.elements.namedItem("confirm");
+    if (confirmed) { confirmed.value = answer === "yes" ? "1" : ""; }
+  }, true);
   document.addEventListener("click", function (evt) {
     var el = evt.target.closest ? evt.target : evt.target.parentElement;
     if (!el) { return; }

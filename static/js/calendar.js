@@ -59,6 +59,9 @@
     item.classList.remove("cal-dragging");
     dragged = null;
     if (value === start) { return; }
+    // Into the past only after a yes (window.crmConfirmPast, static/js/app.js).
+    var answer = window.crmConfirmPast ? window.crmConfirmPast(document.getElementById("calendar-body"), value) : "no";
+    if (answer === "cancel") { return; }
     var state = document.querySelector("#calendar-body .cal-state");
     htmx.ajax("POST", item.getAttribute("data-reschedule-url"), {
       source: "#calendar-body",
@@ -67,6 +70,7 @@
       values: {
         starts_at: value,
         version: item.getAttribute("data-version") || "",
+        confirm: answer === "yes" ? "1" : "",
         view: state ? state.getAttribute("data-view") : "",
         date: state ? state.getAttribute("data-date") : "",
         user: state ? state.getAttribute("data-user") : ""

@@ -54,7 +54,12 @@ def stored() -> list[Interaction]:
 
 def titles(response) -> list[str]:
     """The titles of the listed rows, in order."""
-    return [html.unescape(t) for t in _TITLE.findall(text(response))]
+    return titles_in(text(response))
+
+
+def titles_in(page: str) -> list[str]:
+    """The titles of the rows in a page or a piece of one, in order."""
+    return [html.unescape(t) for t in _TITLE.findall(page)]
 
 
 def listed(client, query: str = "", fragment: bool = False) -> list[str]:

@@ -265,6 +265,36 @@ def test_readers_may_look_at_any_calendar(client, login_as, team, role):
     )
 
 
+@pytest.mark.parametrize("role", ["viewer", "marketer"])
+def test_a_reader_without_a_calendar_of_his_own_opens_everyones(client, login_as, team, role):
+    """A viewer is never responsible for an item: his own calendar would be empty, so the
+    calendar opens on everyone's; "Me" is still there to choose."""
+    login_as(role, timezone=VLADIVOSTOK)
+    response = show(client, view="month", date="2026-03-10")
+    assert set(places(response)) == {key(team["own"]), key(team["joined"]), key(team["others"])}
+    page = body(response)
+    assert '<option value="" selected>Everyone</option>' in page
+    assert re.search(r'<option value="me">Me \([^)]*\)</option>', page)
+    assert 'id="calendar-summary">\n  Everyone · 3 items' in page
+    # Links keep the default by leaving `user` out; his own calendar is `user=me`.
+    assert "/interactions/calendar?view=week&amp;date=2026-03-10&quot;" not in page
+    assert 'href="/interactions/calendar?view=week&date=2026-03-10"' in page
+    assert places(show(client, view="month", date="2026-03-10", user="me")) == {}
+
+
+def test_a_manager_and_an_admin_still_open_their_own(client, login_as, team):
+    login_as(team["anna"])
+    assert set(places(show(client, view="month", date="2026-03-10"))) == {
+        key(team["own"]),
+        key(team["joined"]),
+    }
+    login_as("admin", timezone=VLADIVOSTOK)
+    response = show(client, view="month", date="2026-03-10")
+    assert places(response) == {}  # an admin may own items: his calendar comes first
+    assert '<option value="" selected>Me (' in body(response)
+    assert '<option value="all">Everyone</option>' in body(response)
+
+
 @pytest.mark.parametrize("value", ["999999", "abc", "-1", "1e3", "²", "9" * 40])
 def test_unknown_user_falls_back_to_ones_own_calendar(client, login_as, team, value):
     login_as("admin", timezone=VLADIVOSTOK)
@@ -297,7 +327,7 @@ def test_navigation_links_keep_view_and_owner_and_push_the_url(client, login_as,
     assert f'href="{prev_url}" hx-get="{prev_url}"' in page
     assert f'href="{next_url}" hx-get="{next_url}"' in page
     assert 'hx-push-url="true"' in page
-    assert "9 – 15 March 2026" in page  # Monday to Sunday
+    assert "9 Mar 2026 – 15 Mar 2026" in page  # Monday to Sunday
 
 
 @pytest.mark.parametrize(
@@ -389,7 +419,13 @@ def test_reschedule_moves_the_item_from_local_time(client, login_as, team):
     response = client.post(
         f"/interactions/{own.id}/reschedule",
         headers=HX,
-        data={"starts_at": "2026-03-05T10:15", "view": "week", "date": "2026-03-05", "user": ""},
+        data={
+            "starts_at": "2026-03-05T10:15",
+            "view": "week",
+            "date": "2026-03-05",
+            "user": "",
+            "confirm": "1",  # March 2026 is in the past: the move was agreed to
+        },
     )
     assert response.status_code == 200
     row = fresh(own)
@@ -397,7 +433,7 @@ def test_reschedule_moves_the_item_from_local_time(client, login_as, team):
     assert row.starts_at == datetime(2026, 3, 5, 0, 15)
     assert row.ends_at == datetime(2026, 3, 5, 0, 45)
     page = body(response)
-    assert "<html" not in page and "moved to Thu 5 Mar 2026, 10:15" in page
+    assert "<html" not in page and "moved to 5 Mar 2026, 10:15" in page
     assert places(response)[key(own)] == ["2026-03-05T10:00"]
 
 
@@ -407,7 +443,13 @@ def test_the_move_to_field_moves_the_item_without_javascript(client, login_as, t
     login_as(anna)
     response = client.post(
         f"/interactions/{own.id}/reschedule",
-        data={"move_to": "2026-03-06T08:30", "view": "week", "date": "2026-03-05", "user": ""},
+        data={
+            "move_to": "2026-03-06T08:30",
+            "view": "week",
+            "date": "2026-03-05",
+            "user": "",
+            "confirm": "1",
+        },
     )
     assert response.status_code == 302
     assert fresh(own).starts_at == datetime(2026, 3, 5, 22, 30)  # 08:30 on the 6th, UTC+10
@@ -418,7 +460,7 @@ def test_reschedule_across_the_dst_change(client, login_as):
     i = add_interaction(user, datetime(2026, 3, 6, 15, 0), 60)  # Fri 6 Mar 10:00 EST
     response = client.post(
         f"/interactions/{i.id}/reschedule",
-        data={"starts_at": "2026-03-09T10:00", "view": "month", "date": "2026-03-09"},
+        data={"starts_at": "2026-03-09T10:00", "view": "month", "date": "2026-03-09", "confirm": 1},
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(
@@ -431,7 +473,8 @@ def test_admin_may_move_anyones_item(client, login_as, team):
     login_as("admin", timezone="UTC")
     others = team["others"]
     response = client.post(
-        f"/interactions/{others.id}/reschedule", data={"starts_at": "2026-03-20T08:00"}
+        f"/interactions/{others.id}/reschedule",
+        data={"starts_at": "2026-03-20T08:00", "confirm": "1"},
     )
     assert response.status_code == 302
     assert fresh(others).starts_at == datetime(2026, 3, 20, 8, 0)
@@ -465,6 +508,96 @@ def test_reschedule_of_a_missing_item_is_404(client, login_as):
         ).status_code
         == 404
     )
+
+
+# --- a move into the past asks first ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["starts_at", "move_to"])
+def test_a_move_into_the_past_asks_first_and_changes_nothing(client, login_as, team, field):
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        headers=HX,
+        data={field: "2026-03-05T10:15", "view": "week", "date": "2026-03-05", "version": "1"},
+    )
+
+    assert response.status_code == 200
+    assert fresh(own).starts_at == datetime(2026, 3, 10, 2, 0)  # not moved
+    assert fresh(own).version == 1
+    page = body(response)
+    assert "<html" not in page and "moved to" not in page
+    # 10:15 on 5 March in Vladivostok, asked in the reader's English.
+    assert "“Anna's own” would move to 5 Mar 2026, 10:15, which is in the past." in page
+    question = page[page.index('id="calendar-confirm-past"') :]
+    question = question[: question.index("</form>")]
+    # The answer "yes" is the same move again, confirmed.
+    for name, value in (
+        ("starts_at", "2026-03-05T10:15"),
+        ("confirm", "1"),
+        ("version", "1"),
+        ("view", "week"),
+        ("date", "2026-03-05"),
+    ):
+        assert f'name="{name}" value="{value}"' in question
+    assert f'action="/interactions/{own.id}/reschedule"' in question
+
+
+def test_the_confirmed_move_into_the_past_is_made(client, login_as, team):
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        headers=HX,
+        data={"starts_at": "2026-03-05T10:15", "confirm": "1", "version": "1", "view": "week"},
+    )
+    assert response.status_code == 200
+    assert fresh(own).starts_at == datetime(2026, 3, 5, 0, 15)
+    assert "moved to 5 Mar 2026, 10:15" in body(response)
+
+
+def test_a_move_into_the_future_is_made_without_asking(client, login_as, team):
+    anna, own = team["anna"], team["own"]
+    login_as(anna)
+    ahead = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
+    local = ahead + timedelta(hours=10)  # Vladivostok
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        data={"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "view": "month"},
+    )
+    assert response.status_code == 302
+    assert fresh(own).starts_at == ahead
+
+
+def test_without_javascript_the_question_is_a_page_of_its_own(client, login_as, team):
+    anna, own = team["anna"], team["own"]
+    anna.locale = "ru"
+    db.session.commit()
+    login_as(anna)
+    response = client.post(
+        f"/interactions/{own.id}/reschedule",
+        data={"starts_at": "2026-03-09T12:00", "view": "month", "date": "2026-03-10"},
+    )
+    assert response.status_code == 200
+    page = body(response)
+    assert "<html" in page
+    assert "«Anna's own» переносится на 09.03.2026 12:00 — это в прошлом. Перенести?" in page
+    assert "Да, перенести в прошлое" in page and "Нет, оставить как есть" in page
+    assert fresh(own).starts_at == datetime(2026, 3, 10, 2, 0)
+
+
+def test_calendar_tells_the_page_script_the_readers_time(client, login_as, team):
+    """The page's script asks before a move into the past from the reader's wall clock."""
+    login_as(team["anna"])
+    page = body(show(client, view="week", date="2026-03-10"))
+    now = utcnow() + timedelta(hours=10)
+    found = re.search(r'class="cal-state"[^>]* data-now="([^"]+)"', page)
+    shown = datetime.fromisoformat(found[1])
+    assert abs(shown - now) < timedelta(minutes=2)
+    assert 'data-past-question="This moves the item into the past. Move it there?"' in page
+    assert page.count("data-past-check") == 1  # the one movable item's move form
+    assert page.count('name="confirm" value=""') == 1
 
 
 @pytest.mark.parametrize(
@@ -564,10 +697,15 @@ def test_drag_an_item_to_another_day_and_hour_on_a_laptop(live_server, browser_p
     page.keyboard.press("Escape")
     expect(page.locator(talk).get_by_role("button", name="+1 hour")).to_be_hidden()
 
+    # March 2026 is in the past: each drop asks first (here: yes).
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+
     # Month: a drop on another day keeps the time of day (12:00 local = 02:00 UTC).
     page.locator(talk).drag_to(page.locator('[data-day="2026-03-12"]'))
     expect(page.locator(f'[data-day="2026-03-12"] {talk}')).to_be_visible()
-    expect(page.locator("#calendar-messages")).to_contain_text("moved to Thu 12 Mar 2026, 12:00")
+    expect(page.locator("#calendar-messages")).to_contain_text("moved to 12 Mar 2026, 12:00")
+    assert asked == ["This moves the item into the past. Move it there?"]
     assert _starts_at(live_server, seeded["talk"]) == datetime(2026, 3, 12, 2, 0)
 
     # Week: a drop on an hour keeps the minutes (09:30 -> 15:30 on Friday 13 March).
@@ -580,6 +718,7 @@ def test_drag_an_item_to_another_day_and_hour_on_a_laptop(live_server, browser_p
     page.locator(call).drag_to(page.locator('[data-slot="2026-03-13T15:00"]'))
     expect(page.locator(f'[data-slot="2026-03-13T15:00"] {call}')).to_be_visible()
     assert _starts_at(live_server, seeded["call"]) == datetime(2026, 3, 13, 5, 30)
+    assert len(asked) == 2
     assert page.js_errors == []
 
 
@@ -609,8 +748,21 @@ def test_move_buttons_on_a_phone(live_server, browser_page, artifacts_dir):
     plus_day = talk.get_by_role("button", name="+1 day")
     assert plus_day.bounding_box()["height"] >= 44
     page.screenshot(path=artifacts_dir / "calendar-week-390x844-open.png", full_page=True)
+    # A move into the past (March 2026) asks first: "no" sends nothing, "yes" moves it.
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
     plus_day.click()
-    expect(page.locator("#calendar-messages")).to_contain_text("moved to Wed 11 Mar 2026, 12:00")
+    assert asked == ["This moves the item into the past. Move it there?"]
+    expect(page.locator("#calendar-messages")).not_to_contain_text("moved to")
+    assert _starts_at(live_server, seeded["talk"]) == datetime(2026, 3, 10, 2, 0)
+    plus_day.click()
+    expect(page.locator("#calendar-messages")).to_contain_text("moved to 11 Mar 2026, 12:00")
+    assert len(asked) == 2
     assert _starts_at(live_server, seeded["talk"]) == datetime(2026, 3, 11, 2, 0)
 
     # The feed link: made through htmx (CSRF header), shown once, readable without a session.

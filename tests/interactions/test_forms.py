@@ -92,7 +92,7 @@ def test_meeting_is_planned_with_partner_participants_and_end_time(client, desk)
         (None, "Гость из Тулы", ""),
     ]
     page = text(client.get(f"/interactions/{i.id}"))
-    assert "30.11.2026 10:00 – 11:30 (90 min)" in page
+    assert "30 Nov 2026, 10:00 – 11:30 (90 min)" in page
     assert 'Пётр — <span class="text-body-secondary">brings the contract</span>' in page
 
 
@@ -481,14 +481,14 @@ def test_times_are_typed_and_shown_in_the_users_zone(client, login_as, make_part
     assert i.ends_at == datetime(2026, 11, 30, 0, 45)
     assert i.follow_up_at == datetime(2026, 11, 30, 23, 0)
     page = text(client.get(f"/interactions/{i.id}"))
-    assert "30.11.2026 10:00 – 10:45 (45 min)" in page
-    assert "Follow up by 01.12 09:00" in page
+    assert "30 Nov 2026, 10:00 – 10:45 (45 min)" in page
+    assert "Follow up by 1 Dec 09:00" in page
     edit = text(client.get(f"/interactions/{i.id}/edit"))
     assert 'id="starts_at" name="starts_at" type="datetime-local" value="2026-11-30T10:00"' in edit
     assert 'value="2026-12-01T09:00"' in edit
     assert "Your time zone: Asia/Vladivostok" in edit
     login_as(admin)
-    assert "30.11.2026 03:00 – 03:45 (45 min)" in text(client.get(f"/interactions/{i.id}"))
+    assert "30 Nov 2026, 03:00 – 03:45 (45 min)" in text(client.get(f"/interactions/{i.id}"))
 
 
 # --- the blank form -------------------------------------------------------------------------
@@ -592,7 +592,7 @@ def test_log_form_records_a_completed_call_and_plans_the_next_step(client, desk,
     assert (nxt.parent_id, nxt.chain_id, done.chain_id) == (done.id, done.id, done.id)
     assert nxt.responsible_id == done.responsible_id == desk["manager"].id
     flashed = text(client.get(response.headers["Location"]))
-    assert "Phone call logged; next step planned for 01.12 09:30." in flashed
+    assert "Phone call logged; next step planned for 1 Dec 09:30." in flashed
 
 
 def test_log_form_next_call_keeps_the_number_dialled(client, desk):

@@ -11,7 +11,7 @@ import pytest
 
 from crm.core.timeutil import utcnow
 from crm.interactions.models import Interaction
-from tests.interactions.helpers import listed, titles
+from tests.interactions.helpers import listed, titles, titles_in
 from tests.partners.helpers import HX, fresh, text
 
 _HEADING = re.compile(r'<div class="[^"]*group-heading">\s*(.*?)\s*</div>', re.S)
@@ -198,12 +198,12 @@ GROUPS = {
     # Days of Moscow time: "Перезвонить" (21:30 UTC on the 2nd) falls on the 3rd.
     "day": (
         [
-            "Friday, 06 March 2026",
-            "Thursday, 05 March 2026",
-            "Wednesday, 04 March 2026",
-            "Tuesday, 03 March 2026",
-            "Monday, 02 March 2026",
-            "Sunday, 01 March 2026",
+            "Friday, 6 March 2026",
+            "Thursday, 5 March 2026",
+            "Wednesday, 4 March 2026",
+            "Tuesday, 3 March 2026",
+            "Monday, 2 March 2026",
+            "Sunday, 1 March 2026",
         ],
         NEWEST_FIRST,
     ),
@@ -298,14 +298,16 @@ def backlog(app, login_as, make_interaction):
 
 
 @pytest.mark.parametrize("fragment", [False, True], ids=["page", "fragment"])
-def test_unprocessed_lists_what_is_due_oldest_first(client, backlog, fragment):
+def test_unprocessed_lists_what_came_due_most_recent_first(client, backlog, fragment):
     response = client.get("/interactions/?unprocessed=1", headers=HX if fragment else None)
 
+    # Due 2 hours, 1 day and 3 days ago: all within the week, the newest on top.
     assert titles(response) == [
-        "Deferred, then forgotten",
-        "Offer awaiting answer",
         "Call that was due",
+        "Offer awaiting answer",
+        "Deferred, then forgotten",
     ]
+    assert 'id="interaction-older"' not in text(response)  # nothing older to fold away
     page = text(response)
     assert page.count('<span class="badge text-bg-danger">Overdue</span>') == 2  # open, past
     assert page.count('<span class="badge text-bg-danger">Unprocessed</span>') == 1
@@ -410,8 +412,8 @@ def test_defer_moves_the_start_to_the_date_typed_in_the_users_zone(client, own_c
     )
 
     body = row(response, own_call.id)
-    assert "Deferred to 01.12.2026 09:00." in body
-    assert "01.12.2026 09:00" in body
+    assert "Deferred to 1 Dec 2026, 09:00." in body
+    assert "1 Dec 2026, 09:00" in body
     assert ">Deferred</span>" in body
     i = fresh(Interaction, own_call.id)
     assert (i.status, i.starts_at) == ("deferred", datetime(2026, 12, 1, 6, 0))
@@ -484,3 +486,97 @@ def test_my_unprocessed_is_what_i_am_responsible_for(client, login_as, make_user
     assert theirs.title in everything and mine.title in everything
     waiting = client.get("/interactions/?responsible=me&unprocessed=1").get_data(as_text=True)
     assert mine.title in waiting and theirs.title not in waiting
+
+
+# --- "My unprocessed": the last week first, older items folded ---------------------------------
+
+
+def _week_start_utc(now: datetime) -> datetime:
+    """Vladivostok (UTC+10 all year): the UTC instant of local midnight seven days before
+    the local today — items due since are "recent"."""
+    local_today = (now + timedelta(hours=10)).date()
+    return datetime.combine(local_today - timedelta(days=7), datetime.min.time()) - timedelta(
+        hours=10
+    )
+
+
+@pytest.fixture
+def due_over_a_year(app, login_as, make_interaction):
+    """Open items of a manager in Vladivostok that came due over a year, and one not due."""
+    me = login_as("manager", locale="ru", timezone="Asia/Vladivostok")
+    now = utcnow().replace(second=0, microsecond=0)
+    week_start = _week_start_utc(now)
+    day = timedelta(days=1)
+    rows = [
+        (now - timedelta(hours=1), "Due an hour ago"),
+        (now - 3 * day, "Due three days ago"),
+        (week_start, "Due in the week's first minute"),
+        (week_start - timedelta(minutes=1), "A minute too old"),
+        (now - 10 * day, "Ten days old"),
+        (now - 30 * day, "A month old"),
+        (now - 365 * day, "A year old"),
+        (now + day, "Not due yet"),
+    ]
+    for starts_at, title in rows:
+        make_interaction(me, "meeting", starts_at, title=title)
+    return me
+
+
+@pytest.mark.parametrize("fragment", [False, True], ids=["page", "fragment"])
+def test_unprocessed_shows_the_last_week_first_and_folds_the_older(
+    client, due_over_a_year, fragment
+):
+    response = client.get(
+        "/interactions/?responsible=me&unprocessed=1", headers=HX if fragment else None
+    )
+
+    page = text(response)
+    recent, older = page.split('id="interaction-older"')
+    assert titles_in(recent) == [
+        "Due an hour ago",
+        "Due three days ago",
+        "Due in the week's first minute",
+    ]
+    assert titles_in(older) == ["A minute too old", "Ten days old", "A month old", "A year old"]
+    # The fold is closed and says how many it holds (in the reader's Russian).
+    assert '<details class="card mb-3 older-group" id="interaction-older">' in page
+    words = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert "3 взаимодействия со сроком сегодня или за последние 7 дней" in words
+    assert "Более старые: 4 взаимодействия со сроком раньше чем 7 дней назад" in words
+    assert "Все более старые" not in words  # all four are in the fold already
+
+
+def test_the_older_part_alone_lists_only_the_older_items(client, due_over_a_year):
+    response = client.get("/interactions/?responsible=me&unprocessed=1&older=1")
+
+    assert titles(response) == ["A minute too old", "Ten days old", "A month old", "A year old"]
+    page = text(response)
+    assert 'id="interaction-older"' not in page
+    assert "Показать недавние" in page
+
+
+def test_a_follow_up_due_now_is_on_top_of_a_year_of_old_items(client, login_as, make_interaction):
+    """Sixty items a year old, then a call whose follow-up came due an hour ago: the call is
+    the first row of page 1, the old ones wait in the fold (20 shown, a link to all 60)."""
+    me = login_as("manager", timezone="Asia/Vladivostok")
+    now = utcnow().replace(second=0, microsecond=0)
+    for n in range(60):
+        make_interaction(me, "meeting", now - timedelta(days=400 - n), title=f"Old {n}")
+    make_interaction(
+        me,
+        "call",
+        now - timedelta(days=2),
+        title="Call back about the offer",
+        status="completed",
+        contact_text="x",
+        follow_up_at=now - timedelta(hours=1),
+    )
+
+    response = client.get("/interactions/?responsible=me&unprocessed=1")
+
+    recent, older = text(response).split('id="interaction-older"')
+    assert titles_in(recent) == ["Call back about the offer"]
+    assert titles_in(older) == [f"Old {n}" for n in range(59, 39, -1)]  # the newest 20
+    assert "Older: 60 interactions came due more than 7 days ago" in html.unescape(older)
+    assert "All older ones (60)…" in html.unescape(older)
+    assert "page=2" not in recent  # one page of recent items: no pager

@@ -80,7 +80,7 @@ def test_calendar_move_drawn_before_another_move_is_refused(desk):
     drawn = re.search(re.escape(move_url) + r'[^>]*data-version="(\d+)"', calendar)
     assert drawn and drawn[1] == "1"
     assert hidden_version(calendar) == 1  # the move buttons' form carries it too
-    move = {"view": "week", "date": "2026-03-04", "user": ""}
+    move = {"view": "week", "date": "2026-03-04", "user": "", "confirm": "1"}  # in the past
     url = f"/interactions/{desk['id']}/reschedule"
     assert (
         desk["boris"]
@@ -116,7 +116,13 @@ def test_a_move_without_a_version_moves_as_before(desk):
     url = f"/interactions/{desk['id']}/reschedule"
     response = desk["anna"].post(
         url,
-        data={"view": "week", "date": "2026-03-04", "user": "", "starts_at": "2026-03-05T10:00"},
+        data={
+            "view": "week",
+            "date": "2026-03-04",
+            "user": "",
+            "starts_at": "2026-03-05T10:00",
+            "confirm": "1",
+        },
     )
     assert response.status_code == 302
     assert fresh(desk["id"]).starts_at == datetime(2026, 3, 5, 10, 0)

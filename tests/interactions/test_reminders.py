@@ -113,7 +113,7 @@ def test_reminders_before_the_start_respect_the_window_edges(app, manager, romas
         (
             m,
             f"interaction:{tomorrow.id}:start:2026-11-29T09:00",
-            "Meeting with ООО Ромашка at 2026-11-29 12:00",
+            "Meeting with ООО Ромашка at 29 Nov 2026, 12:00",
             f"/interactions/{tomorrow.id}",
         ),
     }
@@ -179,7 +179,7 @@ def test_follow_ups_that_passed_within_a_week_are_announced(app, manager, romash
         (
             m,
             f"interaction:{week_ago.id}:follow-up:2026-11-21T10:00",
-            "Follow-up due: Meeting with ООО Ромашка (2026-11-21 13:00)",
+            "Follow-up due: Meeting with ООО Ромашка (21 Nov 2026, 13:00)",
             f"/interactions/{week_ago.id}",
         ),
         (
