@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,7 +22,8 @@ KINDS = {
     "planned": _l("Planned interaction"),
     "call": _l("Phone call"),
     "sms": _l("SMS"),
-    "email": _l("E-mail"),
+    # A context: "E-mail" alone is also a contact detail's kind (another translation).
+    "email": _lp("interaction kind", "E-mail"),
 }
 STATUSES = {
     "planned": _l("Planned"),
