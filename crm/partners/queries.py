@@ -154,25 +154,15 @@ def list_total(stmt: Select, flt: PartnerFilter) -> tuple[int, bool, bool]:
 
 
 def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=False) -> Page:
-    """One page of the filtered list, with what each row shows loaded in a few extra queries.
-
-    The count (list_total) and the page are two reads: the count in no order and stopping
-    at its limit, the page in list order and stopping when it is full (per_page + 1 ids, the
-    last one telling whether a next page exists). So a common word or tag costs a page's
-    worth of rows in order, not a thousand."""
+    """One page of the filtered list, with what each row shows loaded in a few extra queries."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = partner_list_stmt(user, flt)
-    total, more, approximate = list_total(stmt, flt)
-    # Past the end (an old link, an edited URL): the last page, not an empty one.
-    known = not (more or approximate)
-    page = min(flt.page, max(1, -(-total // per_page))) if known else flt.page
-    page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, more)
-    if not page_ids and not known and page > 1:
-        total, more, approximate = _count(stmt), False, False
-        page = max(1, -(-total // per_page))
-        page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, False)
-    next_exists = len(page_ids) > per_page
-    page_ids = page_ids[:per_page]
+    if db.session.get_bind().dialect.name == "sqlite":
+        ids, total, more, approximate, page = _sqlite_page_ids(stmt, flt, per_page)
+    else:
+        ids, total, more, approximate, page = _page_ids_and_total(user, stmt, flt, per_page)
+    next_exists = len(ids) > per_page
+    page_ids = ids[:per_page]
     if (more or approximate) and page_ids and not next_exists:
         # The last page: now the total is known.
         total, more, approximate = (page - 1) * per_page + len(page_ids), False, False
@@ -189,6 +179,56 @@ def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=
         by_id = {p.id: p for p in rows}
         items = [by_id[i] for i in page_ids if i in by_id]
     return Page(items, total, page, per_page, more, next_exists, approximate)
+
+
+def _sqlite_page_ids(stmt: Select, flt: PartnerFilter, per_page: int):
+    """SQLite: (ids of the page + 1, total, more, approximate, page number), mostly in one read.
+
+    SQLite reads its scan indexes in list order whatever the filter, so one read of the ids
+    of the first COUNT_LIMIT + 1 matches gives both the total (or "1,000+") and the first
+    pages: the matches are read once, not once to count and again for the page. The
+    unfiltered list is counted exactly (an index-only count); pages after the first
+    COUNT_LIMIT matches are read with OFFSET."""
+    order = page_order(flt)
+    ids = _ids(stmt, order, COUNT_LIMIT + 1)
+    complete = len(ids) <= COUNT_LIMIT
+    if complete:
+        total, more = len(ids), False
+    elif flt.active:
+        total, more = COUNT_LIMIT, True
+    else:
+        total, more = _count(stmt), False
+    # Past the end (an old link, an edited URL): the last page, not an empty one.
+    page = flt.page if more else min(flt.page, max(1, -(-total // per_page)))
+    offset = (page - 1) * per_page
+    if complete or offset + per_page < len(ids):
+        return ids[offset : offset + per_page + 1], total, more, False, page
+    page_ids = _ids(stmt, order, per_page + 1, offset)
+    if not page_ids and more:
+        total, more = _count(stmt), False
+        page = max(1, -(-total // per_page))
+        page_ids = _ids(stmt, order, per_page + 1, (page - 1) * per_page)
+    return page_ids, total, more, False, page
+
+
+def _page_ids_and_total(user, stmt: Select, flt: PartnerFilter, per_page: int):
+    """PostgreSQL: (ids of the page + 1, total, more, approximate, page number) in two reads.
+
+    The count (list_total) reads matches in no order and stops at its limit; the page is
+    read in list order and stops when full (per_page + 1 ids, the last one telling whether
+    a next page exists). PostgreSQL finds a rare word's matches by the trigram index, where
+    reading a thousand in order would mean sorting them all, and a common tag's or role's
+    first page from the list's index, a page's worth of rows, not a thousand."""
+    total, more, approximate = list_total(stmt, flt)
+    # Past the end (an old link, an edited URL): the last page, not an empty one.
+    known = not (more or approximate)
+    page = min(flt.page, max(1, -(-total // per_page))) if known else flt.page
+    page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, more)
+    if not page_ids and not known and page > 1:
+        total, more, approximate = _count(stmt), False, False
+        page = max(1, -(-total // per_page))
+        page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, False)
+    return page_ids, total, more, approximate, page
 
 
 def _page_ids(user, stmt: Select, flt: PartnerFilter, limit: int, offset: int, many: bool):
