@@ -132,25 +132,25 @@ def _ids(stmt: Select, order, limit: int, offset: int = 0) -> list[int]:
     return list(db.session.execute(ids).scalars())
 
 
-def list_total(stmt: Select, flt: PartnerFilter) -> tuple[int, bool, bool]:
-    """What the list's count says, as (total, more, approximate); never more counting than
-    that needs.
+def list_total(stmt: Select, flt: PartnerFilter):
+    """What the list's count says, as (total, more, approximate, ids): never more counting
+    than that needs; `ids` are the matches when they are all known (at most COUNT_LIMIT).
 
-    The matches are counted in no order up to COUNT_LIMIT + 1 (the database stops at the
-    1,001st, by whatever path finds matches fastest). Past the limit a filtered list says
-    "1,000+"; the unfiltered one is counted exactly while that is cheap and otherwise, on
-    PostgreSQL, shows the planner's estimate ("≈ 995,000", see EXACT_COUNT_UPTO)."""
+    The ids of the matches are read in no order up to COUNT_LIMIT + 1 (the database stops at
+    the 1,001st, by whatever path finds matches fastest: the trigram index for a rare word, a
+    plain read for a common one). Past the limit a filtered list says "1,000+"; the
+    unfiltered one is counted exactly while that is cheap and otherwise, on PostgreSQL,
+    shows the planner's estimate ("≈ 995,000", see EXACT_COUNT_UPTO)."""
     ids = stmt.with_only_columns(Partner.id).order_by(None)
-    capped = ids.limit(COUNT_LIMIT + 1).subquery()
-    seen = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
-    if seen <= COUNT_LIMIT:
-        return seen, False, False
+    seen = list(db.session.execute(ids.limit(COUNT_LIMIT + 1)).scalars())
+    if len(seen) <= COUNT_LIMIT:
+        return len(seen), False, False, seen
     if flt.active:
-        return COUNT_LIMIT, True, False
+        return COUNT_LIMIT, True, False, None
     estimate = planner_estimate(ids)
     if estimate is None or estimate < EXACT_COUNT_UPTO:
-        return _count(stmt), False, False
-    return estimate, False, True
+        return _count(stmt), False, False, None
+    return estimate, False, True, None
 
 
 def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=False) -> Page:
@@ -214,15 +214,23 @@ def _sqlite_page_ids(stmt: Select, flt: PartnerFilter, per_page: int):
 def _page_ids_and_total(user, stmt: Select, flt: PartnerFilter, per_page: int):
     """PostgreSQL: (ids of the page + 1, total, more, approximate, page number) in two reads.
 
-    The count (list_total) reads matches in no order and stops at its limit; the page is
-    read in list order and stops when full (per_page + 1 ids, the last one telling whether
-    a next page exists). PostgreSQL finds a rare word's matches by the trigram index, where
-    reading a thousand in order would mean sorting them all, and a common tag's or role's
-    first page from the list's index, a page's worth of rows, not a thousand."""
-    total, more, approximate = list_total(stmt, flt)
+    The count (list_total) reads matches in no order and stops at its limit. When that was
+    all of them, the page is those ids put in order (a rare word is looked up once). Else
+    the page is read in list order and stops when full (per_page + 1 ids, the last one
+    telling whether a next page exists): a common tag's or role's first page comes from the
+    list's index, a page's worth of rows, where reading a thousand matches in order would
+    mean sorting every match of a common word."""
+    total, more, approximate, matches = list_total(stmt, flt)
     # Past the end (an old link, an edited URL): the last page, not an empty one.
     known = not (more or approximate)
     page = min(flt.page, max(1, -(-total // per_page))) if known else flt.page
+    if matches is not None:
+        # All matches are known: put them in order, instead of finding them again.
+        if not matches:
+            return [], total, more, approximate, page
+        in_order = select(Partner).where(Partner.id.in_(matches))
+        page_ids = _ids(in_order, ORDER[flt.sort], per_page + 1, (page - 1) * per_page)
+        return page_ids, total, more, approximate, page
     page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, more)
     if not page_ids and not known and page > 1:
         total, more, approximate = _count(stmt), False, False
