@@ -116,7 +116,7 @@ def page_order(flt: PartnerFilter):
     """The list order, written so that PostgreSQL can read it from an index (INDEXED_ORDER).
 
     With a search word PostgreSQL should take the matches from the trigram index and sort
-    them unless the word is common (see _search_page_ids): the plain order keeps it from
+    them unless the word is common (see _page_ids): the plain order keeps it from
     walking the name index, where a common word's matches may cluster ("ооо ..." names) far
     from the start."""
     return ORDER[flt.sort] if flt.q else INDEXED_ORDER[flt.sort]
@@ -147,20 +147,28 @@ def list_total(stmt: Select, flt: PartnerFilter):
         return len(seen), False, False, seen
     if flt.active:
         return COUNT_LIMIT, True, False, None
-    estimate = planner_estimate(ids)
+    total, approximate = unfiltered_total(stmt)
+    return total, False, approximate, None
+
+
+def unfiltered_total(stmt: Select) -> tuple[int, bool]:
+    """The count of a list without filters that holds more than COUNT_LIMIT partners, as
+    (total, approximate): exact up to EXACT_COUNT_UPTO; above it, on PostgreSQL, the
+    planner's estimate ("≈ 995,000") instead of a scan of every visible partner."""
+    estimate = planner_estimate(stmt.with_only_columns(Partner.id).order_by(None))
     if estimate is None or estimate < EXACT_COUNT_UPTO:
-        return _count(stmt), False, False, None
-    return estimate, False, True, None
+        return _count(stmt), False
+    return estimate, True
 
 
 def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=False) -> Page:
     """One page of the filtered list, with what each row shows loaded in a few extra queries."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = partner_list_stmt(user, flt)
-    if db.session.get_bind().dialect.name == "sqlite":
-        ids, total, more, approximate, page = _sqlite_page_ids(stmt, flt, per_page)
-    else:
+    if flt.q and db.session.get_bind().dialect.name == "postgresql":
         ids, total, more, approximate, page = _page_ids_and_total(user, stmt, flt, per_page)
+    else:
+        ids, total, more, approximate, page = _ordered_page_ids(stmt, flt, per_page)
     next_exists = len(ids) > per_page
     page_ids = ids[:per_page]
     if (more or approximate) and page_ids and not next_exists:
@@ -181,45 +189,48 @@ def partner_page(user, flt: PartnerFilter, per_page: int | None = None, persons=
     return Page(items, total, page, per_page, more, next_exists, approximate)
 
 
-def _sqlite_page_ids(stmt: Select, flt: PartnerFilter, per_page: int):
-    """SQLite: (ids of the page + 1, total, more, approximate, page number), mostly in one read.
+def _ordered_page_ids(stmt: Select, flt: PartnerFilter, per_page: int):
+    """(ids of the page + 1, total, more, approximate, page number), mostly in one read: every
+    list on SQLite, a list without a search word on PostgreSQL.
 
-    SQLite reads its scan indexes in list order whatever the filter, so one read of the ids
-    of the first COUNT_LIMIT + 1 matches gives both the total (or "1,000+") and the first
-    pages: the matches are read once, not once to count and again for the page. The
-    unfiltered list is counted exactly (an index-only count); pages after the first
-    COUNT_LIMIT matches are read with OFFSET."""
+    The list's index is read in list order (SQLite's scan indexes hold the search text too),
+    so one read of the ids of the first COUNT_LIMIT + 1 matches gives both the total (or
+    "1,000+") and the first pages: the matches are read once, not once to count and again
+    for the page, and a tag's or role's read stops at the 1,001st match instead of
+    collecting every partner with that tag. Pages after the first COUNT_LIMIT matches are
+    read with OFFSET. The unfiltered list past COUNT_LIMIT: see unfiltered_total."""
     order = page_order(flt)
     ids = _ids(stmt, order, COUNT_LIMIT + 1)
     complete = len(ids) <= COUNT_LIMIT
+    approximate = False
     if complete:
         total, more = len(ids), False
     elif flt.active:
         total, more = COUNT_LIMIT, True
     else:
-        total, more = _count(stmt), False
+        (total, approximate), more = unfiltered_total(stmt), False
+    known = not (more or approximate)
     # Past the end (an old link, an edited URL): the last page, not an empty one.
-    page = flt.page if more else min(flt.page, max(1, -(-total // per_page)))
+    page = min(flt.page, max(1, -(-total // per_page))) if known else flt.page
     offset = (page - 1) * per_page
     if complete or offset + per_page < len(ids):
-        return ids[offset : offset + per_page + 1], total, more, False, page
+        return ids[offset : offset + per_page + 1], total, more, approximate, page
     page_ids = _ids(stmt, order, per_page + 1, offset)
-    if not page_ids and more:
-        total, more = _count(stmt), False
+    if not page_ids and not known:
+        total, more, approximate = _count(stmt), False, False
         page = max(1, -(-total // per_page))
         page_ids = _ids(stmt, order, per_page + 1, (page - 1) * per_page)
-    return page_ids, total, more, False, page
+    return page_ids, total, more, approximate, page
 
 
 def _page_ids_and_total(user, stmt: Select, flt: PartnerFilter, per_page: int):
-    """PostgreSQL: (ids of the page + 1, total, more, approximate, page number) in two reads.
+    """A search on PostgreSQL: (ids of the page + 1, total, more, approximate, page number).
 
     The count (list_total) reads matches in no order and stops at its limit. When that was
     all of them, the page is those ids put in order (a rare word is looked up once). Else
     the page is read in list order and stops when full (per_page + 1 ids, the last one
-    telling whether a next page exists): a common tag's or role's first page comes from the
-    list's index, a page's worth of rows, where reading a thousand matches in order would
-    mean sorting every match of a common word."""
+    telling whether a next page exists), where reading a thousand matches in order would
+    mean sorting every match of a common word (or walking far, see _page_ids)."""
     total, more, approximate, matches = list_total(stmt, flt)
     # Past the end (an old link, an edited URL): the last page, not an empty one.
     known = not (more or approximate)
