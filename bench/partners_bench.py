@@ -798,7 +798,9 @@ def write_report(path: Path, results, counts, args, dialect: str, load: str) -> 
             table(results, args.target),
             "",
             '*matches*: the count the page shows; "1,000+" means the count stopped at its limit '
-            "(`COUNT_LIMIT` in crm/core/paging.py). *queries*: SQL statements per request. "
+            '(`COUNT_LIMIT` in crm/core/paging.py); "≈ 995,000" is PostgreSQL\'s estimate for '
+            "a list without filters above `EXACT_COUNT_UPTO`. *queries*: SQL statements per "
+            "request (of the last one). "
             "The city suggestions of a full list page are kept for a few minutes per process; "
             '"cities recounted" is a full page that counts them again.',
             "",
