@@ -148,13 +148,29 @@ class Partner(Versioned, db.Model):
         search_trgm_index(),
         # The city filter in list order: its first 1,001 matches are read and nothing else
         # (without it PostgreSQL walks the name index past every other city's partners).
-        Index("ix_partner_city_list", "city_norm", "merged_into_id", "name_norm", "id"),
+        # With the roles, "suppliers sorted by city" is read from it alone and stops at the
+        # 1,001st supplier (0.8 ms at 1,000,000 partners) instead of sorting the first city's
+        # 100,000 partners by name (~150 ms).
+        Index(
+            "ix_partner_city_list",
+            "city_norm",
+            "merged_into_id",
+            "name_norm",
+            "id",
+            "is_client",
+            "is_supplier",
+            "is_competitor",
+            "is_other",
+        ),
         # With `city`, the filter's city suggestions are read from the index alone.
         Index("ix_partner_city", "city_norm", "city"),
         Index("ix_partner_inn", "inn"),
         Index("ix_partner_name_key", "name_key"),
         Index("ix_partner_name_prefix", "name_prefix"),
         Index("ix_partner_created_on", "created_on"),
+        # "Newest first" / "oldest first" in list order: the page is read from here and the
+        # read stops when it is full, instead of sorting every partner by date.
+        Index("ix_partner_created_list", "merged_into_id", "created_on", "id"),
         CheckConstraint("kind in ('company', 'person')", name="kind"),
     )
 

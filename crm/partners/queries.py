@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext
 from rapidfuzz import fuzz
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.auth.policy import responsible_users_clause
 from crm.core.models import AuditEntry
-from crm.core.paging import COUNT_LIMIT, Page
+from crm.core.paging import COUNT_LIMIT, EXACT_COUNT_UPTO, Page, planner_estimate
 from crm.core.policy import may, rows_clause
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
 from crm.extensions import db
@@ -49,22 +49,21 @@ def phone_variants(q: str) -> set[str]:
     return variants
 
 
-def _search_clause(q: str):
+def _search_clause(q: str, column=Partner.search_text):
     """Every word must occur in the search text; phone-like input matches by its digits."""
     if set(q) <= PHONE_CHARS and len(digits(q)) >= 3:
-        return or_(
-            *[Partner.search_text.contains(v, autoescape=True) for v in sorted(phone_variants(q))]
-        )
+        return or_(*[column.contains(v, autoescape=True) for v in sorted(phone_variants(q))])
     words = fold(q).split()
-    return and_(*[Partner.search_text.contains(w, autoescape=True) for w in words])
+    return and_(*[column.contains(w, autoescape=True) for w in words])
 
 
-def partner_list_stmt(user, flt: PartnerFilter) -> Select:
+def partner_list_stmt(user, flt: PartnerFilter, search: bool = True) -> Select:
+    """The partners of the list (without the search word when not `search`)."""
     stmt = select(Partner).where(Partner.merged_into_id.is_(None))
     visible = rows_clause(user, Partner)
     if visible is not None:
         stmt = stmt.where(visible)
-    if flt.q:
+    if flt.q and search:
         stmt = stmt.where(_search_clause(flt.q))
     if flt.role:
         stmt = stmt.where(getattr(Partner, f"is_{flt.role}").is_(True))
@@ -89,23 +88,40 @@ ORDER = {
     "-created": (Partner.created_on.desc(), Partner.id.desc()),
     "created": (Partner.created_on, Partner.id),
 }
+# The same orders as the list's indexes hold them (ix_partner_list, ix_partner_responsible,
+# ix_partner_city_list, ix_partner_created_list): column names, descending or not. They add
+# merged_into_id, which is NULL in every listed row, so the order is the same; but PostgreSQL
+# does not take `merged_into_id IS NULL` as fixing the column, and only with it named does it
+# read those indexes in order and stop when the page is full instead of sorting every partner
+# (0.6 ms instead of ~30 ms at 100,000). SQLite reads its indexes in order either way.
+INDEX_KEYS = {
+    "name": (("merged_into_id", "name_norm", "id"), False),
+    "-name": (("merged_into_id", "name_norm", "id"), True),
+    "code": (("code",), False),
+    "city": (("city_norm", "merged_into_id", "name_norm", "id"), False),
+    "-created": (("merged_into_id", "created_on", "id"), True),
+    "created": (("merged_into_id", "created_on", "id"), False),
+}
+
+
+def _ordered(columns, descending: bool) -> tuple:
+    return tuple(c.desc() if descending else c for c in columns)
+
+
+INDEXED_ORDER = {
+    sort: _ordered([getattr(Partner, n) for n in names], desc)
+    for sort, (names, desc) in INDEX_KEYS.items()
+}
 
 
 def page_order(flt: PartnerFilter):
-    """The list order, with merged_into_id first for a name order without a search word.
+    """The list order, written so that PostgreSQL can read it from an index (INDEXED_ORDER).
 
-    merged_into_id is NULL in every listed row, so the order is the same; but PostgreSQL does
-    not take `merged_into_id IS NULL` as fixing the column, and only with it named does it
-    read ix_partner_list / ix_partner_responsible in order and stop at the 1,001st row
-    instead of sorting every partner (0.6 ms instead of ~30 ms at 100,000). With a search
-    word it is left out: PostgreSQL then takes the matches from the trigram index and sorts
-    them, cheaper than reading in name order, where a common word's matches cluster ("ооо ..."
-    names) far from the start. SQLite reads its scan indexes in order either way."""
-    order = ORDER[flt.sort]
-    if flt.q or flt.sort not in ("name", "-name"):
-        return order
-    live = Partner.merged_into_id.desc() if flt.sort == "-name" else Partner.merged_into_id
-    return (live, *order)
+    With a search word PostgreSQL should take the matches from the trigram index and sort
+    them unless the word is common (see _page_ids): the plain order keeps it from
+    walking the name index, where a common word's matches may cluster ("ооо ..." names) far
+    from the start."""
+    return ORDER[flt.sort] if flt.q else INDEXED_ORDER[flt.sort]
 
 
 def _count(stmt: Select) -> int:
@@ -118,44 +134,53 @@ def _ids(stmt: Select, order, limit: int, offset: int = 0) -> list[int]:
     return list(db.session.execute(ids).scalars())
 
 
+def list_total(stmt: Select, flt: PartnerFilter):
+    """What the list's count says, as (total, more, approximate, ids): never more counting
+    than that needs; `ids` are the matches when they are all known (at most COUNT_LIMIT).
+
+    The ids of the matches are read in no order up to COUNT_LIMIT + 1 (the database stops at
+    the 1,001st, by whatever path finds matches fastest: the trigram index for a rare word, a
+    plain read for a common one). Past the limit a filtered list says "1,000+"; the
+    unfiltered one is counted exactly while that is cheap and otherwise, on PostgreSQL,
+    shows the planner's estimate ("≈ 995,000", see EXACT_COUNT_UPTO)."""
+    ids = stmt.with_only_columns(Partner.id).order_by(None)
+    seen = list(db.session.execute(ids.limit(COUNT_LIMIT + 1)).scalars())
+    if len(seen) <= COUNT_LIMIT:
+        return len(seen), False, False, seen
+    if flt.active:
+        return COUNT_LIMIT, True, False, None
+    total, approximate = unfiltered_total(stmt)
+    return total, False, approximate, None
+
+
+def unfiltered_total(stmt: Select) -> tuple[int, bool]:
+    """The count of a list without filters that holds more than COUNT_LIMIT partners, as
+    (total, approximate): exact up to EXACT_COUNT_UPTO; above it, on PostgreSQL, the
+    planner's estimate ("≈ 995,000") instead of a scan of every visible partner."""
+    estimate = planner_estimate(stmt.with_only_columns(Partner.id).order_by(None))
+    if estimate is None or estimate < EXACT_COUNT_UPTO:
+        return _count(stmt), False
+    return estimate, True
+
+
 def partner_page(
     user, flt: PartnerFilter, per_page: int | None = None, persons=False, plain=False
 ) -> Page:
-    """One page of the filtered list, with what each row shows loaded in a few extra queries.
-
-    One index-only query lists the ids of the first COUNT_LIMIT + 1 matches in list order: they
-    give the total (or "1,000+") and the first pages, so the matches are read once, not once
-    to count and again for the page. The unfiltered list is counted exactly (an index-only
-    count); pages after the first COUNT_LIMIT matches are read with OFFSET."""
+    """One page of the filtered list, with what each row shows loaded in a few extra queries
+    (`plain`: the list page's rows as plain values, crm/partners/listing.py)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = partner_list_stmt(user, flt)
-    order = page_order(flt)
-    ids = _ids(stmt, order, COUNT_LIMIT + 1)
-    complete = len(ids) <= COUNT_LIMIT
-    if complete:
-        total, more = len(ids), False
-    elif flt.active:
-        total, more = COUNT_LIMIT, True
+    if flt.q and db.session.get_bind().dialect.name == "postgresql":
+        ids, total, more, approximate, page = _page_ids_and_total(user, stmt, flt, per_page)
     else:
-        total, more = _count(stmt), False
-    # Past the end (an old link, an edited URL): the last page, not an empty one.
-    page = flt.page if more else min(flt.page, max(1, -(-total // per_page)))
-    offset = (page - 1) * per_page
-    if complete or offset + per_page < len(ids):
-        page_ids = ids[offset : offset + per_page + 1]
-    else:
-        page_ids = _ids(stmt, order, per_page + 1, offset)
-        if not page_ids and more:
-            total, more = _count(stmt), False
-            page = max(1, -(-total // per_page))
-            offset = (page - 1) * per_page
-            page_ids = _ids(stmt, order, per_page + 1, offset)
-    next_exists = len(page_ids) > per_page
-    page_ids = page_ids[:per_page]
-    if more and page_ids and not next_exists:
-        total, more = offset + len(page_ids), False  # the last page: now the total is known
+        ids, total, more, approximate, page = _ordered_page_ids(stmt, flt, per_page)
+    next_exists = len(ids) > per_page
+    page_ids = ids[:per_page]
+    if (more or approximate) and page_ids and not next_exists:
+        # The last page: now the total is known.
+        total, more, approximate = (page - 1) * per_page + len(page_ids), False, False
     if plain:  # the list page's rows, without ORM entities (crm/partners/listing.py)
-        return Page(list_rows(page_ids), total, page, per_page, more, next_exists)
+        return Page(list_rows(page_ids), total, page, per_page, more, next_exists, approximate)
     options = [selectinload(Partner.tags), selectinload(Partner.contact_details)]
     if persons:
         options.append(
@@ -168,7 +193,144 @@ def partner_page(
         ).scalars()
         by_id = {p.id: p for p in rows}
         items = [by_id[i] for i in page_ids if i in by_id]
-    return Page(items, total, page, per_page, more, next_exists)
+    return Page(items, total, page, per_page, more, next_exists, approximate)
+
+
+def _ordered_page_ids(stmt: Select, flt: PartnerFilter, per_page: int):
+    """(ids of the page + 1, total, more, approximate, page number), mostly in one read: every
+    list on SQLite, a list without a search word on PostgreSQL.
+
+    The list's index is read in list order (SQLite's scan indexes hold the search text too),
+    so one read of the ids of the first COUNT_LIMIT + 1 matches gives both the total (or
+    "1,000+") and the first pages: the matches are read once, not once to count and again
+    for the page, and a tag's or role's read stops at the 1,001st match instead of
+    collecting every partner with that tag. Pages after the first COUNT_LIMIT matches are
+    read with OFFSET. The unfiltered list past COUNT_LIMIT: see unfiltered_total."""
+    order = page_order(flt)
+    ids = _ids(stmt, order, COUNT_LIMIT + 1)
+    complete = len(ids) <= COUNT_LIMIT
+    approximate = False
+    if complete:
+        total, more = len(ids), False
+    elif flt.active:
+        total, more = COUNT_LIMIT, True
+    else:
+        (total, approximate), more = unfiltered_total(stmt), False
+    known = not (more or approximate)
+    # Past the end (an old link, an edited URL): the last page, not an empty one.
+    page = min(flt.page, max(1, -(-total // per_page))) if known else flt.page
+    offset = (page - 1) * per_page
+    if complete or offset + per_page < len(ids):
+        return ids[offset : offset + per_page + 1], total, more, approximate, page
+    page_ids = _ids(stmt, order, per_page + 1, offset)
+    if not page_ids and not known:
+        total, more, approximate = _count(stmt), False, False
+        page = max(1, -(-total // per_page))
+        page_ids = _ids(stmt, order, per_page + 1, (page - 1) * per_page)
+    return page_ids, total, more, approximate, page
+
+
+def _page_ids_and_total(user, stmt: Select, flt: PartnerFilter, per_page: int):
+    """A search on PostgreSQL: (ids of the page + 1, total, more, approximate, page number).
+
+    The count (list_total) reads matches in no order and stops at its limit. When that was
+    all of them, the page is those ids put in order (a rare word is looked up once). Else
+    the page is read in list order and stops when full (per_page + 1 ids, the last one
+    telling whether a next page exists), where reading a thousand matches in order would
+    mean sorting every match of a common word (or walking far, see _page_ids)."""
+    total, more, approximate, matches = list_total(stmt, flt)
+    # Past the end (an old link, an edited URL): the last page, not an empty one.
+    known = not (more or approximate)
+    page = min(flt.page, max(1, -(-total // per_page))) if known else flt.page
+    if matches is not None:
+        # All matches are known: put them in order, instead of finding them again.
+        if not matches:
+            return [], total, more, approximate, page
+        in_order = select(Partner).where(Partner.id.in_(matches))
+        page_ids = _ids(in_order, ORDER[flt.sort], per_page + 1, (page - 1) * per_page)
+        return page_ids, total, more, approximate, page
+    page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, more)
+    if not page_ids and not known and page > 1:
+        total, more, approximate = _count(stmt), False, False
+        page = max(1, -(-total // per_page))
+        page_ids = _page_ids(user, stmt, flt, per_page + 1, (page - 1) * per_page, False)
+    return page_ids, total, more, approximate, page
+
+
+def _page_ids(user, stmt: Select, flt: PartnerFilter, limit: int, offset: int, many: bool):
+    """The ids of one page in list order (`many`: the search matched more than COUNT_LIMIT)."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if flt.q and many and postgresql and _common_at_start(flt.q):
+        walked = _walked_ids(user, flt, limit, offset)
+        if walked is not None:
+            return walked
+    return _ids(stmt, page_order(flt), limit, offset)
+
+
+def _search_matches(q: str, value: str) -> bool:
+    """Does `value` (a search_text) match the search `q`? (as _search_clause does)"""
+    if set(q) <= PHONE_CHARS and len(digits(q)) >= 3:
+        return any(v in value for v in phone_variants(q))
+    return all(w in value for w in fold(q).split())
+
+
+# The first SAMPLES values of PostgreSQL's histogram of search_text (its 1st, 2nd, ... 100th
+# percentiles, in about name order) of which at least HITS must match for a walk.
+SAMPLES, HITS = 3, 2
+
+
+def _common_at_start(q: str) -> bool:
+    """Do the word's matches start with the list? Asked of ANALYZE's histogram of search_text
+    (a catalog read, ~0.3 ms): its first values are the partners at the start of the list,
+    and a word common there is found in a short walk. A word common only further on (every
+    Cyrillic word: the Latin names sort first) would make the walk read that far."""
+    rows = db.session.execute(
+        text(
+            f"SELECT (histogram_bounds::text::text[])[1:{SAMPLES}] FROM pg_stats"
+            " WHERE tablename = 'partner' AND attname = 'search_text'"
+            " AND schemaname = current_schema()"
+        )
+    ).scalar()
+    return bool(rows) and sum(_search_matches(q, v) for v in rows) >= HITS
+
+
+# How many rows (per row wanted, at least WALK_MIN) a common word's page may walk in list
+# order before giving up for the trigram index and a sort.
+WALK_ROWS = 20
+WALK_MIN = 2000
+
+
+def _walked_ids(user, flt: PartnerFilter, limit: int, offset: int) -> list[int] | None:
+    """A common word's page, read by walking the list's index in order and testing each row;
+    None when the walk found too few matches within its budget.
+
+    PostgreSQL takes a search's matches from the trigram index and sorts them all: for a word
+    in a quarter of all partners that is ~250,000 rows at 1,000,000 partners (~400 ms), for a
+    page of 25. Walking the name index finds them in order instead, and stops when the page
+    is full (a word in every other partner: ~50 rows). The walk is capped, because matches
+    may cluster far from the start ("ооо" is in every "ООО ..." name, which sorts after the
+    Latin ones): past the cap the sort is the cheaper way. The walked rows are the first ones
+    of the list, so the matches among them are its first matches: the page is exact."""
+    names, desc = INDEX_KEYS[flt.sort]
+    budget = max(WALK_MIN, WALK_ROWS * (offset + limit))
+    columns = [Partner.id, Partner.search_text] + [getattr(Partner, n) for n in names if n != "id"]
+    walk = (
+        partner_list_stmt(user, flt, search=False)
+        .with_only_columns(*columns)
+        .order_by(*INDEXED_ORDER[flt.sort])
+        .limit(budget)
+        .subquery()
+    )
+    ids = list(
+        db.session.execute(
+            select(walk.c.id)
+            .where(_search_clause(flt.q, walk.c.search_text))
+            .order_by(*_ordered([walk.c[n] for n in names], desc))
+            .limit(limit)
+            .offset(offset)
+        ).scalars()
+    )
+    return ids if len(ids) == limit else None
 
 
 def iter_partners(user, flt: PartnerFilter, batch: int = 500):

@@ -29,7 +29,7 @@ def count_line(response) -> str:
 
 
 def pager_line(response) -> str:
-    found = re.search(r"Page \d+ of [\d,+]+", text(response))
+    found = re.search(r"Page \d+ of (?:≈ )?[\d,+]+", text(response))
     return found.group(0) if found else ""
 
 
@@ -90,3 +90,71 @@ def test_city_suggestions_list_a_new_partners_city_at_once(client, login_as, mak
 
     assert [s.casefold() for s in suggestions(first)] == ["тула"]  # one spelling per city
     assert [s.casefold() for s in suggestions(second)] == ["омск", "тула"]
+
+
+def _analyze_partners() -> None:
+    """Statistics as autovacuum would have them (PostgreSQL; SQLite has no estimate)."""
+    from sqlalchemy import text as sql
+
+    from crm.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sql("ANALYZE partner"))
+        db.session.commit()
+
+
+def test_big_unfiltered_list_shows_an_estimate_on_postgresql(
+    app, client, eight_matches, monkeypatch
+):
+    # 10 partners, pages of 3; "big" starts at 6 here (EXACT_COUNT_UPTO is 20,000 for real).
+    monkeypatch.setattr(queries, "EXACT_COUNT_UPTO", 6)
+    _analyze_partners()
+
+    first = client.get("/partners/", headers=HX)
+
+    assert listed_names(first) == ["Василёк", "Лютик", "Ромашка 1"]
+    if app.config["CRM_BACKEND"] == "postgresql":
+        # The planner's estimate, marked as one; "Next" still leads on.
+        assert count_line(first) == "≈ 10 partners"
+        assert pager_line(first) == "Page 1 of ≈ 4"
+    else:
+        assert count_line(first) == "10 partners"
+        assert pager_line(first) == "Page 1 of 4"
+    assert '/partners/?page=2" hx-get=' in text(first)
+
+
+def test_pages_of_an_estimated_list_reach_the_end_and_count_it(
+    app, client, eight_matches, monkeypatch
+):
+    monkeypatch.setattr(queries, "EXACT_COUNT_UPTO", 6)
+    _analyze_partners()
+
+    third = client.get("/partners/?page=3", headers=HX)
+    last = client.get("/partners/?page=4", headers=HX)
+    past = client.get("/partners/?page=9", headers=HX)
+
+    assert listed_names(third) == ["Ромашка 5", "Ромашка 6", "Ромашка 7"]
+    assert listed_names(last) == ["Ромашка 8"]
+    # On the last page every partner has been seen: the count is exact, on both databases.
+    assert count_line(last) == "10 partners"
+    assert pager_line(last) == "Page 4 of 4"
+    assert listed_names(past) == ["Ромашка 8"]
+    assert count_line(past) == "10 partners"
+
+
+def test_newest_first_lists_every_partner_by_date(app, client, login_as, make_partner):
+    from datetime import date
+
+    login_as("admin")
+    app.config["PAGE_SIZE"] = 2
+    days = {"Альфа": date(2026, 3, 1), "Бета": date(2026, 1, 5), "Гамма": date(2026, 3, 1)}
+    made = {name: make_partner(name=name, created_on=day) for name, day in days.items()}
+    make_partner(name="Дельта", created_on=date(2025, 12, 31))
+    # Newest first; the same day: the later-made (higher id) first.
+    first = client.get("/partners/?sort=-created", headers=HX)
+    second = client.get("/partners/?sort=-created&page=2", headers=HX)
+
+    assert made["Гамма"].id > made["Альфа"].id
+    assert listed_names(first) == ["Гамма", "Альфа"]
+    assert listed_names(second) == ["Бета", "Дельта"]
+    assert count_line(first) == "4 partners"

@@ -57,3 +57,10 @@ def test_a_city_filter_reads_just_its_city_in_name_order(many_partners, make_use
 
     plan = _plan(make_user("admin"), PartnerFilter(city="Москва"))
     assert "ix_partner_city_list" in plan and "Sort" not in plan, plan
+
+
+def test_newest_first_is_read_from_its_index_not_sorted(many_partners, make_user):
+    from crm.partners.filters import PartnerFilter
+
+    plan = _plan(make_user("admin"), PartnerFilter(sort="-created"))
+    assert "ix_partner_created_list" in plan and "Sort" not in plan, plan
