@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
+from crm.core.db import analyze_as_it_grows
 from crm.core.errors import FieldErrors
 from crm.core.keys import KeyTaken
 from crm.core.text import fold, normalise_phone
@@ -243,6 +244,7 @@ class PartnersKind(Kind):
             elif r["code"] in found:
                 import_partner(actor, found[r["code"]], row, today=ctx.today)
         import_new_partners(actor, new, today=ctx.today)
+        analyze_as_it_grows(db.session.connection(), Partner.__table__, len(new), ctx.seen)
 
     def export(self):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
