@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
@@ -22,6 +22,7 @@ from crm.core.params import id_or_none
 from crm.core.policy import may, require
 from crm.core.registry import RegistryKey
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
+from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.partners import queries
 from crm.partners.models import (
@@ -795,11 +796,11 @@ def import_new_partners(actor, rows: list[dict], *, today: date) -> None:
     if not rows:
         return
     ids = insert_rows(
-        Partner.__table__, [_new_partner_values(r, today) for r in rows], returning="code"
+        Partner.__table__, [_new_partner_values(r, today) for r in rows], key=("code",)
     )
     details, entries = [], []
     for r in rows:
-        pid = ids[r["code"]]
+        pid = ids[(r["code"],)]
         for kind in ("email", "phone"):
             if r[kind]:
                 details.append(
@@ -896,3 +897,124 @@ def sync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
             )
         ).scalars():
             sync_search(p)
+
+
+def import_new_contact_persons(rows: list[dict]) -> None:
+    """Create many contact persons from checked import rows (partner_id, name, position,
+    email, phone; email_norm/phone_norm when the kind has them) with the rows and main
+    e-mail/phone that import_contact_person makes, in two bulk inserts (persons, their
+    details) instead of ORM objects flushed one person at a time. The caller re-syncs the
+    partners' search (resync_partners_search).
+
+    What it buys: the ORM unit of work per person (and a partner loaded with all its details
+    and persons to re-sync its search) was nearly all of a contacts import's time."""
+    if not rows:
+        return
+    ids = insert_rows(
+        ContactPerson.__table__,
+        [
+            {
+                "partner_id": r["partner_id"],
+                "name": r["name"],
+                "name_norm": fold(r["name"]),
+                "position": r["position"] or "",
+            }
+            for r in rows
+        ],
+        key=("partner_id", "name_norm"),
+    )
+    details = []
+    for r in rows:
+        person_id = ids[(r["partner_id"], fold(r["name"]))]
+        for kind in ("email", "phone"):
+            if r[kind]:
+                details.append(
+                    {
+                        "partner_id": None,
+                        "contact_person_id": person_id,
+                        "kind": kind,
+                        "value": r[kind],
+                        "value_norm": r.get(f"{kind}_norm") or _detail_norm(kind, r[kind]),
+                        "label": "",
+                        "is_main": True,
+                    }
+                )
+    insert_rows(ContactDetail.__table__, details)
+
+
+def _detail_norm(kind: str, value: str) -> str:
+    """The value_norm new_contact_detail gives an e-mail or phone."""
+    return normalise_email(value) if kind == "email" else normalise_phone(value, _region())
+
+
+def resync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
+    """What sync_partners_search stores, read and written with plain statements: three
+    SELECTs a batch (partners; their own and their persons' details; persons' names) and one
+    UPDATE of the partners whose columns change (updated_at too, as the ORM's onupdate).
+
+    What it buys: sync_partners_search builds every touched partner with all its details and
+    persons as ORM objects; after a contacts import of 100,000 persons that is most of the
+    time, and a partner whose columns stay the same is not written at all here."""
+    p, d, c = Partner.__table__, ContactDetail.__table__, ContactPerson.__table__
+    derived = ("name_norm", "name_key", "name_prefix", "city_norm", "search_text")
+    ids = sorted(set(partner_ids))
+    for i in range(0, len(ids), batch):
+        part = ids[i : i + batch]
+        partners = db.session.execute(
+            select(p.c.id, p.c.name, p.c.code, p.c.inn, p.c.city, *(p.c[k] for k in derived)).where(
+                p.c.id.in_(part)
+            )
+        ).all()
+        names: dict[int, list[str]] = {}
+        person_of: dict[int, int] = {}
+        for pid, person_id, norm in db.session.execute(
+            select(c.c.partner_id, c.c.id, c.c.name_norm)
+            .where(c.c.partner_id.in_(part))
+            .order_by(c.c.partner_id, c.c.name_norm)
+        ):
+            names.setdefault(pid, []).append(norm)
+            person_of[person_id] = pid
+        # sync_search's order: the partner's details, then each person's (persons by name),
+        # each list by (kind, main first, id) as the relationships load them.
+        own: dict[int, list[tuple]] = {}
+        theirs: dict[int, list[tuple]] = {}
+        for pid, person_id, kind, value, value_norm in db.session.execute(
+            select(d.c.partner_id, d.c.contact_person_id, d.c.kind, d.c.value, d.c.value_norm)
+            .where(
+                or_(
+                    d.c.partner_id.in_(part),
+                    d.c.contact_person_id.in_(
+                        select(c.c.id).where(c.c.partner_id.in_(part)).scalar_subquery()
+                    ),
+                )
+            )
+            .order_by(d.c.kind, d.c.is_main.desc(), d.c.id)
+        ):
+            if pid is not None:
+                own.setdefault(pid, []).append((kind, value, value_norm))
+            else:
+                theirs.setdefault(person_id, []).append((kind, value, value_norm))
+        person_order: dict[int, list[int]] = {}
+        for person_id, pid in person_of.items():
+            person_order.setdefault(pid, []).append(person_id)
+        changes = []
+        for row in partners:
+            details = list(own.get(row.id, []))
+            for person_id in person_order.get(row.id, []):  # in name order (dicts keep it)
+                details.extend(theirs.get(person_id, []))
+            new = search_columns(
+                row.name, row.code, row.inn, row.city, names.get(row.id, []), details
+            )
+            if any(new[k] != row._mapping[k] for k in derived):
+                changes.append(
+                    {"pid": row.id, **{f"v_{k}": v for k, v in new.items()}, "v_at": utcnow()}
+                )
+        if changes:
+            db.session.execute(
+                update(p)
+                .where(p.c.id == bindparam("pid"))
+                .values(
+                    {**{k: bindparam(f"v_{k}") for k in derived}, "updated_at": bindparam("v_at")}
+                ),
+                changes,
+            )
