@@ -9,7 +9,6 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, or_, select, update
-from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
 from crm.core import audit, versioning
@@ -865,7 +864,7 @@ def _new_partner_values(r: dict, today: date) -> dict:
 
 def import_contact_person(partner_id: int, person: ContactPerson | None, row: dict):
     """Create (person None) or update a contact person from a checked import row: name,
-    position, email, phone. The caller re-syncs the partners' search (sync_partners_search)."""
+    position, email, phone. The caller re-syncs the partners' search (resync_partners_search)."""
     if person is None:
         person = ContactPerson(partner_id=partner_id, contact_details=[])
         db.session.add(person)
@@ -883,20 +882,6 @@ def import_contact_person(partner_id: int, person: ContactPerson | None, row: di
     if person.id is not None and before != after:
         versioning.bump(person)  # a person's form opened before must not undo this
     return person
-
-
-def sync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
-    """sync_search for many partners, loaded a batch at a time with their contact details."""
-    for i in range(0, len(partner_ids), batch):
-        for p in db.session.execute(
-            select(Partner)
-            .where(Partner.id.in_(partner_ids[i : i + batch]))
-            .options(
-                selectinload(Partner.contact_details),
-                selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details),
-            )
-        ).scalars():
-            sync_search(p)
 
 
 def import_new_contact_persons(rows: list[dict]) -> None:
@@ -948,11 +933,11 @@ def _detail_norm(kind: str, value: str) -> str:
 
 
 def resync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
-    """What sync_partners_search stores, read and written with plain statements: three
+    """What sync_search stores for these partners, read and written with plain statements: three
     SELECTs a batch (partners; their own and their persons' details; persons' names) and one
     UPDATE of the partners whose columns change (updated_at too, as the ORM's onupdate).
 
-    What it buys: sync_partners_search builds every touched partner with all its details and
+    What it buys: sync_search needs every touched partner built with all its details and
     persons as ORM objects; after a contacts import of 100,000 persons that is most of the
     time, and a partner whose columns stay the same is not written at all here."""
     p, d, c = Partner.__table__, ContactDetail.__table__, ContactPerson.__table__

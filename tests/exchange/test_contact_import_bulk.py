@@ -13,6 +13,7 @@ from sqlalchemy import select
 from crm.exchange.importer import run_import
 from crm.extensions import db
 from crm.partners.models import ContactDetail, ContactPerson, Partner
+from crm.partners.services import resync_partners_search, sync_search
 from tests.exchange.helpers import TODAY, write_file, writes
 
 HEADER = ["partner_code", "name", "position", "email", "phone"]
@@ -181,3 +182,36 @@ def test_new_persons_are_written_in_bulk(app, make_partner, tmp_path):
     with writes() as big:
         assert _import(write_file(tmp_path, rows(60), name="big.csv")).new == 60
     assert len(big) == len(small) == 3, big
+
+
+def test_the_bulk_search_sync_agrees_with_the_partner_card(app, make_partner):
+    """resync_partners_search (plain statements) stores what sync_search (the card's, on ORM
+    objects) stores for the partner as loaded from the database: persons in name order, each
+    one's details main first."""
+    p = make_partner(
+        name="ООО «Гамма»",
+        code="G-1",
+        inn="7707083893",
+        city="Казань",
+        emails=["office@gamma.ru", "info@gamma.ru"],
+        phones=["+7 843 200-00-01"],
+        persons=[
+            {"name": "Яна Белова", "email": "yana@gamma.ru"},
+            {"name": "Артём Ким", "phone": "+7 843 200-00-02", "email": "kim@gamma.ru"},
+        ],
+    )
+    columns = ("name_norm", "name_key", "name_prefix", "city_norm", "search_text")
+    db.session.expire_all()
+    sync_search(p)
+    by_card = tuple(getattr(p, c) for c in columns)
+    db.session.rollback()
+    db.session.execute(db.update(Partner).values(**dict.fromkeys(columns, "")))
+    resync_partners_search([p.id])
+    db.session.commit()
+    db.session.expire_all()
+
+    assert tuple(getattr(p, c) for c in columns) == by_card
+    assert p.search_text == (
+        "ооо «гамма» | g-1 | 7707083893 | артем ким | яна белова | office@gamma.ru"
+        " | info@gamma.ru | 78432000001 | kim@gamma.ru | 78432000002 | yana@gamma.ru"
+    )
