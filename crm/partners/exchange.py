@@ -109,6 +109,13 @@ def _check_email(row_no: int, column: str, value: str | None) -> list[RowError]:
     return [] if problem is None else [RowError(row_no, column, INVALID, problem)]
 
 
+def _analyze_as_it_grows(table, added: int, ctx) -> None:
+    """core.db.analyze_as_it_grows for a table this import fills (its look-ups of the next
+    batches read it), with the bookkeeping kept in the import's context."""
+    state = ctx.seen.setdefault(("analyze", table.name), {})
+    analyze_as_it_grows(db.session.connection(), table, added, state)
+
+
 def _export_main(owner, kind: str) -> str:
     return main_value(owner, kind) or ""
 
@@ -246,7 +253,7 @@ class PartnersKind(Kind):
             elif r["code"] in found:
                 import_partner(actor, found[r["code"]], row, today=ctx.today)
         import_new_partners(actor, new, today=ctx.today)
-        analyze_as_it_grows(db.session.connection(), Partner.__table__, len(new), ctx.seen)
+        _analyze_as_it_grows(Partner.__table__, len(new), ctx)
 
     def export(self):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
@@ -387,6 +394,7 @@ class ContactsKind(Kind):
             elif key not in stored:
                 new.append({**r, "partner_id": key[0]})
         import_new_contact_persons(new)
+        _analyze_as_it_grows(ContactPerson.__table__, len(new), ctx)
         if one_by_one:
             persons = self._persons({key for _r, key in one_by_one})
             for r, key in one_by_one:
