@@ -1,10 +1,12 @@
-"""Database-specific speed helpers: PostgreSQL's trigram extension and planner statistics."""
+"""Database-specific speed helpers: PostgreSQL's trigram extension, planner statistics, bulk
+inserts."""
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import text
+from sqlalchemy import JSON, insert, text
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +87,80 @@ def include_in_schema_check(obj, name, type_, reflected, compare_to) -> bool:
 
     with db.engine.connect() as conn:
         return has_pg_trgm(conn)
+
+
+def analyze_as_it_grows(conn, table, added: int, state: dict) -> None:
+    """Refresh `table`'s statistics (PostgreSQL) each time a long write inside one transaction
+    has about doubled what it had added at the last refresh (`state`: the write's own
+    bookkeeping, kept between calls).
+
+    What it buys: statistics taken when the table was empty make the planner read the whole
+    table for every look-up of a batch's keys (and psycopg's prepared statements keep that
+    plan), so a first import's look-ups grew with every row it wrote — at 100,000 partners
+    most of its time. ANALYZE counts the transaction's own new rows; a few of them, at 6,000,
+    12,000, 24,000… rows, keep the planner on the unique index (a few tenths of a second)."""
+    if conn.dialect.name != "postgresql":
+        return
+    state["added"] = state.get("added", 0) + added
+    if state["added"] - state.get("at", 0) >= max(ANALYZE_AFTER_ROWS, state.get("at", 0)):
+        analyze(conn, [table])
+        state["at"] = state["added"]
+
+
+def insert_rows(table, rows: list[dict], key: tuple[str, ...] = ()) -> dict[tuple, int]:
+    """Insert many rows of `table` (plain dicts; missing columns take the model's defaults)
+    in the session's transaction; with `key` (columns unique together) give the new rows'
+    ids by their key values.
+
+    What it buys on PostgreSQL: COPY instead of INSERT … RETURNING, the ids taken from the
+    table's sequence beforehand. Measured on 2,000 new partners (12 indexes, one a trigram
+    GIN): INSERT … RETURNING (SQLAlchemy's multi-row VALUES, 16,000 parameters a statement)
+    1.6 s, COPY 0.2 s. Elsewhere (SQLite) one executemany INSERT, RETURNING when asked (the
+    key, not the rows' order: SQLite would then insert one row a statement)."""
+    if not rows:
+        return {}
+    from crm.extensions import db
+
+    conn = db.session.connection()
+    if conn.dialect.name != "postgresql":
+        if not key:
+            conn.execute(insert(table), rows)
+            return {}
+        stmt = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+        return {tuple(found[1:]): found[0] for found in conn.execute(stmt, rows)}
+    if key:
+        ids = conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": len(rows)},
+        ).scalars()
+        rows = [{**r, "id": pid} for r, pid in zip(rows, ids, strict=True)]
+    _copy(conn, table, rows)
+    return {tuple(r[k] for k in key): r["id"] for r in rows} if key else {}
+
+
+def _copy(conn, table, rows: list[dict]) -> None:
+    """COPY the rows into `table`: the columns the rows name, and every other column that has
+    a Python-side default (COPY knows only the database's defaults)."""
+    import psycopg
+    from psycopg.types.json import Json
+
+    given = set(rows[0])
+    defaults = {}
+    for c in table.c:
+        if c.name in given or c.default is None:
+            continue
+        # A callable default (utcnow, dict) is taken once for the batch, as executemany
+        # takes it once per statement.
+        defaults[c.name] = c.default.arg if c.default.is_scalar else c.default.arg(None)
+    names = [c.name for c in table.c if c.name in given or c.name in defaults]
+    as_json = {c.name for c in table.c if isinstance(c.type, JSON)}
+    sql = f'COPY "{table.name}" ({", ".join(names)}) FROM STDIN'
+    raw = conn.connection.dbapi_connection
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for r in rows:
+                full = {**defaults, **r}
+                copy.write_row([Json(full[n]) if n in as_json else full[n] for n in names])
+    except psycopg.Error as exc:
+        # As SQLAlchemy would raise it: an IntegrityError a caller can tell a key race by.
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc

@@ -8,6 +8,7 @@ as they are."""
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 
 from flask import current_app
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
+from crm.core.db import analyze_as_it_grows
 from crm.core.errors import FieldErrors
 from crm.core.keys import KeyTaken
 from crm.core.text import fold, normalise_phone
@@ -45,10 +47,11 @@ from crm.partners.models import (
 )
 from crm.partners.services import (
     import_contact_person,
+    import_new_contact_persons,
     import_new_partners,
     import_partner,
     main_value,
-    sync_partners_search,
+    resync_partners_search,
 )
 from crm.partners.validation import clean_inn, clean_phone
 
@@ -127,6 +130,13 @@ def _check_email(row_no: int, column: str, value: str | None) -> list[RowError]:
         return []
     problem = _("%(value)s is not a valid e-mail address.", value=repr(value.strip()[:80]))
     return [RowError(row_no, column, INVALID, problem)]
+
+
+def _analyze_as_it_grows(table, added: int, ctx) -> None:
+    """core.db.analyze_as_it_grows for a table this import fills (its look-ups of the next
+    batches read it), with the bookkeeping kept in the import's context."""
+    state = ctx.seen.setdefault(("analyze", table.name), {})
+    analyze_as_it_grows(db.session.connection(), table, added, state)
 
 
 def _export_main(owner, kind: str) -> str:
@@ -325,6 +335,7 @@ class PartnersKind(Kind):
             elif r["code"] in found:
                 import_partner(actor, found[r["code"]], row, today=ctx.today)
         import_new_partners(actor, new, today=ctx.today)
+        _analyze_as_it_grows(Partner.__table__, len(new), ctx)
 
     def export(self):
         emails = dict(db.session.execute(select(User.id, User.email)).all())
@@ -390,8 +401,12 @@ class ContactsKind(Kind):
 
     def check(self, row_no, rec, ctx):
         errors = unknown_partner(row_no, rec, ctx)
-        errors += check_email(row_no, "email", rec.get("email"))
+        errors += _check_email(row_no, "email", rec.get("email"))
         errors += _check_phone(row_no, "phone", rec.get("phone"))
+        if rec.get("phone"):
+            rec["phone_norm"] = _phone_facts(
+                rec["phone"], current_app.config["DEFAULT_PHONE_REGION"]
+            )[1]
         return errors
 
     def key_of(self, rec):
@@ -400,8 +415,10 @@ class ContactsKind(Kind):
     def comparable(self, rec, ctx):
         return (rec["name"], rec["position"] or "", rec["email"], rec["phone"])
 
-    def _persons(self, recs, ctx) -> dict[tuple[int, str], ContactPerson]:
-        ids = sorted({ctx["partners"][r["partner_code"]] for r in recs})
+    def _persons(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], ContactPerson]:
+        """The stored persons with these (partner id, folded name) keys, as ORM objects with
+        their details (for the rows that change a person)."""
+        ids = sorted({pid for pid, _norm in keys})
         return {
             (c.partner_id, c.name_norm): c
             for batch in chunks(ids)
@@ -410,33 +427,75 @@ class ContactsKind(Kind):
                 .where(ContactPerson.partner_id.in_(batch))
                 .options(selectinload(ContactPerson.contact_details))
             ).scalars()
+            if (c.partner_id, c.name_norm) in keys
         }
+
+    def _stored(self, recs, ctx) -> dict[tuple[int, str], tuple]:
+        """The compared fields (name, position, main e-mail, main phone) of the stored persons
+        of these rows' partners, by (partner id, folded name), read with two plain SELECTs a
+        batch instead of ORM persons with their details: a re-import builds no objects."""
+        c, d = ContactPerson.__table__, ContactDetail.__table__
+        ids = sorted({ctx["partners"][r["partner_code"]] for r in recs})
+        out = {}
+        for batch in chunks(ids):
+            persons = db.session.execute(
+                select(c.c.id, c.c.partner_id, c.c.name_norm, c.c.name, c.c.position).where(
+                    c.c.partner_id.in_(batch)
+                )
+            ).all()
+            main: dict[tuple[int, str], str] = {}
+            for person_ids in chunks([p.id for p in persons]):
+                for person_id, kind, value in db.session.execute(
+                    select(d.c.contact_person_id, d.c.kind, d.c.value)
+                    .where(d.c.contact_person_id.in_(person_ids))
+                    .order_by(d.c.contact_person_id, d.c.kind, d.c.is_main.desc(), d.c.id)
+                ):
+                    main.setdefault((person_id, kind), value)  # main_value's choice
+            for p in persons:
+                out[(p.partner_id, p.name_norm)] = (
+                    p.name,
+                    p.position,
+                    main.get((p.id, "email")),
+                    main.get((p.id, "phone")),
+                )
+        return out
 
     def existing(self, recs, ctx):
         code_of = {ctx["partners"][r["partner_code"]]: r["partner_code"] for r in recs}
         return {
-            (code_of[pid], norm): (
-                c.name,
-                c.position,
-                main_value(c, "email"),
-                main_value(c, "phone"),
-            )
-            for (pid, norm), c in self._persons(recs, ctx).items()
+            (code_of[pid], norm): values
+            for (pid, norm), values in self._stored(recs, ctx).items()
+            if pid in code_of
         }
 
     def write(self, recs, ctx, actor):
-        persons = self._persons(recs, ctx)
-        touched = set()
-        for r in recs:
-            pid = ctx["partners"][r["partner_code"]]
-            norm = fold(r["name"])
-            person = persons.get((pid, norm))
-            if person is not None and ctx.create_only:
-                raise KeyTaken(f"partner_code {r['partner_code']!r}, name {r['name']!r}")
-            persons[(pid, norm)] = import_contact_person(pid, person, r)
-            touched.add(pid)
-        db.session.flush()
-        sync_partners_search(sorted(touched))
+        """New persons in bulk (import_new_contact_persons); changed ones through the ORM
+        (import_contact_person), as are persons named twice in the batch (two codes of a
+        merged partner), so that the later row updates the earlier one as it always did;
+        unchanged ones not at all. Then the touched partners' search columns."""
+        stored = self._stored(recs, ctx)
+        keyed = [(r, (ctx["partners"][r["partner_code"]], fold(r["name"]))) for r in recs]
+        times = Counter(key for _r, key in keyed)
+        if ctx.create_only:
+            seen = set()
+            for r, key in keyed:
+                if key in stored or key in seen:
+                    raise KeyTaken(f"partner_code {r['partner_code']!r}, name {r['name']!r}")
+                seen.add(key)
+        new, one_by_one = [], []
+        for r, key in keyed:
+            if times[key] > 1 or (key in stored and not self.same(r, stored[key], ctx)):
+                one_by_one.append((r, key))
+            elif key not in stored:
+                new.append({**r, "partner_id": key[0]})
+        import_new_contact_persons(new)
+        _analyze_as_it_grows(ContactPerson.__table__, len(new), ctx)
+        if one_by_one:
+            persons = self._persons({key for _r, key in one_by_one})
+            for r, key in one_by_one:
+                persons[key] = import_contact_person(key[0], persons.get(key), r)
+            db.session.flush()
+        resync_partners_search([r["partner_id"] for r in new] + [k[0] for _r, k in one_by_one])
 
     def export(self):
         last = 0

@@ -9,11 +9,11 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from crm.auth.models import User
 from crm.core import audit, versioning
+from crm.core.db import insert_rows
 from crm.core.errors import DomainError, FieldErrors, PermissionDenied
 from crm.core.keys import flush_or_refuse, id_for_key
 from crm.core.links import count_references, repoint_references
@@ -22,6 +22,7 @@ from crm.core.params import id_or_none
 from crm.core.policy import may, require
 from crm.core.registry import RegistryKey
 from crm.core.text import digits, fold, name_key, normalise_email, normalise_phone
+from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.partners import queries
 from crm.partners.labels import (
@@ -832,22 +833,21 @@ def import_partner(actor, partner: Partner | None, row: dict, *, today: date) ->
 
 def import_new_partners(actor, rows: list[dict], *, today: date) -> None:
     """Create many partners from checked import rows (the fields of import_partner) with the
-    same rows, contact details and audit entries as import_partner, in three executemany
-    INSERTs a batch instead of ORM objects flushed one partner at a time.
+    same rows, contact details and audit entries as import_partner, in three bulk inserts a
+    batch (core.db.insert_rows: COPY on PostgreSQL) instead of ORM objects flushed one partner
+    at a time.
 
     What it buys: the unit of work per row (a flush per partner, ORM objects for the partner,
-    its details and its audit entry) was ~90 % of a first import; Core INSERTs of plain dicts
-    (one multi-row statement per few hundred rows) make it several times faster."""
+    its details and its audit entry) was ~90 % of a first import; bulk inserts of plain dicts
+    make it several times faster."""
     if not rows:
         return
-    partners = db.session.execute(
-        insert(Partner.__table__).returning(Partner.__table__.c.id, Partner.__table__.c.code),
-        [_new_partner_values(r, today) for r in rows],
-    ).all()
-    ids = dict((code, pid) for pid, code in partners)
+    ids = insert_rows(
+        Partner.__table__, [_new_partner_values(r, today) for r in rows], key=("code",)
+    )
     details, entries = [], []
     for r in rows:
-        pid = ids[r["code"]]
+        pid = ids[(r["code"],)]
         for kind in ("email", "phone"):
             if r[kind]:
                 details.append(
@@ -885,9 +885,8 @@ def import_new_partners(actor, rows: list[dict], *, today: date) -> None:
                 "object_version": 1,  # a new partner's version (versioning.Versioned)
             }
         )
-    if details:
-        db.session.execute(insert(ContactDetail.__table__), details)
-    db.session.execute(insert(AuditEntry.__table__), entries)
+    insert_rows(ContactDetail.__table__, details)
+    insert_rows(AuditEntry.__table__, entries)
 
 
 def _new_partner_values(r: dict, today: date) -> dict:
@@ -913,7 +912,7 @@ def _new_partner_values(r: dict, today: date) -> dict:
 
 def import_contact_person(partner_id: int, person: ContactPerson | None, row: dict):
     """Create (person None) or update a contact person from a checked import row: name,
-    position, email, phone. The caller re-syncs the partners' search (sync_partners_search)."""
+    position, email, phone. The caller re-syncs the partners' search (resync_partners_search)."""
     if person is None:
         person = ContactPerson(partner_id=partner_id, contact_details=[])
         db.session.add(person)
@@ -933,15 +932,122 @@ def import_contact_person(partner_id: int, person: ContactPerson | None, row: di
     return person
 
 
-def sync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
-    """sync_search for many partners, loaded a batch at a time with their contact details."""
-    for i in range(0, len(partner_ids), batch):
-        for p in db.session.execute(
-            select(Partner)
-            .where(Partner.id.in_(partner_ids[i : i + batch]))
-            .options(
-                selectinload(Partner.contact_details),
-                selectinload(Partner.contact_persons).selectinload(ContactPerson.contact_details),
+def import_new_contact_persons(rows: list[dict]) -> None:
+    """Create many contact persons from checked import rows (partner_id, name, position,
+    email, phone; email_norm/phone_norm when the kind has them) with the rows and main
+    e-mail/phone that import_contact_person makes, in two bulk inserts (persons, their
+    details) instead of ORM objects flushed one person at a time. The caller re-syncs the
+    partners' search (resync_partners_search).
+
+    What it buys: the ORM unit of work per person (and a partner loaded with all its details
+    and persons to re-sync its search) was nearly all of a contacts import's time."""
+    if not rows:
+        return
+    ids = insert_rows(
+        ContactPerson.__table__,
+        [
+            {
+                "partner_id": r["partner_id"],
+                "name": r["name"],
+                "name_norm": fold(r["name"]),
+                "position": r["position"] or "",
+            }
+            for r in rows
+        ],
+        key=("partner_id", "name_norm"),
+    )
+    details = []
+    for r in rows:
+        person_id = ids[(r["partner_id"], fold(r["name"]))]
+        for kind in ("email", "phone"):
+            if r[kind]:
+                details.append(
+                    {
+                        "partner_id": None,
+                        "contact_person_id": person_id,
+                        "kind": kind,
+                        "value": r[kind],
+                        "value_norm": r.get(f"{kind}_norm") or _detail_norm(kind, r[kind]),
+                        "label": "",
+                        "is_main": True,
+                    }
+                )
+    insert_rows(ContactDetail.__table__, details)
+
+
+def _detail_norm(kind: str, value: str) -> str:
+    """The value_norm new_contact_detail gives an e-mail or phone."""
+    return normalise_email(value) if kind == "email" else normalise_phone(value, _region())
+
+
+def resync_partners_search(partner_ids: list[int], batch: int = 900) -> None:
+    """What sync_search stores for these partners, read and written with plain statements: three
+    SELECTs a batch (partners; their own and their persons' details; persons' names) and one
+    UPDATE of the partners whose columns change (updated_at too, as the ORM's onupdate).
+
+    What it buys: sync_search needs every touched partner built with all its details and
+    persons as ORM objects; after a contacts import of 100,000 persons that is most of the
+    time, and a partner whose columns stay the same is not written at all here."""
+    p, d, c = Partner.__table__, ContactDetail.__table__, ContactPerson.__table__
+    derived = ("name_norm", "name_key", "name_prefix", "city_norm", "search_text")
+    ids = sorted(set(partner_ids))
+    for i in range(0, len(ids), batch):
+        part = ids[i : i + batch]
+        partners = db.session.execute(
+            select(p.c.id, p.c.name, p.c.code, p.c.inn, p.c.city, *(p.c[k] for k in derived)).where(
+                p.c.id.in_(part)
             )
-        ).scalars():
-            sync_search(p)
+        ).all()
+        names: dict[int, list[str]] = {}
+        person_of: dict[int, int] = {}
+        for pid, person_id, norm in db.session.execute(
+            select(c.c.partner_id, c.c.id, c.c.name_norm)
+            .where(c.c.partner_id.in_(part))
+            .order_by(c.c.partner_id, c.c.name_norm)
+        ):
+            names.setdefault(pid, []).append(norm)
+            person_of[person_id] = pid
+        # sync_search's order: the partner's details, then each person's (persons by name),
+        # each list by (kind, main first, id) as the relationships load them.
+        own: dict[int, list[tuple]] = {}
+        theirs: dict[int, list[tuple]] = {}
+        for pid, person_id, kind, value, value_norm in db.session.execute(
+            select(d.c.partner_id, d.c.contact_person_id, d.c.kind, d.c.value, d.c.value_norm)
+            .where(
+                or_(
+                    d.c.partner_id.in_(part),
+                    d.c.contact_person_id.in_(
+                        select(c.c.id).where(c.c.partner_id.in_(part)).scalar_subquery()
+                    ),
+                )
+            )
+            .order_by(d.c.kind, d.c.is_main.desc(), d.c.id)
+        ):
+            if pid is not None:
+                own.setdefault(pid, []).append((kind, value, value_norm))
+            else:
+                theirs.setdefault(person_id, []).append((kind, value, value_norm))
+        person_order: dict[int, list[int]] = {}
+        for person_id, pid in person_of.items():
+            person_order.setdefault(pid, []).append(person_id)
+        changes = []
+        for row in partners:
+            details = list(own.get(row.id, []))
+            for person_id in person_order.get(row.id, []):  # in name order (dicts keep it)
+                details.extend(theirs.get(person_id, []))
+            new = search_columns(
+                row.name, row.code, row.inn, row.city, names.get(row.id, []), details
+            )
+            if any(new[k] != row._mapping[k] for k in derived):
+                changes.append(
+                    {"pid": row.id, **{f"v_{k}": v for k, v in new.items()}, "v_at": utcnow()}
+                )
+        if changes:
+            db.session.execute(
+                update(p)
+                .where(p.c.id == bindparam("pid"))
+                .values(
+                    {**{k: bindparam(f"v_{k}") for k in derived}, "updated_at": bindparam("v_at")}
+                ),
+                changes,
+            )

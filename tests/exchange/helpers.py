@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import aliased
 
 from crm.auth.models import User
@@ -38,6 +40,39 @@ FORMATS = {
     "csv-semicolon-bom": {"fmt": "csv", "sep": ";", "bom": True},
     "xlsx": {"fmt": "xlsx"},
 }
+
+
+@contextmanager
+def writes():
+    """The INSERT/UPDATE/DELETE/COPY statements sent to the database inside the block (but
+    those naming the user table: a file's new manager). COPY (the bulk insert on PostgreSQL)
+    goes to psycopg's cursor directly, past SQLAlchemy's events: it is seen by wrapping
+    psycopg's Cursor.copy, which still runs."""
+    seen: list[str] = []
+
+    def names_user(statement: str) -> bool:
+        return statement.split("(", 1)[0].split()[-1].strip('"') == "user"
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE") and not names_user(statement):
+            seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    original = psycopg.Cursor.copy
+
+    def copy(self, statement, *args, **kwargs):
+        seen.append(str(statement))
+        return original(self, statement, *args, **kwargs)
+
+    psycopg.Cursor.copy = copy
+    try:
+        yield seen
+    finally:
+        psycopg.Cursor.copy = original
+        event.remove(engine, "before_cursor_execute", before)
+
 
 # Tables the import never writes: job bookkeeping of the UI.
 NOT_DATA = {"job_run", "import_file"}
