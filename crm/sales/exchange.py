@@ -158,6 +158,8 @@ class SalesKind(Kind):
     )
     key = ("doc_no", "line_no")
     order = 40
+    # check() numbers lines and defaults due dates in the record itself; write reads no ctx.seen.
+    writes_checked_records = True
     lookups = (PARTNER_CODES, PRODUCT_SKUS, USERS, ORGANIZATIONS, DEPARTMENTS, WAREHOUSES)
 
     def check(self, row_no: int, rec: dict, ctx: Context) -> list[RowError]:
