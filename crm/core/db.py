@@ -85,3 +85,26 @@ def include_in_schema_check(obj, name, type_, reflected, compare_to) -> bool:
 
     with db.engine.connect() as conn:
         return has_pg_trgm(conn)
+
+
+def insert_rows(table, rows: list[dict]) -> None:
+    """Insert new rows (every dict with the same keys) in one go: PostgreSQL's COPY, elsewhere
+    one prepared INSERT run for all of them (executemany). Defaults of the model are not
+    applied: give every column that needs a value. A taken unique key fails the statement.
+
+    Speed: COPY streams the rows without a statement per row or parameters to bind; on
+    PostgreSQL it stores a batch of sales lines several times faster than INSERT … VALUES."""
+    if not rows:
+        return
+    from crm.extensions import db
+
+    conn = db.session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.dbapi_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])

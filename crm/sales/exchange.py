@@ -4,7 +4,7 @@ doc_no, occurrence) and stock.csv (key sku, warehouse). Registered in crm/sales/
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from crm.auth.models import User
@@ -41,7 +41,7 @@ from crm.sales.models import (
     StockBalance,
     Warehouse,
 )
-from crm.sales.services import recompute_document_totals
+from crm.sales.services import settle_documents, store_documents
 
 
 def product_ids(skus: set[str] | None) -> dict[str, int]:
@@ -256,7 +256,6 @@ class SalesKind(Kind):
             if r["doc_no"] in headers:
                 continue  # the document's other lines: validation made their columns agree
             headers[r["doc_no"]] = {
-                "doc_no": r["doc_no"],
                 "date": r["date"],
                 "partner_id": ctx["partners"][r["partner_code"]],
                 "organization_id": ctx.id_for("organization", r["organization"]),
@@ -265,36 +264,12 @@ class SalesKind(Kind):
                 "manager_id": ctx.id_for("users", (r["manager"] or "").casefold()),
                 "due_date": r["due_date"],
             }
-        upsert(
-            SalesDocument,
-            list(headers.values()),
-            ["doc_no"],
-            [
-                "date",
-                "partner_id",
-                "organization_id",
-                "department_id",
-                "warehouse_id",
-                "manager_id",
-                "due_date",
-            ],
-            only_new=ctx.create_only,
-        )
-        ids = {}
-        for doc_nos in chunks(list(headers)):
-            ids.update(
-                db.session.execute(
-                    select(SalesDocument.doc_no, SalesDocument.id).where(
-                        SalesDocument.doc_no.in_(doc_nos)
-                    )
-                ).all()
-            )
         lines = [
             {
-                "document_id": ids[r["doc_no"]],
+                "doc_no": r["doc_no"],
                 "line_no": r["line_no"],
                 "date": r["date"],
-                "partner_id": ctx["partners"][r["partner_code"]],
+                "partner_id": headers[r["doc_no"]]["partner_id"],
                 "product_id": ctx["products"][r["sku"]],
                 "quantity": r["quantity"],
                 "amount": r["amount"],
@@ -302,31 +277,11 @@ class SalesKind(Kind):
             }
             for r in recs
         ]
-        upsert(
-            SalesLine,
-            lines,
-            ["document_id", "line_no"],
-            ["date", "partner_id", "product_id", "quantity", "amount", "cost"],
-        )
-        ctx.seen.setdefault("touched", set()).update(ids.values())
+        touched = store_documents(headers, lines, only_new=ctx.create_only)
+        ctx.seen.setdefault("touched", set()).update(touched)
 
     def finish(self, ctx: Context) -> None:
-        touched = sorted(ctx.seen.get("touched", ()))
-        doc = SalesDocument.__table__
-        doc_date = select(doc.c.date).where(doc.c.id == SalesLine.document_id).scalar_subquery()
-        doc_partner = (
-            select(doc.c.partner_id).where(doc.c.id == SalesLine.document_id).scalar_subquery()
-        )
-        for batch in chunks(touched):
-            # Lines of a document whose date or partner changed, that were not in the file,
-            # follow their document (analytics read date and partner from the lines).
-            db.session.execute(
-                update(SalesLine)
-                .where(SalesLine.document_id.in_(batch))
-                .where((SalesLine.date != doc_date) | (SalesLine.partner_id != doc_partner))
-                .values(date=doc_date, partner_id=doc_partner)
-            )
-        recompute_document_totals(touched)
+        settle_documents(ctx.seen.get("touched", ()))
 
     def export(self):
         return stream(
