@@ -165,39 +165,42 @@ class SalesKind(Kind):
     def check(self, row_no: int, rec: dict, ctx: Context) -> list[RowError]:
         errors = []
         doc = rec.get("doc_no")
-        counters = ctx.seen.setdefault("line_no", {})
+        # What the file said so far about each document: [lines, Σ amounts, first row's number
+        # and header]. One list per document (~200,000 in a million lines), not three dicts.
+        docs = ctx.seen.setdefault("documents", {})
+        seen = None
         if doc is not None:
+            seen = docs.get(doc)
+            if seen is None:
+                seen = docs[doc] = [0, 0, None]
             # Default line number: the row's position within its document in the file.
-            counters[doc] = counters.get(doc, 0) + 1
+            seen[0] += 1
             if rec.get("line_no") is None:
-                rec["line_no"] = counters[doc]
+                rec["line_no"] = seen[0]
             elif rec["line_no"] <= 0:
                 errors.append(RowError(row_no, "line_no", INVALID, "must be 1 or more"))
-        if doc is not None and rec.get("amount") is not None:
-            # Each amount fits its column; their sum is the document's total, in one too.
-            totals = ctx.seen.setdefault("totals", {})
-            totals[doc] = totals.get(doc, 0) + rec["amount"]
-            if abs(totals[doc]) > MAX_MONEY:
-                errors.append(
-                    RowError(
-                        row_no,
-                        "amount",
-                        INVALID,
-                        f"makes the document's total larger than the limit ±{MAX_MONEY}",
+            if rec.get("amount") is not None:
+                # Each amount fits its column; their sum is the document's total, in one too.
+                seen[1] += rec["amount"]
+                if abs(seen[1]) > MAX_MONEY:
+                    errors.append(
+                        RowError(
+                            row_no,
+                            "amount",
+                            INVALID,
+                            f"makes the document's total larger than the limit ±{MAX_MONEY}",
+                        )
                     )
-                )
         errors += unknown_partner(row_no, rec, ctx)
         errors += unknown_product(row_no, rec, ctx)
         errors += check_email(row_no, "manager", rec.get("manager"))
-        if doc is not None and not errors:
+        if seen is not None and not errors:
             header = tuple(map(rec.get, HEADER))
-            headers = ctx.seen.setdefault("headers", {})
-            first = headers.get(doc)
+            first = seen[2]
             if first is None:
-                # Kept for every document (~200,000 in a million lines): equal values share one
-                # object instead of a copy per document.
+                # Equal values share one object instead of a copy per document.
                 shared = ctx.seen.setdefault("shared", {})
-                headers[doc] = (row_no, tuple(shared.setdefault(v, v) for v in header))
+                seen[2] = (row_no, tuple(shared.setdefault(v, v) for v in header))
             elif first[1] != header:
                 for col, mine, theirs in zip(HEADER, header, first[1], strict=True):
                     if mine != theirs:
