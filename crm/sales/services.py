@@ -53,12 +53,14 @@ def store_documents(
     `doc_no`, `line_no` and LINE_FIELDS; date and partner as their document's). Returns the ids
     of documents that were stored before: their totals and other lines are brought up to date
     by `settle_documents` once every batch is in. `only_new`: a stored doc_no fails
-    (IntegrityError) instead of being updated."""
+    (IntegrityError) instead of being updated. The line dicts are used up: each becomes the
+    row stored (its doc_no replaced by document_id)."""
     ids = document_ids(headers)
     fresh = [doc_no for doc_no in headers if doc_no not in ids]
     _insert_new_documents(headers, fresh, lines)
     ids.update(document_ids(fresh))
-    known = {doc_no: headers[doc_no] for doc_no in headers if doc_no not in fresh}
+    new_docs = set(fresh)
+    known = {doc_no: headers[doc_no] for doc_no in headers if doc_no not in new_docs}
     if known:
         stmt = dialect_insert(SalesDocument.__table__)
         rows = [{"doc_no": doc_no, **header} for doc_no, header in known.items()]
@@ -66,21 +68,13 @@ def store_documents(
             db.session.execute(stmt, rows)
         else:
             _upsert(SalesDocument.__table__, rows, ["doc_no"], DOCUMENT_FIELDS, stamp=True)
-    new_docs = set(fresh)
-    line_rows = [
-        {"document_id": ids[r["doc_no"]], "line_no": r["line_no"], **{f: r[f] for f in LINE_FIELDS}}
-        for r in lines
-    ]
-    insert_rows(
-        SalesLine.__table__,
-        [row for row, r in zip(line_rows, lines, strict=True) if r["doc_no"] in new_docs],
-    )
-    _upsert(
-        SalesLine.__table__,
-        [row for row, r in zip(line_rows, lines, strict=True) if r["doc_no"] not in new_docs],
-        ["document_id", "line_no"],
-        LINE_FIELDS,
-    )
+    new_lines, other_lines = [], []
+    for line in lines:  # each dict becomes its row: doc_no gives way to document_id
+        doc_no = line.pop("doc_no")
+        line["document_id"] = ids[doc_no]
+        (new_lines if doc_no in new_docs else other_lines).append(line)
+    insert_rows(SalesLine.__table__, new_lines)
+    _upsert(SalesLine.__table__, other_lines, ["document_id", "line_no"], LINE_FIELDS)
     return {ids[doc_no] for doc_no in known}
 
 
