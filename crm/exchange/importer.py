@@ -142,6 +142,7 @@ def validate(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
     today: date | None = None,
+    keep: Callable[[list[dict]], None] | None = None,
 ) -> Report:
     """Check the whole file without writing anything; the report says what an import would do."""
     report = Report(kind_name, filename or Path(path).name)
@@ -151,7 +152,13 @@ def validate(
         report.file_errors.append(str(exc))
         return report
     return validate_table(
-        table, kind_name, report, rejects_path=rejects_path, progress=progress, today=today
+        table,
+        kind_name,
+        report,
+        rejects_path=rejects_path,
+        progress=progress,
+        today=today,
+        keep=keep,
     )
 
 
@@ -257,16 +264,10 @@ def run_import(
     kind = kind_named(kind_name)
     with CheckedRecords() as checked:
         keep = checked.add if kind.writes_checked_records and not dry_run else None
-        report = Report(kind_name, filename or Path(path).name)
-        try:
-            table = open_table(path, filename)
-        except BadFile as exc:
-            report.file_errors.append(str(exc))
-            return report
-        validate_table(
-            table,
+        report = validate(
+            path,
             kind_name,
-            report,
+            filename=filename,
             rejects_path=rejects_path,
             progress=progress,
             today=today,
@@ -274,14 +275,8 @@ def run_import(
         )
         if report.file_errors or dry_run or (report.error_count and not valid_only):
             return report
-        write_table(
-            checked if keep else table,
-            kind_name,
-            report,
-            actor=actor,
-            progress=progress,
-            today=today,
-        )
+        rows = checked if keep else open_table(path, filename)
+        write_table(rows, kind_name, report, actor=actor, progress=progress, today=today)
     return report
 
 
