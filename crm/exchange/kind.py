@@ -119,6 +119,10 @@ class Kind(ABC):
     key: tuple[str, ...] = ()
     lookups: tuple[Lookup, ...] = ()  # loaded before the first row, read as ctx[name]
     order: int = 100  # place in the lists of kinds
+    # The write may take the records validation checked, new and changed ones only, instead of
+    # reading the file again (crm.exchange.importer.CheckedRecords): for kinds whose `write`
+    # needs nothing that `check` keeps in ctx.seen and for which an unchanged row needs no write.
+    writes_checked_records: bool = False
 
     @property
     def label(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from crm.auth.models import User
@@ -43,7 +43,7 @@ from crm.sales.models import (
     StockBalance,
     Warehouse,
 )
-from crm.sales.services import recompute_document_totals
+from crm.sales.services import settle_documents, store_documents
 
 
 def product_ids(skus: set[str] | None) -> dict[str, int]:
@@ -248,47 +248,52 @@ class SalesKind(Kind):
     )
     key = ("doc_no", "line_no")
     order = 40
+    # check() numbers lines and defaults due dates in the record itself; write reads no ctx.seen.
+    writes_checked_records = True
     lookups = (PARTNER_CODES, PRODUCT_SKUS, USERS, ORGANIZATIONS, DEPARTMENTS, WAREHOUSES)
 
     def check(self, row_no: int, rec: dict, ctx: Context) -> list[RowError]:
         errors = []
         doc = rec.get("doc_no")
-        counters = ctx.seen.setdefault("line_no", {})
+        # What the file said so far about each document: [lines, Σ amounts, first row's number
+        # and header]. One list per document (~200,000 in a million lines), not three dicts.
+        docs = ctx.seen.setdefault("documents", {})
+        seen = None
         if doc is not None:
+            seen = docs.get(doc)
+            if seen is None:
+                seen = docs[doc] = [0, 0, None]
             # Default line number: the row's position within its document in the file.
-            counters[doc] = counters.get(doc, 0) + 1
+            seen[0] += 1
             if rec.get("line_no") is None:
-                rec["line_no"] = counters[doc]
+                rec["line_no"] = seen[0]
             elif rec["line_no"] <= 0:
                 errors.append(RowError(row_no, "line_no", INVALID, _("must be 1 or more")))
-        if doc is not None and rec.get("amount") is not None:
-            # Each amount fits its column; their sum is the document's total, in one too.
-            totals = ctx.seen.setdefault("totals", {})
-            totals[doc] = totals.get(doc, 0) + rec["amount"]
-            if abs(totals[doc]) > MAX_MONEY:
-                errors.append(
-                    RowError(
-                        row_no,
-                        "amount",
-                        INVALID,
-                        _(
-                            "makes the document's total larger than the limit ±%(limit)s",
-                            limit=MAX_MONEY,
-                        ),
+            if rec.get("amount") is not None:
+                # Each amount fits its column; their sum is the document's total, in one too.
+                seen[1] += rec["amount"]
+                if abs(seen[1]) > MAX_MONEY:
+                    errors.append(
+                        RowError(
+                            row_no,
+                            "amount",
+                            INVALID,
+                            _(
+                                "makes the document's total larger than the limit ±%(limit)s",
+                                limit=MAX_MONEY,
+                            ),
+                        )
                     )
-                )
         errors += unknown_partner(row_no, rec, ctx)
         errors += unknown_product(row_no, rec, ctx)
         errors += check_email(row_no, "manager", rec.get("manager"))
-        if doc is not None and not errors:
+        if seen is not None and not errors:
             header = tuple(map(rec.get, HEADER))
-            headers = ctx.seen.setdefault("headers", {})
-            first = headers.get(doc)
+            first = seen[2]
             if first is None:
-                # Kept for every document (~200,000 in a million lines): equal values share one
-                # object instead of a copy per document.
+                # Equal values share one object instead of a copy per document.
                 shared = ctx.seen.setdefault("shared", {})
-                headers[doc] = (row_no, tuple(shared.setdefault(v, v) for v in header))
+                seen[2] = (row_no, tuple(shared.setdefault(v, v) for v in header))
             elif first[1] != header:
                 for col, mine, theirs in zip(HEADER, header, first[1], strict=True):
                     if mine != theirs:
@@ -351,7 +356,6 @@ class SalesKind(Kind):
             if r["doc_no"] in headers:
                 continue  # the document's other lines: validation made their columns agree
             headers[r["doc_no"]] = {
-                "doc_no": r["doc_no"],
                 "date": r["date"],
                 "partner_id": ctx["partners"][r["partner_code"]],
                 "organization_id": ctx.id_for("organization", r["organization"]),
@@ -360,36 +364,12 @@ class SalesKind(Kind):
                 "manager_id": ctx.id_for("users", (r["manager"] or "").casefold()),
                 "due_date": r["due_date"],
             }
-        upsert(
-            SalesDocument,
-            list(headers.values()),
-            ["doc_no"],
-            [
-                "date",
-                "partner_id",
-                "organization_id",
-                "department_id",
-                "warehouse_id",
-                "manager_id",
-                "due_date",
-            ],
-            only_new=ctx.create_only,
-        )
-        ids = {}
-        for doc_nos in chunks(list(headers)):
-            ids.update(
-                db.session.execute(
-                    select(SalesDocument.doc_no, SalesDocument.id).where(
-                        SalesDocument.doc_no.in_(doc_nos)
-                    )
-                ).all()
-            )
         lines = [
             {
-                "document_id": ids[r["doc_no"]],
+                "doc_no": r["doc_no"],
                 "line_no": r["line_no"],
                 "date": r["date"],
-                "partner_id": ctx["partners"][r["partner_code"]],
+                "partner_id": headers[r["doc_no"]]["partner_id"],
                 "product_id": ctx["products"][r["sku"]],
                 "quantity": r["quantity"],
                 "amount": r["amount"],
@@ -397,31 +377,11 @@ class SalesKind(Kind):
             }
             for r in recs
         ]
-        upsert(
-            SalesLine,
-            lines,
-            ["document_id", "line_no"],
-            ["date", "partner_id", "product_id", "quantity", "amount", "cost"],
-        )
-        ctx.seen.setdefault("touched", set()).update(ids.values())
+        touched = store_documents(headers, lines, only_new=ctx.create_only)
+        ctx.seen.setdefault("touched", set()).update(touched)
 
     def finish(self, ctx: Context) -> None:
-        touched = sorted(ctx.seen.get("touched", ()))
-        doc = SalesDocument.__table__
-        doc_date = select(doc.c.date).where(doc.c.id == SalesLine.document_id).scalar_subquery()
-        doc_partner = (
-            select(doc.c.partner_id).where(doc.c.id == SalesLine.document_id).scalar_subquery()
-        )
-        for batch in chunks(touched):
-            # Lines of a document whose date or partner changed, that were not in the file,
-            # follow their document (analytics read date and partner from the lines).
-            db.session.execute(
-                update(SalesLine)
-                .where(SalesLine.document_id.in_(batch))
-                .where((SalesLine.date != doc_date) | (SalesLine.partner_id != doc_partner))
-                .values(date=doc_date, partner_id=doc_partner)
-            )
-        recompute_document_totals(touched)
+        settle_documents(ctx.seen.get("touched", ()))
 
     def export(self):
         return stream(
