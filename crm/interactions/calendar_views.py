@@ -19,6 +19,7 @@ from crm.access import public, viewer_may_post
 from crm.auth.models import User
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.formats import fmt_datetime
+from crm.core.i18n import ngettext
 from crm.core.params import OutOfRange
 from crm.core.policy import may
 from crm.core.timeutil import from_zone, parse_local, to_zone, user_zone, utcnow
@@ -54,7 +55,6 @@ from crm.interactions.labels import (
     count_label,
     day_heading,
     input_value,
-    ngettext,
     weekday_names,
 )
 from crm.interactions.models import (

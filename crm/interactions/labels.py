@@ -8,17 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.dates import get_day_names
-from flask_babel import get_domain, get_locale
+from flask_babel import get_locale
 
 from crm.core.formats import fmt_date, fmt_datetime, fmt_number
-
-
-def ngettext(singular: str, plural: str, n: int, **variables) -> str:
-    """Flask-Babel's ngettext, except that `num` may be given: the count as written for the
-    reader ("1 234"), while `n` picks the plural form (Flask-Babel's own refuses a `num`
-    beside `n`). Named so, the catalog extraction finds its strings."""
-    variables.setdefault("num", n)
-    return get_domain().get_translations().ungettext(singular, plural, n) % variables
 
 
 def first_upper(text: str) -> str:
