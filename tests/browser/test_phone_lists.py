@@ -212,3 +212,22 @@ def test_an_interactions_quick_actions_stay_on_one_row(
     assert len(tops) == 1, tops
     # The bar scrolls inside the row; the page itself never scrolls sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_contact_report_prints_all_rows_from_its_own_view(
+    live_server, browser_page, artifacts_dir, width, height
+):
+    seeded = live_server.seed(_seed, f"r{width}")
+    page = browser_page(width, height)
+    log_in(page, seeded["email"], DEFAULT_PASSWORD)
+    page.goto(f"/partners/reports/contacts?q=r{width}")
+    expect(page.locator("#report-table tbody tr")).to_have_count(2)
+    page.screenshot(path=str(artifacts_dir / f"phone-lists-report-{width}x{height}.png"))
+    page.get_by_role("link", name="Print all").click()
+    expect(page.locator("#print-note")).to_have_text("2 rows: every row of the filter.")
+    expect(page.locator("#report-table tbody tr")).to_have_count(2)
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    page.screenshot(path=str(artifacts_dir / f"phone-lists-print-all-{width}x{height}.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.js_errors == []
