@@ -405,3 +405,12 @@ class ListFilter(Form):
     def active(self) -> bool:
         """Whether any filter (not the sort, grouping or page) narrows the list."""
         return any(f.active and f.param(getattr(self, n)) for n, f in self._fields.items())
+
+    @property
+    def active_count(self) -> int:
+        """How many filters narrow the list (the number on a phone's "Filters" button)."""
+        return sum(
+            1
+            for n, f in self._fields.items()
+            if f.active and getattr(self, n) != f.default and f.param(getattr(self, n))
+        )

@@ -7,6 +7,7 @@ reader's language; a birthday is a date cell in XLSX and an ISO date in CSV."""
 from __future__ import annotations
 
 from datetime import date
+from itertools import islice
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -21,6 +22,9 @@ from crm.partners.labels import channel_title, kind_title, role_titles
 from crm.partners.views import offer_choices
 
 REPORT_PAGE_SIZE = 100
+# The print view ("print all") holds every row up to here; a browser lays out a page of this
+# many rows in a few seconds, and a longer list is for the downloads, which it says.
+PRINT_LIMIT = 5000
 
 PARTNER_COLUMNS = [
     _l("Code"),
@@ -107,12 +111,14 @@ def _report(kind: str):
             data = (row for p in rows for row in person_rows(p))
         name = "partner-contacts" if kind == "partners" else "contact-person-contacts"
         return export_response(fmt, name, columns, data)
+    if request.args.get("print") == "all":
+        return _print_all(kind, flt, columns)
     page = queries.partner_page(current_user, flt, REPORT_PAGE_SIZE, persons=kind == "persons")
     if kind == "partners":
         rows = [partner_row(p) for p in page.items]
     else:
         rows = [row for p in page.items for row in person_rows(p)]
-    rows = [[fmt_date(v) if isinstance(v, date) else v for v in row] for row in rows]
+    rows = [_shown(row) for row in rows]
     offer_choices(flt)
     return render(
         "partners/report.html",
@@ -122,6 +128,30 @@ def _report(kind: str):
         page=page,
         columns=columns,
         rows=rows,
+    )
+
+
+def _shown(row: list) -> list:
+    return [fmt_date(v) if isinstance(v, date) else v for v in row]
+
+
+def _print_all(kind: str, flt: PartnerFilter, columns: list[str]):
+    """Every row of the filter on one unpaged page to print (up to PRINT_LIMIT rows)."""
+    partners = queries.iter_partners(current_user, flt)
+    if kind == "partners":
+        data = (partner_row(p) for p in partners)
+    else:
+        data = (row for p in partners for row in person_rows(p))
+    rows = [_shown(row) for row in islice(data, PRINT_LIMIT + 1)]
+    cut = len(rows) > PRINT_LIMIT
+    return render(
+        "partners/report_print.html",
+        kind=kind,
+        flt=flt,
+        columns=columns,
+        rows=rows[:PRINT_LIMIT],
+        cut=cut,
+        limit=PRINT_LIMIT,
     )
 
 

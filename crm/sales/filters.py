@@ -67,6 +67,11 @@ class ReceivablesFilter(ListFilter):
         self.today = today or date.today()
 
     @property
+    def active_count(self) -> int:
+        # Today's date sent by the form is no filter: it is what the report shows by default.
+        return super().active_count - (self.as_of_date == self.today)
+
+    @property
     def as_of(self) -> date:
         return self.as_of_date or self.today
 

@@ -306,7 +306,9 @@ def test_a_row_shows_the_main_contacts_tags_in_order_and_who_is_responsible(
     assert f'<a href="/partners/{full.id}">Ромашка</a>' in row
 
     empty = _row(page, "Пустой")
-    for label in ("City", "Responsible", "E-mail", "Phone"):
+    # An empty city is marked: a phone's compact card leaves it out (static/css/app.css).
+    assert '<td data-label="City" class="is-empty">—</td>' in empty
+    for label in ("Responsible", "E-mail", "Phone"):
         assert f'<td data-label="{label}">—</td>' in empty
     assert '<td data-label="Roles">Other</td>' in empty
     assert '<td data-label="Tags"></td>' in empty
