@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.core.params import parse_datetime
@@ -11,6 +11,16 @@ from crm.core.params import parse_datetime
 def utcnow() -> datetime:
     """Naive UTC now: the same meaning on SQLite (no zones) and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def site_today() -> date:
+    """Today in the site's zone (DEFAULT_TIMEZONE): the day a record dated by the company
+    (a partner's creation date) falls on, not UTC's (which is still yesterday in Moscow until
+    03:00)."""
+    from flask import current_app, has_app_context
+
+    zone = current_app.config["DEFAULT_TIMEZONE"] if has_app_context() else "UTC"
+    return to_zone(utcnow(), zone).date()
 
 
 def to_zone(value: datetime | None, zone: str) -> datetime | None:

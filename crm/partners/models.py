@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.db import enable_pg_trgm
-from crm.core.timeutil import utcnow
+from crm.core.timeutil import site_today, utcnow
 from crm.core.versioning import Versioned
 from crm.extensions import db
 
@@ -97,7 +97,7 @@ class Partner(Versioned, db.Model):
     do_not_call: Mapped[bool] = mapped_column(default=False)
     do_not_sms: Mapped[bool] = mapped_column(default=False)
     do_not_mail: Mapped[bool] = mapped_column(default=False)
-    created_on: Mapped[date] = mapped_column(default=lambda: utcnow().date())
+    created_on: Mapped[date] = mapped_column(default=lambda: site_today())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Derived columns kept in sync by services.sync_search (SQLite folds ASCII case only).

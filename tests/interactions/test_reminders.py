@@ -264,9 +264,14 @@ def test_reminders_are_e_mailed_once_through_smtp(app, manager, romashka, smtp_i
     sender, recipients, msg = smtp_inbox.messages[0]
     assert (sender, recipients) == ("crm@example.test", ["ivanov@example.test"])
     assert msg["Subject"] == "Meeting with ООО Ромашка at 13:15"
+    # The footer: when the notification was made, in the reader's zone (Moscow, UTC+3) and
+    # language (English), written by hand from its stored UTC time.
+    made = db.session.execute(select(Notification.created_at)).scalar_one() + timedelta(hours=3)
     assert msg.get_content().replace("\r\n", "\n") == (
         "Meeting with ООО Ромашка at 13:15\n\nContract renewal\n\n"
-        f"https://crm.example.test/interactions/{i.id}\n"
+        f"Open in the CRM: https://crm.example.test/interactions/{i.id}\n\n-- \n"
+        f"A CRM notification of {made.day} {made:%b} {made.year}, {made:%H:%M} (Europe/Moscow).\n"
+        "All your notifications: https://crm.example.test/notifications/\n"
     )
 
 
