@@ -66,9 +66,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.api.docs import bp as api_docs_bp
     from crm.auth import bp as auth_bp
     from crm.core import security_headers
+    from crm.dashboard import bp as dashboard_bp
+    from crm.dashboard.views import my_day
     from crm.exchange import bp as exchange_bp
-    from crm.home import bp as home_bp
-    from crm.home.views import my_day
     from crm.interactions import bp as interactions_bp
     from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
@@ -85,7 +85,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     # The start page is "My day" (anonymous users go to sign in).
     app.add_url_rule("/", "home", my_day)
     app.add_url_rule("/favicon.ico", "favicon", public(_favicon))
-    app.register_blueprint(home_bp)
+    app.register_blueprint(dashboard_bp)
     access.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)

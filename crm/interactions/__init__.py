@@ -12,7 +12,7 @@ bp = Blueprint("interactions", __name__, url_prefix="/interactions")
 
 def _setup(state):
     from crm.auth.services import on_user_deactivated
-    from crm.home.widgets import register_widget
+    from crm.dashboard.widgets import register_widget
     from crm.interactions import policy
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items

@@ -1,4 +1,4 @@
-"""The interactions' blocks of My day (crm/home/widgets.py): what is overdue, today's plan,
+"""The interactions' blocks of My day (crm/dashboard/widgets.py): what is overdue, today's plan,
 the next 7 days, follow-ups that came due, and the count of unprocessed items.
 
 Whose: one user's day shows the items he is responsible for (and, in the day's agenda, those
@@ -13,8 +13,8 @@ from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import func, or_, select
 
 from crm.core.policy import rows_clause
+from crm.dashboard.widgets import Day, HomeWidget
 from crm.extensions import db
-from crm.home.widgets import Day, HomeWidget
 from crm.interactions.models import OPEN_STATUSES, Interaction
 from crm.interactions.policy import participating
 from crm.interactions.queries import load

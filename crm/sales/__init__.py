@@ -11,8 +11,8 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 
 def _setup(state):
+    from crm.dashboard.widgets import register_widget
     from crm.exchange.registry import register_kind
-    from crm.home.widgets import register_widget
     from crm.partners.card import register_fact
     from crm.partners.services import register_merge_hook
     from crm.partners.tabs import PartnerTab, register_tab

@@ -1,4 +1,4 @@
-"""The sales block of My day (crm/home/widgets.py): the overdue receivables of the day's
+"""The sales block of My day (crm/dashboard/widgets.py): the overdue receivables of the day's
 user's partners (of every partner the reader may see, for the team), largest first."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from crm.home.widgets import Day, HomeWidget
+from crm.dashboard.widgets import Day, HomeWidget
 from crm.sales.queries import receivable_rows
 
 LIMIT = 5

@@ -33,7 +33,7 @@ ROLE_ONLY = {
     "partner.create": (T, T, F, F),
     "interaction.create": (T, T, F, F),
     "calendar.view_others": (T, F, T, T),
-    "home.view_others": (T, F, T, T),
+    "dashboard.view_others": (T, F, T, T),
 }
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.

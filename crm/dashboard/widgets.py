@@ -42,7 +42,7 @@ class Day:
 
 @dataclass(frozen=True)
 class HomeWidget:
-    key: str  # in the fragment's URL: /home/widgets/<key>
+    key: str  # in the fragment's URL: /dashboard/widgets/<key>
     title: str  # a lazy string: the block's heading
     render: Callable[[Day], str]
     order: int = 100

@@ -1,4 +1,4 @@
-"""My day (crm/home): a manager's overdue, today's, next 7 days' and follow-up items, the
+"""My day (crm/dashboard): a manager's overdue, today's, next 7 days' and follow-up items, the
 unprocessed count and his partners' overdue debt, each block a fragment of its own; whose day
 a user may see. Expected contents are worked out by hand from the fixture below."""
 
@@ -63,7 +63,7 @@ def titles(body: str) -> list[str]:
 
 
 def fragment(client, key: str, **params) -> str:
-    response = client.get(f"/home/widgets/{key}", query_string=params, headers=HX)
+    response = client.get(f"/dashboard/widgets/{key}", query_string=params, headers=HX)
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)
 
@@ -85,7 +85,7 @@ def test_a_manager_lands_on_his_day_with_every_block(client, day):
         "next-7-days",
         "overdue-receivables",
     ):
-        assert f'hx-get="/home/widgets/{key}"' in body
+        assert f'hx-get="/dashboard/widgets/{key}"' in body
 
 
 def test_blocks_list_the_right_items_in_order(client, login_as, day):
@@ -134,7 +134,7 @@ def test_a_manager_sees_only_his_own_day(client, login_as, day):
     login_as(day["me"])
     assert client.get(f"/?user={day['other'].id}").status_code == 403
     assert client.get("/?user=team").status_code == 403
-    assert client.get("/home/widgets/today?user=team", headers=HX).status_code == 403
+    assert client.get("/dashboard/widgets/today?user=team", headers=HX).status_code == 403
     assert client.get(f"/?user={day['me'].id}").status_code == 200
 
 
@@ -153,7 +153,7 @@ def test_admins_and_viewers_see_the_team_or_a_chosen_user(client, login_as, day)
     assert "Day of Иван Иванов" in body
     assert client.get("/?user=999999").status_code == 404
     assert client.get("/?user=abc").status_code == 404
-    assert client.get("/home/widgets/no-such-block").status_code == 404
+    assert client.get("/dashboard/widgets/no-such-block").status_code == 404
 
 
 def test_my_day_in_russian(client, login_as, day):
@@ -171,6 +171,6 @@ def test_my_day_in_russian(client, login_as, day):
 
 def test_a_block_without_javascript_is_a_page(client, login_as, day):
     login_as(day["me"])
-    page = client.get("/home/widgets/today")
+    page = client.get("/dashboard/widgets/today")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in body and "Morning call" in body

@@ -10,9 +10,9 @@ from crm.auth.models import User
 from crm.core.params import id_or_none
 from crm.core.policy import may
 from crm.core.timeutil import user_zone
+from crm.dashboard import bp
+from crm.dashboard.widgets import Day, widget, widgets
 from crm.extensions import db
-from crm.home import bp
-from crm.home.widgets import Day, widget, widgets
 from crm.htmx import render
 from crm.interactions.queries import assignable_users
 
@@ -25,7 +25,7 @@ def _whose_day() -> tuple[int | None, str]:
     A manager's day is his own; asking for anyone else's is refused. The other roles see the
     team's day unless they pick a user."""
     raw = request.args.get("user", "").strip()
-    if not may(current_user, "home.view_others"):
+    if not may(current_user, "dashboard.view_others"):
         if raw not in ("", str(current_user.id)):
             abort(403)
         return current_user.id, ""
@@ -43,12 +43,12 @@ def my_day():
     user_id, param = _whose_day()
     person = db.session.get(User, user_id) if user_id else None
     return render(
-        "home/index.html",
+        "dashboard/index.html",
         widgets=widgets(),
         user_param=param,
         person=person,
         own=user_id == current_user.id,
-        choices=assignable_users() if may(current_user, "home.view_others") else [],
+        choices=assignable_users() if may(current_user, "dashboard.view_others") else [],
     )
 
 
@@ -62,11 +62,15 @@ def widget_fragment(key: str):
     day = Day.of(current_user, user_id, user_zone(current_user))
     body = Markup(found.render(day))
     more = url_for("home", user=param) if param else url_for("home")
-    return render("home/widget_page.html", "home/_widget.html", w=found, body=body, back=more)
+    return render(
+        "dashboard/widget_page.html", "dashboard/_widget.html", w=found, body=body, back=more
+    )
 
 
 def widget_url(key: str, user_param: str) -> str:
-    return url_for("home.widget_fragment", key=key, **({"user": user_param} if user_param else {}))
+    return url_for(
+        "dashboard.widget_fragment", key=key, **({"user": user_param} if user_param else {})
+    )
 
 
 @bp.app_context_processor

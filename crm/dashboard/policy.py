@@ -6,7 +6,7 @@ from __future__ import annotations
 from crm.core.policy import register_rules
 
 RULES = {
-    "home.view_others": lambda user, obj=None: user.role != "manager",
+    "dashboard.view_others": lambda user, obj=None: user.role != "manager",
 }
 
 
