@@ -32,7 +32,12 @@ MEASURE = """() => {
       if (wide.length >= 5) break;
     }
   }
-  return {over: over, wide: wide};
+  // A table in a scrolling box is not a page overflow, but on a desktop it must not be cut.
+  const cut = [];
+  for (const box of document.querySelectorAll(".report-table, .table-responsive")) {
+    if (box.scrollWidth > box.clientWidth + 1) cut.push((box.id || box.className) + " " + box.scrollWidth + ">" + box.clientWidth);
+  }
+  return {over: over, wide: wide, cut: cut};
 }"""
 
 
@@ -126,4 +131,6 @@ def test_no_page_scrolls_sideways(live_server, browser_page, artifacts_dir, widt
         page.screenshot(path=str(shots / f"{width}-{name or 'home'}.png"), full_page=True)
         if found["over"] > 0:
             too_wide.append(f"{url}: {found['over']} px too wide: {found['wide']}")
+        if width >= 1280 and found["cut"]:
+            too_wide.append(f"{url}: a table is cut: {found['cut']}")
     assert too_wide == [], "\n".join(too_wide)

@@ -174,3 +174,13 @@ def test_a_block_without_javascript_is_a_page(client, login_as, day):
     page = client.get("/dashboard/widgets/today")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in body and "Morning call" in body
+
+
+def test_only_todays_done_items_are_struck_through(client, login_as, day):
+    login_as(day["me"])
+    today = fragment(client, "today")
+    done = day["items"]["today_done"].id
+    assert re.search(rf'href="/interactions/{done}" class="text-decoration-line-through"', today)
+    # A completed item whose follow-up came due still waits for something: not struck.
+    follow = day["items"]["follow_up"].id
+    assert f'href="/interactions/{follow}">' in fragment(client, "follow-ups")
