@@ -507,7 +507,8 @@ def db_url(db: Db) -> str:
 
 
 def _env(db: Db) -> dict:
-    env = {**os.environ, "DATABASE_URL": db_url(db), "SECRET_KEY": "bench"}
+    # The CLI's summary is parsed below: have it in English whatever the site's default.
+    env = {**os.environ, "DATABASE_URL": db_url(db), "SECRET_KEY": "bench", "DEFAULT_LOCALE": "en"}
     env.pop("REDIS_URL", None)
     return env
 
