@@ -143,6 +143,16 @@ def _export_main(owner, kind: str) -> str:
     return main_value(owner, kind) or ""
 
 
+# The column other kinds name a partner by (contacts here; sales and payments in crm/sales).
+PARTNER_CODE = Col(
+    "partner_code",
+    True,
+    max_len=64,
+    description=_l("The code of a partner that exists in the CRM."),
+    example="P-0001",
+)
+
+
 class PartnersKind(Kind):
     name = "partners"
     title = _l("Partners")
@@ -378,13 +388,7 @@ class ContactsKind(Kind):
     title = _l("Contact persons")
     order = 20
     columns = (
-        Col(
-            "partner_code",
-            True,
-            max_len=64,
-            description=_l("The code of a partner that exists in the CRM."),
-            example="P-0001",
-        ),
+        PARTNER_CODE,
         Col(
             "name",
             True,

@@ -30,7 +30,7 @@ from crm.exchange.kind import (
 )
 from crm.exchange.lookups import USERS, by_name
 from crm.extensions import db
-from crm.partners.exchange import PARTNER_CODES, unknown_partner
+from crm.partners.exchange import PARTNER_CODE, PARTNER_CODES, unknown_partner
 from crm.partners.models import Partner
 from crm.sales.models import (
     Department,
@@ -184,13 +184,7 @@ class SalesKind(Kind):
             description=_l("Document date, YYYY-MM-DD or DD.MM.YYYY."),
             example="2026-12-01",
         ),
-        Col(
-            "partner_code",
-            True,
-            max_len=64,
-            description=_l("The code of a partner that exists in the CRM."),
-            example="P-0001",
-        ),
+        PARTNER_CODE,
         Col(
             "sku",
             True,
@@ -414,13 +408,7 @@ class PaymentsKind(Kind):
             description=_l("Payment date, YYYY-MM-DD or DD.MM.YYYY."),
             example="2026-12-10",
         ),
-        Col(
-            "partner_code",
-            True,
-            max_len=64,
-            description=_l("The code of a partner that exists in the CRM."),
-            example="P-0001",
-        ),
+        PARTNER_CODE,
         Col(
             "amount",
             True,

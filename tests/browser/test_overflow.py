@@ -47,9 +47,12 @@ def _seed() -> dict:
     from tests.factories import create_document, create_interaction, create_partner, create_payment
 
     admin = User(
-        email="wide-admin@example.test", role="admin", name="Анна Администраторова",
-        timezone="Europe/Moscow", locale="ru",
-    )  # fmt: skip
+        email="wide-admin@example.test",
+        role="admin",
+        name="Анна Администраторова",
+        timezone="Europe/Moscow",
+        locale="ru",
+    )
     admin.set_password(DEFAULT_PASSWORD)
     db.session.add(admin)
     db.session.flush()
@@ -65,10 +68,13 @@ def _seed() -> dict:
     today = date.today()
     for n in range(3):
         create_document(
-            partner, [125000.5, 99999.99], doc_no=f"РН-000000{n}",
-            date=today - timedelta(days=90 + n), due_date=today - timedelta(days=60 + n),
+            partner,
+            [125000.5, 99999.99],
+            doc_no=f"РН-000000{n}",
+            date=today - timedelta(days=90 + n),
+            due_date=today - timedelta(days=60 + n),
             commit=False,
-        )  # fmt: skip
+        )
     create_payment(partner, 400, today - timedelta(days=50), commit=False)
     now = datetime.utcnow().replace(second=0, microsecond=0)
     for hours in (-30, -2, 3, 26, 72):

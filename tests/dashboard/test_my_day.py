@@ -36,25 +36,44 @@ def day(make_user, make_partner, make_interaction):
         "overdue_old": mk(me, starts_at=utc_at(today - timedelta(days=3), 10), title="Old call"),
         "overdue_new": mk(me, starts_at=utc_at(today - timedelta(days=1), 10), title="Late call"),
         "done_yesterday": mk(
-            me, starts_at=utc_at(today - timedelta(days=1), 11), title="Done call",
-            status="completed", completed_at=now,
+            me,
+            starts_at=utc_at(today - timedelta(days=1), 11),
+            title="Done call",
+            status="completed",
+            completed_at=now,
         ),
-        "today_late": mk(me, kind="meeting", starts_at=utc_at(today, 15), title="Afternoon meeting", partner=p),
+        "today_late": mk(
+            me, kind="meeting", starts_at=utc_at(today, 15), title="Afternoon meeting", partner=p
+        ),
         "today_early": mk(me, starts_at=utc_at(today, 9), title="Morning call"),
         "today_done": mk(
             me, starts_at=utc_at(today, 8), title="Early call", status="completed", completed_at=now
         ),
-        "today_cancelled": mk(me, starts_at=utc_at(today, 12), title="Cancelled", status="cancelled"),
-        "guest_today": mk(other, kind="meeting", starts_at=utc_at(today, 13), title="Their meeting", participants=[me]),
+        "today_cancelled": mk(
+            me, starts_at=utc_at(today, 12), title="Cancelled", status="cancelled"
+        ),
+        "guest_today": mk(
+            other,
+            kind="meeting",
+            starts_at=utc_at(today, 13),
+            title="Their meeting",
+            participants=[me],
+        ),
         "in_3_days": mk(me, starts_at=utc_at(today + timedelta(days=3), 10), title="Soon"),
         "in_7_days": mk(me, starts_at=utc_at(today + timedelta(days=7), 10), title="Week end"),
         "in_9_days": mk(me, starts_at=utc_at(today + timedelta(days=9), 10), title="Later"),
         "follow_up": mk(
-            me, starts_at=utc_at(today - timedelta(days=5), 10), title="Needs a reply",
-            status="completed", completed_at=now, follow_up_at=now - timedelta(hours=1),
+            me,
+            starts_at=utc_at(today - timedelta(days=5), 10),
+            title="Needs a reply",
+            status="completed",
+            completed_at=now,
+            follow_up_at=now - timedelta(hours=1),
         ),
-        "not_mine": mk(other, starts_at=utc_at(today - timedelta(days=1), 9), title="Someone else's"),
-    }  # fmt: skip
+        "not_mine": mk(
+            other, starts_at=utc_at(today - timedelta(days=1), 9), title="Someone else's"
+        ),
+    }
     return {"me": me, "other": other, "items": items, "now": now, "today": today, "partner": p}
 
 
@@ -122,9 +141,12 @@ def test_his_partners_overdue_debt(client, login_as, day):
     login_as(day["me"])
     assert "No overdue debt." in fragment(client, "overdue-receivables")
     make_document(
-        day["partner"], ["1250.50"], doc_no="R-1",
-        date=day["today"] - timedelta(days=40), due_date=day["today"] - timedelta(days=10),
-    )  # fmt: skip
+        day["partner"],
+        ["1250.50"],
+        doc_no="R-1",
+        date=day["today"] - timedelta(days=40),
+        due_date=day["today"] - timedelta(days=10),
+    )
     body = fragment(client, "overdue-receivables")
     assert 'id="day-overdue-total">₽1,250.50<' in body and "ООО Ромашка" in body
     assert "overdue by 1 partner" in body

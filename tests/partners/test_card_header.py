@@ -50,7 +50,7 @@ def seed(make_partner, make_interaction, manager):
         manager, kind="meeting", partner=p, starts_at=now + timedelta(days=3), title="Next"
     )
     make_interaction(manager, partner=p, starts_at=now + timedelta(days=5), title="Later")
-    return p, last, upcoming  # fmt: skip
+    return p, last, upcoming
 
 
 def test_the_header_shows_debt_last_and_next_and_one_tap_actions(
@@ -70,7 +70,7 @@ def test_the_header_shows_debt_last_and_next_and_one_tap_actions(
     assert f"/interactions/new?partner_id={p.id}&kind=planned" in top
     # A tab switch swaps the tab's body only: no header in the fragment.
     fragment = client.get(f"/partners/{p.id}?tab=contacts", headers=HX).get_data(as_text=True)
-    assert 'id="partner-facts"' not in fragment  # fmt: skip
+    assert 'id="partner-facts"' not in fragment
 
 
 def test_readers_get_the_facts_without_the_buttons(
@@ -81,7 +81,7 @@ def test_readers_get_the_facts_without_the_buttons(
     login_as("viewer")
     top = header(client, p.id)
     assert "fact-debt" in top and "fact-last" in top
-    assert "fact-log-call" not in top and "fact-plan" not in top  # fmt: skip
+    assert "fact-log-call" not in top and "fact-plan" not in top
 
 
 def test_a_partner_without_history(client, login_as, make_user, make_partner):
