@@ -55,6 +55,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
 
     # Importing the models registers every table on db.metadata (migrations need them all).
     import crm.core.models  # noqa: F401
+    import crm.deals.models  # noqa: F401
     import crm.exchange.models  # noqa: F401
     import crm.interactions.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.core import security_headers
     from crm.dashboard import bp as dashboard_bp
     from crm.dashboard.views import my_day
+    from crm.deals import bp as deals_bp
     from crm.exchange import bp as exchange_bp
     from crm.interactions import bp as interactions_bp
     from crm.notifications import bp as notifications_bp
@@ -78,6 +80,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(partners_bp)
     app.register_blueprint(sales_bp)
     app.register_blueprint(interactions_bp)
+    app.register_blueprint(deals_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)

@@ -282,3 +282,22 @@ def make_interaction(app):
     from tests.factories import create_interaction
 
     return create_interaction
+
+
+@pytest.fixture
+def make_deal_kind(app):
+    """make_deal_kind(name=None, stages=("Qualification", "Proposal", "Contract"),
+    process=True, probabilities=None) -> DealKind."""
+    from tests.factories import create_deal_kind
+
+    return create_deal_kind
+
+
+@pytest.fixture
+def make_deal(app):
+    """make_deal(partner, kind, manager=None, stage=None, status="open", amount="1000",
+    created_on=None, expected_close=None, closed_on=None, loss_reason=None, reached=None,
+    participants=(), **fields) -> Deal."""
+    from tests.factories import create_deal
+
+    return create_deal

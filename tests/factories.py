@@ -196,3 +196,113 @@ def create_interaction(
     i.chain_id = (parent.chain_id or parent.id) if parent is not None else i.id
     _save(commit)
     return i
+
+
+# --- deals ---------------------------------------------------------------------------------
+
+
+def create_deal_kind(
+    name=None,
+    stages=("Qualification", "Proposal", "Contract"),
+    process=True,
+    probabilities=None,
+    commit=True,
+):
+    """A deal kind with `stages` in order (positions 1, 2, 3…); `probabilities` the stages'
+    default probabilities in percent (default 0)."""
+    from decimal import Decimal
+
+    from crm.deals.models import DealKind, DealStage
+
+    n = next(_n)
+    kind = DealKind(name=name or f"Kind {n}", is_process=process)
+    probabilities = probabilities or [0] * len(stages)
+    kind.stages = [
+        DealStage(position=i + 1, name=s, probability=Decimal(str(p)))
+        for i, (s, p) in enumerate(zip(stages, probabilities, strict=True))
+    ]
+    db.session.add(kind)
+    _save(commit)
+    return kind
+
+
+def create_deal(
+    partner,
+    kind,
+    manager=None,
+    stage=None,
+    status="open",
+    amount="1000",
+    created_on=None,
+    expected_close=None,
+    closed_on=None,
+    loss_reason=None,
+    reached=None,
+    participants=(),
+    commit=True,
+    **fields,
+):
+    """A deal of `partner` built as rows (not through the services): `stage` a stage name or
+    position (default the first; a won deal may pass None); `reached` the furthest position
+    (default the stage's; a won deal: every stage); `participants` are users; `loss_reason`
+    a reason name (created when new) for a lost deal. Its stage history is one stay."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from crm.deals.models import (
+        WON_POSITION,
+        Deal,
+        DealParticipant,
+        DealStageEntry,
+        LossReason,
+    )
+
+    n = next(_n)
+    if stage is None and status != "won" and kind.stages:
+        stage_obj = kind.stages[0]
+    elif isinstance(stage, int):
+        stage_obj = next(s for s in kind.stages if s.position == stage)
+    elif stage is not None:
+        stage_obj = next(s for s in kind.stages if s.name == stage)
+    else:
+        stage_obj = None
+    if reached is None:
+        reached = WON_POSITION if status == "won" else (stage_obj.position if stage_obj else 0)
+    reason = None
+    if loss_reason is not None:
+        reason = db.session.query(LossReason).filter_by(name=loss_reason).one_or_none()
+        if reason is None:
+            reason = LossReason(name=loss_reason)
+            db.session.add(reason)
+            db.session.flush()
+    created_on = created_on or date(2026, 1, 10)
+    entered = fields.pop("stage_entered_at", None) or datetime.combine(
+        created_on, datetime.min.time()
+    )
+    deal = Deal(
+        deal_no=fields.pop("deal_no", f"D{n:05d}"),
+        partner_id=partner.id,
+        kind_id=kind.id,
+        stage_id=stage_obj.id if stage_obj else None,
+        reached_position=reached,
+        status=status,
+        amount=Decimal(str(amount)),
+        created_on=created_on,
+        expected_close=expected_close or (None if status != "open" else date(2026, 6, 30)),
+        closed_on=closed_on or (None if status == "open" else date(2026, 2, 1)),
+        manager_id=manager.id if manager is not None else None,
+        loss_reason_id=reason.id if reason is not None else None,
+        stage_entered_at=entered,
+        **fields,
+    )
+    deal.participants = [DealParticipant(user_id=u.id) for u in participants]
+    deal.history = [
+        DealStageEntry(
+            stage_id=deal.stage_id,
+            entered_at=entered,
+            left_at=None if status == "open" else entered,
+        )
+    ]
+    db.session.add(deal)
+    _save(commit)
+    return deal
