@@ -97,7 +97,7 @@ def test_non_process_kind_moves_freely_and_remembers_the_furthest_stage(
     history = [(e.stage.name, e.left_at is None) for e in deal.history]
     assert history == [("B", False), ("D", False), ("A", True)]
     # Each stay ends exactly when the next begins.
-    for left, entered in zip(deal.history, deal.history[1:]):
+    for left, entered in zip(deal.history, deal.history[1:], strict=False):
         assert left.left_at == entered.entered_at
 
 
