@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,7 +17,12 @@ from crm.core.versioning import Versioned
 from crm.extensions import db
 from crm.partners.models import ContactPerson, Partner
 
-STATUSES = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}
+# A context: "Open" alone is also a button ("Открыть"); a deal's status is "Открыта".
+STATUSES = {
+    "open": _lp("deal status", "Open"),
+    "won": _lp("deal status", "Won"),
+    "lost": _lp("deal status", "Lost"),
+}
 CLOSED_STATUSES = ("won", "lost")
 # A won deal passed every stage: in "reached" comparisons its position counts as this.
 WON_POSITION = 1_000_000
