@@ -77,7 +77,8 @@ class Case:
     endpoint: str = ""  # a page: its endpoint and arguments; else `call` is timed
     params: dict = field(default_factory=dict)
     fragment: bool = False
-    call: object = None  # () -> note, for a direct case
+    call: object = None  # () -> what it found, for a direct case (timed)
+    describe: object = None  # (what it found) -> note (not timed)
     url: str = ""
     pending: str = ""  # why it was not measured
 
@@ -228,11 +229,37 @@ def build_cases(p: Picks) -> list[Case]:
     def probabilities():
         from crm.deals.probability import probabilities as calc
 
-        found = calc(p.today)
+        return calc(p.today)
+
+    def probabilities_note(found):
         fallback = sum(1 for v in found.values() if v.fallback)
         return f"{len(found):,} open deals, {fallback:,} on the stage default"
 
-    out.append(Case("probabilities(today) of every open deal", "admin", call=probabilities))
+    def probability_of():
+        from crm.deals.models import Deal
+        from crm.deals.probability import probability_of as calc
+
+        return calc(db.session.get(Deal, p.deal_id), p.today)
+
+    def probability_of_note(found):
+        return ", ".join(f"{c.key} {c.closed:,}" for c in found.components) + " closed deals"
+
+    out.append(
+        Case(
+            "probabilities(today) of every open deal",
+            "admin",
+            call=probabilities,
+            describe=probabilities_note,
+        )
+    )
+    out.append(
+        Case(
+            "probability_of(the card's deal)",
+            "admin",
+            call=probability_of,
+            describe=probability_of_note,
+        )
+    )
     return out
 
 
@@ -264,22 +291,23 @@ def sign_in(app, email: str):
     return client
 
 
-def _once(app, case: Case, client):
+def _once(app, case: Case, client, describe: bool = False):
     if case.url:
         r = client.get(case.url, headers={"HX-Request": "true"} if case.fragment else {})
         body = r.get_data()
         return r, body
     with app.app_context():
         try:
-            return None, case.call()
+            found = case.call()
+            return None, case.describe(found) if describe and case.describe else None
         finally:
             db.session.remove()
 
 
 def run_case(app, case: Case, client, log: QueryLog, warmup: int, runs: int) -> Result:
     result = Result(case)
-    for _ in range(warmup):
-        r, body = _once(app, case, client)
+    for _ in range(max(1, warmup)):
+        r, body = _once(app, case, client, describe=True)
     if case.url:
         if r.status_code != 200:
             case.pending = f"HTTP {r.status_code} ({len(body)} bytes)"

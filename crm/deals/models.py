@@ -141,8 +141,13 @@ class Deal(Versioned, db.Model):
     __table_args__ = (
         # The board: open deals of a kind per stage, oldest in stage first.
         Index("ix_deal_board", "kind_id", "status", "stage_id", "stage_entered_at"),
-        Index("ix_deal_manager", "manager_id", "status", "expected_close"),
-        Index("ix_deal_partner", "partner_id", "status"),
+        # With closed_on the probability's manager and partner win rates (the card's one
+        # manager or partner, the forecast's all of them in index order) read the index alone.
+        Index("ix_deal_manager", "manager_id", "status", "expected_close", "closed_on"),
+        Index("ix_deal_partner", "partner_id", "status", "closed_on"),
+        # The probability's stage and kind win rates: closed deals of a kind that reached a
+        # position, from the index alone.
+        Index("ix_deal_kind_reached", "kind_id", "status", "reached_position", "closed_on"),
         # The forecast and "closing this week": open deals by expected close date.
         Index("ix_deal_expected_close", "status", "expected_close"),
         # The funnel reads deals created in a window, the effectiveness deals closed in one.
