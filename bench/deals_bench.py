@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import html
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -199,6 +201,8 @@ def build_cases(p: Picks) -> list[Case]:
             hx,
         ),
         Case("board: process kind (own deals)", "manager", "deals.board", {"kind": p.process_kind}),
+        # The URL of the first column's "load more" is read from the board (its keyset).
+        Case("board: load more of a column, HTMX", "admin", "deals.board_column", {}, hx),
         Case("deal card", "admin", "deals.detail", {"deal_id": p.deal_id}),
         Case("deal card (own deal)", "manager", "deals.detail", {"deal_id": p.deal_id}),
         Case("funnel report", "admin", "deals.report_funnel", {"kind": p.process_kind}),
@@ -212,6 +216,13 @@ def build_cases(p: Picks) -> list[Case]:
         Case(
             "funnel report (own deals)", "manager", "deals.report_funnel", {"kind": p.process_kind}
         ),
+        Case(
+            "funnel chart, HTMX",
+            "admin",
+            "deals.report_funnel",
+            {"kind": p.process_kind, "chart": 1},
+            hx,
+        ),
         Case("effectiveness report", "admin", "deals.report_effectiveness"),
         Case(
             "effectiveness report, last 12 months, HTMX",
@@ -221,9 +232,11 @@ def build_cases(p: Picks) -> list[Case]:
             hx,
         ),
         Case("effectiveness report (own deals)", "manager", "deals.report_effectiveness"),
+        Case("effectiveness chart, HTMX", "admin", "deals.report_effectiveness", {"chart": 1}, hx),
         Case("forecast report", "admin", "deals.report_forecast"),
         Case("forecast report, HTMX", "admin", "deals.report_forecast", {}, hx),
         Case("forecast report (own deals)", "manager", "deals.report_forecast"),
+        Case("forecast chart, HTMX", "admin", "deals.report_forecast", {"chart": 1}, hx),
     ]
 
     def probabilities():
@@ -263,10 +276,23 @@ def build_cases(p: Picks) -> list[Case]:
     return out
 
 
-def resolve(app, cases: list[Case]) -> None:
+MORE_RE = re.compile(r'hx-get="(/deals/board/column\?[^"]+)"')
+
+
+def resolve(app, cases: list[Case], clients: dict, picks: Picks) -> None:
     """Each page case's URL, or why it is pending (the endpoint is not in the app yet)."""
     from flask import url_for
 
+    for c in cases:
+        if c.endpoint == "deals.board_column" and c.endpoint in app.view_functions:
+            with app.test_request_context():
+                board_url = url_for("deals.board", kind=picks.process_kind)
+            body = clients[c.user].get(board_url).get_data(as_text=True)
+            found = MORE_RE.search(body)
+            if found is None:
+                c.pending = "no load-more link on the board"
+            else:
+                c.url = html.unescape(found.group(1))
     with app.test_request_context():
         for c in cases:
             if c.call is not None:
@@ -278,7 +304,8 @@ def resolve(app, cases: list[Case]) -> None:
             if c.endpoint not in app.view_functions:
                 c.pending = f"endpoint {c.endpoint} not on this branch yet"
                 continue
-            c.url = url_for(c.endpoint, **c.params)
+            if not c.pending:
+                c.url = c.url or url_for(c.endpoint, **c.params)
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -445,11 +472,11 @@ def run_database(url: str, args) -> Run:
     cases = build_cases(picks)
     if args.only:
         cases = [c for c in cases if args.only.casefold() in c.name.casefold()]
-    resolve(app, cases)
     clients = {
         "admin": sign_in(app, picks.admin_email),
         "manager": sign_in(app, picks.manager_email),
     }
+    resolve(app, cases, clients, picks)
 
     if args.sql or args.profile:
         for case in cases:
