@@ -16,10 +16,9 @@ The rates rest on every closed deal, whoever may see them: they are statistics o
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import func, or_, select
@@ -48,16 +47,21 @@ class Component:
     def closed(self) -> int:
         return self.won + self.lost
 
-    # Cached: one component serves every deal of its stage, manager, partner or kind (the
-    # forecast asks 20,000 deals' values).
-    @cached_property
+    @property
     def rate(self) -> Decimal | None:
         """The win rate in percent, unrounded; None with no closed deal."""
         return Decimal(self.won) * HUNDRED / self.closed if self.closed else None
 
-    @cached_property
+    @property
     def used(self) -> bool:
         return self.closed >= self.threshold
+
+
+def _mean(components, default: Decimal) -> Decimal:
+    rates = [c.rate for c in components if c.used]
+    if not rates:
+        return default
+    return sum(rates, Decimal(0)) / len(rates)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class Probability:
     deal_id: int
     components: tuple[Component, ...]  # the four, in COMPONENTS order
     default: Decimal  # the current stage's default probability (percent; 0 without a stage)
+    # The value when the maker worked it out already (`probabilities` does, once for all the
+    # deals with the same components); else `value` works it out.
+    known: Decimal | None = field(default=None, compare=False, repr=False)
 
     @property
     def used(self) -> list[Component]:
@@ -75,13 +82,10 @@ class Probability:
         """No component rests on enough deals: the stage's default is the probability."""
         return not self.used
 
-    @cached_property
+    @property
     def value(self) -> Decimal:
         """The probability in percent, unrounded."""
-        rates = [c.rate for c in self.components if c.used]
-        if not rates:
-            return self.default
-        return sum(rates, Decimal(0)) / len(rates)
+        return self.known if self.known is not None else _mean(self.components, self.default)
 
     def component(self, key: str) -> Component:
         return next(c for c in self.components if c.key == key)
@@ -181,19 +185,21 @@ def probabilities(as_of: date, deal_ids: list[int] | None = None) -> dict[int, P
         },
     )
     nothing = {key: Component(key, 0, 0, threshold) for key in COMPONENTS}
+    values: dict[tuple, Decimal] = {}  # by the components' identities and the stage
     result = {}
     for deal_id, kind_id, manager_id, partner_id, stage_id in deals:
         _position, default = stages.get(stage_id, (None, Decimal(0)))
-        result[deal_id] = Probability(
-            deal_id,
-            (
-                of_stage.get((kind_id, stage_id)) or nothing["stage"],
-                of_manager.get(manager_id) or nothing["manager"],
-                of_partner.get(partner_id) or nothing["partner"],
-                of_kind.get(kind_id) or nothing["kind"],
-            ),
-            default,
+        parts = (
+            of_stage.get((kind_id, stage_id)) or nothing["stage"],
+            of_manager.get(manager_id) or nothing["manager"],
+            of_partner.get(partner_id) or nothing["partner"],
+            of_kind.get(kind_id) or nothing["kind"],
         )
+        key = (stage_id, *map(id, parts))
+        value = values.get(key)
+        if value is None:
+            value = values[key] = _mean(parts, default)
+        result[deal_id] = Probability(deal_id, parts, default, value)
     return result
 
 
