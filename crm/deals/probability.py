@@ -112,11 +112,109 @@ def _tally(rows) -> dict:
     return found
 
 
+class WinRates:
+    """The win rates of the deals closed on or before `as_of`, read once: three GROUP BY
+    walks of the closed deals, whatever their number. `components(...)` gives an open deal's
+    four components and `value(...)` its probability from its kind, stage, manager and
+    partner; each is worked out once per distinct stage, manager, partner, kind and
+    combination of them (20,000 open deals share a few thousand), so a report that reads its
+    open deals itself needs no Probability per deal."""
+
+    def __init__(self, as_of: date):
+        self.threshold = min_closed()
+        self.stages = {
+            s.id: (s.position, Decimal(s.probability or 0))
+            for s in db.session.execute(
+                select(DealStage.id, DealStage.position, DealStage.probability)
+            )
+        }
+
+        # Each read walks an index that holds its columns in GROUP BY order (ix_deal_manager,
+        # ix_deal_partner, ix_deal_kind_reached), counting as it goes. The condition is
+        # `closed_on <= as_of` alone (an open deal has no closed_on; _tally keeps won and
+        # lost): with `status IN (…)` besides, SQLite (without statistics) reads the status
+        # index and looks every closed deal up in the table — at 200,000 deals ~0.9 s of CPU
+        # for the four reads that were, ~70 ms for these three.
+        def grouped(column, *more):
+            """(column, status, *more, count) rows, grouped in that (the index's) order."""
+            return db.session.execute(
+                select(column, Deal.status, *more, func.count())
+                .where(Deal.closed_on <= as_of)
+                .group_by(column, Deal.status, *more)
+            ).all()
+
+        by_manager = _tally(grouped(Deal.manager_id))
+        by_manager.pop(None, None)  # a deal without a manager has nothing to compare with
+        by_partner = _tally(grouped(Deal.partner_id))
+        # Per kind and furthest position; "reached position p" is the sum over positions
+        # >= p and the kind's rate the sum over all of them.
+        self._reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+        kind_rows = []
+        for kind_id, status, reached_at, n in grouped(Deal.kind_id, Deal.reached_position):
+            if status in CLOSED_STATUSES:
+                self._reached[kind_id].append((reached_at, status, n))
+                kind_rows.append((kind_id, status, n))
+
+        def made(key: str, tallies: dict) -> dict:
+            return {
+                of: Component(key, won, lost, self.threshold) for of, (won, lost) in tallies.items()
+            }
+
+        self._manager = made("manager", by_manager)
+        self._partner = made("partner", by_partner)
+        self._kind = made("kind", _tally(kind_rows))
+        self._stage: dict[tuple, Component] = {}
+        self._values: dict[tuple, Decimal] = {}
+        self._nothing = {key: Component(key, 0, 0, self.threshold) for key in COMPONENTS}
+
+    def _stage_component(self, kind_id: int, stage_id: int | None) -> Component:
+        found = self._stage.get((kind_id, stage_id))
+        if found is None:
+            position = self.stages.get(stage_id, (None,))[0]
+            won = lost = 0
+            if position is not None:
+                for at, status, n in self._reached.get(kind_id, ()):
+                    if at >= position:
+                        if status == "won":
+                            won += n
+                        else:
+                            lost += n
+            found = self._stage[kind_id, stage_id] = Component("stage", won, lost, self.threshold)
+        return found
+
+    def default(self, stage_id: int | None) -> Decimal:
+        """The stage's default probability (0 without a stage)."""
+        return self.stages.get(stage_id, (None, Decimal(0)))[1]
+
+    def components(self, kind_id, stage_id, manager_id, partner_id) -> tuple[Component, ...]:
+        nothing = self._nothing
+        return (
+            self._stage_component(kind_id, stage_id),
+            self._manager.get(manager_id) or nothing["manager"],
+            self._partner.get(partner_id) or nothing["partner"],
+            self._kind.get(kind_id) or nothing["kind"],
+        )
+
+    def value(self, kind_id, stage_id, manager_id, partner_id) -> Decimal:
+        """The probability in percent, unrounded, of an open deal with these."""
+        return self._value(self.components(kind_id, stage_id, manager_id, partner_id), stage_id)
+
+    def _value(self, parts: tuple[Component, ...], stage_id) -> Decimal:
+        key = (stage_id, *map(id, parts))  # the components are shared: their identities
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = _mean(parts, self.default(stage_id))
+        return found
+
+    def probability(self, deal_id, kind_id, stage_id, manager_id, partner_id) -> Probability:
+        parts = self.components(kind_id, stage_id, manager_id, partner_id)
+        return Probability(deal_id, parts, self.default(stage_id), self._value(parts, stage_id))
+
+
 def probabilities(as_of: date, deal_ids: list[int] | None = None) -> dict[int, Probability]:
-    """{deal id: Probability} of the deals open as of the date (or of `deal_ids`). Three
-    GROUP BY reads of the closed deals and one of the open ones, whatever their number."""
-    threshold = min_closed()
-    query = select(Deal.id, Deal.kind_id, Deal.manager_id, Deal.partner_id, Deal.stage_id)
+    """{deal id: Probability} of the deals open as of the date (or of `deal_ids`): the win
+    rates (WinRates) and one read of the open deals."""
+    query = select(Deal.id, Deal.kind_id, Deal.stage_id, Deal.manager_id, Deal.partner_id)
     if deal_ids is None:
         query = query.where(*open_as_of(as_of))
     else:
@@ -124,83 +222,8 @@ def probabilities(as_of: date, deal_ids: list[int] | None = None) -> dict[int, P
     deals = db.session.execute(query).all()
     if not deals:
         return {}
-    stages = {
-        s.id: (s.position, Decimal(s.probability or 0))
-        for s in db.session.execute(select(DealStage.id, DealStage.position, DealStage.probability))
-    }
-
-    # Every closed deal is read three times, so each read is one walk of an index that holds
-    # its columns in GROUP BY order (ix_deal_manager, ix_deal_partner, ix_deal_kind_reached),
-    # counting as it goes. The condition is `closed_on <= as_of` alone (an open deal has no
-    # closed_on; _tally keeps won and lost): with `status IN (…)` besides, SQLite (without
-    # statistics) reads the status index and looks every closed deal up in the table —
-    # 200,000 deals: ~0.9 s of CPU for the four reads that were, ~70 ms now.
-    def grouped(column, *more):
-        """(column, status, *more, count) rows, grouped in that (the index's) order."""
-        return db.session.execute(
-            select(column, Deal.status, *more, func.count())
-            .where(Deal.closed_on <= as_of)
-            .group_by(column, Deal.status, *more)
-        ).all()
-
-    by_manager = _tally(grouped(Deal.manager_id))
-    by_partner = _tally(grouped(Deal.partner_id))
-    # Per kind and furthest position; "reached position p" is the sum over positions >= p and
-    # the kind's rate the sum over all of them.
-    per_kind: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-    kind_rows = []
-    for kind_id, status, reached_at, n in grouped(Deal.kind_id, Deal.reached_position):
-        if status in CLOSED_STATUSES:
-            per_kind[kind_id].append((reached_at, status, n))
-            kind_rows.append((kind_id, status, n))
-    by_kind = _tally(kind_rows)
-
-    def reached(kind_id: int, position: int) -> tuple[int, int]:
-        won = lost = 0
-        for at, status, n in per_kind.get(kind_id, ()):
-            if at >= position:
-                if status == "won":
-                    won += n
-                else:
-                    lost += n
-        return won, lost
-
-    # A component is immutable and the same for every deal of a stage, manager, partner or
-    # kind: each is made once, before the deals are walked (20,000 open deals share a few
-    # thousand), not four per deal.
-    def components(key: str, tallies: dict) -> dict:
-        return {of: Component(key, won, lost, threshold) for of, (won, lost) in tallies.items()}
-
-    of_manager = components("manager", by_manager)
-    of_partner = components("partner", by_partner)
-    of_kind = components("kind", by_kind)
-    of_manager.pop(None, None)  # a deal without a manager has nothing to compare with
-    kinds = {row.kind_id for row in deals}
-    of_stage = components(
-        "stage",
-        {
-            (kind_id, stage_id): reached(kind_id, position)
-            for stage_id, (position, _default) in stages.items()
-            for kind_id in kinds
-        },
-    )
-    nothing = {key: Component(key, 0, 0, threshold) for key in COMPONENTS}
-    values: dict[tuple, Decimal] = {}  # by the components' identities and the stage
-    result = {}
-    for deal_id, kind_id, manager_id, partner_id, stage_id in deals:
-        _position, default = stages.get(stage_id, (None, Decimal(0)))
-        parts = (
-            of_stage.get((kind_id, stage_id)) or nothing["stage"],
-            of_manager.get(manager_id) or nothing["manager"],
-            of_partner.get(partner_id) or nothing["partner"],
-            of_kind.get(kind_id) or nothing["kind"],
-        )
-        key = (stage_id, *map(id, parts))
-        value = values.get(key)
-        if value is None:
-            value = values[key] = _mean(parts, default)
-        result[deal_id] = Probability(deal_id, parts, default, value)
-    return result
+    rates = WinRates(as_of)
+    return {row[0]: rates.probability(*row) for row in deals}
 
 
 def probability_of(deal: Deal, as_of: date | None = None) -> Probability:
