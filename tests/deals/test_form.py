@@ -273,6 +273,10 @@ def test_edit_and_delete_permissions(client, desk, login_as):
         "hidden edit": client.post(f"/deals/{d['B3'].id}/edit", data={}).status_code,
         "missing": client.get("/deals/9999").status_code,
         "own delete": client.post(f"/deals/{d['A1'].id}/delete").status_code,
+        "bad id": client.get("/deals/abc").status_code,
+        "huge id": client.get("/deals/99999999999").status_code,
+        "huge edit": client.get("/deals/99999999999/edit").status_code,
+        "bad document": client.post(f"/deals/{d['A1'].id}/documents/x/delete").status_code,
     }
     assert codes == {
         "own edit": 200,
@@ -282,6 +286,10 @@ def test_edit_and_delete_permissions(client, desk, login_as):
         "hidden edit": 403,
         "missing": 404,
         "own delete": 403,
+        "bad id": 404,
+        "huge id": 404,
+        "huge edit": 404,
+        "bad document": 404,
     }
     assert deal_count() == 6
 

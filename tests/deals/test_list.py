@@ -130,7 +130,11 @@ def test_count_line_and_fragment(admin_client):
     assert "<html" not in body
     assert "1 deal found" in body
     assert page.headers["Vary"] == "HX-Request" or "HX-Request" in page.headers["Vary"]
-    assert "4 deals" in text(admin_client.get("/deals/"))
+    whole = text(admin_client.get("/deals/"))
+    assert "4 deals" in whole and "<html" in whole
+    # On a phone each row is a card of labelled cells (static/css/app.css, .table-cards).
+    assert 'class="table table-hover align-middle table-cards" id="deal-table"' in body
+    assert '<td data-label="Amount" class="text-end text-nowrap">₽3,000.00</td>' in body
 
 
 def test_bad_parameters_are_reported_not_fatal(admin_client):
