@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from statistics import median
 
 from flask import current_app
 from sqlalchemy import Select, and_, false, or_, select
@@ -28,7 +29,7 @@ from crm.deals.models import (
     DealStage,
     LossReason,
 )
-from crm.deals.stale import days_in_stage, is_stale, stage_medians
+from crm.deals.stale import days_in_stage, is_stale
 from crm.extensions import db
 from crm.partners.models import Partner
 
@@ -52,14 +53,31 @@ def get_deal(deal_id: int) -> Deal | None:
 # --- the list -----------------------------------------------------------------------------
 
 
+def _open_days(now: datetime, kind_id: int | None = None, stage_id=...) -> dict:
+    """{(kind_id, stage_id): [whole days in stage]} of the open deals (of one kind and stage
+    when given), read through the board's index (kind, status, stage, entered)."""
+    stmt = select(Deal.kind_id, Deal.stage_id, Deal.stage_entered_at).where(Deal.status == "open")
+    if kind_id is not None:
+        stmt = stmt.where(Deal.kind_id == kind_id)
+    if stage_id is not ...:
+        stmt = stmt.where(
+            Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
+        )
+    days: dict[tuple, list[int]] = {}
+    for kind, stage, entered_at in db.session.execute(stmt):
+        days.setdefault((kind, stage), []).append(days_in_stage(entered_at, now))
+    return days
+
+
 def _stale_clause(now: datetime):
     """Open deals whose whole days in their stage exceed twice the median of that stage's open
-    deals (crm.deals.stale): `days > 2m` is `entered_at <= now - (floor(2m) + 1) days`."""
+    deals (crm.deals.stale; a kind without stages is one "stage" of its own): `days > 2m` is
+    `entered_at <= now - (floor(2m) + 1) days`."""
     conditions = []
-    for stage_id, median in stage_medians(None, now).items():
-        limit = now - timedelta(days=int(2 * median) + 1)
+    for (kind_id, stage_id), days in _open_days(now).items():
+        limit = now - timedelta(days=int(2 * median(days)) + 1)
         same_stage = Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
-        conditions.append(and_(same_stage, Deal.stage_entered_at <= limit))
+        conditions.append(and_(Deal.kind_id == kind_id, same_stage, Deal.stage_entered_at <= limit))
     if not conditions:
         return false()
     return and_(Deal.status == "open", or_(*conditions))
@@ -267,13 +285,14 @@ def history(deal: Deal, now: datetime | None = None) -> list[Stay]:
 
 
 def stale_now(deal: Deal, now: datetime | None = None) -> tuple[int, bool]:
-    """(days in the current stage, whether that makes the open deal stale)."""
+    """(days in the current stage, whether that makes the open deal stale); reads the open
+    deals of its stage only."""
     now = now or utcnow()
     days = days_in_stage(deal.stage_entered_at, now)
     if not deal.is_open:
         return days, False
-    medians = stage_medians([deal.kind_id], now)
-    return days, is_stale(days, medians.get(deal.stage_id))
+    found = _open_days(now, deal.kind_id, deal.stage_id).get((deal.kind_id, deal.stage_id))
+    return days, is_stale(days, float(median(found)) if found else None)
 
 
 def documents(deal: Deal) -> list:

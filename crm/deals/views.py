@@ -56,6 +56,10 @@ def offer_choices(flt: DealFilter) -> Partner | None:
     """The options of the filter's selects; the partner filtered on, when the user sees it."""
     flt["kind"].options = [(k.id, k.name) for k in queries.kinds()]
     flt["stage"].options = queries.stage_options(flt.kind)
+    if flt.stage and flt.stage not in {value for value, _label in flt["stage"].options}:
+        # A kind chosen after a stage of another (the stage select follows a bit later).
+        flt.problems.append(_("The stage filter was not a stage of the chosen kind; cleared."))
+        flt.stage = None
     flt["manager"].options = [(u.id, u.display_name) for u in queries.assignable_users()]
     flt["reason"].options = queries.all_loss_reasons()
     partner = db.session.get(Partner, flt.partner) if flt.partner else None
@@ -69,6 +73,7 @@ def index():
     """The deals the user may see, filtered (the contract's parameters), in pages; with
     `format=csv|xlsx` every matching deal as a download."""
     flt = DealFilter.from_args(request.args)
+    partner = offer_choices(flt)
     fmt = request.args.get("format", "")
     if fmt in EXPORT_FORMATS and not flt.problems:
         rows = (
@@ -90,7 +95,6 @@ def index():
         )
         header = [str(c) for c in EXPORT_COLUMNS]
         return export_response(fmt, "deals", header, rows)
-    partner = offer_choices(flt)
     page = queries.deal_page(current_user, flt)
     return render(
         "deals/index.html",
@@ -424,4 +428,13 @@ def contact_rows():
         persons=partner.contact_persons if partner is not None else [],
         roles=queries.roles(),
         row_errors={},
+    )
+
+
+@bp.route("/stage-options")
+def stage_options():
+    """The stage filter's <option>s for the chosen kind (HTMX, on a kind change)."""
+    kind_id = id_or_none(request.args.get("kind"))
+    return render_template(
+        "deals/_stage_options.html", options=queries.stage_options(kind_id), selected=""
     )

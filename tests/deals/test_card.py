@@ -9,7 +9,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -294,3 +294,20 @@ def test_russian_list_and_card_show_russian_money_and_dates(
     assert 'id="deal-amount">1\u00a0234,50\u00a0₽<' in page
     assert 'id="deal-created">10.01.2026<' in page
     assert 'id="deal-expected">04.12.2026<' in page
+
+
+def test_card_flags_a_deal_stale_past_twice_its_stage_median(
+    client, desk, login_as, make_deal_kind, make_deal
+):
+    login_as(desk["admin"])
+    kind = make_deal_kind(name="Быстрая", stages=("One",))
+    now = utcnow()
+    deals = {
+        no: make_deal(desk["romashka"], kind, desk["anna"], deal_no=no,
+                      stage_entered_at=now - timedelta(days=days, hours=1))
+        for no, days in (("S1", 1), ("S2", 2), ("S3", 4), ("S4", 5), ("S5", 9))
+    }  # fmt: skip
+    # median 4 days: stale above 8
+    assert 'id="deal-stale"' in card(client, deals["S5"])
+    assert "9 days in the stage" in card(client, deals["S5"])
+    assert 'id="deal-stale"' not in card(client, deals["S4"])

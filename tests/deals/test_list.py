@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -212,3 +213,23 @@ def test_download_with_a_bad_filter_shows_the_page_instead(admin_client):
 def test_signed_out_visitor_is_sent_to_sign_in(client, desk):
     response = client.get("/deals/")
     assert response.status_code in (302, 401)
+
+
+def test_stage_options_follow_the_kind(admin_client, desk):
+    response = admin_client.get(f"/deals/stage-options?kind={desk['service'].id}", headers=HX)
+    body = text(response)
+    assert "<html" not in body
+    assert re.findall(r"<option value=\"\d*\">([^<]*)</option>", body) == [
+        "Any stage",
+        "Talk",
+        "Quote",
+    ]
+    every = text(admin_client.get("/deals/stage-options?kind=zz"))
+    assert "Поставка: Lead" in every and "Сервис: Quote" in every
+
+
+def test_stage_of_another_kind_is_cleared_with_a_message(admin_client, desk):
+    offer = desk["supply"].stages[1]
+    response = admin_client.get(f"/deals/?kind={desk['service'].id}&stage={offer.id}")
+    assert "The stage filter was not a stage of the chosen kind; cleared." in text(response)
+    assert listed(response) == ["B1"]
