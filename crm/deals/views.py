@@ -23,7 +23,7 @@ from crm.deals.models import STATUSES, Deal
 from crm.exporting import EXPORT_FORMATS, export_response
 from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
-from crm.htmx import render
+from crm.htmx import is_fragment_request, render
 from crm.partners.models import Partner
 
 # The list's downloads are for people (not the data-exchange files): headers in their language.
@@ -96,7 +96,7 @@ def index():
         header = [str(c) for c in EXPORT_COLUMNS]
         return export_response(fmt, "deals", header, rows)
     page = queries.deal_page(current_user, flt)
-    return render(
+    response = render(
         "deals/index.html",
         "deals/_results.html",
         flt=flt,
@@ -104,6 +104,11 @@ def index():
         partner=partner,
         status=400 if fmt in EXPORT_FORMATS else 200,
     )
+    if is_fragment_request():
+        # The address bar gets the filter's own URL, not the raw form (empty fields, the
+        # partner search box, bad values).
+        response.headers["HX-Push-Url"] = url_for("deals.index", **flt.params())
+    return response
 
 
 # --- the card -------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ def test_count_line_and_fragment(admin_client):
     body = text(page)
     assert "<html" not in body
     assert "1 deal found" in body
+    raw = admin_client.get("/deals/?q=&status=lost&kind=&partner_q=x&sort=-created", headers=HX)
+    assert raw.headers["HX-Push-Url"] == "/deals/?status=lost"
     assert page.headers["Vary"] == "HX-Request" or "HX-Request" in page.headers["Vary"]
     whole = text(admin_client.get("/deals/"))
     assert "4 deals" in whole and "<html" in whole
