@@ -4,7 +4,7 @@ and the result (deals.move/win/lose/reopen) are the board's views; the card post
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -130,12 +130,9 @@ def _probability(deal: Deal):
     an open deal (crm.deals.probability); (None, 0) for a closed one."""
     if not deal.is_open:
         return None, 0
-    try:
-        from crm.deals import probability
-    except ImportError:  # the lead's module is not merged yet
-        return None, 0
-    minimum = current_app.config.get("DEAL_PROBABILITY_MIN_CLOSED", probability.MIN_CLOSED)
-    return probability.probability_of(deal), minimum
+    from crm.deals import probability
+
+    return probability.probability_of(deal), probability.min_closed()
 
 
 @bp.route("/<int:deal_id>")

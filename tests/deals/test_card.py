@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-import sys
-import types
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -140,79 +136,59 @@ def test_timeline_lists_the_visible_interactions_about_the_deal_newest_first(
     ]
 
 
-@dataclass
-class FakeComponent:
-    key: str
-    won: int
-    lost: int
-    minimum: int = 5
-
-    @property
-    def closed(self):
-        return self.won + self.lost
-
-    @property
-    def rate(self):
-        return Decimal(self.won * 100) / self.closed if self.closed else None
-
-    @property
-    def used(self):
-        return self.closed >= self.minimum
-
-
-@dataclass
-class FakeProbability:
-    deal_id: int
-    components: list = field(default_factory=list)
-    default: Decimal = Decimal(10)
-
-    @property
-    def used(self):
-        return [c for c in self.components if c.used]
-
-    @property
-    def value(self):
-        used = self.used
-        return sum(c.rate for c in used) / len(used) if used else self.default
-
-    @property
-    def fallback(self):
-        return not self.used
-
-
-@pytest.fixture
-def fake_probability(monkeypatch):
-    """crm.deals.probability as its contract describes it, with fixed counts: stage 3 of 4
-    closed won (75 %), manager 1 of 5 (20 %), partner 2 of 2 (too few), kind 0 of 0."""
-    import crm.deals
-
-    module = types.ModuleType("crm.deals.probability")
-    module.MIN_CLOSED = 5
-    components = [
-        FakeComponent("stage", 3, 1, 4),
-        FakeComponent("manager", 1, 4),
-        FakeComponent("partner", 2, 0),
-        FakeComponent("kind", 0, 0),
+def test_open_deal_shows_its_probability_components(
+    client, login_as, make_user, make_partner, make_deal_kind, make_deal
+):
+    """Closed by today: 3 won K/M/P, 2 lost K/M/P at stage 2, 1 lost K/M2/P2 at stage 1, 1 won
+    K2/M/P2. The open deal (K, stage 2, M, P): stage 3 of 5 (60 %), manager 4 of 6 (66.7 %),
+    partner 3 of 5 (60 %), kind 3 of 6 (50 %); all rest on 5 or more: (60 + 66.67 + 60 + 50) / 4
+    = 59.17 %."""
+    admin = login_as("admin")
+    m, m2 = make_user("manager", name="M"), make_user("manager", name="M2")
+    p, p2 = make_partner(name="P", responsible=m), make_partner(name="P2", responsible=m2)
+    k = make_deal_kind(name="K", stages=("S1", "S2"), probabilities=(30, 45))
+    k2 = make_deal_kind(name="K2", stages=("X",))
+    for _n in range(3):
+        make_deal(p, k, m, status="won")
+    for _n in range(2):
+        make_deal(p, k, m, stage="S2", status="lost")
+    make_deal(p2, k, m2, stage="S1", status="lost")
+    make_deal(p2, k2, m, status="won")
+    deal = make_deal(p, k, m, stage="S2")
+    page = card(client, deal)
+    assert 'id="deal-probability-value">59.2%<' in page
+    assert cells(page, "deal-probability-components") == [
+        ["Stage", "60%", "3 won of 5"],
+        ["Manager", "66.7%", "4 won of 6"],
+        ["Partner", "60%", "3 won of 5"],
+        ["Kind of deal", "50%", "3 won of 6"],
     ]
-    module.probability_of = lambda deal, as_of=None: FakeProbability(deal.id, components)
-    monkeypatch.setitem(sys.modules, "crm.deals.probability", module)
-    monkeypatch.setattr(crm.deals, "probability", module, raising=False)
-    return module
-
-
-def test_open_deal_shows_its_probability_components(client, desk, login_as, fake_probability):
-    login_as(desk["admin"])
-    page = card(client, desk["deals"]["A1"])
-    assert 'id="deal-probability-value">47.5%<' in page  # (75 + 20) / 2
-    rows = cells(page, "deal-probability-components")
-    assert rows == [
-        ["Stage", "75%", "3 won of 4"],
-        ["Manager", "20%", "1 won of 5"],
-        ["Partner (not counted)", "100%", "2 won of 2"],
-        ["Kind of deal (not counted)", "—", "0 won of 0"],
-    ]
+    assert 'id="deal-probability-fallback"' not in page
     assert "at least 5 closed deals" in page
-    assert 'id="deal-probability"' not in card(client, desk["deals"]["A3"])
+    closed = make_deal(p, k, m, status="won")
+    assert 'id="deal-probability"' not in card(client, closed)
+    assert admin.id
+
+
+def test_probability_falls_back_to_the_stage_default_with_too_few_closed_deals(
+    client, login_as, make_user, make_partner, make_deal_kind, make_deal
+):
+    login_as("admin")
+    m = make_user("manager", name="M")
+    p = make_partner(name="P", responsible=m)
+    k = make_deal_kind(name="K", stages=("S1", "S2"), probabilities=(25, 40))
+    make_deal(p, k, m, status="won")
+    make_deal(p, k, m, stage="S1", status="lost")
+    deal = make_deal(p, k, m, stage="S1")
+    page = card(client, deal)
+    assert 'id="deal-probability-value">25%<' in page
+    assert 'id="deal-probability-fallback"' in page
+    assert cells(page, "deal-probability-components") == [
+        ["Stage (not counted)", "50%", "1 won of 2"],
+        ["Manager (not counted)", "50%", "1 won of 2"],
+        ["Partner (not counted)", "50%", "1 won of 2"],
+        ["Kind of deal (not counted)", "50%", "1 won of 2"],
+    ]
 
 
 @pytest.fixture
