@@ -3,7 +3,7 @@ deals, who may link an interaction to one, and the subject picker's search."""
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
@@ -21,10 +21,14 @@ def describe(ids: list[int]) -> dict[int, tuple[str, str | None]]:
     rows = db.session.execute(
         select(Deal.id, Deal.deal_no, Deal.title).where(Deal.id.in_(ids))
     ).all()
-    return {
-        deal_id: (_label(no, title), url_for("deals.detail", deal_id=deal_id))
-        for deal_id, no, title in rows
-    }
+    return {deal_id: (_label(no, title), _card_url(deal_id)) for deal_id, no, title in rows}
+
+
+def _card_url(deal_id: int) -> str:
+    if has_request_context():
+        return url_for("deals.detail", deal_id=deal_id)
+    # Jobs and e-mails describe subjects too: the card's path, without a request.
+    return current_app.url_map.bind("").build("deals.detail", {"deal_id": deal_id})
 
 
 def can_view(user, object_id) -> bool:
