@@ -17,7 +17,14 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from crm.extensions import db
-from tests.factories import create_document, create_interaction, create_payment, create_product
+from tests.factories import (
+    create_deal,
+    create_deal_kind,
+    create_document,
+    create_interaction,
+    create_payment,
+    create_product,
+)
 
 BAD_INTS = ["0", "2147483648", "99999999999999999999", "²"]
 BAD_STRINGS = ["%00", "²", "99999999999999999999", "x" * 3000]
@@ -79,6 +86,18 @@ ARG_NAMES = [
     "line_no",
     "inn",
     "email",
+    # the deal list's filters and the deal form's prefills (crm/deals/filters.py, views.py)
+    "stage",
+    "reached",
+    "created_from",
+    "created_to",
+    "closed_from",
+    "closed_to",
+    "expected_from",
+    "expected_to",
+    "reason",
+    "stale",
+    "from_interaction",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -99,6 +118,7 @@ def world(app, make_user, make_partner):
     doc = create_document(partner, amounts=(100,), product=product)
     payment = create_payment(partner, 50, date(2025, 2, 1))
     interaction = create_interaction(manager, partner=partner, starts_at=datetime(2026, 3, 2, 9))
+    deal = create_deal(partner, create_deal_kind(), manager)
     note = Notification(user_id=manager.id, key="k", title="t")
     db.session.add(note)
     db.session.commit()
@@ -108,6 +128,8 @@ def world(app, make_user, make_partner):
         "person_id": person.id,
         "detail_id": partner.contact_details[0].id,
         "interaction_id": interaction.id,
+        "deal_id": deal.id,
+        "document_id": doc.id,
         "attachment_id": 1,
         "import_id": 1,
         "notification_id": note.id,
