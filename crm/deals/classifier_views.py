@@ -303,6 +303,7 @@ class NamedList:
     prefix: str  # of the row endpoints: <prefix>_create, <prefix>_update, <prefix>_activate
     title: Any
     intro: Any
+    new_label: Any
     create: Any
     rename: Any
     set_active: Any
@@ -320,6 +321,7 @@ ROLES = NamedList(
         "The roles of the client's contact persons and of our people in a deal: decision "
         "maker, influencer, user…"
     ),
+    _l("New participant role"),
     classifiers.create_role,
     classifiers.rename_role,
     classifiers.set_role_active,
@@ -330,6 +332,7 @@ REASONS = NamedList(
     "deals.loss_reason",
     _l("Loss reasons"),
     _l("A lost deal needs one of these reasons."),
+    _l("New loss reason"),
     classifiers.create_loss_reason,
     classifiers.rename_loss_reason,
     classifiers.set_loss_reason_active,

@@ -484,7 +484,7 @@ def test_admin_creates_renames_deactivates_and_activates(client, admin, path, mo
     db.session.expire_all()
     assert (row.name, row.is_active) == ("Лицо, принимающее решение", False)
     page = client.get(f"{SETTINGS}/{path}").get_data(as_text=True)
-    assert "Лицо, принимающее решение" in page and "deactivated" in page
+    assert "Лицо, принимающее решение" in page and "not in use" in page
 
     on = client.post(f"{SETTINGS}/{path}/{row.id}/active", data={"active": "1"}, headers=HTMX)
     assert on.status_code == 200
