@@ -409,18 +409,21 @@ def roles():
 @bp.route("/settings/roles/new", methods=["POST"])
 @requires(ACTION)
 def role_create():
+    """Add a participant role."""
     return _named_create(ROLES)
 
 
 @bp.route("/settings/roles/<int:row_id>/edit", methods=["POST"])
 @requires(ACTION)
 def role_update(row_id: int):
+    """Rename a participant role."""
     return _named_update(ROLES, row_id)
 
 
 @bp.route("/settings/roles/<int:row_id>/active", methods=["POST"])
 @requires(ACTION)
 def role_activate(row_id: int):
+    """Stop offering a participant role (?active=0) or offer it again (?active=1)."""
     return _named_activate(ROLES, row_id)
 
 
@@ -434,16 +437,19 @@ def loss_reasons():
 @bp.route("/settings/loss-reasons/new", methods=["POST"])
 @requires(ACTION)
 def loss_reason_create():
+    """Add a loss reason."""
     return _named_create(REASONS)
 
 
 @bp.route("/settings/loss-reasons/<int:row_id>/edit", methods=["POST"])
 @requires(ACTION)
 def loss_reason_update(row_id: int):
+    """Rename a loss reason."""
     return _named_update(REASONS, row_id)
 
 
 @bp.route("/settings/loss-reasons/<int:row_id>/active", methods=["POST"])
 @requires(ACTION)
 def loss_reason_activate(row_id: int):
+    """Stop offering a loss reason (?active=0) or offer it again (?active=1)."""
     return _named_activate(REASONS, row_id)

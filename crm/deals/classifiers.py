@@ -8,10 +8,13 @@ positions) is recomputed from their stage history (`recompute_reached`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from crm.core import audit
 from crm.core.errors import DomainError, FieldErrors
@@ -70,6 +73,22 @@ def _same_name(model, name: str, *, exclude_id: int | None = None, where=None):
     return None
 
 
+@contextmanager
+def _unique(field: str, message: str) -> Iterator[None]:
+    """Write inside a savepoint: when another admin saved the same name (or a stage at the
+    same place) between our check and our write, the unique constraint decides and this one
+    gets `message` instead of an error page; only the savepoint is rolled back."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except IntegrityError:
+        raise DomainError(message, {field: [message]}) from None
+
+
+def _taken_meanwhile() -> str:
+    return _("Someone has just saved the same name here: reload the page and try again.")
+
+
 def _parse_probability(raw, errors: FieldErrors, field: str = "probability") -> Decimal:
     """A default probability: a percentage 0–100 with at most 2 decimals (empty: 0)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -124,8 +143,8 @@ def create_kind(actor, name, *, is_process: bool = True, stages=()) -> DealKind:
     kind.stages = [
         DealStage(position=i, name=s, probability=Decimal(0)) for i, s in enumerate(stage_names, 1)
     ]
-    db.session.add(kind)
-    db.session.flush()
+    with _unique("name", _taken_meanwhile()):
+        db.session.add(kind)
     audit.record(
         actor,
         "create",
@@ -147,8 +166,8 @@ def update_kind(actor, kind: DealKind, *, name, is_process: bool) -> DealKind:
         errors.add("name", _("A kind of deal named «%(name)s» already exists.", name=other))
     errors.raise_if_any()
     before = _kind_snapshot(kind)
-    kind.name, kind.is_process = name, bool(is_process)
-    db.session.flush()
+    with _unique("name", _taken_meanwhile()):
+        kind.name, kind.is_process = name, bool(is_process)
     audit.record(actor, "update", kind, changes=audit.diff(before, _kind_snapshot(kind)))
     return kind
 
@@ -223,8 +242,8 @@ def add_stage(actor, kind: DealKind, name, probability=None) -> DealStage:
     errors.raise_if_any()
     position = max((s.position for s in kind.stages), default=0) + 1
     stage = DealStage(position=position, name=name, probability=value)
-    kind.stages.append(stage)
-    db.session.flush()
+    with _unique("name", _taken_meanwhile()):
+        kind.stages.append(stage)
     audit.record(
         actor,
         "create",
@@ -249,8 +268,8 @@ def update_stage(actor, stage: DealStage, *, name, probability, position=None) -
         target = _parse_position(kind, position, errors)
     errors.raise_if_any()
     before = _stage_snapshot(stage)
-    stage.name, stage.probability = name, value
-    db.session.flush()
+    with _unique("name", _taken_meanwhile()):
+        stage.name, stage.probability = name, value
     if target is not None and target != stage.position:
         order = [s for s in kind.stages if s.id != stage.id]
         order.insert(target - 1, stage)
@@ -408,8 +427,8 @@ def _create_named(actor, model, name):
         errors.add("name", _duplicate_message(model, other))
     errors.raise_if_any()
     row = model(name=name, is_active=True)
-    db.session.add(row)
-    db.session.flush()
+    with _unique("name", _taken_meanwhile()):
+        db.session.add(row)
     audit.record(
         actor,
         "create",
@@ -428,8 +447,8 @@ def _rename_named(actor, row, name):
         errors.add("name", _duplicate_message(type(row), other))
     errors.raise_if_any()
     before = row.name
-    row.name = name
-    db.session.flush()
+    with _unique("name", _taken_meanwhile()):
+        row.name = name
     audit.record(actor, "update", row, changes=audit.diff({"name": before}, {"name": name}))
     return row
 
@@ -454,6 +473,7 @@ def create_role(actor, name) -> DealRole:
 
 
 def rename_role(actor, role: DealRole, name) -> DealRole:
+    """Rename a participant role (deals show the new name)."""
     return _rename_named(actor, role, name)
 
 
@@ -463,10 +483,12 @@ def set_role_active(actor, role: DealRole, active: bool) -> DealRole:
 
 
 def create_loss_reason(actor, name) -> LossReason:
+    """A new reason a deal can be lost for."""
     return _create_named(actor, LossReason, name)
 
 
 def rename_loss_reason(actor, reason: LossReason, name) -> LossReason:
+    """Rename a loss reason (lost deals show the new name)."""
     return _rename_named(actor, reason, name)
 
 

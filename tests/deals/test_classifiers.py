@@ -525,6 +525,32 @@ def test_a_duplicate_name_is_refused_ignoring_case(client, admin, path, model):
     ]
 
 
+def test_a_name_saved_meanwhile_by_another_admin_gets_a_message_not_an_error(
+    app, make_user, make_deal_kind, monkeypatch
+):
+    admin = make_user("admin")
+    make_deal_kind(name="Поставка", stages=("Лид",))
+    classifiers.create_role(admin, "ЛПР")
+    db.session.commit()
+    # As if the other admin's row arrived between the check and the write.
+    monkeypatch.setattr(classifiers, "_same_name", lambda *a, **kw: None)
+
+    with pytest.raises(DomainError) as kind_refused:
+        classifiers.create_kind(admin, "Поставка")
+    with pytest.raises(DomainError) as role_refused:
+        classifiers.create_role(admin, "ЛПР")
+
+    for refused in (kind_refused, role_refused):
+        assert refused.value.field_errors["name"] == [
+            "Someone has just saved the same name here: reload the page and try again."
+        ]
+    # Only the savepoint was undone: the session goes on.
+    assert classifiers.create_loss_reason(admin, "Цена").id is not None
+    db.session.commit()
+    assert db.session.query(DealKind).count() == 1
+    assert db.session.query(DealRole).count() == 1
+
+
 def test_a_deactivated_loss_reason_cannot_be_chosen_for_a_loss(
     app, make_user, make_deal_kind, make_deal, partner
 ):
