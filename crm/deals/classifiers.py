@@ -185,25 +185,34 @@ def set_kind_active(actor, kind: DealKind, active: bool) -> DealKind:
 def out_of_order_open_deals(kind: DealKind) -> int:
     """How many open deals of `kind` got to their stage in a way a process would not allow:
     starting past the first stage, skipping a stage or going back (staying in or re-entering
-    the same stage is allowed)."""
-    rows = db.session.execute(
-        select(DealStageEntry.deal_id, DealStage.position)
+    the same stage is allowed). Counted in SQL over each deal's previous stay (LAG): a kind
+    can have thousands of open deals."""
+    stays = (
+        select(
+            DealStageEntry.deal_id.label("deal_id"),
+            DealStage.position.label("position"),
+            func.lag(DealStage.position)
+            .over(
+                partition_by=DealStageEntry.deal_id,
+                order_by=(DealStageEntry.entered_at, DealStageEntry.id),
+            )
+            .label("previous"),
+        )
         .join(DealStage, DealStage.id == DealStageEntry.stage_id)
         .join(Deal, Deal.id == DealStageEntry.deal_id)
         .where(Deal.kind_id == kind.id, Deal.status == "open")
-        .order_by(DealStageEntry.deal_id, DealStageEntry.entered_at, DealStageEntry.id)
+        .subquery()
     )
     first = min((s.position for s in kind.stages), default=1)
-    bad: set[int] = set()
-    previous: tuple[int, int] | None = None  # (deal id, position)
-    for deal_id, position in rows:
-        if previous is None or previous[0] != deal_id:
-            if position != first:
-                bad.add(deal_id)
-        elif position - previous[1] not in (0, 1):
-            bad.add(deal_id)
-        previous = (deal_id, position)
-    return len(bad)
+    step = stays.c.position - stays.c.previous
+    return db.session.execute(
+        select(func.count(func.distinct(stays.c.deal_id))).where(
+            or_(
+                (stays.c.previous.is_(None)) & (stays.c.position != first),
+                stays.c.previous.is_not(None) & step.not_in([0, 1]),
+            )
+        )
+    ).scalar_one()
 
 
 # --- stages ---------------------------------------------------------------------------------

@@ -159,6 +159,8 @@ def test_turning_a_kind_into_a_process_is_allowed_and_says_which_deals_went_out_
     kind = make_deal_kind(name="Свободный", stages=("A", "B", "C"), process=False)
     in_order = make_deal(partner, kind, stage="B")
     with_history(in_order, kind, ["A", "B"])
+    reopened = make_deal(partner, kind, stage="B")
+    with_history(reopened, kind, ["A", "B", "B"])  # closed and reopened at B: in order
     skipped = make_deal(partner, kind, stage="C")
     with_history(skipped, kind, ["A", "C"])
     went_back = make_deal(partner, kind, stage="A")
