@@ -17,7 +17,13 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from crm.extensions import db
-from tests.factories import create_document, create_interaction, create_payment, create_product
+from tests.factories import (
+    create_deal_kind,
+    create_document,
+    create_interaction,
+    create_payment,
+    create_product,
+)
 
 BAD_INTS = ["0", "2147483648", "99999999999999999999", "²"]
 BAD_STRINGS = ["%00", "²", "99999999999999999999", "x" * 3000]
@@ -103,6 +109,7 @@ def world(app, make_user, make_partner):
     db.session.add(note)
     db.session.commit()
     person = partner.contact_persons[0]
+    deal_kind = create_deal_kind()
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -126,6 +133,7 @@ def world(app, make_user, make_partner):
         "doc_no": doc.doc_no,
         "id": payment.id,
         "key": "today",
+        "kind_id": deal_kind.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
