@@ -13,6 +13,7 @@ import pytest
 
 from crm.core.errors import DomainError
 from crm.core.timeutil import to_zone, utcnow
+from crm.extensions import db
 from crm.interactions import services as interaction_services
 from crm.interactions import subjects
 
@@ -324,9 +325,21 @@ def test_no_card_fact_without_open_deals(client, login_as, world, make_partner, 
     assert "1 open deal · ₽1.00" in html.unescape(page)
 
 
-def test_deals_tab_and_fact_in_russian(client, login_as, world, make_user):
+def test_deals_tab_fact_and_chain_button_in_russian(
+    client, login_as, world, make_user, make_interaction
+):
     ru = make_user("viewer", locale="ru")
     login_as(ru)
     page = html.unescape(client.get(f"/partners/{world['romashka'].id}").get_data(as_text=True))
     fact = re.search(r'<a id="fact-deals" href="[^"]+">([^<]+)</a>', page).group(1)
     assert fact.replace("\xa0", " ").replace("\u202f", " ") == "3 открытые сделки · 157 000,50 ₽"
+    # A Russian manager: the tab's heading and button, the chain's button.
+    ivan = world["ivan"]
+    ivan.locale = "ru"
+    db.session.commit()
+    login_as(ivan)
+    body = tab(client, world["romashka"].id)
+    assert "3 сделки" in body and ">Новая сделка<" in body and "Плановое закрытие" in body
+    call = make_interaction(ivan, partner=world["romashka"])
+    page = client.get(f"/interactions/{call.id}").get_data(as_text=True)
+    assert "Новая сделка по этой цепочке" in page
