@@ -30,3 +30,5 @@ def _setup(state):
 
 
 bp.record_once(_setup)
+
+from crm.deals import calendar_moves  # noqa: E402,F401  (routes attach to bp)

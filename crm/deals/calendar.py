@@ -1,16 +1,18 @@
 """Deals in the event calendar (crm/interactions/calendar.py): the expected close date of each
-open deal the user may see, as an all-day item in its responsible manager's calendar."""
+open deal the user may see, as an all-day item in its responsible manager's calendar. Who may
+edit the deal moves the date there (crm/deals/calendar_moves.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm.core.policy import visible
+from crm.core.policy import may, visible
 from crm.core.timeutil import to_zone, utcnow
 from crm.deals.links import deal_url_prefix
 from crm.deals.models import Deal, status_title
@@ -23,7 +25,6 @@ from crm.interactions.calendar import (
     SourceItems,
     cap_per_day,
 )
-from crm.partners.models import Partner
 
 
 def window_days(window: CalendarWindow) -> tuple[date, date]:
@@ -57,40 +58,32 @@ def calendar_source_items(window: CalendarWindow) -> SourceItems:
         return SourceItems([], hidden)
     today = to_zone(utcnow(), window.zone).date()
     prefix = deal_url_prefix()
-    rows = db.session.execute(
-        select(
-            Deal.id,
-            Deal.deal_no,
-            Deal.title,
-            Deal.expected_close,
-            Deal.status,
-            Deal.version,
-            Partner.name,
-        )
-        .join(Partner, Partner.id == Deal.partner_id)
-        .where(Deal.id.in_(ids))
-        .order_by(Deal.expected_close, Deal.deal_no)
-    )
+    move_prefix = url_for("deals.move_close", deal_id=0).removesuffix("0/expected-close")
+    deals = db.session.execute(
+        select(Deal).where(Deal.id.in_(ids)).order_by(Deal.expected_close, Deal.deal_no)
+    ).scalars()
     kind_title, status = _("Expected close of a deal"), status_title("open")
     items = []
-    for row in rows:
+    for deal in deals:
         # All-day items carry the calendar date itself, the same in every zone.
-        day = datetime.combine(row.expected_close, time.min)
+        day = datetime.combine(deal.expected_close, time.min)
+        movable = may(window.user, "deal.edit", deal)
         items.append(
             CalendarItem(
-                key=f"deal-{row.id}",
-                title=deal_label(row.deal_no, row.title, ""),
+                key=f"deal-{deal.id}",
+                title=deal_label(deal.deal_no, deal.title, ""),
                 starts_at=day,
                 ends_at=day,
-                url=f"{prefix}{row.id}",
+                url=f"{prefix}{deal.id}",
                 kind="deal",
                 kind_title=kind_title,
-                subtitle=row.name,
-                status=row.status,
+                subtitle=deal.partner.name,
+                status=deal.status,
                 status_title=status,
-                overdue=row.expected_close < today,
+                overdue=deal.expected_close < today,
                 all_day=True,
-                version=row.version,
+                reschedule_url=f"{move_prefix}{deal.id}/expected-close" if movable else None,
+                version=deal.version,
             )
         )
     return SourceItems(items, hidden)
