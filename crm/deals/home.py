@@ -17,7 +17,7 @@ from crm.core.policy import visible
 from crm.dashboard.widgets import Day, HomeWidget
 from crm.deals.links import deal_url, list_url
 from crm.deals.models import Deal
-from crm.deals.stale import days_in_stage, stage_medians
+from crm.deals.stale import days_in_stage, stage_medians, stale_factor
 from crm.extensions import db
 
 LIST_LIMIT = 10  # rows a block lists; the count says how many there are
@@ -61,18 +61,20 @@ def closing_this_week(day: Day) -> str:
 
 def stale_condition(medians: dict[int | None, float], now: datetime):
     """SQL for crm.deals.stale.is_stale(days_in_stage(entered, now), median of the stage): whole
-    days in stage > 2 × median ⇔ days ≥ ⌊2 × median⌋ + 1 ⇔ entered at least that many days
-    before now. None when no stage has open deals."""
+    days in stage > factor × median ⇔ days ≥ ⌊factor × median⌋ + 1 ⇔ entered at least that
+    many days before now. None when no stage has open deals."""
+    factor = stale_factor()
     conditions = []
     for stage_id, median in medians.items():
-        cutoff = now - timedelta(days=math.floor(2 * median) + 1)
+        cutoff = now - timedelta(days=math.floor(factor * median) + 1)
         same_stage = Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
         conditions.append(and_(same_stage, Deal.stage_entered_at <= cutoff))
     return or_(*conditions) if conditions else None
 
 
 def stale_deals(day: Day) -> str:
-    """Open deals that stay in their stage over twice the stage's median, longest first."""
+    """Open deals that stay in their stage over the stale factor (twice by default) times the
+    stage's median, longest first."""
     medians = stage_medians(None, day.now)
     condition = stale_condition(medians, day.now)
     deals, total = [], 0

@@ -191,3 +191,16 @@ def test_a_manager_cannot_open_anothers_deal_blocks(client, login_as, stale):
         "/dashboard/widgets/deals-stale", query_string={"user": stale["petr"].id}, headers=HX
     )
     assert response.status_code == 403
+
+
+def test_the_stale_factor_setting_moves_the_line(app, client, login_as, stale, monkeypatch):
+    s = stale
+    # 1.5 × the median: stage A over 4.5 days (6, 7 and 13), the kind without stages over 1.5.
+    monkeypatch.setitem(app.config, "DEAL_STALE_FACTOR", 1.5)
+    login_as(s["viewer"])
+    assert rows(fragment(client, "deals-stale", user="team"), "day-stale") == [
+        s["n50"].id,
+        s["a13"].id,
+        s["a7"].id,
+        s["a6"].id,
+    ]
