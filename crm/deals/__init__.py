@@ -10,15 +10,32 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 
 def _setup(state):
+    from crm.dashboard.widgets import register_widget
     from crm.deals import policy
+    from crm.deals.calendar import SOURCE
+    from crm.deals.home import WIDGETS
+    from crm.deals.partner import FACT, TAB
     from crm.deals.subjects import SUBJECT
+    from crm.interactions.calendar import register_calendar_source
     from crm.interactions.subjects import register_subject_type
+    from crm.partners.card import register_fact
+    from crm.partners.tabs import register_tab
 
     policy.register(state)
-    register_subject_type(state, SUBJECT)
     register_nav(state, "deals.index", _l("Deals"), 22)
+    # An admin item (the view requires "deal.classifiers"): the menu shows it to admins only,
+    # beside the other admin items (data exchange 850, users 900).
+    register_nav(state, "deals.kinds", _l("Deal settings"), 870)
+    # Deals in the lower domains' registries (crm/deals/subjects.py, partner.py, calendar.py,
+    # home.py).
+    register_subject_type(state, SUBJECT)
+    register_tab(state, TAB)
+    register_fact(state, FACT)
+    register_calendar_source(state, SOURCE)
+    for widget in WIDGETS:
+        register_widget(state, widget)
 
 
 bp.record_once(_setup)
 
-from crm.deals import views  # noqa: E402,F401  (routes attach to bp)
+from crm.deals import calendar_moves, classifier_views, views  # noqa: E402,F401  (routes attach to bp)

@@ -118,18 +118,17 @@ def world(app, make_user, make_partner):
     doc = create_document(partner, amounts=(100,), product=product)
     payment = create_payment(partner, 50, date(2025, 2, 1))
     interaction = create_interaction(manager, partner=partner, starts_at=datetime(2026, 3, 2, 9))
-    deal = create_deal(partner, create_deal_kind(), manager)
     note = Notification(user_id=manager.id, key="k", title="t")
     db.session.add(note)
     db.session.commit()
     person = partner.contact_persons[0]
+    deal_kind = create_deal_kind()
+    deal = create_deal(partner, deal_kind, manager)
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
         "detail_id": partner.contact_details[0].id,
         "interaction_id": interaction.id,
-        "deal_id": deal.id,
-        "document_id": doc.id,
         "attachment_id": 1,
         "import_id": 1,
         "notification_id": note.id,
@@ -148,6 +147,8 @@ def world(app, make_user, make_partner):
         "doc_no": doc.doc_no,
         "id": payment.id,
         "key": "today",
+        "kind_id": deal_kind.id,
+        "deal_id": deal.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
