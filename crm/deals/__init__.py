@@ -8,8 +8,12 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 def _setup(state):
     from crm.deals import policy
+    from crm.deals.exchange import DEAL_STAGES, DEALS
+    from crm.exchange.registry import register_kind
 
     policy.register(state)
+    for kind in (DEAL_STAGES, DEALS):
+        register_kind(state, kind)
 
 
 bp.record_once(_setup)
