@@ -443,3 +443,27 @@ def test_a_won_deal_without_a_stage_keeps_the_stored_stage(app, tmp_path, kinds)
 
     assert report.unchanged == 1
     assert _deals()["D-1"].stage.name == "Договор"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_templates_example_rows_import_as_they_are(
+    app, client, login_as, make_partner, tmp_path, fmt
+):
+    login_as("admin")
+    make_partner(name="ООО «Ромашка»", code="P-0001")  # the partners template's example
+    for kind in ("deal-stages", "deals"):
+        answer = client.get(f"/exchange/template/{kind}.{fmt}")
+        assert answer.status_code == 200
+        path = tmp_path / f"{kind}.{fmt}"
+        path.write_bytes(answer.data)
+
+        report = run_import(path, kind)
+
+        assert report.done and (report.rows, report.new, report.warnings) == (1, 1, []), kind
+    deal = _deals()["СД-000001"]
+    assert (deal.kind.name, deal.stage.name, deal.status, deal.amount) == (
+        "Поставка оборудования",
+        "Первичный контакт",
+        "open",
+        Decimal("150000.00"),
+    )
