@@ -179,11 +179,17 @@ def create(res: Resource, user, obj: dict) -> dict:
     return {"deal_no": deal.deal_no}
 
 
-def update(res: Resource, user, deal: Deal, obj: dict) -> None:
+def update(res: Resource, user, deal: Deal, obj: dict, sent) -> None:
     """Change the fields that differ through update_deal (the responsible manager or an
     admin), the stage through stages.move (process kinds: the next one only), and the status
-    through win / lose / reopen (the deal's manager, participants or an admin)."""
+    through win / lose / reopen (the deal's manager, participants or an admin). `sent`: the
+    fields the request gave (a stored result it does not repeat goes with a new status)."""
     rec = _parse(res, obj, new=False)
+    if rec["status"] != deal.status:
+        if "loss_reason" not in sent and rec["status"] != "lost":
+            rec["loss_reason"] = None
+        if "closed_on" not in sent:
+            rec["closed_on"] = None  # won or lost today, unless the request says when
     found = _names(rec, deal)
     data = _fields(rec, found)
     if data["manager_id"] is None:

@@ -383,7 +383,7 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
     obj = _object(res, body, stored, key)
     _check_responsible(res, user, body, stored)
     if res.name == "deals":
-        _deal_write(res, obj, True, lambda: deals.update(res, user, record, obj))
+        _deal_write(res, obj, True, lambda: deals.update(res, user, record, obj, set(body)))
         item = _read_back(res, key)
         _commit(res, obj, create=False)
         return item

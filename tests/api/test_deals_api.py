@@ -291,9 +291,16 @@ def test_update_wins_loses_and_reopens_through_the_stage_rules(api, world, make_
         date(2026, 5, 2),
     )
 
-    reopened = client.patch("/api/v1/deals/D-1", json={"status": "open", "loss_reason": None})
+    reopened = client.patch("/api/v1/deals/D-1", json={"status": "open"})
     assert reopened.status_code == 200, reopened.get_json()
-    assert (_deal("D-1").status, _deal("D-1").closed_on) == ("open", None)
+    deal = _deal("D-1")
+    assert (deal.status, deal.closed_on, deal.loss_reason_id, deal.stage.name) == (
+        "open",
+        None,
+        None,
+        "Договор",
+    )
+    assert reopened.get_json()["version"] == deal.version
 
 
 def test_update_changes_fields_through_update_deal(api, world):
