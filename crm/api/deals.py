@@ -48,16 +48,14 @@ def _refused(exc: DomainError) -> Refused:
     return Refused(found or [(None, exc.message)])
 
 
-# What a new deal may leave out: the CRM numbers it, it is opened today, and it is open.
-CREATE_DEFAULTS = ("deal_no", "created_on", "status")
-
-
 def _parse(res: Resource, obj: dict, *, new: bool) -> dict:
     """The object's values typed as deals.csv types them; the import's message per bad one."""
     cells = {c.name: obj.get(c.name) for c in res.fields}
     rec, errors = res.kind.parse(1, cells)
     if new:
-        errors = [e for e in errors if not (e.column in CREATE_DEFAULTS and e.code == "required")]
+        errors = [
+            e for e in errors if not (e.column in res.create_defaults and e.code == "required")
+        ]
         rec["status"] = rec.get("status") or "open"
     for col in res.extra_fields:
         value = obj.get(col.name)

@@ -93,7 +93,8 @@ def _schemas(res: Resource) -> dict:
         for k in res.read_only
     }
     given.update(_props(res, res.fields, True))
-    required = [c.name for c in res.fields if c.required]
+    optional = getattr(res, "create_defaults", ())  # required in a file, defaulted here
+    required = [c.name for c in res.fields if c.required and c.name not in optional]
     found = {}
     if sales:
         line_required = [c.name for c in res.line_fields if c.required]

@@ -413,6 +413,8 @@ class Deals(_Columns):
     part in (the rows filter of crm/deals/policy.py); they are written through the deals'
     services (crm/api/deals.py), not the import."""
 
+    # What a new deal may leave out: the CRM numbers it, it is opened today, and it is open.
+    create_defaults = ("deal_no", "created_on", "status")
     extra_fields = (
         Col("title", max_len=255),
         Col("description", max_len=100_000),

@@ -372,3 +372,16 @@ def test_if_match_with_an_old_etag_fails_the_precondition(api, world):
     assert _deal("D-1").amount == Decimal(2000)
     fine = anna.patch("/api/v1/deals/D-1", json={"amount": 3000}, headers={"If-Match": '"2"'})
     assert fine.status_code == 200 and _deal("D-1").amount == Decimal(3000)
+
+
+def test_the_openapi_document_and_the_docs_page_describe_deals(api, client, login_as):
+    document = api("viewer").get("/api/v1/openapi.json").get_json()
+
+    assert set(document["paths"]["/deals"]) == {"get", "post"}
+    assert set(document["paths"]["/deals/{deal_no}"]) == {"get", "patch"}
+    create = document["components"]["schemas"]["DealCreate"]
+    assert create["required"] == ["partner_code", "kind", "amount"]
+    assert list(document["components"]["schemas"]["Deal"]["properties"]) == FIELDS
+    login_as("viewer")
+    page = client.get("/api-docs/").get_data(as_text=True)
+    assert "/deals/{deal_no}" in page and "DealUpdate" in page
