@@ -467,3 +467,16 @@ def test_the_templates_example_rows_import_as_they_are(
         "open",
         Decimal("150000.00"),
     )
+
+
+def test_stage_file_can_swap_two_stages_and_change_the_process(app, tmp_path):
+    assert _import(tmp_path, "deal-stages", STAGE_ROWS).done
+    rows = [["Сервис", "1", "Выезд", "", "yes"], ["Сервис", "2", "Заявка", "", "yes"]]
+
+    report = _import(tmp_path, "deal-stages", rows, name="swap.csv")
+
+    assert report.done and report.updated == 2
+    assert [r for r in _stages() if r[0] == "Сервис"] == [
+        ("Сервис", True, 1, "Выезд", Decimal("50")),
+        ("Сервис", True, 2, "Заявка", Decimal("0")),
+    ]
