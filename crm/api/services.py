@@ -1,7 +1,9 @@
 """Writes of the JSON API. Owns who may write what through the API and turning a request's
 object into import rows: every create and update is stored by the file import's own checks and
 writes (exchange.importer.import_rows), so the API accepts exactly what a file would, with the
-same messages. An update merges the given fields over the stored item before that."""
+same messages. An update merges the given fields over the stored item before that. Deals are
+the exception: they are checked as deals.csv reads them but written by the deals' own services
+and stage rules (crm/api/deals.py), as their pages write them."""
 
 from __future__ import annotations
 
