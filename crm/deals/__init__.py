@@ -13,9 +13,11 @@ def _setup(state):
     from crm.dashboard.widgets import register_widget
     from crm.deals import policy
     from crm.deals.calendar import SOURCE
+    from crm.deals.exchange import DEAL_STAGES, DEALS
     from crm.deals.home import WIDGETS
     from crm.deals.partner import FACT, TAB
     from crm.deals.subjects import SUBJECT
+    from crm.exchange.registry import register_kind
     from crm.interactions.calendar import register_calendar_source
     from crm.interactions.subjects import register_subject_type
     from crm.partners.card import register_fact
@@ -33,6 +35,8 @@ def _setup(state):
     register_calendar_source(state, SOURCE)
     for widget in WIDGETS:
         register_widget(state, widget)
+    for kind in (DEAL_STAGES, DEALS):
+        register_kind(state, kind)
 
 
 bp.record_once(_setup)
