@@ -26,7 +26,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, select, update
 
 from crm.core.policy import may
-from crm.core.timeutil import site_today, utcnow
+from crm.core.timeutil import site_today
 from crm.deals.models import (
     WON_POSITION,
     Deal,
@@ -146,7 +146,7 @@ def make_deals_demo(fake, rng, users, *, n_partners: int, language: str = "ru") 
     partners = _partners_without_deals()
     if not partners:
         return
-    today, now = site_today(), utcnow()
+    today = site_today()
     knack = {m: KNACKS[n % len(KNACKS)] for n, m in enumerate(managers)}
     persons = _persons([p.id for p in partners])
     since = [p.created_on for p in partners]  # sorted: the partners known by a date
@@ -172,7 +172,7 @@ def make_deals_demo(fake, rng, users, *, n_partners: int, language: str = "ru") 
         plans.append(plan)
     for _ in range(n_open):
         kind = kinds[0] if rng.random() < 0.65 else kinds[1]
-        plan = _open_deal(rng, kind, today, now)
+        plan = _open_deal(rng, kind, today)
         # The partner is one known when the deal opened.
         partner = rng.choice(partners[: bisect_right(since, plan.created_on)] or partners[:1])
         plan.partner_id, plan.manager_id = partner.id, manager_of(partner)
@@ -309,7 +309,7 @@ def _closed_deal(rng, kind: Kind, today: date, known_since: date, bonus: float) 
     return plan
 
 
-def _open_deal(rng, kind: Kind, today: date, now: datetime) -> Plan:
+def _open_deal(rng, kind: Kind, today: date) -> Plan:
     """An open deal at a stage drawn to thin out further on; one in eight is stale (it has sat
     three to five typical stays at its stage)."""
     weights = [max(1, 30 - 6 * n) for n in range(len(kind.stages))]
@@ -320,11 +320,11 @@ def _open_deal(rng, kind: Kind, today: date, now: datetime) -> Plan:
     if rng.random() < 0.125:
         current = round(typical * rng.uniform(3.0, 5.0)) + 1
     else:
-        current = rng.randint(0, typical)
+        current = rng.randint(1, typical)
+    # The current stay began `current` days ago: yesterday at the latest, so its working hour
+    # (UTC) is past whatever the hour now.
     created_on = today - timedelta(days=sum(stays) + current)
     moments = _moments(rng, created_on, stays)
-    # The current stay began `current` days ago (earlier today at the latest).
-    moments[-1] = min(moments[-1], now - timedelta(hours=1))
     plan = Plan(kind, 0, 0, created_on, "open", list(zip(path, moments, strict=True)))
     if rng.random() < 0.18:  # its expected close date passed already
         expected = today - timedelta(days=rng.randint(1, 20))
