@@ -55,9 +55,9 @@ class _Due:
 
 def _candidates(now: datetime) -> dict[tuple[int, str], _Due]:
     """{(manager id, key): what is due} over the open deals, read in one query of a few
-    columns (20,000 open deals are a few ms of rows, no ORM objects). The stage medians are
-    over every open deal of the stage, with or without a manager, as the board computes them
-    (crm.deals.stale.stage_medians, per kind: a kind without stages has its own group)."""
+    columns. The stage medians are over every open deal of the stage, with or without a
+    manager, as the board computes them (crm.deals.stale.stage_medians, per kind: a kind
+    without stages has its own group)."""
     stmt = (
         select(
             Deal.id,
@@ -72,32 +72,32 @@ def _candidates(now: datetime) -> dict[tuple[int, str], _Due]:
         .outerjoin(User, User.id == Deal.manager_id)
         .where(Deal.status == "open")
     )
-    rows = db.session.execute(stmt).all()
+    # Plain tuples through the connection, not ORM rows: with 20,000 open deals this read is
+    # most of a run that finds nothing new (a run every few minutes), and the ORM's result
+    # handling doubled it.
+    rows = [
+        (*row, days_in_stage(row[3], now)) for row in db.session.connection().execute(stmt).tuples()
+    ]
     in_stage: dict[tuple[int, int | None], list[int]] = {}
     for row in rows:
-        in_stage.setdefault((row.kind_id, row.stage_id), []).append(
-            days_in_stage(row.stage_entered_at, now)
-        )
+        in_stage.setdefault((row[1], row[2]), []).append(row[-1])
     medians = {group: float(median(days)) for group, days in in_stage.items()}
 
     todays: dict[str | None, date] = {}
     due: dict[tuple[int, str], _Due] = {}
-    for row in rows:
-        if row.manager_id is None or not row.active:
+    for deal_id, kind_id, stage_id, entered_at, expected, manager_id, active, zone, days in rows:
+        if manager_id is None or not active:
             continue
-        if row.expected_close is not None:
-            zone = row.timezone or None
+        if expected is not None:
             if zone not in todays:
                 todays[zone] = _today(now, zone)
             today = todays[zone]
-            if today - OVERDUE_LOOKBACK <= row.expected_close < today:
-                key = overdue_key(row.id, row.expected_close)
-                due[(row.manager_id, key)] = _Due(row.id, "overdue")
-        days = days_in_stage(row.stage_entered_at, now)
-        stage_median = medians[(row.kind_id, row.stage_id)]
+            if today - OVERDUE_LOOKBACK <= expected < today:
+                due[(manager_id, overdue_key(deal_id, expected))] = _Due(deal_id, "overdue")
+        stage_median = medians[(kind_id, stage_id)]
         if is_stale(days, stage_median):
-            key = stale_key(row.id, row.stage_id, row.stage_entered_at)
-            due[(row.manager_id, key)] = _Due(row.id, "stale", days, stage_median)
+            key = stale_key(deal_id, stage_id, entered_at)
+            due[(manager_id, key)] = _Due(deal_id, "stale", days, stage_median)
     return due
 
 
