@@ -75,9 +75,7 @@ def _candidates(now: datetime) -> dict[tuple[int, str], _Due]:
     # Plain tuples through the connection, not ORM rows: with 20,000 open deals this read is
     # most of a run that finds nothing new (a run every few minutes), and the ORM's result
     # handling doubled it.
-    rows = [
-        (*row, days_in_stage(row[3], now)) for row in db.session.connection().execute(stmt).tuples()
-    ]
+    rows = [(*row, days_in_stage(row[3], now)) for row in db.session.connection().execute(stmt)]
     in_stage: dict[tuple[int, int | None], list[int]] = {}
     for row in rows:
         in_stage.setdefault((row[1], row[2]), []).append(row[-1])
