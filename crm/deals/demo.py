@@ -141,6 +141,9 @@ def make_deals_demo(fake, rng, users, *, n_partners: int, language: str = "ru") 
         _kind(*texts["process"], True, PROCESS_DAYS),
         _kind(*texts["service"], False, SERVICE_DAYS),
     ]
+    kinds = [k for k in kinds if k.stages]  # an admin may have emptied one since a first run
+    if not kinds:
+        return
     roles = _named(DealRole, texts["roles"])
     reasons = _named(LossReason, texts["reasons"])
     partners = _partners_without_deals()
@@ -158,7 +161,7 @@ def make_deals_demo(fake, rng, users, *, n_partners: int, language: str = "ru") 
     n_closed = round(len(partners) * 1.2)
     n_open = min(80, max(40, len(partners) // 5))
     for _ in range(n_closed):
-        kind = kinds[0] if rng.random() < 0.65 else kinds[1]
+        kind = kinds[0] if rng.random() < 0.65 else kinds[-1]
         for _try in range(5):  # a partner met only weeks ago has no time for a closed deal
             partner = rng.choice(partners)
             manager = manager_of(partner)
@@ -171,7 +174,7 @@ def make_deals_demo(fake, rng, users, *, n_partners: int, language: str = "ru") 
         _details(rng, plan, texts, persons.get(partner.id, []), managers)
         plans.append(plan)
     for _ in range(n_open):
-        kind = kinds[0] if rng.random() < 0.65 else kinds[1]
+        kind = kinds[0] if rng.random() < 0.65 else kinds[-1]
         plan = _open_deal(rng, kind, today)
         # The partner is one known when the deal opened.
         partner = rng.choice(partners[: bisect_right(since, plan.created_on)] or partners[:1])
