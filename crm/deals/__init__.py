@@ -13,11 +13,17 @@ def _setup(state):
     from crm.dashboard.widgets import register_widget
     from crm.deals import policy
     from crm.deals.calendar import SOURCE
+    from crm.deals.demo import make_deals_demo
+    from crm.deals.exchange import DEAL_STAGES, DEALS
     from crm.deals.home import WIDGETS
+    from crm.deals.jobs import send_deal_notices
     from crm.deals.partner import FACT, TAB
     from crm.deals.subjects import SUBJECT
+    from crm.demo import register_demo_step
+    from crm.exchange.registry import register_kind
     from crm.interactions.calendar import register_calendar_source
     from crm.interactions.subjects import register_subject_type
+    from crm.notifications.producers import NotificationProducer, register_producer
     from crm.partners.card import register_fact
     from crm.partners.tabs import register_tab
 
@@ -34,6 +40,11 @@ def _setup(state):
     register_calendar_source(state, SOURCE)
     for widget in WIDGETS:
         register_widget(state, widget)
+    for kind in (DEAL_STAGES, DEALS):
+        register_kind(state, kind)
+    # Day-sized events (a date that passed, days in a stage): every 10 minutes is plenty.
+    register_producer(state, NotificationProducer("deal-notices", send_deal_notices, 600, 20))
+    register_demo_step(state, 50, make_deals_demo)
 
 
 bp.record_once(_setup)
