@@ -149,6 +149,7 @@ def world(app, make_user, make_partner):
         "key": "today",
         "kind_id": deal_kind.id,
         "deal_id": deal.id,
+        "deal_no": deal.deal_no,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
