@@ -4,6 +4,7 @@ deal form offers. Who may see which deal is crm/deals/policy.py."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from crm.deals.models import (
     DealStage,
     LossReason,
 )
-from crm.deals.stale import days_in_stage, is_stale
+from crm.deals.stale import days_in_stage, is_stale, stale_factor
 from crm.extensions import db
 from crm.partners.models import Partner
 
@@ -70,12 +71,13 @@ def _open_days(now: datetime, kind_id: int | None = None, stage_id=...) -> dict:
 
 
 def _stale_clause(now: datetime):
-    """Open deals whose whole days in their stage exceed twice the median of that stage's open
-    deals (crm.deals.stale; a kind without stages is one "stage" of its own): `days > 2m` is
-    `entered_at <= now - (floor(2m) + 1) days`."""
+    """Open deals whose whole days in their stage exceed the stale factor (DEAL_STALE_FACTOR,
+    2) times the median of that stage's open deals (crm.deals.stale; a kind without stages is
+    one "stage" of its own): `days > f·m` is `entered_at <= now - (floor(f·m) + 1) days`."""
     conditions = []
+    factor = stale_factor()
     for (kind_id, stage_id), days in _open_days(now).items():
-        limit = now - timedelta(days=int(2 * median(days)) + 1)
+        limit = now - timedelta(days=math.floor(factor * median(days)) + 1)
         same_stage = Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
         conditions.append(and_(Deal.kind_id == kind_id, same_stage, Deal.stage_entered_at <= limit))
     if not conditions:

@@ -235,3 +235,18 @@ def test_stage_of_another_kind_is_cleared_with_a_message(admin_client, desk):
     response = admin_client.get(f"/deals/?kind={desk['service'].id}&stage={offer.id}")
     assert "The stage filter was not a stage of the chosen kind; cleared." in text(response)
     assert listed(response) == ["B1"]
+
+
+def test_stale_filter_follows_the_stale_factor_setting(
+    admin_client, app, desk, make_deal_kind, make_deal
+):
+    app.config["DEAL_STALE_FACTOR"] = 1.5
+    kind = make_deal_kind(name="Быстрая", stages=("One",))
+    now = utcnow()
+    for no, days in (("S1", 2), ("S2", 4), ("S3", 6), ("S4", 7)):
+        make_deal(desk["romashka"], kind, desk["anna"], deal_no=no,
+                  stage_entered_at=now - timedelta(days=days, hours=1))  # fmt: skip
+    # median of 2, 4, 6, 7 = 5; 1.5 × 5 = 7.5: S4's 7 days are not above it
+    assert numbers(admin_client, f"stale=1&kind={kind.id}") == []
+    app.config["DEAL_STALE_FACTOR"] = 1.3  # 6.5: S4 is stale
+    assert numbers(admin_client, f"stale=1&kind={kind.id}") == ["S4"]
