@@ -287,3 +287,34 @@ def test_card_flags_a_deal_stale_past_twice_its_stage_median(
     assert 'id="deal-stale"' in card(client, deals["S5"])
     assert "9 days in the stage" in card(client, deals["S5"])
     assert 'id="deal-stale"' not in card(client, deals["S4"])
+
+
+def test_card_forms_move_close_and_reopen_through_the_boards_views(client, app, desk, login_as):
+    """The card's plain forms, as a browser posts them, against the board's real views."""
+    if "deals.move" not in app.view_functions:
+        pytest.skip("the board's views (deals.move/win/lose/reopen) are not merged yet")
+    from tests.helpers import form_fields
+
+    db.session.add(LossReason(name="Дорого"))
+    db.session.commit()
+    login_as(desk["anna"])
+    a1 = desk["deals"]["A1"]
+    url = f"/deals/{a1.id}"
+
+    def post(action: str, **changes):
+        fields = form_fields(card(client, a1), f"{url}/{action}")
+        response = client.post(f"{url}/{action}", data={**fields, **changes})
+        assert response.status_code == 302, response.status_code
+        assert response.headers["Location"].endswith(url)
+        db.session.expire_all()
+        return db.session.get(type(a1), a1.id)
+
+    assert post("move").stage.name == "Offer"
+    reason = db.session.query(LossReason).filter_by(name="Дорого").one()
+    lost = post("lose", loss_reason_id=str(reason.id), comment="Слишком дорого")
+    assert (lost.status, lost.loss_reason.name, lost.loss_comment) == (
+        "lost",
+        "Дорого",
+        "Слишком дорого",
+    )
+    assert post("reopen").status == "open"
