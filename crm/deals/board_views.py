@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.params import id_or_none
+from crm.core.policy import may
 from crm.core.timeutil import site_today, utcnow
 from crm.core.urls import safe_next
 from crm.core.versioning import StaleRecord
@@ -81,7 +82,9 @@ def _partner_name(partner_id: int | None) -> str:
     from crm.partners.models import Partner
 
     partner = db.session.get(Partner, partner_id) if partner_id else None
-    return partner.name if partner is not None else ""
+    if partner is None or not may(current_user, "partner.view", partner):
+        return ""
+    return partner.name
 
 
 @bp.route("/board")

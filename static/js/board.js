@@ -42,7 +42,8 @@
     if (!card) { return; }
     dragged = card;
     card.classList.add("board-dragging");
-    body().classList.add("board-dragging");
+    // Shown after the drag has begun: Chromium ends a drag whose start changes the layout.
+    window.setTimeout(function () { if (dragged) { body().classList.add("board-dragging"); } }, 0);
     evt.dataTransfer.effectAllowed = "move";
     evt.dataTransfer.setData("text/plain", card.getAttribute("data-deal-id") || "");
   });
