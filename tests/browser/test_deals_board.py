@@ -38,6 +38,9 @@ def _seed(tag: str) -> dict:
         )
         for n in (1, 2)
     ]
+    deals.append(
+        create_deal(partner, kind, manager=user, stage="Contract", deal_no=f"{tag}-3", commit=False)
+    )
     db.session.flush()
     return {
         "email": user.email,
@@ -66,7 +69,7 @@ def _column(page, stage_id: int):
 
 def test_laptop_drags_a_deal_to_the_next_stage(live_server, browser_page, artifacts_dir):
     seeded = live_server.seed(_seed, "desk")
-    stages, (first, second) = seeded["stages"], seeded["deals"]
+    stages, (first, second, third) = seeded["stages"], seeded["deals"]
     page = watch_page(browser_page(1280, 800))
     log_in(page, seeded["email"], DEFAULT_PASSWORD)
     page.goto(f"/deals/board?kind={seeded['kind_id']}")
@@ -92,12 +95,27 @@ def test_laptop_drags_a_deal_to_the_next_stage(live_server, browser_page, artifa
     assert all("422" in line for line in page.console_errors), page.console_errors
     page.console_errors.clear()
 
+    # Dropped on "Won" (shown once the drag has begun), the deal at the last stage is won.
+    box = page.locator(f"#deal-{third}").bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 40, box["y"] + 60, steps=5)
+    won = page.locator(".board-drop-won")
+    expect(won).to_be_visible()
+    target = won.bounding_box()
+    page.mouse.move(target["x"] + 30, target["y"] + 20, steps=5)
+    page.mouse.up()
+    expect(page.locator("#board-message")).to_contain_text("desk-3 is won")
+    expect(page.locator(f"#deal-{third}")).to_have_count(0)
+    expect(won).to_be_hidden()
+
     page.reload()
     expect(_column(page, stages["Offer"]).locator(f"#deal-{first}")).to_be_visible()
     expect(_column(page, stages["Lead"]).locator(f"#deal-{second}")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "deals-board-laptop.png"), full_page=True)
     assert live_server.seed(_state, first)[:2] == ("Offer", "open")
     assert live_server.seed(_state, second)[:2] == ("Lead", "open")
+    assert live_server.seed(_state, third)[:2] == ("Contract", "won")
     assert_clean(page, "deals board (laptop)")
 
 
@@ -105,7 +123,7 @@ def test_phone_moves_a_deal_with_its_button_and_marks_one_lost(
     live_server, browser_page, artifacts_dir
 ):
     seeded = live_server.seed(_seed, "phone")
-    stages, (first, second) = seeded["stages"], seeded["deals"]
+    stages, (first, second, third) = seeded["stages"], seeded["deals"]
     page = watch_page(browser_page(390, 844))
     log_in(page, seeded["email"], DEFAULT_PASSWORD)
     page.goto(f"/deals/board?kind={seeded['kind_id']}")
