@@ -610,3 +610,16 @@ def test_bad_ids_and_values_never_answer_500(
         assert message in page_text(response), (verb, data)
     deal = _reload(deal.id)
     assert deal.stage.name == "Lead" and deal.status == "open" and deal.version == 1
+
+
+def test_the_board_speaks_russian(client, login_as, make_deal, partner, kind):
+    manager = login_as("manager", locale="ru")
+    deal = make_deal(partner, kind, manager=manager, amount="1234.5", deal_no="D-RU")
+    make_deal(partner, kind, manager=manager, amount="10", deal_no="D-RU2")
+    text = page_text(client.get(f"/deals/board?kind={kind.id}"))
+    assert "Воронка продаж" in text and "2 сделки" in text and "1\N{NO-BREAK SPACE}244,50" in text
+    response = client.post(
+        f"/deals/{deal.id}/move", data={"stage_id": _stage(kind, "Offer").id}, headers=HX
+    )
+    text = page_text(response)
+    assert "Сделка D-RU перенесена на этап «Offer»." in text and "1 сделка" in text
