@@ -144,6 +144,14 @@ def test_phone_moves_a_deal_with_its_button_and_marks_one_lost(
     card.get_by_role("button", name="Mark lost").click()
     expect(page.locator("#board-message")).to_contain_text("is lost: Too expensive")
     expect(page.locator(f"#deal-{second}")).to_have_count(0)
+
+    # The deal at the last stage is won with the amount agreed.
+    card = page.locator(f"#deal-{third}")
+    card.locator("details.board-won summary").click()
+    card.get_by_label("Amount won").fill("950")
+    card.get_by_role("button", name="Mark won").click()
+    expect(page.locator("#board-message")).to_contain_text("phone-3 is won")
+    expect(page.locator(f"#deal-{third}")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts_dir / "deals-board-phone.png"), full_page=True)
 
@@ -154,4 +162,5 @@ def test_phone_moves_a_deal_with_its_button_and_marks_one_lost(
         "Too expensive",
         "Нашли дешевле",
     )
+    assert live_server.seed(_state, third)[:2] == ("Contract", "won")
     assert_clean(page, "deals board (phone)")

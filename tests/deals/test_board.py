@@ -623,3 +623,56 @@ def test_the_board_speaks_russian(client, login_as, make_deal, partner, kind):
     )
     text = page_text(response)
     assert "Сделка D-RU перенесена на этап «Offer»." in text and "1 сделка" in text
+
+
+def test_stage_medians_are_read_by_index_as_the_median_of_the_days(
+    app, make_deal_kind, make_deal, manager, partner, kind
+):
+    from crm.deals.board import stage_medians_by_index
+
+    flat = make_deal_kind(name="Без этапов", stages=(), process=False)
+    # Lead: 1, 4, 4, 9 days → (4 + 4) / 2 = 4. Offer: 2, 7, 30 → 7. Contract: 5, 8 → 6.5.
+    # The no-stage kind: 3 → 3. A won deal of Lead (100 days) does not count.
+    for stage, days in [("Lead", (1, 4, 4, 9)), ("Offer", (2, 7, 30)), ("Contract", (5, 8))]:
+        for n, d in enumerate(days):
+            make_deal(partner, kind, manager=manager, stage=stage, stage_entered_at=ago(d, n))
+    make_deal(partner, kind, manager=manager, status="won", stage_entered_at=ago(100))
+    make_deal(partner, flat, manager=manager, stage_entered_at=ago(3))
+    now = utcnow()
+    assert stage_medians_by_index(kind.id, now) == {
+        _stage(kind, "Lead").id: 4.0,
+        _stage(kind, "Offer").id: 7.0,
+        _stage(kind, "Contract").id: 6.5,
+    }
+    assert stage_medians_by_index(flat.id, now) == {None: 3.0}
+
+
+def test_the_board_reads_a_fixed_number_of_queries_however_many_deals(
+    app, client, login_as, make_user, make_deal, manager, partner, kind
+):
+    from sqlalchemy import event
+
+    login_as(manager)
+    helper = make_user("manager")
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    def board_queries():
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(f"/deals/board?kind={kind.id}").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    for stage in ("Lead", "Offer", "Contract"):
+        make_deal(partner, kind, manager=manager, stage=stage, participants=[helper])
+    few = board_queries()
+    for n in range(12):
+        stage = ("Lead", "Offer", "Contract")[n % 3]
+        make_deal(partner, kind, manager=manager, stage=stage, participants=[helper], commit=False)
+    db.session.commit()
+    assert board_queries() == few
