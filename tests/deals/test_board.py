@@ -676,3 +676,18 @@ def test_the_board_reads_a_fixed_number_of_queries_however_many_deals(
         make_deal(partner, kind, manager=manager, stage=stage, participants=[helper], commit=False)
     db.session.commit()
     assert board_queries() == few
+
+
+def test_an_htmx_post_from_another_page_is_sent_to_next(
+    client, login_as, make_deal, manager, partner, kind
+):
+    deal = make_deal(partner, kind, manager=manager, deal_no="D-X")
+    login_as(manager)
+    response = client.post(
+        f"/deals/{deal.id}/move",
+        data={"stage_id": _stage(kind, "Offer").id, "next": f"/partners/{partner.id}"},
+        headers={"HX-Request": "true", "HX-Target": "deal-card"},
+    )
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["HX-Redirect"] == f"/partners/{partner.id}"
+    assert "Deal D-X moved to «Offer»." in page_text(client.get(f"/partners/{partner.id}"))
