@@ -44,8 +44,9 @@ def _setup(state):
     # Day-sized events (a date that passed, days in a stage): every 10 minutes is plenty.
     register_producer(state, NotificationProducer("deal-notices", send_deal_notices, 600, 20))
     register_demo_step(state, 50, make_deals_demo)
+    register_nav(state, "deals.board", _l("Pipeline"), 21)
 
 
 bp.record_once(_setup)
 
-from crm.deals import calendar_moves, classifier_views  # noqa: E402,F401  (routes attach to bp)
+from crm.deals import board_views, calendar_moves, classifier_views  # noqa: E402,F401  (routes attach to bp)
