@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext as _p
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -253,7 +254,11 @@ def report_effectiveness():
     def export():
         data = (
             [
-                r.manager.display_name if r.manager else _("No manager"),
+                _p("report row", "Total")
+                if r is eff.total
+                else r.manager.display_name
+                if r.manager
+                else _("No manager"),
                 r.email,
                 r.won,
                 r.lost,
@@ -262,7 +267,7 @@ def report_effectiveness():
                 r.lost_amount,
                 one_place(r.win_rate_pct),
                 one_place(r.mean_days_to_close),
-                reasons_text(r.reasons.items()),
+                reasons_text(eff.reasons if r is eff.total else r.reasons.items()),
             ]
             for r in [*eff.rows, eff.total]
         )
@@ -317,7 +322,7 @@ def report_forecast():
         data = (
             [
                 r.month_text,
-                r.deals,
+                r.deals or None,
                 r.amount if r.deals else None,
                 r.weighted_amount if r.deals else None,
                 r.won_amount,
@@ -355,6 +360,18 @@ def won_link(flt, row) -> str:
         closed_from=row.month,
         closed_to=reports.month_end(row.month),
     )
+
+
+@bp.app_template_filter("one_place")
+def one_place_filter(value):
+    """`{{ mean|one_place|number(1) }}`: half up, as the downloads and the CLI round."""
+    return one_place(value)
+
+
+@bp.app_template_filter("pct_share")
+def pct_share(value):
+    """`{{ pct|pct_share|percent }}`: a percentage rounded to 1 place as a share for |percent."""
+    return None if value is None else one_place(value) / 100
 
 
 @bp.app_template_global("deal_report_link")
