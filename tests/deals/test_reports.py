@@ -147,6 +147,28 @@ def test_funnel_of_a_stage_nobody_reached_has_no_conversion(
     ]
 
 
+def test_funnel_of_one_manager(client, login_as, sales):
+    login_as("admin")
+    url = f"/deals/reports/funnel?kind={sales.kind.id}&{Q1}&manager={sales.boris.id}"
+    rows = table(client.get(url), "funnel-table")
+    # boris's deals created in Q1: S4 (lost at Lead, 300), S5 (open at Contract, 700).
+    # Lead 2 (1000) → 1/2; Offer 1 (700) → 1/1; Contract 1 (700) → 0/1; won 0.
+    assert texts(rows)[1:] == [
+        ["Lead", "2", "₽1,000.00", "50%"],
+        ["Offer", "1", "₽700.00", "100%"],
+        ["Contract", "1", "₽700.00", "0%"],
+        ["Won", "0", "₽0.00", ""],
+    ]
+    assert query(rows[1][1][1])[1]["manager"] == str(sales.boris.id)
+
+
+def test_funnel_without_any_deal_kind_says_so(client, login_as):
+    login_as("admin")
+    response = client.get("/deals/reports/funnel")
+    assert response.status_code == 200
+    assert "There are no deal kinds yet." in response.get_data(as_text=True)
+
+
 def test_funnel_downloads_hold_the_table(client, login_as, sales):
     login_as("admin")
     rows = csv_rows(client.get(f"/deals/reports/funnel?kind={sales.kind.id}&{Q1}&format=csv"))
