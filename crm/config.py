@@ -107,4 +107,8 @@ def settings_from_env(instance_path: str) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "crm@localhost"),
         # The app's address as users reach it ("https://crm.example.com"), for links in e-mails.
         "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
+        # Deals (analytics.md): a probability component resting on fewer closed deals is left
+        # out; an open deal is stale after this many times its stage's median days in stage.
+        "DEAL_PROBABILITY_MIN_CLOSED": int(os.environ.get("DEAL_PROBABILITY_MIN_CLOSED", "5")),
+        "DEAL_STALE_FACTOR": float(os.environ.get("DEAL_STALE_FACTOR", "2")),
     }

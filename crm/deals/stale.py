@@ -31,5 +31,11 @@ def stage_medians(kind_ids: list[int] | None, now: datetime) -> dict[int | None,
     return {stage_id: float(median(values)) for stage_id, values in days.items()}
 
 
+def stale_factor() -> float:
+    from flask import current_app, has_app_context
+
+    return float(current_app.config.get("DEAL_STALE_FACTOR", 2)) if has_app_context() else 2.0
+
+
 def is_stale(days: int, stage_median: float | None) -> bool:
-    return stage_median is not None and days > 2 * stage_median
+    return stage_median is not None and days > stale_factor() * stage_median
