@@ -342,8 +342,7 @@ def forecast(
     from crm.deals.probability import probabilities
 
     deals = db.session.execute(open_deals(user, as_of, kind_id, manager)).all()
-    scoped = user is not None or kind_id is not None or (manager not in (None, ""))
-    chances = probabilities(as_of, [d.id for d in deals] if scoped else None)
+    chances = _chances(probabilities, as_of, deals)
     by_month: dict[date | None, list] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
     for d in deals:
         bucket = by_month[month_start(d.expected_close) if d.expected_close else None]
@@ -387,6 +386,16 @@ def forecast(
     return Forecast(as_of, rows)
 
 
+# Up to this many deals the probabilities are read for their ids; beyond, for every deal open
+# on the date (the same reads, without an IN list of thousands of parameters).
+IDS_LIMIT = 1000
+
+
+def _chances(probabilities, as_of: date, deals) -> dict:
+    ids = [d.id for d in deals]
+    return probabilities(as_of, ids if len(ids) <= IDS_LIMIT else None)
+
+
 @dataclass
 class DealProbability:
     deal_no: str
@@ -399,7 +408,7 @@ def deal_probabilities(user, as_of: date) -> list[DealProbability]:
     from crm.deals.probability import probabilities
 
     deals = db.session.execute(open_deals(user, as_of)).all()
-    chances = probabilities(as_of, None if user is None else [d.id for d in deals])
+    chances = _chances(probabilities, as_of, deals)
     out = []
     for d in sorted(deals, key=lambda d: d.deal_no):
         chance = chances.get(d.id)

@@ -406,3 +406,16 @@ def test_forecast_in_russian_with_a_lazy_chart(client, login_as, forecast_histor
                        headers={"HX-Request": "true"}).get_data(as_text=True)  # fmt: skip
     assert "<html" not in chart and "data-plotly-figure" in chart
     assert "&#34;separators&#34;:&#34;," in chart  # 1 234,5 on the axis
+
+
+def test_a_long_list_of_open_deals_is_weighed_alike(
+    client, login_as, monkeypatch, forecast_history
+):
+    # Beyond IDS_LIMIT deals the probabilities are read for every open deal, not by ids.
+    from crm.deals import reports
+
+    monkeypatch.setattr(reports, "IDS_LIMIT", 2)
+    login_as("admin")
+    rows = texts(table(client.get("/deals/reports/forecast?as_of=2026-06-30"), "forecast-table"))
+    assert rows[13][:4] == ["July 2026", "3", "₽3,300.00", "₽2,300.00"]
+    assert rows[-1][:4] == ["Total", "5", "₽3,950.00", "₽2,665.00"]
