@@ -30,7 +30,7 @@ def funnel_chart(rows) -> Markup:
             y=names,
             x=[r.reached for r in rows],
             customdata=[[fmt_money(r.amount), c] for r, c in zip(rows, conversions, strict=True)],
-            hovertemplate="%{y}: %{x}<br>%{customdata[0]}<extra></extra>",
+            hovertemplate="%{y}: %{x}<br>%{customdata[0]}<br>→ %{customdata[1]}<extra></extra>",
             textinfo="value",
             marker={"color": [WON_COLOR if r.is_won else OPEN_COLOR for r in rows]},
         )

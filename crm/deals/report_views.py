@@ -362,15 +362,15 @@ def won_link(flt, row) -> str:
     )
 
 
-@bp.app_template_filter("one_place")
+@bp.app_template_filter("deal_one_place")
 def one_place_filter(value):
-    """`{{ mean|one_place|number(1) }}`: half up, as the downloads and the CLI round."""
+    """`{{ mean|deal_one_place|number(1) }}`: half up, as the downloads and the CLI round."""
     return one_place(value)
 
 
-@bp.app_template_filter("pct_share")
+@bp.app_template_filter("deal_pct_share")
 def pct_share(value):
-    """`{{ pct|pct_share|percent }}`: a percentage rounded to 1 place as a share for |percent."""
+    """`{{ pct|deal_pct_share|percent }}`: a percentage rounded to 1 place as a share for |percent."""
     return None if value is None else one_place(value) / 100
 
 

@@ -160,3 +160,13 @@ def test_bad_arguments_are_refused_with_a_message_and_no_traceback(runner, sales
     assert message in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_the_commands_are_registered_once_however_often_the_app_is_set_up(app):
+    from crm.cli import report_cli
+    from crm.deals import cli
+
+    before = dict(report_cli.commands)
+    cli.register()
+    assert report_cli.commands == before
+    assert {"funnel", "deal-probabilities", "forecast", "deal-effectiveness"} <= set(before)
