@@ -11,7 +11,7 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 def _setup(state):
     from crm.dashboard.widgets import register_widget
-    from crm.deals import policy
+    from crm.deals import cli, policy
     from crm.deals.calendar import SOURCE
     from crm.deals.demo import make_deals_demo
     from crm.deals.exchange import DEAL_STAGES, DEALS
@@ -45,8 +45,18 @@ def _setup(state):
     # Day-sized events (a date that passed, days in a stage): every 10 minutes is plenty.
     register_producer(state, NotificationProducer("deal-notices", send_deal_notices, 600, 20))
     register_demo_step(state, 50, make_deals_demo)
+    register_nav(state, "deals.board", _l("Pipeline"), 21)
+    register_nav(state, "deals.report_funnel", _l("Deal reports"), 35)
+    cli.register()
 
 
 bp.record_once(_setup)
 
-from crm.deals import calendar_moves, classifier_views, views  # noqa: E402,F401  (routes attach to bp)
+# The routes attach to bp.
+from crm.deals import (  # noqa: E402,F401
+    board_views,
+    calendar_moves,
+    classifier_views,
+    report_views,
+    views,
+)
