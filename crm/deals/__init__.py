@@ -28,6 +28,7 @@ def _setup(state):
     from crm.partners.tabs import register_tab
 
     policy.register(state)
+    register_nav(state, "deals.index", _l("Deals"), 22)
     # An admin item (the view requires "deal.classifiers"): the menu shows it to admins only,
     # beside the other admin items (data exchange 850, users 900).
     register_nav(state, "deals.kinds", _l("Deal settings"), 870)
@@ -57,4 +58,5 @@ from crm.deals import (  # noqa: E402,F401
     calendar_moves,
     classifier_views,
     report_views,
+    views,
 )

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
+
+
+def _routed(endpoint: str) -> bool:
+    # Outside a request (a job, an e-mail) url_for needs SERVER_NAME: the path by hand then.
+    return has_request_context() and endpoint in current_app.view_functions
 
 
 def _url(endpoint: str, path: str, **params) -> str:
     params = {k: v for k, v in params.items() if v not in (None, "")}
-    if endpoint in current_app.view_functions:
+    if _routed(endpoint):
         return url_for(endpoint, **params)
     return f"{path}?{urlencode(params)}" if params else path
 
 
 def deal_url(deal_id: int) -> str:
     """The deal's card."""
-    if "deals.detail" in current_app.view_functions:
+    if _routed("deals.detail"):
         return url_for("deals.detail", deal_id=deal_id)
     return f"/deals/{deal_id}"
 

@@ -18,6 +18,7 @@ import pytest
 
 from crm.extensions import db
 from tests.factories import (
+    create_deal,
     create_deal_kind,
     create_document,
     create_interaction,
@@ -85,6 +86,18 @@ ARG_NAMES = [
     "line_no",
     "inn",
     "email",
+    # the deal list's filters and the deal form's prefills (crm/deals/filters.py, views.py)
+    "stage",
+    "reached",
+    "created_from",
+    "created_to",
+    "closed_from",
+    "closed_to",
+    "expected_from",
+    "expected_to",
+    "reason",
+    "stale",
+    "from_interaction",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -110,6 +123,7 @@ def world(app, make_user, make_partner):
     db.session.commit()
     person = partner.contact_persons[0]
     deal_kind = create_deal_kind()
+    deal = create_deal(partner, deal_kind, manager)
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -134,6 +148,8 @@ def world(app, make_user, make_partner):
         "id": payment.id,
         "key": "today",
         "kind_id": deal_kind.id,
+        "deal_id": deal.id,
+        "deal_no": deal.deal_no,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
