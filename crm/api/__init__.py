@@ -1,5 +1,5 @@
-"""The JSON API (/api/v1): partners, contacts, products, sales documents, payments and stock
-with the import's fields and checks, for an ERP that pushes documents as they happen. Signed in
+"""The JSON API (/api/v1): partners, contacts, products, sales documents, payments, stock and
+deals with the import's fields and checks, for an ERP that pushes documents as they happen. Signed in
 by personal bearer tokens only (made on the account page); described at /api/v1/openapi.json."""
 
 from flask import Blueprint

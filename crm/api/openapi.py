@@ -30,9 +30,27 @@ DESCRIPTIONS = {
     ("payments", "doc_no"): "The document paid; without it the payment is allocated to the "
     "partner's open documents oldest due date first.",
     ("stock", "warehouse"): "A warehouse's name (created on first use).",
+    ("deals", "deal_no"): "The deal's number, unique; left out on create, the CRM numbers it.",
+    ("deals", "partner_code"): "A partner's code.",
+    ("deals", "kind"): "A deal kind's name. It cannot be changed.",
+    ("deals", "stage"): "A stage of the kind. A change moves the deal, obeying the kind's "
+    "process (a process kind's deal goes to the next stage only).",
+    ("deals", "status"): "`open`, `won` or `lost`; a change wins, loses or reopens the deal.",
+    ("deals", "amount"): "Expected amount (won: the amount won).",
+    ("deals", "created_on"): "The day the deal was opened (default: today); it cannot change.",
+    ("deals", "expected_close"): "Required for an open deal.",
+    ("deals", "closed_on"): "The day it was won or lost (default: today).",
+    ("deals", "manager"): "E-mail of the responsible user (default: who creates it).",
+    ("deals", "loss_reason"): "The name of an existing loss reason; required to mark it lost.",
+    ("deals", "source"): "Where the deal came from.",
 }
 READ_ONLY = {
-    "id": {"type": "integer", "description": "The payment's id."},
+    "id": {"type": "integer", "description": "The item's id in the CRM."},
+    "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "The item's version, also its ETag: send it back to update safely.",
+    },
     "total": {
         "type": "string",
         "pattern": r"^-?\d+\.\d{2}$",
@@ -75,7 +93,8 @@ def _schemas(res: Resource) -> dict:
         for k in res.read_only
     }
     given.update(_props(res, res.fields, True))
-    required = [c.name for c in res.fields if c.required]
+    optional = getattr(res, "create_defaults", ())  # required in a file, defaulted here
+    required = [c.name for c in res.fields if c.required and c.name not in optional]
     found = {}
     if sales:
         line_required = [c.name for c in res.line_fields if c.required]
@@ -335,6 +354,11 @@ import (spec/data-exchange.md), one object per row.
 * **Writes** go through the import's checks: a refused object gives 422 with the import's
   message for each field, and nothing is stored. `PATCH` merges the fields sent over the stored
   ones. Payments are only added.
+* **Deals** read and write the columns of `deals.csv` (plus `title` and `description`), but are
+  written by the deals' own rules, as on their pages: a stage change obeys the kind's process,
+  a status change wins, loses (with a `loss_reason`) or reopens the deal, and only the
+  responsible manager or an admin changes the other fields. Managers see the deals they are
+  responsible for or take part in.
 * **Lists** are paged: `?page=1&per_page=100` (at most 500); `next` is the next page's URL.
 * **Errors** are JSON: `{"error": "..."}`, plus `errors` for 422.
 """

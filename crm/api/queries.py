@@ -16,6 +16,7 @@ from crm.auth.models import User
 from crm.core.params import parse_text
 from crm.core.policy import visible
 from crm.core.text import fold
+from crm.deals.models import Deal, DealKind, DealStage, LossReason
 from crm.exchange import values
 from crm.exchange.kind import Col, Kind, money
 from crm.exchange.registry import kind_named
@@ -405,6 +406,73 @@ class SalesDocuments(_Columns):
 
 _MONEY = Col("total", parse=money)
 
+
+class Deals(_Columns):
+    """Deals with the columns of deals.csv, plus their title and description (written) and
+    id and version (read only). A manager reads the deals he is responsible for or takes
+    part in (the rows filter of crm/deals/policy.py); they are written through the deals'
+    services (crm/api/deals.py), not the import."""
+
+    # What a new deal may leave out: the CRM numbers it, it is opened today, and it is open.
+    create_defaults = ("deal_no", "created_on", "status")
+    extra_fields = (
+        Col("title", max_len=255),
+        Col("description", max_len=100_000),
+    )
+
+    @property
+    def fields(self):
+        return (*self.kind.columns, *self.extra_fields)
+
+    def columns(self):
+        return {
+            "id": Deal.id,
+            "deal_no": Deal.deal_no,
+            "partner_code": Partner.code,
+            "kind": DealKind.name,
+            "stage": DealStage.name,
+            "status": Deal.status,
+            "amount": Deal.amount,
+            "created_on": Deal.created_on,
+            "expected_close": Deal.expected_close,
+            "closed_on": Deal.closed_on,
+            "manager": User.email,
+            "loss_reason": LossReason.name,
+            "source": Deal.source,
+            "title": Deal.title,
+            "description": Deal.description,
+            "version": Deal.version,
+        }
+
+    def joins(self, stmt):
+        return (
+            stmt.select_from(Deal)
+            .join(Partner, Partner.id == Deal.partner_id)
+            .join(DealKind, DealKind.id == Deal.kind_id)
+            .outerjoin(DealStage, DealStage.id == Deal.stage_id)
+            .outerjoin(User, User.id == Deal.manager_id)
+            .outerjoin(LossReason, LossReason.id == Deal.loss_reason_id)
+        )
+
+    def select(self, user, where=()):
+        stmt = self.stmt().where(*where)
+        return stmt if user is None else visible(user, Deal, stmt)
+
+    def where(self, wanted):
+        clauses = [self.sql(name) == value for name, value in wanted.items() if name != "manager"]
+        if "manager" in wanted:
+            clauses.append(User.email == wanted["manager"].casefold())
+        return clauses
+
+    def order(self):
+        return (Deal.deal_no,)
+
+    def record(self, key):
+        return db.session.execute(
+            select(Deal).where(Deal.deal_no == key["deal_no"])
+        ).scalar_one_or_none()
+
+
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
@@ -456,6 +524,20 @@ RESOURCES: dict[str, Resource] = {
             ("sku", "warehouse"),
             filters=(Filter("sku"), Filter("warehouse")),
             partner_data=False,
+        ),
+        Deals(
+            "deals",
+            "deals",
+            "deal",
+            ("deal_no",),
+            filters=(
+                Filter("partner_code"),
+                Filter("kind"),
+                Filter("stage"),
+                Filter("status"),
+                Filter("manager"),
+            ),
+            read_only=("id", "version"),
         ),
     )
 }

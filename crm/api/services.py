@@ -1,7 +1,9 @@
 """Writes of the JSON API. Owns who may write what through the API and turning a request's
 object into import rows: every create and update is stored by the file import's own checks and
 writes (exchange.importer.import_rows), so the API accepts exactly what a file would, with the
-same messages. An update merges the given fields over the stored item before that."""
+same messages. An update merges the given fields over the stored item before that. Deals are
+the exception: they are checked as deals.csv reads them but written by the deals' own services
+and stage rules (crm/api/deals.py), as their pages write them."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.api import deals
 from crm.api.fields import bad_input
 from crm.api.queries import Resource, SalesDocuments, key_text, partner_for_code
 from crm.core import versioning
+from crm.core.errors import PermissionDenied
 from crm.core.keys import KeyTaken, is_key_race
 from crm.core.policy import may
 from crm.exchange import values
@@ -302,6 +306,8 @@ def create(res: Resource, user, body: dict) -> tuple[dict, dict]:
     check_may_write(res, user)
     obj = _object(res, body, None, None)
     _check_responsible(res, user, body, None)
+    if res.name == "deals":
+        return _create_deal(res, user, obj)
     if res.name == "partners" and not may(user, "records.assign") and _blank(obj.get("manager")):
         obj["manager"] = user.email  # as the partner form does: the creator is responsible
     _check_partner(res, user, obj)
@@ -378,6 +384,11 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
             raise _stale(res, exc, stale_status) from None
     obj = _object(res, body, stored, key)
     _check_responsible(res, user, body, stored)
+    if res.name == "deals":
+        _deal_write(res, obj, True, lambda: deals.update(res, user, record, obj, set(body)))
+        item = _read_back(res, key)
+        _commit(res, obj, create=False)
+        return item
     _check_partner(res, user, obj)
     rows = _rows(res, obj)
     try:
@@ -396,3 +407,36 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
     item = _read_back(res, key)
     _commit(res, rows[0], create=False)
     return item
+
+
+# --- deals: written by their own services -------------------------------------------------
+
+
+def _deal_write(res: Resource, obj: dict, update: bool, action):
+    """Run a write of crm/api/deals.py; its refusals as the API answers them."""
+    try:
+        return action()
+    except deals.Refused as exc:
+        raise _invalid(res, [_err(field, message) for field, message in exc.errors]) from exc
+    except versioning.StaleRecord as exc:
+        raise _stale(res, exc, 409) from None
+    except PermissionDenied as exc:
+        raise ApiError(403, exc.message) from exc
+    except DBAPIError as exc:
+        # A deal number a concurrent call stored first, or a save that lost a race.
+        if not is_key_race(exc):
+            raise
+        db.session.rollback()
+        raise _conflict(res, obj, not update) from exc
+
+
+def _create_deal(res: Resource, user, obj: dict) -> tuple[dict, dict]:
+    """Open a deal through the deals' services (deal_no may be left out: the CRM numbers it)."""
+    if not _blank(obj.get("deal_no")):
+        key = {"deal_no": values.text(obj["deal_no"])}
+        if res.exists(key):
+            raise _conflict(res, obj, create=True)
+    key = _deal_write(res, obj, False, lambda: deals.create(res, user, obj))
+    item = _read_back(res, key)
+    _commit(res, obj, create=True)
+    return item, key

@@ -258,6 +258,8 @@ class Entry:
             (_("+1 day"), timedelta(days=1)),
             (_("+1 hour"), timedelta(hours=1)),
         )
+        if self.item.all_day:  # a date (a deal's expected close) moves by days only
+            shifts = shifts[:2]
         return [
             (label, input_value(self.start + delta), local_datetime(self.start + delta))
             for label, delta in shifts

@@ -24,6 +24,11 @@ class SubjectType:
     # (user, text, limit) -> [(id, label)] for the subject picker
     search: Callable | None = None
     order: int = 100
+    # (user, interaction) -> the URL of a form that makes a new object of this type from the
+    # interaction's chain (a deal from a thread of calls), or None when this user may not;
+    # offered on the interaction's page under `create_title` (see `create_links`).
+    create_from: Callable | None = None
+    create_title: str = ""
 
 
 SUBJECT_TYPES: RegistryKey[SubjectType] = RegistryKey(
@@ -60,3 +65,18 @@ def describe(pairs: list[tuple[str, int]], user) -> dict[tuple[str, int], tuple[
                 label = (f"{kind.title} #{object_id}", None)
             found[(key, object_id)] = label
     return found
+
+
+def create_links(user, interaction) -> list[tuple[str, str]]:
+    """(title, URL) of the "new … from this chain" actions `user` has on `interaction`: one per
+    type that offers it, unless the interaction is already about an object of that type."""
+    links = []
+    for kind in subject_types():
+        if kind.create_from is None:
+            continue
+        if interaction.subject_type == kind.key and interaction.subject_id is not None:
+            continue
+        url = kind.create_from(user, interaction)
+        if url:
+            links.append((str(kind.create_title or kind.title), url))
+    return links

@@ -197,6 +197,7 @@ def detail(interaction_id: int):
         can_edit=may(current_user, "interaction.edit", i),
         quick=QuickForm(formdata=None),
         subject_labels=labels,
+        create_links=subjects.create_links(current_user, i),
         now=utcnow(),
     )
 

@@ -17,7 +17,14 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from crm.extensions import db
-from tests.factories import create_document, create_interaction, create_payment, create_product
+from tests.factories import (
+    create_deal,
+    create_deal_kind,
+    create_document,
+    create_interaction,
+    create_payment,
+    create_product,
+)
 
 BAD_INTS = ["0", "2147483648", "99999999999999999999", "²"]
 BAD_STRINGS = ["%00", "²", "99999999999999999999", "x" * 3000]
@@ -79,6 +86,18 @@ ARG_NAMES = [
     "line_no",
     "inn",
     "email",
+    # the deal list's filters and the deal form's prefills (crm/deals/filters.py, views.py)
+    "stage",
+    "reached",
+    "created_from",
+    "created_to",
+    "closed_from",
+    "closed_to",
+    "expected_from",
+    "expected_to",
+    "reason",
+    "stale",
+    "from_interaction",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -103,6 +122,8 @@ def world(app, make_user, make_partner):
     db.session.add(note)
     db.session.commit()
     person = partner.contact_persons[0]
+    deal_kind = create_deal_kind()
+    deal = create_deal(partner, deal_kind, manager)
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -126,6 +147,9 @@ def world(app, make_user, make_partner):
         "doc_no": doc.doc_no,
         "id": payment.id,
         "key": "today",
+        "kind_id": deal_kind.id,
+        "deal_id": deal.id,
+        "deal_no": deal.deal_no,
     }
     return {"admin": admin, "manager": manager, "params": params}
 

@@ -34,6 +34,10 @@ ROLE_ONLY = {
     "interaction.create": (T, T, F, F),
     "calendar.view_others": (T, F, T, T),
     "dashboard.view_others": (T, F, T, T),
+    "deal.create": (T, T, F, F),
+    "deal.delete": (T, F, F, F),
+    "deal.classifiers": (T, F, F, F),
+    "deal.reports": (T, T, T, T),
 }
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.
@@ -72,15 +76,32 @@ INTERACTION = {
     ("viewer", "interaction.edit"): (F, F, F),
 }
 
+# Actions on a deal: (role, action) → allowed for one he is responsible for, one he takes part
+# in, and another's.
+DEAL = {
+    ("admin", "deal.view"): (T, T, T),
+    ("admin", "deal.move"): (T, T, T),
+    ("admin", "deal.edit"): (T, T, T),
+    ("manager", "deal.view"): (T, T, F),
+    ("manager", "deal.move"): (T, T, F),
+    ("manager", "deal.edit"): (T, F, F),
+    ("marketer", "deal.view"): (T, T, T),
+    ("marketer", "deal.move"): (F, F, F),
+    ("marketer", "deal.edit"): (F, F, F),
+    ("viewer", "deal.view"): (T, T, T),
+    ("viewer", "deal.move"): (F, F, F),
+    ("viewer", "deal.edit"): (F, F, F),
+}
+
 
 def test_every_registered_action_is_in_a_table(app):
-    in_tables = set(ROLE_ONLY) | {a for _, a in PARTNER} | {a for _, a in INTERACTION}
+    in_tables = set(ROLE_ONLY) | {a for table in (PARTNER, INTERACTION, DEAL) for _, a in table}
     assert set(actions(app)) == in_tables
 
 
 def test_every_table_lists_every_role():
     assert all(len(row) == len(ROLES) for row in ROLE_ONLY.values())
-    for table in (PARTNER, INTERACTION):
+    for table in (PARTNER, INTERACTION, DEAL):
         assert {role for role, _ in table} == set(ROLES)
 
 
@@ -188,6 +209,38 @@ def test_visible_interaction_rows_match_who_may_view(app, interactions, role):
     seen = INTERACTION[(role, "interaction.view")]
     expected = {i.title for i, ok in zip(records, seen, strict=True) if ok}
     stmt = visible(user, Interaction, select(Interaction.title))
+    assert set(db.session.execute(stmt).scalars()) == expected
+
+
+@pytest.fixture
+def deals(make_user, make_partner, make_deal_kind, make_deal):
+    """A user of each role with a deal he is responsible for, one of a colleague he takes
+    part in, and one of a colleague alone."""
+
+    def make(role):
+        user, colleague = make_user(role), make_user("manager")
+        kind, partner = make_deal_kind(), make_partner()
+        own = make_deal(partner, kind, manager=user, title="Own")
+        taking_part = make_deal(
+            partner, kind, manager=colleague, participants=[user], title="Taking part"
+        )
+        others = make_deal(partner, kind, manager=colleague, title="Others")
+        return user, (own, taking_part, others)
+
+    return make
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_deal_actions_by_role_and_ownership(app, deals, role):
+    from crm.deals.models import Deal
+
+    user, records = deals(role)
+    got = {
+        action: tuple(may(user, action, d) for d in records) for (r, action) in DEAL if r == role
+    }
+    assert got == {action: row for (r, action), row in DEAL.items() if r == role}
+    expected = {d.title for d, ok in zip(records, DEAL[(role, "deal.view")], strict=True) if ok}
+    stmt = visible(user, Deal, select(Deal.title))
     assert set(db.session.execute(stmt).scalars()) == expected
 
 
