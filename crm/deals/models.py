@@ -150,9 +150,17 @@ class Deal(Versioned, db.Model):
         ),
         # The partner's win rate (the card's one partner, the forecast's all of them).
         Index("ix_deal_partner", "partner_id", "status", "closed_on"),
-        # The probability's stage and kind win rates: closed deals of a kind that reached a
-        # position, from the index alone.
-        Index("ix_deal_kind_reached", "kind_id", "status", "reached_position", "closed_on"),
+        # The probability's stage, kind and manager win rates: closed deals of a kind that
+        # reached a position (the card), counted per kind, position and manager in one walk
+        # (the forecast), from the index alone.
+        Index(
+            "ix_deal_kind_reached",
+            "kind_id",
+            "status",
+            "reached_position",
+            "manager_id",
+            "closed_on",
+        ),
         # Deals won or lost in a period (effectiveness per manager and loss reason, the
         # forecast's won amounts per day), from the index alone. Status first: SQLite, which
         # plans without statistics here, prefers an index with an equality on its first

@@ -43,7 +43,7 @@ def upgrade():
         batch_op.create_index("ix_deal_partner", [*PARTNER, "closed_on"], unique=False)
         batch_op.create_index(
             "ix_deal_kind_reached",
-            ["kind_id", "status", "reached_position", "closed_on"],
+            ["kind_id", "status", "reached_position", "manager_id", "closed_on"],
             unique=False,
         )
         batch_op.create_index("ix_deal_status_closed", STATUS_CLOSED, unique=False)
