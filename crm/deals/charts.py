@@ -35,7 +35,9 @@ def funnel_chart(rows) -> Markup:
             marker={"color": [WON_COLOR if r.is_won else OPEN_COLOR for r in rows]},
         )
     )
-    fig.update_layout(margin={**MARGIN, "l": 120}, separators=plotly_separators())
+    fig.update_layout(margin={**MARGIN, "l": 10}, separators=plotly_separators())
+    # Long stage names ("Коммерческое предложение") get the room they need, on a phone too.
+    fig.update_yaxes(automargin=True)
     return figure_html(fig, height=max(220, 60 * len(rows)))
 
 

@@ -233,6 +233,33 @@ def _role(raw, field: str, errors: FieldErrors) -> int | None:
     return role.id
 
 
+def _replace_members(
+    actor, deal: Deal, name: str, key: str, model, wanted: dict, audited: bool
+) -> dict:
+    """Make the deal's `name` collection (contacts, participants) hold exactly `wanted`
+    ({member id in column `key`: role id}), keeping rows that stay; returns the audit diff."""
+    rows = getattr(deal, name)
+
+    def listed() -> list[str]:
+        return sorted(f"{getattr(r, key)}:{r.role_id or ''}" for r in rows)
+
+    before = listed()
+    keep = {getattr(r, key): r for r in rows}
+    for member_id, row in keep.items():
+        if member_id not in wanted:
+            rows.remove(row)
+    for member_id, role_id in wanted.items():
+        if member_id in keep:
+            keep[member_id].role_id = role_id
+        else:
+            rows.append(model(**{key: member_id, "role_id": role_id}))
+    db.session.flush()
+    changes = audit.diff({name: before}, {name: listed()})
+    if audited:
+        audit.record(actor, "update", deal, changes=changes)
+    return changes
+
+
 def set_contacts(actor, deal: Deal, rows: list[dict], *, audited: bool = True) -> dict:
     """Replace the deal's contact persons: rows of {contact_person_id, role_id}; each must be
     a contact person of the deal's partner. Returns the audit diff."""
@@ -248,22 +275,9 @@ def set_contacts(actor, deal: Deal, rows: list[dict], *, audited: bool = True) -
             continue
         wanted[person.id] = _role(row.get("role_id"), f"contacts-{n}", errors)
     errors.raise_if_any()
-    before = sorted(f"{c.contact_person_id}:{c.role_id or ''}" for c in deal.contacts)
-    keep = {c.contact_person_id: c for c in deal.contacts}
-    for person_id, c in keep.items():
-        if person_id not in wanted:
-            deal.contacts.remove(c)
-    for person_id, role_id in wanted.items():
-        if person_id in keep:
-            keep[person_id].role_id = role_id
-        else:
-            deal.contacts.append(DealContact(contact_person_id=person_id, role_id=role_id))
-    db.session.flush()
-    after = sorted(f"{c.contact_person_id}:{c.role_id or ''}" for c in deal.contacts)
-    changes = audit.diff({"contacts": before}, {"contacts": after})
-    if audited:
-        audit.record(actor, "update", deal, changes=changes)
-    return changes
+    return _replace_members(
+        actor, deal, "contacts", "contact_person_id", DealContact, wanted, audited
+    )
 
 
 def set_participants(actor, deal: Deal, rows: list[dict], *, audited: bool = True) -> dict:
@@ -283,22 +297,9 @@ def set_participants(actor, deal: Deal, rows: list[dict], *, audited: bool = Tru
             continue
         wanted[user.id] = _role(row.get("role_id"), f"participants-{n}", errors)
     errors.raise_if_any()
-    before = sorted(f"{p.user_id}:{p.role_id or ''}" for p in deal.participants)
-    keep = {p.user_id: p for p in deal.participants}
-    for user_id, p in keep.items():
-        if user_id not in wanted:
-            deal.participants.remove(p)
-    for user_id, role_id in wanted.items():
-        if user_id in keep:
-            keep[user_id].role_id = role_id
-        else:
-            deal.participants.append(DealParticipant(user_id=user_id, role_id=role_id))
-    db.session.flush()
-    after = sorted(f"{p.user_id}:{p.role_id or ''}" for p in deal.participants)
-    changes = audit.diff({"participants": before}, {"participants": after})
-    if audited:
-        audit.record(actor, "update", deal, changes=changes)
-    return changes
+    return _replace_members(
+        actor, deal, "participants", "user_id", DealParticipant, wanted, audited
+    )
 
 
 def create_from_chain(actor, interaction, data: dict, **kw) -> Deal:

@@ -166,6 +166,12 @@ def new_form() -> InteractionForm:
         form.duration_minutes.data = 60
     form.starts_at.data = input_value(start)
     form.direction.data = "outgoing"
+    # "New interaction about this deal": a registered subject the user may see (its domain
+    # decides); anything else is ignored and the form starts without a subject.
+    subject = subjects.subject_type(args.get("subject_type") or "")
+    subject_id = id_or_none(args.get("subject_id"))
+    if subject is not None and subject_id and subject.can_view(current_user, subject_id):
+        form.subject_type.data, form.subject_id.data = subject.key, str(subject_id)
     parent_id = id_or_none(args.get("parent_id"))
     parent = db.session.get(Interaction, parent_id) if parent_id else None
     if parent is not None and may(current_user, "interaction.view", parent):

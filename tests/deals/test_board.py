@@ -617,7 +617,7 @@ def test_the_board_speaks_russian(client, login_as, make_deal, partner, kind):
     deal = make_deal(partner, kind, manager=manager, amount="1234.5", deal_no="D-RU")
     make_deal(partner, kind, manager=manager, amount="10", deal_no="D-RU2")
     text = page_text(client.get(f"/deals/board?kind={kind.id}"))
-    assert "Воронка продаж" in text and "2 сделки" in text and "1\N{NO-BREAK SPACE}244,50" in text
+    assert "Доска сделок" in text and "2 сделки" in text and "1\N{NO-BREAK SPACE}244,50" in text
     response = client.post(
         f"/deals/{deal.id}/move", data={"stage_id": _stage(kind, "Offer").id}, headers=HX
     )

@@ -318,3 +318,21 @@ def test_card_forms_move_close_and_reopen_through_the_boards_views(client, app, 
         "Слишком дорого",
     )
     assert post("reopen").status == "open"
+
+
+def test_new_interaction_from_the_card_is_about_the_deal(client, desk, login_as):
+    a1, b3 = desk["deals"]["A1"], desk["deals"]["B3"]
+    login_as(desk["anna"])
+    page = card(client, a1)
+    link = re.search(r'href="(/interactions/new\?[^"]+)"', page).group(1)
+    form = html.unescape(text(client.get(html.unescape(link))))
+    print(re.findall(r"<select[^>]*subject_type.*?</select>", form, re.S))
+    print(link)
+    assert '<option selected value="deal">' in form
+    assert re.search(rf'name="subject_id"[^>]*value="{a1.id}"', form)
+    # A deal she may not see is not put into her form (a hand-made link).
+    form = text(client.get(f"/interactions/new?subject_type=deal&subject_id={b3.id}"))
+    assert not re.search(rf'name="subject_id"[^>]*value="{b3.id}"', form)
+    # Readers record no interactions: no link.
+    login_as(desk["viewer"])
+    assert "/interactions/new?" not in card(client, a1)
