@@ -602,6 +602,13 @@ def write_report(path: Path, runs: list[Run], args) -> None:
         "runs per case; time = request until the body is read (routing, sign-in check, SQL, "
         "templates). *CPU ms*: CPU time per request of this process plus, on PostgreSQL, the "
         "server's backends — a busy machine stretches wall time, not CPU time.",
+        "- Garbage collector: "
+        + (
+            "`gc.freeze()` once the app was loaded (`--gc-freeze`): a request's collections "
+            "skip the app's own long-lived objects, as a server that froze them after start-up."
+            if args.gc_freeze
+            else "as Python starts it (no `gc.freeze()`; see `--gc-freeze`)."
+        ),
         *[f"- {k}: {v}" for k, v in machine().items()],
         "",
         verdict + ".",
