@@ -19,8 +19,9 @@ from crm.deals.forms import EMPTY_ROWS, DealForm, contacts_from, participants_fr
 from crm.deals.models import Deal
 from crm.deals.views import load_deal
 from crm.extensions import db
-from crm.forms import apply_errors, submitted_version
+from crm.forms import submitted_version
 from crm.htmx import render
+from crm.interactions.form_support import place_errors
 from crm.partners.models import Partner
 
 
@@ -76,18 +77,6 @@ def _form_data(form: DealForm, *, creating: bool) -> dict:
     if may(current_user, "records.assign"):
         data["manager_id"] = form.manager_id.data or ""
     return data
-
-
-def _place_errors(form: DealForm, exc: DomainError) -> dict:
-    """Field errors next to their fields; the contact and participant rows' errors returned
-    for the template ({"contacts-0": [...]})."""
-    if isinstance(exc, StaleRecord):
-        apply_errors(form, exc)
-        return {}
-    extra = {k: v for k, v in exc.field_errors.items() if not hasattr(form, k)}
-    placed = {k: v for k, v in exc.field_errors.items() if hasattr(form, k)}
-    apply_errors(form, DomainError(exc.message, placed))
-    return extra
 
 
 def _rows(deal: Deal | None, kind: str) -> list[dict]:
@@ -163,7 +152,7 @@ def create():
             db.session.rollback()
             abort(403)
         except DomainError as exc:
-            errors = _place_errors(form, exc)
+            errors = place_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Deal %(deal)s is created.", deal=deal.label), "success")
@@ -202,7 +191,7 @@ def update(deal_id: int):
             db.session.rollback()
             abort(403)
         except DomainError as exc:
-            errors = _place_errors(form, exc)
+            errors = place_errors(form, exc)
             status = 409 if isinstance(exc, StaleRecord) else 422
         else:
             db.session.commit()
