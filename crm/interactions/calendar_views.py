@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import Response, abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -222,7 +223,8 @@ def reschedule(interaction_id: int):
     # A one-tap button sends starts_at; the "move to" field sends move_to (see _calendar_macros).
     raw = (request.form.get("starts_at") or request.form.get("move_to") or "").strip()
     form = MoveForm()
-    try:
+
+    def move() -> str | Response:
         if not form.validate():
             raise DomainError(" ".join(form.version.errors))
         starts_at = parse_new_start(raw)
@@ -230,37 +232,37 @@ def reschedule(interaction_id: int):
             db.session.rollback()
             return _ask_past_move(i, starts_at)
         services.reschedule(current_user, i, starts_at, version=submitted_version(form))
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except StaleRecord as exc:
-        # Redrawn as it is now, with what changed: the user decides again where it goes.
-        db.session.rollback()
-        return _after_reschedule(error=_("Nothing was moved."), conflict=exc, status=409)
-    except DomainError as exc:
-        db.session.rollback()
-        return _after_reschedule(error=exc.message, status=422)
-    title = i.display_title
-    db.session.commit()
-    return _after_reschedule(
-        notice=_("“%(title)s” moved to %(when)s.", title=title, when=fmt_datetime(starts_at))
-    )
+        title = i.display_title
+        return _("“%(title)s” moved to %(when)s.", title=title, when=fmt_datetime(starts_at))
+
+    return move_and_answer(move)
 
 
 def _ask_past_move(i, starts_at: datetime):
-    """A move into the past is asked about first: the calendar again, unchanged, with the
-    question and a button that sends the same move confirmed (`confirm=1`). The page's script
-    asks before sending (static/js/app.js); this catches a page drawn long ago, and works
-    without JavaScript."""
-    ctx = calendar_context(request.form)
-    ctx["ask_past"] = {
-        "url": url_for("interactions.reschedule", interaction_id=i.id),
-        "question": _(
+    """A move into the past is asked about first (see `ask_past_move`). The page's script asks
+    before sending (static/js/app.js); this catches a page drawn long ago, and works without
+    JavaScript."""
+    return ask_past_move(
+        url_for("interactions.reschedule", interaction_id=i.id),
+        _(
             "“%(title)s” would move to %(when)s, which is in the past. Move it there?",
             title=i.display_title,
             when=fmt_datetime(starts_at),
         ),
-        "value": input_value(to_zone(starts_at, zone())),
+        input_value(to_zone(starts_at, zone())),
+    )
+
+
+def ask_past_move(url: str, question: str, value: str):
+    """The question before a move into the past: the calendar again, unchanged, with
+    `question` and a button that posts the same move (`value`, the version sent) to `url`
+    confirmed (`confirm=1`). Any calendar item's move view uses it (deals: crm/deals/
+    calendar_moves.py)."""
+    ctx = calendar_context(request.form)
+    ctx["ask_past"] = {
+        "url": url,
+        "question": question,
+        "value": value,
         "version": request.form.get("version", ""),
     }
     if is_fragment_request():
@@ -292,6 +294,30 @@ def parse_new_start(raw: str) -> datetime:
                 value=repr(raw[:30]),
             )
         ) from None
+
+
+def move_and_answer(move: Callable[[], str | Response]):
+    """Run a calendar item's move and answer with the calendar it was made from. `move()`
+    flushes the change and returns the notice to show, or a response to send as it is (the
+    question before a move into the past, `ask_past_move`); it raises DomainError (the message
+    is shown), StaleRecord (the calendar is redrawn as it is now, with what changed: the user
+    decides again where it goes) or PermissionDenied (403). Any calendar item's move view uses
+    it (deals: crm/deals/calendar_moves.py)."""
+    try:
+        notice = move()
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except StaleRecord as exc:
+        db.session.rollback()
+        return _after_reschedule(error=_("Nothing was moved."), conflict=exc, status=409)
+    except DomainError as exc:
+        db.session.rollback()
+        return _after_reschedule(error=exc.message, status=422)
+    if not isinstance(notice, str):
+        return notice
+    db.session.commit()
+    return _after_reschedule(notice=notice)
 
 
 def _after_reschedule(notice: str = "", error: str = "", status: int = 200, conflict=None):
