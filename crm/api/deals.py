@@ -166,10 +166,7 @@ def create(res: Resource, user, obj: dict) -> dict:
         data["expected_close"] = rec["closed_on"]  # a deal recorded closed: it closed then
 
     def run():
-        deal = deal_services.create_deal(user, data)
-        if rec["deal_no"]:
-            deal.deal_no = rec["deal_no"]
-            db.session.flush()
+        deal = deal_services.create_deal(user, data, deal_no=rec["deal_no"] or None)
         _close(user, deal, rec, found)
         return deal
 

@@ -57,6 +57,7 @@ from crm.deals import (  # noqa: E402,F401
     board_views,
     calendar_moves,
     classifier_views,
+    form_views,
     report_views,
     views,
 )

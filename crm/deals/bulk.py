@@ -1,4 +1,4 @@
-"""Bulk writes of deals for the import (crm/deals/exchange.py): a kind's process from
+"""Bulk writes of deals for the import (crm/deals/exchange/): a kind's process from
 deal-stages.csv, and many deals from deals.csv with their derived columns (the furthest stage
 reached, when the current stage was entered), their stage history, versions and audit entries.
 

@@ -6,25 +6,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, request, url_for
+from flask import Response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm.core.errors import DomainError, PermissionDenied
+from crm.core.errors import DomainError
 from crm.core.formats import fmt_date
 from crm.core.policy import load_or_403
 from crm.core.timeutil import to_zone, utcnow
-from crm.core.versioning import StaleRecord
 from crm.deals import bp
 from crm.deals.models import Deal
 from crm.deals.services import update_deal
 from crm.extensions import db
 from crm.forms import submitted_version
-from crm.htmx import is_fragment_request, render
 from crm.interactions.calendar_views import (
-    _after_reschedule,
-    calendar_context,
-    feed_context,
+    ask_past_move,
+    move_and_answer,
     parse_new_start,
     zone,
 )
@@ -44,7 +41,8 @@ def move_close(deal_id: int):
     deal = load_or_403(Deal, deal_id, "deal.view")
     raw = (request.form.get("starts_at") or request.form.get("move_to") or "").strip()
     form = MoveForm()
-    try:
+
+    def move() -> str | Response:
         if not form.validate():
             raise DomainError(" ".join(form.version.errors))
         if not deal.is_open:
@@ -57,41 +55,24 @@ def move_close(deal_id: int):
         update_deal(
             current_user, deal, {"expected_close": new_close}, version=submitted_version(form)
         )
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except StaleRecord as exc:
-        db.session.rollback()
-        return _after_reschedule(error=_("Nothing was moved."), conflict=exc, status=409)
-    except DomainError as exc:
-        db.session.rollback()
-        return _after_reschedule(error=exc.message, status=422)
-    label = deal.label
-    db.session.commit()
-    return _after_reschedule(
-        notice=_(
+        return _(
             "“%(title)s” is now expected to close on %(date)s.",
-            title=label,
+            title=deal.label,
             date=fmt_date(new_close),
         )
-    )
+
+    return move_and_answer(move)
 
 
 def _ask_past_move(deal: Deal, new_close: date):
     """A date in the past makes the deal overdue: asked first, as the calendar asks before
     moving an interaction into the past (the same move again, confirmed)."""
-    ctx = calendar_context(request.form)
-    ctx["ask_past"] = {
-        "url": url_for("deals.move_close", deal_id=deal.id),
-        "question": _(
+    return ask_past_move(
+        url_for("deals.move_close", deal_id=deal.id),
+        _(
             "“%(title)s” would be expected to close on %(date)s, which has passed. Move it?",
             title=deal.label,
             date=fmt_date(new_close),
         ),
-        "value": f"{new_close.isoformat()}T00:00",
-        "version": request.form.get("version", ""),
-    }
-    if is_fragment_request():
-        return render("interactions/calendar.html", "interactions/_calendar_body.html", **ctx)
-    ctx.update(feed_context())
-    return render("interactions/calendar.html", **ctx)
+        f"{new_close.isoformat()}T00:00",
+    )

@@ -171,13 +171,20 @@ def next_deal_no() -> str:
 
 
 def create_deal(
-    actor, data: dict, *, contacts: list[dict] | None = None, participants=None
+    actor,
+    data: dict,
+    *,
+    contacts: list[dict] | None = None,
+    participants=None,
+    deal_no: str | None = None,
 ) -> Deal:
-    """Open a deal at the first stage of its kind (or the chosen one of a non-process kind)."""
+    """Open a deal at the first stage of its kind (or the chosen one of a non-process kind);
+    `deal_no`: the number the accounting system gave it (the caller checked it is free),
+    else the CRM numbers it."""
     if not may(actor, "deal.create"):
         raise PermissionDenied(_("Only managers and admins open deals."))
     values = clean_deal(actor, data)
-    deal = Deal(status="open", deal_no=next_deal_no(), **values)
+    deal = Deal(status="open", deal_no=(deal_no or "").strip()[:64] or next_deal_no(), **values)
     deal.stage_entered_at = utcnow()
     db.session.add(deal)
     db.session.flush()

@@ -43,4 +43,4 @@ def _setup(state):
 
 bp.record_once(_setup)
 
-from crm.interactions import calendar_views, views  # noqa: E402,F401  (routes attach to bp)
+from crm.interactions import calendar_views, feed_views, views  # noqa: E402,F401  (routes attach to bp)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import Response, abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from crm.access import public, viewer_may_post
 from crm.auth.models import User
 from crm.core.errors import DomainError, PermissionDenied
 from crm.core.formats import fmt_datetime
@@ -222,7 +222,8 @@ def reschedule(interaction_id: int):
     # A one-tap button sends starts_at; the "move to" field sends move_to (see _calendar_macros).
     raw = (request.form.get("starts_at") or request.form.get("move_to") or "").strip()
     form = MoveForm()
-    try:
+
+    def move() -> str | Response:
         if not form.validate():
             raise DomainError(" ".join(form.version.errors))
         starts_at = parse_new_start(raw)
@@ -230,37 +231,37 @@ def reschedule(interaction_id: int):
             db.session.rollback()
             return _ask_past_move(i, starts_at)
         services.reschedule(current_user, i, starts_at, version=submitted_version(form))
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except StaleRecord as exc:
-        # Redrawn as it is now, with what changed: the user decides again where it goes.
-        db.session.rollback()
-        return _after_reschedule(error=_("Nothing was moved."), conflict=exc, status=409)
-    except DomainError as exc:
-        db.session.rollback()
-        return _after_reschedule(error=exc.message, status=422)
-    title = i.display_title
-    db.session.commit()
-    return _after_reschedule(
-        notice=_("“%(title)s” moved to %(when)s.", title=title, when=fmt_datetime(starts_at))
-    )
+        title = i.display_title
+        return _("“%(title)s” moved to %(when)s.", title=title, when=fmt_datetime(starts_at))
+
+    return move_and_answer(move)
 
 
 def _ask_past_move(i, starts_at: datetime):
-    """A move into the past is asked about first: the calendar again, unchanged, with the
-    question and a button that sends the same move confirmed (`confirm=1`). The page's script
-    asks before sending (static/js/app.js); this catches a page drawn long ago, and works
-    without JavaScript."""
-    ctx = calendar_context(request.form)
-    ctx["ask_past"] = {
-        "url": url_for("interactions.reschedule", interaction_id=i.id),
-        "question": _(
+    """A move into the past is asked about first (see `ask_past_move`). The page's script asks
+    before sending (static/js/app.js); this catches a page drawn long ago, and works without
+    JavaScript."""
+    return ask_past_move(
+        url_for("interactions.reschedule", interaction_id=i.id),
+        _(
             "“%(title)s” would move to %(when)s, which is in the past. Move it there?",
             title=i.display_title,
             when=fmt_datetime(starts_at),
         ),
-        "value": input_value(to_zone(starts_at, zone())),
+        input_value(to_zone(starts_at, zone())),
+    )
+
+
+def ask_past_move(url: str, question: str, value: str):
+    """The question before a move into the past: the calendar again, unchanged, with
+    `question` and a button that posts the same move (`value`, the version sent) to `url`
+    confirmed (`confirm=1`). Any calendar item's move view uses it (deals: crm/deals/
+    calendar_moves.py)."""
+    ctx = calendar_context(request.form)
+    ctx["ask_past"] = {
+        "url": url,
+        "question": question,
+        "value": value,
         "version": request.form.get("version", ""),
     }
     if is_fragment_request():
@@ -294,6 +295,30 @@ def parse_new_start(raw: str) -> datetime:
         ) from None
 
 
+def move_and_answer(move: Callable[[], str | Response]):
+    """Run a calendar item's move and answer with the calendar it was made from. `move()`
+    flushes the change and returns the notice to show, or a response to send as it is (the
+    question before a move into the past, `ask_past_move`); it raises DomainError (the message
+    is shown), StaleRecord (the calendar is redrawn as it is now, with what changed: the user
+    decides again where it goes) or PermissionDenied (403). Any calendar item's move view uses
+    it (deals: crm/deals/calendar_moves.py)."""
+    try:
+        notice = move()
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except StaleRecord as exc:
+        db.session.rollback()
+        return _after_reschedule(error=_("Nothing was moved."), conflict=exc, status=409)
+    except DomainError as exc:
+        db.session.rollback()
+        return _after_reschedule(error=exc.message, status=422)
+    if not isinstance(notice, str):
+        return notice
+    db.session.commit()
+    return _after_reschedule(notice=notice)
+
+
 def _after_reschedule(notice: str = "", error: str = "", status: int = 200, conflict=None):
     """The calendar the move was made from: its body for HTMX, else the page (errors) or a
     redirect back to it."""
@@ -319,80 +344,3 @@ def ics(interaction_id: int):
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f"attachment; filename=interaction-{i.id}.ics"
     return response
-
-
-# --- the private feed -----------------------------------------------------------------------
-
-
-@bp.route("/feed/<token>.ics")
-@public
-def feed(token: str):
-    """A user's private iCalendar feed, for calendar programs that subscribe to a URL.
-
-    It holds exactly that user's own items — interactions he is responsible for or takes part
-    in — from 30 days back to 365 days ahead. Unknown and revoked links, and links of a
-    deactivated user, answer 404."""
-    user = feeds.user_for_token(token)
-    if user is None:
-        abort(404)
-    now = utcnow()
-    start, end = now - FEED_PAST, now + FEED_AHEAD
-    # Calendar programs poll, and a busy feed takes seconds to write: it is rebuilt only when
-    # its items changed (their count or latest change), its owner's name, or the day (the
-    # window moves, partners get renamed). Unchanged, it is an ETag match (304) or a copy.
-    count, latest = queries.span_version(user, start, end, [user.id])
-    version = feeds.feed_version(user, now.date(), count, latest, ical.uid_host())
-    db.session.commit()  # when the link was last used
-    body = feeds.cached_feed(user.id, version)
-    if body is None and not request.if_none_match.contains(version):
-        items = queries.in_range(user, start, end, owner_ids=[user.id])
-        body = ical.calendar_for(
-            items,
-            name=f"CRM — {user.display_name}",
-            uid=f"crm-calendar-{user.id}@{ical.uid_host()}",
-        )
-        feeds.keep_feed(user.id, version, body)
-    response = make_response(body or b"")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Cache-Control"] = "private, no-cache"
-    # The URL is the secret: keep it out of Referer headers and search engines.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.set_etag(version)
-    return response.make_conditional(request)
-
-
-def _feed_response(new_token: str | None = None, message: str = ""):
-    if is_fragment_request():
-        response = render(
-            "interactions/_calendar_feed.html", message=message, **feed_context(new_token)
-        )
-    else:
-        ctx = calendar_context(request.args)
-        ctx.update(feed_context(new_token), feed_message=message, feed_open=True)
-        response = render("interactions/calendar.html", **ctx)
-    # The link is shown this once: never from a cache, never through the session cookie.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.route("/calendar/feed", methods=["POST"])
-@viewer_may_post
-def feed_create():
-    """Make a new private feed link (any old one stops working); it is shown this once."""
-    token = feeds.create_feed(current_user)
-    db.session.commit()
-    return _feed_response(token)
-
-
-@bp.route("/calendar/feed/revoke", methods=["POST"])
-@viewer_may_post
-def feed_revoke():
-    """Revoke one's feed link: calendar programs using it get nothing more."""
-    revoked = feeds.revoke_feed(current_user)
-    db.session.commit()
-    message = _("The feed link is revoked.") if revoked else _("There was no feed link to revoke.")
-    if not is_fragment_request():
-        flash(message, "success")
-        return redirect(url_for("interactions.calendar", _anchor="calendar-feed"))
-    return _feed_response(message=message)

@@ -97,6 +97,27 @@
       evt.stopImmediatePropagation();
     }
   }, true);
+  // Drag and drop onto drop targets (the calendar's days and hours, the board's columns):
+  // window.crmDropHighlight(isDragging, dropTarget, overClass) lets the element dropTarget(el)
+  // names take the drop while isDragging(), marks it with overClass, and returns the function
+  // that clears the mark.
+  window.crmDropHighlight = function (isDragging, dropTarget, overClass) {
+    function clearOver() {
+      document.querySelectorAll("." + overClass).forEach(function (el) { el.classList.remove(overClass); });
+    }
+    document.addEventListener("dragover", function (evt) {
+      if (!isDragging()) { return; }
+      var target = dropTarget(evt.target);
+      if (!target) { return; }
+      evt.preventDefault();  // allows the drop
+      evt.dataTransfer.dropEffect = "move";
+      if (!target.classList.contains(overClass)) {
+        clearOver();
+        target.classList.add(overClass);
+      }
+    });
+    return clearOver;
+  };
   // A move into the past asks first. Inside an element with data-past-question="…" and
   // data-now="YYYY-MM-DDTHH:MM" (the reader's wall clock when drawn; a [data-now] element
   // within it, redrawn with each swap, is fresher), a new local start earlier than now needs a

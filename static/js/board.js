@@ -19,9 +19,8 @@
     return el.closest("#board-body .board-column[data-stage-id], #board-body [data-drop]");
   }
 
-  function clearOver() {
-    document.querySelectorAll(".board-over").forEach(function (el) { el.classList.remove("board-over"); });
-  }
+  // The drop target under the pointer is marked (static/js/app.js).
+  var clearOver = window.crmDropHighlight(function () { return dragged !== null; }, dropTarget, "board-over");
 
   function finish() {
     if (dragged) { dragged.classList.remove("board-dragging"); }
@@ -49,18 +48,6 @@
   });
 
   document.addEventListener("dragend", finish);
-
-  document.addEventListener("dragover", function (evt) {
-    if (!dragged) { return; }
-    var target = dropTarget(evt.target);
-    if (!target) { return; }
-    evt.preventDefault();  // allows the drop
-    evt.dataTransfer.dropEffect = "move";
-    if (!target.classList.contains("board-over")) {
-      clearOver();
-      target.classList.add("board-over");
-    }
-  });
 
   document.addEventListener("drop", function (evt) {
     var target = dropTarget(evt.target);

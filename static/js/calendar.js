@@ -17,9 +17,8 @@
     return target.getAttribute("data-day") + start.slice(10, 16);
   }
 
-  function clearOver() {
-    document.querySelectorAll(".cal-drop-over").forEach(function (el) { el.classList.remove("cal-drop-over"); });
-  }
+  // The drop target under the pointer is marked (static/js/app.js).
+  var clearOver = window.crmDropHighlight(function () { return dragged !== null; }, dropTarget, "cal-drop-over");
 
   document.addEventListener("dragstart", function (evt) {
     var item = evt.target.closest && evt.target.closest("[data-reschedule-url]");
@@ -34,18 +33,6 @@
     if (dragged) { dragged.classList.remove("cal-dragging"); }
     dragged = null;
     clearOver();
-  });
-
-  document.addEventListener("dragover", function (evt) {
-    if (!dragged) { return; }
-    var target = dropTarget(evt.target);
-    if (!target) { return; }
-    evt.preventDefault();  // allows the drop
-    evt.dataTransfer.dropEffect = "move";
-    if (!target.classList.contains("cal-drop-over")) {
-      clearOver();
-      target.classList.add("cal-drop-over");
-    }
   });
 
   document.addEventListener("drop", function (evt) {

@@ -44,7 +44,14 @@ MEASURE = """() => {
 def _seed() -> dict:
     from crm.auth.models import User
     from crm.extensions import db
-    from tests.factories import create_document, create_interaction, create_partner, create_payment
+    from tests.factories import (
+        create_deal,
+        create_deal_kind,
+        create_document,
+        create_interaction,
+        create_partner,
+        create_payment,
+    )
 
     admin = User(
         email="wide-admin@example.test",
@@ -88,11 +95,47 @@ def _seed() -> dict:
             duration_minutes=60,
         )
     db.session.flush()
-    return {"email": admin.email, "partner": partner.id}
+    kind = create_deal_kind(
+        name="Комплексная поставка строительных материалов",
+        stages=("Квалификация потребностей", "Коммерческое предложение", "Согласование договора"),
+        commit=False,
+    )
+    deal = create_deal(
+        partner,
+        kind,
+        manager=admin,
+        stage=2,
+        commit=False,
+        title="Поставка стройматериалов для строительства логистического комплекса",
+        amount="123456789.99",
+        participants=[admin],
+    )
+    create_deal(partner, kind, manager=admin, status="lost", loss_reason="Выбрали конкурента",
+                commit=False, created_on=today - timedelta(days=40),
+                closed_on=today - timedelta(days=10))  # fmt: skip
+    db.session.flush()
+    return {"email": admin.email, "partner": partner.id, "deal": deal.id, "kind": kind.id}
+
+
+def _deal_pages(deal_id: int, kind_id: int) -> list[str]:
+    return [
+        "/deals/",
+        f"/deals/{deal_id}",
+        "/deals/new",
+        f"/deals/{deal_id}/edit",
+        f"/deals/board?kind={kind_id}",
+        f"/deals/reports/funnel?kind={kind_id}",
+        "/deals/reports/effectiveness",
+        "/deals/reports/forecast",
+        "/deals/settings/kinds",
+        f"/deals/settings/kinds/{kind_id}",
+        "/deals/settings/roles",
+        "/deals/settings/loss-reasons",
+    ]
 
 
 def _pages(partner_id: int) -> list[str]:
-    tabs = ["summary", "contacts", "history", "interactions", "purchases"]
+    tabs = ["summary", "contacts", "history", "interactions", "purchases", "deals"]
     calendar = [f"/interactions/calendar?view={v}" for v in ("month", "week", "day", "agenda")]
     return [
         "/",
@@ -126,7 +169,7 @@ def test_no_page_scrolls_sideways(live_server, browser_page, artifacts_dir, widt
     shots = artifacts_dir / "overflow"
     shots.mkdir(exist_ok=True)
     too_wide = []
-    for url in _pages(seeded["partner"]):
+    for url in _pages(seeded["partner"]) + _deal_pages(seeded["deal"], seeded["kind"]):
         response = page.goto(url)
         assert response.status == 200, f"{url}: {response.status}"
         page.wait_for_load_state("networkidle")

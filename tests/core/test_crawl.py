@@ -86,7 +86,7 @@ ARG_NAMES = [
     "line_no",
     "inn",
     "email",
-    # the deal list's filters and the deal form's prefills (crm/deals/filters.py, views.py)
+    # the deal list's filters and the deal form's prefills (crm/deals/filters.py, form_views.py)
     "stage",
     "reached",
     "created_from",

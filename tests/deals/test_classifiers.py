@@ -535,7 +535,8 @@ def test_a_name_saved_meanwhile_by_another_admin_gets_a_message_not_an_error(
     classifiers.create_role(admin, "ЛПР")
     db.session.commit()
     # As if the other admin's row arrived between the check and the write.
-    monkeypatch.setattr(classifiers, "_same_name", lambda *a, **kw: None)
+    for module in (classifiers.kinds, classifiers.named):
+        monkeypatch.setattr(module, "same_name", lambda *a, **kw: None)
 
     with pytest.raises(DomainError) as kind_refused:
         classifiers.create_kind(admin, "Поставка")
