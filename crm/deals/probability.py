@@ -179,7 +179,6 @@ class WinRates:
         self._kind = made("kind", _tally(kind_rows))
         self._stage: dict[tuple, Component] = {}
         self._values: dict[tuple, Decimal] = {}
-        self._by_key: dict[tuple, Decimal] = {}  # value() by (kind, stage, manager, partner)
         self._heads: dict[tuple, tuple[Decimal, int]] = {}  # by (kind, stage, manager)
         self._nothing = {key: Component(key, 0, 0, self.threshold) for key in COMPONENTS}
 
@@ -214,12 +213,10 @@ class WinRates:
     def value(self, kind_id, stage_id, manager_id, partner_id) -> Decimal:
         """The probability in percent, unrounded, of an open deal with these: the same sums
         as `_mean` over the four components in order, with the stage's and manager's part
-        kept per (kind, stage, manager) — a report asks this for every open deal."""
-        key = (kind_id, stage_id, manager_id, partner_id)
-        found = self._by_key.get(key)
-        if found is not None:
-            return found
-        head = self._heads.get(key[:3])
+        kept per (kind, stage, manager) — a report asks this for every open deal. Nothing
+        is kept per deal: objects that outlive their use make the garbage collector's full
+        passes come sooner."""
+        head = self._heads.get((kind_id, stage_id, manager_id))
         if head is None:
             total, n = Decimal(0), 0
             for c in (
@@ -228,13 +225,12 @@ class WinRates:
             ):
                 if c._used:
                     total, n = total + c._rate, n + 1
-            head = self._heads[key[:3]] = (total, n)
+            head = self._heads[kind_id, stage_id, manager_id] = (total, n)
         total, n = head
         for c in (self._partner.get(partner_id), self._kind.get(kind_id)):
             if c is not None and c._used:
                 total, n = total + c._rate, n + 1
-        found = self._by_key[key] = total / n if n else self.default(stage_id)
-        return found
+        return total / n if n else self.default(stage_id)
 
     def _value(self, parts: tuple[Component, ...], stage_id) -> Decimal:
         key = (stage_id, *map(id, parts))  # the components are shared: their identities
