@@ -55,6 +55,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/import_bench.py
 	$(PY) bench/partner_import_bench.py
 	$(PY) bench/interactions_bench.py
+	$(PY) bench/deals_bench.py
 	$(PY) bench/load_bench.py
 
 clean-venv:

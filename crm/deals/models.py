@@ -139,13 +139,47 @@ class Deal(Versioned, db.Model):
     )
 
     __table_args__ = (
-        # The board: open deals of a kind per stage, oldest in stage first.
-        Index("ix_deal_board", "kind_id", "status", "stage_id", "stage_entered_at"),
-        Index("ix_deal_manager", "manager_id", "status", "expected_close"),
-        Index("ix_deal_partner", "partner_id", "status"),
+        # The board: open deals of a kind per stage, oldest in stage first; with the amount
+        # its column totals (count, Σ amount per stage) read the index alone.
+        Index("ix_deal_board", "kind_id", "status", "stage_id", "stage_entered_at", "amount"),
+        # With closed_on and created_on the probability's manager win rates (the card's one
+        # manager, the forecast's all of them in index order) and the effectiveness report's
+        # deals open at a date per manager read the index alone.
+        Index(
+            "ix_deal_manager", "manager_id", "status", "expected_close", "closed_on", "created_on"
+        ),
+        # The partner's win rate (the card's one partner, the forecast's all of them).
+        Index("ix_deal_partner", "partner_id", "status", "closed_on"),
+        # The probability's stage, kind and manager win rates: closed deals of a kind that
+        # reached a position (the card), counted per kind, position and manager in one walk
+        # (the forecast), from the index alone.
+        Index(
+            "ix_deal_kind_reached",
+            "kind_id",
+            "status",
+            "reached_position",
+            "manager_id",
+            "closed_on",
+        ),
+        # Deals won or lost in a period (effectiveness per manager and loss reason, the
+        # forecast's won amounts per day), from the index alone. Status first: SQLite, which
+        # plans without statistics here, prefers an index with an equality on its first
+        # column, and took ix_deal_expected_close's for `status = 'won'`, reading every won
+        # deal of all time from the table.
+        Index(
+            "ix_deal_status_closed",
+            "status",
+            "closed_on",
+            "manager_id",
+            "loss_reason_id",
+            "amount",
+            "created_on",
+            "id",
+        ),
         # The forecast and "closing this week": open deals by expected close date.
         Index("ix_deal_expected_close", "status", "expected_close"),
-        # The funnel reads deals created in a window, the effectiveness deals closed in one.
+        # The funnel reads deals created in a window; deals open at a date are those not
+        # closed by then.
         Index("ix_deal_kind_created", "kind_id", "created_on"),
         Index("ix_deal_closed", "closed_on", "status"),
     )
