@@ -495,7 +495,9 @@ def test_admin_creates_renames_deactivates_and_activates(client, admin, path, mo
     assert row.is_active is True
     actions = (
         db.session.execute(
-            select(AuditEntry.action).where(AuditEntry.object_type == model.__tablename__)
+            select(AuditEntry.action)
+            .where(AuditEntry.object_type == model.__tablename__)
+            .order_by(AuditEntry.id)
         )
         .scalars()
         .all()
