@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from crm.core.filters import DateField, IdField, ListFilter
 from crm.core.policy import may, rows_clause, visible
 from crm.deals.models import Deal, DealKind, DealStage, LossReason
-from crm.deals.stale import days_in_stage, is_stale
+from crm.deals.stale import days_in_stage, is_stale, stage_medians
 from crm.extensions import db
 from crm.partners.models import Partner
 
@@ -195,39 +195,13 @@ def parse_keyset(raw: str | None) -> tuple[datetime, int] | None:
 # --- reads ---------------------------------------------------------------------------------
 
 
-def stage_medians_by_index(
+def column_medians(
     kind_id: int, now: datetime, counts: dict[int | None, int] | None = None
 ) -> dict[int | None, float]:
-    """{stage_id: median days in stage} of every open deal of the kind — the values of
-    crm.deals.stale.stage_medians, read along the board's index instead of reading every open
-    deal into Python (20,000 rows took ~100 ms of the board's time; this takes a few).
-
-    Days in stage only fall as the entry time rises, so the median of the days is the days of
-    the middle entry time (of the two middle ones, their mean): one GROUP BY for the counts,
-    then per stage the one or two middle rows by OFFSET on the index (kind, status, stage,
-    entered), which holds the column read. `counts`: {stage_id: open deals} when known."""
-    if counts is None:
-        counts = dict(
-            db.session.execute(
-                select(Deal.stage_id, func.count(Deal.id))
-                .where(Deal.kind_id == kind_id, Deal.status == "open")
-                .group_by(Deal.stage_id)
-            ).all()
-        )
-    medians: dict[int | None, float] = {}
-    for stage_id, n in counts.items():
-        middle = list(
-            db.session.execute(
-                select(Deal.stage_entered_at)
-                .where(Deal.kind_id == kind_id, Deal.status == "open", _stage_clause(stage_id))
-                .order_by(Deal.stage_entered_at)
-                .offset((n - 1) // 2)
-                .limit(1 if n % 2 else 2)
-            ).scalars()
-        )
-        days = [days_in_stage(entered, now) for entered in middle]
-        medians[stage_id] = sum(days) / len(days)
-    return medians
+    """{stage_id: median days in stage} of every open deal of the kind (crm.deals.stale);
+    `counts`: {stage_id: open deals} when the board already counted the whole stages."""
+    keyed = None if counts is None else {(kind_id, stage): n for stage, n in counts.items()}
+    return {stage: m for (_kind, stage), m in stage_medians([kind_id], now, keyed).items()}
 
 
 def column_totals(user, flt: BoardFilter, kind_id: int) -> dict[int | None, tuple[int, Decimal]]:
@@ -317,9 +291,7 @@ def board(user, flt: BoardFilter, now: datetime, *, pinned: int | None = None) -
         stages.insert(0, None)
     # Unfiltered and every row visible, the columns' counts are the whole stages' counts.
     whole = not flt.active and rows_clause(user, Deal) is None
-    medians = stage_medians_by_index(
-        kind.id, now, {k: v[0] for k, v in totals.items()} if whole else None
-    )
+    medians = column_medians(kind.id, now, {k: v[0] for k, v in totals.items()} if whole else None)
     columns, shown = [], {}
     pinned_at = None
     if pinned:
@@ -370,7 +342,7 @@ def column_page(
     if rows:
         column.after = keyset(rows[-1][1], rows[-1][0])
     deals = load_deals([r[0] for r in rows])
-    medians = stage_medians_by_index(kind.id, now)
+    medians = column_medians(kind.id, now)
     column.cards = _cards(user, [r[0] for r in rows], deals, medians, stage_id, now)
     return column
 

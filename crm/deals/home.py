@@ -6,18 +6,17 @@ deal the reader may see."""
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from crm.core.policy import visible
 from crm.dashboard.widgets import Day, HomeWidget
 from crm.deals.links import deal_url, list_url
 from crm.deals.models import Deal
-from crm.deals.stale import days_in_stage, stage_medians, stale_factor
+from crm.deals.stale import days_in_stage, stage_medians, stale_condition
 from crm.extensions import db
 
 LIST_LIMIT = 10  # rows a block lists; the count says how many there are
@@ -59,19 +58,6 @@ def closing_this_week(day: Day) -> str:
     )
 
 
-def stale_condition(medians: dict[int | None, float], now: datetime):
-    """SQL for crm.deals.stale.is_stale(days_in_stage(entered, now), median of the stage): whole
-    days in stage > factor × median ⇔ days ≥ ⌊factor × median⌋ + 1 ⇔ entered at least that
-    many days before now. None when no stage has open deals."""
-    factor = stale_factor()
-    conditions = []
-    for stage_id, median in medians.items():
-        cutoff = now - timedelta(days=math.floor(factor * median) + 1)
-        same_stage = Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
-        conditions.append(and_(same_stage, Deal.stage_entered_at <= cutoff))
-    return or_(*conditions) if conditions else None
-
-
 def stale_deals(day: Day) -> str:
     """Open deals that stay in their stage over the stale factor (twice by default) times the
     stage's median, longest first."""
@@ -81,7 +67,10 @@ def stale_deals(day: Day) -> str:
     if condition is not None:
         stmt = _whose(day, select(Deal).where(condition))
         deals, total = _first(stmt, (Deal.stage_entered_at, Deal.id))
-    rows = [(d, days_in_stage(d.stage_entered_at, day.now), medians.get(d.stage_id)) for d in deals]
+    rows = [
+        (d, days_in_stage(d.stage_entered_at, day.now), medians.get((d.kind_id, d.stage_id)))
+        for d in deals
+    ]
     return render_template(
         "deals/_home_stale.html",
         rows=rows,

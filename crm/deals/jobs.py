@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from statistics import median
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from crm.core.formats import fmt_date, fmt_money, fmt_number
 from crm.core.i18n import in_language
 from crm.core.timeutil import to_zone, utcnow
 from crm.deals.models import Deal
-from crm.deals.stale import days_in_stage, is_stale
+from crm.deals.stale import days_in_stage, is_stale, stage_medians
 from crm.extensions import db
 from crm.notifications import mail
 from crm.notifications.services import existing, notify
@@ -55,9 +54,8 @@ class _Due:
 
 def _candidates(now: datetime) -> dict[tuple[int, str], _Due]:
     """{(manager id, key): what is due} over the open deals, read in one query of a few
-    columns. The stage medians are over every open deal of the stage, with or without a
-    manager, as the board computes them (crm.deals.stale.stage_medians, per kind: a kind
-    without stages has its own group)."""
+    columns; the stage medians are crm.deals.stale's, over every open deal of the stage, with
+    or without a manager."""
     stmt = (
         select(
             Deal.id,
@@ -76,10 +74,7 @@ def _candidates(now: datetime) -> dict[tuple[int, str], _Due]:
     # most of a run that finds nothing new (a run every few minutes), and the ORM's result
     # handling doubled it.
     rows = [(*row, days_in_stage(row[3], now)) for row in db.session.connection().execute(stmt)]
-    in_stage: dict[tuple[int, int | None], list[int]] = {}
-    for row in rows:
-        in_stage.setdefault((row[1], row[2]), []).append(row[-1])
-    medians = {group: float(median(days)) for group, days in in_stage.items()}
+    medians = stage_medians(None, now)
 
     todays: dict[str | None, date] = {}
     due: dict[tuple[int, str], _Due] = {}
@@ -92,7 +87,7 @@ def _candidates(now: datetime) -> dict[tuple[int, str], _Due]:
             today = todays[zone]
             if today - OVERDUE_LOOKBACK <= expected < today:
                 due[(manager_id, overdue_key(deal_id, expected))] = _Due(deal_id, "overdue")
-        stage_median = medians[(kind_id, stage_id)]
+        stage_median = medians.get((kind_id, stage_id))
         if is_stale(days, stage_median):
             key = stale_key(deal_id, stage_id, entered_at)
             due[(manager_id, key)] = _Due(deal_id, "stale", days, stage_median)

@@ -4,15 +4,13 @@ deal form offers. Who may see which deal is crm/deals/policy.py."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from statistics import median
 
 from flask import current_app
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
@@ -30,7 +28,7 @@ from crm.deals.models import (
     DealStage,
     LossReason,
 )
-from crm.deals.stale import days_in_stage, is_stale, stale_factor
+from crm.deals.stale import days_in_stage, in_stage, is_stale, stage_medians, stale_condition
 from crm.extensions import db
 from crm.partners.models import Partner
 
@@ -54,35 +52,10 @@ def get_deal(deal_id: int) -> Deal | None:
 # --- the list -----------------------------------------------------------------------------
 
 
-def _open_days(now: datetime, kind_id: int | None = None, stage_id=...) -> dict:
-    """{(kind_id, stage_id): [whole days in stage]} of the open deals (of one kind and stage
-    when given), read through the board's index (kind, status, stage, entered)."""
-    stmt = select(Deal.kind_id, Deal.stage_id, Deal.stage_entered_at).where(Deal.status == "open")
-    if kind_id is not None:
-        stmt = stmt.where(Deal.kind_id == kind_id)
-    if stage_id is not ...:
-        stmt = stmt.where(
-            Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
-        )
-    days: dict[tuple, list[int]] = {}
-    for kind, stage, entered_at in db.session.execute(stmt):
-        days.setdefault((kind, stage), []).append(days_in_stage(entered_at, now))
-    return days
-
-
 def _stale_clause(now: datetime):
-    """Open deals whose whole days in their stage exceed the stale factor (DEAL_STALE_FACTOR,
-    2) times the median of that stage's open deals (crm.deals.stale; a kind without stages is
-    one "stage" of its own): `days > f·m` is `entered_at <= now - (floor(f·m) + 1) days`."""
-    conditions = []
-    factor = stale_factor()
-    for (kind_id, stage_id), days in _open_days(now).items():
-        limit = now - timedelta(days=math.floor(factor * median(days)) + 1)
-        same_stage = Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
-        conditions.append(and_(Deal.kind_id == kind_id, same_stage, Deal.stage_entered_at <= limit))
-    if not conditions:
-        return false()
-    return and_(Deal.status == "open", or_(*conditions))
+    """Open deals over the stale factor times their stage's median (crm.deals.stale)."""
+    condition = stale_condition(stage_medians(None, now), now)
+    return condition if condition is not None else false()
 
 
 def list_stmt(user, flt: DealFilter, now: datetime | None = None) -> Select:
@@ -293,8 +266,12 @@ def stale_now(deal: Deal, now: datetime | None = None) -> tuple[int, bool]:
     days = days_in_stage(deal.stage_entered_at, now)
     if not deal.is_open:
         return days, False
-    found = _open_days(now, deal.kind_id, deal.stage_id).get((deal.kind_id, deal.stage_id))
-    return days, is_stale(days, float(median(found)) if found else None)
+    key = (deal.kind_id, deal.stage_id)
+    count = db.session.execute(
+        select(func.count()).where(Deal.status == "open", in_stage(key))
+    ).scalar_one()
+    medians = stage_medians([deal.kind_id], now, {key: count}) if count else {}
+    return days, is_stale(days, medians.get(key))
 
 
 def documents(deal: Deal) -> list:

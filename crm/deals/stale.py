@@ -1,16 +1,21 @@
-"""Stale deals: an open deal whose days in its current stage exceed twice the median days in
-stage of the open deals of that stage (the board flags it, "My day" lists it, its manager is
-told). The median is over the whole stage, whatever filter the board shows."""
+"""Stale deals: an open deal whose whole days in its current stage exceed DEAL_STALE_FACTOR (2)
+times the median days in stage of the open deals of that stage. The board flags it, the list
+filters it, "My day" lists it and its manager is told — all through this module, so the rule
+is one. The median is over the whole stage, whatever filter a page shows; the open deals
+without a stage of one kind (a kind without stages) count as one stage of that kind."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from crm.deals.models import Deal
 from crm.extensions import db
+
+StageKey = tuple[int, int | None]  # (kind_id, stage_id)
 
 
 def days_in_stage(entered_at: datetime, now: datetime) -> int:
@@ -18,35 +23,43 @@ def days_in_stage(entered_at: datetime, now: datetime) -> int:
     return max(0, (now - entered_at).days)
 
 
-def stage_medians(kind_ids: list[int] | None, now: datetime) -> dict[int | None, float]:
-    """{stage_id: median days in stage} of the open deals of these kinds (None: all kinds);
-    a kind without stages has its open deals under None.
+def in_stage(key: StageKey):
+    kind_id, stage_id = key
+    same = Deal.stage_id.is_(None) if stage_id is None else Deal.stage_id == stage_id
+    return and_(Deal.kind_id == kind_id, same)
+
+
+def open_counts(kind_ids: list[int] | None = None) -> dict[StageKey, int]:
+    """{(kind, stage): open deals} — one GROUP BY along the board's index."""
+    stmt = select(Deal.kind_id, Deal.stage_id, func.count()).where(Deal.status == "open")
+    if kind_ids is not None:
+        stmt = stmt.where(Deal.kind_id.in_(kind_ids))
+    rows = db.session.execute(stmt.group_by(Deal.kind_id, Deal.stage_id)).all()
+    return {(kind_id, stage_id): n for kind_id, stage_id, n in rows}
+
+
+def stage_medians(
+    kind_ids: list[int] | None, now: datetime, counts: dict[StageKey, int] | None = None
+) -> dict[StageKey, float]:
+    """{(kind, stage): median days in stage} of the open deals of these kinds (None: all).
 
     Days in stage fall as the entry time rises, so a stage's median is that of its one or two
-    middle stays in entry order: the open deals are counted per stage, then only those middle
-    rows are read, in order, through the board's index (kind, status, stage, entered) — not
-    every open deal (12,000 rows in Python for a board of 20,000 open deals)."""
-    counts = select(Deal.kind_id, Deal.stage_id, func.count()).where(Deal.status == "open")
-    if kind_ids is not None:
-        counts = counts.where(Deal.kind_id.in_(kind_ids))
-    per_stage: dict[int | None, list[tuple[int, int]]] = {}
-    for kind_id, stage_id, n in db.session.execute(
-        counts.group_by(Deal.kind_id, Deal.stage_id)
-    ).all():
-        per_stage.setdefault(stage_id, []).append((kind_id, n))
+    middle stays in entry order: the open deals are counted per stage (or `counts` is given by
+    a caller that has them), then only those middle rows are read, by OFFSET along the board's
+    index (kind, status, stage, entered) — not every open deal (12,000 rows in Python for a
+    board of 20,000 open deals)."""
+    if counts is None:
+        counts = open_counts(kind_ids)
     result = {}
-    for stage_id, parts in per_stage.items():
-        in_stage = Deal.stage_id == stage_id if stage_id is not None else Deal.stage_id.is_(None)
-        query = select(Deal.stage_entered_at).where(
-            Deal.status == "open", Deal.kind_id.in_([k for k, _n in parts]), in_stage
-        )
-        if len(parts) == 1:
-            n = parts[0][1]
-            first, last = (n - 1) // 2, n // 2
-            query = query.order_by(Deal.stage_entered_at).offset(first).limit(last - first + 1)
-        # else: the deals without a stage of several kinds, together (few): all of them
-        entered = db.session.execute(query).scalars().all()
-        result[stage_id] = float(median(days_in_stage(at, now) for at in entered))
+    for key, n in counts.items():
+        middle = db.session.execute(
+            select(Deal.stage_entered_at)
+            .where(Deal.status == "open", in_stage(key))
+            .order_by(Deal.stage_entered_at)
+            .offset((n - 1) // 2)
+            .limit(1 if n % 2 else 2)
+        ).scalars()
+        result[key] = float(median(days_in_stage(at, now) for at in middle))
     return result
 
 
@@ -58,3 +71,18 @@ def stale_factor() -> float:
 
 def is_stale(days: int, stage_median: float | None) -> bool:
     return stage_median is not None and days > stale_factor() * stage_median
+
+
+def stale_condition(medians: dict[StageKey, float], now: datetime):
+    """SQL for `is_stale(days_in_stage(entered, now), median of its stage)` of open deals:
+    whole days > factor × median ⇔ days ≥ ⌊factor × median⌋ + 1 ⇔ entered at least that many
+    days before now. None when no stage has open deals."""
+    factor = stale_factor()
+    conditions = [
+        and_(
+            in_stage(key),
+            Deal.stage_entered_at <= now - timedelta(days=math.floor(factor * value) + 1),
+        )
+        for key, value in medians.items()
+    ]
+    return and_(Deal.status == "open", or_(*conditions)) if conditions else None

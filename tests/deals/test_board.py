@@ -628,7 +628,7 @@ def test_the_board_speaks_russian(client, login_as, make_deal, partner, kind):
 def test_stage_medians_are_read_by_index_as_the_median_of_the_days(
     app, make_deal_kind, make_deal, manager, partner, kind
 ):
-    from crm.deals.board import stage_medians_by_index
+    from crm.deals.board import column_medians
 
     flat = make_deal_kind(name="Без этапов", stages=(), process=False)
     # Lead: 1, 4, 4, 9 days → (4 + 4) / 2 = 4. Offer: 2, 7, 30 → 7. Contract: 5, 8 → 6.5.
@@ -639,12 +639,12 @@ def test_stage_medians_are_read_by_index_as_the_median_of_the_days(
     make_deal(partner, kind, manager=manager, status="won", stage_entered_at=ago(100))
     make_deal(partner, flat, manager=manager, stage_entered_at=ago(3))
     now = utcnow()
-    assert stage_medians_by_index(kind.id, now) == {
+    assert column_medians(kind.id, now) == {
         _stage(kind, "Lead").id: 4.0,
         _stage(kind, "Offer").id: 7.0,
         _stage(kind, "Contract").id: 6.5,
     }
-    assert stage_medians_by_index(flat.id, now) == {None: 3.0}
+    assert column_medians(flat.id, now) == {None: 3.0}
 
 
 def test_the_board_reads_a_fixed_number_of_queries_however_many_deals(

@@ -1,6 +1,6 @@
 """The median days in stage behind the stale flag, worked out by hand: odd and even counts,
-equal entry times, closed deals left out, the deals without a stage of several kinds together,
-and the kinds asked for only."""
+equal entry times, closed deals left out, the deals without a stage of each kind as one stage
+of that kind, and the kinds asked for only."""
 
 from datetime import datetime, timedelta
 
@@ -39,7 +39,7 @@ def test_medians_by_hand(app, make_user, make_partner, make_deal_kind, make_deal
     # Stage C: 5, 5 (the same moment) → 5.
     for _ in range(2):
         make_deal(p, k, manager=m, stage="C", stage_entered_at=_at(5))
-    # Without a stage: 7 and 9 days in one kind, 1 day in another → all three: 7.
+    # Without a stage: 7 and 9 days in one kind (→ 8), 1 day in another (with the next: 0, 1 → 0.5).
     make_deal(p, bare, manager=m, stage_entered_at=_at(7))
     make_deal(p, bare, manager=m, stage_entered_at=_at(9))
     make_deal(p, bare2, manager=m, stage_entered_at=_at(1))
@@ -47,9 +47,9 @@ def test_medians_by_hand(app, make_user, make_partner, make_deal_kind, make_deal
     make_deal(p, bare2, manager=m, stage_entered_at=NOW + timedelta(hours=2))
 
     a, b, c = (s.id for s in k.stages)
-    assert stage_medians([k.id], NOW) == {a: 3.0, b: 5.0, c: 5.0}
-    # Without a stage, the two kinds together: 0, 1, 7, 9 → (1 + 7) / 2 = 4.
-    assert stage_medians([bare.id, bare2.id], NOW) == {None: 4.0}
-    assert stage_medians([bare.id], NOW) == {None: 8.0}
-    assert stage_medians(None, NOW) == {a: 3.0, b: 5.0, c: 5.0, None: 4.0}
+    staged = {(k.id, a): 3.0, (k.id, b): 5.0, (k.id, c): 5.0}
+    assert stage_medians([k.id], NOW) == staged
+    assert stage_medians([bare.id, bare2.id], NOW) == {(bare.id, None): 8.0, (bare2.id, None): 0.5}
+    assert stage_medians([bare.id], NOW) == {(bare.id, None): 8.0}
+    assert stage_medians(None, NOW) == {**staged, (bare.id, None): 8.0, (bare2.id, None): 0.5}
     assert stage_medians([k.id + bare.id + bare2.id + 1000], NOW) == {}
