@@ -63,6 +63,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.sales.models  # noqa: F401
     from crm import access, cli, errors, templating
     from crm.access import public
+    from crm.analytics import bp as analytics_bp
     from crm.api import bp as api_bp
     from crm.api.docs import bp as api_docs_bp
     from crm.auth import bp as auth_bp
@@ -81,6 +82,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(sales_bp)
     app.register_blueprint(interactions_bp)
     app.register_blueprint(deals_bp)
+    app.register_blueprint(analytics_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)

@@ -1,0 +1,13 @@
+"""Analytics: ABC/XYZ classification of products and partners, the BCG matrix, customer stages
+and their transitions, the KPI dashboard (shared/spec/analytics.md is the contract)."""
+
+from flask import Blueprint
+
+bp = Blueprint("analytics", __name__, url_prefix="/analytics")
+
+
+def _setup(state):
+    pass
+
+
+bp.record_once(_setup)
