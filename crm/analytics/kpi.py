@@ -152,13 +152,13 @@ def _money(cents) -> Decimal:
     return Decimal(int(cents or 0)).scaleb(-2)
 
 
-def _lines(scope: Scope):
-    """The sales_line table, joined to its documents when the scope needs their columns, and the
-    scope's conditions."""
-    line = SalesLine.__table__
+def _lines(scope: Scope, line=None, doc=None):
+    """The sales_line table (or `line`, an alias of it), joined to its documents (`doc`) when the
+    scope needs their columns, and the scope's conditions."""
+    line = SalesLine.__table__ if line is None else line
     if scope.is_empty:
         return line, []
-    doc = SalesDocument.__table__
+    doc = SalesDocument.__table__ if doc is None else doc
     conditions = []
     if scope.organization_id is not None:
         conditions.append(doc.c.organization_id == scope.organization_id)
@@ -174,8 +174,7 @@ def _buyers(start: date, end: date, scope: Scope) -> tuple[int, int, int]:
     source, conditions = _lines(scope)
     c = SalesLine.__table__.c
     p0_start, p0_end = previous_period(start, end)
-    # One row per partner with a purchase in P0 or P; its first purchase ever (for "new") from
-    # the partner's purchases before P, which an inner MIN over the whole history gives.
+    # One row per partner with a purchase in P0 or P: only those lines are grouped.
     per_partner = (
         select(
             c.partner_id,
@@ -184,17 +183,34 @@ def _buyers(start: date, end: date, scope: Scope) -> tuple[int, int, int]:
             func.min(c.date).label("first"),
         )
         .select_from(source)
-        .where(c.amount > 0, c.date <= end, *conditions)
+        .where(c.amount > 0, c.date >= p0_start, c.date <= end, *conditions)
         .group_by(c.partner_id)
-        .having(func.max(c.date) >= p0_start)
         .subquery()
     )
-    in_p0 = and_(per_partner.c.last_p0.is_not(None), per_partner.c.last_p0 >= p0_start)
+    # New: the first purchase in the window is in P and there is none before the window — a
+    # probe of the (partner_id, date) index per such partner, instead of grouping all history.
+    earlier_line = SalesLine.__table__.alias("earlier_line")
+    earlier_source, earlier_conditions = _lines(
+        scope, earlier_line, SalesDocument.__table__.alias("earlier_doc")
+    )
+    bought_before = (
+        select(earlier_line.c.id)
+        .select_from(earlier_source)
+        .where(
+            earlier_line.c.partner_id == per_partner.c.partner_id,
+            earlier_line.c.date < p0_start,
+            earlier_line.c.amount > 0,
+            *earlier_conditions,
+        )
+        .exists()
+    )
+    in_p0 = per_partner.c.last_p0.is_not(None)
     in_p = per_partner.c.last >= start
+    is_new = and_(per_partner.c.first >= start, ~bought_before)
     stmt = select(
         func.coalesce(func.sum(case((in_p0, 1), else_=0)), 0),
         func.coalesce(func.sum(case((and_(in_p0, in_p), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((per_partner.c.first >= start, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((is_new, 1), else_=0)), 0),
     )
     p0, both, new = db.session.execute(stmt).one()
     return int(p0), int(both), int(new)

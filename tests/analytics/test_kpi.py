@@ -23,13 +23,21 @@ def _generate(make_user, partners=320, seed=12):
     """Partners, documents (with returns and NULL costs), payments, spread over 2024–2025 across
     two organizations and two managers. Bulk inserts: the rows, not the services, are under test."""
     from crm.partners.models import Partner
-    from crm.sales.models import Organization, Payment, Product, SalesDocument, SalesLine
+    from crm.sales.models import (
+        Department,
+        Organization,
+        Payment,
+        Product,
+        SalesDocument,
+        SalesLine,
+    )
 
     rng = random.Random(seed)
     managers = [make_user("manager"), make_user("manager")]
     db.session.execute(
         insert(Organization), [{"id": 1, "name": "Org 1"}, {"id": 2, "name": "Org 2"}]
     )
+    db.session.execute(insert(Department), [{"id": 1, "name": "Dept 1"}])
     db.session.execute(
         insert(Product), [{"id": i, "sku": f"S{i}", "name": f"P{i}"} for i in (1, 2, 3)]
     )
@@ -90,6 +98,7 @@ def _generate(make_user, partners=320, seed=12):
                     "due_date": day + timedelta(days=rng.choice((0, 14, 30, 60))),
                     "partner_id": pid,
                     "organization_id": rng.choice((1, 2, None)),
+                    "department_id": rng.choice((1, None)),
                     "manager_id": rng.choice(managers).id,
                     "total": total,
                 }
@@ -142,10 +151,10 @@ def _raw():
         conn.execute(
             text(
                 "SELECT l.date, l.partner_id, l.amount, l.cost, d.doc_no, d.organization_id,"
-                " d.manager_id FROM sales_line l JOIN sales_document d ON d.id = l.document_id"
+                " d.manager_id, d.department_id FROM sales_line l JOIN sales_document d ON d.id = l.document_id"
             )
         ).all(),
-        columns=["date", "partner_id", "amount", "cost", "doc_no", "org", "manager"],
+        columns=["date", "partner_id", "amount", "cost", "doc_no", "org", "manager", "dept"],
     )
     docs = pd.DataFrame(
         conn.execute(
@@ -289,6 +298,11 @@ def test_scope_by_organization_and_by_manager(app, make_user):
     by_org = kpi_report(start, end, Scope(organization_id=2))
     expected = _expected(lines[lines.org == 2], start, end, None)
     assert _values(by_org.current) == expected
+    assert _trend(by_org.trend) == _expected_trend(lines[lines.org == 2], start, end)
+
+    both = Scope(organization_id=2, department_id=1)
+    chosen = lines[(lines.org == 2) & (lines.dept == 1)]
+    assert _values(kpi_report(start, end, both).current) == _expected(chosen, start, end, None)
 
     m = managers[1].id
     by_manager = kpi_report(start, end, Scope(manager_id=m))
