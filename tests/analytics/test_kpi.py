@@ -388,6 +388,10 @@ def test_first_purchase_on_the_first_day_is_new_and_the_day_before_is_not(app, m
     assert r.current.new_clients == 2
     assert r.previous.new_clients == 1
     assert r.current.retention_pct == Decimal(100)
+    # Revenue 10 + 10 + 5 in April against 10 − 5 in March 2 … 31.
+    assert (r.current.revenue, r.previous.revenue) == (Decimal("25.00"), Decimal("5.00"))
+    assert (r.change("revenue"), r.change_pct("revenue")) == (Decimal("20.00"), Decimal(400))
+    assert r.change("average_check") == Decimal("25") / 3 - Decimal("5") / 2
 
 
 def test_cli_prints_the_kpis_as_csv(app, runner, make_partner):
