@@ -97,7 +97,10 @@ def _clients() -> pd.DataFrame:
             Partner.is_client.is_(True), Partner.merged_into_id.is_(None)
         )
     ).all()
-    frame = pd.DataFrame(rows, columns=["partner_id", "code", "name", "created_on"])
+    names = ["partner_id", "code", "name", "created_on"]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    frame = pd.DataFrame(dict(zip(names, columns, strict=True)))
+    frame["partner_id"] = frame["partner_id"].astype(int)
     return frame.set_index("partner_id")
 
 

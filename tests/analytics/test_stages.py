@@ -268,6 +268,9 @@ def hand(app):
     # C16: created after T2: in neither report.
     create_document(mk("C16", created_on=date(2026, 4, 5)), [50], date=date(2026, 4, 6),
                     product=pr, commit=False)  # fmt: skip
+    # C17: merged into C10 (a pointer, its history moved): in neither report.
+    create_document(mk("C17", merged_into_id=p["C10"].id), [70], date=date(2025, 11, 3),
+                    product=pr, commit=False)  # fmt: skip
     # S01: a supplier that buys: not a client.
     monthly(mk("S01", is_client=False, is_supplier=True), pr, y2025, 100)
     db.session.commit()
@@ -370,3 +373,16 @@ def test_cli_on_an_empty_database_prints_the_headers_only(runner, app):
     result = run(runner, "transitions", "--from-date", "2025-12-31", "--to-date", "2026-01-31")
     assert result.exit_code == 0, result.output
     assert result.output == "from_stage,to_stage,partners,row_pct,lost_revenue\n"
+
+
+def test_window_lost_months_and_xyz_thresholds_are_settings(app, hand):
+    app.config.update(ANALYTICS_LOST_AFTER_MONTHS=5, ANALYTICS_STAGE_WINDOW_MONTHS=6)
+    app.config.update(ANALYTICS_XYZ_PARTNER_X=80, ANALYTICS_XYZ_PARTNER_Y=300)
+    got = stages_at(date(2025, 12, 31))
+    got = dict(zip(got["code"], got["stage"], strict=True))
+    # L = 5: Aug…Dec; C01's July purchase is now too old.
+    assert got["C01"] == "lost"
+    # W = 6 (Jul…Dec): C12 bought every month → X; C04 (Aug 100, Oct 100, Nov −30):
+    # μ = 170 / 6 = 28.33, σ = sqrt(20900 / 6 − 28.33²) = 51.77, CV 182.7 ≤ 300 → Y.
+    assert got["C12"] == "regular-x"
+    assert got["C04"] == "regular-y"
