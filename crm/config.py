@@ -111,4 +111,11 @@ def settings_from_env(instance_path: str) -> dict:
         # out; an open deal is stale after this many times its stage's median days in stage.
         "DEAL_PROBABILITY_MIN_CLOSED": int(os.environ.get("DEAL_PROBABILITY_MIN_CLOSED", "5")),
         "DEAL_STALE_FACTOR": float(os.environ.get("DEAL_STALE_FACTOR", "2")),
+        # Customer stages (analytics.md): the window W of the one-time/regular rule and its XYZ,
+        # the months L without a purchase after which a client is lost, and the partner XYZ
+        # thresholds (CV ≤ X → X, CV ≤ Y → Y, else Z).
+        "ANALYTICS_STAGE_WINDOW_MONTHS": int(os.environ.get("ANALYTICS_STAGE_WINDOW_MONTHS", "12")),
+        "ANALYTICS_LOST_AFTER_MONTHS": int(os.environ.get("ANALYTICS_LOST_AFTER_MONTHS", "6")),
+        "ANALYTICS_XYZ_PARTNER_X": float(os.environ.get("ANALYTICS_XYZ_PARTNER_X", "50")),
+        "ANALYTICS_XYZ_PARTNER_Y": float(os.environ.get("ANALYTICS_XYZ_PARTNER_Y", "100")),
     }

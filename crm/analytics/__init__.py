@@ -7,9 +7,10 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import kpi_cli
+    from crm.analytics import kpi_cli, stages_cli
 
     kpi_cli.register()
+    stages_cli.register()
 
 
 bp.record_once(_setup)
