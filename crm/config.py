@@ -111,4 +111,12 @@ def settings_from_env(instance_path: str) -> dict:
         # out; an open deal is stale after this many times its stage's median days in stage.
         "DEAL_PROBABILITY_MIN_CLOSED": int(os.environ.get("DEAL_PROBABILITY_MIN_CLOSED", "5")),
         "DEAL_STALE_FACTOR": float(os.environ.get("DEAL_STALE_FACTOR", "2")),
+        # ABC/XYZ (analytics.md): A while the share before an object is under ABC_A_PCT %, B
+        # under ABC_B_PCT %; X when the CV ≤ …_X_PCT %, Y when ≤ …_Y_PCT % (products, partners).
+        "ABC_A_PCT": float(os.environ.get("ABC_A_PCT", "80")),
+        "ABC_B_PCT": float(os.environ.get("ABC_B_PCT", "95")),
+        "XYZ_PRODUCT_X_PCT": float(os.environ.get("XYZ_PRODUCT_X_PCT", "10")),
+        "XYZ_PRODUCT_Y_PCT": float(os.environ.get("XYZ_PRODUCT_Y_PCT", "25")),
+        "XYZ_PARTNER_X_PCT": float(os.environ.get("XYZ_PARTNER_X_PCT", "50")),
+        "XYZ_PARTNER_Y_PCT": float(os.environ.get("XYZ_PARTNER_Y_PCT", "100")),
     }

@@ -7,7 +7,9 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    pass
+    from crm.analytics import cli
+
+    cli.register()
 
 
 bp.record_once(_setup)
