@@ -4,7 +4,7 @@
 The database groups the sales lines per object × bucket (one row per pair with sales); Python
 then folds those few rows per object into Σx and Σx² of the buckets — an empty bucket adds
 nothing to either, so the zeros the spec includes only count through n, the number of buckets.
-Every class decision is an exact comparison in Decimal/Fraction arithmetic (no rounding before
+Every class decision is an exact comparison in Decimal arithmetic at 60 digits (no rounding before
 output): cum_before < 80 % is `100·Σbefore < 80·total`, CV ≤ t is
 `n·Σx² − (Σx)² ≤ (t/100)²·(Σx)²` with μ > 0."""
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
-from fractions import Fraction
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -74,15 +73,18 @@ class AbcXyzResult:
     rows: list[AbcXyzRow]  # in rank order: M descending, code ascending
 
 
-def _limits(of: str) -> tuple[Fraction, Fraction, Fraction, Fraction]:
+EXACT = 60  # digits: sums of squares of 14-digit amounts times n stay exact
+
+
+def _limits(of: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """(A, B) cumulative limits and (X, Y) CV limits, in percent, from the settings."""
     cfg = current_app.config
     who = "PRODUCT" if of == "products" else "PARTNER"
     return (
-        Fraction(str(cfg["ABC_A_PCT"])),
-        Fraction(str(cfg["ABC_B_PCT"])),
-        Fraction(str(cfg[f"XYZ_{who}_X_PCT"])),
-        Fraction(str(cfg[f"XYZ_{who}_Y_PCT"])),
+        Decimal(str(cfg["ABC_A_PCT"])),
+        Decimal(str(cfg["ABC_B_PCT"])),
+        Decimal(str(cfg[f"XYZ_{who}_X_PCT"])),
+        Decimal(str(cfg[f"XYZ_{who}_Y_PCT"])),
     )
 
 
@@ -198,15 +200,16 @@ def _cv(n: int, s, q) -> Decimal | None:
         return spread.sqrt() / Decimal(s) * 100
 
 
-def _xyz(n: int, s, q, x_pct: Fraction, y_pct: Fraction) -> str:
+def _xyz(n: int, s, q, x_limit: Decimal, y_limit: Decimal) -> str:
+    """X/Y/Z; the limits are (t/100)² of the CV thresholds t; the context is exact."""
     if s <= 0:
         return "Z"
     # CV = σ/μ × 100 with n·σ = sqrt(spread) and n·μ = Σx, so CV ≤ t ⇔ spread ≤ (t/100)²·(Σx)².
-    spread = n * Fraction(q) - Fraction(s) ** 2
-    s2 = Fraction(s) ** 2
-    if spread <= (x_pct / 100) ** 2 * s2:
+    spread = n * q - s * s
+    s2 = s * s
+    if spread <= x_limit * s2:
         return "X"
-    if spread <= (y_pct / 100) ** 2 * s2:
+    if spread <= y_limit * s2:
         return "Y"
     return "Z"
 
@@ -231,6 +234,21 @@ def abc_xyz(
     xyz_by = xyz_by or DEFAULT_XYZ.get(of, "revenue")
     check_arguments(of, date_from, date_to, abc_by, xyz_by, bucket)
     a_pct, b_pct, x_pct, y_pct = _limits(of)
+    scope = {
+        "organization_id": organization_id,
+        "department_id": department_id,
+        "warehouse_id": warehouse_id,
+        "manager_id": manager_id,
+        "product_group_id": product_group_id,
+    }
+    with localcontext() as ctx:
+        ctx.prec = EXACT
+        limits = (a_pct, b_pct, (x_pct / 100) ** 2, (y_pct / 100) ** 2)
+        return _classify(of, date_from, date_to, abc_by, xyz_by, bucket, scope, limits)
+
+
+def _classify(of, date_from, date_to, abc_by, xyz_by, bucket, scope, limits) -> AbcXyzResult:
+    a_pct, b_pct, x_limit, y_limit = limits
     window = buckets(date_from, date_to, bucket)
     n = len(window)
     metrics = (abc_by,) if abc_by == xyz_by else (abc_by, xyz_by)
@@ -240,11 +258,7 @@ def abc_xyz(
         date_to,
         metrics,
         bucket,
-        organization_id=organization_id,
-        department_id=department_id,
-        warehouse_id=warehouse_id,
-        manager_id=manager_id,
-        product_group_id=product_group_id,
+        **scope,
     )
     m: dict[int, Decimal] = {}
     s: dict[int, Decimal] = {}
@@ -265,9 +279,9 @@ def abc_xyz(
         metric = m[obj]
         if metric <= 0:
             abc = "C"
-        elif 100 * Fraction(before) < a_pct * Fraction(total):
+        elif 100 * before < a_pct * total:
             abc = "A"
-        elif 100 * Fraction(before) < b_pct * Fraction(total):
+        elif 100 * before < b_pct * total:
             abc = "B"
         else:
             abc = "C"
@@ -283,7 +297,7 @@ def abc_xyz(
                 abc=abc,
                 xyz_metric=s[obj],
                 cv_pct=_cv(n, s[obj], q[obj]),
-                xyz=_xyz(n, s[obj], q[obj], x_pct, y_pct),
+                xyz=_xyz(n, s[obj], q[obj], x_limit, y_limit),
             )
         )
     return AbcXyzResult(
