@@ -18,7 +18,15 @@ from sqlalchemy import insert, text
 from crm.analytics.abc_xyz import AnalyticsError, abc_xyz
 from crm.extensions import db
 from crm.partners.models import Partner
-from crm.sales.models import Organization, Product, ProductGroup, SalesDocument, SalesLine
+from crm.sales.models import (
+    Department,
+    Organization,
+    Product,
+    ProductGroup,
+    SalesDocument,
+    SalesLine,
+    Warehouse,
+)
 
 _doc = itertools.count(1)
 
@@ -33,6 +41,8 @@ def generate_history(seed: int = 12) -> None:
     rng = random.Random(seed)
     db.session.execute(insert(Organization), [{"name": "Org 1"}, {"name": "Org 2"}])
     db.session.execute(insert(ProductGroup), [{"name": "G1"}, {"name": "G2"}])
+    db.session.execute(insert(Department), [{"name": "D1"}, {"name": "D2"}])
+    db.session.execute(insert(Warehouse), [{"name": "W1"}, {"name": "W2"}])
     codes = [f"C{n:04d}" for n in range(1, 301)]
     rng.shuffle(codes)
     db.session.execute(
@@ -60,6 +70,8 @@ def generate_history(seed: int = 12) -> None:
                 "due_date": day,
                 "partner_id": partner,
                 "organization_id": rng.choice((1, 2, None)),
+                "department_id": rng.choice((1, 2)),
+                "warehouse_id": rng.choice((1, 2, None)),
             }
         )
         for line_no in range(1, rng.randint(1, 4) + 2):
@@ -96,7 +108,7 @@ def raw_lines() -> pd.DataFrame:
     quantity in thousandths as integers so that pandas sums them exactly."""
     sql = text(
         "SELECT l.partner_id, l.product_id, l.date, l.quantity, l.amount, l.cost, d.doc_no,"
-        " d.organization_id, pr.group_id, pa.code AS partner_code, pa.name AS partner_name,"
+        " d.organization_id, d.department_id, d.warehouse_id, pr.group_id, pa.code AS partner_code, pa.name AS partner_name,"
         " pr.sku AS product_code, pr.name AS product_name"
         " FROM sales_line l JOIN sales_document d ON d.id = l.document_id"
         " JOIN partner pa ON pa.id = l.partner_id JOIN product pr ON pr.id = l.product_id"
@@ -220,6 +232,9 @@ def test_scope_by_organization_and_product_group(app):
         result, expected(df[df.group_id == 1], "products", start, end, "revenue", "quantity")
     )
     assert {r.code for r in result.rows} <= set(df[df.group_id == 1].product_code)
+    result = abc_xyz("partners", start, end, abc_by="profit", department_id=1, warehouse_id=2)
+    part = df[(df.department_id == 1) & (df.warehouse_id == 2)]
+    assert_same(result, expected(part, "partners", start, end, "profit", "revenue"))
 
 
 # --- hand-built edge cases -----------------------------------------------------------------
