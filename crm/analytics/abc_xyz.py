@@ -16,7 +16,8 @@ from decimal import Decimal, localcontext
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Numeric, func, select, type_coerce
+from sqlalchemy import Integer, Numeric, any_, bindparam, func, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.analytics.periods import BUCKETS, DEFAULT_BUCKET, bucket_sql, buckets
 from crm.core.errors import DomainError
@@ -173,11 +174,17 @@ def grouped_rows(
 
 def _names(of: str, ids) -> dict[int, tuple[str, str]]:
     model, code = (Product, Product.sku) if of == "products" else (Partner, Partner.code)
-    out: dict[int, tuple[str, str]] = {}
     ids = list(ids)
-    for i in range(0, len(ids), 5000):  # under every backend's bound-parameter limit
-        chunk = ids[i : i + 5000]
-        rows = db.session.execute(select(model.id, code, model.name).where(model.id.in_(chunk)))
+    if db.engine.dialect.name == "postgresql":
+        # One array parameter: psycopg spends more time splitting a query of 20,000 bound
+        # parameters than PostgreSQL spends answering it.
+        wanted = [model.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))]
+        chunks = [wanted]
+    else:  # under SQLite's bound-parameter limit
+        chunks = [[model.id.in_(ids[i : i + 5000])] for i in range(0, len(ids), 5000)]
+    out: dict[int, tuple[str, str]] = {}
+    for where in chunks:
+        rows = db.session.execute(select(model.id, code, model.name).where(*where))
         out.update({r[0]: (r[1], r[2]) for r in rows})
     return out
 
