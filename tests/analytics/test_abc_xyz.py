@@ -448,3 +448,23 @@ def test_bad_arguments_are_refused_with_a_message(runner, six_partners, args, me
     assert message in result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_the_cli_by_quarters_reaches_the_partner_limits_exactly(runner, six_partners):
+    # Quarters of January–April: Alpha 300 | 100 → CV 200/400 = 50 → X (≤ 50);
+    # Beta 300 | 0 and Gamma 200 | 0 → CV 100 → Y (≤ 100); Delta 150 | 50 → 50 → X;
+    # Zeta 0 | 0 and Eps −40 | 0: μ ≤ 0 → Z without CV. ABC is the same as by months.
+    result = runner.invoke(
+        args=["crm", "report", "abc-xyz", "--of", "partners", "--from", "2026-01-01",
+              "--to", "2026-04-30", "--bucket", "quarter"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0:1] + line.split(",")[5:] for line in result.output.splitlines()] == [
+        ["code", "abc", "cv_pct", "xyz"],
+        ["K01", "A", "50.0", "X"],
+        ["K02", "A", "100.0", "Y"],
+        ["K03", "A", "50.0", "X"],
+        ["K04", "B", "100.0", "Y"],
+        ["K06", "C", "", "Z"],
+        ["K05", "C", "", "Z"],
+    ]
