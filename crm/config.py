@@ -112,10 +112,16 @@ def settings_from_env(instance_path: str) -> dict:
         "DEAL_PROBABILITY_MIN_CLOSED": int(os.environ.get("DEAL_PROBABILITY_MIN_CLOSED", "5")),
         "DEAL_STALE_FACTOR": float(os.environ.get("DEAL_STALE_FACTOR", "2")),
         # Customer stages (analytics.md): the window W of the one-time/regular rule and its XYZ,
-        # the months L without a purchase after which a client is lost, and the partner XYZ
-        # thresholds (CV ≤ X → X, CV ≤ Y → Y, else Z).
+        # the months L without a purchase after which a client is lost (the regular-x/y/z sub-class
+        # uses the partner XYZ thresholds below).
         "ANALYTICS_STAGE_WINDOW_MONTHS": int(os.environ.get("ANALYTICS_STAGE_WINDOW_MONTHS", "12")),
         "ANALYTICS_LOST_AFTER_MONTHS": int(os.environ.get("ANALYTICS_LOST_AFTER_MONTHS", "6")),
-        "ANALYTICS_XYZ_PARTNER_X": float(os.environ.get("ANALYTICS_XYZ_PARTNER_X", "50")),
-        "ANALYTICS_XYZ_PARTNER_Y": float(os.environ.get("ANALYTICS_XYZ_PARTNER_Y", "100")),
+        # ABC/XYZ (analytics.md): A while the share before an object is under ABC_A_PCT %, B
+        # under ABC_B_PCT %; X when the CV ≤ …_X_PCT %, Y when ≤ …_Y_PCT % (products, partners).
+        "ABC_A_PCT": float(os.environ.get("ABC_A_PCT", "80")),
+        "ABC_B_PCT": float(os.environ.get("ABC_B_PCT", "95")),
+        "XYZ_PRODUCT_X_PCT": float(os.environ.get("XYZ_PRODUCT_X_PCT", "10")),
+        "XYZ_PRODUCT_Y_PCT": float(os.environ.get("XYZ_PRODUCT_Y_PCT", "25")),
+        "XYZ_PARTNER_X_PCT": float(os.environ.get("XYZ_PARTNER_X_PCT", "50")),
+        "XYZ_PARTNER_Y_PCT": float(os.environ.get("XYZ_PARTNER_Y_PCT", "100")),
     }

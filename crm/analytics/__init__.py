@@ -7,8 +7,9 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import kpi_cli, stages_cli
+    from crm.analytics import cli, kpi_cli, stages_cli
 
+    cli.register()
     kpi_cli.register()
     stages_cli.register()
 

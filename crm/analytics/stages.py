@@ -47,8 +47,8 @@ def settings() -> Settings:
     return Settings(
         window=int(cfg.get("ANALYTICS_STAGE_WINDOW_MONTHS", 12)),
         lost_after=int(cfg.get("ANALYTICS_LOST_AFTER_MONTHS", 6)),
-        x_max=float(cfg.get("ANALYTICS_XYZ_PARTNER_X", 50)),
-        y_max=float(cfg.get("ANALYTICS_XYZ_PARTNER_Y", 100)),
+        x_max=float(cfg.get("XYZ_PARTNER_X_PCT", 50)),
+        y_max=float(cfg.get("XYZ_PARTNER_Y_PCT", 100)),
     )
 
 

@@ -377,7 +377,7 @@ def test_cli_on_an_empty_database_prints_the_headers_only(runner, app):
 
 def test_window_lost_months_and_xyz_thresholds_are_settings(app, hand):
     app.config.update(ANALYTICS_LOST_AFTER_MONTHS=5, ANALYTICS_STAGE_WINDOW_MONTHS=6)
-    app.config.update(ANALYTICS_XYZ_PARTNER_X=80, ANALYTICS_XYZ_PARTNER_Y=300)
+    app.config.update(XYZ_PARTNER_X_PCT=80, XYZ_PARTNER_Y_PCT=300)
     got = stages_at(date(2025, 12, 31))
     got = dict(zip(got["code"], got["stage"], strict=True))
     # L = 5: Aug…Dec; C01's July purchase is now too old.

@@ -1,0 +1,90 @@
+"""Period buckets of the analytics (shared/spec/analytics.md, Common): calendar months by
+default, ISO weeks (Monday to Sunday) and calendar quarters. A window [from, to] covers every
+bucket that overlaps it, including the buckets without sales; a bucket is named by its first day.
+`bucket_sql` gives the same first day in SQL so that the grouping per object × bucket happens
+in the database."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Date, Integer, cast, func
+
+BUCKETS = ("month", "week", "quarter")
+DEFAULT_BUCKET = "month"
+
+
+def _check(bucket: str) -> None:
+    if bucket not in BUCKETS:
+        raise ValueError(f"unknown bucket {bucket!r} (one of {', '.join(BUCKETS)})")
+
+
+def bucket_start(day: date, bucket: str = DEFAULT_BUCKET) -> date:
+    """The first day of the bucket holding `day`."""
+    _check(bucket)
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return day.replace(day=1)
+
+
+def next_bucket(start: date, bucket: str = DEFAULT_BUCKET) -> date:
+    """The first day of the bucket after the one starting on `start`."""
+    _check(bucket)
+    if bucket == "week":
+        return start + timedelta(days=7)
+    months = 3 if bucket == "quarter" else 1
+    month0 = start.month - 1 + months
+    return date(start.year + month0 // 12, month0 % 12 + 1, 1)
+
+
+def buckets(date_from: date, date_to: date, bucket: str = DEFAULT_BUCKET) -> list[date]:
+    """The first days of every bucket that overlaps [date_from, date_to], in order; empty when
+    the window is empty (date_from > date_to)."""
+    _check(bucket)
+    out: list[date] = []
+    if date_from > date_to:
+        return out
+    start = bucket_start(date_from, bucket)
+    while start <= date_to:
+        out.append(start)
+        start = next_bucket(start, bucket)
+    return out
+
+
+def bucket_label(start: date, bucket: str = DEFAULT_BUCKET) -> str:
+    """A machine label: `2026-03` (month), `2026-W09` (ISO week), `2026-Q1` (quarter)."""
+    _check(bucket)
+    if bucket == "week":
+        year, week, _day = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if bucket == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year}-{start.month:02d}"
+
+
+def bucket_sql(column, bucket: str, dialect: str):
+    """An SQL expression giving the first day of the bucket of a date column: a `date` on
+    PostgreSQL, the ISO text `YYYY-MM-DD` on SQLite (see `as_date`)."""
+    _check(bucket)
+    if dialect == "postgresql":
+        return cast(func.date_trunc(bucket, column), Date)
+    if bucket == "week":
+        # 'weekday 0' moves to the next Sunday (or stays on one); 6 days back is its Monday.
+        return func.date(column, "weekday 0", "-6 days")
+    if bucket == "quarter":
+        # SQLite keeps dates as YYYY-MM-DD text: slicing it costs less than strftime.
+        month = cast(func.substr(column, 6, 2), Integer)
+        first = func.substr("01040710", (month - 1) // 3 * 2 + 1, 2)
+        return func.substr(column, 1, 5).concat(first).concat("-01")
+    return func.substr(column, 1, 7).concat("-01")
+
+
+def as_date(value) -> date:
+    """A bucket start read back from `bucket_sql` (a date, a datetime or ISO text)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if hasattr(value, "date") and callable(value.date):
+        return value.date()
+    return value
