@@ -40,6 +40,7 @@ from decimal import Decimal
 
 from sqlalchemy import BigInteger, and_, case, cast, func, select
 
+from crm.analytics.periods import as_date, bucket_sql, buckets
 from crm.extensions import db
 from crm.sales.models import SalesDocument, SalesLine
 
@@ -258,22 +259,6 @@ def overdue_receivables(as_of: date, scope: Scope | None = None) -> Decimal | No
     return total
 
 
-def months(start: date, end: date) -> list[date]:
-    """First days of the calendar months that overlap [start, end]."""
-    out = []
-    month = start.replace(day=1)
-    while month <= end:
-        out.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
-    return out
-
-
-def _month_key(column):
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
 def trend(start: date, end: date, scope: Scope | None = None) -> list[TrendRow]:
     """Revenue, gross profit, sales and active clients per calendar month of [start, end], months
     without sales included as zeros. Lines are those of [start, end]: the first and last months
@@ -281,7 +266,7 @@ def trend(start: date, end: date, scope: Scope | None = None) -> list[TrendRow]:
     scope = scope or Scope()
     source, conditions = _lines(scope)
     c = SalesLine.__table__.c
-    key = _month_key(c.date).label("month")
+    key = bucket_sql(c.date, "month", db.engine.dialect.name).label("month")
     stmt = (
         select(
             key,
@@ -295,7 +280,7 @@ def trend(start: date, end: date, scope: Scope | None = None) -> list[TrendRow]:
         .group_by(key)
     )
     found = {
-        month: TrendRow(date.fromisoformat(f"{month}-01"), _money(r), _money(p), int(s), int(a))
+        as_date(month): TrendRow(as_date(month), _money(r), _money(p), int(s), int(a))
         for month, r, p, s, a in db.session.execute(stmt)
     }
-    return [found.get(m.strftime("%Y-%m"), TrendRow(m)) for m in months(start, end)]
+    return [found.get(m, TrendRow(m)) for m in buckets(start, end, "month")]
