@@ -51,6 +51,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     formats.register_filters(app)
     _init_redis(app)
 
+    import crm.analytics.models  # noqa: F401
     import crm.auth.models  # noqa: F401
 
     # Importing the models registers every table on db.metadata (migrations need them all).

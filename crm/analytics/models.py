@@ -1,0 +1,75 @@
+"""Stored analytics: the monthly snapshots of every client's stage and of the ABC/XYZ classes of
+products and partners, kept so that their history can be shown (partner and product cards,
+"moved down" on My day), and a row per computed snapshot saying when it was taken."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+
+SNAPSHOT_KINDS = ("stages", "classes")
+
+
+class StageSnapshot(db.Model):
+    """A client's stage (crm.analytics.stages) at a month end `at`; one row per partner that
+    existed at `at`. `revenue_window` is R: the net revenue of the W months ending with `at`'s
+    month (the lost-revenue rule's R1 when this snapshot is a transition's source)."""
+
+    __tablename__ = "analytics_stage_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[date]
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    revenue_window: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    last_purchase: Mapped[date | None]
+
+    __table_args__ = (
+        UniqueConstraint("at", "partner_id", name="uq_analytics_stage_snapshot"),
+        Index("ix_analytics_stage_snapshot_partner", "partner_id", "at"),
+        Index("ix_analytics_stage_snapshot_at_stage", "at", "stage"),
+    )
+
+
+class ClassSnapshot(db.Model):
+    """The ABC/XYZ class of a product or partner (`of`) for the window of months ending with
+    `month` (its first day), with the default metrics and settings. `object_id` is a product's
+    or a partner's id, as `of` says (a partner merge moves or drops its rows)."""
+
+    __tablename__ = "analytics_class_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    of: Mapped[str] = mapped_column(String(10))  # "products" | "partners"
+    month: Mapped[date]
+    object_id: Mapped[int]
+    abc: Mapped[str] = mapped_column(String(1))
+    xyz: Mapped[str] = mapped_column(String(1))
+    abc_metric: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    cv_pct: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+
+    __table_args__ = (
+        UniqueConstraint("of", "month", "object_id", name="uq_analytics_class_snapshot"),
+        Index("ix_analytics_class_snapshot_object", "of", "object_id", "month"),
+        Index("ix_analytics_class_snapshot_month_class", "of", "month", "abc", "xyz"),
+    )
+
+
+class SnapshotRun(db.Model):
+    """That the snapshot of `kind` for `period` (a month end for stages, a month's first day for
+    classes) was computed, when and with how many rows: a snapshot of no rows still exists."""
+
+    __tablename__ = "analytics_snapshot_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SNAPSHOT_KINDS
+    period: Mapped[date]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rows: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (UniqueConstraint("kind", "period", name="uq_analytics_snapshot_run"),)
