@@ -8,19 +8,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from crm.core.report_pages import one_place
 from crm.exporting import csv_cell
-
-TENTH = Decimal("0.1")
-
-
-def _one_place(value) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def _date(raw: str, option: str, default: date | None = None) -> date:
@@ -82,7 +76,7 @@ def report_funnel(kind: str, date_from: str, date_to: str):
     _echo(
         ["stage", "reached", "amount", "conversion_pct"],
         (
-            ["won" if r.is_won else r.stage.name, r.reached, r.amount, _one_place(r.conversion_pct)]
+            ["won" if r.is_won else r.stage.name, r.reached, r.amount, one_place(r.conversion_pct)]
             for r in rows
         ),
     )
@@ -100,7 +94,7 @@ def report_deal_probabilities(as_of: str):
     _echo(
         ["deal_no", "stage_pct", "manager_pct", "partner_pct", "kind_pct", "probability_pct"],
         (
-            [d.deal_no, *(_one_place(rate) for _key, rate, _n in d.components), _one_place(d.value)]
+            [d.deal_no, *(one_place(rate) for _key, rate, _n in d.components), one_place(d.value)]
             for d in reports.deal_probabilities(None, day)
         ),
     )
@@ -152,8 +146,8 @@ def report_deal_effectiveness(date_from: str, date_to: str):
                 r.open,
                 r.won_amount,
                 r.lost_amount,
-                _one_place(r.win_rate_pct),
-                _one_place(r.mean_days_to_close),
+                one_place(r.win_rate_pct),
+                one_place(r.mean_days_to_close),
             ]
             for r in eff.rows
         ),

@@ -5,7 +5,6 @@ link to the deal list, and CSV/XLSX downloads of the table (`?format=csv|xlsx`).
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from flask import request, url_for
@@ -15,22 +14,14 @@ from flask_babel import pgettext as _p
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from crm.charts import plotly_js_tag, plotly_js_url
 from crm.core.filters import DateField, IdField, ListFilter, WholeNumberField
 from crm.core.policy import requires
+from crm.core.report_pages import one_place, respond_report
 from crm.deals import bp, charts, reports
-from crm.exporting import EXPORT_FORMATS, export_response
-from crm.htmx import is_fragment_request, render
 from crm.partners import queries as partner_queries
 from crm.sales.queries import local_today
 
-TENTH = Decimal("0.1")
 MAX_PAST_MONTHS = 60
-
-
-def one_place(value) -> Decimal | None:
-    """A percentage or a mean for a download: 1 place, None (an empty cell) when undefined."""
-    return None if value is None else Decimal(value).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def deals_url(**params) -> str:
@@ -130,34 +121,17 @@ def _check_kind(flt, kinds, required: bool):
 
 
 def _respond(endpoint, page, fragment, flt, chart_of, export_of, **context):
-    """The download, the chart fragment, the results fragment or the whole page."""
-    fmt = request.args.get("format", "")
-    status = 200
-    if fmt in EXPORT_FORMATS and flt.problems:
-        fmt, status = "", 400  # a download of something else than was asked for helps nobody
-    if fmt in EXPORT_FORMATS:
-        name, header, rows = export_of()
-        return export_response(fmt, name, [str(c) for c in header], rows)
-    if request.args.get("chart") and status == 200:
-        chart = chart_of()
-        if is_fragment_request():
-            return render("deals/_report_chart.html", chart=chart)
-        context.update(chart=chart, plotly_tag=plotly_js_tag())
-    response = render(
+    return respond_report(
+        endpoint,
         page,
         fragment,
-        status=status,
-        flt=flt,
-        endpoint=endpoint,
-        chart_url=url_for(endpoint, chart=1, **flt.params()),
-        plotly_src=plotly_js_url(),
+        flt,
+        chart_of,
+        export_of,
         deals_url=deals_url,
         today=flt.today,
         **context,
     )
-    if is_fragment_request():
-        response.headers["HX-Push-Url"] = url_for(endpoint, **flt.params())
-    return response
 
 
 # --- funnel ---------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ ROLE_ONLY = {
     "deal.delete": (T, F, F, F),
     "deal.classifiers": (T, F, F, F),
     "deal.reports": (T, T, T, T),
+    "analytics.reports": (T, T, T, T),
+    "analytics.plan_calls": (T, T, T, F),
+    "analytics.recompute": (T, F, T, F),
 }
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.
