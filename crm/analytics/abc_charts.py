@@ -14,9 +14,11 @@ CLASS_COLORS = {"A": "#198754", "B": "#0d6efd", "C": "#adb5bd"}
 MARGIN = {"l": 56, "r": 8, "t": 8, "b": 48}
 
 
-def pareto_chart(result) -> Markup:
+def pareto_chart(result, visible: set[int] | None = None) -> Markup:
     """The Pareto curve of an ABC/XYZ result: the cumulative share of the metric against the
-    objects in rank order, coloured by ABC class, with the A and B limits as lines."""
+    objects in rank order, coloured by ABC class, with the A and B limits as lines. With
+    `visible` (the partners a manager may see), the others' points keep their place on the
+    curve but not their code and name."""
     import plotly.graph_objects as go  # a second to import: only when a chart is drawn
 
     points = pareto_points(result.rows)
@@ -30,7 +32,12 @@ def pareto_chart(result) -> Markup:
             go.Scatter(
                 x=[ranks[id(r)] for r in mine],
                 y=[float(r.cum_pct) if r.cum_pct is not None else None for r in mine],
-                customdata=[[r.code, r.name, r.abc_xyz] for r in mine],
+                customdata=[
+                    [r.code, r.name, r.abc_xyz]
+                    if visible is None or r.object_id in visible
+                    else ["", "—", r.abc_xyz]
+                    for r in mine
+                ],
                 mode="lines+markers",
                 marker={"color": CLASS_COLORS[abc], "size": 4},
                 line={"color": CLASS_COLORS[abc]},

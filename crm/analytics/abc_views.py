@@ -258,7 +258,7 @@ def abc_xyz_report():
         "analytics/abc_xyz.html",
         "analytics/_abc_xyz_results.html",
         flt,
-        (lambda: abc_charts.pareto_chart(result)) if result and result.rows else None,
+        (lambda: chart(result)) if result and result.rows else None,
         export,
         title=title,
         lazy=False,
@@ -272,6 +272,14 @@ def abc_xyz_report():
         slow_cells=abc_report.SLOW,
         **_labels(flt),
     )
+
+
+def chart(result):
+    """The Pareto curve; a partner curve names only the partners the user may see."""
+    visible = None
+    if result.of == "partners":
+        visible = abc_report.visible_partner_ids(current_user, (r.object_id for r in result.rows))
+    return abc_charts.pareto_chart(result, visible)
 
 
 def _labels(flt) -> dict:

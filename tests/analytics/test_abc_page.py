@@ -79,6 +79,7 @@ def generate(owner_id: int, other_id: int, seed: int = 7) -> None:
                 "partner_id": partner,
                 "organization_id": 1,
                 "warehouse_id": rng.choice((1, 2, None)),
+                "manager_id": rng.choice((owner_id, other_id, None)),
             }
         )
         for line_no in range(1, rng.randint(1, 3) + 1):
@@ -137,7 +138,8 @@ def generate(owner_id: int, other_id: int, seed: int = 7) -> None:
 def raw_lines() -> pd.DataFrame:
     sql = text(
         "SELECT l.partner_id, l.product_id, l.date, l.quantity, l.amount, d.warehouse_id,"
-        " pa.code AS partner_code, pr.sku AS product_code, pa.responsible_id"
+        " d.manager_id, pr.group_id, pa.code AS partner_code, pr.sku AS product_code,"
+        " pa.responsible_id"
         " FROM sales_line l JOIN sales_document d ON d.id = l.document_id"
         " JOIN partner pa ON pa.id = l.partner_id JOIN product pr ON pr.id = l.product_id"
     )
@@ -149,25 +151,35 @@ def raw_lines() -> pd.DataFrame:
     return df
 
 
-def raw_stock(warehouse_id=None) -> pd.DataFrame:
+def raw_stock(warehouse_id=None, group_id=None) -> pd.DataFrame:
     df = pd.read_sql(
-        text("SELECT product_id, warehouse_id, quantity, value FROM stock_balance"),
+        text(
+            "SELECT s.product_id, s.warehouse_id, s.quantity, s.value, p.group_id"
+            " FROM stock_balance s JOIN product p ON p.id = s.product_id"
+        ),
         db.session.connection(),
     )
     if warehouse_id is not None:
         df = df[df.warehouse_id == warehouse_id]
+    if group_id is not None:
+        df = df[df.group_id == group_id]
     df["quantity"] = (df["quantity"].astype(float) * 1000).round().astype("int64")
     df["value"] = (df["value"].astype(float) * 100).round().astype("int64")
     return df.groupby("product_id")[["quantity", "value"]].sum()
 
 
-def expected(of="products", warehouse_id=None, start="2026-01-01", end="2026-12-31"):
+def expected(of="products", warehouse_id=None, group_id=None, manager_id=None,
+             start="2026-01-01", end="2026-12-31"):  # fmt: skip
     """ABC by revenue, XYZ by monthly quantity (products; X ≤ 10, Y ≤ 25) or revenue
     (partners; X ≤ 50, Y ≤ 100), per the spec; revenue and stock per object."""
     df = raw_lines()
     w = df[(df.date >= pd.Timestamp(start)) & (df.date <= pd.Timestamp(end))].copy()
     if warehouse_id is not None:
         w = w[w.warehouse_id == warehouse_id]
+    if group_id is not None:
+        w = w[w.group_id == group_id]
+    if manager_id is not None:
+        w = w[w.manager_id == manager_id]
     key, code = (
         ("product_id", "product_code") if of == "products" else ("partner_id", "partner_code")
     )
@@ -190,7 +202,9 @@ def expected(of="products", warehouse_id=None, start="2026-01-01", end="2026-12-
                 for c in m.cv]  # fmt: skip
     m["cell"] = m.abc + m.xyz
     if of == "products":
-        m = m.join(raw_stock(warehouse_id), how="left").fillna({"quantity": 0, "value": 0})
+        m = m.join(raw_stock(warehouse_id, group_id), how="left").fillna(
+            {"quantity": 0, "value": 0}
+        )
     return m
 
 
@@ -334,6 +348,25 @@ def test_warehouse_scope_narrows_sales_and_stock(login_as, client, history):
     assert_rows(rows, exp)
 
 
+def test_product_group_scope_narrows_sales_and_stock(login_as, client, history):
+    login_as("viewer")
+    exp = expected(group_id=2)
+    query = {**WINDOW, "group": 2, "cell": "all"}
+    assert_rows(csv_rows(client.get(URL, query_string={**query, "format": "csv"})), exp)
+    page = page_text(client.get(URL, query_string=query, headers=HX))
+    unsold = raw_stock(group_id=2).drop(index=exp.index, errors="ignore")
+    unsold = unsold[(unsold.quantity != 0) | (unsold.value != 0)]
+    assert len(unsold) > 0
+    assert re.search(rf"\b{len(unsold)} more products? ha(s|ve) stock on hand", page)
+
+
+def test_manager_scope_classifies_his_sales_only(login_as, client, history):
+    login_as("viewer")
+    exp = expected("partners", manager_id=history.id)
+    query = {**WINDOW, "of": "partners", "manager": history.id, "cell": "all", "format": "csv"}
+    assert_rows(csv_rows(client.get(URL, query_string=query)), exp, of="partners")
+
+
 def test_partner_lists_show_a_manager_only_his_partners(login_as, client, history):
     exp = expected("partners")
     mine = exp[exp.index.isin(raw_lines().query(f"responsible_id == {history.id}").partner_id)]
@@ -360,6 +393,34 @@ def test_chart_fragment_draws_the_pareto_curve(login_as, client, history):
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert "plotly-graph-div" in body and "Cumulative share" in page_text(response)
+
+
+def test_partner_chart_names_only_the_partners_a_manager_sees(login_as, client, history):
+    exp = expected("partners")
+    responsible = raw_lines().groupby("partner_id").responsible_id.first()
+    others = [c for i, c in exp.code.items() if responsible[i] != history.id]
+    mine = [c for i, c in exp.code.items() if responsible[i] == history.id]
+    login_as(history)
+    query = {**WINDOW, "of": "partners", "chart": 1}
+    body = client.get(URL, query_string=query, headers=HX).get_data(as_text=True)
+    assert "plotly-graph-div" in body
+    assert mine and all(f"Partner {c}" in body for c in mine)
+    assert others and not any(f"Partner {c}" in body for c in others)
+
+
+def test_russian_page_computes_behind_schitayu_and_formats_in_russian(
+    login_as, client, history, app
+):
+    app.config["DEFAULT_LOCALE"] = "ru"
+    login_as("viewer")
+    page = page_text(client.get(URL, query_string=WINDOW))
+    assert "Считаю…" in page and "ABC/XYZ-анализ" in page
+    total = Decimal(int(expected().m.sum())) / 100
+    digits = f"{total:,.2f}".replace(",", " ").replace(".", ",")  # 32 046 474,91
+    fragment = page_text(client.get(URL, query_string=WINDOW, headers=HX))
+    fragment = re.sub("[\u00a0\u202f]", " ", fragment)
+    assert "Итого" in fragment and "по месяцам" in fragment
+    assert f"{digits} ₽" in fragment
 
 
 # --- bad parameters ---------------------------------------------------------------------------
