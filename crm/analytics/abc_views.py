@@ -1,6 +1,7 @@
 """The ABC/XYZ report page (`analytics.abc_xyz`): a filter form, the 3×3 matrix of classes
 (counts, revenue, and for products the stock on hand), each cell, row and column drilling to its
-objects (`?cell=AX`), the Pareto curve (`?chart=1`) and CSV/XLSX of the list (`?format=`).
+objects (`?cell=AX`), the Pareto curve (drawn in the overview; alone with `?chart=1`) and
+CSV/XLSX of the list (`?format=`).
 
 The page itself returns at once without computing: its results come as an HTMX fragment
 loaded on `load` behind a «Считаю…» indicator (the classification reads every sales line of the
@@ -253,6 +254,11 @@ def abc_xyz_report():
             name += f"-{flt.cell}"
         return name, export_columns(flt.of), export_rows(result, rows, stock)
 
+    context = {}
+    if result and result.rows and not flt.cell and not request.args.get("chart"):
+        # The overview draws its curve in place (the chart slot's inline form): fetched apart
+        # on "revealed", it would classify every sales line of the window a second time.
+        context["chart"] = chart(result)
     return respond_report(
         ENDPOINT,
         "analytics/abc_xyz.html",
@@ -271,6 +277,7 @@ def abc_xyz_report():
         fast_cells=abc_report.FAST,
         slow_cells=abc_report.SLOW,
         **_labels(flt),
+        **context,
     )
 
 

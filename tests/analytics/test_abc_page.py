@@ -262,6 +262,10 @@ def test_page_returns_at_once_and_loads_results_behind_a_progress_indicator(
     fragment = client.get(URL, query_string=WINDOW, headers=HX)
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
     assert 'id="abc-matrix"' in page_text(fragment)
+    # the overview draws its Pareto curve in place (one classification per fragment)
+    assert "plotly-graph-div" in page_text(fragment)
+    drill = page_text(client.get(URL, query_string={**WINDOW, "cell": "AX"}, headers=HX))
+    assert 'id="abc-list"' in drill and "plotly-graph-div" not in drill
     shown = client.get(URL, query_string={**WINDOW, "show": 1})
     assert "<html" in shown.get_data(as_text=True) and 'id="abc-matrix"' in page_text(shown)
 
@@ -421,6 +425,23 @@ def test_russian_page_computes_behind_schitayu_and_formats_in_russian(
     fragment = re.sub("[\u00a0\u202f]", " ", fragment)
     assert "Итого" in fragment and "по месяцам" in fragment
     assert f"{digits} ₽" in fragment
+
+
+def test_pareto_curve_keeps_few_points_but_every_class_boundary_and_the_end():
+    from crm.analytics.abc_report import pareto_points
+    from crm.analytics.abc_xyz import AbcXyzRow
+
+    classes = ["A"] * 333 + ["B"] * 1001 + ["C"] * 1011
+    rows = [
+        AbcXyzRow(i, f"P{i:05d}", "", Decimal(1), None, None, abc, Decimal(1), None, "Z")
+        for i, abc in enumerate(classes)
+    ]
+    kept = pareto_points(rows, limit=100)
+    ids = [r.object_id for r in kept]
+    assert ids == sorted(ids) and ids[0] == 0 and ids[-1] == len(rows) - 1
+    assert {332, 1333} <= set(ids)  # the last A and the last B
+    assert len(kept) <= 100 + 3
+    assert pareto_points(rows[:50], limit=100) == rows[:50]
 
 
 # --- bad parameters ---------------------------------------------------------------------------
