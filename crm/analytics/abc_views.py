@@ -255,7 +255,8 @@ def abc_xyz_report():
         return name, export_columns(flt.of), export_rows(result, rows, stock)
 
     context = {}
-    if result and result.rows and not flt.cell and not request.args.get("chart"):
+    overview = not (flt.cell or request.args.get("chart") or request.args.get("format"))
+    if result and result.rows and overview:
         # The overview draws its curve in place (the chart slot's inline form): fetched apart
         # on "revealed", it would classify every sales line of the window a second time.
         context["chart"] = chart(result)
@@ -294,7 +295,6 @@ def _labels(flt) -> dict:
     return {
         "abc_label": METRIC_LABELS[flt.abc_by],
         "xyz_label": METRIC_LABELS[xyz_by],
-        "metric_labels": METRIC_LABELS,
     }
 
 
