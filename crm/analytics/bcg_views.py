@@ -135,23 +135,30 @@ class BcgFilter(ListFilter):
         }
 
 
-def row_url(flt: BcgFilter, row, rows_of_quadrant: dict) -> str | None:
-    """Where a point of the chart leads: for a group, the matrix of its products; for a
-    product, its row in the list of its quadrant (on the page that holds it)."""
+def point_urls(flt: BcgFilter, result):
+    """`url_of(row)`: where a point of the chart leads. For a group, the matrix of its
+    products; for a product, its row in the list of its quadrant, on the page that holds it.
+    One address per (quadrant, page) is built and the row's anchor added: a chart of 5,000
+    products would otherwise spend a second in url_for."""
     if flt.by == "groups":
-        if row.object_id == NO_GROUP:
-            return url_for("analytics.bcg", **flt.params(quadrant="", page=1))
-        return url_for(
-            "analytics.bcg",
-            **flt.params(by="products", product_group=row.object_id, quadrant="", page=1),
-        )
-    index = rows_of_quadrant[row.quadrant].index(row)
-    page = index // PER_PAGE + 1
-    return url_for(
-        "analytics.bcg",
-        **flt.params(quadrant=row.quadrant, page=page),
-        _anchor=f"bcg-row-{row.object_id}",
-    )
+
+        def group_url(row):
+            if row.object_id == NO_GROUP:
+                return url_for("analytics.bcg", **flt.params(quadrant="", page=1))
+            params = flt.params(by="products", product_group=row.object_id, quadrant="", page=1)
+            return url_for("analytics.bcg", **params)
+
+        return group_url
+    place = {r.object_id: i for q in QUADRANTS for i, r in enumerate(result.quadrant_rows(q))}
+    lists: dict[tuple[str, int], str] = {}
+
+    def product_url(row):
+        key = (row.quadrant, place[row.object_id] // PER_PAGE + 1)
+        if key not in lists:
+            lists[key] = url_for("analytics.bcg", **flt.params(quadrant=key[0], page=key[1]))
+        return f"{lists[key]}#bcg-row-{row.object_id}"
+
+    return product_url
 
 
 EXPORT_COLUMNS = [
@@ -190,8 +197,7 @@ def bcg_report():
     )
 
     def chart():
-        by_quadrant = {q: result.quadrant_rows(q) for q in QUADRANTS}
-        return bcg_chart(result, lambda row: row_url(flt, row, by_quadrant))
+        return bcg_chart(result, point_urls(flt, result))
 
     def export():
         data = (

@@ -6,11 +6,13 @@ permissions."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import io
 import json
 import re
+import struct
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -117,6 +119,15 @@ def test_groups_open_the_matrix_of_their_products(client, login_as, market):
     assert codes(client.get(href, headers=HX)) == ["T1", "T2", "T3"]
 
 
+def numbers(value) -> list[float]:
+    """A data array of a figure: a list, or plotly's typed array {"dtype": "f8", "bdata": …}."""
+    if isinstance(value, dict):
+        assert value["dtype"] == "f8"
+        raw = base64.b64decode(value["bdata"])
+        return list(struct.unpack(f"<{len(raw) // 8}d", raw))
+    return list(value)
+
+
 def figure(response) -> dict:
     body = response.get_data(as_text=True)
     assert "<html" not in body and "data-plotly-links" in body
@@ -130,7 +141,9 @@ def test_the_chart_draws_the_placeable_points_each_linking_to_its_row(client, lo
     points = {
         point[1]: (x, y, point[0])
         for trace in fig["data"]
-        for x, y, point in zip(trace["x"], trace["y"], trace["customdata"], strict=True)
+        for x, y, point in zip(
+            numbers(trace["x"]), numbers(trace["y"]), trace["customdata"], strict=True
+        )
     }
     # New (Small), alone (Solo) and revenue ≤ 0 (=Odd) cannot be placed on the axes.
     assert set(points) == {"Leader", "Twin"}
@@ -139,6 +152,7 @@ def test_the_chart_draws_the_placeable_points_each_linking_to_its_row(client, lo
     path, query = points["Twin"][2].split("?")
     assert path == "/analytics/bcg" and query.endswith(f"#bcg-row-{market['T2'].id}")
     assert parse_qs(query.split("#")[0])["quadrant"] == ["cash_cow"]
+    assert "Revenue: ₽%{customdata[2]:,.2f}<br>" in fig["data"][0]["hovertemplate"]
     assert fig["layout"]["xaxis"]["type"] == "log"
     lines = {(s["x0"], s["y0"]) for s in fig["layout"]["shapes"]}
     assert (1.0, 0) in lines and (0, 10.0) in lines  # the share and growth thresholds
@@ -244,6 +258,9 @@ def test_in_russian(client, login_as, market):
     text = fragment.get_data(as_text=True)
     assert "Звёзды" in text and "Дойные коровы" in text and "Знаки вопроса" in text
     assert rows_of(fragment)[0][3:] == ["1 100,00 ₽", "1 000,00 ₽", "10 %", "1,00", "Звёзды"]
+    fig = figure(client.get(f"/analytics/bcg?{Q2}&chart=1", headers=HX))
+    assert "Выручка: %{customdata[2]:,.2f}\xa0₽<br>" in fig["data"][0]["hovertemplate"]
+    assert fig["layout"]["separators"][0] == ","  # 1 100,00 on the axes and in the hover
 
 
 def test_every_role_reads_it_and_the_start_page_lists_it(client, login_as, market):
