@@ -35,7 +35,8 @@ from decimal import Decimal, localcontext
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.analytics.abc_xyz import AnalyticsError, grouped_rows
 from crm.analytics.kpi import previous_period
@@ -135,11 +136,14 @@ def _product_revenue(date_from: date, date_to: date, scope: dict) -> dict[int, D
 def _products(ids) -> dict[int, tuple[str, str, int]]:
     """sku, name and group (NO_GROUP when none) of the products `ids`."""
     ids = list(ids)
+    if db.engine.dialect.name == "postgresql":
+        # One array parameter (as abc_xyz._names): psycopg is slow at thousands of parameters.
+        chunks = [[Product.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))]]
+    else:  # under SQLite's bound-parameter limit
+        chunks = [[Product.id.in_(ids[i : i + 5000])] for i in range(0, len(ids), 5000)]
     out: dict[int, tuple[str, str, int]] = {}
-    for i in range(0, len(ids), 5000):  # under SQLite's bound-parameter limit
-        q = select(Product.id, Product.sku, Product.name, Product.group_id).where(
-            Product.id.in_(ids[i : i + 5000])
-        )
+    for where in chunks:
+        q = select(Product.id, Product.sku, Product.name, Product.group_id).where(*where)
         for pid, sku, name, group_id in db.session.execute(q):
             out[pid] = (sku, name, group_id or NO_GROUP)
     return out
