@@ -186,9 +186,11 @@ def bcg_report():
         or bool(request.args.get("chart"))
     )
     result = bcg(flt.date_from, flt.date_to, flt.by, **flt.scope()) if computing else None
-    listed = result.quadrant_rows(flt.quadrant) if result and flt.quadrant else []
-    if result and not flt.quadrant:
-        listed = result.rows
+    listed = []
+    if result is not None:
+        listed = result.quadrant_rows(flt.quadrant) if flt.quadrant else result.rows
+        # A page past the end (a stale link after the filters changed) shows the last one.
+        flt.page = min(flt.page, max(1, -(-len(listed) // PER_PAGE)))
     listing = Page(
         items=listed[(flt.page - 1) * PER_PAGE : flt.page * PER_PAGE],
         total=len(listed),

@@ -170,6 +170,7 @@ def test_a_point_on_a_later_page_links_to_that_page(client, login_as, market, mo
     second = client.get(f"/analytics/bcg?{Q2}&page=2", headers=HX)
     assert codes(second) == ["T2"]
     assert "Page 2 of 5" in second.get_data(as_text=True)
+    assert codes(client.get(f"/analytics/bcg?{Q2}&page=99", headers=HX)) == ["N1"]  # the last
 
 
 def csv_of(response) -> list[list[str]]:
