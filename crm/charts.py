@@ -53,16 +53,24 @@ def plotly_js_tag() -> Markup:
     )
 
 
-def figure_html(fig, height: int = 260) -> Markup:
+def figure_html(fig, height: int = 260, links: bool = False) -> Markup:
     """The figure as a <div> carrying its JSON (data, layout, config) in data attributes;
     static/js/app.js draws every such <div> when a page or an HTMX fragment loads. No inline
     script: the Content-Security-Policy runs scripts from static files only. The template
-    "none" keeps each fragment small (the default one adds ~10 KB of styles)."""
+    "none" keeps each fragment small (the default one adds ~10 KB of styles).
+
+    With `links`, a click on a point opens the address in its `customdata[0]` (a path of this
+    app: drill-down from a chart)."""
     fig.update_layout(template="none", height=height, autosize=True)
     return Markup(
         '<div class="plotly-graph-div" data-plotly-figure="{}"'
-        ' data-plotly-config="{}" data-plotly-src="{}"></div>'
-    ).format(fig.to_json(), json.dumps(SMALL_CHART_CONFIG), plotly_js_url())
+        ' data-plotly-config="{}" data-plotly-src="{}"{}></div>'
+    ).format(
+        fig.to_json(),
+        json.dumps(SMALL_CHART_CONFIG),
+        plotly_js_url(),
+        Markup(" data-plotly-links") if links else "",
+    )
 
 
 # plotly.js keeps its CSS as an object literal {"X,X div": "direction:ltr;…", Y: "…"} whose X

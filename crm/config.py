@@ -124,4 +124,9 @@ def settings_from_env(instance_path: str) -> dict:
         "XYZ_PRODUCT_Y_PCT": float(os.environ.get("XYZ_PRODUCT_Y_PCT", "25")),
         "XYZ_PARTNER_X_PCT": float(os.environ.get("XYZ_PARTNER_X_PCT", "50")),
         "XYZ_PARTNER_Y_PCT": float(os.environ.get("XYZ_PARTNER_Y_PCT", "100")),
+        # BCG matrix (crm/analytics/bcg.py): high growth when revenue grew by at least
+        # BCG_GROWTH_PCT % against the previous period; high share when the revenue is at least
+        # BCG_SHARE times that of the largest other product of its group (groups: other group).
+        "BCG_GROWTH_PCT": float(os.environ.get("BCG_GROWTH_PCT", "10")),
+        "BCG_SHARE": float(os.environ.get("BCG_SHARE", "1.0")),
     }

@@ -10,16 +10,17 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import cli, kpi_cli, policy, stages_cli
+    from crm.analytics import bcg_cli, cli, kpi_cli, policy, stages_cli
 
     policy.register(state)
     register_nav(state, "analytics.index", _l("Analytics"), 36)
     cli.register()
     kpi_cli.register()
     stages_cli.register()
+    bcg_cli.register()
 
 
 bp.record_once(_setup)
 
 # The routes attach to bp.
-from crm.analytics import abc_views, views  # noqa: E402,F401
+from crm.analytics import abc_views, bcg_views, views  # noqa: E402,F401

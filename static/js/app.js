@@ -70,6 +70,16 @@
         var fig = JSON.parse(el.getAttribute("data-plotly-figure"));
         var config = JSON.parse(el.getAttribute("data-plotly-config") || "{}");
         window.Plotly.newPlot(el, fig.data, fig.layout, config);
+        // data-plotly-links (crm/charts.py): a click on a point opens the path in its customdata[0].
+        if (el.hasAttribute("data-plotly-links")) {
+          el.on("plotly_click", function (data) {
+            var point = data && data.points && data.points[0];
+            var url = point && point.customdata && point.customdata[0];
+            if (typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/") {
+              window.location.assign(url);
+            }
+          });
+        }
       }, function () {
         el.textContent = "The chart could not be loaded. Reload the page to try again.";
       });
