@@ -22,4 +22,4 @@ def _setup(state):
 bp.record_once(_setup)
 
 # The routes attach to bp.
-from crm.analytics import views  # noqa: E402,F401
+from crm.analytics import kpi_views, views  # noqa: E402,F401
