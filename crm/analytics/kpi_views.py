@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.analytics import bp
-from crm.analytics.kpi import KPI_NAMES, kpi_report, previous_period
+from crm.analytics.kpi import KPI_NAMES, KpiReport, kpis, previous_period
 from crm.analytics.kpi_charts import trend_charts
 from crm.analytics.kpi_cli import cell
 from crm.analytics.kpi_clients import client_rows
@@ -146,6 +146,16 @@ def _filter(cls):
     return flt
 
 
+def _report(flt: KpiFilter) -> KpiReport:
+    """The KPIs of the period and of the previous one; the trends are the chart's own fetch
+    (kpi_report would compute two more that the cards do not show)."""
+    p0_start, p0_end = previous_period(flt.date_from, flt.date_to)
+    return KpiReport(
+        current=kpis(flt.date_from, flt.date_to, flt.scope),
+        previous=kpis(p0_start, p0_end, flt.scope),
+    )
+
+
 def _period_name(flt) -> str:
     return f"{flt.date_from.isoformat()}-{flt.date_to.isoformat()}"
 
@@ -158,7 +168,7 @@ def kpi():
     fmt, chart = request.args.get("format", ""), request.args.get("chart")
     # The page itself returns at once; its placeholder fetches the results (HTMX, or ?now=1).
     lazy = not (is_fragment_request() or fmt in EXPORT_FORMATS or chart or request.args.get("now"))
-    report = None if lazy else kpi_report(flt.date_from, flt.date_to, flt.scope)
+    report = None if lazy else _report(flt)
     previous = report.previous if report else None
 
     def export():
