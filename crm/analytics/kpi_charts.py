@@ -73,7 +73,7 @@ def trend_charts(start: date, end: date, scope: Scope, titles: dict) -> Markup:
         )
         fig.update_layout(
             title={"text": str(titles[name]), "font": {"size": 13}, "x": 0, "xanchor": "left"},
-            margin={"l": 48, "r": 8, "t": 28, "b": 48},
+            margin={"l": 48, "r": 8, "t": 28, "b": 64},
             xaxis={"type": "category", "tickangle": -45},
             yaxis={"tickformat": ",.0f", "zeroline": True},
             bargap=0.2,
