@@ -82,7 +82,7 @@ def trend_charts(start: date, end: date, scope: Scope, titles: dict) -> Markup:
         )
         cells.append(
             Markup('<div class="col-12 col-md-6 col-xl-4" id="kpi-trend-{}">{}</div>').format(
-                name, figure_html(fig, height=220)
+                name, figure_html(fig, height=240)
             )
         )
     legend = Markup('<p class="small text-body-secondary mb-1">{}</p>').format(
