@@ -23,4 +23,4 @@ def _setup(state):
 bp.record_once(_setup)
 
 # The routes attach to bp.
-from crm.analytics import abc_views, bcg_views, views  # noqa: E402,F401
+from crm.analytics import abc_views, bcg_views, kpi_views, views  # noqa: E402,F401
