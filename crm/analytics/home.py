@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 from crm.analytics.snapshot_queries import latest_stage_dates, moved_down
 from crm.analytics.stages import LOST, NEW, ONE_TIME, POTENTIAL, REGULAR_X, REGULAR_Y, REGULAR_Z
@@ -14,14 +15,15 @@ from crm.dashboard.widgets import Day, HomeWidget
 
 LIMIT = 7
 
+# "client stage" context: "New"/"Lost" name a deal's or an import row's state elsewhere.
 STAGE_TITLES = {
-    NEW: _l("New"),
-    POTENTIAL: _l("Potential"),
-    ONE_TIME: _l("One-time"),
-    REGULAR_X: _l("Regular X"),
-    REGULAR_Y: _l("Regular Y"),
-    REGULAR_Z: _l("Regular Z"),
-    LOST: _l("Lost"),
+    NEW: _lp("client stage", "New"),
+    POTENTIAL: _lp("client stage", "Potential"),
+    ONE_TIME: _lp("client stage", "One-time"),
+    REGULAR_X: _lp("client stage", "Regular X"),
+    REGULAR_Y: _lp("client stage", "Regular Y"),
+    REGULAR_Z: _lp("client stage", "Regular Z"),
+    LOST: _lp("client stage", "Lost"),
 }
 
 

@@ -4,6 +4,7 @@ periodic job, the CLI, a partner merge, and a real RQ worker taking one on deman
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -404,3 +405,17 @@ def test_moved_down_uses_the_two_latest_stage_snapshots(client, login_as, client
     take_stage_snapshot(JUNE)
     db.session.commit()
     assert widget_names(client) == ["Client B", "Client E"]
+
+
+def test_page_and_widget_speak_russian(client, login_as, clients):
+    take_stage_snapshot(MAY)
+    take_stage_snapshot(JUNE)
+    db.session.commit()
+    clients["first"].locale = "ru"
+    db.session.commit()
+    login_as(clients["first"])
+    body = client.get("/dashboard/widgets/moved-down").get_data(as_text=True)
+    assert "Регулярный Y → Потерян" in body and "Регулярный Z → Разовый" in body
+    assert "2 клиента перешли на стадию ниже" in " ".join(re.sub(r"<[^>]+>", " ", body).split())
+    page = client.get("/analytics/snapshots").get_data(as_text=True)
+    assert "Сохранённые снимки" in page and "июнь 2025" in page and "7 строк" in page
