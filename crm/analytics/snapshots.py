@@ -20,6 +20,7 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from crm.analytics.abc_xyz import OBJECTS, abc_xyz
@@ -70,14 +71,29 @@ def class_window(month: date) -> tuple[date, date]:
     return month_first(month_index(month) - months + 1), month_end(month)
 
 
-def _record_run(kind: str, period: date, rows: int) -> None:
-    run = db.session.execute(
-        select(SnapshotRun).where(SnapshotRun.kind == kind, SnapshotRun.period == period)
-    ).scalar_one_or_none()
+def _claim_run(kind: str, period: date) -> SnapshotRun:
+    """The SnapshotRun of (kind, period), created if missing and locked until the caller's
+    transaction ends: two takes of one snapshot at once (the periodic job and a recompute)
+    write one after the other instead of tripping over the rows' unique key. SQLite has no
+    row locks; its single writer serialises them anyway."""
+    query = (
+        select(SnapshotRun)
+        .where(SnapshotRun.kind == kind, SnapshotRun.period == period)
+        .with_for_update()
+    )
+    run = db.session.execute(query).scalar_one_or_none()
     if run is None:
-        db.session.add(SnapshotRun(kind=kind, period=period, rows=rows, computed_at=utcnow()))
-    else:
-        run.rows, run.computed_at = rows, utcnow()
+        try:
+            with db.session.begin_nested():
+                db.session.add(SnapshotRun(kind=kind, period=period, rows=0))
+        except IntegrityError:  # another take created it first: wait for it below
+            pass
+        run = db.session.execute(query).scalar_one()
+    return run
+
+
+def _record_run(run: SnapshotRun, rows: int) -> None:
+    run.rows, run.computed_at = rows, utcnow()
     db.session.flush()
 
 
@@ -121,10 +137,11 @@ def take_stage_snapshot(at: date) -> int:
         }
         for pid, stage in zip(frame["partner_id"], frame["stage"], strict=True)
     ]
+    run = _claim_run(STAGES_KIND, at)
     db.session.execute(delete(StageSnapshot).where(StageSnapshot.at == at))
     if rows:
         db.session.execute(insert(StageSnapshot), rows)
-    _record_run(STAGES_KIND, at, len(rows))
+    _record_run(run, len(rows))
     return len(rows)
 
 
@@ -155,10 +172,11 @@ def take_class_snapshots(month: date, progress: Callable[[int], None] | None = N
         ]
         if progress is not None:
             progress(step)
+    run = _claim_run(CLASSES_KIND, month)
     db.session.execute(delete(ClassSnapshot).where(ClassSnapshot.month == month))
     if rows:
         db.session.execute(insert(ClassSnapshot), rows)
-    _record_run(CLASSES_KIND, month, len(rows))
+    _record_run(run, len(rows))
     return len(rows)
 
 

@@ -23,6 +23,7 @@ from crm.jobs import enqueue, get_queue
 from crm.partners.models import Partner
 from tests.core.helpers import run_worker
 from tests.factories import create_document, create_partner, create_product
+from tests.helpers import meet_before, run_together
 
 MAY, JUNE = date(2025, 5, 31), date(2025, 6, 30)
 
@@ -124,6 +125,26 @@ def test_taking_a_stage_snapshot_again_replaces_it_with_the_same_rows(clients):
     db.session.commit()
     assert stored_stages(MAY)["C"][1:] == (Decimal("1500.00"), date(2025, 5, 20))
     assert len(stored_stages(MAY)) == 6
+
+
+@pytest.mark.parametrize("taken_before", [False, True])
+def test_two_takes_of_one_snapshot_at_once_leave_one_snapshot(
+    app, clients, monkeypatch, taken_before
+):
+    import crm.analytics.snapshots as snapshots
+
+    if taken_before:  # a recompute: the SnapshotRun row exists
+        take_stage_snapshot(MAY)
+        db.session.commit()
+
+    # Both compute first, then write at the same time (the periodic job and a recompute).
+    meet_before(monkeypatch, snapshots, "stages_at", 2)
+    counts = run_together(app, 2, lambda i: (take_stage_snapshot(MAY), db.session.commit())[0])
+    assert counts == [6, 6]
+    db.session.expire_all()
+    assert stored_stages(MAY)["B"] == ("regular-y", Decimal("7000.00"), date(2024, 12, 10))
+    assert db.session.execute(text("SELECT count(*) FROM analytics_stage_snapshot")).scalar() == 6
+    assert run_of("stages", MAY).rows == 6
 
 
 def test_a_month_that_has_not_ended_is_refused(clients, monkeypatch):
