@@ -440,3 +440,32 @@ def test_page_and_widget_speak_russian(client, login_as, clients):
     assert "2 клиента перешли на стадию ниже" in " ".join(re.sub(r"<[^>]+>", " ", body).split())
     page = client.get("/analytics/snapshots").get_data(as_text=True)
     assert "Сохранённые снимки" in page and "июнь 2025" in page and "7 строк" in page
+
+
+def test_cron_process_enqueues_the_snapshot_check_every_configured_interval(app, monkeypatch):
+    import rq.cron
+
+    import worker
+
+    registered = []
+
+    class Recorder:
+        def __init__(self, connection):
+            pass
+
+        def register(self, func, **options):
+            registered.append((func, options["interval"]))
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(rq.cron, "CronScheduler", Recorder)
+    worker.run_cron(app, None)
+    every = app.config["ANALYTICS_SNAPSHOT_CHECK_SECONDS"]
+    assert (take_missing_snapshots, every) in registered
+
+
+def test_analytics_index_links_the_snapshots_page(client, login_as):
+    login_as("viewer")
+    body = client.get("/analytics/").get_data(as_text=True)
+    assert 'href="/analytics/snapshots"' in body
