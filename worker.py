@@ -4,8 +4,9 @@ Jobs run inside one app context. The worker is an RQ SimpleWorker (no fork per j
 SQLAlchemy connection pool is never shared between processes.
 
 `python worker.py --cron` is the cron process instead: it enqueues the periodic jobs (the
-notification producers, such as interaction reminders, every minute, and the sweep that marks
-the jobs of dead workers failed) for the workers to run.
+notification producers, such as interaction reminders, every minute, the periodic jobs of
+crm.core.periodic, such as the monthly analytics snapshots, and the sweep that marks the jobs of
+dead workers failed) for the workers to run.
 Run exactly one: RQ's cron takes no lock, so two would enqueue everything twice.
 """
 
@@ -42,9 +43,11 @@ def main(argv=None) -> int:
 
 
 def run_cron(app, connection) -> None:
-    """Enqueue every notification producer on the first queue every `interval` seconds."""
+    """Enqueue every notification producer and periodic job on the first queue every
+    `interval` seconds."""
     from rq.cron import CronScheduler
 
+    from crm.core.periodic import periodic_jobs
     from crm.notifications.producers import producers
 
     cron = CronScheduler(connection=connection)
@@ -54,6 +57,12 @@ def run_cron(app, connection) -> None:
         cron.register(producer.func, queue_name=app.config["RQ_QUEUES"][0],
                       interval=producer.interval, job_timeout=600, ttl=10 * producer.interval,
                       result_ttl=producer.interval, failure_ttl=24 * 3600)  # fmt: skip
+    # Other periodic work the domains registered (crm.core.periodic), e.g. the analytics
+    # snapshots of the last complete month.
+    for periodic in periodic_jobs(app):
+        cron.register(periodic.func, queue_name=app.config["RQ_QUEUES"][0],
+                      interval=periodic.interval, job_timeout=6 * 3600, ttl=10 * periodic.interval,
+                      result_ttl=periodic.interval, failure_ttl=24 * 3600)  # fmt: skip
     # Jobs whose worker died (SIGKILL, a lost machine) are marked failed once their lease ran
     # out, so that the user can run them again (crm.jobs.sweep_dead_jobs).
     every = max(1, int(app.config["JOB_SWEEP_SECONDS"]))

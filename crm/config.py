@@ -116,6 +116,13 @@ def settings_from_env(instance_path: str) -> dict:
         # uses the partner XYZ thresholds below).
         "ANALYTICS_STAGE_WINDOW_MONTHS": int(os.environ.get("ANALYTICS_STAGE_WINDOW_MONTHS", "12")),
         "ANALYTICS_LOST_AFTER_MONTHS": int(os.environ.get("ANALYTICS_LOST_AFTER_MONTHS", "6")),
+        # Stored snapshots (crm/analytics/snapshots.py): the monthly class snapshot classifies
+        # the ANALYTICS_CLASS_WINDOW_MONTHS months ending with its month; `worker.py --cron`
+        # looks for the last complete month's missing snapshots every …_CHECK_SECONDS.
+        "ANALYTICS_CLASS_WINDOW_MONTHS": int(os.environ.get("ANALYTICS_CLASS_WINDOW_MONTHS", "12")),
+        "ANALYTICS_SNAPSHOT_CHECK_SECONDS": int(
+            os.environ.get("ANALYTICS_SNAPSHOT_CHECK_SECONDS", "3600")
+        ),
         # ABC/XYZ (analytics.md): A while the share before an object is under ABC_A_PCT %, B
         # under ABC_B_PCT %; X when the CV ≤ …_X_PCT %, Y when ≤ …_Y_PCT % (products, partners).
         "ABC_A_PCT": float(os.environ.get("ABC_A_PCT", "80")),

@@ -10,7 +10,13 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import bcg_cli, cli, kpi_cli, policy, stages_cli
+    from crm.analytics import bcg_cli, cli, kpi_cli, policy, snapshot_cli, stages_cli
+    from crm.analytics.home import WIDGET
+    from crm.analytics.jobs import take_missing_snapshots
+    from crm.analytics.snapshots import merge_snapshot_rows
+    from crm.core.periodic import PeriodicJob, register_periodic
+    from crm.dashboard.widgets import register_widget
+    from crm.partners.services import register_merge_hook
 
     policy.register(state)
     register_nav(state, "analytics.index", _l("Analytics"), 36)
@@ -18,9 +24,14 @@ def _setup(state):
     kpi_cli.register()
     stages_cli.register()
     bcg_cli.register()
+    snapshot_cli.register()
+    register_widget(state, WIDGET)
+    register_merge_hook(state, merge_snapshot_rows)
+    every = int(state.app.config.get("ANALYTICS_SNAPSHOT_CHECK_SECONDS", 3600))
+    register_periodic(state, PeriodicJob("analytics-snapshots", take_missing_snapshots, every))
 
 
 bp.record_once(_setup)
 
 # The routes attach to bp.
-from crm.analytics import abc_views, bcg_views, kpi_views, views  # noqa: E402,F401
+from crm.analytics import abc_views, bcg_views, kpi_views, snapshot_views, views  # noqa: E402,F401

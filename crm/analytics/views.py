@@ -31,6 +31,11 @@ REPORTS = (
         _l("Customer stages"),
         _l("Stable sales on a regular customer base: who moved where, and whom to call."),
     ),
+    (
+        "analytics.snapshots",
+        _l("Stored snapshots"),
+        _l("The monthly client stages and ABC/XYZ classes kept for their history."),
+    ),
 )
 
 

@@ -150,6 +150,7 @@ def world(app, make_user, make_partner):
         "kind_id": deal_kind.id,
         "deal_id": deal.id,
         "deal_no": deal.deal_no,
+        "run_id": 1,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
