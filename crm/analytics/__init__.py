@@ -10,16 +10,18 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import cli, kpi_cli, policy, stages_cli
+    from crm.analytics import cli, kpi_cli, planned_calls, policy, stages_cli
+    from crm.partners.services import register_merge_hook
 
     policy.register(state)
     register_nav(state, "analytics.index", _l("Analytics"), 36)
     cli.register()
     kpi_cli.register()
     stages_cli.register()
+    register_merge_hook(state, planned_calls.merge_planned_calls)
 
 
 bp.record_once(_setup)
 
 # The routes attach to bp.
-from crm.analytics import views  # noqa: E402,F401
+from crm.analytics import transition_views, views  # noqa: E402,F401
