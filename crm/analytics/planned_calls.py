@@ -170,6 +170,24 @@ def plan_calls(actor, report: Transitions, source: str, target: str) -> PlanResu
     return result
 
 
+def planned_for(report: Transitions, source: str, target: str, partner_ids) -> dict:
+    """partner_id → the id of the call planned for it for this move (None when that call was
+    deleted), for the partners of `partner_ids` that were planned."""
+    ids = list(partner_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(PlannedCall.partner_id, PlannedCall.interaction_id).where(
+            PlannedCall.from_date == report.start,
+            PlannedCall.to_date == report.end,
+            PlannedCall.source == source,
+            PlannedCall.target == target,
+            PlannedCall.partner_id.in_(ids),
+        )
+    ).all()
+    return dict(rows)
+
+
 def merge_planned_calls(other_id: int, survivor_id: int) -> None:
     """Partner merge hook: the other partner's planned-call rows would collide with the
     survivor's on the unique key for a move both were planned for; those go (the survivor's

@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm.analytics import bp
-from crm.analytics.planned_calls import only_own_clients
+from crm.analytics.planned_calls import only_own_clients, planned_for
 from crm.analytics.planned_calls import plan_calls as plan_cell_calls
 from crm.analytics.stage_labels import stage_title
 from crm.analytics.stages import (
@@ -281,6 +281,7 @@ def transitions_cell():
         cell=cell,
         members=members,
         cell_page=page,
+        planned=planned_for(report, flt.source, flt.target, (m.partner_id for m in page.items)),
         managers=managers,
         in_cell=in_cell,
         shown_lost=sum(

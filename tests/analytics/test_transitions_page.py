@@ -344,7 +344,7 @@ def test_cell_list_lists_its_clients_with_contacts_and_lost_revenue(client, logi
         client.get("/analytics/transitions/cell", query_string=params(source=a, target=b))
     )
     assert page.count("data-partner=") == len(mine)
-    assert f"{TITLES[a]} → {TITLES[b]}" in page and "@media" not in page
+    assert f"{TITLES[a]} → {TITLES[b]}" in page and "css/transitions.css" in page
 
 
 def test_cell_list_xlsx_download(client, login_as, history):
@@ -435,6 +435,14 @@ def test_plan_calls_once_per_client_however_often_pressed(client, login_as, hist
     assert "0 calls planned" in flashed and f"{len(with_manager)} client" in flashed
     assert "already had a call planned" in flashed
     assert db.session.scalar(select(func.count()).select_from(Interaction)) == len(calls)
+    # The list says who has a call planned, with a link to it.
+    page = page_text(
+        client.get("/analytics/transitions/cell", query_string=params(source=a, target=b))
+    )
+    assert page.count('data-planned="1"') == len(calls)
+    assert page.count('data-planned="0"') == len(mine) - len(calls)
+    for call in calls:
+        assert f'href="/interactions/{call.id}"' in page
     links = db.session.execute(select(PlannedCall)).scalars().all()
     assert len(links) == len(calls) and {lk.planned_by_id for lk in links} == {admin.id}
     assert {lk.interaction_id for lk in links} == {c.id for c in calls}
@@ -516,3 +524,53 @@ def test_next_working_day_skips_the_weekend():
     assert next_working_day(date(2026, 12, 4)) == date(2026, 12, 7)  # Friday → Monday
     assert next_working_day(date(2026, 12, 5)) == date(2026, 12, 7)  # Saturday → Monday
     assert next_working_day(date(2026, 12, 7)) == date(2026, 12, 8)
+
+
+def test_two_people_pressing_plan_calls_at_once_plan_one_call_per_client(
+    app, make_user, monkeypatch, history
+):
+    import crm.analytics.planned_calls
+    from tests.helpers import meet_before, run_together, signed_in_client
+
+    want = expected()
+    a, b = _cell_with_most(want)
+    with_manager = want[(want["a"] == a) & (want["b"] == b) & want["responsible_id"].notna()]
+    clients = [signed_in_client(app, make_user(role)) for role in ("admin", "marketer")]
+    # Both have read the cell, and found nobody planned, before either plans a call.
+    meet_before(monkeypatch, crm.analytics.planned_calls, "cell_partners", 2)
+
+    responses = run_together(
+        app,
+        2,
+        lambda i: clients[i].post(
+            "/analytics/transitions/plan-calls", data=params(source=a, target=b)
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [303, 303]
+    partners = db.session.execute(select(Interaction.partner_id)).scalars().all()
+    assert sorted(partners) == sorted(int(i) for i in with_manager["id"])
+    assert db.session.scalar(select(func.count()).select_from(PlannedCall)) == len(partners)
+
+
+def test_a_deleted_planned_call_is_not_planned_again(client, login_as, history):
+    from crm.interactions.services import delete_interaction
+
+    admin = login_as("admin")
+    a, b = _cell_with_most(expected())
+    _plan(client, a, b)
+    calls = db.session.execute(select(Interaction)).scalars().all()
+    delete_interaction(admin, calls[0])
+    db.session.commit()
+
+    flashed = page_text(client.get(_plan(client, a, b).headers["Location"]))
+
+    assert "0 calls planned" in flashed
+    assert db.session.scalar(select(func.count()).select_from(Interaction)) == len(calls) - 1
+    assert flashed.count("planned, then deleted") == 1
+
+
+def test_the_analytics_start_page_links_to_the_customer_stages(client, login_as):
+    login_as("manager")
+    body = page_text(client.get("/analytics/"))
+    assert 'href="/analytics/transitions"' in body and "Customer stages" in body
