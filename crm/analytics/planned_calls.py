@@ -30,6 +30,7 @@ from crm.core import formats
 from crm.core.errors import DomainError
 from crm.core.keys import dialect_insert
 from crm.core.policy import may, require, visible
+from crm.core.text import digits
 from crm.core.timeutil import from_zone, to_zone, user_zone, utcnow
 from crm.extensions import db
 from crm.interactions.services import create_for_owner
@@ -75,12 +76,12 @@ def call_title(source: str, target: str) -> str:
     )
 
 
-def _description(report: Transitions, member) -> str:
+def _description(report: Transitions, source: str, target: str, member) -> str:
     text = _(
         "The client's stage was %(source)s on %(start)s and %(target)s on %(end)s.",
-        source=stage_title(member.source),
+        source=stage_title(source),
         start=formats.fmt_date(report.start),
-        target=stage_title(member.target),
+        target=stage_title(target),
         end=formats.fmt_date(report.end),
     )
     if member.lost_revenue is not None:
@@ -88,23 +89,17 @@ def _description(report: Transitions, member) -> str:
     return text
 
 
-@dataclass
-class _Member:
-    partner_id: int
-    phone: str | None
-    source: str
-    target: str
-    lost_revenue: object
+def _dialable(phone: str | None) -> str:
+    """The number to call, when it is one: a call whose stored phone has too few digits is
+    still planned, with no number (the interactions' rules would refuse that address)."""
+    return phone if phone and len(digits(phone)) >= 3 else ""
 
 
 def plan_calls(actor, report: Transitions, source: str, target: str) -> PlanResult:
     """Plan a call to each client of the cell `source` → `target` (see the module docstring);
     a client planned for this move already gets no second one."""
     require(actor, "analytics.plan_calls")
-    members = [
-        _Member(m.partner_id, m.phone, source, target, m.lost_revenue)
-        for m in cell_partners(report, source, target)
-    ]
+    members = cell_partners(report, source, target)
     ids = [m.partner_id for m in members]
     owner = aliased(User)
     stmt = (
@@ -151,11 +146,11 @@ def plan_calls(actor, report: Transitions, source: str, target: str) -> PlanResu
                         "direction": "outgoing",
                         "title": title,
                         "partner_id": m.partner_id,
-                        "address": m.phone or "",
+                        "address": _dialable(m.phone),
                         "responsible_id": manager.id,
                         "starts_at": call_time(manager),
                         "duration_minutes": CALL_MINUTES,
-                        "description": _description(report, m),
+                        "description": _description(report, source, target, m),
                     },
                 )
                 db.session.execute(

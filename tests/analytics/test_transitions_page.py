@@ -574,3 +574,29 @@ def test_the_analytics_start_page_links_to_the_customer_stages(client, login_as)
     login_as("manager")
     body = page_text(client.get("/analytics/"))
     assert 'href="/analytics/transitions"' in body and "Customer stages" in body
+
+
+def test_a_planned_call_by_hand_number_title_description(app, client, login_as, make_user):
+    """A client buying 600 in January and February 2026, nothing after: regular Z at the end
+    of June (2 months of 12), lost at the end of September (last purchase 7 months back).
+    Lost revenue = R1 / 12 × 3 − R2 = 1200 / 12 × 3 − 0 = 300.00. His phone has no digits:
+    the call is planned without a number."""
+    manager = make_user("manager", name="Ann")
+    product = create_product(commit=False)
+    p = create_partner(
+        code="H1", responsible=manager, phones=["n/a"], created_on=date(2025, 1, 1), commit=False
+    )
+    for day in (date(2026, 1, 15), date(2026, 2, 10)):
+        create_document(p, [600], date=day, product=product, commit=False)
+    db.session.commit()
+    login_as(manager)
+
+    _plan(client, "regular-z", "lost")
+
+    call = db.session.execute(select(Interaction)).scalar_one()
+    assert (call.partner_id, call.responsible_id, call.address) == (p.id, manager.id, "")
+    assert call.title == "Client moved: Regular Z → Lost"
+    assert "Lost revenue: ₽300.00." in call.description
+    assert call.description.startswith(
+        "The client's stage was Regular Z on 30 Jun 2026 and Lost on 30 Sep 2026."
+    )
