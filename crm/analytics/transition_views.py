@@ -182,7 +182,7 @@ def transitions_page():
         name = f"stage-transitions-{flt.from_date.isoformat()}-{flt.to_date.isoformat()}"
         return name, MATRIX_COLUMNS, rows
 
-    return respond_report(
+    response = respond_report(
         "analytics.transitions",
         "analytics/transitions.html",
         "analytics/_transitions_results.html",
@@ -198,6 +198,11 @@ def transitions_page():
         share=share,
         title=_("Customer stages"),
     )
+    if request.args.get("results") and "HX-Push-Url" in response.headers:
+        # The page's own lazy load: the address gets the dates in force without a second
+        # history entry (Back would land on the page that loads and pushes again).
+        response.headers["HX-Replace-Url"] = response.headers.pop("HX-Push-Url")
+    return response
 
 
 # --- a cell's clients -----------------------------------------------------------------------

@@ -229,6 +229,14 @@ def test_results_fragment_shows_the_matrix_with_links_and_colours(client, login_
     )
     body = page_text(response)
     assert response.status_code == 200 and "<html" not in body
+    assert response.headers["HX-Push-Url"].endswith("?from_date=2026-06-30&to_date=2026-09-30")
+    # The page's own lazy load replaces the address instead (no second history entry).
+    lazy = client.get(
+        "/analytics/transitions",
+        query_string={"results": 1},
+        headers={"HX-Request": "true"},
+    )
+    assert "HX-Push-Url" not in lazy.headers and "from_date=" in lazy.headers["HX-Replace-Url"]
     for (a, b), group in want.groupby(["a", "b"]):
         cell = body.split(f'data-cell="{a}:{b}"', 1)[1].split("</td>", 1)[0]
         assert f"source={a}&target={b}" in cell
