@@ -10,7 +10,7 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import bcg_cli, cli, kpi_cli, policy, snapshot_cli, stages_cli
+    from crm.analytics import bcg_cli, cli, kpi_cli, planned_calls, policy, snapshot_cli, stages_cli
     from crm.analytics.home import WIDGET
     from crm.analytics.jobs import take_missing_snapshots
     from crm.analytics.snapshots import merge_snapshot_rows
@@ -29,9 +29,17 @@ def _setup(state):
     register_merge_hook(state, merge_snapshot_rows)
     every = int(state.app.config.get("ANALYTICS_SNAPSHOT_CHECK_SECONDS", 3600))
     register_periodic(state, PeriodicJob("analytics-snapshots", take_missing_snapshots, every))
+    register_merge_hook(state, planned_calls.merge_planned_calls)
 
 
 bp.record_once(_setup)
 
 # The routes attach to bp.
-from crm.analytics import abc_views, bcg_views, kpi_views, snapshot_views, views  # noqa: E402,F401
+from crm.analytics import (  # noqa: E402,F401
+    abc_views,
+    bcg_views,
+    kpi_views,
+    snapshot_views,
+    transition_views,
+    views,
+)

@@ -73,3 +73,39 @@ class SnapshotRun(db.Model):
     rows: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (UniqueConstraint("kind", "period", name="uq_analytics_snapshot_run"),)
+
+
+class PlannedCall(db.Model):
+    """That a call to a client was planned from a cell of the transition report: the move
+    (month ends `from_date` → `to_date`, stage `source` → `target`) and the interaction made
+    for it. The unique key makes the batch idempotent: pressing "plan calls" again, or twice
+    at once, plans nothing new for a client already planned for that move. The row stays when
+    its interaction is deleted (someone decided against that call; a new batch does not bring
+    it back)."""
+
+    __tablename__ = "analytics_planned_call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_date: Mapped[date]
+    to_date: Mapped[date]
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interaction.id", ondelete="SET NULL")
+    )
+    planned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "from_date",
+            "to_date",
+            "source",
+            "target",
+            "partner_id",
+            name="uq_analytics_planned_call",
+        ),
+        Index("ix_analytics_planned_call_partner", "partner_id"),
+        Index("ix_analytics_planned_call_interaction", "interaction_id"),
+    )

@@ -102,8 +102,12 @@ def _int_or_none(value, field: str, errors: FieldErrors) -> int | None:
     return None
 
 
-def clean_interaction(actor, data: dict, *, interaction: Interaction | None = None) -> dict:
-    """Check `data` (Python values, UTC datetimes) and return the values to store."""
+def clean_interaction(
+    actor, data: dict, *, interaction: Interaction | None = None, assigning: bool = False
+) -> dict:
+    """Check `data` (Python values, UTC datetimes) and return the values to store.
+    `assigning`: the caller has already allowed `actor` to make someone else responsible
+    (a batch planned from a report, see `create_for_owner`)."""
     errors = FieldErrors()
     current = _snapshot(interaction) if interaction is not None else {}
 
@@ -154,7 +158,7 @@ def clean_interaction(actor, data: dict, *, interaction: Interaction | None = No
     if responsible_id is None:
         responsible_id = interaction.responsible_id if interaction else actor.id
     owner = interaction.responsible_id if interaction else actor.id
-    if responsible_id != owner and not may(actor, "records.assign"):
+    if responsible_id != owner and not (assigning or may(actor, "records.assign")):
         errors.add("responsible_id", _("Only an admin can make someone else responsible."))
     user = db.session.get(User, responsible_id)
     if user is None or not user.active or not may(user, "records.own"):
@@ -367,6 +371,25 @@ def create_interaction(actor, data: dict, participants: list[dict] | None = None
     ):
         # The reply is the follow-up the parent waited for.
         _change(actor, parent, {"follow_up_at": None}, summary="answered by a follow-up")
+    audit.record(actor, "create", i, summary=f"{i.kind_title}: {i.display_title}"[:500])
+    db.session.flush()
+    return i
+
+
+def create_for_owner(actor, data: dict) -> Interaction:
+    """Create an interaction for its responsible user on behalf of a workflow that has already
+    checked `actor`'s right to plan it (analytics' batch of calls from the transition report,
+    which marketers may plan for the clients' managers): neither `interaction.create` nor
+    `records.assign` is asked of `actor`; the responsible user must still be an active owner,
+    the partner one `actor` may see, and every other rule of `clean_interaction` holds."""
+    # A new thread: a batch answers no earlier interaction.
+    values = clean_interaction(actor, {**data, "parent_id": None}, assigning=True)
+    i = Interaction()
+    _apply(i, values)
+    sync_derived(i)
+    db.session.add(i)
+    db.session.flush()
+    _attach_to_chain(i, None)
     audit.record(actor, "create", i, summary=f"{i.kind_title}: {i.display_title}"[:500])
     db.session.flush()
     return i
