@@ -10,9 +10,10 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import cli, kpi_cli, policy, stages_cli
+    from crm.analytics import cards, cli, kpi_cli, policy, stages_cli
 
     policy.register(state)
+    cards.register(state)
     register_nav(state, "analytics.index", _l("Analytics"), 36)
     cli.register()
     kpi_cli.register()
