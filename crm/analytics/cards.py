@@ -121,7 +121,7 @@ PARTNER_STAGE_FILTER = ExtraFilter(
         _lp("client stage", "Stage"),
         list(STAGE_TITLES.items()),
         id="f-stage",
-        blank=_l("Any stage"),
+        blank=_lp("client stage", "Any stage"),
         message=_l("Unknown stage {value} ignored."),
         cut=20,
     ),
