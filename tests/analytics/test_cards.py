@@ -201,3 +201,18 @@ def test_anonymous_is_sent_to_sign_in(client, world):
     for url in (f"/partners/{world['alfa'].id}?tab=analytics", "/sales/products/?abc_xyz=AX"):
         response = client.get(url)
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_classes_and_stages_in_russian(login_as, client, world):
+    login_as("admin", locale="ru")
+    card = text(client.get(f"/partners/{world['alfa'].id}"))
+    assert "Класс ABC/XYZ" in card and "Регулярный X" in card and "Классы и стадии" in card
+    assert "снимок за октябрь 2026" in card.lower()
+    listing = text(client.get("/partners/"))
+    assert "Любой класс ABC/XYZ" in listing and "Любая стадия" in listing
+    assert "Потерян" in listing
+    bad = html.unescape(text(client.get("/partners/?stage=asleep")))
+    assert "Неизвестная стадия 'asleep' пропущена." in bad
+    product = text(client.get(f"/sales/products/{world['milk'].id}"))
+    assert "Класс ABC/XYZ по месяцам" in product and "Остатки по складам" in product
+    assert "Артикул" in text(client.get("/sales/products/"))
