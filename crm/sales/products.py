@@ -68,18 +68,14 @@ def product_rows(ids: list[int]) -> list[ProductRow]:
     """The rows of the products `ids`, in that order, with their stock over every warehouse."""
     if not ids:
         return []
-    stock = dict(
-        (pid, (qty, value))
-        for pid, qty, value in db.session.execute(
-            select(
-                StockBalance.product_id,
-                func.sum(StockBalance.quantity),
-                func.sum(StockBalance.value),
-            )
-            .where(StockBalance.product_id.in_(ids))
-            .group_by(StockBalance.product_id)
+    sums = db.session.execute(
+        select(
+            StockBalance.product_id, func.sum(StockBalance.quantity), func.sum(StockBalance.value)
         )
+        .where(StockBalance.product_id.in_(ids))
+        .group_by(StockBalance.product_id)
     )
+    stock = {pid: (qty, value) for pid, qty, value in sums}
     rows = {}
     found = db.session.execute(
         select(
