@@ -99,7 +99,7 @@ def product_section(product) -> str:
 def _class_field():
     return ChoiceField(
         _l("ABC/XYZ class"),
-        [(c, c) for c in q.CLASSES],
+        [(c, f"ABC/XYZ: {c}") for c in q.CLASSES],  # the chosen option alone says what it is
         id="f-abc-xyz",
         blank=_l("Any ABC/XYZ class"),
         message=_l("Unknown ABC/XYZ class {value} ignored."),
