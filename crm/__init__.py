@@ -13,6 +13,7 @@ from crm import extensions as ext
 from crm.config import settings_from_env
 from crm.core import formats, i18n
 from crm.core.params import URL_CONVERTERS
+from crm.core.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,3 +129,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
+        # SQLite's lower() folds ASCII only: searches that must find "Молоко" by "молоко"
+        # compare crm_fold(column) (crm.sales.products.folded).
+        dbapi_connection.create_function("crm_fold", 1, fold, deterministic=True)

@@ -10,7 +10,16 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 
 def _setup(state):
-    from crm.analytics import bcg_cli, cli, kpi_cli, planned_calls, policy, snapshot_cli, stages_cli
+    from crm.analytics import (
+        bcg_cli,
+        cards,
+        cli,
+        kpi_cli,
+        planned_calls,
+        policy,
+        snapshot_cli,
+        stages_cli,
+    )
     from crm.analytics.home import WIDGET
     from crm.analytics.jobs import take_missing_snapshots
     from crm.analytics.snapshots import merge_snapshot_rows
@@ -19,6 +28,7 @@ def _setup(state):
     from crm.partners.services import register_merge_hook
 
     policy.register(state)
+    cards.register(state)
     register_nav(state, "analytics.index", _l("Analytics"), 36)
     cli.register()
     kpi_cli.register()

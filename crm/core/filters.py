@@ -9,12 +9,20 @@ After reading, each field's value is the form's attribute of that name (`flt.sor
 as the queries and templates read it; the field itself, to draw a control, is `flt["sort"]`.
 `params(**changes)` gives the query-string arguments for links (defaults left out), so a
 pager, a sort link and the URL pushed by HTMX all say the same thing.
+
+A list in a lower domain may take filters from higher ones (the partner list filtered by an
+analytics class): it names a registry of `ExtraFilter`s in `extra_filters`, and each entry
+adds a field and the SQL condition of its value, without the list importing the higher domain.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, ClassVar
 
+from flask import has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -32,6 +40,7 @@ from crm.core.params import (
     parse_id,
     parse_int,
 )
+from crm.core.registry import RegistryKey
 from crm.core.text import CONTROL_CHARS
 
 # PostgreSQL refuses NUL in text, and no search or name holds other control characters.
@@ -345,6 +354,22 @@ class WholeNumberField(FilterField, wt.IntegerField):
             raise Ignored(self.message(raw)) from None
 
 
+@dataclass(frozen=True)
+class ExtraFilter:
+    """A filter a higher domain adds to a lower domain's list through the list's registry.
+
+    `field` is an unbound filter field (`ChoiceField(_l("Class"), ...)` outside a class), bound
+    under the name `key` (the attribute and the query-string parameter); `clause(value)` is the
+    SQL condition of a value other than the field's default, on the list's own rows (e.g.
+    `Partner.id.in_(...)`); `visible(user)` says who gets the filter."""
+
+    key: str
+    field: Any
+    clause: Callable[[Any], Any]
+    order: int = 100
+    visible: Callable[[Any], bool] = lambda user: True  # noqa: E731
+
+
 def _pairs(choices) -> list[tuple[str, str]]:
     return list(choices.items()) if isinstance(choices, dict) else list(choices)
 
@@ -356,11 +381,21 @@ class ListFilter(Form):
     class Meta:
         csrf = False
 
+    # The registry of the filters higher domains add to this list (None: none can).
+    extra_filters: ClassVar[RegistryKey[ExtraFilter] | None] = None
+
     def __init__(self, args=None, **values):
         """`args`: the query string (request.args or a mapping). `values`: query-string values
         by parameter name, as if they were in it (`PartnerFilter(city="Москва")` reads
         `?city=Москва`); a name the filter does not have is an error, never silently
         ignored."""
+        self.extras = self._extras()
+        if self.extras:
+            declared = type(self)._unbound_fields
+            taken = {name for name, _ in declared} & {e.key for e in self.extras}
+            if taken:
+                raise ValueError(f"{type(self).__name__} already has a filter {sorted(taken)}")
+            self._unbound_fields = [*declared, *((e.key, e.field) for e in self.extras)]
         formdata = _as_multidict(args)
         if values:
             formdata = MultiDict(formdata)
@@ -386,6 +421,31 @@ class ListFilter(Form):
     @classmethod
     def from_args(cls, args, *more, **values):
         return cls(args, *more, **values)
+
+    def _extras(self) -> list[ExtraFilter]:
+        """The registered extra filters the signed-in user gets (all of them without one)."""
+        if self.extra_filters is None or not has_app_context():
+            return []
+        user = None
+        if has_request_context():
+            from flask_login import current_user
+
+            user = current_user if current_user.is_authenticated else None
+        return [e for e in self.extra_filters.of() if user is None or e.visible(user)]
+
+    @property
+    def extra_fields(self) -> list:
+        """The fields of the extra filters, to draw their controls."""
+        return [self[e.key] for e in self.extras]
+
+    def extra_clauses(self) -> list:
+        """The SQL conditions of the extra filters that narrow the list."""
+        out = []
+        for e in self.extras:
+            value = getattr(self, e.key)
+            if value is not None and value != self[e.key].default and value != "":
+                out.append(e.clause(value))
+        return out
 
     def check(self) -> None:
         """Rules between fields: change values, append to `problems`."""

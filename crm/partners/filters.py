@@ -1,7 +1,8 @@
 """The partner list's filter, search, sort and page, declared as a list filter (crm.core.filters).
 
 Bad values never raise: they are dropped and reported, so a hand-edited URL shows a message
-instead of a 500.
+instead of a 500. Higher domains add filters (an analytics class, a stage) with
+`register_list_filter` from their blueprint's setup, so the partner package never imports them.
 """
 
 from __future__ import annotations
@@ -14,12 +15,22 @@ from flask_babel import lazy_pgettext
 from crm.core.filters import (
     MAX_QUERY,
     ChoiceField,
+    ExtraFilter,
     IdField,
     ListFilter,
     PageField,
     SearchField,
 )
+from crm.core.registry import RegistryKey
 from crm.partners.labels import ROLE_TITLES
+
+# Filters of the partner list added by higher domains; `clause(value)` is a condition on Partner.
+LIST_FILTERS: RegistryKey[ExtraFilter] = RegistryKey("crm.partner_list_filters")
+
+
+def register_list_filter(state_or_app, entry: ExtraFilter) -> None:
+    LIST_FILTERS.register(state_or_app, entry)
+
 
 SORTS = {
     "name": lazy_pgettext("partner field", "Name"),
@@ -32,6 +43,8 @@ SORTS = {
 
 
 class PartnerFilter(ListFilter):
+    extra_filters = LIST_FILTERS
+
     q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
     role = ChoiceField(
         _l("Role"),

@@ -77,6 +77,8 @@ def partner_list_stmt(user, flt: PartnerFilter, search: bool = True) -> Select:
         )
     if flt.city:
         stmt = stmt.where(Partner.city_norm == fold(flt.city))
+    for clause in flt.extra_clauses():
+        stmt = stmt.where(clause)
     return stmt
 
 

@@ -16,12 +16,15 @@ def _setup(state):
     from crm.partners.card import register_fact
     from crm.partners.services import register_merge_hook
     from crm.partners.tabs import PartnerTab, register_tab
+    from crm.sales import policy
     from crm.sales.card import FACT
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.home import WIDGET
     from crm.sales.services import renumber_payments_for_merge
     from crm.sales.views import purchases_tab
 
+    policy.register(state)
+    register_nav(state, "sales.products", _l("Products"), 12)
     register_nav(state, "sales.receivables", _l("Receivables"), 40)
     register_tab(state, PartnerTab("purchases", _l("Purchases"), purchases_tab, 30))
     register_merge_hook(state, renumber_payments_for_merge)
@@ -34,4 +37,4 @@ def _setup(state):
 bp.record_once(_setup)
 bp.record_once(lambda s: register_demo_step(s, 30, make_sales_demo))
 
-from crm.sales import views  # noqa: E402,F401  (routes attach to bp)
+from crm.sales import product_views, views  # noqa: E402,F401  (routes attach to bp)

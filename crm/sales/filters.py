@@ -1,4 +1,5 @@
-"""The receivables report's filter (as-of date, manager, sort, page), declared as a list filter
+"""The filters of the receivables report (as-of date, manager, sort, page) and of the product
+list (search, group, sort, page, and what higher domains add), declared as list filters
 (crm.core.filters).
 
 Bad values never raise: they are replaced by the default and reported, so a hand-edited URL
@@ -13,7 +14,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
-from crm.core.filters import ChoiceField, DateField, IdField, ListFilter, PageField
+from crm.core.filters import (
+    MAX_QUERY,
+    ChoiceField,
+    DateField,
+    IdField,
+    ListFilter,
+    PageField,
+    SearchField,
+)
+from crm.sales.product_card import LIST_FILTERS as PRODUCT_LIST_FILTERS
 
 SORTS = {
     "-debt": _l("Debt, largest first"),
@@ -78,3 +88,35 @@ class ReceivablesFilter(ListFilter):
     def sorted_by(self, field_name: str) -> str:
         """The sort a column header links to: largest first, or the reverse when it is on."""
         return field_name if self.sort == f"-{field_name}" else f"-{field_name}"
+
+
+PRODUCT_SORTS = {
+    "name": _lp("product field", "Name"),
+    "-name": _l("Name (Z–A)"),
+    "sku": _l("SKU"),
+}
+
+
+class ProductFilter(ListFilter):
+    """The product list: search in SKU and name, product group, extra filters, sort, page."""
+
+    extra_filters = PRODUCT_LIST_FILTERS
+
+    q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
+    group = IdField(
+        _l("Product group"),
+        keywords=("none",),
+        as_text=True,
+        id="f-group",
+        message=_l("Unknown product group ignored."),
+        fixed=[("", _l("Any group")), ("none", _l("No group"))],
+    )
+    sort = ChoiceField(
+        _l("Sort"),
+        PRODUCT_SORTS,
+        default="name",
+        active=False,
+        id="f-sort",
+        message=_l("Unknown sort order {value} ignored."),
+    )
+    page = PageField(_l("Page"))

@@ -98,6 +98,8 @@ ARG_NAMES = [
     "reason",
     "stale",
     "from_interaction",
+    "abc_xyz",
+    "stage",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -143,6 +145,7 @@ def world(app, make_user, make_partner):
         "partner_code": partner.code,
         "name": person.name,
         "sku": product.sku,
+        "product_id": product.id,
         "warehouse": "Main",
         "doc_no": doc.doc_no,
         "id": payment.id,

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from crm.core.filters import (
     ChoiceField,
     DateField,
+    ExtraFilter,
     FlagField,
     IdField,
     ListFilter,
@@ -23,6 +24,7 @@ from crm.core.filters import (
     WholeNumberField,
 )
 from crm.core.params import parse_text
+from crm.core.registry import RegistryKey
 
 
 class Things(ListFilter):
@@ -273,3 +275,77 @@ def test_values_given_by_name_read_as_the_query_string_and_unknown_names_are_ref
     assert (by_name.q, by_name.city) == (from_query.q, from_query.city) == ("ромаш", "Москва")
     with pytest.raises(TypeError, match="no filter"):
         PartnerFilter(town="Москва")
+
+
+# --- filters added by higher domains (ListFilter.extra_filters) -----------------------------
+
+EXTRAS: RegistryKey[ExtraFilter] = RegistryKey("tests.things_extra_filters")
+
+
+class ExtendedThings(ListFilter):
+    extra_filters = EXTRAS
+
+    q = SearchField("Search", id="q")
+    page = PageField("Page")
+
+
+@pytest.fixture
+def extras(app):
+    registry = EXTRAS.of(app)
+    registry.add(
+        ExtraFilter(
+            "size",
+            ChoiceField("Size", {"s": "Small", "l": "Large"}, blank="Any size", id="f-size"),
+            lambda value: f"size = {value}",
+            20,
+        )
+    )
+    registry.add(
+        ExtraFilter(
+            "hidden",
+            ChoiceField("Hidden", {"y": "Yes"}, id="f-hidden"),
+            lambda value: f"hidden = {value}",
+            10,
+            lambda user: False,
+        )
+    )
+    yield registry
+    app.extensions.pop(EXTRAS.name)
+
+
+def test_an_extra_filter_reads_reports_and_gives_its_condition(app, extras):
+    flt = ExtendedThings(MultiDict({"size": "l", "q": "x", "hidden": "y"}))
+    # no one signed in (a CLI, a job): every extra filter is there
+    assert [e.key for e in flt.extras] == ["hidden", "size"]
+    assert flt.size == "l" and flt.active and flt.active_count == 3
+    assert flt.extra_clauses() == ["hidden = y", "size = l"]
+    assert flt.params(page=2) == {"q": "x", "page": "2", "hidden": "y", "size": "l"}
+    bad = ExtendedThings(MultiDict({"size": "xl"}))
+    assert bad.size == "" and bad.problems == ["Unknown value 'xl' ignored."]
+    assert bad.extra_clauses() == [] and not bad.active
+    assert [f.id for f in bad.extra_fields] == ["f-hidden", "f-size"]
+
+
+def test_an_extra_filter_the_user_may_not_use_is_left_out(app, extras, make_user):
+    from flask import g, request
+
+    with app.test_request_context("/?hidden=y&size=s"):
+        g._login_user = make_user("viewer")  # signed in, as Flask-Login keeps it
+        flt = ExtendedThings(request.args)
+        assert [e.key for e in flt.extras] == ["size"]
+        assert flt.extra_clauses() == ["size = s"]
+        assert "hidden" not in flt.params()
+
+
+def test_an_extra_filter_may_not_take_a_declared_name(app):
+    EXTRAS.of(app).add(ExtraFilter("q", ChoiceField("Q", {"a": "A"}), lambda v: v))
+    try:
+        with pytest.raises(ValueError, match="already has a filter"):
+            ExtendedThings(MultiDict())
+    finally:
+        app.extensions.pop(EXTRAS.name)
+
+
+def test_a_list_without_a_registry_has_no_extra_filters(app):
+    flt = Things(MultiDict())
+    assert flt.extras == [] and flt.extra_fields == [] and flt.extra_clauses() == []

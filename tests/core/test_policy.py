@@ -41,6 +41,7 @@ ROLE_ONLY = {
     "analytics.reports": (T, T, T, T),
     "analytics.plan_calls": (T, T, T, F),
     "analytics.recompute": (T, F, T, F),
+    "product.view": (T, T, T, T),
 }
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.

@@ -61,6 +61,14 @@ def test_a_second_app_gets_the_same_tabs_and_calendar_sources_once(app):
     other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
     tabs = [t.key for t in TABS.of(other)]
-    assert tabs == ["summary", "contacts", "interactions", "deals", "purchases", "history"]
+    assert tabs == [
+        "summary",
+        "contacts",
+        "interactions",
+        "deals",
+        "purchases",
+        "analytics",
+        "history",
+    ]
     assert tabs == [t.key for t in TABS.of(app)]
     assert [s.key for s in SOURCES.of(other)] == ["interactions", "deals"]
