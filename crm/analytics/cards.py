@@ -10,30 +10,19 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
 from crm.analytics import card_queries as q
-from crm.analytics.stages import LOST, ONE_TIME, POTENTIAL, REGULAR_X, REGULAR_Y, REGULAR_Z
+from crm.analytics.stage_labels import STAGE_TITLES, stage_title
+from crm.analytics.stages import NEW
 from crm.core.filters import ChoiceField, ExtraFilter
 from crm.core.policy import may
 from crm.partners.models import Partner
 from crm.sales.models import Product
 
-STAGE_TITLES = {
-    POTENTIAL: _lp("client stage", "Potential"),
-    ONE_TIME: _lp("client stage", "One-time"),
-    REGULAR_X: _lp("client stage", "Regular X"),
-    REGULAR_Y: _lp("client stage", "Regular Y"),
-    REGULAR_Z: _lp("client stage", "Regular Z"),
-    LOST: _lp("client stage", "Lost"),
-}
 # The classes worth a highlight: the steady bulk of the money, and the unsteady tail.
 STRONG, WEAK = {"AX", "AY", "BX"}, {"CY", "CZ"}
 
 
 def readers(user) -> bool:
     return may(user, "analytics.reports")
-
-
-def stage_title(stage: str | None) -> str:
-    return str(STAGE_TITLES.get(stage, stage or ""))
 
 
 def partner_fact(partner) -> str:
@@ -119,7 +108,7 @@ PARTNER_STAGE_FILTER = ExtraFilter(
     "stage",
     ChoiceField(
         _lp("client stage", "Stage"),
-        list(STAGE_TITLES.items()),
+        [(code, title) for code, title in STAGE_TITLES.items() if code != NEW],
         id="f-stage",
         blank=_lp("client stage", "Any stage"),
         message=_l("Unknown stage {value} ignored."),

@@ -6,25 +6,13 @@ from __future__ import annotations
 
 from flask import current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext as _lp
 
 from crm.analytics.snapshot_queries import latest_stage_dates, moved_down
-from crm.analytics.stages import LOST, NEW, ONE_TIME, POTENTIAL, REGULAR_X, REGULAR_Y, REGULAR_Z
+from crm.analytics.stage_labels import STAGE_TITLES
 from crm.core.policy import may_open
 from crm.dashboard.widgets import Day, HomeWidget
 
 LIMIT = 7
-
-# "client stage" context: "New"/"Lost" name a deal's or an import row's state elsewhere.
-STAGE_TITLES = {
-    NEW: _lp("client stage", "New"),
-    POTENTIAL: _lp("client stage", "Potential"),
-    ONE_TIME: _lp("client stage", "One-time"),
-    REGULAR_X: _lp("client stage", "Regular X"),
-    REGULAR_Y: _lp("client stage", "Regular Y"),
-    REGULAR_Z: _lp("client stage", "Regular Z"),
-    LOST: _lp("client stage", "Lost"),
-}
 
 
 def moved_down_widget(day: Day) -> str:
