@@ -428,8 +428,10 @@ def test_cron_process_enqueues_the_reminders_for_the_worker(rq_app, manager, rom
     try:
         deadline = time.monotonic() + 30
         # Each periodic job once: every notification producer (the reminders, other domains'
-        # ones), and the sweep of jobs whose worker died.
-        expected = len(producers(rq_app)) + 1
+        # ones), the other periodic jobs (crm.core.periodic) and the sweep of dead workers' jobs.
+        from crm.core.periodic import periodic_jobs
+
+        expected = len(producers(rq_app)) + len(periodic_jobs(rq_app)) + 1
         while queue.count < expected and time.monotonic() < deadline and cron.poll() is None:
             time.sleep(0.2)
         job_ids = queue.job_ids
