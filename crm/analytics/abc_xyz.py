@@ -25,7 +25,7 @@ from crm.core.errors import DomainError
 from crm.extensions import db
 from crm.partners.models import Partner
 from crm.sales.models import Product, SalesDocument, SalesLine
-from crm.sales.summaries import product_months
+from crm.sales.summaries import partner_months, product_months
 
 OBJECTS = ("products", "partners")
 METRICS = ("revenue", "profit", "quantity", "sales")
@@ -167,8 +167,9 @@ def grouped_rows(
     document's; the product group is the product's.
 
     Where it reads (the same sums, fewer rows): partners without a product group scope from the
-    documents' summaries; products without a document scope, by month or quarter, from the
-    product × month summary (crm.sales.summaries); anything else from the lines."""
+    documents' summaries (by month or quarter without a document scope: from the partner ×
+    month summary); products without a document scope, by month or quarter, from the product ×
+    month summary (crm.sales.summaries); anything else from the lines."""
     doc_scope = {
         SalesDocument.organization_id: organization_id,
         SalesDocument.department_id: department_id,
@@ -177,6 +178,8 @@ def grouped_rows(
     }
     scoped = any(v is not None for v in doc_scope.values())
     if of == "partners" and product_group_id is None:
+        if not scoped and bucket in ("month", "quarter"):
+            return _from_partner_months(date_from, date_to, metrics, bucket)
         return _from_documents(date_from, date_to, metrics, bucket, doc_scope)
     if of == "products" and not scoped and bucket in ("month", "quarter"):
         return _from_product_months(date_from, date_to, metrics, bucket, product_group_id)
@@ -210,9 +213,20 @@ def _from_documents(date_from, date_to, metrics, bucket, doc_scope):
 
 def _from_product_months(date_from, date_to, metrics, bucket, product_group_id):
     """Per product × bucket from the product × month rows (months folded into quarters here)."""
-    position = {"revenue": 2, "profit": 3, "quantity": 4}
+    rows = product_months(date_from, date_to, product_group_id=product_group_id)
+    return _fold(rows, metrics, bucket)
+
+
+def _from_partner_months(date_from, date_to, metrics, bucket):
+    """Per partner × bucket from the partner × month rows."""
+    return _fold(partner_months(date_from, date_to), metrics, bucket)
+
+
+def _fold(rows, metrics, bucket):
+    """(object, month, revenue, profit, quantity[, documents]) rows summed per object × bucket."""
+    position = {"revenue": 2, "profit": 3, "quantity": 4, "sales": 5}
     out: dict[tuple[int, date], list] = {}
-    for row in product_months(date_from, date_to, product_group_id=product_group_id):
+    for row in rows:
         key = (row[0], bucket_start(row[1], bucket))
         sums = out.setdefault(key, [ZERO] * len(metrics))
         for k, metric in enumerate(metrics):

@@ -156,9 +156,41 @@ class SalesProductMonth(db.Model):
     )
 
 
+class SalesPartnerMonth(db.Model):
+    """A partner's sales in a calendar month, kept by crm.sales.summaries from the documents'
+    summaries as SalesProductMonth is (the same marks): analytics of partners over whole months
+    read these. `documents`: documents with lines; `purchase_lines`: lines with amount > 0."""
+
+    __tablename__ = "sales_partner_month"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    profit: Mapped[Decimal] = mapped_column(Numeric(16, 2))  # as SalesDocument.profit_total
+    quantity: Mapped[Decimal] = mapped_column(Numeric(16, 3))
+    documents: Mapped[int]
+    purchase_lines: Mapped[int]
+
+    __table_args__ = (
+        Index(
+            "ix_sales_partner_month_month",
+            "month",
+            "partner_id",
+            "revenue",
+            "profit",
+            "quantity",
+            "documents",
+            "purchase_lines",
+        ),
+    )
+
+
 class SalesDirtyMonth(db.Model):
-    """A month (its first day) whose lines changed since its SalesProductMonth rows were summed;
-    readers take such a month from the lines, `refresh_product_months` sums it again."""
+    """A month (its first day) whose lines changed since its SalesProductMonth and
+    SalesPartnerMonth rows were summed; readers take such a month from the lines (documents),
+    `refresh_months` sums it again."""
 
     __tablename__ = "sales_dirty_month"
 

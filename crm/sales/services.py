@@ -17,6 +17,7 @@ from crm.extensions import db
 from crm.sales.models import Payment, SalesDocument, SalesLine
 from crm.sales.summaries import BATCH as SUMMARY_BATCH
 from crm.sales.summaries import (
+    drop_partner_months,
     mark_document_months,
     mark_months,
     recompute_documents,
@@ -160,6 +161,13 @@ def recompute_document_totals(document_ids: Iterable[int], batch_size: int = SUM
     """Set each document's total (and the rest of its summary, crm.sales.summaries) from its
     lines; returns how many documents changed; documents already right are not touched."""
     return recompute_documents(document_ids, batch_size)
+
+
+def prepare_sales_for_merge(other_id: int, survivor_id: int) -> None:
+    """Before partner `other_id` is merged into `survivor_id` (its rows re-pointed): payments
+    renumbered, monthly summary rows dropped and their months marked."""
+    renumber_payments_for_merge(other_id, survivor_id)
+    drop_partner_months(other_id)
 
 
 def renumber_payments_for_merge(other_id: int, survivor_id: int) -> None:

@@ -1,13 +1,14 @@
 """Summaries of the sales lines that analytics read instead of the lines (3,000,000 lines are
 too many to group on every report): owns the documents' summary columns beside `total`
-(gross profit, Σ quantity, the number of lines and of purchase lines) and the product × month table
-`sales_product_month` with its list of months to sum again (`sales_dirty_month`).
+(gross profit, Σ quantity, the number of lines and of purchase lines), the product × month and
+partner × month tables and their list of months to sum again (`sales_dirty_month`).
 
 The document columns are exact at every commit: the services that write lines recompute them
 with the total. The product × month rows are summed per month: a write marks the months of the
 lines it changed (in its own transaction, so a mark is never lost), and `product_months` reads
-a marked month from the lines until `refresh_product_months` (after an import, and from a
-periodic job) sums it again. So every reader sees the lines as they are."""
+a marked month from the lines until `refresh_months` (after an import, and from a periodic job)
+sums it again. The partner × month table `sales_partner_month` is kept the same way from the
+documents' summaries. So every reader sees the lines as they are."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from crm.sales.models import (
     SalesDirtyMonth,
     SalesDocument,
     SalesLine,
+    SalesPartnerMonth,
     SalesProductMonth,
 )
 
@@ -157,8 +159,30 @@ def dirty_months() -> list[date]:
     )
 
 
+def _partner_sums(doc):
+    """The partner × month sums over documents (`doc`: the table's columns)."""
+    return (
+        func.round(func.sum(doc.total), 2),
+        func.round(func.sum(doc.profit_total), 2),
+        func.round(func.sum(doc.quantity_total), 3),
+        func.count(),
+        func.sum(doc.purchase_lines),
+    )
+
+
 def _sum_month(month: date) -> None:
-    """Replace the month's product rows by the sums of its lines."""
+    """Replace the month's product rows by the sums of its lines, and its partner rows by the
+    sums of its documents' summaries (documents with lines)."""
+    doc = SalesDocument.__table__.c
+    db.session.execute(delete(SalesPartnerMonth).where(SalesPartnerMonth.month == month))
+    db.session.execute(
+        insert(SalesPartnerMonth).from_select(
+            ["partner_id", "month", "revenue", "profit", "quantity", "documents", "purchase_lines"],
+            select(doc.partner_id, literal(month, Date), *_partner_sums(doc))
+            .where(doc.date >= month, doc.date <= month_end(month), doc.line_count > 0)
+            .group_by(doc.partner_id),
+        )
+    )
     line = SalesLine.__table__.c
     db.session.execute(delete(SalesProductMonth).where(SalesProductMonth.month == month))
     grouped = (
@@ -180,7 +204,7 @@ def _sum_month(month: date) -> None:
     )
 
 
-def refresh_product_months() -> int:
+def refresh_months() -> int:
     """Sum every marked month again and clear its mark; returns how many months were summed.
     Each month is its own transaction (the caller's session commits per month): a long refresh
     never holds the whole table. On PostgreSQL a month marked by a writer that has not
@@ -208,9 +232,10 @@ def rebuild() -> None:
     recompute_documents(ids)
     days = db.session.execute(select(SalesLine.date).distinct()).scalars().all()
     db.session.execute(delete(SalesProductMonth))
+    db.session.execute(delete(SalesPartnerMonth))
     mark_months(days)
     db.session.commit()
-    refresh_product_months()
+    refresh_months()
 
 
 def _months(date_from: date, date_to: date) -> list[date]:
@@ -250,6 +275,58 @@ def product_months(
     if ranges:
         rows.extend(_lines_by_month(ranges, in_group))
     return rows
+
+
+def partner_months(date_from: date, date_to: date) -> list[tuple]:
+    """(partner_id, month's first day, revenue, gross profit, quantity, documents, purchase
+    lines) per partner × month with documents (with lines) dated in [date_from, date_to]:
+    whole unmarked months from the summary, the rest from the documents' summaries."""
+    if date_from > date_to:
+        return []
+    months = _months(date_from, date_to)
+    marked = set(dirty_months())
+    whole = [m for m in months if m >= date_from and month_end(m) <= date_to and m not in marked]
+    rows: list[tuple] = []
+    if whole:
+        s = SalesPartnerMonth
+        q = select(
+            s.partner_id, s.month, s.revenue, s.profit, s.quantity, s.documents, s.purchase_lines
+        ).where(s.month.in_(whole))
+        rows.extend(db.session.execute(q).all())
+    ranges = _merge(
+        [(max(m, date_from), min(month_end(m), date_to)) for m in months if m not in whole]
+    )
+    if ranges:
+        doc = SalesDocument.__table__.c
+        month = bucket_sql(doc.date, "month", db.session.get_bind().dialect.name).label("month")
+        revenue, profit, quantity, documents, buys = _partner_sums(doc)
+        q = (
+            select(
+                doc.partner_id,
+                month,
+                type_coerce(revenue, Numeric(18, 2)),
+                type_coerce(profit, Numeric(18, 2)),
+                type_coerce(quantity, Numeric(18, 3)),
+                documents,
+                buys,
+            )
+            .where(or_(*(and_(doc.date >= a, doc.date <= b) for a, b in ranges)))
+            .where(doc.line_count > 0)
+            .group_by(doc.partner_id, month)
+        )
+        rows.extend((r[0], as_date(r[1]), *r[2:]) for r in db.session.execute(q))
+    return rows
+
+
+def drop_partner_months(partner_id: int) -> None:
+    """Before a merge re-points the partner's documents to another: its monthly rows go (they
+    would collide with the survivor's) and their months are marked, so the survivor's months
+    are read from the documents until they are summed again."""
+    months = db.session.execute(
+        select(SalesPartnerMonth.month).where(SalesPartnerMonth.partner_id == partner_id)
+    ).scalars()
+    mark_months(list(months))
+    db.session.execute(delete(SalesPartnerMonth).where(SalesPartnerMonth.partner_id == partner_id))
 
 
 def _merge(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:

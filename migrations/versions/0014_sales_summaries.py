@@ -1,6 +1,6 @@
 """Sales summaries for analytics: the documents' gross profit, Σ quantity, number of lines and of
 purchase lines beside their total (filled here from the lines), covering indexes, and the
-product × month table with its list of months to sum again (every month with lines starts in
+product × month and partner × month tables with its list of months to sum again (every month with lines starts in
 it: readers take those months from the lines until the summary job sums them)
 
 Revision ID: 0014_sales_summaries
@@ -46,6 +46,30 @@ def upgrade():
         batch_op.create_index(
             "ix_sales_product_month_month",
             ["month", "product_id", "revenue", "profit", "quantity"],
+            unique=False,
+        )
+
+    op.create_table(
+        "sales_partner_month",
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("revenue", sa.Numeric(precision=16, scale=2), nullable=False),
+        sa.Column("profit", sa.Numeric(precision=16, scale=2), nullable=False),
+        sa.Column("quantity", sa.Numeric(precision=16, scale=3), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
+        sa.Column("purchase_lines", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"],
+            ["partner.id"],
+            name=op.f("fk_sales_partner_month_partner_id_partner"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("partner_id", "month", name=op.f("pk_sales_partner_month")),
+    )
+    with op.batch_alter_table("sales_partner_month", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sales_partner_month_month",
+            ["month", "partner_id", "revenue", "profit", "quantity", "documents", "purchase_lines"],
             unique=False,
         )
 
@@ -119,4 +143,8 @@ def downgrade():
         batch_op.drop_index("ix_sales_product_month_month")
 
     op.drop_table("sales_product_month")
+    with op.batch_alter_table("sales_partner_month", schema=None) as batch_op:
+        batch_op.drop_index("ix_sales_partner_month_month")
+
+    op.drop_table("sales_partner_month")
     op.drop_table("sales_dirty_month")
