@@ -6,28 +6,37 @@ values of the first file check that computation too. On SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from crm.exchange import importer
 from crm.exchange.importer import run_import
 from crm.extensions import db
+from crm.sales.services import store_documents
 from crm.sales.summaries import (
     dirty_months,
     mark_months,
-    product_months,
     rebuild,
     refresh_product_months,
 )
 from tests.api.conftest import api, make_token  # noqa: F401 (fixtures of the API test)
 from tests.exchange.helpers import TODAY, add_products, write_file
+from tests.sales.summary_checks import (
+    by_hand,
+    expected_documents,
+    expected_months,
+    marked,
+    raw_lines,
+    read_months,
+    stored_documents,
+    summary_table,
+)
 
 HEADER = ["doc_no", "line_no", "date", "partner_code", "sku", "quantity", "amount", "cost"]
-CENT, MILLI = Decimal("0.01"), Decimal("0.001")
 
 # Products: SKU-1, SKU-2 in group "Молочка", SKU-3 in "Хлеб", SKU-4 in none.
 FIRST = [
@@ -54,14 +63,14 @@ FIRST_DOCS = {
     "F-6": (d("5.55"), d("0.55"), d("1"), 1, 1),
 }
 # A re-import. A-1: another month and partner, line 1 changed (its cost now unknown), a line 4
-# added, lines 2 and 3 not in the file (they stay and follow their document). B-2: line 2's cost
-# now known. D-4 leaves February for May, E-5 January (its only document) for February; a new
-# document that is a return. C-3 and F-6 are not in the file.
+# added, lines 2 and 3 not in the file (they stay and follow their document). B-2: line 2 of
+# another product, its cost now known. D-4 leaves February for May, E-5 January (its only
+# document) for February; a new document that is a return. C-3 and F-6 are not in the file.
 SECOND = [
     HEADER,
     ["A-1", "1", "2024-04-10", "P-002", "SKU-1", "3", "150.75", ""],
     ["A-1", "4", "2024-04-10", "P-002", "SKU-4", "2", "20", "18"],
-    ["B-2", "2", "2024-03-31", "P-002", "SKU-4", "4", "10", "7.5"],
+    ["B-2", "2", "2024-03-31", "P-002", "SKU-3", "4", "10", "7.5"],
     ["D-4", "1", "2024-05-02", "P-002", "SKU-2", "5", "50", "45"],
     ["E-5", "1", "2024-02-10", "P-001", "SKU-1", "1", "33.33", "30"],
     ["G-7", "1", "2024-03-15", "P-001", "SKU-2", "-2", "-40", "-30"],
@@ -85,133 +94,6 @@ WINDOWS = [
     pytest.param(date(2024, 3, 31), date(2024, 4, 1), id="a day either side of a month's end"),
     pytest.param(date(2024, 2, 29), date(2024, 2, 29), id="one day"),
 ]
-
-
-# --- independent reads of the stored rows (plain SQL) and the expected values (pandas) ------
-
-
-def _day(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _dec(value, unit: Decimal = CENT) -> Decimal | None:
-    # SQLite hands NUMERIC back as a float: its text is the stored value.
-    return None if value is None else Decimal(str(value)).quantize(unit)
-
-
-def _dsum(series) -> Decimal:
-    return sum(series, Decimal(0))
-
-
-def raw_lines(conn=None) -> list[dict]:
-    """Every sales line with its document's header and its product's group, by plain SQL."""
-    rows = (conn or db.session).execute(
-        text(
-            "SELECT d.doc_no, d.date AS doc_date, d.partner_id AS doc_partner, l.line_no, l.date,"
-            " l.partner_id, l.product_id, p.group_id, l.quantity, l.amount, l.cost"
-            " FROM sales_line l JOIN sales_document d ON d.id = l.document_id"
-            " JOIN product p ON p.id = l.product_id"
-        )
-    )
-    out = []
-    for r in rows.mappings():
-        amount, cost = _dec(r["amount"]), _dec(r["cost"])
-        out.append(
-            {
-                **r,
-                "doc_date": _day(r["doc_date"]),
-                "date": _day(r["date"]),
-                "month": _day(r["date"]).replace(day=1),
-                "quantity": _dec(r["quantity"], MILLI),
-                "amount": amount,
-                "cost": cost,
-                # Gross profit counts only the lines whose cost is known.
-                "margin": Decimal(0) if cost is None else amount - cost,
-                "purchase": int(amount > 0),
-            }
-        )
-    return out
-
-
-def expected_documents(conn=None) -> dict[str, tuple]:
-    docs = {
-        doc_no: (Decimal("0.00"), Decimal("0.00"), Decimal("0.000"), 0, 0)
-        for (doc_no,) in (conn or db.session).execute(text("SELECT doc_no FROM sales_document"))
-    }
-    lines = pd.DataFrame(raw_lines(conn))
-    if len(lines):
-        g = lines.groupby("doc_no").agg(
-            total=("amount", _dsum),
-            profit=("margin", _dsum),
-            quantity=("quantity", _dsum),
-            count=("line_no", "count"),
-            purchases=("purchase", "sum"),
-        )
-        for doc_no, r in g.iterrows():
-            docs[doc_no] = (r.total, r.profit, r.quantity, int(r["count"]), int(r.purchases))
-    return docs
-
-
-def stored_documents(conn=None) -> dict[str, tuple]:
-    rows = (conn or db.session).execute(
-        text(
-            "SELECT doc_no, total, profit_total, quantity_total, line_count, purchase_lines"
-            " FROM sales_document"
-        )
-    )
-    return {r[0]: (_dec(r[1]), _dec(r[2]), _dec(r[3], MILLI), int(r[4]), int(r[5])) for r in rows}
-
-
-def by_hand(docs: dict[str, tuple]) -> dict[str, tuple]:
-    return {k: (_dec(t), _dec(p), _dec(q, MILLI), n, b) for k, (t, p, q, n, b) in docs.items()}
-
-
-def expected_months(date_from, date_to, group=None, *, count=False, conn=None) -> dict:
-    """(product, month) → (revenue, gross profit, quantity[, lines]) of the lines dated in
-    [date_from, date_to] (of one product group)."""
-    lines = [
-        r
-        for r in raw_lines(conn)
-        if date_from <= r["date"] <= date_to and (group is None or r["group_id"] == group)
-    ]
-    if not lines:
-        return {}
-    g = (
-        pd.DataFrame(lines)
-        .groupby(["product_id", "month"])
-        .agg(
-            revenue=("amount", _dsum),
-            profit=("margin", _dsum),
-            quantity=("quantity", _dsum),
-            lines=("line_no", "count"),
-        )
-    )
-    return {
-        key: (r.revenue, r.profit, r.quantity, *((int(r.lines),) if count else ()))
-        for key, r in g.iterrows()
-    }
-
-
-def read_months(date_from, date_to, group=None) -> dict:
-    rows = product_months(date_from, date_to, product_group_id=group)
-    out = {(pid, m): (_dec(rev), _dec(pr), _dec(q, MILLI)) for pid, m, rev, pr, q in rows}
-    assert len(out) == len(rows), "a product × month twice"
-    assert all(isinstance(m, date) and m.day == 1 for _, m in out)
-    return out
-
-
-def summary_table(conn=None) -> dict:
-    rows = (conn or db.session).execute(
-        text("SELECT product_id, month, revenue, profit, quantity, lines FROM sales_product_month")
-    )
-    return {
-        (r[0], _day(r[1])): (_dec(r[2]), _dec(r[3]), _dec(r[4], MILLI), int(r[5])) for r in rows
-    }
-
-
-def marked(conn=None) -> set[date]:
-    rows = (conn or db.session).execute(text("SELECT month FROM sales_dirty_month"))
-    return {_day(m) for (m,) in rows}
 
 
 def groups() -> list[int | None]:
@@ -455,4 +337,79 @@ def test_refresh_is_idempotent_and_rebuild_equals_the_incremental_result(catalog
 
     assert not marked()
     assert (summary_table(), stored_documents()) == incremental
+    assert_every_reader_sees_the_lines()
+
+
+# --- a refresh beside a writer that has not committed (PostgreSQL: SQLite has one writer) ------
+
+
+def test_refresh_leaves_marked_a_month_whose_writer_has_not_committed(app, catalog, tmp_path):
+    if app.config["CRM_BACKEND"] != "postgresql":
+        pytest.skip("SQLite lets one writer at a time: a refresh waits for the import")
+    _import(tmp_path, FIRST)
+    refresh_product_months()
+    mark_months([M[3]])  # March is marked already: the writer holds its mark
+    db.session.commit()
+    partners = dict(db.session.execute(text("SELECT code, id FROM partner")).all())
+    sku1 = db.session.execute(text("SELECT id FROM product WHERE sku = 'SKU-1'")).scalar_one()
+    written, release, errors = threading.Event(), threading.Event(), []
+
+    def writer():
+        with app.app_context():
+            try:
+                headers = {
+                    doc_no: {
+                        "date": day,
+                        "partner_id": partners["P-001"],
+                        "organization_id": None,
+                        "department_id": None,
+                        "warehouse_id": None,
+                        "manager_id": None,
+                        "due_date": day,
+                    }
+                    for doc_no, day in (("W-1", date(2024, 3, 10)), ("W-2", date(2024, 6, 10)))
+                }
+                lines = [
+                    {
+                        "doc_no": doc_no,
+                        "line_no": 1,
+                        "date": h["date"],
+                        "partner_id": h["partner_id"],
+                        "product_id": sku1,
+                        "quantity": Decimal("1"),
+                        "amount": Decimal("500.00"),
+                        "cost": Decimal("400.00"),
+                    }
+                    for doc_no, h in headers.items()
+                ]
+                store_documents(headers, lines)
+                written.set()
+                assert release.wait(30)
+                db.session.commit()
+            except Exception as exc:  # reported by the test's thread
+                errors.append(exc)
+                written.set()
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert written.wait(30) and not errors, errors
+        # March is held by the writer, June's mark is not committed: nothing is summed, and
+        # readers see the committed lines.
+        assert refresh_product_months() == 0
+        assert marked() == {M[3]}
+        assert_every_reader_sees_the_lines()
+    finally:
+        release.set()
+        thread.join(30)
+    assert not errors, errors
+    db.session.expire_all()
+
+    assert marked() == {M[3], M[6]}
+    assert any(r["doc_no"] == "W-2" for r in raw_lines())
+    assert_every_reader_sees_the_lines()
+    assert refresh_product_months() == 2
+    assert summary_table() == expected_months(date.min, date.max, count=True)
     assert_every_reader_sees_the_lines()
