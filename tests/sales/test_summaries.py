@@ -211,12 +211,12 @@ def test_api_update_that_drops_lines_and_moves_the_document(catalog, api, tmp_pa
     assert summary_table() == expected_months(date.min, date.max, count=True)
     assert_every_reader_sees_the_lines()
 
-    # A change of the header alone keeps the lines and their summary.
-    response = api("admin").patch("/api/v1/sales-documents/B-2", json={"date": "2024-03-30"})
+    # A change of the header alone keeps the lines and their summary; they move with it.
+    response = api("admin").patch("/api/v1/sales-documents/B-2", json={"date": "2024-05-20"})
     db.session.expire_all()
     assert response.status_code == 200, response.get_json()
     assert stored_documents() == by_hand(want)
-    assert M[3] in marked()
+    assert {M[3], M[5]} <= marked()
     assert_every_reader_sees_the_lines()
 
 
