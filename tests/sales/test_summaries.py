@@ -21,7 +21,7 @@ from crm.sales.summaries import (
     dirty_months,
     mark_months,
     rebuild,
-    refresh_product_months,
+    refresh_months,
 )
 from tests.api.conftest import api, make_token  # noqa: F401 (fixtures of the API test)
 from tests.exchange.helpers import TODAY, add_products, write_file
@@ -183,7 +183,7 @@ def test_repeated_import_changes_no_summary(catalog, tmp_path):
 
 def test_api_update_that_drops_lines_and_moves_the_document(catalog, api, tmp_path):  # noqa: F811
     _import(tmp_path, FIRST)
-    refresh_product_months()
+    refresh_months()
     assert not dirty_months()
 
     response = api("admin").patch(
@@ -206,7 +206,7 @@ def test_api_update_that_drops_lines_and_moves_the_document(catalog, api, tmp_pa
     # March (its lines' month before) and June (after) are read from the lines until summed.
     assert {M[3], M[6]} <= marked()
     assert_every_reader_sees_the_lines()
-    refresh_product_months()
+    refresh_months()
     assert not marked()
     assert summary_table() == expected_months(date.min, date.max, count=True)
     assert_every_reader_sees_the_lines()
@@ -235,7 +235,7 @@ def test_product_months_equal_the_lines_marked_or_summed(catalog, tmp_path, date
     assert marked() == {M[1], M[2], M[3], M[4]}
     assert {g: read_months(date_from, date_to, g) for g in groups()} == want
 
-    assert refresh_product_months() == 4
+    assert refresh_months() == 4
     assert not marked() and not dirty_months()
     assert {g: read_months(date_from, date_to, g) for g in groups()} == want
 
@@ -248,7 +248,7 @@ def test_product_months_equal_the_lines_marked_or_summed(catalog, tmp_path, date
 
 def test_product_months_by_hand_and_of_an_empty_window(catalog, tmp_path):
     _import(tmp_path, FIRST)
-    refresh_product_months()
+    refresh_months()
     ids = dict(db.session.execute(text("SELECT sku, id FROM product")).all())
     dairy = groups()[1]
 
@@ -269,7 +269,7 @@ def test_product_months_by_hand_and_of_an_empty_window(catalog, tmp_path):
 
 def test_reimport_moving_documents_between_months(catalog, tmp_path):
     _import(tmp_path, FIRST)
-    refresh_product_months()
+    refresh_months()
     summed_before = summary_table()
     assert summed_before == expected_months(date.min, date.max, count=True)
 
@@ -287,7 +287,7 @@ def test_reimport_moving_documents_between_months(catalog, tmp_path):
         )
     assert not expected_months(M[1], date(2024, 1, 31))  # January has no line left
 
-    refresh_product_months()
+    refresh_months()
 
     assert not marked()
     table = summary_table()
@@ -301,24 +301,24 @@ def test_reimport_moving_documents_between_months(catalog, tmp_path):
 
 def test_refresh_is_idempotent_and_rebuild_equals_the_incremental_result(catalog, api, tmp_path):  # noqa: F811
     _import(tmp_path, FIRST)
-    refresh_product_months()
+    refresh_months()
     _import(tmp_path, SECOND, name="again.csv")
     api("admin").patch(
         "/api/v1/sales-documents/C-3",
         json={"lines": [{"line_no": 2, "sku": "SKU-2", "quantity": 7, "amount": "70.70"}]},
     )
     db.session.expire_all()
-    assert refresh_product_months() >= 5
+    assert refresh_months() >= 5
     incremental = (summary_table(), stored_documents())
     assert incremental == (expected_months(date.min, date.max, count=True), expected_documents())
 
-    assert refresh_product_months() == 0  # nothing marked: nothing summed
+    assert refresh_months() == 0  # nothing marked: nothing summed
     assert (summary_table(), stored_documents()) == incremental
     # Every month (and one without lines) marked again: summed to the same rows.
     mark_months([*(M[n] for n in range(1, 13)), date(2023, 7, 9)])
     db.session.commit()
-    assert refresh_product_months() == 13
-    assert refresh_product_months() == 0
+    assert refresh_months() == 13
+    assert refresh_months() == 0
     assert not marked()
     assert (summary_table(), stored_documents()) == incremental
 
@@ -347,7 +347,7 @@ def test_refresh_leaves_marked_a_month_whose_writer_has_not_committed(app, catal
     if app.config["CRM_BACKEND"] != "postgresql":
         pytest.skip("SQLite lets one writer at a time: a refresh waits for the import")
     _import(tmp_path, FIRST)
-    refresh_product_months()
+    refresh_months()
     mark_months([M[3]])  # March is marked already: the writer holds its mark
     db.session.commit()
     partners = dict(db.session.execute(text("SELECT code, id FROM partner")).all())
@@ -398,7 +398,7 @@ def test_refresh_leaves_marked_a_month_whose_writer_has_not_committed(app, catal
         assert written.wait(30) and not errors, errors
         # March is held by the writer, June's mark is not committed: nothing is summed, and
         # readers see the committed lines.
-        assert refresh_product_months() == 0
+        assert refresh_months() == 0
         assert marked() == {M[3]}
         assert_every_reader_sees_the_lines()
     finally:
@@ -410,6 +410,6 @@ def test_refresh_leaves_marked_a_month_whose_writer_has_not_committed(app, catal
     assert marked() == {M[3], M[6]}
     assert any(r["doc_no"] == "W-2" for r in raw_lines())
     assert_every_reader_sees_the_lines()
-    assert refresh_product_months() == 2
+    assert refresh_months() == 2
     assert summary_table() == expected_months(date.min, date.max, count=True)
     assert_every_reader_sees_the_lines()

@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, Numeric, crea
 
 from crm import create_app
 from crm.extensions import db
-from crm.sales.summaries import dirty_months, refresh_product_months
+from crm.sales.summaries import dirty_months, refresh_months
 from tests.conftest import base_config
 from tests.helpers import empty_database
 from tests.sales.summary_checks import (
@@ -168,7 +168,7 @@ def test_upgrade_fills_the_summaries_and_marks_every_month_with_lines(database_u
             for group in (None, 1):
                 for window in windows:
                     assert read_months(*window, group) == expected_months(*window, group)
-            assert refresh_product_months() == 3
+            assert refresh_months() == 3
             assert dirty_months() == []
             assert summary_table() == expected_months(date.min, date.max, count=True)
             for group in (None, 1):

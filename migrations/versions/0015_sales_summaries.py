@@ -3,8 +3,8 @@ purchase lines beside their total (filled here from the lines), covering indexes
 product × month and partner × month tables with its list of months to sum again (every month with lines starts in
 it: readers take those months from the lines until the summary job sums them)
 
-Revision ID: 0014_sales_summaries
-Revises: 0013_analytics_snapshots
+Revision ID: 0015_sales_summaries
+Revises: 0014_analytics_planned_calls
 Create Date: 2026-12-05 00:36:31.978058
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0014_sales_summaries"
-down_revision = "0013_analytics_snapshots"
+revision = "0015_sales_summaries"
+down_revision = "0014_analytics_planned_calls"
 branch_labels = None
 depends_on = None
 
