@@ -10,6 +10,7 @@ from crm.core.text import fold, normalise_email, normalise_phone
 from crm.extensions import db
 from crm.partners.models import ContactDetail, ContactPerson, Partner
 from crm.partners.services import sync_search
+from tests.helpers import sync_documents
 
 _n = itertools.count(1)
 
@@ -79,7 +80,7 @@ def create_document(
     **fields,
 ):
     """A sales document of `partner` with one line per amount (negative amounts: a return).
-    Its `total` is set here to Σ amounts, as the sales services keep it; due_date defaults to
+    Its summary (`total`…) is set as the sales services keep it; due_date defaults to
     the date, as in the exchange format."""
     from datetime import date as date_type
     from decimal import Decimal
@@ -113,6 +114,7 @@ def create_document(
         **fields,
     )
     db.session.add(doc)
+    sync_documents([doc])
     _save(commit)
     return doc
 

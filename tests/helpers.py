@@ -178,3 +178,13 @@ def empty_database(backend: str, folder, label: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def sync_documents(docs) -> None:
+    """Documents written through the ORM in a test (not through crm.sales.services): their
+    summaries and the product × month marks, as the sales services keep them."""
+    from crm.sales.summaries import mark_months, recompute_documents
+
+    db.session.flush()
+    recompute_documents([d.id for d in docs])
+    mark_months([d.date for d in docs])

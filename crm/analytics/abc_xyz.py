@@ -1,7 +1,8 @@
 """Reads: the ABC/XYZ classification of products or partners over a window
 (shared/spec/analytics.md, sections Common, ABC and XYZ).
 
-The database groups the sales lines per object × bucket (one row per pair with sales); Python
+The database groups the sales per object × bucket (one row per pair with sales; see
+`grouped_rows` for which summary it reads); Python
 then folds those few rows per object into Σx and Σx² of the buckets — an empty bucket adds
 nothing to either, so the zeros the spec includes only count through n, the number of buckets.
 Every class decision is an exact comparison in Decimal arithmetic at 60 digits (no rounding before
@@ -19,11 +20,12 @@ from flask_babel import gettext as _
 from sqlalchemy import Integer, Numeric, any_, bindparam, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crm.analytics.periods import BUCKETS, DEFAULT_BUCKET, bucket_sql, buckets
+from crm.analytics.periods import BUCKETS, DEFAULT_BUCKET, bucket_sql, bucket_start, buckets
 from crm.core.errors import DomainError
 from crm.extensions import db
 from crm.partners.models import Partner
 from crm.sales.models import Product, SalesDocument, SalesLine
+from crm.sales.summaries import partner_months, product_months
 
 OBJECTS = ("products", "partners")
 METRICS = ("revenue", "profit", "quantity", "sales")
@@ -122,16 +124,29 @@ def check_arguments(of: str, date_from: date, date_to: date, abc_by: str, xyz_by
 
 
 def _metric_sql(metric: str):
+    """A metric over the sales lines. Gross profit = Σ (amount − cost) over the lines whose cost
+    is known (an unknown cost is not a zero cost; crm.sales.summaries and the KPIs count alike)."""
     if metric == "revenue":
         return type_coerce(func.sum(SalesLine.amount), Numeric(18, 2))
     if metric == "profit":
-        # A line without a cost counts with cost 0 (the exchange leaves cost optional).
         return type_coerce(
-            func.sum(SalesLine.amount - func.coalesce(SalesLine.cost, 0)), Numeric(18, 2)
+            func.coalesce(func.sum(SalesLine.amount - SalesLine.cost), 0), Numeric(18, 2)
         )
     if metric == "quantity":
         return type_coerce(func.sum(SalesLine.quantity), Numeric(18, 3))
     return func.count(SalesLine.document_id.distinct())
+
+
+def _document_metric_sql(metric: str):
+    """The same metric over the documents' summaries (each a Σ over its lines)."""
+    doc = SalesDocument
+    if metric == "revenue":
+        return type_coerce(func.sum(doc.total), Numeric(18, 2))
+    if metric == "profit":
+        return type_coerce(func.sum(doc.profit_total), Numeric(18, 2))
+    if metric == "quantity":
+        return type_coerce(func.sum(doc.quantity_total), Numeric(18, 3))
+    return func.count()  # documents with lines: the WHERE keeps only those
 
 
 def grouped_rows(
@@ -149,7 +164,25 @@ def grouped_rows(
 ):
     """(object_id, bucket_start, *metrics) per object × bucket with sales lines in the window
     and scope, grouped in SQL. Organization, department, warehouse and manager are the
-    document's (a join only when one of them is given); the product group is the product's."""
+    document's; the product group is the product's.
+
+    Where it reads (the same sums, fewer rows): partners without a product group scope from the
+    documents' summaries (by month or quarter without a document scope: from the partner ×
+    month summary); products without a document scope, by month or quarter, from the product ×
+    month summary (crm.sales.summaries); anything else from the lines."""
+    doc_scope = {
+        SalesDocument.organization_id: organization_id,
+        SalesDocument.department_id: department_id,
+        SalesDocument.warehouse_id: warehouse_id,
+        SalesDocument.manager_id: manager_id,
+    }
+    scoped = any(v is not None for v in doc_scope.values())
+    if of == "partners" and product_group_id is None:
+        if not scoped and bucket in ("month", "quarter"):
+            return _from_partner_months(date_from, date_to, metrics, bucket)
+        return _from_documents(date_from, date_to, metrics, bucket, doc_scope)
+    if of == "products" and not scoped and bucket in ("month", "quarter"):
+        return _from_product_months(date_from, date_to, metrics, bucket, product_group_id)
     key = SalesLine.product_id if of == "products" else SalesLine.partner_id
     start = bucket_sql(SalesLine.date, bucket, db.engine.dialect.name).label("bucket")
     q = (
@@ -157,19 +190,48 @@ def grouped_rows(
         .where(SalesLine.date >= date_from, SalesLine.date <= date_to)
         .group_by(key, start)
     )
-    doc_scope = {
-        SalesDocument.organization_id: organization_id,
-        SalesDocument.department_id: department_id,
-        SalesDocument.warehouse_id: warehouse_id,
-        SalesDocument.manager_id: manager_id,
-    }
-    if any(v is not None for v in doc_scope.values()):
+    if scoped:
         q = q.join(SalesDocument, SalesDocument.id == SalesLine.document_id)
         q = q.where(*(col == v for col, v in doc_scope.items() if v is not None))
     if product_group_id is not None:
         in_group = select(Product.id).where(Product.group_id == product_group_id)
         q = q.where(SalesLine.product_id.in_(in_group))
     return db.session.execute(q).all()
+
+
+def _from_documents(date_from, date_to, metrics, bucket, doc_scope):
+    doc = SalesDocument
+    start = bucket_sql(doc.date, bucket, db.engine.dialect.name).label("bucket")
+    q = (
+        select(doc.partner_id, start, *(_document_metric_sql(m) for m in metrics))
+        .where(doc.date >= date_from, doc.date <= date_to, doc.line_count > 0)
+        .where(*(col == v for col, v in doc_scope.items() if v is not None))
+        .group_by(doc.partner_id, start)
+    )
+    return db.session.execute(q).all()
+
+
+def _from_product_months(date_from, date_to, metrics, bucket, product_group_id):
+    """Per product × bucket from the product × month rows (months folded into quarters here)."""
+    rows = product_months(date_from, date_to, product_group_id=product_group_id)
+    return _fold(rows, metrics, bucket)
+
+
+def _from_partner_months(date_from, date_to, metrics, bucket):
+    """Per partner × bucket from the partner × month rows."""
+    return _fold(partner_months(date_from, date_to), metrics, bucket)
+
+
+def _fold(rows, metrics, bucket):
+    """(object, month, revenue, profit, quantity[, documents]) rows summed per object × bucket."""
+    position = {"revenue": 2, "profit": 3, "quantity": 4, "sales": 5}
+    out: dict[tuple[int, date], list] = {}
+    for row in rows:
+        key = (row[0], bucket_start(row[1], bucket))
+        sums = out.setdefault(key, [ZERO] * len(metrics))
+        for k, metric in enumerate(metrics):
+            sums[k] += row[position[metric]] or ZERO
+    return [(obj, start, *sums) for (obj, start), sums in out.items()]
 
 
 def _names(of: str, ids) -> dict[int, tuple[str, str]]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Integer, cast, func
+from crm.core.periods_sql import BUCKETS, as_date, bucket_sql
 
-BUCKETS = ("month", "week", "quarter")
+__all__ = ["BUCKETS", "DEFAULT_BUCKET", "as_date", "bucket_sql", "bucket_start", "buckets"]
+
 DEFAULT_BUCKET = "month"
 
 
@@ -62,29 +63,3 @@ def bucket_label(start: date, bucket: str = DEFAULT_BUCKET) -> str:
     if bucket == "quarter":
         return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
     return f"{start.year}-{start.month:02d}"
-
-
-def bucket_sql(column, bucket: str, dialect: str):
-    """An SQL expression giving the first day of the bucket of a date column: a `date` on
-    PostgreSQL, the ISO text `YYYY-MM-DD` on SQLite (see `as_date`)."""
-    _check(bucket)
-    if dialect == "postgresql":
-        return cast(func.date_trunc(bucket, column), Date)
-    if bucket == "week":
-        # 'weekday 0' moves to the next Sunday (or stays on one); 6 days back is its Monday.
-        return func.date(column, "weekday 0", "-6 days")
-    if bucket == "quarter":
-        # SQLite keeps dates as YYYY-MM-DD text: slicing it costs less than strftime.
-        month = cast(func.substr(column, 6, 2), Integer)
-        first = func.substr("01040710", (month - 1) // 3 * 2 + 1, 2)
-        return func.substr(column, 1, 5).concat(first).concat("-01")
-    return func.substr(column, 1, 7).concat("-01")
-
-
-def as_date(value) -> date:
-    """A bucket start read back from `bucket_sql` (a date, a datetime or ISO text)."""
-    if isinstance(value, str):
-        return date.fromisoformat(value[:10])
-    if hasattr(value, "date") and callable(value.date):
-        return value.date()
-    return value

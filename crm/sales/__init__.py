@@ -20,14 +20,14 @@ def _setup(state):
     from crm.sales.card import FACT
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.home import WIDGET
-    from crm.sales.services import renumber_payments_for_merge
+    from crm.sales.services import prepare_sales_for_merge
     from crm.sales.views import purchases_tab
 
     policy.register(state)
     register_nav(state, "sales.products", _l("Products"), 12)
     register_nav(state, "sales.receivables", _l("Receivables"), 40)
     register_tab(state, PartnerTab("purchases", _l("Purchases"), purchases_tab, 30))
-    register_merge_hook(state, renumber_payments_for_merge)
+    register_merge_hook(state, prepare_sales_for_merge)
     register_widget(state, WIDGET)
     register_fact(state, FACT)
     for kind in (PRODUCTS, SALES, PAYMENTS, STOCK):

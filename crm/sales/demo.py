@@ -36,6 +36,7 @@ from crm.sales.models import (
     StockBalance,
     Warehouse,
 )
+from crm.sales.summaries import mark_months, summary_of_lines
 
 CATALOGUE = Path(__file__).with_name("demo_catalogue.csv")  # 121 products in 11 groups
 CENT = Decimal("0.01")
@@ -351,10 +352,14 @@ def _insert_documents(docs: list[Doc]) -> None:
             manager_id=d.buyer.manager_id,
             due_date=d.due_date,
             status="shipped",
-            total=d.total,
+            **summary_of_lines(
+                {"amount": amount, "quantity": qty, "cost": cost}
+                for _item, qty, amount, cost in d.lines
+            ),
         )
         for d in docs
     ]
+    mark_months(d.date for d in docs)
     before = db.session.execute(select(func.max(SalesDocument.id))).scalar() or 0
     _bulk(SalesDocument, rows)
     query = select(SalesDocument.doc_no, SalesDocument.id).where(SalesDocument.id > before)

@@ -70,6 +70,15 @@ class SalesDocument(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="shipped")
     # Σ line amounts, kept by the service that writes lines: receivables read documents only.
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # The rest of the document's summary, kept with `total` (crm.sales.summaries): analytics
+    # of partners group these 5× fewer rows instead of the lines. Gross profit Σ (amount −
+    # cost) over the lines whose cost is known (an unknown cost is not a zero cost: such a
+    # line is left out of profit), Σ quantity, the number of lines and of lines with amount > 0
+    # (purchases).
+    profit_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    quantity_total: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"))
+    line_count: Mapped[int] = mapped_column(default=0)
+    purchase_lines: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     lines: Mapped[list[SalesLine]] = relationship(
@@ -79,6 +88,20 @@ class SalesDocument(db.Model):
     __table_args__ = (
         Index("ix_sales_document_partner", "partner_id", "due_date", "date"),
         Index("ix_sales_document_date", "date"),
+        # Covering the analytics of partners over a window (ABC/XYZ, stages, KPIs): read from
+        # the index alone, in date order.
+        Index(
+            "ix_sales_document_summary",
+            "date",
+            "partner_id",
+            "total",
+            "profit_total",
+            "quantity_total",
+            "line_count",
+            "purchase_lines",
+        ),
+        # A partner's purchases in date order: last and first purchase (stages, new clients).
+        Index("ix_sales_document_partner_purchase", "partner_id", "purchase_lines", "date"),
     )
 
 
@@ -107,6 +130,71 @@ class SalesLine(db.Model):
         Index("ix_sales_line_product_date", "product_id", "date"),
         Index("ix_sales_line_date", "date"),
     )
+
+
+class SalesProductMonth(db.Model):
+    """A product's sales in a calendar month (`month`: its first day), kept by
+    crm.sales.summaries from the lines: analytics of products read these instead of the lines.
+    A month whose lines changed is listed in SalesDirtyMonth until it is summed again."""
+
+    __tablename__ = "sales_product_month"
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    # Σ (amount − cost) over the lines whose cost is known (see SalesDocument.profit_total).
+    profit: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(16, 3))
+    lines: Mapped[int]
+
+    __table_args__ = (
+        Index(
+            "ix_sales_product_month_month", "month", "product_id", "revenue", "profit", "quantity"
+        ),
+    )
+
+
+class SalesPartnerMonth(db.Model):
+    """A partner's sales in a calendar month, kept by crm.sales.summaries from the documents'
+    summaries as SalesProductMonth is (the same marks): analytics of partners over whole months
+    read these. `documents`: documents with lines; `purchase_lines`: lines with amount > 0."""
+
+    __tablename__ = "sales_partner_month"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    profit: Mapped[Decimal] = mapped_column(Numeric(16, 2))  # as SalesDocument.profit_total
+    quantity: Mapped[Decimal] = mapped_column(Numeric(16, 3))
+    documents: Mapped[int]
+    purchase_lines: Mapped[int]
+
+    __table_args__ = (
+        Index(
+            "ix_sales_partner_month_month",
+            "month",
+            "partner_id",
+            "revenue",
+            "profit",
+            "quantity",
+            "documents",
+            "purchase_lines",
+        ),
+    )
+
+
+class SalesDirtyMonth(db.Model):
+    """A month (its first day) whose lines changed since its SalesProductMonth and
+    SalesPartnerMonth rows were summed; readers take such a month from the lines (documents),
+    `refresh_months` sums it again."""
+
+    __tablename__ = "sales_dirty_month"
+
+    month: Mapped[date] = mapped_column(primary_key=True)
 
 
 class Payment(db.Model):

@@ -1,19 +1,28 @@
-"""Writes of the sales ledger that keep derived values right. Owns `SalesDocument.total`
-(Σ of the document's line amounts), which receivables read instead of the lines, and the
-lines' copy of their document's date and partner; stores imported documents in bulk."""
+"""Writes of the sales ledger that keep derived values right: each document's summary
+(`SalesDocument.total`, which receivables read instead of the lines, and the rest of it, kept
+by crm.sales.summaries, which analytics read), the months the product × month summary must sum
+again, and the lines' copy of their document's date and partner; stores imported documents in
+bulk."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from crm.core.db import insert_rows
 from crm.core.keys import dialect_insert
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.sales.models import Payment, SalesDocument, SalesLine
+from crm.sales.summaries import BATCH as SUMMARY_BATCH
+from crm.sales.summaries import (
+    drop_partner_months,
+    mark_document_months,
+    mark_months,
+    recompute_documents,
+    summary_of_lines,
+)
 
 # Header columns of a document an import sets (besides doc_no).
 DOCUMENT_FIELDS = (
@@ -57,6 +66,10 @@ def store_documents(
     row stored (its doc_no replaced by document_id)."""
     ids = document_ids(headers)
     fresh = [doc_no for doc_no in headers if doc_no not in ids]
+    # The product × month summary: the months the lines leave (a stored document's lines, a
+    # date may change) and the months they go to (the headers' dates, every line's).
+    mark_document_months(ids.values())
+    mark_months([h["date"] for h in headers.values()] + [line["date"] for line in lines])
     _insert_new_documents(headers, fresh, lines)
     ids.update(document_ids(fresh))
     new_docs = set(fresh)
@@ -88,10 +101,10 @@ def _insert_new_documents(headers: dict[str, dict], fresh: list[str], lines: lis
     PostgreSQL."""
     if not fresh:
         return
-    totals = dict.fromkeys(fresh, Decimal(0))
+    by_doc: dict[str, list[dict]] = {doc_no: [] for doc_no in fresh}
     for r in lines:
-        if r["doc_no"] in totals:
-            totals[r["doc_no"]] += r["amount"]
+        if r["doc_no"] in by_doc:
+            by_doc[r["doc_no"]].append(r)
     now = utcnow()
     insert_rows(
         SalesDocument.__table__,
@@ -100,7 +113,7 @@ def _insert_new_documents(headers: dict[str, dict], fresh: list[str], lines: lis
                 "doc_no": doc_no,
                 **headers[doc_no],
                 "status": "shipped",
-                "total": totals[doc_no],
+                **summary_of_lines(by_doc[doc_no]),
                 "updated_at": now,
             }
             for doc_no in fresh
@@ -144,42 +157,17 @@ def settle_documents(document_ids: Iterable[int]) -> None:
     recompute_document_totals(touched)
 
 
-# Ids per UPDATE: far under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters, and small
-# enough that one statement's lock is short during a big import.
-TOTALS_BATCH = 1000
+def recompute_document_totals(document_ids: Iterable[int], batch_size: int = SUMMARY_BATCH) -> int:
+    """Set each document's total (and the rest of its summary, crm.sales.summaries) from its
+    lines; returns how many documents changed; documents already right are not touched."""
+    return recompute_documents(document_ids, batch_size)
 
 
-def recompute_document_totals(document_ids: Iterable[int], batch_size: int = TOTALS_BATCH) -> int:
-    """Set each document's total to the sum of its line amounts (0 without lines); returns how
-    many documents changed. Documents already right are not touched (their updated_at stays),
-    so a repeated import changes nothing."""
-    ids = sorted({int(i) for i in document_ids})
-    if not ids:
-        return 0
-    db.session.flush()
-    line = SalesLine.__table__.c
-    # ROUND: SQLite keeps NUMERIC as floating point, whose sums can carry 1e-13 noise.
-    lines_sum = (
-        select(func.round(func.coalesce(func.sum(line.amount), 0), 2))
-        .where(line.document_id == SalesDocument.id)
-        .scalar_subquery()
-    )
-    changed = 0
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        result = db.session.execute(
-            update(SalesDocument)
-            .where(SalesDocument.id.in_(chunk), SalesDocument.total != lines_sum)
-            .values(total=lines_sum)
-            .execution_options(synchronize_session=False)
-        )
-        changed += result.rowcount
-    # Documents loaded in this session would otherwise keep showing their old totals.
-    wanted = set(ids)
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, SalesDocument) and obj.id in wanted:
-            db.session.expire(obj, ["total", "updated_at"])
-    return changed
+def prepare_sales_for_merge(other_id: int, survivor_id: int) -> None:
+    """Before partner `other_id` is merged into `survivor_id` (its rows re-pointed): payments
+    renumbered, monthly summary rows dropped and their months marked."""
+    renumber_payments_for_merge(other_id, survivor_id)
+    drop_partner_months(other_id)
 
 
 def renumber_payments_for_merge(other_id: int, survivor_id: int) -> None:

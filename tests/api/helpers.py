@@ -19,6 +19,7 @@ from crm.sales.models import (
     StockBalance,
     Warehouse,
 )
+from tests.helpers import sync_documents
 
 
 def make_product(sku: str, name: str | None = None, base_price=None, group=None, unit=""):
@@ -61,6 +62,7 @@ def make_document(doc_no: str, partner, lines, day=date(2024, 3, 1), due=None):
             )
         )
     db.session.add(doc)
+    sync_documents([doc])
     db.session.commit()
     return doc
 
