@@ -14,6 +14,7 @@ from sqlalchemy import insert, text
 from crm.extensions import db
 from crm.partners.models import Partner
 from crm.sales.models import Organization, Product, ProductGroup, SalesDocument, SalesLine
+from crm.sales.summaries import rebuild
 
 P = (date(2026, 1, 1), date(2026, 6, 30))
 P0 = (date(2025, 7, 4), date(2025, 12, 31))  # 181 days before P
@@ -94,6 +95,7 @@ def generate_history(seed: int = 7) -> None:
     db.session.execute(insert(SalesDocument), docs)
     db.session.execute(insert(SalesLine), lines)
     db.session.commit()
+    rebuild()  # the rows went around the sales services: their summaries, as those keep them
 
 
 def raw_lines() -> pd.DataFrame:
@@ -167,4 +169,5 @@ def build_market(make_partner):
             sale(client, items[sku], now, r)
     sale(client, items["T1"], date(2026, 7, 1), "5000")  # after P: left out
     db.session.commit()
+    rebuild()  # the rows went around the sales services: their summaries, as those keep them
     return items

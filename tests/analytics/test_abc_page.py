@@ -28,6 +28,7 @@ from crm.sales.models import (
     StockBalance,
     Warehouse,
 )
+from crm.sales.summaries import rebuild
 from tests.helpers import page_text
 
 URL = "/analytics/abc-xyz"
@@ -133,6 +134,7 @@ def generate(owner_id: int, other_id: int, seed: int = 7) -> None:
                 )
     db.session.execute(insert(StockBalance), stock)
     db.session.commit()
+    rebuild()  # the rows went around the sales services: their summaries, as those keep them
 
 
 def raw_lines() -> pd.DataFrame:

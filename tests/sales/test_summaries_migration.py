@@ -143,7 +143,7 @@ def _sales_at_0013(url: str) -> None:
 
 
 def test_upgrade_fills_the_summaries_and_marks_every_month_with_lines(database_url, tmp_path):
-    _flask_db_upgrade(database_url, "0013_analytics_snapshots")
+    _flask_db_upgrade(database_url, "0014_analytics_planned_calls")
     _sales_at_0013(database_url)
 
     _flask_db_upgrade(database_url, "head")
