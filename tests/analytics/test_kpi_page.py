@@ -40,7 +40,7 @@ from openpyxl import load_workbook
 from crm.extensions import db
 from crm.sales.models import Organization
 from tests.factories import create_document, create_payment
-from tests.helpers import page_text
+from tests.helpers import page_text, sync_documents
 
 MARCH = "from=2026-03-01&to=2026-03-31"
 HX = {"HX-Request": "true"}
@@ -74,7 +74,7 @@ def history(make_user, make_partner):
             commit=False,
         )
         d.lines[0].cost = None if cost is None else Decimal(cost)
-        db.session.flush()
+        sync_documents([d])
         if paid:
             create_payment(p[code], amount, day, doc_no=d.doc_no, commit=False)
         return d

@@ -25,6 +25,8 @@ EXPECTED = {
         "product": 2,
         "sales_document": 2,
         "sales_line": 3,
+        # Both documents are of one month, marked for the monthly summaries (crm.sales.summaries).
+        "sales_dirty_month": 1,
         "organization": 1,
         "department": 1,
         "warehouse": 1,
