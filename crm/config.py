@@ -114,6 +114,10 @@ def settings_from_env(instance_path: str) -> dict:
         # Customer stages (analytics.md): the window W of the one-time/regular rule and its XYZ,
         # the months L without a purchase after which a client is lost (the regular-x/y/z sub-class
         # uses the partner XYZ thresholds below).
+        # How often the monthly sales summaries of changed months are summed again (seconds).
+        "SALES_SUMMARY_REFRESH_SECONDS": int(
+            os.environ.get("SALES_SUMMARY_REFRESH_SECONDS", "300")
+        ),
         "ANALYTICS_STAGE_WINDOW_MONTHS": int(os.environ.get("ANALYTICS_STAGE_WINDOW_MONTHS", "12")),
         "ANALYTICS_LOST_AFTER_MONTHS": int(os.environ.get("ANALYTICS_LOST_AFTER_MONTHS", "6")),
         # Stored snapshots (crm/analytics/snapshots.py): the monthly class snapshot classifies

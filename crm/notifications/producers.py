@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from crm.core.periodic import run_due
 from crm.core.registry import RegistryKey
 from crm.extensions import db
 
@@ -90,5 +91,9 @@ def _run_producers(app) -> None:
                 except Exception:
                     db.session.rollback()
                     log.exception("notification producer %s failed (run inline)", producer.key)
+        if not app.config.get("JOBS_INLINE"):
+            # The other periodic jobs (snapshots, summaries) when they are due: heavier than a
+            # producer, so never inside a request (JOBS_INLINE runs this in one).
+            run_due(app)
     finally:
         _inline_lock.release()

@@ -11,6 +11,7 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 
 def _setup(state):
+    from crm.core.periodic import PeriodicJob, register_periodic
     from crm.dashboard.widgets import register_widget
     from crm.exchange.registry import register_kind
     from crm.partners.card import register_fact
@@ -20,6 +21,7 @@ def _setup(state):
     from crm.sales.card import FACT
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.home import WIDGET
+    from crm.sales.jobs import refresh_summaries, register_cli
     from crm.sales.services import prepare_sales_for_merge
     from crm.sales.views import purchases_tab
 
@@ -32,6 +34,11 @@ def _setup(state):
     register_fact(state, FACT)
     for kind in (PRODUCTS, SALES, PAYMENTS, STOCK):
         register_kind(state, kind)
+    # The monthly summaries of the months an import or an edit marked: the analytics read a
+    # marked month from the lines meanwhile (right, only slower).
+    every = int(state.app.config.get("SALES_SUMMARY_REFRESH_SECONDS", 300))
+    register_periodic(state, PeriodicJob("sales-summaries", refresh_summaries, every, 10))
+    register_cli()
 
 
 bp.record_once(_setup)
