@@ -322,6 +322,15 @@ def prepare(app, args, label: str) -> dict:
     if found == fp and not args.rebuild:
         with db.engine.connect() as conn:
             info = conn.execute(sa.text("SELECT v FROM bench_meta WHERE k = 'info'")).scalar()
+            summaries = conn.execute(sa.text("SELECT v FROM bench_meta WHERE k = 'sfp'")).scalar()
+        if summaries != analytics_data.summaries_fingerprint():
+            # The lines are as built; the summaries' tables changed: made and summed again.
+            print(f"summing the {label} data again …", flush=True)
+            from crm.sales.summaries import rebuild
+
+            db.create_all()
+            rebuild()
+            _store_meta("sfp", analytics_data.summaries_fingerprint())
         return eval(info)  # noqa: S307  (our own dict literal)
     print(f"building the {label} data …", flush=True)
     info = analytics_data.generate(
@@ -338,8 +347,15 @@ def prepare(app, args, label: str) -> dict:
         conn.execute(sa.text("DELETE FROM bench_meta"))
         conn.execute(sa.text("INSERT INTO bench_meta VALUES ('fp', :v)"), {"v": fp})
         conn.execute(sa.text("INSERT INTO bench_meta VALUES ('info', :v)"), {"v": repr(info)})
+    _store_meta("sfp", analytics_data.summaries_fingerprint())
     print(f"built: {info}", flush=True)
     return info
+
+
+def _store_meta(key: str, value: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM bench_meta WHERE k = :k"), {"k": key})
+        conn.execute(sa.text("INSERT INTO bench_meta VALUES (:k, :v)"), {"k": key, "v": value})
 
 
 def run_database(url: str, args, cases_filter: str) -> tuple[dict, dict[str, float], str]:

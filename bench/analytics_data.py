@@ -253,3 +253,15 @@ def fingerprint(app, args) -> str:
     layout = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in FILLED)
     key = f"{GENERATOR_VERSION}|{args.partners}|{args.products}|{args.lines}|{args.seed}|{args.end}"
     return hashlib.sha256((key + layout).encode()).hexdigest()[:16]
+
+
+SUMMARIES = ("sales_product_month", "sales_partner_month", "sales_dirty_month")
+
+
+def summaries_fingerprint() -> str:
+    """The layout of the summary tables (crm.sales.summaries): when it changes, a built data
+    set is summed again instead of built again."""
+    from crm.extensions import db
+
+    layout = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in SUMMARIES)
+    return hashlib.sha256(layout.encode()).hexdigest()[:16]

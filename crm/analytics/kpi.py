@@ -243,15 +243,12 @@ def kpis(start: date, end: date, scope: Scope | None = None) -> KpiValues:
 def overdue_receivables(as_of: date, scope: Scope | None = None) -> Decimal | None:
     """Σ overdue of every partner as of the date (crm.sales.receivables' rule); None under an
     organization or department scope (see the module's docstring)."""
-    from crm.sales.receivables import iter_receivables
+    from crm.sales.receivables import overdue_total
 
     scope = scope or Scope()
     if scope.organization_id is not None or scope.department_id is not None:
         return None
-    total = ZERO
-    for balance in iter_receivables(as_of, manager_id=scope.manager_id):
-        total += balance.overdue
-    return total
+    return overdue_total(as_of, manager_id=scope.manager_id)
 
 
 def trend(start: date, end: date, scope: Scope | None = None) -> list[TrendRow]:

@@ -7,7 +7,8 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from crm.sales.receivables import partner_balance, receivables
+from crm.extensions import db
+from crm.sales.receivables import overdue_total, partner_balance, receivables
 
 
 def money(text: str) -> Decimal:
@@ -324,3 +325,53 @@ def test_random_ledgers_agree_with_the_rule_applied_step_by_step(
             b = got.get(pid)
             actual = (b.debt, b.overdue, b.oldest_overdue, unsettled(b)) if b else (0, 0, None, {})
             assert actual == expected[pid], (as_of, pid)
+        # The one-query total (the KPI dashboard's) is the same rule summed.
+        assert overdue_total(as_of) == sum((e[1] for e in expected.values()), Decimal("0"))
+
+
+def test_the_overdue_total_in_one_query_agrees_with_the_walk_on_refunds_and_managers(
+    make_user, make_partner, make_document, make_payment
+):
+    """Refunds (negative payments naming a document or none), payments naming returns and
+    zero documents, partners of two managers: `overdue_total` equals the Σ of the walk's
+    overdue, for everyone and per manager, at several dates."""
+    rng = random.Random(23)
+    managers = [make_user(role="manager"), make_user(role="manager")]
+    partners = [make_partner(responsible=rng.choice(managers)) for _ in range(8)]
+    days = [date(2025, 3, 1) + timedelta(days=5 * i) for i in range(15)]
+    docs = []
+    for n in range(80):
+        p = rng.choice(partners)
+        day = rng.choice(days)
+        kind = rng.random()
+        amounts = (
+            [Decimal(0)]
+            if kind < 0.05
+            else [Decimal(rng.randrange(-20000, -100)) / 100]
+            if kind < 0.15
+            else [Decimal(rng.randrange(100, 50000)) / 100 for _ in range(rng.randint(1, 3))]
+        )
+        doc_no = f"T{n:03d}"
+        make_document(
+            p,
+            amounts,
+            doc_no=doc_no,
+            date=day,
+            due_date=day + timedelta(days=rng.choice([0, 5, 20])),
+            commit=False,
+        )
+        docs.append((p, doc_no))
+    for _ in range(90):
+        p = rng.choice(partners)
+        own = [no for q, no in docs if q.id == p.id] or ["NONE"]
+        doc_no = rng.choice(["", rng.choice(own), rng.choice(own), rng.choice(docs)[1]])
+        amount = Decimal(rng.randrange(-15000, 45000)) / 100
+        make_payment(p, amount, rng.choice(days), doc_no=doc_no, commit=False)
+    db.session.commit()
+    for as_of in (days[2], days[7], days[12], days[14] + timedelta(days=30)):
+        walk = receivables(as_of)
+        assert overdue_total(as_of) == sum((b.overdue for b in walk.values()), Decimal("0"))
+        for m in managers:
+            mine = receivables(as_of, manager_id=m.id)
+            expected = sum((b.overdue for b in mine.values()), Decimal("0"))
+            assert overdue_total(as_of, manager_id=m.id) == expected, (as_of, m.id)
