@@ -97,8 +97,9 @@ def _clients() -> pd.DataFrame:
 
 
 def _monthly(first_month: int, last_day: date) -> pd.DataFrame:
-    """Per partner × month from `first_month` to `last_day`: purchase lines and net revenue,
-    from the partner × month summary (crm.sales.summaries; 20,000 rows a month at most)."""
+    """Per partner × month from `first_month` to `last_day`: purchase lines and net revenue in
+    integer cents, from the partner × month summary (crm.sales.summaries; 20,000 rows a month at
+    most)."""
     rows = [
         (r[0], month_index(r[1]), r[6], r[2])
         for r in partner_months(month_first(first_month), last_day)
@@ -110,9 +111,12 @@ def _monthly(first_month: int, last_day: date) -> pd.DataFrame:
     frame["partner_id"] = frame["partner_id"].astype(int)
     frame["month"] = frame["month"].astype(int)
     frame["buys"] = frame["buys"].astype(int)
-    # Decimal sums (SQLite's come back rounded to the column's 2 places).
-    frame["revenue"] = frame["revenue"].astype(object)
+    frame["revenue"] = frame["revenue"].astype("int64")  # exact cents
     return frame
+
+
+def _money(cents) -> Decimal:
+    return Decimal(int(cents)).scaleb(-2)
 
 
 def _last_purchases(last_day: date) -> pd.Series:
@@ -239,8 +243,8 @@ def transitions(start: date, end: date) -> Transitions:
     lost = []
     for pid, a, b in zip(frame.index, frame["source"], frame["target"], strict=True):
         if is_decline(a, b):
-            expected = Decimal(r1.get(pid, ZERO)) / s.window * months
-            lost.append(max(ZERO, expected - Decimal(r2.get(pid, ZERO))))
+            expected = _money(r1.get(pid, 0)) / s.window * months
+            lost.append(max(ZERO, expected - _money(r2.get(pid, 0))))
         else:
             lost.append(None)
     frame["lost_revenue"] = lost

@@ -120,7 +120,12 @@ def expected_months(date_from, date_to, group=None, *, count=False, conn=None) -
 
 def read_months(date_from, date_to, group=None) -> dict:
     rows = product_months(date_from, date_to, product_group_id=group)
-    out = {(pid, m): (_dec(rev), _dec(pr), _dec(q, MILLI)) for pid, m, rev, pr, q in rows}
+    # Integers: cents and thousandths (exact, so compared as they are, only moved to units).
+    assert all(isinstance(v, int) for r in rows for v in r[2:]), "the summaries hand out integers"
+    out = {
+        (pid, m): (Decimal(rev).scaleb(-2), Decimal(pr).scaleb(-2), Decimal(q).scaleb(-3))
+        for pid, m, rev, pr, q in rows
+    }
     assert len(out) == len(rows), "a product × month twice"
     assert all(isinstance(m, date) and m.day == 1 for _, m in out)
     return out
