@@ -331,6 +331,9 @@ def prepare(app, args, label: str) -> dict:
             db.create_all()
             rebuild()
             _store_meta("sfp", analytics_data.summaries_fingerprint())
+        made = analytics_data.sync_indexes()
+        if made:
+            print(f"indexes made to match the models: {', '.join(made)}", flush=True)
         return eval(info)  # noqa: S307  (our own dict literal)
     print(f"building the {label} data …", flush=True)
     info = analytics_data.generate(

@@ -265,3 +265,28 @@ def summaries_fingerprint() -> str:
 
     layout = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in SUMMARIES)
     return hashlib.sha256(layout.encode()).hexdigest()[:16]
+
+
+def sync_indexes() -> list[str]:
+    """Bring the filled tables' indexes in line with the models (a reused data set measures an
+    index added or changed since it was built); returns the names (re)made."""
+    from crm.extensions import db
+
+    inspector = sa.inspect(db.engine)
+    made = []
+    for name in (*FILLED, *SUMMARIES):
+        table = db.metadata.tables[name]
+        found = {i["name"]: i["column_names"] for i in inspector.get_indexes(name)}
+        for index in table.indexes:
+            wanted = [c.name for c in index.columns]
+            if found.get(index.name) == wanted:
+                continue
+            with db.engine.begin() as conn:
+                if index.name in found:
+                    conn.execute(sa.text(f'DROP INDEX "{index.name}"'))
+                index.create(conn)
+            made.append(index.name)
+    if made and db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))
+    return made

@@ -139,9 +139,10 @@ def kpi_report(start: date, end: date, scope: Scope | None = None) -> KpiReport:
     """The KPIs of [start, end] and of the previous period of the same length, with trends."""
     scope = scope or Scope()
     p0_start, p0_end = previous_period(start, end)
+    overdue = overdue_by_day([end, p0_end], scope)
     return KpiReport(
-        current=kpis(start, end, scope),
-        previous=kpis(p0_start, p0_end, scope),
+        current=kpis(start, end, scope, overdue=overdue),
+        previous=kpis(p0_start, p0_end, scope, overdue=overdue),
         trend=trend(start, end, scope),
         previous_trend=trend(p0_start, p0_end, scope),
     )
@@ -222,8 +223,11 @@ def _sums(c):
     )
 
 
-def kpis(start: date, end: date, scope: Scope | None = None) -> KpiValues:
-    """The KPIs of the period [start, end] (its own previous period gives retention and lost)."""
+def kpis(
+    start: date, end: date, scope: Scope | None = None, *, overdue: dict | None = None
+) -> KpiValues:
+    """The KPIs of the period [start, end] (its own previous period gives retention and lost).
+    `overdue`: overdue receivables by day already computed (`overdue_by_day`), if any."""
     scope = scope or Scope()
     c = SalesDocument.__table__.c
     stmt = select(*_sums(c)).where(c.date >= start, c.date <= end, *_scope(scope))
@@ -236,19 +240,28 @@ def kpis(start: date, end: date, scope: Scope | None = None) -> KpiValues:
     values.lost_clients = p0 - both
     if p0:
         values.retention_pct = Decimal(both) * HUNDRED / Decimal(p0)
-    values.overdue_receivables = overdue_receivables(end, scope)
+    if overdue is not None and end in overdue:
+        values.overdue_receivables = overdue[end]
+    else:
+        values.overdue_receivables = overdue_receivables(end, scope)
     return values
+
+
+def overdue_by_day(days, scope: Scope | None = None) -> dict[date, Decimal | None]:
+    """Overdue receivables as of each day, read together (crm.sales.receivables.overdue_totals);
+    None for every day under an organization or department scope."""
+    from crm.sales.receivables import overdue_totals
+
+    scope = scope or Scope()
+    if scope.organization_id is not None or scope.department_id is not None:
+        return dict.fromkeys(days)
+    return overdue_totals(days, manager_id=scope.manager_id)
 
 
 def overdue_receivables(as_of: date, scope: Scope | None = None) -> Decimal | None:
     """Σ overdue of every partner as of the date (crm.sales.receivables' rule); None under an
     organization or department scope (see the module's docstring)."""
-    from crm.sales.receivables import overdue_total
-
-    scope = scope or Scope()
-    if scope.organization_id is not None or scope.department_id is not None:
-        return None
-    return overdue_total(as_of, manager_id=scope.manager_id)
+    return overdue_by_day([as_of], scope)[as_of]
 
 
 def trend(start: date, end: date, scope: Scope | None = None) -> list[TrendRow]:

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.analytics import bp
-from crm.analytics.kpi import KPI_NAMES, KpiReport, kpis, previous_period
+from crm.analytics.kpi import KPI_NAMES, KpiReport, kpis, overdue_by_day, previous_period
 from crm.analytics.kpi_charts import trend_charts
 from crm.analytics.kpi_cli import cell
 from crm.analytics.kpi_clients import client_rows
@@ -150,9 +150,10 @@ def _report(flt: KpiFilter) -> KpiReport:
     """The KPIs of the period and of the previous one; the trends are the chart's own fetch
     (kpi_report would compute two more that the cards do not show)."""
     p0_start, p0_end = previous_period(flt.date_from, flt.date_to)
+    overdue = overdue_by_day([flt.date_to, p0_end], flt.scope)
     return KpiReport(
-        current=kpis(flt.date_from, flt.date_to, flt.scope),
-        previous=kpis(p0_start, p0_end, flt.scope),
+        current=kpis(flt.date_from, flt.date_to, flt.scope, overdue=overdue),
+        previous=kpis(p0_start, p0_end, flt.scope, overdue=overdue),
     )
 
 

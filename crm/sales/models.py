@@ -86,7 +86,9 @@ class SalesDocument(db.Model):
     )
 
     __table_args__ = (
-        Index("ix_sales_document_partner", "partner_id", "due_date", "date"),
+        # Receivables: a partner's documents in settlement order; `total` makes it covering for
+        # the overdue totals' pass over every document (crm.sales.receivables).
+        Index("ix_sales_document_partner", "partner_id", "due_date", "date", "total"),
         Index("ix_sales_document_date", "date"),
         # Covering the analytics of partners over a window (ABC/XYZ, stages, KPIs): read from
         # the index alone, in date order.

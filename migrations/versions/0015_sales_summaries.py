@@ -1,5 +1,6 @@
 """Sales summaries for analytics: the documents' gross profit, Σ quantity, number of lines and of
-purchase lines beside their total (filled here from the lines), covering indexes, and the
+purchase lines beside their total (filled here from the lines), covering indexes (the
+receivables' partner index now holds the total), and the
 product × month and partner × month tables with its list of months to sum again (every month with lines starts in
 it: readers take those months from the lines until the summary job sums them)
 
@@ -74,6 +75,10 @@ def upgrade():
         )
 
     with op.batch_alter_table("sales_document", schema=None) as batch_op:
+        batch_op.drop_index("ix_sales_document_partner")
+        batch_op.create_index(
+            "ix_sales_document_partner", ["partner_id", "due_date", "date", "total"], unique=False
+        )
         batch_op.add_column(
             sa.Column(
                 "profit_total", sa.Numeric(precision=14, scale=2), nullable=False, server_default="0"
@@ -132,6 +137,10 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table("sales_document", schema=None) as batch_op:
+        batch_op.drop_index("ix_sales_document_partner")
+        batch_op.create_index(
+            "ix_sales_document_partner", ["partner_id", "due_date", "date"], unique=False
+        )
         batch_op.drop_index("ix_sales_document_summary")
         batch_op.drop_index("ix_sales_document_partner_purchase")
         batch_op.drop_column("purchase_lines")
