@@ -18,8 +18,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
+from crm.core.db import driver_rows
+from crm.core.periods_sql import as_date
 from crm.extensions import db
 from crm.partners.models import ContactDetail, Partner
 from crm.sales.models import SalesDocument
@@ -84,11 +86,10 @@ def decline_colour(source: str, target: str) -> str | None:
 
 def _clients() -> pd.DataFrame:
     """Live partners with role client: id, code, name, created_on (all, `new` ones included)."""
-    rows = db.session.execute(
-        select(Partner.id, Partner.code, Partner.name, Partner.created_on).where(
-            Partner.is_client.is_(True), Partner.merged_into_id.is_(None)
-        )
-    ).all()
+    stmt = select(Partner.id, Partner.code, Partner.name, Partner.created_on).where(
+        Partner.is_client.is_(True), Partner.merged_into_id.is_(None)
+    )
+    rows = [(r[0], r[1], r[2], as_date(r[3])) for r in driver_rows(stmt)]
     names = ["partner_id", "code", "name", "created_on"]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     frame = pd.DataFrame(dict(zip(names, columns, strict=True)))
@@ -100,8 +101,9 @@ def _monthly(first_month: int, last_day: date) -> pd.DataFrame:
     """Per partner × month from `first_month` to `last_day`: purchase lines and net revenue in
     integer cents, from the partner × month summary (crm.sales.summaries; 20,000 rows a month at
     most)."""
+    index: dict[date, int] = {}  # a few months, each turned into its index once
     rows = [
-        (r[0], month_index(r[1]), r[6], r[2])
+        (r[0], index.get(r[1]) or index.setdefault(r[1], month_index(r[1])), r[6], r[2])
         for r in partner_months(month_first(first_month), last_day)
     ]
     # Columns from plain tuples: pandas inspects Row objects one by one (slow for 200,000).
@@ -119,18 +121,28 @@ def _money(cents) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
-def _last_purchases(last_day: date) -> pd.Series:
-    """partner_id → the date of its last purchase (a line with amount > 0) on or before the day."""
+def _last_purchases(*days: date) -> list[pd.Series]:
+    """For each day, partner_id → the date of its last purchase (a line with amount > 0) on or
+    before it: one pass over the documents' purchase index for every day."""
     doc = SalesDocument
+    latest = max(days)
     rows = db.session.execute(
-        select(doc.partner_id, func.max(doc.date))
-        .where(doc.purchase_lines > 0, doc.date <= last_day)
+        select(
+            doc.partner_id,
+            *(func.max(case((doc.date <= day, doc.date), else_=None)) for day in days),
+        )
+        .where(doc.purchase_lines > 0, doc.date <= latest)
         .group_by(doc.partner_id)
     ).all()
-    return pd.Series(
-        {pid: (d if isinstance(d, date) else date.fromisoformat(str(d))) for pid, d in rows},
-        dtype=object,
-    )
+    out = []
+    for k in range(len(days)):
+        found = {}
+        for row in rows:
+            d = row[1 + k]
+            if d is not None:
+                found[row[0]] = d if isinstance(d, date) else date.fromisoformat(str(d))
+        out.append(pd.Series(found, dtype=object))
+    return out
 
 
 # --- stages ----------------------------------------------------------------------------------
@@ -181,7 +193,7 @@ def stages_at(at: date) -> pd.DataFrame:
     at = month_end(at)
     clients = _clients()
     monthly = _monthly(month_index(at) - s.window + 1, at)
-    stages = _decide(clients, monthly, _last_purchases(at), at, s)
+    stages = _decide(clients, monthly, _last_purchases(at)[0], at, s)
     out = clients.assign(stage=stages.reindex(clients.index)).reset_index()
     return out.sort_values("code", kind="stable").reset_index(drop=True)[
         ["partner_id", "code", "name", "stage"]
@@ -227,8 +239,8 @@ def transitions(start: date, end: date) -> Transitions:
     clients = _clients()
     clients = clients[clients["created_on"] <= t2]
     monthly = _monthly(i1 - s.window + 1, t2)
-    last2 = _last_purchases(t2)
-    first = _decide(clients, monthly[monthly["month"] <= i1], _last_purchases(t1), t1, s)
+    last1, last2 = _last_purchases(t1, t2)
+    first = _decide(clients, monthly[monthly["month"] <= i1], last1, t1, s)
     second = _decide(clients, monthly, last2, t2, s)
 
     # R1: revenue in the W months ending with T1's month; R2: after T1 up to T2.

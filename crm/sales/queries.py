@@ -12,12 +12,13 @@ from flask import current_app
 from sqlalchemy import and_, func, select
 
 from crm.auth.models import User
+from crm.core.db import driver_rows
 from crm.core.policy import rows_clause
 from crm.core.timeutil import to_zone, utcnow
 from crm.extensions import db
 from crm.partners.models import Partner
 from crm.sales.models import SalesDocument
-from crm.sales.receivables import ZERO, driver_rows, receivables
+from crm.sales.receivables import ZERO, receivables
 
 CHART_MONTHS = 24
 LAST_DOCUMENTS = 10

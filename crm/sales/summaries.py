@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 
+from crm.core.db import driver_rows
 from crm.core.keys import dialect_insert
 from crm.core.periods_sql import as_date, bucket_sql
 from crm.extensions import db
@@ -282,7 +283,7 @@ def product_months(
         ).where(s.month.in_(whole))
         if in_group is not None:
             q = q.where(s.product_id.in_(in_group))
-        rows.extend(db.session.execute(q).all())
+        rows.extend(_with_dates(driver_rows(q)))
     ranges = _merge(
         [(max(m, date_from), min(month_end(m), date_to)) for m in months if m not in whole]
     )
@@ -313,7 +314,7 @@ def partner_months(date_from: date, date_to: date) -> list[tuple]:
             s.documents,
             s.purchase_lines,
         ).where(s.month.in_(whole))
-        rows.extend(db.session.execute(q).all())
+        rows.extend(_with_dates(driver_rows(q)))
     ranges = _merge(
         [(max(m, date_from), min(month_end(m), date_to)) for m in months if m not in whole]
     )
@@ -334,7 +335,7 @@ def partner_months(date_from: date, date_to: date) -> list[tuple]:
             .where(doc.line_count > 0)
             .group_by(doc.partner_id, month)
         )
-        rows.extend((r[0], as_date(r[1]), *r[2:]) for r in db.session.execute(q))
+        rows.extend(_with_dates(driver_rows(q)))
     return rows
 
 
@@ -347,6 +348,17 @@ def drop_partner_months(partner_id: int) -> None:
     ).scalars()
     mark_months(list(months))
     db.session.execute(delete(SalesPartnerMonth).where(SalesPartnerMonth.partner_id == partner_id))
+
+
+def _with_dates(rows):
+    """Driver rows (crm.core.db.driver_rows: no per-value processing) with their month, the
+    second column, as a date — each distinct month converted once."""
+    months: dict = {}
+    for row in rows:
+        month = months.get(row[1])
+        if month is None:
+            month = months[row[1]] = as_date(row[1])
+        yield (row[0], month, *row[2:])
 
 
 def _merge(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
@@ -376,4 +388,4 @@ def _lines_by_month(ranges: list[tuple[date, date]], in_group) -> list[tuple]:
     )
     if in_group is not None:
         q = q.where(line.product_id.in_(in_group))
-    return [(r[0], as_date(r[1]), r[2], r[3], r[4]) for r in db.session.execute(q)]
+    return list(_with_dates(driver_rows(q)))
