@@ -5,7 +5,7 @@ CSV/XLSX of the list (`?format=`).
 
 The page itself returns at once without computing: its results come as an HTMX fragment
 loaded on `load` behind a «Считаю…» indicator (the classification reads every sales line of the
-window). Without JavaScript, `?show=1` computes the results into the page."""
+window). Without JavaScript, `?now=1` computes the results into the page."""
 
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ def abc_xyz_report():
         is_fragment_request()
         or request.args.get("format") in EXPORT_FORMATS
         or request.args.get("chart")
-        or request.args.get("show")
+        or request.args.get("now")
     )
     if lazy:
         # The page at once; #report-results fetches the same URL as a fragment on load.
@@ -234,7 +234,7 @@ def abc_xyz_report():
             title=title,
             lazy=True,
             results_url=url_for(ENDPOINT, **flt.params()),
-            show_url=url_for(ENDPOINT, show=1, **flt.params()),
+            show_url=url_for(ENDPOINT, now=1, **flt.params()),
             **_labels(flt),
         )
     result, grid, stock = _compute(flt)

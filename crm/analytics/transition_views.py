@@ -6,7 +6,7 @@ that turns a list into planned calls (`plan_calls`).
 
 The page returns at once; its results come as an HTMX fragment loaded on `load` with a
 spinner («Считаю…»); without JavaScript a link asks for the page with its results
-(`?results=1`)."""
+(`?now=1`)."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def transitions_page():
     flt = _filter(TransitionsFilter)
     wants_results = (
         is_fragment_request()
-        or request.args.get("results")
+        or request.args.get("now")
         or request.args.get("format")
         or request.args.get("chart")
     )
@@ -164,7 +164,7 @@ def transitions_page():
             flt=flt,
             endpoint="analytics.transitions",
             report=None,
-            results_url=url_for("analytics.transitions", results=1, **flt.params()),
+            results_url=url_for("analytics.transitions", now=1, **flt.params()),
         )
     report = _compute(flt)
 
@@ -198,7 +198,7 @@ def transitions_page():
         share=share,
         title=_("Customer stages"),
     )
-    if request.args.get("results") and "HX-Push-Url" in response.headers:
+    if request.args.get("now") and "HX-Push-Url" in response.headers:
         # The page's own lazy load: the address gets the dates in force without a second
         # history entry (Back would land on the page that loads and pushes again).
         response.headers["HX-Replace-Url"] = response.headers.pop("HX-Push-Url")

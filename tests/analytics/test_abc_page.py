@@ -260,7 +260,7 @@ def test_page_returns_at_once_and_loads_results_behind_a_progress_indicator(
     assert 'hx-trigger="load"' in page and 'hx-indicator="#abc-progress"' in page
     assert "Computing…" in page and "spinner-border" in page
     assert 'id="abc-matrix"' not in page  # nothing computed yet
-    # the fragment it loads, and the page without JavaScript (?show=1), hold the matrix
+    # the fragment it loads, and the page without JavaScript (?now=1), hold the matrix
     fragment = client.get(URL, query_string=WINDOW, headers=HX)
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
     assert 'id="abc-matrix"' in page_text(fragment)
@@ -268,7 +268,7 @@ def test_page_returns_at_once_and_loads_results_behind_a_progress_indicator(
     assert "plotly-graph-div" in page_text(fragment)
     drill = page_text(client.get(URL, query_string={**WINDOW, "cell": "AX"}, headers=HX))
     assert 'id="abc-list"' in drill and "plotly-graph-div" not in drill
-    shown = client.get(URL, query_string={**WINDOW, "show": 1})
+    shown = client.get(URL, query_string={**WINDOW, "now": 1})
     assert "<html" in shown.get_data(as_text=True) and 'id="abc-matrix"' in page_text(shown)
 
 
@@ -474,7 +474,7 @@ def test_bad_parameters_give_a_message_and_no_download(login_as, client, history
     login_as("viewer")
     args = {**WINDOW, **query}
     for headers in (HX, {}):
-        response = client.get(URL, query_string={**args, "show": 1}, headers=headers)
+        response = client.get(URL, query_string={**args, "now": 1}, headers=headers)
         assert response.status_code == 200
         assert message.lower() in page_text(response).lower()
     download = client.get(URL, query_string={**args, "format": "csv"})

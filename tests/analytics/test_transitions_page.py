@@ -233,7 +233,7 @@ def test_results_fragment_shows_the_matrix_with_links_and_colours(client, login_
     # The page's own lazy load replaces the address instead (no second history entry).
     lazy = client.get(
         "/analytics/transitions",
-        query_string={"results": 1},
+        query_string={"now": 1},
         headers={"HX-Request": "true"},
     )
     assert "HX-Push-Url" not in lazy.headers and "from_date=" in lazy.headers["HX-Replace-Url"]
@@ -256,7 +256,7 @@ def test_results_fragment_shows_the_matrix_with_links_and_colours(client, login_
 
 def test_page_with_results_without_javascript_and_the_sankey(client, login_as, history):
     login_as("viewer")
-    page = page_text(client.get("/analytics/transitions", query_string=params(results=1)))
+    page = page_text(client.get("/analytics/transitions", query_string=params(now=1)))
     assert "transition-matrix" in page and "<html" in page
     chart = client.get(
         "/analytics/transitions", query_string=params(chart=1), headers={"HX-Request": "true"}
@@ -279,7 +279,7 @@ def test_page_with_results_without_javascript_and_the_sankey(client, login_as, h
 )
 def test_bad_dates_say_what_was_done_instead(client, login_as, query, status, message):
     login_as("viewer")
-    response = client.get("/analytics/transitions", query_string={**query, "results": 1})
+    response = client.get("/analytics/transitions", query_string={**query, "now": 1})
     assert response.status_code == status
     assert message in page_text(response)
     assert "transition-matrix" in page_text(response)
@@ -298,7 +298,7 @@ def test_same_month_is_compared_with_the_month_before(client, login_as):
     body = page_text(
         client.get(
             "/analytics/transitions",
-            query_string={"from_date": "2026-09-03", "to_date": "2026-09-30", "results": 1},
+            query_string={"from_date": "2026-09-03", "to_date": "2026-09-30", "now": 1},
         )
     )
     assert 'value="2026-08-31"' in body and 'value="2026-09-30"' in body
