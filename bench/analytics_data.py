@@ -270,6 +270,7 @@ def summaries_fingerprint() -> str:
 def sync_indexes() -> list[str]:
     """Bring the filled tables' indexes in line with the models (a reused data set measures an
     index added or changed since it was built); returns the names (re)made."""
+    from crm.core.db import is_trigram_index
     from crm.extensions import db
 
     inspector = sa.inspect(db.engine)
@@ -278,6 +279,8 @@ def sync_indexes() -> list[str]:
         table = db.metadata.tables[name]
         found = {i["name"]: i["column_names"] for i in inspector.get_indexes(name)}
         for index in table.indexes:
+            if is_trigram_index(index) and db.engine.dialect.name != "postgresql":
+                continue  # PostgreSQL's only: never made on SQLite
             wanted = [c.name for c in index.columns]
             if found.get(index.name) == wanted:
                 continue

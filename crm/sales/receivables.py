@@ -338,7 +338,10 @@ def overdue_totals(days: Iterable[date], manager_id: int | None = None) -> dict[
     o: dict[date, dict[int, int]] = {d: {} for d in days}
     p: dict[date, dict[int, int]] = {d: {} for d in days}
 
-    t = _cents(doc.total)
+    # PostgreSQL sums numeric exactly (and faster than cents computed per row); SQLite keeps
+    # NUMERIC as floating point, so it sums integer cents.
+    postgres = db.engine.dialect.name == "postgresql"
+    t = doc.total if postgres else _cents(doc.total)
     columns = []
     for d in days:
         in_day = doc.date <= d
@@ -347,10 +350,11 @@ def overdue_totals(days: Iterable[date], manager_id: int | None = None) -> dict[
     stmt = select(doc.partner_id, *columns).where(doc.date <= last).group_by(doc.partner_id)
     if mine is not None:
         stmt = stmt.where(doc.partner_id.in_(mine))
+    as_cents = (lambda v: int(v * 100)) if postgres else int
     for row in db.session.execute(stmt):
         for k, d in enumerate(days):
-            o[d][row[0]] = int(row[1 + 2 * k])
-            p[d][row[0]] = int(row[2 + 2 * k])
+            o[d][row[0]] = as_cents(row[1 + 2 * k])
+            p[d][row[0]] = as_cents(row[2 + 2 * k])
 
     for d in days:
         paid = (
