@@ -48,6 +48,8 @@ from crm.extensions import db  # noqa: E402
 DATA_DIR = Path(tempfile.gettempdir()) / "crm-bench"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench_analytics"
 W, L = 12, 6  # the stage settings' defaults
+# Issue 12: each report's computation under 1 s, the KPI dashboard under 500 ms, a report page
+# (with its results) under 1.5 s.
 TARGETS = {"compute": 1000.0, "kpi": 500.0, "page": 1500.0}
 
 
@@ -299,7 +301,7 @@ def build_cases(p: dict) -> list[Case]:
         ),
         Case(
             "page: KPI dashboard",
-            "page",
+            "kpi",
             url=f"/analytics/kpi?from={p['kpi_from']}&to={p['kpi_to']}&now=1",
         ),
     ]
@@ -447,8 +449,8 @@ def write_report(args, infos: dict, results: dict[str, dict[str, float]], path: 
         "as an admin (the page with its results). DuckDB: the same computation as one SQL "
         "statement over the raw lines (a file copy of the same rows), in the same run.",
         "- SQLite without ANALYZE (as a fresh install runs); PostgreSQL vacuumed and analysed.",
-        f"- CPU: {m.get('cpu')}; RAM: {m.get('ram')}; load average (1 min) at the end: "
-        f"{os.getloadavg()[0]:.2f}.",
+        *(f"- {key}: {value}" for key, value in m.items()),
+        f"- Load average (1 min) at the end: {os.getloadavg()[0]:.2f}.",
         "",
     ]
     dbs = [d for d in ("sqlite", "postgresql") if d in results]
@@ -457,11 +459,7 @@ def write_report(args, infos: dict, results: dict[str, dict[str, float]], path: 
     lines += [head, "|---|--:|" + "--:|" * (2 * len(dbs) + 1)]
     missed = 0
     duck = results.get("duckdb", {})
-    targets = {
-        "compute": TARGETS["compute"],
-        "kpi": TARGETS["kpi"],
-        "page": TARGETS["page"],
-    }
+    targets = TARGETS
     kinds = {c.name: c.target for c in build_cases(periods(args.end))}
     for name in names:
         target = targets[kinds.get(name, "compute")]

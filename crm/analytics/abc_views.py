@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import wtforms as wt
 from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,12 +20,28 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from crm.analytics import abc_charts, abc_report, bp
-from crm.analytics.abc_xyz import DEFAULT_XYZ, AnalyticsError, abc_xyz
+from crm.analytics.abc_xyz import (
+    DEFAULT_XYZ,
+    AnalyticsError,
+    Thresholds,
+    abc_xyz,
+    check_thresholds,
+    default_thresholds,
+)
 from crm.analytics.cli import metric_text, pct_text
 from crm.analytics.periods import BUCKETS, DEFAULT_BUCKET
-from crm.core.filters import ChoiceField, DateField, IdField, ListFilter, PageField
+from crm.core.filters import (
+    ChoiceField,
+    DateField,
+    FilterField,
+    IdField,
+    Ignored,
+    ListFilter,
+    PageField,
+)
 from crm.core.formats import fmt_percent
 from crm.core.paging import Page
+from crm.core.params import BadValue, parse_decimal
 from crm.core.policy import requires
 from crm.core.report_pages import respond_report, two_places
 from crm.exporting import EXPORT_FORMATS
@@ -49,6 +66,29 @@ BUCKET_LABELS = {"month": _l("Month"), "week": _l("Week"), "quarter": _l("Quarte
 
 def _scope_field(label, fid: str, message):
     return IdField(label, id=fid, message=message, fixed=[("", _l("All"))])
+
+
+class PercentField(FilterField, wt.StringField):
+    """A threshold in percent (0–100 with up to 2 decimals); empty: the setting's."""
+
+    def parse(self, raw: str):
+        raw = raw.strip()
+        if not raw:
+            return None
+        try:
+            value = parse_decimal(raw, places=2, digits=3)
+        except BadValue:
+            raise Ignored(
+                _("%(value)s is not a percentage: the setting is used.", value=repr(raw[:20]))
+            ) from None
+        if not 0 <= value <= 100:
+            raise Ignored(
+                _("%(value)s is not between 0 and 100 %%: the setting is used.", value=raw[:20])
+            )
+        return value
+
+
+THRESHOLD_FIELDS = ("a_pct", "b_pct", "x_pct", "y_pct")
 
 
 class AbcFilter(ListFilter):
@@ -104,6 +144,10 @@ class AbcFilter(ListFilter):
         message=_l("Unknown cell {value} ignored."),
         cut=20,
     )
+    a_pct = PercentField(_l("A up to, %"), id="f-a-pct")
+    b_pct = PercentField(_l("B up to, %"), id="f-b-pct")
+    x_pct = PercentField(_l("X: CV up to, %"), id="f-x-pct")
+    y_pct = PercentField(_l("Y: CV up to, %"), id="f-y-pct")
     page = PageField(_l("Page"))
 
     def __init__(self, args=None, today: date | None = None, **kwargs):
@@ -136,6 +180,7 @@ class AbcFilter(ListFilter):
         self["xyz_by"].blank = _(
             "Default: %(metric)s", metric=METRIC_LABELS[DEFAULT_XYZ[self.of]].lower()
         )
+        self._fill_thresholds()
         managers = partner_queries.responsible_choices()
         self["manager"].options = [(u.id, u.display_name) for u in managers]
         for name in (*named, "manager"):
@@ -143,6 +188,25 @@ class AbcFilter(ListFilter):
             if value is not None and value not in {i for i, _n in self[name].options}:
                 self.problems.append(str(self[name].message))
                 setattr(self, name, None)
+
+    def _fill_thresholds(self) -> None:
+        """The thresholds asked for over the settings' (shown as placeholders); a set that does
+        not hold together (A above B, Y below X) falls back to the settings with a message."""
+        defaults = default_thresholds(self.of)
+        for name in THRESHOLD_FIELDS:
+            self[name].render_kw = {"placeholder": f"{getattr(defaults, name):g}"}
+        asked = {name: getattr(self, name) for name in THRESHOLD_FIELDS}
+        chosen = Thresholds(
+            **{k: v if v is not None else getattr(defaults, k) for k, v in asked.items()}
+        )
+        try:
+            check_thresholds(chosen)
+        except AnalyticsError as exc:
+            self.problems.append(_("%(error)s The settings are used.", error=exc.message))
+            for name in THRESHOLD_FIELDS:
+                setattr(self, name, None)
+            chosen = defaults
+        self.thresholds = chosen
 
     def scope(self) -> dict:
         return {
@@ -176,6 +240,7 @@ def _compute(flt):
             abc_by=flt.abc_by,
             xyz_by=flt.xyz_by or None,
             bucket=flt.bucket,
+            thresholds=flt.thresholds,
             **scope,
         )
     except AnalyticsError as exc:

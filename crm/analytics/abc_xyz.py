@@ -11,7 +11,7 @@ output): cum_before < 80 % is `100·Σbefore < 80·total`, CV ≤ t is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, localcontext
 
@@ -74,21 +74,44 @@ class AbcXyzResult:
     xyz_by: str
     total: Decimal  # Σ max(M, 0)
     rows: list[AbcXyzRow]  # in rank order: M descending, code ascending
+    thresholds: Thresholds | None = None  # the ones used
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A and B limits of the cumulative share, X and Y limits of the CV, in percent."""
+
+    a_pct: Decimal
+    b_pct: Decimal
+    x_pct: Decimal
+    y_pct: Decimal
 
 
 EXACT = 60  # digits: sums of squares of 14-digit amounts times n stay exact
 
 
-def _limits(of: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """(A, B) cumulative limits and (X, Y) CV limits, in percent, from the settings."""
+def default_thresholds(of: str) -> Thresholds:
+    """The settings' limits for products or partners."""
     cfg = current_app.config
     who = "PRODUCT" if of == "products" else "PARTNER"
-    return (
+    return Thresholds(
         Decimal(str(cfg["ABC_A_PCT"])),
         Decimal(str(cfg["ABC_B_PCT"])),
         Decimal(str(cfg[f"XYZ_{who}_X_PCT"])),
         Decimal(str(cfg[f"XYZ_{who}_Y_PCT"])),
     )
+
+
+def check_thresholds(t: Thresholds) -> None:
+    """0 < A ≤ B ≤ 100 and 0 ≤ X ≤ Y; the field at fault is named."""
+    if not 0 < t.a_pct <= 100:
+        raise AnalyticsError(_("The A limit must be more than 0 and at most 100 %."), "a_pct")
+    if not t.a_pct <= t.b_pct <= 100:
+        raise AnalyticsError(_("The B limit must be from the A limit up to 100 %."), "b_pct")
+    if t.x_pct < 0:
+        raise AnalyticsError(_("The X limit cannot be negative."), "x_pct")
+    if t.y_pct < t.x_pct:
+        raise AnalyticsError(_("The Y limit cannot be below the X limit."), "y_pct")
 
 
 def check_arguments(of: str, date_from: date, date_to: date, abc_by: str, xyz_by: str, bucket: str):
@@ -335,13 +358,22 @@ def abc_xyz(
     warehouse_id: int | None = None,
     manager_id: int | None = None,
     product_group_id: int | None = None,
+    thresholds: Thresholds | None = None,
 ) -> AbcXyzResult:
     """ABC by `abc_by` and XYZ by `xyz_by` (default: quantity for products, revenue for
     partners) of every product or partner with a sales line in [date_from, date_to] and the
-    scope. Raises AnalyticsError for bad arguments and a window of fewer than two buckets."""
+    scope, with `thresholds` (default: the settings'). Raises AnalyticsError for bad arguments
+    and a window of fewer than two buckets."""
     xyz_by = xyz_by or DEFAULT_XYZ.get(of, "revenue")
     check_arguments(of, date_from, date_to, abc_by, xyz_by, bucket)
-    a_pct, b_pct, x_pct, y_pct = _limits(of)
+    thresholds = thresholds or default_thresholds(of)
+    check_thresholds(thresholds)
+    a_pct, b_pct, x_pct, y_pct = (
+        thresholds.a_pct,
+        thresholds.b_pct,
+        thresholds.x_pct,
+        thresholds.y_pct,
+    )
     scope = {
         "organization_id": organization_id,
         "department_id": department_id,
@@ -352,7 +384,8 @@ def abc_xyz(
     with localcontext() as ctx:
         ctx.prec = EXACT
         limits = (a_pct, b_pct, (x_pct / 100) ** 2, (y_pct / 100) ** 2)
-        return _classify(of, date_from, date_to, abc_by, xyz_by, bucket, scope, limits)
+        result = _classify(of, date_from, date_to, abc_by, xyz_by, bucket, scope, limits)
+    return replace(result, thresholds=thresholds)
 
 
 def _classify(of, date_from, date_to, abc_by, xyz_by, bucket, scope, limits) -> AbcXyzResult:

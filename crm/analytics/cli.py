@@ -49,6 +49,10 @@ OPTION_OF = {
     "bucket": "--bucket",
     "date_from": "--from",
     "date_to": "--to",
+    "a_pct": "--a-pct",
+    "b_pct": "--b-pct",
+    "x_pct": "--x-pct",
+    "y_pct": "--y-pct",
 }
 
 
@@ -68,14 +72,30 @@ OPTION_OF = {
 @click.option(
     "--bucket", "bucket", type=click.Choice(BUCKETS), default=DEFAULT_BUCKET, show_default=True
 )
-def report_abc_xyz(of: str, date_from: str, date_to: str, abc_by: str, xyz_by, bucket: str):
+@click.option("--a-pct", "a_pct", type=float, default=None, help="A limit, %; default: ABC_A_PCT.")
+@click.option("--b-pct", "b_pct", type=float, default=None, help="B limit, %; default: ABC_B_PCT.")
+@click.option(
+    "--x-pct", "x_pct", type=float, default=None, help="X: CV limit, %; default: setting."
+)
+@click.option(
+    "--y-pct", "y_pct", type=float, default=None, help="Y: CV limit, %; default: setting."
+)
+def report_abc_xyz(
+    of: str, date_from: str, date_to: str, abc_by: str, xyz_by, bucket: str, **limits
+):
     """ABC/XYZ of products or partners over a window:
     code,name,abc_metric,share_pct,cum_pct,abc,cv_pct,xyz."""
-    from crm.analytics.abc_xyz import AnalyticsError, abc_xyz
+    from crm.analytics.abc_xyz import AnalyticsError, Thresholds, abc_xyz, default_thresholds
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    defaults = default_thresholds(of)
+    thresholds = Thresholds(
+        **{k: Decimal(str(v)) if v is not None else getattr(defaults, k) for k, v in limits.items()}
+    )
     try:
-        result = abc_xyz(of, start, end, abc_by=abc_by, xyz_by=xyz_by, bucket=bucket)
+        result = abc_xyz(
+            of, start, end, abc_by=abc_by, xyz_by=xyz_by, bucket=bucket, thresholds=thresholds
+        )
     except AnalyticsError as exc:
         raise click.BadParameter(exc.message, param_hint=OPTION_OF[exc.field]) from None
     buf = io.StringIO()

@@ -171,9 +171,10 @@ def raw_stock(warehouse_id=None, group_id=None) -> pd.DataFrame:
 
 
 def expected(of="products", warehouse_id=None, group_id=None, manager_id=None,
-             start="2026-01-01", end="2026-12-31"):  # fmt: skip
+             start="2026-01-01", end="2026-12-31", limits=None):  # fmt: skip
     """ABC by revenue, XYZ by monthly quantity (products; X ≤ 10, Y ≤ 25) or revenue
-    (partners; X ≤ 50, Y ≤ 100), per the spec; revenue and stock per object."""
+    (partners; X ≤ 50, Y ≤ 100), per the spec — or by `limits` (A, B, X, Y); revenue and
+    stock per object."""
     df = raw_lines()
     w = df[(df.date >= pd.Timestamp(start)) & (df.date <= pd.Timestamp(end))].copy()
     if warehouse_id is not None:
@@ -192,14 +193,14 @@ def expected(of="products", warehouse_id=None, group_id=None, manager_id=None,
     m["share"] = m.m / total * 100
     m["cum"] = m.m.cumsum() / total * 100
     before = m.m.cumsum().shift(fill_value=0) / total * 100
-    m["abc"] = ["C" if v <= 0 else "A" if b < 80 else "B" if b < 95 else "C"
+    la, lb, lx, ly = limits or (80, 95, *((10, 25) if of == "products" else (50, 100)))
+    m["abc"] = ["C" if v <= 0 else "A" if b < la else "B" if b < lb else "C"
                 for v, b in zip(m.m, before, strict=True)]  # fmt: skip
     metric = "quantity" if of == "products" else "revenue"
     x = w.groupby([key, "month"])[metric].sum().unstack(fill_value=0)
     x = x.reindex(columns=pd.period_range(start, end, freq="M"), fill_value=0).astype(float)
     mu, sigma = x.mean(axis=1), x.std(axis=1, ddof=0)
     m["cv"] = (sigma / mu * 100).where(mu > 0)
-    lx, ly = (10, 25) if of == "products" else (50, 100)
     m["xyz"] = ["Z" if pd.isna(c) else "X" if c <= lx else "Y" if c <= ly else "Z"
                 for c in m.cv]  # fmt: skip
     m["cell"] = m.abc + m.xyz
@@ -468,6 +469,10 @@ def test_pareto_curve_keeps_few_points_but_every_class_boundary_and_the_end():
         ({"department": "5"}, "Unknown department"),
         ({"cell": "QQ"}, "Unknown cell"),
         ({"cell": "all", "page": "abc"}, "page"),
+        ({"a_pct": "eighty"}, "is not a percentage"),
+        ({"b_pct": "120"}, "between 0 and 100"),
+        ({"a_pct": "90", "b_pct": "70"}, "from the A limit"),
+        ({"x_pct": "40", "y_pct": "20"}, "below the X limit"),
     ],
 )
 def test_bad_parameters_give_a_message_and_no_download(login_as, client, history, query, message):
@@ -480,6 +485,20 @@ def test_bad_parameters_give_a_message_and_no_download(login_as, client, history
     download = client.get(URL, query_string={**args, "format": "csv"})
     assert download.status_code == 400
     assert message.lower() in page_text(download).lower()
+
+
+@pytest.mark.parametrize("of", ["products", "partners"])
+def test_the_reports_own_thresholds_classify_as_pandas_says(login_as, client, history, of):
+    """A up to 60 %, B up to 85 %, X up to 20 %, Y up to 70 % instead of the settings: the
+    download and the rules above the matrix follow them."""
+    login_as("viewer")
+    limits = {"a_pct": "60", "b_pct": "85", "x_pct": "20", "y_pct": "70"}
+    exp = expected(of, limits=(60, 85, 20, 70))
+    args = {**WINDOW, "of": of, **limits}
+    assert_rows(csv_rows(client.get(URL, query_string={**args, "format": "csv"})), exp, of)
+    page = page_text(client.get(URL, query_string={**args, "now": 1}))
+    assert "less than 60 % of the total, B while less than 85 %" in page
+    assert "up to 20 % is X, up to 70 % Y" in page
 
 
 def test_no_sales_in_the_window_says_so(login_as, client, app):

@@ -131,8 +131,9 @@ XYZ_LIMITS = {"products": (10, 25), "partners": (50, 100)}
 FREQ = {"month": "MS", "week": "W-MON", "quarter": "QS"}
 
 
-def expected(df, of, date_from, date_to, abc_by, xyz_by, bucket="month"):
-    """The spec's ABC and XYZ in pandas, one row per object in rank order."""
+def expected(df, of, date_from, date_to, abc_by, xyz_by, bucket="month", limits=None):
+    """The spec's ABC and XYZ in pandas, one row per object in rank order; `limits`: the A, B,
+    X and Y thresholds when not the settings' defaults."""
     key, code, name = (
         ("product_id", "product_code", "product_name")
         if of == "products"
@@ -155,13 +156,13 @@ def expected(df, of, date_from, date_to, abc_by, xyz_by, bucket="month"):
     m["cum_before"] = m.m.cumsum().shift(fill_value=0) / total * 100
     m["share"] = m.m / total * 100
     m["cum"] = m.m.cumsum() / total * 100
-    m["abc"] = ["A" if cb < 80 else "B" if cb < 95 else "C" for cb in m.cum_before]
+    la, lb, lx, ly = limits or (80, 95, *XYZ_LIMITS[of])
+    m["abc"] = ["A" if cb < la else "B" if cb < lb else "C" for cb in m.cum_before]
     m.loc[m.m <= 0, "abc"] = "C"
     x = per(xyz_by, [key, "bucket"]).unstack(fill_value=0)
     x = x.reindex(columns=all_buckets, fill_value=0).astype(float)
     mu, sigma = x.mean(axis=1), x.std(axis=1, ddof=0)
     cv = (sigma / mu * 100).where(mu > 0)
-    lx, ly = XYZ_LIMITS[of]
     m["cv"] = cv
     m["xyz"] = [
         "Z" if pd.isna(c) else "X" if c <= lx else "Y" if c <= ly else "Z" for c in cv[m.index]
@@ -221,6 +222,22 @@ def test_generated_history_matches_pandas_on_every_row(app):
     for of in ("products", "partners"):
         assert {c[0] for o, c in seen if o == of} == {"A", "B", "C"}
         assert {c[1] for o, c in seen if o == of} == {"X", "Y", "Z"}
+
+
+@pytest.mark.parametrize("of", ["products", "partners"])
+def test_thresholds_other_than_the_settings_match_pandas(app, of):
+    """The report's own thresholds (the page's and the CLI's --a-pct … --y-pct): A up to 50 %,
+    B up to 90 %, X up to 30 %, Y up to 60 % of CV."""
+    from crm.analytics.abc_xyz import Thresholds
+
+    generate_history(seed=3)
+    df = raw_lines()
+    start, end = date(2026, 1, 1), date(2026, 12, 31)
+    limits = (50, 90, 30, 60)
+    result = abc_xyz(of, start, end, thresholds=Thresholds(*(Decimal(v) for v in limits)))
+    xyz_by = "quantity" if of == "products" else "revenue"
+    assert_same(result, expected(df, of, start, end, "revenue", xyz_by, limits=limits))
+    assert {r.abc for r in result.rows} == {"A", "B", "C"}
 
 
 def test_scope_by_organization_and_product_group(app):
@@ -443,6 +460,11 @@ def test_a_window_of_one_bucket_is_too_short(six_partners):
         (["--from", "2026-01-01", "--to", "2026-03-31", "--abc-by", "margin"], "margin"),
         (["--from", "2026-01-01", "--to", "2026-03-31", "--of", "products", "--abc-by",
           "sales"], "metric of partners"),
+        (["--from", "2026-01-01", "--to", "2026-03-31", "--a-pct", "90", "--b-pct", "85"],
+         "from the A limit"),
+        (["--from", "2026-01-01", "--to", "2026-03-31", "--x-pct", "30", "--y-pct", "20"],
+         "below the X limit"),
+        (["--from", "2026-01-01", "--to", "2026-03-31", "--a-pct", "0"], "more than 0"),
     ],
 )  # fmt: skip
 def test_bad_arguments_are_refused_with_a_message(runner, six_partners, args, message):
