@@ -56,6 +56,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/partner_import_bench.py
 	$(PY) bench/interactions_bench.py
 	$(PY) bench/deals_bench.py
+	$(PY) bench/analytics_bench.py
 	$(PY) bench/load_bench.py
 
 clean-venv:

@@ -9,7 +9,7 @@ window). Without JavaScript, `?now=1` computes the results into the page."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import wtforms as wt
 from flask import request, url_for
@@ -29,7 +29,13 @@ from crm.analytics.abc_xyz import (
     default_thresholds,
 )
 from crm.analytics.cli import metric_text, pct_text
-from crm.analytics.periods import BUCKETS, DEFAULT_BUCKET
+from crm.analytics.periods import (
+    BUCKETS,
+    DEFAULT_BUCKET,
+    bucket_start,
+    next_bucket,
+    twelve_complete_months,
+)
 from crm.core.filters import (
     ChoiceField,
     DateField,
@@ -157,11 +163,9 @@ class AbcFilter(ListFilter):
     def check(self) -> None:
         # By default the twelve months before the current one: complete months only.
         if self.date_to is None:
-            self.date_to = self.today.replace(day=1) - timedelta(days=1)
-        if self.date_from is None:
-            # the twelve months ending with the month of `to`
-            month = self.date_to.year * 12 + self.date_to.month - 1 - 11
-            self.date_from = date(month // 12, month % 12 + 1, 1)
+            self.date_to = twelve_complete_months(self.today)[1]
+        if self.date_from is None:  # the twelve months ending with the month of `to`
+            self.date_from = twelve_complete_months(next_bucket(bucket_start(self.date_to)))[0]
         if self.date_from > self.date_to:
             self.date_from, self.date_to = self.date_to, self.date_from
             self.problems.append(_("The period started after it ended: the dates were swapped."))

@@ -114,6 +114,19 @@ def check_thresholds(t: Thresholds) -> None:
         raise AnalyticsError(_("The Y limit cannot be below the X limit."), "y_pct")
 
 
+def check_period(date_from: date, date_to: date) -> None:
+    """A period that starts after it ends is refused (the field: date_from)."""
+    if date_from > date_to:
+        raise AnalyticsError(
+            _(
+                "The period starts after it ends (%(start)s > %(end)s).",
+                start=date_from,
+                end=date_to,
+            ),
+            "date_from",
+        )
+
+
 def check_arguments(of: str, date_from: date, date_to: date, abc_by: str, xyz_by: str, bucket: str):
     """Refuse what the report cannot compute, with the field at fault."""
     if of not in OBJECTS:
@@ -127,15 +140,7 @@ def check_arguments(of: str, date_from: date, date_to: date, abc_by: str, xyz_by
             )
     if bucket not in BUCKETS:
         raise AnalyticsError(_("Unknown period bucket %(bucket)s.", bucket=repr(bucket)), "bucket")
-    if date_from > date_to:
-        raise AnalyticsError(
-            _(
-                "The period starts after it ends (%(start)s > %(end)s).",
-                start=date_from,
-                end=date_to,
-            ),
-            "date_from",
-        )
+    check_period(date_from, date_to)
     if len(buckets(date_from, date_to, bucket)) < 2:
         raise AnalyticsError(
             _(

@@ -38,7 +38,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crm.analytics.abc_xyz import AnalyticsError, grouped_rows
+from crm.analytics.abc_xyz import AnalyticsError, check_period, grouped_rows
 from crm.analytics.kpi import previous_period
 from crm.extensions import db
 from crm.sales.models import Product, ProductGroup
@@ -112,15 +112,7 @@ def limits() -> tuple[Decimal, Decimal]:
 def check_arguments(by: str, date_from: date, date_to: date) -> None:
     if by not in BY:
         raise AnalyticsError(_("Show products or product groups."), "by")
-    if date_from > date_to:
-        raise AnalyticsError(
-            _(
-                "The period starts after it ends (%(start)s > %(end)s).",
-                start=date_from,
-                end=date_to,
-            ),
-            "date_from",
-        )
+    check_period(date_from, date_to)
 
 
 def _product_revenue(date_from: date, date_to: date, scope: dict) -> dict[int, Decimal]:

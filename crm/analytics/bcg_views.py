@@ -6,7 +6,7 @@ HTMX fragment when the page loads (`hx-trigger="load"`), with a progress indicat
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from crm.analytics import bp
 from crm.analytics.bcg import NO_GROUP, QUADRANT_LABELS, QUADRANTS, bcg
 from crm.analytics.bcg_chart import bcg_chart
 from crm.analytics.bcg_cli import money_text, share_text
+from crm.analytics.periods import bucket_start, next_bucket, twelve_complete_months
 from crm.core.filters import (
     ChoiceField,
     DateField,
@@ -99,12 +100,9 @@ class BcgFilter(ListFilter):
 
     def check(self) -> None:
         if self.date_to is None:
-            self.date_to = self.today.replace(day=1) - timedelta(days=1)
-        if self.date_from is None:
-            end = self.date_to
-            self.date_from = (
-                date(end.year, 1, 1) if end.month == 12 else date(end.year - 1, end.month + 1, 1)
-            )
+            self.date_to = twelve_complete_months(self.today)[1]
+        if self.date_from is None:  # the twelve months ending with the month of `to`
+            self.date_from = twelve_complete_months(next_bucket(bucket_start(self.date_to)))[0]
         if self.date_from > self.date_to:
             self.date_from, self.date_to = self.date_to, self.date_from
             self.problems.append(_("The period started after it ended: the dates were swapped."))

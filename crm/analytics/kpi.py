@@ -156,7 +156,7 @@ def _money(cents) -> Decimal:
     return Decimal(int(cents or 0)).scaleb(-2)
 
 
-def _scope(scope: Scope, doc=None) -> list:
+def scope_conditions(scope: Scope, doc=None) -> list:
     """The scope's conditions on the sales documents (`doc`, or an alias of the table)."""
     doc = SalesDocument.__table__ if doc is None else doc
     conditions = []
@@ -182,7 +182,7 @@ def _buyers(start: date, end: date, scope: Scope) -> tuple[int, int, int]:
             func.max(c.date).label("last"),
             func.min(c.date).label("first"),
         )
-        .where(c.purchase_lines > 0, c.date >= p0_start, c.date <= end, *_scope(scope))
+        .where(c.purchase_lines > 0, c.date >= p0_start, c.date <= end, *scope_conditions(scope))
         .group_by(c.partner_id)
         .subquery()
     )
@@ -196,7 +196,7 @@ def _buyers(start: date, end: date, scope: Scope) -> tuple[int, int, int]:
             earlier.c.partner_id == per_partner.c.partner_id,
             earlier.c.purchase_lines > 0,
             earlier.c.date < p0_start,
-            *_scope(scope, earlier),
+            *scope_conditions(scope, earlier),
         )
         .exists()
     )
@@ -230,7 +230,7 @@ def kpis(
     `overdue`: overdue receivables by day already computed (`overdue_by_day`), if any."""
     scope = scope or Scope()
     c = SalesDocument.__table__.c
-    stmt = select(*_sums(c)).where(c.date >= start, c.date <= end, *_scope(scope))
+    stmt = select(*_sums(c)).where(c.date >= start, c.date <= end, *scope_conditions(scope))
     revenue, profit, sales, active = db.session.execute(stmt).one()
     values = KpiValues(start, end, _money(revenue), _money(profit), int(sales), None, int(active))
     if values.sales:
@@ -272,7 +272,9 @@ def trend(start: date, end: date, scope: Scope | None = None) -> list[TrendRow]:
     c = SalesDocument.__table__.c
     key = bucket_sql(c.date, "month", db.engine.dialect.name).label("month")
     stmt = (
-        select(key, *_sums(c)).where(c.date >= start, c.date <= end, *_scope(scope)).group_by(key)
+        select(key, *_sums(c))
+        .where(c.date >= start, c.date <= end, *scope_conditions(scope))
+        .group_by(key)
     )
     found = {
         as_date(month): TrendRow(as_date(month), _money(r), _money(p), int(s), int(a))

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from sqlalchemy import BigInteger, and_, case, cast, func, select
 
-from crm.analytics.kpi import Scope, previous_period
+from crm.analytics.kpi import Scope, previous_period, scope_conditions
 from crm.auth.models import User
 from crm.core.policy import visible
 from crm.extensions import db
@@ -49,14 +49,7 @@ def _scoped(line, doc, scope: Scope):
     """`line` joined to `doc` when the scope needs the document's columns, and the conditions."""
     if scope.is_empty:
         return line, []
-    conditions = []
-    if scope.organization_id is not None:
-        conditions.append(doc.c.organization_id == scope.organization_id)
-    if scope.department_id is not None:
-        conditions.append(doc.c.department_id == scope.department_id)
-    if scope.manager_id is not None:
-        conditions.append(doc.c.manager_id == scope.manager_id)
-    return line.join(doc, doc.c.id == line.c.document_id), conditions
+    return line.join(doc, doc.c.id == line.c.document_id), scope_conditions(scope, doc)
 
 
 def _cents(expr):

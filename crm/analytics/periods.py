@@ -63,3 +63,10 @@ def bucket_label(start: date, bucket: str = DEFAULT_BUCKET) -> str:
     if bucket == "quarter":
         return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
     return f"{start.year}-{start.month:02d}"
+
+
+def twelve_complete_months(today: date) -> tuple[date, date]:
+    """The reports' default window: the twelve calendar months before today's."""
+    end = today.replace(day=1) - timedelta(days=1)
+    month = end.year * 12 + end.month - 1 - 11
+    return date(month // 12, month % 12 + 1, 1), end

@@ -47,7 +47,7 @@ from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import BigInteger, String, and_, case, cast, func, select, type_coerce
+from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, select, type_coerce
 
 from crm.core.db import driver_rows
 from crm.extensions import db
@@ -328,73 +328,84 @@ def overdue_totals(days: Iterable[date], manager_id: int | None = None) -> dict[
     if not days:
         return {}
     doc = SalesDocument.__table__.c
-    pay = Payment.__table__.c
-    last = days[-1]
     mine = (
         select(Partner.id).where(Partner.responsible_id == manager_id)
         if manager_id is not None
         else None
     )
-    o: dict[date, dict[int, int]] = {d: {} for d in days}
-    p: dict[date, dict[int, int]] = {d: {} for d in days}
-
     # PostgreSQL sums numeric exactly (and faster than cents computed per row); SQLite keeps
     # NUMERIC as floating point, so it sums integer cents.
     postgres = db.engine.dialect.name == "postgresql"
-    t = doc.total if postgres else _cents(doc.total)
-    columns = []
-    for d in days:
-        in_day = doc.date <= d
-        columns.append(func.sum(case((and_(in_day, doc.due_date < d, t > 0), t), else_=0)))
-        columns.append(func.sum(case((and_(in_day, t < 0), -t), else_=0)))
-    stmt = select(doc.partner_id, *columns).where(doc.date <= last).group_by(doc.partner_id)
-    if mine is not None:
-        stmt = stmt.where(doc.partner_id.in_(mine))
-    as_cents = (lambda v: int(v * 100)) if postgres else int
-    for row in db.session.execute(stmt):
-        for k, d in enumerate(days):
-            o[d][row[0]] = as_cents(row[1 + 2 * k])
-            p[d][row[0]] = as_cents(row[2 + 2 * k])
 
-    for d in days:
-        paid = (
-            select(
-                pay.partner_id.label("partner_id"),
-                pay.doc_no.label("doc_no"),
-                func.sum(_cents(pay.amount)).label("s"),
-            )
-            .where(pay.date <= d)
-            .group_by(pay.partner_id, pay.doc_no)
+    def money(column):
+        return column if postgres else _cents(column)
+
+    zero = literal(0)
+    t = money(doc.total)
+    columns = []
+    for k, d in enumerate(days):
+        in_day = doc.date <= d
+        late = and_(in_day, doc.due_date < d, t > 0)
+        columns.append(func.sum(case((late, t), else_=zero)).label(f"o{k}"))
+        columns.append(func.sum(case((and_(in_day, t < 0), -t), else_=zero)).label(f"p{k}"))
+    scan = select(doc.partner_id.label("partner_id"), *columns).where(doc.date <= days[-1])
+    if mine is not None:
+        scan = scan.where(doc.partner_id.in_(mine))
+    scan = scan.group_by(doc.partner_id).subquery("scan")
+
+    source = scan
+    owed = []
+    for k, d in enumerate(days):
+        adj = _payment_adjustments(d, mine, money, zero).subquery(f"adj{k}")
+        source = source.outerjoin(adj, adj.c.partner_id == scan.c.partner_id)
+        o = scan.c[f"o{k}"] + func.coalesce(adj.c.o_adj, zero)
+        pool = scan.c[f"p{k}"] + func.coalesce(adj.c.p_adj, zero)
+        rest = o - case((pool > 0, pool), else_=zero)
+        owed.append(func.coalesce(func.sum(case((rest > 0, rest), else_=zero)), zero))
+    row = db.session.execute(select(*owed).select_from(source)).one()
+    if postgres:
+        return {d: Decimal(v).quantize(Decimal("0.01")) for d, v in zip(days, row, strict=True)}
+    return {d: _money(int(v)) for d, v in zip(days, row, strict=True)}
+
+
+def _payment_adjustments(day: date, mine, money, zero):
+    """Per partner, as of `day`: what payments naming one of its documents took off its
+    overdue documents (o_adj, negative) and what all its payments add to its pool (p_adj:
+    a naming payment's excess or all of a net refund, a payment naming no document of its
+    own — or a return or a zero document — whole)."""
+    doc = SalesDocument.__table__.c
+    pay = Payment.__table__.c
+    paid = (
+        select(
+            pay.partner_id.label("partner_id"),
+            pay.doc_no.label("doc_no"),
+            func.sum(money(pay.amount)).label("s"),
         )
-        if mine is not None:
-            paid = paid.where(pay.partner_id.in_(mine))
-        paid = paid.subquery("paid")
-        named = select(
-            paid.c.partner_id, paid.c.s, _cents(doc.total), doc.due_date < d, doc.id.is_not(None)
-        ).select_from(
+        .where(pay.date <= day)
+        .group_by(pay.partner_id, pay.doc_no)
+    )
+    if mine is not None:
+        paid = paid.where(pay.partner_id.in_(mine))
+    paid = paid.subquery("paid")
+    t = money(doc.total)
+    s = paid.c.s
+    known = doc.id.is_not(None)
+    took = case((and_(known, t > 0, s > 0), case((s < t, s), else_=t)), else_=zero)
+    return (
+        select(
+            paid.c.partner_id.label("partner_id"),
+            func.sum(case((and_(known, doc.due_date < day), -took), else_=zero)).label("o_adj"),
+            func.sum(s - took).label("p_adj"),
+        )
+        .select_from(
             paid.outerjoin(
                 SalesDocument.__table__,
                 and_(
                     doc.doc_no == paid.c.doc_no,
                     doc.partner_id == paid.c.partner_id,
-                    doc.date <= d,
+                    doc.date <= day,
                 ),
             )
         )
-        oo, pp = o[d], p[d]
-        for partner_id, paid_sum, total, late, known in db.session.execute(named):
-            paid_sum = int(paid_sum)
-            if not known:  # no doc_no, or naming no document of this partner dated ≤ d
-                pp[partner_id] = pp.get(partner_id, 0) + paid_sum
-                continue
-            total = int(total)
-            took = min(total, paid_sum) if total > 0 and paid_sum > 0 else 0
-            if late and total > 0:
-                oo[partner_id] = oo.get(partner_id, 0) - took
-            pp[partner_id] = pp.get(partner_id, 0) + paid_sum - took
-
-    out = {}
-    for d in days:
-        pool = p[d]
-        out[d] = _money(sum(max(0, owed - max(pool.get(pid, 0), 0)) for pid, owed in o[d].items()))
-    return out
+        .group_by(paid.c.partner_id)
+    )
