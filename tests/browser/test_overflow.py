@@ -134,6 +134,20 @@ def _deal_pages(deal_id: int, kind_id: int) -> list[str]:
     ]
 
 
+def _analytics_pages() -> list[str]:
+    # `now=1`: the results drawn into the page, as the overflow is measured once it loaded.
+    return [
+        "/analytics/",
+        "/analytics/abc-xyz?now=1",
+        "/analytics/abc-xyz?of=partners&cell=all&now=1",
+        "/analytics/bcg?now=1",
+        "/analytics/transitions?now=1",
+        "/analytics/kpi?now=1",
+        "/analytics/kpi/clients?which=active",
+        "/analytics/snapshots",
+    ]
+
+
 def _pages(partner_id: int) -> list[str]:
     tabs = ["summary", "contacts", "history", "interactions", "purchases", "deals"]
     calendar = [f"/interactions/calendar?view={v}" for v in ("month", "week", "day", "agenda")]
@@ -153,6 +167,9 @@ def _pages(partner_id: int) -> list[str]:
         "/interactions/log",
         *calendar,
         "/sales/receivables",
+        "/sales/products/",
+        f"/partners/{partner_id}?tab=analytics",
+        *_analytics_pages(),
         "/exchange/",
         "/notifications/",
         "/auth/account",
