@@ -127,7 +127,7 @@ def recompute_documents(document_ids: Iterable[int], batch_size: int = BATCH) ->
     return changed
 
 
-# --- the product × month summary ------------------------------------------------------------
+# --- the monthly summaries (product × month, partner × month) ----------------------------------
 
 
 def mark_months(days: Iterable[date]) -> None:
@@ -227,8 +227,8 @@ def refresh_months() -> int:
 
 
 def rebuild() -> None:
-    """Every document's summary and every month's product rows from the lines (after rows were
-    written around the services: the demo, a benchmark's generator, tests). Commits."""
+    """Every document's summary and every month's product and partner rows from the lines
+    (after rows were written around the services: a benchmark's generator, tests). Commits."""
     ids = db.session.execute(select(SalesDocument.id)).scalars().all()
     recompute_documents(ids)
     days = db.session.execute(select(SalesLine.date).distinct()).scalars().all()
