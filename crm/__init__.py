@@ -78,6 +78,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
     from crm.sales import bp as sales_bp
+    from crm.segments import bp as segments_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(partners_bp)
@@ -85,6 +86,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(interactions_bp)
     app.register_blueprint(deals_bp)
     app.register_blueprint(analytics_bp)
+    app.register_blueprint(segments_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)

@@ -1,0 +1,62 @@
+"""Condition types of segment rules (issue 13): each domain registers the conditions over the
+data it owns — partner fields, purchases, receivables, deals, classes — and the segments
+domain combines them into rules without importing any of those domains.
+
+A condition type names its parameters and how each is read (`Param.kind`); `build(values)`
+gets the values already checked and returns an SQL condition on the rule's object table
+(`partner.id` for partners), built with bound parameters only. Rules are data (a JSON tree):
+the compiler in crm.segments.rules validates every type, parameter and value before anything
+reaches SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm.core.registry import RegistryKey
+
+# How a parameter's JSON value is read (crm.segments.rules checks it):
+#   text    a non-empty string (trimmed, at most 200 characters)
+#   texts   a non-empty list of such strings
+#   int     a whole number within `minimum`..`maximum`
+#   money   a number with at most 2 decimals
+#   date    an ISO date "YYYY-MM-DD"
+#   choice  one of `choices`
+#   choices a non-empty list of `choices`
+#   ids     a non-empty list of whole numbers (record ids)
+PARAM_KINDS = ("text", "texts", "int", "money", "date", "choice", "choices", "ids")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    minimum: int = 0
+    maximum: int = 100_000
+
+
+@dataclass(frozen=True)
+class ConditionType:
+    key: str  # "partner.city", "sales.bought_group"…: the rule's `type`
+    title: Any  # lazy gettext
+    params: tuple[Param, ...]
+    build: Callable[[dict], Any]  # checked values → SQL condition on the object's table
+    of: str = "partners"
+    order: int = 100
+    extra: dict = field(default_factory=dict)  # hints for the builder's form
+
+
+CONDITIONS: RegistryKey[ConditionType] = RegistryKey("crm.segment_conditions")
+
+
+def register_condition(state_or_app, condition: ConditionType) -> None:
+    """Called from a domain's blueprint setup; a second type of one key replaces the first
+    (setting a blueprint up twice on one app adds nothing)."""
+    CONDITIONS.register(state_or_app, condition)
+
+
+def condition_types(app=None) -> dict[str, ConditionType]:
+    return {c.key: c for c in CONDITIONS.of(app)}
