@@ -63,6 +63,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.notifications.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.sales.models  # noqa: F401
+    import crm.segments.models  # noqa: F401
     from crm import access, cli, errors, templating
     from crm.access import public
     from crm.analytics import bp as analytics_bp

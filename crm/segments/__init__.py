@@ -1,6 +1,6 @@
 """Segments of partners (and products): rules over the data every domain registers conditions
-for (crm.core.conditions), dynamic, periodically refreshed and manual segments (issue 13; the
-rule compiler and the partner-field conditions so far)."""
+for (crm.core.conditions), dynamic, periodically refreshed and manual segments (issue 13; so far
+the rule compiler, the partner-field conditions, the segments' storage and refresh, the CLI)."""
 
 from flask import Blueprint
 
@@ -9,10 +9,15 @@ bp = Blueprint("segments", __name__, url_prefix="/segments")
 
 def _setup(state):
     from crm.core.conditions import register_condition
+    from crm.partners.services import register_merge_hook
+    from crm.segments import cli
     from crm.segments.partner_conditions import CONDITIONS
+    from crm.segments.services import merge_segment_rows
 
     for condition in CONDITIONS:
         register_condition(state, condition)
+    register_merge_hook(state, merge_segment_rows)
+    cli.register()
 
 
 bp.record_once(_setup)
