@@ -12,9 +12,10 @@ def _setup(state):
     from crm.partners.services import register_merge_hook
     from crm.segments import cli
     from crm.segments.partner_conditions import CONDITIONS
+    from crm.segments.segment_conditions import CONDITIONS as SEGMENT_CONDITIONS
     from crm.segments.services import merge_segment_rows
 
-    for condition in CONDITIONS:
+    for condition in (*CONDITIONS, *SEGMENT_CONDITIONS):
         register_condition(state, condition)
     register_merge_hook(state, merge_segment_rows)
     cli.register()

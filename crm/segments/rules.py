@@ -116,7 +116,10 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
             values[param.name] = None
             continue
         values[param.name] = read_value(param, node[param.name], where)
-    return ctype.build(values)
+    try:
+        return ctype.build(values)
+    except RuleError as exc:  # a condition's own check (a segment that does not exist…)
+        raise RuleError(path or exc.path, exc.message) from None
 
 
 def read_value(param: Param, raw, where: str):

@@ -193,3 +193,34 @@ def test_a_merge_keeps_one_membership_and_moves_the_rest(town, make_user):
     db.session.commit()
     assert members(both) == [town["K1"]]
     assert members(second) == [town["K1"]]
+
+
+def test_membership_of_other_segments_stored_or_dynamic_and_not(town):
+    from crm.segments.rules import RuleError, member_ids
+
+    moscow = create_segment(None, "Москва", "dynamic", MOSCOW)
+    chosen = create_segment(None, "Избранные", "manual")
+    add_members(chosen, [town["K1"]])
+    db.session.commit()
+    in_moscow = {"type": "segment.member", "segments": [moscow.id]}
+    in_chosen = {"type": "segment.member", "segments": [chosen.id]}
+    assert member_ids(in_moscow) == [town["K1"], town["K2"]]
+    assert member_ids({"all": [in_moscow, {"not": in_chosen}]}) == [town["K2"]]
+    assert member_ids({"type": "segment.member", "segments": [moscow.id, chosen.id]}) == [
+        town["K1"],
+        town["K2"],
+    ]
+    with pytest.raises(RuleError, match="No segment has the id"):
+        member_ids({"type": "segment.member", "segments": [999999]})
+
+
+def test_a_segment_that_would_contain_itself_is_refused(town):
+    from crm.segments.rules import RuleError
+
+    a = create_segment(None, "А", "dynamic", MOSCOW)
+    b = create_segment(None, "Б", "dynamic", {"type": "segment.member", "segments": [a.id]})
+    a.rule = {"any": [MOSCOW, {"type": "segment.member", "segments": [b.id]}]}
+    db.session.commit()
+    with pytest.raises(RuleError, match="cannot contain itself") as caught:
+        members(a)
+    assert caught.value.path == "any[1]"

@@ -1,0 +1,60 @@
+"""The condition "member of a segment": a stored segment's members, or a dynamic segment's own
+rule compiled in place (a segment that would contain itself, directly or through others, is
+refused)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, or_, select
+
+from crm.core.conditions import ConditionType, Param
+from crm.extensions import db
+from crm.partners.models import Partner
+from crm.segments.models import Segment, SegmentMember
+from crm.segments.rules import RuleError, compile_rule
+
+# The dynamic segments whose rules are being compiled right now (a cycle guard).
+_compiling: ContextVar[tuple[int, ...]] = ContextVar("segments_compiling", default=())
+
+
+def _member(values):
+    ids = values["segments"]
+    found = {
+        s.id: s for s in db.session.execute(select(Segment).where(Segment.id.in_(ids))).scalars()
+    }
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise RuleError("", _("No segment has the id %(id)s.", id=missing[0]))
+    parts = []
+    for sid in ids:
+        segment = found[sid]
+        if segment.kind != "dynamic":
+            parts.append(
+                exists().where(
+                    SegmentMember.segment_id == sid, SegmentMember.partner_id == Partner.id
+                )
+            )
+            continue
+        stack = _compiling.get()
+        if sid in stack:
+            raise RuleError("", _("A segment cannot contain itself (%(name)s).", name=segment.name))
+        token = _compiling.set((*stack, sid))
+        try:
+            parts.append(compile_rule(segment.rule, segment.of))
+        finally:
+            _compiling.reset(token)
+    return or_(*parts)
+
+
+CONDITIONS = (
+    ConditionType(
+        "segment.member",
+        _l("Member of a segment"),
+        (Param("segments", "ids"),),
+        _member,
+        order=90,
+    ),
+)
