@@ -119,8 +119,9 @@ def _delete_members(segment_id: int, ids: list[int]) -> None:
         )
 
 
-def refresh(segment: Segment) -> SegmentRefresh:
-    """Store the members the rule gives now; record who entered and who left."""
+def refresh(segment: Segment, at=None) -> SegmentRefresh:
+    """Store the members the rule gives now; record who entered and who left (`at`: the
+    refresh's moment, by default now — the periodic job passes its own)."""
     if segment.kind != "periodic":
         raise _invalid("kind", _("Only a periodic segment is refreshed."))
     now_ids = set(member_ids(segment.rule))
@@ -129,7 +130,11 @@ def refresh(segment: Segment) -> SegmentRefresh:
     _delete_members(segment.id, left)
     _insert_members(segment.id, entered)
     record = SegmentRefresh(
-        segment_id=segment.id, members=len(now_ids), entered=len(entered), left=len(left)
+        segment_id=segment.id,
+        at=at or utcnow(),
+        members=len(now_ids),
+        entered=len(entered),
+        left=len(left),
     )
     db.session.add(record)
     db.session.flush()
