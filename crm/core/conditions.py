@@ -43,10 +43,16 @@ class ConditionType:
     key: str  # "partner.city", "sales.bought_group"…: the rule's `type`
     title: Any  # lazy gettext
     params: tuple[Param, ...]
-    build: Callable[[dict], Any]  # checked values → SQL condition on the object's table
+    # checked values (plus "as_of": the rule's date) → SQL condition on the object's table
+    build: Callable[[dict], Any]
     of: str = "partners"
     order: int = 100
     extra: dict = field(default_factory=dict)  # hints for the builder's form
+
+
+class ConditionError(ValueError):
+    """Raised by a condition's `build` for values that do not hold together (a period that
+    starts after it ends); the rule compiler reports it at the condition's place."""
 
 
 CONDITIONS: RegistryKey[ConditionType] = RegistryKey("crm.segment_conditions")

@@ -11,6 +11,7 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 
 def _setup(state):
+    from crm.core.conditions import register_condition
     from crm.core.periodic import PeriodicJob, register_periodic
     from crm.dashboard.widgets import register_widget
     from crm.exchange.registry import register_kind
@@ -19,6 +20,7 @@ def _setup(state):
     from crm.partners.tabs import PartnerTab, register_tab
     from crm.sales import policy
     from crm.sales.card import FACT
+    from crm.sales.conditions import CONDITIONS
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.home import WIDGET
     from crm.sales.jobs import refresh_summaries, register_cli
@@ -39,6 +41,9 @@ def _setup(state):
     every = int(state.app.config.get("SALES_SUMMARY_REFRESH_SECONDS", 300))
     register_periodic(state, PeriodicJob("sales-summaries", refresh_summaries, every, 10))
     register_cli()
+    # Purchases as segment conditions (crm.core.conditions; segments combines them).
+    for condition in CONDITIONS:
+        register_condition(state, condition)
 
 
 bp.record_once(_setup)

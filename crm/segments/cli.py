@@ -66,15 +66,27 @@ def create(path: str):
 @segments_cli.command("members")
 @with_appcontext
 @click.argument("name")
-def members_command(name: str):
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD: the date a rule is evaluated on.")
+def members_command(name: str, as_of: str | None):
     """Print the codes of a segment's members, one per line, sorted."""
     from sqlalchemy import select
 
+    from crm.core.params import BadValue, parse_date
     from crm.extensions import db
     from crm.partners.models import Partner
+    from crm.segments.rules import RuleError
     from crm.segments.services import members
 
-    ids = members(_segment(name))
+    day = None
+    if as_of is not None:
+        try:
+            day = parse_date(as_of)
+        except BadValue as exc:
+            raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    try:
+        ids = members(_segment(name), as_of=day)
+    except RuleError as exc:
+        raise click.BadParameter(exc.message, param_hint="NAME") from None
     codes = []
     for start in range(0, len(ids), 900):
         codes += db.session.execute(

@@ -14,12 +14,16 @@ too) and every value; the first problem raises RuleError with the path to the no
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from datetime import date
+
 from flask_babel import gettext as _
 from sqlalchemy import and_, not_, or_, select
 
-from crm.core.conditions import ConditionType, Param, condition_types
+from crm.core.conditions import ConditionError, ConditionType, Param, condition_types
 from crm.core.errors import DomainError
 from crm.core.params import BadValue, parse_date, parse_decimal, parse_int
+from crm.core.timeutil import site_today
 from crm.extensions import db
 from crm.partners.models import Partner
 
@@ -39,27 +43,40 @@ class RuleError(DomainError):
         self.path = path
 
 
-def compile_rule(rule, of: str = "partners"):
+# The date a rule is evaluated on ("bought in the last 90 days" ends on it): today unless a
+# caller asks for another (`crm segments members --as-of`); nested rules (a segment's rule
+# compiled inside another's) see the same date.
+_AS_OF: ContextVar[date | None] = ContextVar("segments_as_of", default=None)
+
+
+def compile_rule(rule, of: str = "partners", as_of: date | None = None):
     """The SQL condition of a rule over the object's table (raises RuleError)."""
-    types = {k: t for k, t in condition_types().items() if t.of == of}
-    counter = [0]
-    return _node(rule, "", 0, types, counter)
+    token = _AS_OF.set(as_of) if as_of is not None else None
+    try:
+        types = {k: t for k, t in condition_types().items() if t.of == of}
+        counter = [0]
+        return _node(rule, "", 0, types, counter)
+    finally:
+        if token is not None:
+            _AS_OF.reset(token)
 
 
-def matching(rule, of: str = "partners"):
+def matching(rule, of: str = "partners", as_of: date | None = None):
     """SELECT of the ids of the live partners a rule matches."""
-    return select(Partner.id).where(Partner.merged_into_id.is_(None), compile_rule(rule, of))
+    condition = compile_rule(rule, of, as_of)
+    return select(Partner.id).where(Partner.merged_into_id.is_(None), condition)
 
 
-def count(rule, of: str = "partners") -> int:
+def count(rule, of: str = "partners", as_of: date | None = None) -> int:
     from sqlalchemy import func
 
-    sub = matching(rule, of).subquery()
+    sub = matching(rule, of, as_of).subquery()
     return db.session.execute(select(func.count()).select_from(sub)).scalar_one()
 
 
-def member_ids(rule, of: str = "partners") -> list[int]:
-    return list(db.session.execute(matching(rule, of).order_by(Partner.id)).scalars())
+def member_ids(rule, of: str = "partners", as_of: date | None = None) -> list[int]:
+    stmt = matching(rule, of, as_of).order_by(Partner.id)
+    return list(db.session.execute(stmt).scalars())
 
 
 def _join(path: str, part: str) -> str:
@@ -116,10 +133,13 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
             values[param.name] = None
             continue
         values[param.name] = read_value(param, node[param.name], where)
+    values["as_of"] = _AS_OF.get() or site_today()
     try:
         return ctype.build(values)
     except RuleError as exc:  # a condition's own check (a segment that does not exist…)
         raise RuleError(path or exc.path, exc.message) from None
+    except ConditionError as exc:
+        raise RuleError(path, str(exc)) from None
 
 
 def read_value(param: Param, raw, where: str):

@@ -90,10 +90,11 @@ def stored_ids(segment: Segment) -> list[int]:
     )
 
 
-def members(segment: Segment) -> list[int]:
-    """The ids of the segment's live partners: the rule's now (dynamic), else the stored ones."""
+def members(segment: Segment, as_of=None) -> list[int]:
+    """The ids of the segment's live partners: the rule's now (dynamic; or as of a date),
+    else the stored ones."""
     if segment.kind == "dynamic":
-        return member_ids(segment.rule)
+        return member_ids(segment.rule, segment.of, as_of)
     live = (
         select(SegmentMember.partner_id)
         .join(Partner, Partner.id == SegmentMember.partner_id)

@@ -1,0 +1,110 @@
+"""Purchase conditions of segment rules (crm.sales.conditions) on a few partners whose
+purchases are listed by hand; the rule's as-of date ends a window of days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from crm.extensions import db
+from crm.sales.models import ProductGroup
+from crm.segments.rules import RuleError, member_ids
+from tests.factories import create_document, create_partner, create_product
+
+AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture
+def buyers(app):
+    """A: 1,500 of p1 (group G1) on 2026-06-10, 300 of p2 (G2) on 2026-05-01.
+    B: 700 of p1 on 2026-03-01. C: a return of 200 of p1 on 2026-06-20 (not a purchase).
+    D: nothing."""
+    g1, g2 = ProductGroup(name="G1"), ProductGroup(name="G2")
+    db.session.add_all([g1, g2])
+    db.session.flush()
+    p1 = create_product(group_id=g1.id, commit=False)
+    p2 = create_product(group_id=g2.id, commit=False)
+    who = {n: create_partner(f"Покупатель {n}", code=n, commit=False) for n in "ABCD"}
+    create_document(who["A"], (1500,), date=date(2026, 6, 10), product=p1, commit=False)
+    create_document(who["A"], (300,), date=date(2026, 5, 1), product=p2, commit=False)
+    create_document(who["B"], (700,), date=date(2026, 3, 1), product=p1, commit=False)
+    create_document(who["C"], (-200,), date=date(2026, 6, 20), product=p1, commit=False)
+    db.session.commit()
+    return {"ids": {n: p.id for n, p in who.items()}, "g1": g1.id, "g2": g2.id, "p2": p2.id}
+
+
+def names(buyers, rule, as_of=AS_OF) -> set[str]:
+    by_id = {pid: n for n, pid in buyers["ids"].items()}
+    return {by_id[pid] for pid in member_ids(rule, as_of=as_of) if pid in by_id}
+
+
+def test_bought_within_days_a_period_a_group_a_product_and_times(buyers):
+    g1, g2 = buyers["g1"], buyers["g2"]
+    assert names(buyers, {"type": "sales.bought", "days": 30}) == {"A"}  # C only returned
+    assert names(buyers, {"type": "sales.bought", "days": 120}) == {"A"}  # from 2026-03-03
+    assert names(buyers, {"type": "sales.bought", "days": 122}) == {"A", "B"}  # from 03-01
+    assert names(buyers, {"type": "sales.bought", "days": 30, "groups": [g1]}) == {"A"}
+    assert names(buyers, {"type": "sales.bought", "days": 30, "groups": [g2]}) == set()
+    half = {"from": "2026-01-01", "to": "2026-06-30"}
+    assert names(buyers, {"type": "sales.bought", **half, "groups": [g1]}) == {"A", "B"}
+    assert names(buyers, {"type": "sales.bought", **half, "groups": [g1], "times": 2}) == set()
+    assert names(buyers, {"type": "sales.bought", **half, "times": 2}) == {"A"}
+    assert names(buyers, {"type": "sales.bought", **half, "products": [buyers["p2"]]}) == {"A"}
+    assert names(buyers, {"not": {"type": "sales.bought", "days": 30}}) == {"B", "C", "D"}
+
+
+def test_the_as_of_date_ends_the_window(buyers):
+    assert names(buyers, {"type": "sales.bought", "days": 30}, date(2026, 3, 15)) == {"B"}
+
+
+def test_revenue_and_number_of_sales_at_least_or_below(buyers):
+    ninety = {"days": 90}  # 2026-04-02 … 2026-06-30
+    rev = {"type": "sales.figure", "metric": "revenue", **ninety}
+    assert names(buyers, {**rev, "compare": "at_least", "value": 1800}) == {"A"}
+    assert names(buyers, {**rev, "compare": "at_least", "value": "1800.01"}) == set()
+    # Below: no sales in the window is 0; C's return makes −200.
+    assert names(buyers, {**rev, "compare": "below", "value": 1000}) == {"B", "C", "D"}
+    sales = {"type": "sales.figure", "metric": "sales", "from": "2026-01-01"}
+    assert names(buyers, {**sales, "compare": "at_least", "value": 2}) == {"A"}
+    assert names(buyers, {**sales, "compare": "at_least", "value": 1}) == {"A", "B", "C"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"type": "sales.bought"}, "number of days or a period"),
+        ({"type": "sales.bought", "days": 30, "from": "2026-01-01"}, "not both"),
+        ({"type": "sales.bought", "from": "2026-07-01", "to": "2026-01-01"}, "starts after"),
+        ({"type": "sales.bought", "days": 0}, "0"),
+        (
+            {"type": "sales.figure", "metric": "margin", "compare": "below", "value": 1, "days": 5},
+            "is not one of",
+        ),  # fmt: skip
+        (
+            {
+                "type": "sales.figure",
+                "metric": "revenue",
+                "compare": "below",
+                "value": "много",
+                "days": 5,
+            },
+            "not a number",
+        ),  # fmt: skip
+    ],
+)
+def test_bad_purchase_conditions_are_refused(buyers, rule, message):
+    with pytest.raises(RuleError, match=message):
+        member_ids(rule, as_of=AS_OF)
+
+
+def test_members_as_of_a_date_from_the_command_line(buyers, runner):
+    from crm.segments.services import create_segment
+
+    create_segment(None, "Покупали за 30 дней", "dynamic", {"type": "sales.bought", "days": 30})
+    db.session.commit()
+    args = ["crm", "segments", "members", "Покупали за 30 дней"]
+    assert runner.invoke(args=[*args, "--as-of", "2026-03-15"]).output == "B\n"
+    assert runner.invoke(args=[*args, "--as-of", "2026-06-30"]).output == "A\n"
+    bad = runner.invoke(args=[*args, "--as-of", "2026-02-30"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
