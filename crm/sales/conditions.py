@@ -1,6 +1,7 @@
 """Segment conditions over purchases (crm.core.conditions), registered by sales, which owns
 the data: "bought" (at least N sales with a purchase, of a product group or product, within
-the last N days or a period) and "revenue or number of sales above or below a value". A window
+the last N days or a period), "revenue or number of sales above or below a value" and
+"overdue debt above a value" (the receivables rule as of the rule's date). A window
 of days ends on the rule's as-of date (today unless asked otherwise)."""
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def _figure(values):
     return Partner.id.not_in(reaching)
 
 
+def _overdue(values):
+    from crm.sales.receivables import partners_overdue_above
+
+    return Partner.id.in_(partners_overdue_above(values["as_of"], values["above"]))
+
+
 CONDITIONS = (
     ConditionType(
         "sales.bought",
@@ -108,5 +115,12 @@ CONDITIONS = (
         ),
         _figure,
         order=31,
+    ),
+    ConditionType(
+        "sales.overdue",
+        _l("Overdue debt above"),
+        (Param("above", "money"),),
+        _overdue,
+        order=32,
     ),
 )

@@ -327,21 +327,41 @@ def overdue_totals(days: Iterable[date], manager_id: int | None = None) -> dict[
     days = sorted(set(days))
     if not days:
         return {}
-    doc = SalesDocument.__table__.c
     mine = (
         select(Partner.id).where(Partner.responsible_id == manager_id)
         if manager_id is not None
         else None
     )
-    # PostgreSQL sums numeric exactly (and faster than cents computed per row); SQLite keeps
-    # NUMERIC as floating point, so it sums integer cents.
-    postgres = db.engine.dialect.name == "postgresql"
-
-    def money(column):
-        return column if postgres else _cents(column)
-
+    source, rests = _overdue_parts(days, mine)
     zero = literal(0)
-    t = money(doc.total)
+    owed = [func.coalesce(func.sum(case((r > 0, r), else_=zero)), zero) for r in rests]
+    row = db.session.execute(select(*owed).select_from(source)).one()
+    return {d: _in_money(v) for d, v in zip(days, row, strict=True)}
+
+
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def _money_sql(column):
+    """PostgreSQL sums numeric exactly (and faster than cents computed per row); SQLite keeps
+    NUMERIC as floating point, so it sums integer cents."""
+    return column if _postgres() else _cents(column)
+
+
+def _in_money(value) -> Decimal:
+    """A sum of `_money_sql` values as money."""
+    if _postgres():
+        return Decimal(value).quantize(Decimal("0.01"))
+    return _money(int(value))
+
+
+def _overdue_parts(days: list[date], mine):
+    """(FROM clause, [per-partner overdue rest per day]) — a partner's overdue is its rest when
+    positive; the rests are in `_money_sql` units. `mine`: a partner id subquery or None."""
+    doc = SalesDocument.__table__.c
+    zero = literal(0)
+    t = _money_sql(doc.total)
     columns = []
     for k, d in enumerate(days):
         in_day = doc.date <= d
@@ -352,20 +372,30 @@ def overdue_totals(days: Iterable[date], manager_id: int | None = None) -> dict[
     if mine is not None:
         scan = scan.where(doc.partner_id.in_(mine))
     scan = scan.group_by(doc.partner_id).subquery("scan")
-
     source = scan
-    owed = []
+    rests = []
     for k, d in enumerate(days):
-        adj = _payment_adjustments(d, mine, money, zero).subquery(f"adj{k}")
+        adj = _payment_adjustments(d, mine, _money_sql, zero).subquery(f"adj{k}")
         source = source.outerjoin(adj, adj.c.partner_id == scan.c.partner_id)
         o = scan.c[f"o{k}"] + func.coalesce(adj.c.o_adj, zero)
         pool = scan.c[f"p{k}"] + func.coalesce(adj.c.p_adj, zero)
-        rest = o - case((pool > 0, pool), else_=zero)
-        owed.append(func.coalesce(func.sum(case((rest > 0, rest), else_=zero)), zero))
-    row = db.session.execute(select(*owed).select_from(source)).one()
-    if postgres:
-        return {d: Decimal(v).quantize(Decimal("0.01")) for d, v in zip(days, row, strict=True)}
-    return {d: _money(int(v)) for d, v in zip(days, row, strict=True)}
+        rests.append(o - case((pool > 0, pool), else_=zero))
+    return source, rests
+
+
+def partners_overdue_above(day: date, amount: Decimal):
+    """SELECT of the ids of the partners whose overdue debt as of `day` is above `amount` (the
+    receivables rule, as `overdue_totals` sums it)."""
+    source, (rest,) = _overdue_parts([day], None)
+    limit = amount if _postgres() else int(Decimal(amount) * 100)
+    return select(_scan_of(source).c.partner_id).select_from(source).where(rest > limit)
+
+
+def _scan_of(source):
+    """The `scan` subquery at the bottom of `_overdue_parts`' join."""
+    while hasattr(source, "left"):
+        source = source.left
+    return source
 
 
 def _payment_adjustments(day: date, mine, money, zero):

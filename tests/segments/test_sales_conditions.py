@@ -108,3 +108,30 @@ def test_members_as_of_a_date_from_the_command_line(buyers, runner):
     assert runner.invoke(args=[*args, "--as-of", "2026-06-30"]).output == "A\n"
     bad = runner.invoke(args=[*args, "--as-of", "2026-02-30"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+def test_overdue_debt_above_a_value_follows_the_receivables_rule(buyers):
+    """As of 2026-06-30 every document is due on its day: A owes 1,800 overdue; B paid its 700;
+    C's return is a credit; D owes nothing. The walk of crm.sales.receivables agrees."""
+    from sqlalchemy import select
+
+    from crm.partners.models import Partner
+    from crm.sales.models import SalesDocument
+    from crm.sales.receivables import receivables
+    from tests.factories import create_payment
+
+    partner_b = db.session.get(Partner, buyers["ids"]["B"])
+    doc_no = db.session.execute(
+        select(SalesDocument.doc_no).where(SalesDocument.partner_id == partner_b.id)
+    ).scalar_one()
+    create_payment(partner_b, 700, date(2026, 4, 1), doc_no=doc_no)
+    overdue = {n: receivables(AS_OF).get(pid) for n, pid in buyers["ids"].items()}
+    walk = {n: (b.overdue if b else 0) for n, b in overdue.items()}
+    assert walk == {"A": 1800, "B": 0, "C": 0, "D": 0}
+    rule = {"type": "sales.overdue"}
+    assert names(buyers, {**rule, "above": 0}) == {"A"}
+    assert names(buyers, {**rule, "above": "1799.99"}) == {"A"}
+    assert names(buyers, {**rule, "above": 1800}) == set()
+    # On 2026-04-30 only B's March document is overdue — and paid by then.
+    assert names(buyers, {**rule, "above": 0}, date(2026, 4, 30)) == set()
+    assert names(buyers, {**rule, "above": 0}, date(2026, 3, 31)) == {"B"}
