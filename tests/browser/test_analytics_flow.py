@@ -16,7 +16,18 @@ from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def assert_fits(page, shot) -> None:
+    """Nothing scrolls sideways once the page has settled (its HTMX swap done); a screenshot
+    of the page as it is when it does not."""
+    page.wait_for_load_state("networkidle")
+    try:
+        page.wait_for_function(FITS, timeout=5000)
+    except Exception:
+        page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(f"{page.url} scrolls sideways; see {shot}") from None
 
 
 def month_ends() -> tuple[date, date, date]:
@@ -79,14 +90,14 @@ def test_a_lost_client_becomes_one_planned_call(
     page.goto(f"/analytics/transitions?from_date={t1.isoformat()}&to_date={t2.isoformat()}")
     cell = page.locator('a[href*="source=one-time"][href*="target=lost"]').first
     expect(cell).to_be_visible()
-    assert page.evaluate(OVERFLOW) <= 0
+    assert_fits(page, shots / f"transitions-{width}-wide.png")
     page.screenshot(path=str(shots / f"transitions-{width}.png"), full_page=True)
 
     cell.click()
     expect(page.get_by_text(seeded["partner"])).to_be_visible()
     plan = page.locator("#plan-calls button[type=submit]")
     expect(plan).to_have_text("Запланировать звонки")
-    assert page.evaluate(OVERFLOW) <= 0
+    assert_fits(page, shots / f"cell-{width}-wide.png")
     plan.click()
     page.wait_for_load_state("networkidle")
     expect(page.locator(".alert").first).to_contain_text("запланирован", ignore_case=True)
