@@ -9,8 +9,6 @@ window). Without JavaScript, `?now=1` computes the results into the page."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import wtforms as wt
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -32,9 +30,7 @@ from crm.analytics.cli import metric_text, pct_text
 from crm.analytics.periods import (
     BUCKETS,
     DEFAULT_BUCKET,
-    bucket_start,
-    next_bucket,
-    twelve_complete_months,
+    TwelveMonthsByDefault,
 )
 from crm.core.filters import (
     ChoiceField,
@@ -97,7 +93,7 @@ class PercentField(FilterField, wt.StringField):
 THRESHOLD_FIELDS = ("a_pct", "b_pct", "x_pct", "y_pct")
 
 
-class AbcFilter(ListFilter):
+class AbcFilter(TwelveMonthsByDefault, ListFilter):
     """What the report is asked for; a bad value is replaced by its default and reported."""
 
     of = ChoiceField(
@@ -155,20 +151,6 @@ class AbcFilter(ListFilter):
     x_pct = PercentField(_l("X: CV up to, %"), id="f-x-pct")
     y_pct = PercentField(_l("Y: CV up to, %"), id="f-y-pct")
     page = PageField(_l("Page"))
-
-    def __init__(self, args=None, today: date | None = None, **kwargs):
-        self.today = today or date.today()
-        super().__init__(args, **kwargs)
-
-    def check(self) -> None:
-        # By default the twelve months before the current one: complete months only.
-        if self.date_to is None:
-            self.date_to = twelve_complete_months(self.today)[1]
-        if self.date_from is None:  # the twelve months ending with the month of `to`
-            self.date_from = twelve_complete_months(next_bucket(bucket_start(self.date_to)))[0]
-        if self.date_from > self.date_to:
-            self.date_from, self.date_to = self.date_to, self.date_from
-            self.problems.append(_("The period started after it ended: the dates were swapped."))
 
     def fill_choices(self) -> None:
         """The scope selects' options; an id that names nothing is dropped with a message."""

@@ -6,8 +6,6 @@ HTMX fragment when the page loads (`hx-trigger="load"`), with a progress indicat
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +17,7 @@ from crm.analytics import bp
 from crm.analytics.bcg import NO_GROUP, QUADRANT_LABELS, QUADRANTS, bcg
 from crm.analytics.bcg_chart import bcg_chart
 from crm.analytics.bcg_cli import money_text, share_text
-from crm.analytics.periods import bucket_start, next_bucket, twelve_complete_months
+from crm.analytics.periods import TwelveMonthsByDefault
 from crm.core.filters import (
     ChoiceField,
     DateField,
@@ -53,7 +51,7 @@ def _scope_field(label, any_label, message, field_id):
     return IdField(label, id=field_id, message=message, fixed=[("", any_label)])
 
 
-class BcgFilter(ListFilter):
+class BcgFilter(TwelveMonthsByDefault, ListFilter):
     """Period (default: the 12 complete months before today's month), products or groups, the
     scope of the sales documents and a product group, the quadrant listed, the page."""
 
@@ -93,19 +91,6 @@ class BcgFilter(ListFilter):
     page = PageField()
     # Set by the link that computes the results without JavaScript (no HTMX to fetch them).
     now = FlagField(active=False)
-
-    def __init__(self, args=None, today: date | None = None, **kwargs):
-        self.today = today or date.today()
-        super().__init__(args, **kwargs)
-
-    def check(self) -> None:
-        if self.date_to is None:
-            self.date_to = twelve_complete_months(self.today)[1]
-        if self.date_from is None:  # the twelve months ending with the month of `to`
-            self.date_from = twelve_complete_months(next_bucket(bucket_start(self.date_to)))[0]
-        if self.date_from > self.date_to:
-            self.date_from, self.date_to = self.date_to, self.date_from
-            self.problems.append(_("The period started after it ended: the dates were swapped."))
 
     def fill_choices(self) -> None:
         """The names in the scope selects; a scope id that names nothing is dropped, with a

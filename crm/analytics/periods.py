@@ -70,3 +70,24 @@ def twelve_complete_months(today: date) -> tuple[date, date]:
     end = today.replace(day=1) - timedelta(days=1)
     month = end.year * 12 + end.month - 1 - 11
     return date(month // 12, month % 12 + 1, 1), end
+
+
+class TwelveMonthsByDefault:
+    """For a report filter with `date_from`/`date_to` (ListFilter fields): given `today`, the
+    period defaults to the twelve complete months before it (or the twelve months ending with
+    `to`'s); dates given the wrong way round are swapped, with a message."""
+
+    def __init__(self, args=None, today: date | None = None, **kwargs):
+        self.today = today or date.today()
+        super().__init__(args, **kwargs)
+
+    def check(self) -> None:
+        from flask_babel import gettext as _
+
+        if self.date_to is None:
+            self.date_to = twelve_complete_months(self.today)[1]
+        if self.date_from is None:  # the twelve months ending with the month of `to`
+            self.date_from = twelve_complete_months(next_bucket(bucket_start(self.date_to)))[0]
+        if self.date_from > self.date_to:
+            self.date_from, self.date_to = self.date_to, self.date_from
+            self.problems.append(_("The period started after it ended: the dates were swapped."))
