@@ -11,7 +11,7 @@ def _setup(state):
     from crm.core.conditions import register_condition
     from crm.core.periodic import PeriodicJob, register_periodic
     from crm.partners.services import register_merge_hook
-    from crm.segments import cli
+    from crm.segments import cli, policy
     from crm.segments.jobs import refresh_due_segments
     from crm.segments.partner_conditions import CONDITIONS
     from crm.segments.segment_conditions import CONDITIONS as SEGMENT_CONDITIONS
@@ -19,6 +19,7 @@ def _setup(state):
 
     for condition in (*CONDITIONS, *SEGMENT_CONDITIONS):
         register_condition(state, condition)
+    policy.register(state)
     register_merge_hook(state, merge_segment_rows)
     # Hourly is the finest schedule: looking every 5 minutes keeps each within minutes of due.
     register_periodic(state, PeriodicJob("segments-refresh", refresh_due_segments, 300, 30))

@@ -42,6 +42,8 @@ ROLE_ONLY = {
     "analytics.plan_calls": (T, T, T, F),
     "analytics.recompute": (T, F, T, F),
     "product.view": (T, T, T, T),
+    "segments.view": (T, T, T, T),
+    "segments.create": (T, T, T, F),
 }
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.
@@ -97,15 +99,25 @@ DEAL = {
     ("viewer", "deal.edit"): (F, F, F),
 }
 
+# Actions on a segment: (role, action) → allowed for a segment he owns, one a colleague owns.
+SEGMENT = {
+    ("admin", "segments.edit"): (T, T),
+    ("manager", "segments.edit"): (T, F),
+    ("marketer", "segments.edit"): (T, T),
+    ("viewer", "segments.edit"): (F, F),
+}
+
 
 def test_every_registered_action_is_in_a_table(app):
-    in_tables = set(ROLE_ONLY) | {a for table in (PARTNER, INTERACTION, DEAL) for _, a in table}
+    in_tables = set(ROLE_ONLY) | {
+        a for table in (PARTNER, INTERACTION, DEAL, SEGMENT) for _, a in table
+    }
     assert set(actions(app)) == in_tables
 
 
 def test_every_table_lists_every_role():
     assert all(len(row) == len(ROLES) for row in ROLE_ONLY.values())
-    for table in (PARTNER, INTERACTION, DEAL):
+    for table in (PARTNER, INTERACTION, DEAL, SEGMENT):
         assert {role for role, _ in table} == set(ROLES)
 
 
@@ -246,6 +258,17 @@ def test_deal_actions_by_role_and_ownership(app, deals, role):
     expected = {d.title for d, ok in zip(records, DEAL[(role, "deal.view")], strict=True) if ok}
     stmt = visible(user, Deal, select(Deal.title))
     assert set(db.session.execute(stmt).scalars()) == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_segment_actions_by_role_and_ownership(app, make_user, role):
+    from crm.segments.models import Segment
+
+    user, colleague = make_user(role), make_user("manager")
+    own = Segment(name="Own", kind="manual", owner_id=user.id)
+    others = Segment(name="Others", kind="manual", owner_id=colleague.id)
+    got = {a: tuple(may(user, a, s) for s in (own, others)) for (r, a) in SEGMENT if r == role}
+    assert got == {a: row for (r, a), row in SEGMENT.items() if r == role}
 
 
 def test_no_one_signed_in_may_do_anything(app):
