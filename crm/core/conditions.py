@@ -10,7 +10,7 @@ reaches SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,12 @@ class Param:
     choices: tuple[str, ...] = ()
     minimum: int = 0
     maximum: int = 100_000
+    # For the rule builder's form (crm/segments/builder.py): the parameter's label, the titles
+    # of its choices (choice → lazy text), and for `ids` the values one picks from
+    # (a function giving [(id, label)], read when the form is drawn; None: typed in).
+    title: Any = None
+    labels: Mapping[str, Any] | None = None
+    options: Callable[[], list[tuple[int, str]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@ for (crm.core.conditions), dynamic, periodically refreshed and manual segments (
 the rule compiler, the partner-field conditions, the segments' storage and refresh, the CLI)."""
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from crm.core.registry import register_nav
 
 bp = Blueprint("segments", __name__, url_prefix="/segments")
 
@@ -20,6 +23,7 @@ def _setup(state):
     for condition in (*CONDITIONS, *SEGMENT_CONDITIONS):
         register_condition(state, condition)
     policy.register(state)
+    register_nav(state, "segments.index", _l("Segments"), 45)
     register_merge_hook(state, merge_segment_rows)
     # Hourly is the finest schedule: looking every 5 minutes keeps each within minutes of due.
     register_periodic(state, PeriodicJob("segments-refresh", refresh_due_segments, 300, 30))
@@ -27,3 +31,5 @@ def _setup(state):
 
 
 bp.record_once(_setup)
+
+from crm.segments import builder_views, views  # noqa: E402,F401  (routes on bp)

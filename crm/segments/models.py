@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.core.timeutil import utcnow
+from crm.core.versioning import Versioned
 from crm.extensions import db
 
 KINDS = ("dynamic", "periodic", "manual")
 SCHEDULES = ("hourly", "daily", "weekly", "monthly")
 
 
-class Segment(db.Model):
+class Segment(Versioned, db.Model):
     __tablename__ = "segment"
+    version_label = _l("segment")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

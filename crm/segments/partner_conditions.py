@@ -9,6 +9,8 @@ from sqlalchemy import and_, exists, or_, select
 
 from crm.core.conditions import ConditionType, Param
 from crm.core.text import fold
+from crm.partners.labels import CONTACT_KIND_TITLES, KIND_TITLES, ROLE_TITLES
+from crm.partners.listing import filter_options
 from crm.partners.models import (
     CONTACT_KINDS,
     PARTNER_KINDS,
@@ -18,6 +20,11 @@ from crm.partners.models import (
     Tag,
     partner_tag,
 )
+
+
+def _manager_options() -> list[tuple[int, str]]:
+    managers, _tags = filter_options()
+    return managers
 
 
 def _role(values):
@@ -66,38 +73,57 @@ CONDITIONS = (
     ConditionType(
         "partner.role",
         _l("Role"),
-        (Param("roles", "choices", choices=PARTNER_ROLES),),
+        (Param("roles", "choices", choices=PARTNER_ROLES, title=_l("Roles"), labels=ROLE_TITLES),),
         _role,
         order=10,
     ),
     ConditionType(
         "partner.kind",
         _l("Company or person"),
-        (Param("kind", "choice", choices=PARTNER_KINDS),),
+        (Param("kind", "choice", choices=PARTNER_KINDS, title=_l("Kind"), labels=KIND_TITLES),),
         _kind,
         order=11,
     ),
-    ConditionType("partner.city", _l("City"), (Param("cities", "texts"),), _city, order=12),
+    ConditionType(
+        "partner.city", _l("City"), (Param("cities", "texts", title=_l("Cities")),), _city, order=12
+    ),
     ConditionType(
         "partner.manager",
         _l("Responsible manager"),
-        (Param("managers", "ids"),),
+        (Param("managers", "ids", title=_l("Managers"), options=_manager_options),),
         _manager,
         order=13,
     ),
     ConditionType("partner.no_manager", _l("Nobody responsible"), (), _no_manager, order=14),
-    ConditionType("partner.tags", _l("Has a tag"), (Param("tags", "texts"),), _tags, order=15),
+    ConditionType(
+        "partner.tags",
+        _l("Has a tag"),
+        (Param("tags", "texts", title=_l("Tags")),),
+        _tags,
+        order=15,
+    ),
     ConditionType(
         "partner.created",
         _l("Created between"),
-        (Param("from", "date", required=False), Param("to", "date", required=False)),
+        (
+            Param("from", "date", required=False, title=_l("From")),
+            Param("to", "date", required=False, title=_l("To")),
+        ),
         _created,
         order=16,
     ),
     ConditionType(
         "partner.has_contact",
         _l("Has a contact detail"),
-        (Param("kind", "choice", choices=CONTACT_KINDS),),
+        (
+            Param(
+                "kind",
+                "choice",
+                choices=CONTACT_KINDS,
+                title=_l("Kind"),
+                labels=CONTACT_KIND_TITLES,
+            ),
+        ),
         _has_contact,
         order=17,
     ),

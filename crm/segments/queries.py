@@ -5,13 +5,25 @@ pick in a filter. Lists, reports, exports and the scope filter all start from
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
+from sqlalchemy import func, select
+
+from crm.auth.models import User
+from crm.core.paging import Page, capped_page
+from crm.core.periods_sql import as_date
 from crm.core.policy import rows_clause
+from crm.core.timeutil import site_today
 from crm.extensions import db
 from crm.partners.models import Partner
-from crm.segments.models import Segment, SegmentMember
+from crm.sales.models import SalesDocument
+from crm.sales.receivables import receivables
+from crm.segments.models import Segment, SegmentChange, SegmentMember, SegmentRefresh
 from crm.segments.rules import matching
+
+PER_PAGE = 50
 
 
 def members_select(segment: Segment, as_of=None, user=None):
@@ -35,3 +47,184 @@ def members_select(segment: Segment, as_of=None, user=None):
 
 def all_segments() -> list[Segment]:
     return list(db.session.execute(select(Segment).order_by(Segment.name)).scalars())
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: int
+    code: str
+    name: str
+    city: str
+    manager: str
+    revenue: Decimal  # Σ sales in the FIGURE_DAYS ending today
+    last_purchase: date | None
+    debt: Decimal  # receivable balance today (negative: the partner's credit)
+
+
+FIGURE_DAYS = 365
+
+
+def member_page(segment: Segment, user, page: int, q: str = "", per_page: int = PER_PAGE) -> Page:
+    """One page of the members `user` may see, by name (searched by name or code), with their
+    revenue over the last year, last purchase and debt today."""
+    ids = members_select(segment, user=user).subquery()
+    stmt = select(Partner.id).where(Partner.id.in_(select(ids.c.id)))
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(func.lower(Partner.name).like(like) | func.lower(Partner.code).like(like))
+    found = capped_page(stmt.order_by(Partner.name, Partner.id), page, per_page)
+    found.items = member_rows(found.items)
+    return found
+
+
+def member_rows(ids: list[int], today: date | None = None) -> list[MemberRow]:
+    """The rows of these partners (in this order) with their key figures; a few queries for
+    any number of ids (the export pages through them)."""
+    if not ids:
+        return []
+    today = today or site_today()
+    doc = SalesDocument
+    since = today - timedelta(days=FIGURE_DAYS - 1)
+    revenue = dict(
+        db.session.execute(
+            select(doc.partner_id, func.sum(doc.total))
+            .where(
+                doc.partner_id.in_(ids), doc.line_count > 0, doc.date >= since, doc.date <= today
+            )
+            .group_by(doc.partner_id)
+        ).all()
+    )
+    last = dict(
+        db.session.execute(
+            select(doc.partner_id, func.max(doc.date))
+            .where(doc.partner_id.in_(ids), doc.purchase_lines > 0, doc.date <= today)
+            .group_by(doc.partner_id)
+        ).all()
+    )
+    balances = receivables(today, ids)
+    people = (
+        select(Partner.id, Partner.code, Partner.name, Partner.city, User.name)
+        .outerjoin(User, User.id == Partner.responsible_id)
+        .where(Partner.id.in_(ids))
+    )
+    by_id = {row[0]: row for row in db.session.execute(people)}
+    out = []
+    for pid in ids:
+        if pid not in by_id:
+            continue
+        _, code, name, city, manager = by_id[pid]
+        balance = balances.get(pid)
+        out.append(
+            MemberRow(
+                pid,
+                code,
+                name,
+                city or "",
+                manager or "",
+                Decimal(revenue.get(pid) or 0),
+                as_date(last.get(pid)),
+                balance.debt if balance else Decimal("0"),
+            )
+        )
+    return out
+
+
+def visible_member_ids(segment: Segment, user) -> list[int]:
+    """The ids of every member `user` may see, by name (raises RuleError for a broken rule)."""
+    inner = members_select(segment, user=user).subquery()
+    stmt = select(Partner.id).where(Partner.id.in_(select(inner.c.id)))
+    return list(db.session.execute(stmt.order_by(Partner.name, Partner.id)).scalars())
+
+
+def rows_in_chunks(ids: list[int], chunk: int = 1000):
+    """MemberRows of these ids in order, a chunk at a time (an export of any size)."""
+    today = site_today()
+    for start in range(0, len(ids), chunk):
+        yield from member_rows(ids[start : start + chunk], today)
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    segment: Segment
+    owner: str
+    stored: int | None  # the stored members (periodic, manual); None: dynamic, counted lazily
+
+
+def segment_page(flt) -> Page:
+    """One page of segments by name (search by name or description, kind)."""
+    stmt = select(Segment.id)
+    if flt.q:
+        like = f"%{flt.q.lower()}%"
+        stmt = stmt.where(
+            func.lower(Segment.name).like(like) | func.lower(Segment.description).like(like)
+        )
+    if flt.kind:
+        stmt = stmt.where(Segment.kind == flt.kind)
+    found = capped_page(stmt.order_by(Segment.name, Segment.id), flt.page, PER_PAGE)
+    if not found.items:
+        return found
+    segments = {
+        s.id: s
+        for s in db.session.execute(select(Segment).where(Segment.id.in_(found.items))).scalars()
+    }
+    counts = dict(
+        db.session.execute(
+            select(SegmentMember.segment_id, func.count())
+            .join(Partner, Partner.id == SegmentMember.partner_id)
+            .where(SegmentMember.segment_id.in_(found.items), Partner.merged_into_id.is_(None))
+            .group_by(SegmentMember.segment_id)
+        ).all()
+    )
+    owners = dict(
+        db.session.execute(
+            select(User.id, User.name).where(
+                User.id.in_({s.owner_id for s in segments.values() if s.owner_id})
+            )
+        ).all()
+    )
+    found.items = [
+        SegmentRow(
+            s,
+            owners.get(s.owner_id, ""),
+            None if s.kind == "dynamic" else counts.get(s.id, 0),
+        )
+        for s in (segments[i] for i in found.items)
+    ]
+    return found
+
+
+def member_count(segment: Segment, user) -> int:
+    """How many members `user` sees."""
+    sub = members_select(segment, user=user).subquery()
+    return db.session.execute(select(func.count()).select_from(sub)).scalar_one()
+
+
+def refresh_history(segment: Segment, limit: int = 20) -> list[SegmentRefresh]:
+    return list(
+        db.session.execute(
+            select(SegmentRefresh)
+            .where(SegmentRefresh.segment_id == segment.id)
+            .order_by(SegmentRefresh.at.desc(), SegmentRefresh.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def refresh_changes(record: SegmentRefresh, user, limit: int = 200) -> list[tuple[str, str, str]]:
+    """(change, code, name) of one refresh's entered and left partners that `user` may see."""
+    stmt = (
+        select(SegmentChange.change, Partner.code, Partner.name)
+        .join(Partner, Partner.id == SegmentChange.partner_id)
+        .where(SegmentChange.refresh_id == record.id)
+        .order_by(SegmentChange.change, Partner.name)
+        .limit(limit)
+    )
+    clause = rows_clause(user, Partner)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def refresh_record(segment: Segment, refresh_id: int) -> SegmentRefresh | None:
+    record = db.session.get(SegmentRefresh, refresh_id)
+    return record if record is not None and record.segment_id == segment.id else None

@@ -4,6 +4,7 @@ refused)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask_babel import gettext as _
@@ -18,6 +19,20 @@ from crm.segments.rules import RuleError, compile_rule
 
 # The dynamic segments whose rules are being compiled right now (a cycle guard).
 _compiling: ContextVar[tuple[int, ...]] = ContextVar("segments_compiling", default=())
+
+
+@contextmanager
+def compiling_as(segment_id: int | None):
+    """Compile a rule as segment `segment_id`'s (a changed rule is checked before it is stored):
+    a dynamic segment it names that leads back to this one is refused as a cycle."""
+    if segment_id is None:
+        yield
+        return
+    token = _compiling.set((*_compiling.get(), segment_id))
+    try:
+        yield
+    finally:
+        _compiling.reset(token)
 
 
 def _member(values):
@@ -49,11 +64,18 @@ def _member(values):
     return or_(*parts)
 
 
+def _segment_options() -> list[tuple[int, str]]:
+    return [
+        tuple(r)
+        for r in db.session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
+    ]
+
+
 CONDITIONS = (
     ConditionType(
         "segment.member",
         _l("Member of a segment"),
-        (Param("segments", "ids"),),
+        (Param("segments", "ids", title=_l("Segments"), options=_segment_options),),
         _member,
         order=90,
     ),

@@ -5,12 +5,15 @@ it twice is safe. Services flush; the caller (request, job, command) commits."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
+from crm.core import audit, versioning
 from crm.core.errors import DomainError
+from crm.core.policy import rows_clause
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.partners.models import Partner
@@ -23,13 +26,63 @@ from crm.segments.models import (
     SegmentRefresh,
 )
 from crm.segments.rules import RuleError, compile_rule, member_ids
+from crm.segments.segment_conditions import compiling_as
 
 NAME_MAX = 200
+DESCRIPTION_MAX = 2000
 BATCH = 5000
 
 
 def _invalid(field: str, message: str) -> DomainError:
     return DomainError(message, {field: [message]})
+
+
+def _check(name, kind, rule, schedule, *, segment_id: int | None = None):
+    """The name, kind, rule and schedule of a segment checked together (DomainError naming the
+    field at fault); returns the trimmed name."""
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        raise _invalid("name", _("A segment needs a name."))
+    if len(name) > NAME_MAX:
+        raise _invalid("name", _("A name has at most %(max)s characters.", max=NAME_MAX))
+    if kind not in KINDS:
+        raise _invalid("kind", _("A segment is dynamic, periodic or manual."))
+    same_name = select(Segment.id).where(Segment.name == name)
+    if segment_id is not None:
+        same_name = same_name.where(Segment.id != segment_id)
+    if db.session.execute(same_name).first():
+        raise _invalid("name", _("A segment named %(name)s exists.", name=name))
+    if kind in ("dynamic", "periodic") and rule is None:
+        raise _invalid("rule", _("A dynamic or periodic segment needs a rule."))
+    if rule is not None:
+        if segment_id is not None and _names_itself(rule, segment_id):
+            raise _invalid("rule", _("A segment's rule cannot use the segment itself."))
+        try:
+            with compiling_as(segment_id):
+                compile_rule(rule)
+        except RuleError as exc:
+            raise _invalid("rule", exc.message) from None
+    if kind == "periodic" and schedule not in SCHEDULES:
+        raise _invalid(
+            "schedule", _("A periodic segment is refreshed hourly, daily, weekly or monthly.")
+        )
+    return name
+
+
+def _names_itself(rule, segment_id: int) -> bool:
+    """Does the rule name segment `segment_id` itself? (Through other dynamic segments it is
+    the compiler's cycle guard, `compiling_as`, that finds it.)"""
+    if isinstance(rule, dict):
+        if rule.get("type") == "segment.member":
+            ids = rule.get("segments")
+            if isinstance(ids, list) and segment_id in ids:
+                return True
+        return any(
+            _names_itself(v, segment_id) for v in rule.values() if isinstance(v, dict | list)
+        )
+    if isinstance(rule, list):
+        return any(_names_itself(v, segment_id) for v in rule)
+    return False
 
 
 def create_segment(
@@ -43,41 +96,68 @@ def create_segment(
 ) -> Segment:
     """A new segment. A dynamic or periodic one needs a rule; a periodic one a schedule (it is
     refreshed at once); a manual one with a rule starts with the rule's members."""
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not name:
-        raise _invalid("name", _("A segment needs a name."))
-    if len(name) > NAME_MAX:
-        raise _invalid("name", _("A name has at most %(max)s characters.", max=NAME_MAX))
-    if kind not in KINDS:
-        raise _invalid("kind", _("A segment is dynamic, periodic or manual."))
-    if db.session.execute(select(Segment.id).where(Segment.name == name)).first():
-        raise _invalid("name", _("A segment named %(name)s exists.", name=name))
-    if kind in ("dynamic", "periodic") and rule is None:
-        raise _invalid("rule", _("A dynamic or periodic segment needs a rule."))
-    if rule is not None:
-        try:
-            compile_rule(rule)
-        except RuleError as exc:
-            raise _invalid("rule", exc.message) from None
-    if kind == "periodic" and schedule not in SCHEDULES:
-        raise _invalid(
-            "schedule", _("A periodic segment is refreshed hourly, daily, weekly or monthly.")
-        )
+    name = _check(name, kind, rule, schedule)
     segment = Segment(
         name=name,
         kind=kind,
         rule=rule,
         schedule=schedule if kind == "periodic" else None,
-        description=description or "",
+        description=(description or "")[:DESCRIPTION_MAX],
         owner_id=getattr(actor, "id", None),
     )
     db.session.add(segment)
     db.session.flush()
+    audit.record(actor, "create", segment, summary=name)
     if kind == "periodic":
         refresh(segment)
     elif kind == "manual" and rule is not None:
         _insert_members(segment.id, member_ids(rule))
     return segment
+
+
+def update_segment(
+    actor,
+    segment: Segment,
+    name: str,
+    rule: dict | None,
+    *,
+    schedule: str | None = None,
+    description: str = "",
+    version: int | None = None,
+) -> Segment:
+    """Change a segment's name, description, rule and schedule (its kind stays). A periodic
+    segment whose rule changed is refreshed at once (the refresh records who entered and left
+    with the new rule); a manual one keeps its members (its rule only filled it)."""
+    name = _check(name, segment.kind, rule, schedule, segment_id=segment.id)
+    old = {
+        "name": segment.name,
+        "rule": segment.rule,
+        "schedule": segment.schedule,
+        "description": segment.description,
+    }
+    new = {
+        "name": name,
+        "rule": rule,
+        "schedule": schedule if segment.kind == "periodic" else None,
+        "description": (description or "")[:DESCRIPTION_MAX],
+    }
+    with versioning.saving(segment, version):
+        for key, value in new.items():
+            setattr(segment, key, value)
+        audit.record(actor, "update", segment, changes=audit.diff(old, new))
+    if segment.kind == "periodic" and old["rule"] != rule:
+        refresh(segment)
+    return segment
+
+
+def delete_segment(actor, segment: Segment) -> None:
+    """Delete a segment with its members and refresh history. A rule of another segment naming
+    it stops compiling and says so where it is used (the segment's page, the count)."""
+    audit.record(actor, "delete", segment, summary=segment.name)
+    for model in (SegmentMember, SegmentRefresh):
+        db.session.execute(delete(model).where(model.segment_id == segment.id))
+    db.session.delete(segment)
+    db.session.flush()
 
 
 def stored_ids(segment: Segment) -> list[int]:
@@ -165,24 +245,71 @@ def partner_ids_for_codes(codes: Iterable[str]) -> tuple[list[int], list[str]]:
     return sorted(set(found.values())), [c for c in wanted if c not in found]
 
 
-def add_members(segment: Segment, ids: Iterable[int]) -> int:
+def add_members(actor, segment: Segment, ids: Iterable[int]) -> int:
     """Add partners to a manual segment (those already in it are left); returns how many."""
     if segment.kind != "manual":
         raise _invalid("kind", _("Members are added by hand only to a manual segment."))
     new = sorted(set(ids) - set(stored_ids(segment)))
     _insert_members(segment.id, new)
     db.session.flush()
+    if new:
+        audit.record(actor, "update", segment, changes={"members_added": [None, len(new)]})
     return len(new)
 
 
-def remove_members(segment: Segment, ids: Iterable[int]) -> int:
+def remove_members(actor, segment: Segment, ids: Iterable[int]) -> int:
     """Remove partners from a manual segment; returns how many were in it."""
     if segment.kind != "manual":
         raise _invalid("kind", _("Members are removed by hand only from a manual segment."))
     present = sorted(set(ids) & set(stored_ids(segment)))
     _delete_members(segment.id, present)
     db.session.flush()
+    if present:
+        audit.record(actor, "update", segment, changes={"members_removed": [None, len(present)]})
     return len(present)
+
+
+MAX_CODES = 10_000
+
+
+def split_codes(text: str) -> list[str]:
+    """Partner codes pasted one per line, or separated by commas, semicolons or tabs (a column
+    copied from a spreadsheet)."""
+    return [c for c in re.split(r"[\s,;]+", text or "") if c]
+
+
+def visible_ids(user, codes: list[str], raw_ids: Iterable[str]) -> tuple[list[int], list[str]]:
+    """(ids of the live partners `user` may see among these codes and ids, the codes that name
+    nobody he may see). Raises DomainError for more than MAX_CODES values or a malformed id."""
+    raw_ids = list(raw_ids)
+    if len(codes) + len(raw_ids) > MAX_CODES:
+        raise _invalid("codes", _("At most %(max)s partners at once.", max=MAX_CODES))
+    ids: set[int] = set()
+    for raw in raw_ids:
+        if not str(raw).isdigit() or len(str(raw)) > 10:
+            raise _invalid("partner_id", _("A partner id is a whole number."))
+        ids.add(int(raw))
+    by_code, unknown = partner_ids_for_codes(codes) if codes else ([], [])
+    wanted = sorted(ids | set(by_code))
+    seen: set[int] = set()
+    clause = rows_clause(user, Partner)
+    for start in range(0, len(wanted), 900):
+        stmt = select(Partner.id).where(
+            Partner.id.in_(wanted[start : start + 900]), Partner.merged_into_id.is_(None)
+        )
+        if clause is not None:
+            stmt = stmt.where(clause)
+        seen.update(db.session.execute(stmt).scalars())
+    if len(seen) < len(set(by_code)):
+        # a code of a partner he may not see reads as unknown: it tells him nothing
+        hidden = set(by_code) - seen
+        codes_of = dict(
+            db.session.execute(
+                select(Partner.id, Partner.code).where(Partner.id.in_(sorted(hidden)[:900]))
+            ).all()
+        )
+        unknown = sorted({*unknown, *codes_of.values()})
+    return sorted(seen), unknown
 
 
 def segment_named(name: str) -> Segment | None:

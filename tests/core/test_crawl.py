@@ -100,6 +100,10 @@ ARG_NAMES = [
     "from_interaction",
     "abc_xyz",
     "stage",
+    # the segment form's prefills (crm/segments/builder_views.py)
+    "preset",
+    "rule",
+    "segment_id",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -126,6 +130,18 @@ def world(app, make_user, make_partner):
     person = partner.contact_persons[0]
     deal_kind = create_deal_kind()
     deal = create_deal(partner, deal_kind, manager)
+    from crm.segments.models import SegmentRefresh
+    from crm.segments.services import create_segment
+
+    segment = create_segment(
+        manager,
+        "Crawl",
+        "periodic",
+        {"type": "partner.city", "cities": ["Москва"]},
+        schedule="daily",
+    )
+    db.session.commit()
+    refresh_id = db.session.execute(db.select(SegmentRefresh.id)).scalar_one()
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -154,6 +170,8 @@ def world(app, make_user, make_partner):
         "deal_id": deal.id,
         "deal_no": deal.deal_no,
         "run_id": 1,
+        "segment_id": segment.id,
+        "refresh_id": refresh_id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 

@@ -85,10 +85,10 @@ def test_manual_members_by_hand_and_by_code(town):
     s = create_segment(None, "Звонить", "manual")
     ids, unknown = partner_ids_for_codes(["K1", " K3 ", "K9", ""])
     assert unknown == ["K9"]
-    assert add_members(s, ids) == 2
-    assert add_members(s, [town["K1"]]) == 0  # already in
+    assert add_members(None, s, ids) == 2
+    assert add_members(None, s, [town["K1"]]) == 0  # already in
     assert members(s) == [town["K1"], town["K3"]]
-    assert remove_members(s, [town["K3"], town["K2"]]) == 1
+    assert remove_members(None, s, [town["K3"], town["K2"]]) == 1
     db.session.commit()
     assert members(s) == [town["K1"]]
 
@@ -131,7 +131,7 @@ def test_refreshing_or_hand_editing_the_wrong_kind_is_refused(town):
     with pytest.raises(DomainError, match="periodic"):
         refresh(dynamic)
     with pytest.raises(DomainError, match="manual"):
-        add_members(dynamic, [town["K1"]])
+        add_members(None, dynamic, [town["K1"]])
 
 
 def test_the_commands_create_list_and_refresh(town, runner, tmp_path):
@@ -184,8 +184,8 @@ def test_a_merge_keeps_one_membership_and_moves_the_rest(town, make_user):
     admin = make_user(role="admin")
     both = create_segment(None, "Оба", "manual")
     second = create_segment(None, "Второй", "manual")
-    add_members(both, [town["K1"], town["K2"]])
-    add_members(second, [town["K2"]])
+    add_members(None, both, [town["K1"], town["K2"]])
+    add_members(None, second, [town["K2"]])
     db.session.commit()
     merge_partners(
         admin, db.session.get(Partner, town["K1"]), db.session.get(Partner, town["K2"]), {}
@@ -200,7 +200,7 @@ def test_membership_of_other_segments_stored_or_dynamic_and_not(town):
 
     moscow = create_segment(None, "Москва", "dynamic", MOSCOW)
     chosen = create_segment(None, "Избранные", "manual")
-    add_members(chosen, [town["K1"]])
+    add_members(None, chosen, [town["K1"]])
     db.session.commit()
     in_moscow = {"type": "segment.member", "segments": [moscow.id]}
     in_chosen = {"type": "segment.member", "segments": [chosen.id]}
