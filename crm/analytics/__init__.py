@@ -40,6 +40,9 @@ def _setup(state):
     every = int(state.app.config.get("ANALYTICS_SNAPSHOT_CHECK_SECONDS", 3600))
     register_periodic(state, PeriodicJob("analytics-snapshots", take_missing_snapshots, every))
     register_merge_hook(state, planned_calls.merge_planned_calls)
+    # The reports' drill-downs as selections, and "plan calls" on any selection.
+
+    selections.register(state)
 
 
 bp.record_once(_setup)
@@ -49,6 +52,7 @@ from crm.analytics import (  # noqa: E402,F401
     abc_views,
     bcg_views,
     kpi_views,
+    selections,
     snapshot_views,
     transition_views,
     views,

@@ -28,8 +28,11 @@ def _setup(state):
     # Hourly is the finest schedule: looking every 5 minutes keeps each within minutes of due.
     register_periodic(state, PeriodicJob("segments-refresh", refresh_due_segments, 300, 30))
     cli.register()
+    # The "segment" filter of every partner list and report, and the selections' actions.
+
+    selections.register(state)
 
 
 bp.record_once(_setup)
 
-from crm.segments import builder_views, views  # noqa: E402,F401  (routes on bp)
+from crm.segments import builder_views, selections, views  # noqa: E402,F401  (routes on bp)

@@ -84,7 +84,6 @@ def detail(segment_id: int):
         history=queries.refresh_history(segment) if segment.kind == "periodic" else [],
         owner=db.session.get(User, segment.owner_id) if segment.owner_id else None,
         rule_text=builder.describe(segment.rule, condition_types()),
-        actions=[],
         **context,
     )
 
