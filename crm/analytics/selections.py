@@ -133,10 +133,16 @@ def kpi_clients_name(args) -> str:
     )
 
 
+def _readers(user) -> bool:
+    return may(user, "analytics.reports")
+
+
 SOURCES = (
-    selections.SelectionSource(TRANSITIONS_CELL, transitions_cell_ids, transitions_cell_name),
-    selections.SelectionSource(ABC_XYZ, abc_ids, abc_name),
-    selections.SelectionSource(KPI_CLIENTS, kpi_client_ids, kpi_clients_name),
+    selections.SelectionSource(
+        TRANSITIONS_CELL, transitions_cell_ids, transitions_cell_name, visible=_readers
+    ),
+    selections.SelectionSource(ABC_XYZ, abc_ids, abc_name, visible=_readers),
+    selections.SelectionSource(KPI_CLIENTS, kpi_client_ids, kpi_clients_name, visible=_readers),
 )
 
 

@@ -537,7 +537,7 @@ class ListFilter(Form):
         """The query-string arguments of the partner scopes in force: a report's drill-down
         link to another list carries them, so the list shows the same partners."""
         out = {}
-        for key in self._scope_keys:
+        for key in sorted(self._scope_keys):
             text = self[key].param(getattr(self, key))
             if text:
                 out[self[key].name] = text

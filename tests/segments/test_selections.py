@@ -285,3 +285,29 @@ def test_a_broken_segment_page_says_so_and_plans_nothing(client, login_as, shop)
     assert calls() == []
     page = client.get(f"/segments/{shop.broken}").get_data(as_text=True)
     assert "No segment has the id" in page
+
+
+def test_a_transitions_cells_own_calls_keep_its_segment_filter(client, login_as, shop):
+    login_as("admin")
+    page = client.get(
+        "/analytics/transitions/cell", query_string={**CELL, "segment": shop.three}
+    ).get_data(as_text=True)
+    assert f'name="segment" value="{shop.three}"' in page
+    response = client.post(
+        "/analytics/transitions/plan-calls", data={**CELL, "segment": shop.three}
+    )
+    assert response.status_code == 303
+    assert f"segment={shop.three}" in response.headers["Location"]
+    # The cell regular X → regular Y holds P2, P3, P4; of Тройка: P2 and P3.
+    assert calls() == sorted([(shop.p["P2"], shop.anna.id), (shop.p["P3"], shop.boris.id)])
+
+
+def test_too_many_calls_at_once_are_refused_whole(client, login_as, shop, monkeypatch):
+    monkeypatch.setattr("crm.analytics.planned_calls.MAX_SELECTION_CALLS", 2)
+    login_as("admin")
+    response = plan(client, shop.three)
+    assert response.status_code == 303
+    assert calls() == []
+    assert db.session.execute(select(func.count()).select_from(SelectionCall)).scalar_one() == 0
+    page = client.get(f"/segments/{shop.three}").get_data(as_text=True)
+    assert "At most 2 calls at once: this list has 3 clients. Narrow it." in page
