@@ -200,7 +200,7 @@ def _json_value(param: Param, raw: list[str]):
     """A parameter's typed text as the JSON rule keeps it (checked by the compiler, which
     reports a bad value at its place); None when left empty."""
     if param.kind == "texts":
-        items = [t.strip() for v in raw for t in re.split(r"[\n,;]+", v) if t.strip()]
+        items = [t.strip() for v in raw for t in re.split(r"[\n,]+", v) if t.strip()]
         return items or None
     if param.kind in ("choices", "ids"):
         items = [v.strip() for v in raw if v.strip()]
@@ -221,7 +221,8 @@ def _json_value(param: Param, raw: list[str]):
 
 
 def place_error(where: dict[str, Node], path: str, message: str) -> Node | None:
-    """Put a compiler's message on the node its path names (the nearest enclosing one)."""
+    """Put a compiler's message (without its path) on the node its path names (the nearest
+    enclosing one)."""
     while True:
         node = where.get(path)
         if node is not None:
@@ -231,6 +232,19 @@ def place_error(where: dict[str, Node], path: str, message: str) -> Node | None:
             return None
         cut = max(path.rfind("."), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
+
+
+def located(node: Node | None, path: str, types: dict[str, ConditionType], reason: str) -> str:
+    """A compiler's message as a person reads it: «Роль — Роли: this parameter is required»."""
+    if node is None or node.kind != "cond" or node.type not in types:
+        return reason
+    ctype = types[node.type]
+    place = str(ctype.title)
+    param = path.rpartition(".")[2]
+    for p in ctype.params:
+        if p.name == param:
+            place = f"{place} — {p.title or p.name}"
+    return f"{place}: {reason}"
 
 
 # --- drawing ------------------------------------------------------------------------------
@@ -284,9 +298,8 @@ def describe(rule, types: dict[str, ConditionType]) -> str:
     ctype = types.get(rule.get("type"))
     if ctype is None:
         return _("unknown condition %(type)s", type=str(rule.get("type"))[:60])
-    shown = [
-        f"{p.title or p.name} {param_value_text(p, rule[p.name])}"
-        for p in ctype.params
-        if rule.get(p.name) not in (None, "", [])
-    ]
-    return f"{ctype.title}" + (f" ({', '.join(shown)})" if shown else "")
+    given = [p for p in ctype.params if rule.get(p.name) not in (None, "", [])]
+    if len(given) == 1:  # «Город: Москва»
+        return f"{ctype.title}: {param_value_text(given[0], rule[given[0].name])}"
+    shown = "; ".join(f"{p.title or p.name}: {param_value_text(p, rule[p.name])}" for p in given)
+    return f"{ctype.title}" + (f" ({shown})" if shown else "")

@@ -41,6 +41,7 @@ class RuleError(DomainError):
         text = f"{path}: {message}" if path else message
         super().__init__(text, {"rule": [text]})
         self.path = path
+        self.reason = message  # without the path: where the form shows it at its place
 
 
 # The date a rule is evaluated on ("bought in the last 90 days" ends on it): today unless a
@@ -137,7 +138,7 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
     try:
         return ctype.build(values)
     except RuleError as exc:  # a condition's own check (a segment that does not exist…)
-        raise RuleError(path or exc.path, exc.message) from None
+        raise RuleError(path or exc.path, exc.reason) from None
     except ConditionError as exc:
         raise RuleError(path, str(exc)) from None
 
