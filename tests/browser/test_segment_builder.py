@@ -14,6 +14,16 @@ from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
+# HTMX wires a swapped-in control as the swap settles: a change made before that (a robot
+# is faster than a hand) would go unheard, so each step waits for the swap to finish.
+SETTLED = (
+    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+)
+
+
+def settle(page) -> None:
+    page.wait_for_function(SETTLED)
+
 
 def _seed(tag: str) -> dict:
     from crm.auth.models import User
@@ -49,6 +59,7 @@ def test_a_segment_is_built_condition_by_condition_with_a_live_count(
     page.goto("/segments/new")
     page.fill("#name", f"Город {tag}: клиенты и поставщики")
     page.select_option("#t-0\\.0", "partner.city")
+    settle(page)
     cities = page.locator("#fv-0\\.0-cities")
     expect(cities).to_be_visible()
     cities.fill(seeded["city"])
@@ -56,16 +67,20 @@ def test_a_segment_is_built_condition_by_condition_with_a_live_count(
     expect(count).to_contain_text("3 партнёра")
 
     page.locator("button[value='add-group:0']").click()
+    settle(page)
     first_in_group = page.locator("#t-0\\.1\\.0")
     expect(first_in_group).to_be_visible()
     expect(page.locator("#op-0\\.1")).to_have_value("any")
     first_in_group.select_option("partner.role")
+    settle(page)
     page.locator("input[name='v-0.1.0-roles'][value='client']").check()
     expect(count).to_contain_text("1 партнёр")
     page.locator("button[value='add-cond:0.1']").click()
+    settle(page)
     second_in_group = page.locator("#t-0\\.1\\.1")
     expect(second_in_group).to_be_visible()
     second_in_group.select_option("partner.role")
+    settle(page)
     page.locator("input[name='v-0.1.1-roles'][value='supplier']").check()
     expect(count).to_contain_text("2 партнёра")
     assert_fits(page, shots / f"builder-{width}-wide.png")
