@@ -82,7 +82,7 @@ def _initial_tree() -> builder.Node:
     empty condition."""
     preset = _presets().get(request.args.get("preset", ""))
     if preset is not None:
-        return builder.from_rule(preset.rule)
+        return builder.from_rule(preset.rule, preset.fill)
     raw = request.args.get("rule", "")
     if raw and len(raw) <= MAX_RULE_ARG:
         try:
@@ -106,7 +106,7 @@ def _posted_tree() -> tuple[builder.Node, str]:
     tree = builder.from_form(request.form)
     op = request.form.get("op", "")
     if op:
-        tree = builder.apply(tree, op, {k: p.rule for k, p in _presets().items()})
+        tree = builder.apply(tree, op, _presets())
     return tree, op
 
 

@@ -140,7 +140,7 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
     except RuleError as exc:  # a condition's own check (a segment that does not exist…)
         raise RuleError(path or exc.path, exc.reason) from None
     except ConditionError as exc:
-        raise RuleError(path, str(exc)) from None
+        raise RuleError(_join(path, exc.param) if exc.param else path, str(exc)) from None
 
 
 def read_value(param: Param, raw, where: str):

@@ -4,6 +4,9 @@ a hand-made POST cannot break it."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
 from werkzeug.datastructures import MultiDict
 
 from crm.core.conditions import condition_types
@@ -34,6 +37,8 @@ def fields_of(node: builder.Node) -> MultiDict:
             form.add(f"neg-{n.path}", "1")
         if n.kind == "cond":
             form.add(f"t-{n.path}", n.type)
+            for r in n.required:
+                form.add(f"req-{n.path}", r)
             for name, values in n.values.items():
                 for v in values:
                     form.add(f"v-{n.path}-{name}", v)
@@ -70,7 +75,8 @@ def test_buttons_add_and_remove_parts_and_paths_follow(app):
     assert [n.path for n in tree.walk()][:3] == ["0", "0.0", "0.0.0"]
     assert builder.apply(tree, "remove:0") is tree and len(tree.parts) == 1  # the root stays
     assert builder.apply(tree, "add-cond:9.9") is tree  # names no node: nothing changes
-    preset = builder.apply(tree, "preset:x", {"x": {"type": "partner.no_manager"}})
+    chosen = SimpleNamespace(rule={"type": "partner.no_manager"}, fill=())
+    preset = builder.apply(tree, "preset:x", {"x": chosen})
     assert builder.to_rule(preset, condition_types())[0] == {
         "all": [{"type": "partner.no_manager"}]
     }
@@ -136,3 +142,17 @@ def test_values_are_kept_as_the_compiler_reads_them(app):
             {"type": "partner.city", "cities": ["Москва", "Санкт-Петербург"]},
         ]
     }
+
+
+def test_a_value_a_template_leaves_open_must_be_given(app):
+    from crm.segments.presets import get_preset
+
+    preset = get_preset("frequent_group")
+    tree = builder.from_form(
+        fields_of(builder.apply(builder.empty_tree(), "preset:f", {"f": preset}))
+    )
+    with pytest.raises(builder.BuilderProblem, match="the template needs it"):
+        builder.to_rule(tree, condition_types())
+    tree.parts[0].values["groups"] = ["7"]
+    rule, _ = builder.to_rule(tree, condition_types())
+    assert rule == {"all": [{"type": "sales.bought", "days": 365, "groups": [7], "times": 3}]}
