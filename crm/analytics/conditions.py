@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm.analytics.card_queries import CLASSES, classes_clause, stages_clause
+from crm.analytics.stage_labels import STAGE_TITLES
 from crm.analytics.stages import TARGET_STAGES
 from crm.core.conditions import ConditionError, ConditionType, Param
 from crm.partners.models import Partner
@@ -34,9 +35,9 @@ CONDITIONS = (
         "analytics.class",
         _l("ABC/XYZ class"),
         (
-            Param("abc", "choices", required=False, choices=("A", "B", "C")),
-            Param("xyz", "choices", required=False, choices=("X", "Y", "Z")),
-            Param("classes", "choices", required=False, choices=CLASSES),
+            Param("abc", "choices", required=False, choices=("A", "B", "C"), title=_l("ABC")),
+            Param("xyz", "choices", required=False, choices=("X", "Y", "Z"), title=_l("XYZ")),
+            Param("classes", "choices", required=False, choices=CLASSES, title=_l("Classes")),
         ),
         _class,
         order=70,
@@ -45,7 +46,11 @@ CONDITIONS = (
         "analytics.stage",
         _l("Customer stage"),
         # `new` is never stored: a snapshot lists the clients that existed at its month end.
-        (Param("stages", "choices", choices=TARGET_STAGES),),
+        (
+            Param(
+                "stages", "choices", choices=TARGET_STAGES, title=_l("Stages"), labels=STAGE_TITLES
+            ),
+        ),
         _stage,
         order=71,
     ),

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from crm.core.registry import RegistryKey
 
@@ -73,9 +74,9 @@ class ConditionError(ValueError):
 # days; deals: lost a deal in a period): the last `days` days up to the rule's date, or the
 # period `from`…`to` (either end may be left out). 36,600 days (a century) is "ever".
 WINDOW = (
-    Param("days", "int", required=False, minimum=1, maximum=36_600),
-    Param("from", "date", required=False),
-    Param("to", "date", required=False),
+    Param("days", "int", required=False, minimum=1, maximum=36_600, title=_l("In the last N days")),
+    Param("from", "date", required=False, title=_l("Or from")),
+    Param("to", "date", required=False, title=_l("To")),
 )
 
 

@@ -56,18 +56,44 @@ def _lost(values):
     )
 
 
+def _kinds_options() -> list[tuple[int, str]]:
+    return [
+        tuple(r)
+        for r in db.session.execute(select(DealKind.id, DealKind.name).order_by(DealKind.name))
+    ]
+
+
+def _stage_options() -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        select(DealStage.id, DealKind.name, DealStage.name)
+        .join(DealKind, DealKind.id == DealStage.kind_id)
+        .order_by(DealKind.name, DealStage.position)
+    )
+    return [(sid, f"{kind}: {stage}") for sid, kind, stage in rows]
+
+
 CONDITIONS = (
     ConditionType(
         "deals.open",
         _l("Has an open deal"),
-        (Param("kinds", "ids", required=False), Param("stages", "ids", required=False)),
+        (
+            Param(
+                "kinds", "ids", required=False, title=_l("Kinds of deal"), options=_kinds_options
+            ),
+            Param("stages", "ids", required=False, title=_l("Stages"), options=_stage_options),
+        ),
         _open,
         order=50,
     ),
     ConditionType(
         "deals.lost",
         _l("Lost a deal"),
-        (*WINDOW, Param("kinds", "ids", required=False)),
+        (
+            *WINDOW,
+            Param(
+                "kinds", "ids", required=False, title=_l("Kinds of deal"), options=_kinds_options
+            ),
+        ),
         _lost,
         order=51,
     ),

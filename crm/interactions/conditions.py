@@ -46,8 +46,15 @@ CONDITIONS = (
         "interactions.no_contact",
         _l("No contact for N days"),
         (
-            Param("days", "int", minimum=1, maximum=36_600),
-            Param("kinds", "choices", required=False, choices=tuple(KINDS)),
+            Param("days", "int", minimum=1, maximum=36_600, title=_l("Days")),
+            Param(
+                "kinds",
+                "choices",
+                required=False,
+                choices=tuple(KINDS),
+                title=_l("Kinds"),
+                labels=KINDS,
+            ),
         ),
         _no_contact,
         order=60,

@@ -12,8 +12,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
 from crm.core.conditions import WINDOW, ConditionType, Param, window
+from crm.extensions import db
 from crm.partners.models import Partner
-from crm.sales.models import Product, SalesDocument, SalesLine
+from crm.sales.models import Product, ProductGroup, SalesDocument, SalesLine
 
 
 def _bought(values):
@@ -111,15 +112,52 @@ def _overdue_days(values):
     return Partner.id.in_(partners_overdue_above(values["as_of"], 0, late_by=values["days"]))
 
 
+METRICS = {
+    "revenue": _l("Revenue"),
+    "sales": _l("Number of sales"),
+    "average_check": _l("Average check"),
+}
+COMPARE = {"at_least": _l("at least"), "below": _l("below")}
+# The builder lists every product only for a catalogue this small; a larger one takes ids.
+PRODUCT_OPTIONS_MAX = 1000
+
+
+def _groups() -> list[tuple[int, str]]:
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(ProductGroup.id, ProductGroup.name).order_by(ProductGroup.name)
+        )
+    ]
+
+
+def _products() -> list[tuple[int, str]] | None:
+    rows = db.session.execute(
+        select(Product.id, Product.sku, Product.name)
+        .order_by(Product.name)
+        .limit(PRODUCT_OPTIONS_MAX + 1)
+    ).all()
+    if len(rows) > PRODUCT_OPTIONS_MAX:
+        return None
+    return [(pid, f"{sku} — {name}") for pid, sku, name in rows]
+
+
 CONDITIONS = (
     ConditionType(
         "sales.bought",
         _l("Bought"),
         (
             *WINDOW,
-            Param("groups", "ids", required=False),
-            Param("products", "ids", required=False),
-            Param("times", "int", required=False, minimum=1, maximum=100_000),
+            Param("groups", "ids", required=False, title=_l("Product groups"), options=_groups),
+            Param("products", "ids", required=False, title=_l("Products"), options=_products),
+            Param(
+                "times",
+                "int",
+                required=False,
+                minimum=1,
+                maximum=100_000,
+                title=_l("At least N sales"),
+            ),
         ),
         _bought,
         order=30,
@@ -128,9 +166,9 @@ CONDITIONS = (
         "sales.figure",
         _l("Revenue, number of sales or average check"),
         (
-            Param("metric", "choice", choices=("revenue", "sales", "average_check")),
-            Param("compare", "choice", choices=("at_least", "below")),
-            Param("value", "money"),
+            Param("metric", "choice", choices=tuple(METRICS), title=_l("What"), labels=METRICS),
+            Param("compare", "choice", choices=tuple(COMPARE), title=_l("Is"), labels=COMPARE),
+            Param("value", "money", title=_l("Value")),
             *WINDOW,
         ),
         _figure,
@@ -139,21 +177,21 @@ CONDITIONS = (
     ConditionType(
         "sales.overdue",
         _l("Overdue debt above"),
-        (Param("above", "money"),),
+        (Param("above", "money", title=_l("Amount")),),
         _overdue,
         order=32,
     ),
     ConditionType(
         "sales.debt",
         _l("Debt above"),
-        (Param("above", "money"),),
+        (Param("above", "money", title=_l("Amount")),),
         _debt,
         order=33,
     ),
     ConditionType(
         "sales.overdue_days",
         _l("Overdue for more than N days"),
-        (Param("days", "int", minimum=0, maximum=3660),),
+        (Param("days", "int", minimum=0, maximum=3660, title=_l("Days past due")),),
         _overdue_days,
         order=34,
     ),

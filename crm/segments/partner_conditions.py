@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, or_, select
 
 from crm.core.conditions import ConditionType, Param
 from crm.core.text import fold
-from crm.partners.labels import CONTACT_KIND_TITLES, KIND_TITLES, ROLE_TITLES
+from crm.partners.labels import CHANNEL_TITLES, CONTACT_KIND_TITLES, KIND_TITLES, ROLE_TITLES
 from crm.partners.listing import filter_options
 from crm.partners.models import (
     CHANNELS,
@@ -150,14 +150,26 @@ CONDITIONS = (
     ConditionType(
         "partner.channel",
         _l("Preferred channel"),
-        (Param("channels", "choices", choices=CHANNELS),),
+        (
+            Param(
+                "channels", "choices", choices=CHANNELS, title=_l("Channels"), labels=CHANNEL_TITLES
+            ),
+        ),
         _channel,
         order=18,
     ),
     ConditionType(
         "partner.do_not_contact",
         _l("Asked not to be contacted by"),
-        (Param("channels", "choices", choices=tuple(REFUSED)),),
+        (
+            Param(
+                "channels",
+                "choices",
+                choices=tuple(REFUSED),
+                title=_l("Channels"),
+                labels={c: CHANNEL_TITLES[c] for c in REFUSED},
+            ),
+        ),
         _do_not_contact,
         order=19,
     ),
