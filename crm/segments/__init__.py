@@ -6,6 +6,7 @@ from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from crm.core.registry import register_nav
+from crm.demo import register_demo_step
 
 bp = Blueprint("segments", __name__, url_prefix="/segments")
 
@@ -22,7 +23,11 @@ def _setup(state):
 
     for condition in (*CONDITIONS, *SEGMENT_CONDITIONS):
         register_condition(state, condition)
+    from crm.segments.demo import make_segments_demo
+
     policy.register(state)
+    # After partners (10), sales (30), interactions (40) and deals (50): the rules use them.
+    register_demo_step(state, 60, make_segments_demo)
     register_nav(state, "segments.index", _l("Segments"), 45)
     register_merge_hook(state, merge_segment_rows)
     # Hourly is the finest schedule: looking every 5 minutes keeps each within minutes of due.
