@@ -19,6 +19,7 @@ from crm.segments import bp, builder, queries, services
 from crm.segments.filters import MemberFilter, SegmentFilter
 from crm.segments.labels import KIND_HINTS, KIND_TITLES, SCHEDULE_TITLES
 from crm.segments.models import Segment
+from crm.segments.presets import available_presets
 from crm.segments.rules import RuleError
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -36,6 +37,7 @@ def index():
         flt=flt,
         page=page,
         kinds=KIND_TITLES,
+        presets=available_presets(),
     )
     if is_fragment_request():
         response.headers["HX-Push-Url"] = url_for("segments.index", **flt.params())

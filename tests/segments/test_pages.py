@@ -299,3 +299,19 @@ def test_money_typed_in_russian_is_stored_as_a_number(client, login_as, world):
     rule = db.session.execute(select(Segment.rule)).scalar_one()
     assert rule == {"all": [{"type": "sales.overdue", "above": "1234.50"}]}
     assert Decimal(rule["all"][0]["above"]) == Decimal("1234.5")
+
+
+def test_a_template_starts_the_form_and_one_left_open_must_be_filled(client, login_as, world):
+    login_as("admin")
+    listing = client.get("/segments/")
+    assert "/segments/new?preset=frequent_group" in listing.text
+    form = client.get("/segments/new?preset=frequent_group")
+    assert 'name="req-0.0" value="groups"' in form.text
+    fields = form_fields(form.text, "/segments/new")
+    fields.update({"name": "Частые покупатели", "save": "1"})
+    response = client.post("/segments/new", data=fields)
+    assert response.status_code == 422 and "the template needs it" in response.text
+    assert db.session.execute(select(func.count()).select_from(Segment)).scalar_one() == 0
+    # a template's button in the builder loads its rule
+    response = client.post("/segments/builder", data={**builder_form(), "op": "preset:active"})
+    assert 'value="sales.bought" selected' in response.text
