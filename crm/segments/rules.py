@@ -41,6 +41,7 @@ class RuleError(DomainError):
         text = f"{path}: {message}" if path else message
         super().__init__(text, {"rule": [text]})
         self.path = path
+        self.detail = message  # without the path (the API names the node in its own field)
 
 
 # The date a rule is evaluated on ("bought in the last 90 days" ends on it): today unless a
@@ -163,6 +164,8 @@ def _one(param: Param, kind: str, raw, where: str):
             raise RuleError(where, _("A non-empty text is expected."))
         if len(raw) > MAX_TEXT:
             raise RuleError(where, _("At most %(max)s characters.", max=MAX_TEXT))
+        if "\x00" in raw:  # no text column holds one (PostgreSQL refuses it even as a value)
+            raise RuleError(where, _("A text cannot contain a NUL character."))
         return raw.strip()
     if kind in ("int", "id"):
         if isinstance(raw, bool) or not isinstance(raw, (int, str)):
