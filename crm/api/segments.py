@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask import request, url_for
 from flask_login import current_user
@@ -210,6 +211,18 @@ def _name_taken(name, segment_id: int | None = None) -> None:
         raise ApiError(409, f"A segment named {found.name!r} exists: id {found.id}.")
 
 
+def _plain_numbers(value):
+    """A rule as the JSON column stores it and the CLI reads it: the API parses fractions as
+    Decimal (money stays exact elsewhere); here they become floats, as json.load gives them."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
+    return value
+
+
 def _fields(body: dict, allowed: tuple[str, ...]) -> dict:
     """The body's fields, each of the JSON type it takes; a 422 listing every bad one."""
     errors = []
@@ -227,6 +240,8 @@ def _fields(body: dict, allowed: tuple[str, ...]) -> dict:
             errors.append(_err(name, f"is longer than {TEXT_MAX[name]} characters"))
     if errors:
         raise _refused(errors)
+    if "rule" in body:
+        body["rule"] = _plain_numbers(body["rule"])
     return body
 
 
@@ -445,7 +460,7 @@ def segments_count():
     """How many partners the user may see match a rule (nothing is saved)."""
     body = json_body()
     errors = [_err(k, "is not a field of a count") for k in body if k not in ("rule", "as_of")]
-    rule, as_of = body.get("rule"), None
+    rule, as_of = _plain_numbers(body.get("rule")), None
     if not isinstance(rule, dict):
         errors.append(_err("rule", "must be a JSON object (a rule tree)"))
     if body.get("as_of") is not None:

@@ -566,3 +566,19 @@ def test_the_openapi_document_and_the_docs_page_describe_segments(api, client, l
     login_as("viewer")
     page = client.get("/api-docs/").get_data(as_text=True)
     assert "/segments/{segment_id}/members" in page and "SegmentRule" in page
+
+
+def test_a_fraction_in_a_rule_is_a_number_as_from_a_file(api, world):
+    """The API reads JSON fractions exactly (Decimal); a rule stores them as the CLI's
+    json.load does (a float), and the money parameter reads 99.5 as 99.50."""
+    rule = {"type": "sales.overdue", "above": 99.5}
+    client = api("admin")
+
+    counted = client.post("/api/v1/segments/count", json={"rule": rule})
+    created = client.post(
+        "/api/v1/segments", json={"name": "Должники", "kind": "dynamic", "rule": rule}
+    )
+
+    assert counted.get_json() == {"count": 0}  # nobody owes anything here
+    assert created.status_code == 201 and created.get_json()["rule"] == rule
+    assert stored(select(Segment.rule).where(Segment.name == "Должники")) == [(rule,)]
