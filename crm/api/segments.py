@@ -245,7 +245,7 @@ def _fields(body: dict, allowed: tuple[str, ...]) -> dict:
     return body
 
 
-def _save(action, segment_id: int | None = None):
+def _save(action):
     """Run a write of the services; their refusals as the API answers them."""
     try:
         return action()
