@@ -33,6 +33,14 @@ def _setup(state):
     # Hourly is the finest schedule: looking every 5 minutes keeps each within minutes of due.
     register_periodic(state, PeriodicJob("segments-refresh", refresh_due_segments, 300, 30))
     cli.register()
+    # The partner card's Segments tab and My day's "who entered and left" block.
+    from crm.dashboard.widgets import register_widget
+    from crm.partners.tabs import register_tab
+    from crm.segments.home import WIDGET
+    from crm.segments.partner_tab import TAB
+
+    register_tab(state, TAB)
+    register_widget(state, WIDGET)
 
 
 bp.record_once(_setup)
