@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from crm.core.policy import may
 from crm.segments.models import Segment
 from crm.segments.presets import get_preset
 from crm.segments.services import create_segment
@@ -32,8 +33,14 @@ def make_segments_demo(fake, rng, users, *, n_partners: int, language: str) -> N
     from crm.extensions import db
 
     names = NAMES[language]
-    marketer = next((u for u in users if u.role == "marketer"), None)
-    manager = next((u for u in users if u.role == "manager"), None)
+    # The marketing segments' owner: one who shapes any segment but owns no clients (the
+    # marketer); the call list's: one who owns clients and assigns none (a manager).
+    marketer = next(
+        (u for u in users if may(u, "segments.edit") and not may(u, "records.own")), None
+    )
+    manager = next(
+        (u for u in users if may(u, "records.own") and not may(u, "records.assign")), None
+    )
     existing = set(db.session.execute(select(Segment.name)).scalars())
     wanted = [
         ("overdue", marketer, "periodic", "overdue"),
