@@ -38,7 +38,8 @@ def public(view):
 
 
 def viewer_may_post(view):
-    """Mark a write that concerns only the viewer's own session or account (logout, password)."""
+    """Mark a write that concerns only the viewer's own session or account (logout, password),
+    or a POST that writes nothing (the API's count of a rule sent in the body)."""
     view.crm_viewer_may_post = True
     return view
 

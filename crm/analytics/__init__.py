@@ -20,9 +20,11 @@ def _setup(state):
         snapshot_cli,
         stages_cli,
     )
+    from crm.analytics.conditions import CONDITIONS
     from crm.analytics.home import WIDGET
     from crm.analytics.jobs import take_missing_snapshots
     from crm.analytics.snapshots import merge_snapshot_rows
+    from crm.core.conditions import register_condition
     from crm.core.periodic import PeriodicJob, register_periodic
     from crm.dashboard.widgets import register_widget
     from crm.partners.services import register_merge_hook
@@ -40,8 +42,11 @@ def _setup(state):
     every = int(state.app.config.get("ANALYTICS_SNAPSHOT_CHECK_SECONDS", 3600))
     register_periodic(state, PeriodicJob("analytics-snapshots", take_missing_snapshots, every))
     register_merge_hook(state, planned_calls.merge_planned_calls)
-    # The reports' drill-downs as selections, and "plan calls" on any selection.
-
+    # Class and stage as segment conditions (crm.core.conditions; segments combines them).
+    for condition in CONDITIONS:
+        register_condition(state, condition)
+    # The reports' drill-downs as selections, and "plan calls" on any selection
+    # (crm/analytics/selections.py, imported below with the routes).
     selections.register(state)
 
 

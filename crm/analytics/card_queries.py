@@ -10,10 +10,10 @@ sales in that window) or, for stages, was no client then; an older row is not sh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from crm.analytics.models import ClassSnapshot, StageSnapshot
 from crm.extensions import db
@@ -22,12 +22,22 @@ HISTORY_MONTHS = 36
 CLASSES = tuple(a + x for a in "ABC" for x in "XYZ")  # AX, AY, … CZ
 
 
-def _latest_month(of: str):
-    return select(func.max(ClassSnapshot.month)).where(ClassSnapshot.of == of).scalar_subquery()
+def _latest_month(of: str, until: date | None = None):
+    """The latest class snapshot's month; with `until`, the latest whose month had ended by
+    that day (a snapshot of June is known from June 30 on)."""
+    stmt = select(func.max(ClassSnapshot.month)).where(ClassSnapshot.of == of)
+    if until is not None:
+        # A month has ended by `until` when it comes before the month of the day after.
+        stmt = stmt.where(ClassSnapshot.month < (until + timedelta(days=1)).replace(day=1))
+    return stmt.scalar_subquery()
 
 
-def _latest_at():
-    return select(func.max(StageSnapshot.at)).scalar_subquery()
+def _latest_at(until: date | None = None):
+    """The latest stage snapshot's month end; with `until`, the latest on or before it."""
+    stmt = select(func.max(StageSnapshot.at))
+    if until is not None:
+        stmt = stmt.where(StageSnapshot.at <= until)
+    return stmt.scalar_subquery()
 
 
 def latest_class(of: str, object_id: int) -> tuple[date | None, ClassSnapshot | None]:
@@ -104,20 +114,42 @@ def history(of: str, object_id: int, limit: int = HISTORY_MONTHS) -> list[Histor
 def class_clause(of: str, id_column, value: str):
     """`id_column` (Partner.id or Product.id) is among the objects of class `value` (AX…CZ)
     in the latest class snapshot of `of`."""
-    return id_column.in_(
-        select(ClassSnapshot.object_id).where(
-            ClassSnapshot.of == of,
-            ClassSnapshot.month == _latest_month(of),
-            ClassSnapshot.abc == value[0],
-            ClassSnapshot.xyz == value[1],
+    return classes_clause(of, id_column, classes=[value])
+
+
+def classes_clause(
+    of: str,
+    id_column,
+    abc: list[str] | None = None,
+    xyz: list[str] | None = None,
+    classes: list[str] | None = None,
+    until: date | None = None,
+):
+    """`id_column` is among the objects whose class in the latest class snapshot of `of` (the
+    latest taken by `until`, when given) has its ABC letter among `abc`, its XYZ letter among
+    `xyz` and is one of `classes` (AX…CZ) — each only when given."""
+    conditions = [ClassSnapshot.of == of, ClassSnapshot.month == _latest_month(of, until)]
+    if abc is not None:
+        conditions.append(ClassSnapshot.abc.in_(abc))
+    if xyz is not None:
+        conditions.append(ClassSnapshot.xyz.in_(xyz))
+    if classes is not None:
+        conditions.append(
+            or_(*(and_(ClassSnapshot.abc == c[0], ClassSnapshot.xyz == c[1]) for c in classes))
         )
-    )
+    return id_column.in_(select(ClassSnapshot.object_id).where(*conditions))
 
 
 def stage_clause(id_column, value: str):
     """`id_column` (Partner.id) is among the clients at stage `value` in the latest snapshot."""
+    return stages_clause(id_column, [value])
+
+
+def stages_clause(id_column, stages: list[str], until: date | None = None):
+    """`id_column` (Partner.id) is among the clients at one of `stages` in the latest stage
+    snapshot (the latest taken by `until`, when given)."""
     return id_column.in_(
         select(StageSnapshot.partner_id).where(
-            StageSnapshot.at == _latest_at(), StageSnapshot.stage == value
+            StageSnapshot.at == _latest_at(until), StageSnapshot.stage.in_(stages)
         )
     )

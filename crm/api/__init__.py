@@ -1,6 +1,7 @@
 """The JSON API (/api/v1): partners, contacts, products, sales documents, payments, stock and
-deals with the import's fields and checks, for an ERP that pushes documents as they happen. Signed in
-by personal bearer tokens only (made on the account page); described at /api/v1/openapi.json."""
+deals with the import's fields and checks, for an ERP that pushes documents as they happen, and
+segments with their rules as data (crm/api/segments.py). Signed in by personal bearer tokens
+only (made on the account page); described at /api/v1/openapi.json."""
 
 from flask import Blueprint
 
@@ -23,4 +24,4 @@ def _register_policy(state):
 
 bp.record_once(_register_policy)
 
-from crm.api import views  # noqa: E402,F401  (routes attach to bp)
+from crm.api import segments, views  # noqa: E402,F401  (routes attach to bp)

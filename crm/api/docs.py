@@ -89,6 +89,9 @@ def _type_text(schema: dict) -> tuple[str, str | None]:
     schema it refers to, if any (for a link)."""
     if name := _ref_name(schema):
         return name, name
+    if "anyOf" in schema:  # "SegmentRule | null"
+        parts = [_type_text(part) for part in schema["anyOf"]]
+        return " | ".join(text for text, _ in parts), next((r for _, r in parts if r), None)
     if schema.get("type") == "array":
         inner, ref = _type_text(schema.get("items", {}))
         return f"{inner}[]", ref  # language-neutral: "PartnerLine[]"

@@ -67,6 +67,49 @@ def _ref(name: str) -> dict:
     return {"$ref": REF + name}
 
 
+class Described:
+    """A part of the API that is not an import kind's rows (segments, crm/api/segments.py):
+    it writes its own operations and schemas with the helpers below, and its routes are in
+    the views' OPERATIONS like the resources' ones, so the document still lists every route."""
+
+    name: str  # its tag
+
+    def operation(self, verb: str, rule) -> dict:
+        raise NotImplementedError
+
+    def schemas(self) -> dict:
+        raise NotImplementedError
+
+
+ERROR_RESPONSES = {
+    "400": "BadRequest",
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "404": "NotFound",
+    "409": "Conflict",
+    "412": "PreconditionFailed",
+    "422": "Invalid",
+}
+
+
+def ref(name: str) -> dict:
+    """A reference to a schema of the document."""
+    return _ref(name)
+
+
+def json_response(schema_name: str, text: str) -> dict:
+    return {"description": text, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+def json_request(schema_name: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+def error_responses(*codes: str) -> dict:
+    """The shared error answers (components/responses) of these status codes."""
+    return {code: {"$ref": f"#/components/responses/{ERROR_RESPONSES[code]}"} for code in codes}
+
+
 def _props(res: Resource, fields, for_input: bool) -> dict:
     props = {}
     for col in fields:
@@ -235,7 +278,7 @@ def _responses() -> dict:
     }
 
 
-def _parameters(rule) -> list[dict]:
+def path_parameters(rule) -> list[dict]:
     found = []
     for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule):
         param = {
@@ -250,7 +293,7 @@ def _parameters(rule) -> list[dict]:
     return found
 
 
-def _operation(res: Resource | None, verb: str, rule) -> dict:
+def _operation(res: Resource | Described | None, verb: str, rule) -> dict:
     if res is None:
         return {
             "operationId": "openapi",
@@ -263,11 +306,13 @@ def _operation(res: Resource | None, verb: str, rule) -> dict:
                 "401": {"$ref": "#/components/responses/Unauthorized"},
             },
         }
+    if isinstance(res, Described):
+        return res.operation(verb, rule)
     name = _name(res)
     op = {
         "operationId": f"{res.endpoint}_{verb}",
         "tags": [res.name],
-        "parameters": _parameters(rule),
+        "parameters": path_parameters(rule),
         "responses": {},
     }
     resp = op["responses"]
@@ -279,17 +324,7 @@ def _operation(res: Resource | None, verb: str, rule) -> dict:
         }
 
     def refs(*codes):
-        names = {
-            "400": "BadRequest",
-            "401": "Unauthorized",
-            "403": "Forbidden",
-            "404": "NotFound",
-            "409": "Conflict",
-            "412": "PreconditionFailed",
-            "422": "Invalid",
-        }
-        for code in codes:
-            resp[code] = {"$ref": f"#/components/responses/{names[code]}"}
+        resp.update(error_responses(*codes))
 
     def body(schema_name):
         op["requestBody"] = {
@@ -359,6 +394,11 @@ import (spec/data-exchange.md), one object per row.
   a status change wins, loses (with a `loss_reason`) or reopens the deal, and only the
   responsible manager or an admin changes the other fields. Managers see the deals they are
   responsible for or take part in.
+* **Segments** (`/segments`) are written by the segments' own rules, as on their pages: a
+  segment's `rule` is the JSON tree of the README's «Segment rules (JSON)», checked part by
+  part (a bad part is a 422 naming it, `rule.all[1].not.cities`). Everyone reads segments; a
+  segment's members and counts are only the partners you may see. Admins and managers create
+  segments; a manager changes, refreshes, fills and deletes only his own.
 * **Lists** are paged: `?page=1&per_page=100` (at most 500); `next` is the next page's URL.
 * **Errors** are JSON: `{"error": "..."}`, plus `errors` for 422.
 """
@@ -378,7 +418,7 @@ def document(app, operations: dict) -> dict:
             item[method.lower()] = _operation(res, verb, rule)
     schemas = _error_schemas()
     for res in resources.values():
-        schemas.update(_schemas(res))
+        schemas.update(res.schemas() if isinstance(res, Described) else _schemas(res))
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM API", "version": "1", "description": INFO},

@@ -331,7 +331,7 @@ def etag(record) -> str | None:
     return None if version is None else str(version)
 
 
-def _wanted_version(body: dict, if_match) -> tuple[int | None, int]:
+def wanted_version(body: dict, if_match) -> tuple[int | None, int]:
     """The version the client read (body `version`, else `If-Match`), and the status a stale
     one gets: 409 for the body's, 412 for the header's (HTTP's failed precondition)."""
     raw = body.pop("version", None)
@@ -353,7 +353,7 @@ def _wanted_version(body: dict, if_match) -> tuple[int | None, int]:
     return None, 409
 
 
-def _stale(res: Resource, exc: versioning.StaleRecord, status: int) -> ApiError:
+def stale_answer(res: Resource, exc: versioning.StaleRecord, status: int) -> ApiError:
     return ApiError(
         status,
         f"The {res.title} changed since version {exc.submitted_version} that you sent; "
@@ -369,7 +369,7 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
     that `user` may see. With the version the client read (body `version` or `If-Match`), a
     change since refuses the update; without one it applies to the item as it is now."""
     check_may_write(res, user)
-    version, stale_status = _wanted_version(body, if_match) if res.versioned else (None, 409)
+    version, stale_status = wanted_version(body, if_match) if res.versioned else (None, 409)
     stored = res.get(user, key)
     if stored is None:
         return None
@@ -381,7 +381,7 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
         try:
             versioning.check(record, version)
         except versioning.StaleRecord as exc:
-            raise _stale(res, exc, stale_status) from None
+            raise stale_answer(res, exc, stale_status) from None
     obj = _object(res, body, stored, key)
     _check_responsible(res, user, body, stored)
     if res.name == "deals":
@@ -401,7 +401,7 @@ def update(res: Resource, user, key: dict, body: dict, if_match=None) -> dict | 
             raise ApiError(
                 409, f"The {res.title} was removed meanwhile; nothing is stored."
             ) from None
-        raise _stale(res, versioning.stale(current, version or base), 409) from None
+        raise stale_answer(res, versioning.stale(current, version or base), 409) from None
     if isinstance(res, SalesDocuments) and "lines" in body:
         _keep_only_lines(key["doc_no"], obj["lines"])
     item = _read_back(res, key)
@@ -419,7 +419,7 @@ def _deal_write(res: Resource, obj: dict, update: bool, action):
     except deals.Refused as exc:
         raise _invalid(res, [_err(field, message) for field, message in exc.errors]) from exc
     except versioning.StaleRecord as exc:
-        raise _stale(res, exc, 409) from None
+        raise stale_answer(res, exc, 409) from None
     except PermissionDenied as exc:
         raise ApiError(403, exc.message) from exc
     except DBAPIError as exc:

@@ -19,16 +19,19 @@ from crm.core.policy import may
 from crm.extensions import db, login_manager
 
 # endpoint → (resource, verb): what the OpenAPI document describes for each route.
-OPERATIONS: dict[str, tuple[Resource | None, str]] = {}
+OPERATIONS: dict[str, tuple[Resource | openapi.Described | None, str]] = {}
 
 
 @bp.before_request
 def _bearer_token_only():
     """Only a live bearer token signs an API call (never a session cookie: the API is exempt
-    from CSRF); roles that only read are refused any write before the body is read."""
+    from CSRF); roles that only read are refused any write before the body is read (a POST
+    that writes nothing is marked `viewer_may_post`, as for the app's own gate)."""
     if g.get("api_token") is None or not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if request.method not in SAFE_METHODS and not may(current_user, "api.write"):
+    view = current_app.view_functions.get(request.endpoint)
+    reads = request.method in SAFE_METHODS or getattr(view, "crm_viewer_may_post", False)
+    if not reads and not may(current_user, "api.write"):
         raise ApiError(
             403, f"Your role ({current_user.role}) may read through the API but not write."
         )

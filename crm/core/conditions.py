@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from crm.core.registry import RegistryKey
 
@@ -58,7 +62,40 @@ class ConditionType:
 
 class ConditionError(ValueError):
     """Raised by a condition's `build` for values that do not hold together (a period that
-    starts after it ends); the rule compiler reports it at the condition's place."""
+    starts after it ends) or name nothing (an unknown id); the rule compiler reports it at the
+    condition's place, at its parameter `param` when one is named."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
+# A window of days shared by the conditions of several domains (sales: bought in the last 90
+# days; deals: lost a deal in a period): the last `days` days up to the rule's date, or the
+# period `from`…`to` (either end may be left out). 36,600 days (a century) is "ever".
+WINDOW = (
+    Param("days", "int", required=False, minimum=1, maximum=36_600, title=_l("In the last N days")),
+    Param("from", "date", required=False, title=_l("Or from")),
+    Param("to", "date", required=False, title=_l("To")),
+)
+
+
+def window(values: dict) -> tuple[date, date]:
+    """(first day, last day) of a WINDOW condition's window; ConditionError when the values
+    do not make one. A number of days ends on the rule's date (`values["as_of"]`); a period
+    without an end ends on it too, one without a start reaches back a century."""
+    if values["days"] is not None:
+        if values["from"] is not None or values["to"] is not None:
+            raise ConditionError(_("Give either a number of days or a period, not both."), "days")
+        end = values["as_of"]
+        return end - timedelta(days=values["days"] - 1), end
+    if values["from"] is None and values["to"] is None:
+        raise ConditionError(_("Give a number of days or a period."), "days")
+    start = values["from"] or values["to"] - timedelta(days=36600)
+    end = values["to"] or values["as_of"]
+    if start > end:
+        raise ConditionError(_("The period starts after it ends."), "from")
+    return start, end
 
 
 CONDITIONS: RegistryKey[ConditionType] = RegistryKey("crm.segment_conditions")

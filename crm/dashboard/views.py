@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, make_response, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -13,7 +13,7 @@ from crm.core.timeutil import user_zone
 from crm.dashboard import bp
 from crm.dashboard.widgets import Day, widget, widgets
 from crm.extensions import db
-from crm.htmx import render
+from crm.htmx import is_fragment_request, render
 from crm.interactions.queries import assignable_users
 
 TEAM = "team"
@@ -61,6 +61,13 @@ def widget_fragment(key: str):
     user_id, param = _whose_day()
     day = Day.of(current_user, user_id, user_zone(current_user))
     body = Markup(found.render(day))
+    if not body.strip() and is_fragment_request():
+        # A block with nothing to tell (the segments' changes when there are none) takes
+        # its frame off the page rather than stand there empty.
+        response = make_response("")
+        response.headers.update({"HX-Retarget": f"#w-{found.key}", "HX-Reswap": "delete"})
+        response.vary.add("HX-Request")
+        return response
     more = url_for("home", user=param) if param else url_for("home")
     return render(
         "dashboard/widget_page.html", "dashboard/_widget.html", w=found, body=body, back=more

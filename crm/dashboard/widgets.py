@@ -3,7 +3,8 @@
     register_widget(state, HomeWidget("interactions-today", _l("Today"), render_today, 20))
 
 `render(day)` returns the block's HTML (a fragment, drawn with the domain's own template) for a
-`Day`: whose day (one user or the team), the reader's zone and the bounds of today.
+`Day`: whose day (one user or the team), the reader's zone and the bounds of today. A block
+with nothing to tell returns "" and My day drops its frame.
 """
 
 from __future__ import annotations

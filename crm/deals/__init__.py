@@ -10,9 +10,11 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 
 def _setup(state):
+    from crm.core.conditions import register_condition
     from crm.dashboard.widgets import register_widget
     from crm.deals import cli, policy
     from crm.deals.calendar import SOURCE
+    from crm.deals.conditions import CONDITIONS
     from crm.deals.demo import make_deals_demo
     from crm.deals.exchange import DEAL_STAGES, DEALS
     from crm.deals.home import WIDGETS
@@ -52,6 +54,9 @@ def _setup(state):
     register_nav(state, "deals.board", _l("Pipeline"), 21)
     register_nav(state, "deals.report_funnel", _l("Deal reports"), 35)
     cli.register()
+    # Deals as segment conditions (crm.core.conditions; segments combines them).
+    for condition in CONDITIONS:
+        register_condition(state, condition)
 
 
 bp.record_once(_setup)

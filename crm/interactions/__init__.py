@@ -12,11 +12,13 @@ bp = Blueprint("interactions", __name__, url_prefix="/interactions")
 
 def _setup(state):
     from crm.auth.services import on_user_deactivated
+    from crm.core.conditions import register_condition
     from crm.dashboard.widgets import register_widget
     from crm.interactions import policy
     from crm.interactions.calendar import CalendarSource, register_calendar_source
     from crm.interactions.calendar_views import calendar_source_items
     from crm.interactions.card import FACT
+    from crm.interactions.conditions import CONDITIONS
     from crm.interactions.demo import make_interactions_demo
     from crm.interactions.feeds import revoke_on_deactivation
     from crm.interactions.home import WIDGETS
@@ -39,6 +41,9 @@ def _setup(state):
     register_fact(state, FACT)
     on_user_deactivated(state, revoke_on_deactivation)
     register_producer(state, NotificationProducer("interaction-reminders", send_reminders, 60, 10))
+    # "No contact for N days" as a segment condition (crm.core.conditions).
+    for condition in CONDITIONS:
+        register_condition(state, condition)
 
 
 bp.record_once(_setup)

@@ -42,12 +42,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from crm.core.db import driver_rows
 from crm.extensions import db
@@ -361,16 +372,20 @@ def _in_money(value) -> Decimal:
     return _money(int(value))
 
 
-def _overdue_parts(days: list[date], mine):
+def _overdue_parts(days: list[date], mine, late_by: int = 0):
     """(FROM clause, [per-partner overdue rest per day]) — a partner's overdue is its rest when
-    positive; the rests are in `_money_sql` units. `mine`: a partner id subquery or None."""
+    positive; the rests are in `_money_sql` units. `mine`: a partner id subquery or None.
+
+    `late_by` N counts only documents more than N days past due (due before day − N): the pool
+    settles documents in due-date order, so those are still the first in line and the same
+    sums hold; a positive rest then says the oldest overdue document is more than N days late."""
     doc = SalesDocument.__table__.c
     zero = literal(0)
     t = _money_sql(doc.total)
     columns = []
     for k, d in enumerate(days):
         in_day = doc.date <= d
-        late = and_(in_day, doc.due_date < d, t > 0)
+        late = and_(in_day, doc.due_date < d - timedelta(days=late_by), t > 0)
         columns.append(func.sum(case((late, t), else_=zero)).label(f"o{k}"))
         columns.append(func.sum(case((and_(in_day, t < 0), -t), else_=zero)).label(f"p{k}"))
     scan = select(doc.partner_id.label("partner_id"), *columns).where(doc.date <= days[-1])
@@ -380,7 +395,7 @@ def _overdue_parts(days: list[date], mine):
     source = scan
     rests = []
     for k, d in enumerate(days):
-        adj = _payment_adjustments(d, mine, _money_sql, zero).subquery(f"adj{k}")
+        adj = _payment_adjustments(d, mine, _money_sql, zero, late_by).subquery(f"adj{k}")
         source = source.outerjoin(adj, adj.c.partner_id == scan.c.partner_id)
         o = scan.c[f"o{k}"] + func.coalesce(adj.c.o_adj, zero)
         pool = scan.c[f"p{k}"] + func.coalesce(adj.c.p_adj, zero)
@@ -388,12 +403,41 @@ def _overdue_parts(days: list[date], mine):
     return source, rests
 
 
-def partners_overdue_above(day: date, amount: Decimal):
+def partners_overdue_above(day: date, amount: Decimal, late_by: int = 0):
     """SELECT of the ids of the partners whose overdue debt as of `day` is above `amount` (the
-    receivables rule, as `overdue_totals` sums it)."""
-    source, (rest,) = _overdue_parts([day], None)
-    limit = amount if _postgres() else int(Decimal(amount) * 100)
-    return select(_scan_of(source).c.partner_id).select_from(source).where(rest > limit)
+    receivables rule, as `overdue_totals` sums it). `late_by` N counts only what is more than N
+    days past due: with amount 0, the partners whose oldest overdue document (the walk's
+    `oldest_overdue`) was due more than N days before `day`. A partner without documents owes
+    nothing and is never listed (so an amount below zero does not list everyone)."""
+    source, (rest,) = _overdue_parts([day], None, late_by)
+    return select(_scan_of(source).c.partner_id).select_from(source).where(rest > _limit(amount))
+
+
+def _limit(amount: Decimal):
+    """An amount in `_money_sql` units (compared with sums of them)."""
+    return amount if _postgres() else int(Decimal(amount) * 100)
+
+
+def partners_debt_above(day: date, amount: Decimal):
+    """SELECT of the ids of the partners whose debt as of `day` is above `amount` (a negative
+    amount: less credit than that). The walk's debt always equals Σ document
+    totals − Σ payments dated ≤ `day` (see the module's docstring), so plain sums give it; a
+    partner with neither owes 0, which is above a negative amount."""
+    doc = SalesDocument.__table__.c
+    pay = Payment.__table__.c
+    ledger = union_all(
+        select(doc.partner_id.label("partner_id"), _money_sql(doc.total).label("v")).where(
+            doc.date <= day
+        ),
+        select(pay.partner_id.label("partner_id"), (-_money_sql(pay.amount)).label("v")).where(
+            pay.date <= day
+        ),
+    ).subquery("ledger")
+    debts = select(ledger.c.partner_id).group_by(ledger.c.partner_id)
+    if amount >= 0:
+        return debts.having(func.sum(ledger.c.v) > _limit(amount))
+    at_most = debts.having(func.sum(ledger.c.v) <= _limit(amount))
+    return select(Partner.id).where(Partner.id.not_in(at_most))
 
 
 def _scan_of(source):
@@ -403,11 +447,11 @@ def _scan_of(source):
     return source
 
 
-def _payment_adjustments(day: date, mine, money, zero):
+def _payment_adjustments(day: date, mine, money, zero, late_by: int = 0):
     """Per partner, as of `day`: what payments naming one of its documents took off its
-    overdue documents (o_adj, negative) and what all its payments add to its pool (p_adj:
-    a naming payment's excess or all of a net refund, a payment naming no document of its
-    own — or a return or a zero document — whole)."""
+    overdue documents (o_adj, negative; overdue: due before day − `late_by` days) and what all
+    its payments add to its pool (p_adj: a naming payment's excess or all of a net refund, a
+    payment naming no document of its own — or a return or a zero document — whole)."""
     doc = SalesDocument.__table__.c
     pay = Payment.__table__.c
     paid = (
@@ -429,7 +473,9 @@ def _payment_adjustments(day: date, mine, money, zero):
     return (
         select(
             paid.c.partner_id.label("partner_id"),
-            func.sum(case((and_(known, doc.due_date < day), -took), else_=zero)).label("o_adj"),
+            func.sum(
+                case((and_(known, doc.due_date < day - timedelta(days=late_by)), -took), else_=zero)
+            ).label("o_adj"),
             func.sum(s - took).label("p_adj"),
         )
         .select_from(

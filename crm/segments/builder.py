@@ -33,6 +33,9 @@ class Node:
     neg: bool = False
     type: str = ""
     values: dict[str, list[str]] = field(default_factory=dict)  # as typed
+    # parameters a template left for the user to give (optional ones included: the
+    # template's rule means nothing without them)
+    required: set[str] = field(default_factory=set)
     parts: list[Node] = field(default_factory=list)
     path: str = "0"
     error: str = ""
@@ -66,32 +69,45 @@ def numbered(root: Node) -> Node:
 # --- from a stored rule -------------------------------------------------------------------
 
 
-def from_rule(rule) -> Node:
-    """The builder's tree of a JSON rule (the root is always a group)."""
+def from_rule(rule, fill: tuple[str, ...] = ()) -> Node:
+    """The builder's tree of a JSON rule (the root is always a group). `fill`: the paths of
+    the values a template leaves to the user (crm.segments.presets), which the form then
+    requires."""
     if rule is None:
         return empty_tree()
-    node = _from_json(rule)
+    node = _from_json(rule, False, "", set(fill))
     if not node.is_group or node.neg:
         node = Node("all", parts=[node])
     return numbered(node)
 
 
-def _from_json(rule, neg: bool = False) -> Node:
+def _join(path: str, part: str) -> str:
+    return f"{path}.{part}" if path else part
+
+
+def _from_json(rule, neg: bool, path: str, fill: set[str]) -> Node:
     if isinstance(rule, dict) and len(rule) == 1 and "not" in rule:
-        return _from_json(rule["not"], not neg)
+        return _from_json(rule["not"], not neg, _join(path, "not"), fill)
     if isinstance(rule, dict) and len(rule) == 1 and ("all" in rule or "any" in rule):
         kind = "all" if "all" in rule else "any"
         parts = rule[kind] if isinstance(rule[kind], list) else []
-        return Node(kind, neg, parts=[_from_json(p) for p in parts])
+        return Node(
+            kind,
+            neg,
+            parts=[
+                _from_json(p, False, f"{_join(path, kind)}[{i}]", fill) for i, p in enumerate(parts)
+            ],
+        )
     if not isinstance(rule, dict):
         return Node("cond", neg)
     values = {}
     for key, value in rule.items():
-        if key == "type":
+        if key == "type" or value is None:
             continue
         items = value if isinstance(value, list) else [value]
-        values[str(key)] = ["" if v is None else str(v) for v in items]
-    return Node("cond", neg, str(rule.get("type") or ""), values)
+        values[str(key)] = [str(v) for v in items if v is not None]
+    required = {str(key) for key in rule if _join(path, str(key)) in fill}
+    return Node("cond", neg, str(rule.get("type") or ""), values, required)
 
 
 # --- from a form --------------------------------------------------------------------------
@@ -117,6 +133,7 @@ def from_form(form) -> Node:
         node = Node(kind, bool(form.get(f"neg-{path}")))
         if kind == "cond":
             node.type = (form.get(f"t-{path}") or "")[:60]
+            node.required = {r[:40] for r in form.getlist(f"req-{path}")[:20]}
             prefix = f"v-{path}-"
             for key in form:
                 if key.startswith(prefix):
@@ -134,10 +151,12 @@ def from_form(form) -> Node:
 
 def apply(root: Node, op: str, presets: dict | None = None) -> Node:
     """The tree after the button `op` ("add-cond:P", "add-group:P", "remove:P",
-    "preset:KEY"); an op that names no node changes nothing."""
+    "preset:KEY" with `presets` {key: a preset's rule and fill}); an op that names no node
+    changes nothing."""
     action, _sep, target = (op or "").partition(":")
     if action == "preset" and presets and target in presets:
-        return from_rule(presets[target])
+        preset = presets[target]
+        return from_rule(preset.rule, preset.fill)
     found = {n.path: n for n in root.walk()}
     node = found.get(target)
     if node is None:
@@ -191,6 +210,9 @@ def _to_json(node: Node, types, path: str, where: dict):
             value = _json_value(param, node.values.get(param.name, []))
             if value is not None:
                 rule[param.name] = value
+            elif param.name in node.required:
+                title = param.title or param.name
+                raise BuilderProblem(node, _("Give %(what)s: the template needs it.", what=title))
     where[inner] = node
     where[path] = node
     return {"not": rule} if node.neg else rule
@@ -200,7 +222,7 @@ def _json_value(param: Param, raw: list[str]):
     """A parameter's typed text as the JSON rule keeps it (checked by the compiler, which
     reports a bad value at its place); None when left empty."""
     if param.kind == "texts":
-        items = [t.strip() for v in raw for t in re.split(r"[\n,;]+", v) if t.strip()]
+        items = [t.strip() for v in raw for t in re.split(r"[\n,]+", v) if t.strip()]
         return items or None
     if param.kind in ("choices", "ids"):
         items = [v.strip() for v in raw if v.strip()]
@@ -221,7 +243,8 @@ def _json_value(param: Param, raw: list[str]):
 
 
 def place_error(where: dict[str, Node], path: str, message: str) -> Node | None:
-    """Put a compiler's message on the node its path names (the nearest enclosing one)."""
+    """Put a compiler's message (without its path) on the node its path names (the nearest
+    enclosing one)."""
     while True:
         node = where.get(path)
         if node is not None:
@@ -231,6 +254,19 @@ def place_error(where: dict[str, Node], path: str, message: str) -> Node | None:
             return None
         cut = max(path.rfind("."), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
+
+
+def located(node: Node | None, path: str, types: dict[str, ConditionType], reason: str) -> str:
+    """A compiler's message as a person reads it: «Роль — Роли: this parameter is required»."""
+    if node is None or node.kind != "cond" or node.type not in types:
+        return reason
+    ctype = types[node.type]
+    place = str(ctype.title)
+    param = path.rpartition(".")[2]
+    for p in ctype.params:
+        if p.name == param:
+            place = f"{place} — {p.title or p.name}"
+    return f"{place}: {reason}"
 
 
 # --- drawing ------------------------------------------------------------------------------
@@ -284,9 +320,8 @@ def describe(rule, types: dict[str, ConditionType]) -> str:
     ctype = types.get(rule.get("type"))
     if ctype is None:
         return _("unknown condition %(type)s", type=str(rule.get("type"))[:60])
-    shown = [
-        f"{p.title or p.name} {param_value_text(p, rule[p.name])}"
-        for p in ctype.params
-        if rule.get(p.name) not in (None, "", [])
-    ]
-    return f"{ctype.title}" + (f" ({', '.join(shown)})" if shown else "")
+    given = [p for p in ctype.params if rule.get(p.name) not in (None, "", [])]
+    if len(given) == 1:  # «Город: Москва»
+        return f"{ctype.title}: {param_value_text(given[0], rule[given[0].name])}"
+    shown = "; ".join(f"{p.title or p.name}: {param_value_text(p, rule[p.name])}" for p in given)
+    return f"{ctype.title}" + (f" ({shown})" if shown else "")

@@ -55,8 +55,9 @@ def evaluate(tree: builder.Node, segment_id: int | None = None) -> dict:
         with compiling_as(segment_id):
             stmt = matching(rule)
     except RuleError as exc:
-        builder.place_error(where, exc.path, exc.message)
-        return {"rule": rule, "count": None, "problem": exc.message}
+        node = builder.place_error(where, exc.path, exc.reason)
+        problem = builder.located(node, exc.path, types, exc.reason)
+        return {"rule": rule, "count": None, "problem": problem}
     clause = rows_clause(current_user, Partner)
     if clause is not None:
         stmt = stmt.where(clause)
@@ -81,7 +82,7 @@ def _initial_tree() -> builder.Node:
     empty condition."""
     preset = _presets().get(request.args.get("preset", ""))
     if preset is not None:
-        return builder.from_rule(preset.rule)
+        return builder.from_rule(preset.rule, preset.fill)
     raw = request.args.get("rule", "")
     if raw and len(raw) <= MAX_RULE_ARG:
         try:
@@ -105,7 +106,7 @@ def _posted_tree() -> tuple[builder.Node, str]:
     tree = builder.from_form(request.form)
     op = request.form.get("op", "")
     if op:
-        tree = builder.apply(tree, op, {k: p.rule for k, p in _presets().items()})
+        tree = builder.apply(tree, op, _presets())
     return tree, op
 
 
@@ -125,8 +126,9 @@ def _rule_for_save(form: SegmentForm, tree: builder.Node, kind: str, segment_id=
             with compiling_as(segment_id):
                 matching(rule)
         except RuleError as exc:
-            builder.place_error(where, exc.path, exc.message)
-            form.form_errors.append(_("The rule has a problem: %(problem)s", problem=exc.message))
+            node = builder.place_error(where, exc.path, exc.reason)
+            problem = builder.located(node, exc.path, types, exc.reason)
+            form.form_errors.append(_("The rule has a problem: %(problem)s", problem=problem))
             return False, None
     return True, rule
 
@@ -231,7 +233,10 @@ def builder_fragment():
     _may_build()
     segment = _builder_segment()
     tree, _op = _posted_tree()
-    return render("segments/_builder.html", **_builder_context(tree, segment))
+    context = _builder_context(tree, segment)
+    for node in tree.walk():  # a condition just added is not a mistake yet: the count says
+        node.error = ""  # what is missing, the node shows it only when a save is refused
+    return render("segments/_builder.html", **context)
 
 
 @bp.route("/builder/count", methods=["POST"])

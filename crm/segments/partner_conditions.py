@@ -1,5 +1,6 @@
 """Conditions over the partner's own fields (role, kind, city, manager, tags, created date,
-contact details present), registered by segments itself: partners is below it and knows
+contact details present, preferences: the preferred channel and the channels the partner asked
+not to be contacted by), registered by segments itself: partners is below it and knows
 nothing of segments. Each builds an SQL condition on `partner.id`'s row with bound values."""
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from sqlalchemy import and_, exists, or_, select
 
 from crm.core.conditions import ConditionType, Param
 from crm.core.text import fold
-from crm.partners.labels import CONTACT_KIND_TITLES, KIND_TITLES, ROLE_TITLES
+from crm.partners.labels import CHANNEL_TITLES, CONTACT_KIND_TITLES, KIND_TITLES, ROLE_TITLES
 from crm.partners.listing import filter_options
 from crm.partners.models import (
+    CHANNELS,
     CONTACT_KINDS,
     PARTNER_KINDS,
     PARTNER_ROLES,
@@ -67,6 +69,24 @@ def _has_contact(values):
     return exists().where(
         ContactDetail.partner_id == Partner.id, ContactDetail.kind == values["kind"]
     )
+
+
+def _channel(values):
+    return Partner.preferred_channel.in_(values["channels"])
+
+
+# The partner's "do not …" flags by the channel they close (the card's preferences).
+REFUSED = {
+    "email": Partner.do_not_email,
+    "phone": Partner.do_not_call,
+    "sms": Partner.do_not_sms,
+    "mail": Partner.do_not_mail,
+}
+
+
+def _do_not_contact(values):
+    # Any of the channels: "may be e-mailed" is {"not": {… "channels": ["email"]}}.
+    return or_(*(REFUSED[c].is_(True) for c in values["channels"]))
 
 
 CONDITIONS = (
@@ -126,5 +146,31 @@ CONDITIONS = (
         ),
         _has_contact,
         order=17,
+    ),
+    ConditionType(
+        "partner.channel",
+        _l("Preferred channel"),
+        (
+            Param(
+                "channels", "choices", choices=CHANNELS, title=_l("Channels"), labels=CHANNEL_TITLES
+            ),
+        ),
+        _channel,
+        order=18,
+    ),
+    ConditionType(
+        "partner.do_not_contact",
+        _l("Asked not to be contacted by"),
+        (
+            Param(
+                "channels",
+                "choices",
+                choices=tuple(REFUSED),
+                title=_l("Channels"),
+                labels={c: CHANNEL_TITLES[c] for c in REFUSED},
+            ),
+        ),
+        _do_not_contact,
+        order=19,
     ),
 )

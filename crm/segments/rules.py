@@ -41,6 +41,8 @@ class RuleError(DomainError):
         text = f"{path}: {message}" if path else message
         super().__init__(text, {"rule": [text]})
         self.path = path
+        # without the path: the builder shows it at its node, the API names the node apart
+        self.reason = message
 
 
 # The date a rule is evaluated on ("bought in the last 90 days" ends on it): today unless a
@@ -137,9 +139,9 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
     try:
         return ctype.build(values)
     except RuleError as exc:  # a condition's own check (a segment that does not exist…)
-        raise RuleError(path or exc.path, exc.message) from None
+        raise RuleError(path or exc.path, exc.reason) from None
     except ConditionError as exc:
-        raise RuleError(path, str(exc)) from None
+        raise RuleError(_join(path, exc.param) if exc.param else path, str(exc)) from None
 
 
 def read_value(param: Param, raw, where: str):
@@ -163,6 +165,8 @@ def _one(param: Param, kind: str, raw, where: str):
             raise RuleError(where, _("A non-empty text is expected."))
         if len(raw) > MAX_TEXT:
             raise RuleError(where, _("At most %(max)s characters.", max=MAX_TEXT))
+        if "\x00" in raw:  # no text column holds one (PostgreSQL refuses it even as a value)
+            raise RuleError(where, _("A text cannot contain a NUL character."))
         return raw.strip()
     if kind in ("int", "id"):
         if isinstance(raw, bool) or not isinstance(raw, (int, str)):

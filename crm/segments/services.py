@@ -25,7 +25,7 @@ from crm.segments.models import (
     SegmentMember,
     SegmentRefresh,
 )
-from crm.segments.rules import RuleError, compile_rule, member_ids
+from crm.segments.rules import compile_rule, member_ids
 from crm.segments.segment_conditions import compiling_as
 
 NAME_MAX = 200
@@ -57,11 +57,10 @@ def _check(name, kind, rule, schedule, *, segment_id: int | None = None):
     if rule is not None:
         if segment_id is not None and _names_itself(rule, segment_id):
             raise _invalid("rule", _("A segment's rule cannot use the segment itself."))
-        try:
-            with compiling_as(segment_id):
-                compile_rule(rule)
-        except RuleError as exc:
-            raise _invalid("rule", exc.message) from None
+        # A RuleError is the DomainError of field "rule" and keeps the path of the node at
+        # fault, which the API reports as its own field.
+        with compiling_as(segment_id):
+            compile_rule(rule)
     if kind == "periodic" and schedule not in SCHEDULES:
         raise _invalid(
             "schedule", _("A periodic segment is refreshed hourly, daily, weekly or monthly.")

@@ -12,6 +12,7 @@ from crm.auth.models import User
 from crm.core.conditions import condition_types
 from crm.core.errors import DomainError
 from crm.core.policy import load_or_403, requires
+from crm.core.urls import safe_next
 from crm.exporting import export_response
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
@@ -19,6 +20,7 @@ from crm.segments import bp, builder, queries, services
 from crm.segments.filters import MemberFilter, SegmentFilter
 from crm.segments.labels import KIND_HINTS, KIND_TITLES, SCHEDULE_TITLES
 from crm.segments.models import Segment
+from crm.segments.presets import available_presets
 from crm.segments.rules import RuleError
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -36,6 +38,7 @@ def index():
         flt=flt,
         page=page,
         kinds=KIND_TITLES,
+        presets=available_presets(),
     )
     if is_fragment_request():
         response.headers["HX-Push-Url"] = url_for("segments.index", **flt.params())
@@ -136,7 +139,10 @@ def export(segment_id: int):
 
 
 def _back(segment: Segment):
-    return redirect(url_for("segments.detail", segment_id=segment.id))
+    """Back to the segment's page, or to the same-site page the form came from (`next`: the
+    partner card's Segments tab adds and removes a partner here)."""
+    fallback = url_for("segments.detail", segment_id=segment.id)
+    return redirect(safe_next(request.form.get("next"), fallback))
 
 
 @bp.route("/<int:segment_id>/refresh", methods=["POST"])

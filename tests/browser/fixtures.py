@@ -172,3 +172,17 @@ def assert_clean(page, where: str) -> None:
     assert page.evaluate("window.__cspViolations") == [], where
     assert page.console_errors == [], where
     assert page.js_errors == [], where
+
+
+FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def assert_fits(page, shot) -> None:
+    """Nothing scrolls sideways once the page has settled (its HTMX swap done); a screenshot
+    of the page as it is when it does not."""
+    page.wait_for_load_state("networkidle")
+    try:
+        page.wait_for_function(FITS, timeout=5000)
+    except Exception:
+        page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(f"{page.url} scrolls sideways; see {shot}") from None

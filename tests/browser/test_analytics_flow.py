@@ -11,23 +11,10 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import assert_clean, log_in, watch_page
+from tests.browser.fixtures import assert_clean, assert_fits, log_in, watch_page
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
-
-
-def assert_fits(page, shot) -> None:
-    """Nothing scrolls sideways once the page has settled (its HTMX swap done); a screenshot
-    of the page as it is when it does not."""
-    page.wait_for_load_state("networkidle")
-    try:
-        page.wait_for_function(FITS, timeout=5000)
-    except Exception:
-        page.screenshot(path=str(shot), full_page=True)
-        raise AssertionError(f"{page.url} scrolls sideways; see {shot}") from None
 
 
 def month_ends() -> tuple[date, date, date]:

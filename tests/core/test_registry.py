@@ -68,6 +68,7 @@ def test_a_second_app_gets_the_same_tabs_and_calendar_sources_once(app):
         "deals",
         "purchases",
         "analytics",
+        "segments",
         "history",
     ]
     assert tabs == [t.key for t in TABS.of(app)]
