@@ -4,10 +4,13 @@ partner ABC/XYZ classification, a KPI client list — and the action "Plan calls
 selection (a segment's page, a list), the transition report's batch of calls
 (crm.analytics.planned_calls) for the partners the page shows the user.
 
-None of these drill-downs is a segment rule: each is computed over a window the user chose
-(the ABC/XYZ class of a custom period and thresholds, a move between two past month ends, the
-clients of a period), which the stored classes and stages the rule conditions read do not
-hold; a saved drill-down is a manual segment of its partners."""
+A drill-down is a segment rule only where the stored classes and stages the rule conditions
+read hold the same thing: an ABC/XYZ cell, row or column of partners with the settings of the
+class snapshots (default metrics, thresholds and monthly buckets, no scope) over the window of
+the latest snapshot is `analytics.class` of that cell (a dynamic segment then follows the
+snapshots as they are taken). A move between two month ends, a custom window or threshold, a
+scope (a segment classifies its members among themselves) and the KPI lists of a period are
+no rule: saved, they are manual segments of their partners."""
 
 from __future__ import annotations
 
@@ -15,12 +18,17 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from crm.analytics import abc_report, bp
-from crm.analytics.abc_views import AbcFilter, _compute
+from crm.analytics.abc_views import THRESHOLD_FIELDS, AbcFilter, _compute
+from crm.analytics.abc_xyz import DEFAULT_XYZ
 from crm.analytics.kpi_clients import client_rows
 from crm.analytics.kpi_filters import CLIENT_LISTS, ClientsFilter
+from crm.analytics.models import ClassSnapshot
+from crm.analytics.periods import as_date
 from crm.analytics.planned_calls import plan_selection_calls, selection_digest
+from crm.analytics.snapshots import class_window
 from crm.analytics.stage_labels import stage_title
 from crm.analytics.stages import cell_partners
 from crm.analytics.transition_views import CellFilter, plan_message
@@ -96,6 +104,32 @@ def abc_ids(args, user):
     return [r.object_id for r in listing.rows]
 
 
+def abc_rule(args) -> dict | None:
+    """`analytics.class` of the cell, row or column when the report is the latest class
+    snapshot's classification (see the module docstring), else None."""
+    flt = _abc(args)
+    cell = flt.cell or abc_report.ALL
+    defaults = (
+        flt.bucket == "month"
+        and flt.abc_by == "revenue"
+        and flt.xyz_by in ("", DEFAULT_XYZ["partners"])
+        and all(getattr(flt, name) is None for name in THRESHOLD_FIELDS)
+        and all(value is None for value in flt.scope().values())
+    )
+    if cell == abc_report.ALL or not defaults or flt.problems:
+        return None
+    latest = db.session.execute(
+        select(func.max(ClassSnapshot.month)).where(ClassSnapshot.of == "partners")
+    ).scalar()
+    if latest is None or (flt.date_from, flt.date_to) != class_window(as_date(latest)):
+        return None
+    if cell in abc_report.ABC:
+        return {"type": "analytics.class", "abc": [cell]}
+    if cell in abc_report.XYZ:
+        return {"type": "analytics.class", "xyz": [cell]}
+    return {"type": "analytics.class", "classes": [cell]}
+
+
 def abc_name(args) -> str:
     flt = _abc(args)
     cell = flt.cell or abc_report.ALL
@@ -141,7 +175,7 @@ SOURCES = (
     selections.SelectionSource(
         TRANSITIONS_CELL, transitions_cell_ids, transitions_cell_name, visible=_readers
     ),
-    selections.SelectionSource(ABC_XYZ, abc_ids, abc_name, visible=_readers),
+    selections.SelectionSource(ABC_XYZ, abc_ids, abc_name, abc_rule, visible=_readers),
     selections.SelectionSource(KPI_CLIENTS, kpi_client_ids, kpi_clients_name, visible=_readers),
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -311,3 +312,70 @@ def test_too_many_calls_at_once_are_refused_whole(client, login_as, shop, monkey
     assert db.session.execute(select(func.count()).select_from(SelectionCall)).scalar_one() == 0
     page = client.get(f"/segments/{shop.three}").get_data(as_text=True)
     assert "At most 2 calls at once: this list has 3 clients. Narrow it." in page
+
+
+# --- dynamic: the report's rule where it has one --------------------------------------------
+
+
+def dynamic_rule(response) -> dict:
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    target = urlsplit(response.headers["Location"])
+    assert target.path == "/segments/new"
+    return json.loads(parse_qs(target.query)["rule"][0])
+
+
+def test_an_abc_cell_of_the_snapshots_settings_is_a_class_rule(client, login_as, shop):
+    from crm.analytics.snapshots import take_class_snapshots
+    from crm.segments.rules import member_ids
+
+    # The latest snapshot: November 2026, over December 2025 – November 2026 (the report's
+    # default period today). P1 10000 (A; 10 months of 12: CV 44.7 %, X); P2–P4 700 each (B;
+    # the share before P2 is 80.6 %; 7 months of 12: CV 84.5 %, Y); P5 300 (C, Z).
+    take_class_snapshots(date(2026, 11, 1))
+    db.session.commit()
+    login_as("admin")
+    page = client.get(
+        "/analytics/abc-xyz", query_string={"of": "partners", "cell": "BY", "now": 1}
+    ).get_data(as_text=True)
+    assert "Save as dynamic segment" in page
+    rule = dynamic_rule(
+        save(client, "analytics.abc_xyz", {"of": "partners", "cell": "BY"}, "dynamic")
+    )
+    assert rule == {"type": "analytics.class", "classes": ["BY"]}
+    assert {shop.code_of(i) for i in member_ids(rule)} == {"P2", "P3", "P4"}
+    row = dynamic_rule(
+        save(client, "analytics.abc_xyz", {"of": "partners", "cell": "A"}, "dynamic")
+    )
+    assert row == {"type": "analytics.class", "abc": ["A"]}
+    # Another window, another metric or a scope is no snapshot's: saved by hand only.
+    for args in (
+        {**ABC, "cell": "BY"},
+        {"of": "partners", "cell": "BY", "abc_by": "sales"},
+        {"of": "partners", "cell": "BY", "segment": shop.three},
+        {"of": "partners", "cell": "BY", "a_pct": "70"},
+    ):
+        response = save(client, "analytics.abc_xyz", args, "dynamic")
+        assert urlsplit(response.headers["Location"]).path == "/partners/"
+    page = client.get("/analytics/abc-xyz", query_string={**ABC, "cell": "BY", "now": 1}).get_data(
+        as_text=True
+    )
+    assert "Save as segment" in page and "Save as dynamic segment" not in page
+
+
+def test_a_partner_list_filtered_by_class_and_segment_is_a_rule(client, login_as, shop):
+    login_as("admin")
+    rule = dynamic_rule(
+        save(
+            client,
+            "partners",
+            {"city": "Москва", "abc_xyz": "AX", "segment": shop.three},
+            kind="dynamic",
+        )
+    )
+    assert rule == {
+        "all": [
+            {"type": "partner.city", "cities": ["Москва"]},
+            {"type": "analytics.class", "classes": ["AX"]},
+            {"type": "segment.member", "segments": [shop.three]},
+        ]
+    }
