@@ -58,7 +58,9 @@ def count(segment_id: int):
 
 def _members_context(segment: Segment, flt: MemberFilter) -> dict:
     try:
-        page = queries.member_page(segment, current_user, flt.page, flt.q)
+        page = queries.member_page(
+            segment, current_user, flt.page, flt.q, where=flt.extra_clauses()
+        )
         broken = None
     except RuleError as exc:  # a segment its rule names was deleted since
         page, broken = None, exc.message

@@ -208,3 +208,13 @@ def test_a_segment_whose_rule_no_longer_compiles_is_dropped_with_a_message(clien
     response = client.get(f"{ABC}&segment={shop.broken}")
     assert response.status_code == 400
     assert "cannot be used as a filter" in response.get_data(as_text=True)
+
+
+def test_a_segments_members_also_in_another(client, login_as, shop):
+    login_as("admin")
+    page = body(client.get(f"/segments/{shop.three}?segment={shop.chosen}"))
+    # Тройка (P2, P3, P5) and Избранные (P1, P3).
+    assert shown(page) == {"P3"}
+    assert "1 member found" in page
+    page = body(client.get(f"/segments/{shop.three}?segment=999999"))
+    assert "Unknown segment ignored." in page and shown(page) == {"P2", "P3", "P5"}
