@@ -408,7 +408,8 @@ def write_report(args, runs: dict, path: Path) -> int:
     for dialect, (_info, seg, _out) in runs.items():
         lines.append(
             f"- {dialect}: X = product group {seg['group']} ({seg['group_buyers']:,} buyers in "
-            f"the {WINDOW} days to {args.end}); S = {len(seg['s_ids']):,} of those buyers; "
+            f"the {WINDOW} days to {args.end}); S = {len(seg['s_ids']):,} partners drawn from "
+            f"those who bought anything in them; "
             f"{seg.get('overdue_partners', 0):,} partners with overdue debt; periodic rule: "
             f"bought in {seg['rule_a']['from']} … {seg['rule_a']['to']}, moved "
             f"{seg['shift']} days for the ~10 % change."
@@ -425,10 +426,11 @@ def write_report(args, runs: dict, path: Path) -> int:
         "members and refreshes are deleted (not timed); the ~10 % case moves the rule's period "
         "back and forth, so every run changes ~10 % of the members.",
         "- SQLite without ANALYZE (as a fresh install runs); PostgreSQL vacuumed and analysed.",
-        "- CPU: this process's CPU time plus that of its PostgreSQL backend (from /proc; a "
+        "- CPU ms column: this process's CPU time plus that of its PostgreSQL backend (/proc; a "
         "parallel query's workers are not counted), the figure a busy machine does not stretch.",
         *(f"- {key}: {value}" for key, value in m.items()),
-        f"- Load average (1 min) at the end: {os.getloadavg()[0]:.2f}.",
+        f"- Load average (1 min) before / at the end: {args.load:.2f} / "
+        f"{os.getloadavg()[0]:.2f} (other jobs share the 2 CPUs: wall times stretch, CPU does not).",
         "",
     ]
     dbs = list(runs)
@@ -460,6 +462,13 @@ def write_report(args, runs: dict, path: Path) -> int:
             r = runs[d][2].get(name)
             row += f" {r.note} |" if r else " — |"
         lines.append(row)
+    verdict = (
+        "Every targeted median is under its target."
+        if not missed
+        else f"{missed} targeted median(s) at or over the target (⚠)."
+    )
+    lines.append("")
+    lines.append(verdict)
     write_text_atomic(path, "\n".join(lines) + "\n")
     print(f"\nwritten {path}")
     return missed
@@ -484,6 +493,7 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)
     args.payments = True
+    args.load = os.getloadavg()[0]
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     sqlite_path = DATA_DIR / f"segments-{args.partners}-{args.lines}-{args.seed}.sqlite3"
     runs = {}

@@ -88,7 +88,10 @@ def _figure(values):
 def _overdue(values):
     from crm.sales.receivables import partners_overdue_above
 
-    return Partner.id.in_(partners_overdue_above(values["as_of"], values["above"]))
+    # `within` (crm.core.conditions): only those partners' documents and payments are read.
+    return Partner.id.in_(
+        partners_overdue_above(values["as_of"], values["above"], values["within"])
+    )
 
 
 CONDITIONS = (
@@ -122,5 +125,6 @@ CONDITIONS = (
         (Param("above", "money"),),
         _overdue,
         order=32,
+        within=True,
     ),
 )
