@@ -95,7 +95,10 @@ def _overdue(values):
 
     if values["above"] < 0:
         return _everyone()  # nobody's overdue debt is below zero
-    return Partner.id.in_(partners_overdue_above(values["as_of"], values["above"]))
+    # `within` (crm.core.conditions): only those partners' documents and payments are read.
+    return Partner.id.in_(
+        partners_overdue_above(values["as_of"], values["above"], values["within"])
+    )
 
 
 def _debt(values):
@@ -109,7 +112,9 @@ def _overdue_days(values):
     receivables walk's `oldest_overdue`) was due before the rule's date − `days`."""
     from crm.sales.receivables import partners_overdue_above
 
-    return Partner.id.in_(partners_overdue_above(values["as_of"], 0, late_by=values["days"]))
+    return Partner.id.in_(
+        partners_overdue_above(values["as_of"], 0, values["within"], late_by=values["days"])
+    )
 
 
 METRICS = {
@@ -180,6 +185,7 @@ CONDITIONS = (
         (Param("above", "money", title=_l("Amount")),),
         _overdue,
         order=32,
+        within=True,
     ),
     ConditionType(
         "sales.debt",
@@ -194,5 +200,6 @@ CONDITIONS = (
         (Param("days", "int", minimum=0, maximum=3660, title=_l("Days past due")),),
         _overdue_days,
         order=34,
+        within=True,
     ),
 )

@@ -9,9 +9,10 @@ import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from crm.core import audit, versioning
+from crm.core.db import insert_rows
 from crm.core.errors import DomainError
 from crm.core.policy import rows_clause
 from crm.core.timeutil import utcnow
@@ -184,9 +185,22 @@ def members(segment: Segment, as_of=None) -> list[int]:
 
 
 def _insert_members(segment_id: int, ids: Iterable[int]) -> None:
-    rows = [{"segment_id": segment_id, "partner_id": pid, "added_at": utcnow()} for pid in ids]
+    now = utcnow()
+    _bulk_insert(
+        SegmentMember,
+        [{"segment_id": segment_id, "partner_id": pid, "added_at": now} for pid in ids],
+    )
+
+
+def _bulk_insert(model, rows: list[dict]) -> None:
+    """Insert many member or change rows in batches with `crm.core.db.insert_rows`.
+
+    What it buys: COPY on PostgreSQL instead of INSERT … VALUES — the first refresh of a
+    50,000-member segment (50,000 members and 50,000 "entered" changes) took 8.9 s there
+    (4.9 s of CPU), 2.5 s now (bench/segments_bench.py); SQLite keeps one executemany INSERT
+    a batch (2.0 → 1.5 s)."""
     for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(SegmentMember), rows[start : start + BATCH])
+        insert_rows(model.__table__, rows[start : start + BATCH])
 
 
 def _delete_members(segment_id: int, ids: list[int]) -> None:
@@ -221,8 +235,7 @@ def refresh(segment: Segment, at=None) -> SegmentRefresh:
     changes = [
         {"refresh_id": record.id, "partner_id": pid, "change": "entered"} for pid in entered
     ] + [{"refresh_id": record.id, "partner_id": pid, "change": "left"} for pid in left]
-    for start in range(0, len(changes), BATCH):
-        db.session.execute(insert(SegmentChange), changes[start : start + BATCH])
+    _bulk_insert(SegmentChange, changes)
     segment.refreshed_at = record.at
     db.session.flush()
     return record
