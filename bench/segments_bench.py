@@ -159,7 +159,7 @@ def make_segments(end: date, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     s_ids = sorted(int(i) for i in rng.choice(recent, min(S_SIZE, len(recent)), replace=False))
     s = create_segment(None, S_NAME, "manual")
-    add_members(s, s_ids)
+    add_members(None, s, s_ids)
     # Period A ends two months before the data's end (so that B can move past it) and starts
     # where 50,000 partners have bought in it: the 50,000th latest last purchase before its end.
     a_end = end - timedelta(days=60)

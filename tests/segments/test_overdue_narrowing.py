@@ -137,7 +137,7 @@ def test_overdue_inside_groups_gives_the_members_listed_by_hand(debtors, rule, e
 
 def test_overdue_and_not_in_a_manual_segment(debtors):
     segment = create_segment(None, "Уже звонили", "manual")
-    add_members(segment, [debtors["A"], debtors["C"], debtors["E"]])
+    add_members(None, segment, [debtors["A"], debtors["C"], debtors["E"]])
     db.session.commit()
     not_in = {"not": {"type": "segment.member", "segments": [segment.id]}}
     assert names(debtors, {"all": [MOSCOW, overdue(0), not_in]}) == {"B", "D"}
