@@ -90,6 +90,17 @@ class Result:
 # --- the segments the cases use ----------------------------------------------------------------
 
 
+def _renew_segment_tables() -> None:
+    """The segment tables made again from the models: they hold only the benchmark's own
+    segments, and a data set generated before a segment column was added must not fail."""
+    tables = [db.metadata.tables[name] for name in SEGMENT_TABLES]
+    with db.engine.begin() as conn:
+        for table in reversed(tables):
+            table.drop(conn, checkfirst=True)
+        for table in tables:
+            table.create(conn)
+
+
 def _drop_bench_segments() -> None:
     from crm.segments.models import Segment, SegmentChange, SegmentMember, SegmentRefresh
 
@@ -335,6 +346,7 @@ def run_database(url: str, args) -> tuple[str, dict, dict, dict]:
     with app.app_context():
         dialect = db.engine.dialect.name
         info = prepare(app, args, dialect, TABLES)
+        _renew_segment_tables()
         made = analytics_data.sync_indexes(SEGMENT_TABLES)
         if made:
             print(f"indexes made to match the models: {', '.join(made)}", flush=True)
