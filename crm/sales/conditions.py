@@ -203,3 +203,69 @@ CONDITIONS = (
         within=True,
     ),
 )
+
+
+# --- conditions of segments of products (`of="products"`) -------------------------------------
+
+
+def _product_group(values):
+    return Product.group_id.in_(values["groups"])
+
+
+def _product_sku(values):
+    return Product.sku.in_(values["skus"])
+
+
+def _sold(values):
+    """Sold in the window: at least `times` sales (documents with the product, 1 by default)
+    and, when given, revenue (Σ line amounts, returns negative) of at least `revenue`."""
+    start, end = window(values)
+    line = SalesLine
+    sellers = (
+        select(line.product_id)
+        .where(line.date >= start, line.date <= end)
+        .group_by(line.product_id)
+        .having(func.count(line.document_id.distinct()) >= (values["times"] or 1))
+    )
+    if values["revenue"] is not None:
+        sellers = sellers.having(func.sum(line.amount) >= values["revenue"])
+    return Product.id.in_(sellers)
+
+
+PRODUCT_CONDITIONS = (
+    ConditionType(
+        "product.group",
+        _l("Product group"),
+        (Param("groups", "ids", title=_l("Product groups"), options=_groups),),
+        _product_group,
+        of="products",
+        order=10,
+    ),
+    ConditionType(
+        "product.sku",
+        _l("SKU"),
+        (Param("skus", "texts", title=_l("SKUs")),),
+        _product_sku,
+        of="products",
+        order=11,
+    ),
+    ConditionType(
+        "sales.sold",
+        _l("Sold"),
+        (
+            *WINDOW,
+            Param(
+                "times",
+                "int",
+                required=False,
+                minimum=1,
+                maximum=100_000,
+                title=_l("At least N sales"),
+            ),
+            Param("revenue", "money", required=False, title=_l("Revenue at least")),
+        ),
+        _sold,
+        of="products",
+        order=30,
+    ),
+)

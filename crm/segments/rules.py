@@ -64,9 +64,12 @@ def compile_rule(rule, of: str = "partners", as_of: date | None = None):
 
 
 def matching(rule, of: str = "partners", as_of: date | None = None):
-    """SELECT of the ids of the live partners a rule matches."""
+    """SELECT of the ids of the live partners (or the products) a rule matches."""
+    from crm.segments.objects import objects_of
+
     condition = compile_rule(rule, of, as_of)
-    return select(Partner.id).where(Partner.merged_into_id.is_(None), condition)
+    target = objects_of(of)
+    return select(target.id).where(*target.live(), condition)
 
 
 def count(rule, of: str = "partners", as_of: date | None = None) -> int:
@@ -77,8 +80,8 @@ def count(rule, of: str = "partners", as_of: date | None = None) -> int:
 
 
 def member_ids(rule, of: str = "partners", as_of: date | None = None) -> list[int]:
-    stmt = matching(rule, of, as_of).order_by(Partner.id)
-    return list(db.session.execute(stmt).scalars())
+    stmt = matching(rule, of, as_of)
+    return list(db.session.execute(stmt.order_by(*stmt.selected_columns)).scalars())
 
 
 def _join(path: str, part: str) -> str:
