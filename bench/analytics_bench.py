@@ -318,8 +318,10 @@ def median_ms(func, warmup: int, runs: int) -> float:
     return statistics.median(times)
 
 
-def prepare(app, args, label: str) -> dict:
-    """Build the data unless the database holds this scale, seed and layout already."""
+def prepare(app, args, label: str, tables: tuple[str, ...] | None = None) -> dict:
+    """Build the data unless the database holds this scale, seed and layout already
+    (`args.payments`: with payments, bench/segments_bench.py; `tables`: those whose indexes
+    are brought in line with the models, by default the analytics' ones)."""
     fp = analytics_data.fingerprint(app, args)
     with db.engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE IF NOT EXISTS bench_meta (k VARCHAR(40), v TEXT)"))
@@ -336,7 +338,7 @@ def prepare(app, args, label: str) -> dict:
             db.create_all()
             rebuild()
             _store_meta("sfp", analytics_data.summaries_fingerprint())
-        made = analytics_data.sync_indexes()
+        made = analytics_data.sync_indexes(*([tables] if tables else []))
         if made:
             print(f"indexes made to match the models: {', '.join(made)}", flush=True)
         return eval(info)  # noqa: S307  (our own dict literal)
@@ -348,6 +350,7 @@ def prepare(app, args, label: str) -> dict:
         lines=args.lines,
         end=args.end,
         seed=args.seed,
+        payments=getattr(args, "payments", False),
     )
     info["built"] = datetime.now().strftime("%Y-%m-%d %H:%M")
     with db.engine.begin() as conn:

@@ -9,7 +9,13 @@ with a Zipf-like popularity; about 2 % of lines are returns and 10 % have no cos
 
 Rows are drawn with numpy and written with `crm.core.db.insert_rows` (COPY on PostgreSQL,
 executemany on SQLite), then the sales summaries are built as the services would keep them
-(`crm.sales.summaries.rebuild`)."""
+(`crm.sales.summaries.rebuild`).
+
+With `payments=True` (the segments benchmark, bench/segments_bench.py) the documents are also
+paid, so that receivables and overdue debt exist: most partners pay each document by its number
+before it is due, some pay late, some leave documents unpaid, a few pay round sums without a
+document number (see `_payments`). Off by default: the analytics benchmark's data are as
+before."""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
 GENERATOR_VERSION = "1"
+PAYMENTS_VERSION = "1"  # of `_payments`: data with payments are rebuilt when it changes
 BATCH = 50_000
 PASSWORD = "bench-password-1"
 FILLED = (
@@ -37,6 +44,7 @@ FILLED = (
     "sales_line",
     "stock_balance",
 )
+PAID = ("payment",)  # filled too with payments=True
 
 
 def last_complete_month_end(today: date) -> date:
@@ -52,7 +60,9 @@ def _month_starts(end: date, months: int) -> list[date]:
     return out[::-1]
 
 
-def generate(app, *, partners: int, products: int, lines: int, end: date, seed: int) -> dict:
+def generate(
+    app, *, partners: int, products: int, lines: int, end: date, seed: int, payments: bool = False
+) -> dict:
     """Drop and refill the database; returns the row counts."""
     from crm.auth.models import User
     from crm.core.db import insert_rows
@@ -61,6 +71,7 @@ def generate(app, *, partners: int, products: int, lines: int, end: date, seed: 
     from crm.sales.models import (
         Department,
         Organization,
+        Payment,
         Product,
         ProductGroup,
         SalesDocument,
@@ -217,6 +228,14 @@ def generate(app, *, partners: int, products: int, lines: int, end: date, seed: 
         db.session.execute(
             sa.text("SELECT setval('sales_document_id_seq', (SELECT max(id) FROM sales_document))")
         )
+    n_payments = 0
+    if payments:
+        doc_cents = np.rint(np.bincount(line_doc, weights=cents, minlength=n_docs)).astype(np.int64)
+        rows = _payments(seed, doc_partner, doc_dates, doc_cents, partners)
+        n_payments = len(rows)
+        for lo in range(0, n_payments, BATCH):
+            insert_rows(Payment.__table__, rows[lo : lo + BATCH])
+            db.session.commit()
     stock = rng.integers(0, 500, (products, 3))
     insert_rows(
         StockBalance.__table__,
@@ -242,16 +261,113 @@ def generate(app, *, partners: int, products: int, lines: int, end: date, seed: 
         "products": products,
         "documents": n_docs,
         "lines": n_lines,
+        **({"payments": n_payments} if payments else {}),
         "seconds": round(time.perf_counter() - t0),
     }
 
 
+# Payment habits of a partner (shares of partners) and what each does with a document (its
+# due date is 14 days after it):
+#   punctual   pays each document in full 0–10 days before it is due;
+#   late       pays each document in full 1–75 days after it is due (a tenth in two halves,
+#              the second a month later);
+#   bad        leaves a quarter of its documents unpaid, pays the others 10–120 days late;
+#   lump       pays round sums without a document number every 45–75 days, covering what it
+#              bought before (a FIFO over its pool).
+# Returns (negative totals) are never paid. Payments dated after the data's end are kept
+# (the receivables of a later date see them). At the data's end this leaves about 10 % of the
+# partners with overdue debt.
+HABITS = {"punctual": 0.70, "late": 0.16, "bad": 0.07, "lump": 0.07}
+
+
+def _payments(seed, doc_partner, doc_dates, doc_cents, partners: int) -> list[dict]:
+    """The payments of the documents (numpy arrays by document: partner id, total in cents;
+    dates as a list), by the partners' habits above; their own random stream, so the rest of
+    the data is the same with or without them."""
+    rng = np.random.default_rng([seed, 1])
+    habit = rng.choice(len(HABITS), partners, p=list(HABITS.values()))
+    punctual, late, bad, lump = range(len(HABITS))
+    n_docs = len(doc_partner)
+    kind = habit[doc_partner - 1]
+    r = rng.random(n_docs)
+    early = rng.integers(0, 11, n_docs)
+    delay = rng.integers(1, 76, n_docs)
+    bad_delay = rng.integers(10, 121, n_docs)
+    rows: list[dict] = []
+
+    def pay(k: int, day: date, cents: int, doc_no: str) -> None:
+        rows.append(
+            {
+                "date": day,
+                "partner_id": int(doc_partner[k]),
+                "amount": Decimal(cents).scaleb(-2),
+                "doc_no": doc_no,
+                "occurrence": 1,
+            }
+        )
+
+    lump_owed: dict[int, list[tuple[date, int]]] = {}
+    for k in range(n_docs):
+        total = int(doc_cents[k])
+        if total <= 0:
+            continue
+        due = doc_dates[k] + timedelta(days=14)
+        doc_no = f"Д{k + 1:08d}"
+        h = kind[k]
+        if h == punctual:
+            pay(k, due - timedelta(days=int(early[k])), total, doc_no)
+        elif h == late:
+            day = due + timedelta(days=int(delay[k]))
+            if r[k] < 0.1 and total > 1:
+                half = total // 2
+                pay(k, day, half, doc_no)
+                pay(k, day + timedelta(days=30), total - half, doc_no)
+            else:
+                pay(k, day, total, doc_no)
+        elif h == bad:
+            if r[k] >= 0.25:
+                pay(k, due + timedelta(days=int(bad_delay[k])), total, doc_no)
+        else:
+            lump_owed.setdefault(int(doc_partner[k]), []).append((due, total))
+    for pid, owed in lump_owed.items():
+        # Every 45–75 days from the first due date: a round sum (to 1,000 ₽) of what has come
+        # due since the last one, at most twice a steady share of the total.
+        day, i, carried = owed[0][0], 0, 0
+        step = max(100_000, sum(t for _, t in owed) // max(len(owed), 1) // 100_000 * 100_000)
+        while i < len(owed) or carried > 0:
+            day += timedelta(days=int(rng.integers(45, 76)))
+            while i < len(owed) and owed[i][0] <= day:
+                carried += owed[i][1]
+                i += 1
+            amount = min(carried, 2 * step) // 100_000 * 100_000
+            if amount <= 0:
+                if i >= len(owed):
+                    break
+                continue
+            rows.append(
+                {
+                    "date": day,
+                    "partner_id": pid,
+                    "amount": Decimal(amount).scaleb(-2),
+                    "doc_no": "",
+                    "occurrence": 1,
+                }
+            )
+            carried -= amount
+    return rows
+
+
 def fingerprint(app, args) -> str:
-    """Scale, seed, generator version and the layout of the filled tables."""
+    """Scale, seed, generator version and the layout of the filled tables (and, for data with
+    payments — `args.payments` — of the payments' table)."""
     from crm.extensions import db
 
-    layout = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in FILLED)
+    paid = getattr(args, "payments", False)
+    tables = (*FILLED, *PAID) if paid else FILLED
+    layout = "".join(str(CreateTable(db.metadata.tables[t]).compile(db.engine)) for t in tables)
     key = f"{GENERATOR_VERSION}|{args.partners}|{args.products}|{args.lines}|{args.seed}|{args.end}"
+    if paid:
+        key += f"|payments {PAYMENTS_VERSION}"
     return hashlib.sha256((key + layout).encode()).hexdigest()[:16]
 
 
@@ -267,15 +383,15 @@ def summaries_fingerprint() -> str:
     return hashlib.sha256(layout.encode()).hexdigest()[:16]
 
 
-def sync_indexes() -> list[str]:
-    """Bring the filled tables' indexes in line with the models (a reused data set measures an
-    index added or changed since it was built); returns the names (re)made."""
+def sync_indexes(tables: tuple[str, ...] = (*FILLED, *SUMMARIES)) -> list[str]:
+    """Bring the tables' indexes in line with the models (a reused data set measures an index
+    added or changed since it was built); returns the names (re)made."""
     from crm.core.db import is_trigram_index
     from crm.extensions import db
 
     inspector = sa.inspect(db.engine)
     made = []
-    for name in (*FILLED, *SUMMARIES):
+    for name in tables:
         table = db.metadata.tables[name]
         found = {i["name"]: i["column_names"] for i in inspector.get_indexes(name)}
         for index in table.indexes:

@@ -26,6 +26,15 @@ def _class(values):
     return classes_clause("partners", Partner.id, abc, xyz, classes, until=values["as_of"])
 
 
+def _product_class(values):
+    from crm.sales.models import Product
+
+    abc, xyz, classes = values["abc"], values["xyz"], values["classes"]
+    if abc is None and xyz is None and classes is None:
+        raise ConditionError(_("Choose ABC letters, XYZ letters or classes such as AX."), "abc")
+    return classes_clause("products", Product.id, abc, xyz, classes, until=values["as_of"])
+
+
 def _stage(values):
     return stages_clause(Partner.id, values["stages"], until=values["as_of"])
 
@@ -53,5 +62,17 @@ CONDITIONS = (
         ),
         _stage,
         order=71,
+    ),
+    ConditionType(
+        "analytics.product_class",
+        _l("ABC/XYZ class"),
+        (
+            Param("abc", "choices", required=False, choices=("A", "B", "C"), title=_l("ABC")),
+            Param("xyz", "choices", required=False, choices=("X", "Y", "Z"), title=_l("XYZ")),
+            Param("classes", "choices", required=False, choices=CLASSES, title=_l("Classes")),
+        ),
+        _product_class,
+        of="products",
+        order=70,
     ),
 )

@@ -37,6 +37,7 @@ from crm.core.params import BadValue, parse_date
 from crm.core.policy import may, rows_clause
 from crm.extensions import db
 from crm.partners.models import Partner
+from crm.sales.models import Product
 from crm.segments import services
 from crm.segments.models import KINDS, SCHEDULES, Segment, SegmentMember, SegmentRefresh
 from crm.segments.queries import member_count, members_select
@@ -135,6 +136,7 @@ def _items(user, segments: list[Segment], *, count_dynamic: bool) -> list[dict]:
                 "version": s.version,
                 "name": s.name,
                 "kind": s.kind,
+                "of": s.of,
                 "schedule": s.schedule,
                 "description": s.description or None,
                 "rule": s.rule,
@@ -435,12 +437,14 @@ def segments_members(segment_id: int):
         ids = members_select(segment, as_of=as_of, user=current_user).subquery()
     except RuleError as exc:
         raise _refused(_problems(exc), "The segment's rule no longer holds") from None
-    stmt = select(Partner.code, Partner.name).where(Partner.id.in_(select(ids.c.id)))
+    # A segment of products lists its products' SKUs as the codes.
+    model, code = (Product, Product.sku) if segment.of == "products" else (Partner, Partner.code)
+    stmt = select(code, model.name).where(model.id.in_(select(ids.c.id)))
     total = db.session.execute(
         select(func.count()).select_from(stmt.order_by(None).subquery())
     ).scalar_one()
     rows = db.session.execute(
-        stmt.order_by(Partner.code).limit(per_page).offset((args.page - 1) * per_page)
+        stmt.order_by(code).limit(per_page).offset((args.page - 1) * per_page)
     ).all()
     raw = {name: request.args[name] for name in given}
     return _json(
@@ -496,7 +500,7 @@ def segments_refresh(segment_id: int):
 def _change_members(segment_id: int, change, key: str):
     segment = _editable(segment_id)
     codes = _codes(json_body())
-    ids, unknown = _save(lambda: services.visible_ids(current_user, codes, []))
+    ids, unknown = _save(lambda: services.chosen_ids(current_user, segment, codes, []))
     changed = _save(lambda: change(current_user, segment, ids))
     db.session.commit()
     return _json({key: changed, "unknown": unknown})
@@ -595,6 +599,13 @@ class SegmentsApi(openapi.Described):
             "version": {**version, "readOnly": True},
             "name": {"type": "string"},
             "kind": {"type": "string", "enum": list(KINDS)},
+            "of": {
+                "type": "string",
+                "enum": ["partners", "products"],
+                "readOnly": True,
+                "description": "What the segment holds (segments of products are made on the "
+                "pages; their members' codes are SKUs).",
+            },
             "schedule": {"type": ["string", "null"], "enum": [*SCHEDULES, None]},
             "description": {"type": ["string", "null"]},
             "rule": _nullable(ref("SegmentRule")),

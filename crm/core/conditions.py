@@ -58,6 +58,12 @@ class ConditionType:
     of: str = "partners"
     order: int = 100
     extra: dict = field(default_factory=dict)  # hints for the builder's form
+    # True: `build` also gets values["within"]: a SELECT of the object ids outside of which the
+    # condition's answer does not matter (what the other parts of an AND around it allow), or
+    # None. A condition that computes a figure for every object from big tables (overdue debt
+    # from every document and payment) computes it for those only; it must answer the same for
+    # every id in `within` (crm.segments.rules.narrowed_parts).
+    within: bool = False
 
 
 class ConditionError(ValueError):

@@ -20,7 +20,7 @@ def _setup(state):
     from crm.partners.tabs import PartnerTab, register_tab
     from crm.sales import policy
     from crm.sales.card import FACT
-    from crm.sales.conditions import CONDITIONS
+    from crm.sales.conditions import CONDITIONS, PRODUCT_CONDITIONS
     from crm.sales.exchange import PAYMENTS, PRODUCTS, SALES, STOCK
     from crm.sales.home import WIDGET
     from crm.sales.jobs import refresh_summaries, register_cli
@@ -42,7 +42,7 @@ def _setup(state):
     register_periodic(state, PeriodicJob("sales-summaries", refresh_summaries, every, 10))
     register_cli()
     # Purchases as segment conditions (crm.core.conditions; segments combines them).
-    for condition in CONDITIONS:
+    for condition in (*CONDITIONS, *PRODUCT_CONDITIONS):
         register_condition(state, condition)
     from crm.core.selections import register_source
     from crm.sales import selection

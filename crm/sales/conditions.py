@@ -95,7 +95,10 @@ def _overdue(values):
 
     if values["above"] < 0:
         return _everyone()  # nobody's overdue debt is below zero
-    return Partner.id.in_(partners_overdue_above(values["as_of"], values["above"]))
+    # `within` (crm.core.conditions): only those partners' documents and payments are read.
+    return Partner.id.in_(
+        partners_overdue_above(values["as_of"], values["above"], values["within"])
+    )
 
 
 def _debt(values):
@@ -109,7 +112,9 @@ def _overdue_days(values):
     receivables walk's `oldest_overdue`) was due before the rule's date − `days`."""
     from crm.sales.receivables import partners_overdue_above
 
-    return Partner.id.in_(partners_overdue_above(values["as_of"], 0, late_by=values["days"]))
+    return Partner.id.in_(
+        partners_overdue_above(values["as_of"], 0, values["within"], late_by=values["days"])
+    )
 
 
 METRICS = {
@@ -180,6 +185,7 @@ CONDITIONS = (
         (Param("above", "money", title=_l("Amount")),),
         _overdue,
         order=32,
+        within=True,
     ),
     ConditionType(
         "sales.debt",
@@ -194,5 +200,72 @@ CONDITIONS = (
         (Param("days", "int", minimum=0, maximum=3660, title=_l("Days past due")),),
         _overdue_days,
         order=34,
+        within=True,
+    ),
+)
+
+
+# --- conditions of segments of products (`of="products"`) -------------------------------------
+
+
+def _product_group(values):
+    return Product.group_id.in_(values["groups"])
+
+
+def _product_sku(values):
+    return Product.sku.in_(values["skus"])
+
+
+def _sold(values):
+    """Sold in the window: at least `times` sales (documents with the product, 1 by default)
+    and, when given, revenue (Σ line amounts, returns negative) of at least `revenue`."""
+    start, end = window(values)
+    line = SalesLine
+    sellers = (
+        select(line.product_id)
+        .where(line.date >= start, line.date <= end)
+        .group_by(line.product_id)
+        .having(func.count(line.document_id.distinct()) >= (values["times"] or 1))
+    )
+    if values["revenue"] is not None:
+        sellers = sellers.having(func.sum(line.amount) >= values["revenue"])
+    return Product.id.in_(sellers)
+
+
+PRODUCT_CONDITIONS = (
+    ConditionType(
+        "product.group",
+        _l("Product group"),
+        (Param("groups", "ids", title=_l("Product groups"), options=_groups),),
+        _product_group,
+        of="products",
+        order=10,
+    ),
+    ConditionType(
+        "product.sku",
+        _l("SKU"),
+        (Param("skus", "texts", title=_l("SKUs")),),
+        _product_sku,
+        of="products",
+        order=11,
+    ),
+    ConditionType(
+        "sales.sold",
+        _l("Sold"),
+        (
+            *WINDOW,
+            Param(
+                "times",
+                "int",
+                required=False,
+                minimum=1,
+                maximum=100_000,
+                title=_l("At least N sales"),
+            ),
+            Param("revenue", "money", required=False, title=_l("Revenue at least")),
+        ),
+        _sold,
+        of="products",
+        order=30,
     ),
 )

@@ -55,6 +55,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     type_coerce,
     union_all,
@@ -403,14 +404,92 @@ def _overdue_parts(days: list[date], mine, late_by: int = 0):
     return source, rests
 
 
-def partners_overdue_above(day: date, amount: Decimal, late_by: int = 0):
+def partners_overdue_above(day: date, amount: Decimal, within=None, late_by: int = 0):
     """SELECT of the ids of the partners whose overdue debt as of `day` is above `amount` (the
-    receivables rule, as `overdue_totals` sums it). `late_by` N counts only what is more than N
-    days past due: with amount 0, the partners whose oldest overdue document (the walk's
-    `oldest_overdue`) was due more than N days before `day`. A partner without documents owes
-    nothing and is never listed (so an amount below zero does not list everyone)."""
-    source, (rest,) = _overdue_parts([day], None, late_by)
-    return select(_scan_of(source).c.partner_id).select_from(source).where(rest > _limit(amount))
+    receivables rule, as `overdue_totals` sums it); `within`: a SELECT of partner ids to look
+    at only (their documents and payments are read, not everyone's), None for all. `late_by` N
+    counts only what is more than N days past due: with amount 0, the partners whose oldest
+    overdue document (the walk's `oldest_overdue`) was due more than N days before `day`. A
+    partner without documents owes nothing and is never listed."""
+    limit = _limit(amount)
+    fast = _overdue_above_without_refunds(day, limit, within, late_by)
+    # Partners with a refund (a negative payment) dated ≤ day: the whole rule. Read from the
+    # payments (not from the sums above), so that PostgreSQL's statistics see how few they are
+    # and plan this part as small.
+    refunds = select(Payment.partner_id).where(Payment.date <= day, Payment.amount < 0)
+    if within is not None:
+        refunds = refunds.where(Payment.partner_id.in_(within))
+    source, (rest,) = _overdue_parts([day], select(refunds.cte().c.partner_id), late_by)
+    exact = select(_scan_of(source).c.partner_id).select_from(source).where(rest > limit)
+    return union_all(fast, exact)
+
+
+def _overdue_above_without_refunds(day: date, limit, within, late_by: int = 0):
+    """SELECT of the ids of the partners with no negative payment dated ≤ `day` whose overdue
+    rest (`_overdue_parts`, in `_money_sql` units) is above `limit`; with `late_by` N "not yet
+    due" reads "not more than N days past due" (due ≥ day − N), as in `_overdue_parts`.
+
+    Why it holds: without negative payments every payment sum naming a document is ≥ 0, so a
+    partner's pool P is ≥ 0 and its rest is O − P. With T the documents' totals and S the
+    payments (all dated ≤ day), and each document named by payments taking at most its total,
+    O − P = T − S − Σ over its documents not yet due (due ≥ day, total > 0) of what their own
+    payments leave unpaid: the debt less the part of it not due yet.
+
+    What it buys (bench/segments_bench.py, 100,000 partners, 600,000 documents, 578,000
+    payments): sums of the documents' and of the payments' covering indexes, and a look at the
+    few documents not yet due, instead of grouping every payment by document number and
+    joining each group to its document. The condition alone, over every partner: SQLite
+    3.2 → 0.8 s of CPU, PostgreSQL 5.0 → 1.0 s (with the covering payment indexes)."""
+    doc = SalesDocument.__table__.c
+    pay = Payment.__table__.c
+    zero = literal(0)
+    debt_docs = select(
+        doc.partner_id.label("partner_id"), func.sum(_money_sql(doc.total)).label("t")
+    ).where(doc.date <= day)
+    # The documents not yet due, each with what the payments naming it paid.
+    not_due = (
+        select(
+            doc.partner_id.label("partner_id"),
+            _money_sql(doc.total).label("t"),
+            func.coalesce(func.sum(_money_sql(pay.amount)), zero).label("s"),
+        )
+        .select_from(
+            SalesDocument.__table__.outerjoin(
+                Payment.__table__,
+                and_(pay.doc_no == doc.doc_no, pay.partner_id == doc.partner_id, pay.date <= day),
+            )
+        )
+        .where(doc.date <= day, doc.due_date >= day - timedelta(days=late_by), doc.total > 0)
+    )
+    paid = select(
+        pay.partner_id.label("partner_id"),
+        func.sum(_money_sql(pay.amount)).label("s"),
+        func.min(pay.amount).label("least"),
+    ).where(pay.date <= day)
+    if within is not None:
+        debt_docs = debt_docs.where(doc.partner_id.in_(within))
+        not_due = not_due.where(doc.partner_id.in_(within))
+        paid = paid.where(pay.partner_id.in_(within))
+    debt_docs = debt_docs.group_by(doc.partner_id).subquery("debt_docs")
+    paid = paid.group_by(pay.partner_id).subquery("paid_all")
+    not_due = not_due.group_by(doc.id, doc.partner_id, doc.total).subquery("not_due")
+    t, s = not_due.c.t, not_due.c.s
+    took = case((s <= zero, zero), (s < t, s), else_=t)
+    unpaid = (
+        select(not_due.c.partner_id, func.sum(t - took).label("u"))
+        .group_by(not_due.c.partner_id)
+        .subquery("unpaid")
+    )
+    rest = debt_docs.c.t - func.coalesce(paid.c.s, zero) - func.coalesce(unpaid.c.u, zero)
+    return (
+        select(debt_docs.c.partner_id)
+        .select_from(
+            debt_docs.outerjoin(paid, paid.c.partner_id == debt_docs.c.partner_id).outerjoin(
+                unpaid, unpaid.c.partner_id == debt_docs.c.partner_id
+            )
+        )
+        .where(or_(paid.c.least.is_(None), paid.c.least >= 0), rest > limit)
+    )
 
 
 def _limit(amount: Decimal):

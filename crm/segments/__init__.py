@@ -1,6 +1,7 @@
-"""Segments of partners (and products): rules over the data every domain registers conditions
-for (crm.core.conditions), dynamic, periodically refreshed and manual segments (issue 13; so far
-the rule compiler, the partner-field conditions, the segments' storage and refresh, the CLI)."""
+"""Segments of partners and of products: rules over the data every domain registers conditions
+for (crm.core.conditions), dynamic, periodically refreshed and manual segments (issue 13): the
+rule compiler and builder, the partner-field conditions, storage and refresh, the pages, the
+CLI, the partner card's tab and My day's block."""
 
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l

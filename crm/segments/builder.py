@@ -157,6 +157,8 @@ def apply(root: Node, op: str, presets: dict | None = None) -> Node:
     if action == "preset" and presets and target in presets:
         preset = presets[target]
         return from_rule(preset.rule, preset.fill)
+    if action == "reset":
+        return empty_tree()
     found = {n.path: n for n in root.walk()}
     node = found.get(target)
     if node is None:

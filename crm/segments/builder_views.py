@@ -21,7 +21,7 @@ from crm.partners.models import Partner
 from crm.segments import bp, builder, services
 from crm.segments.forms import SegmentForm
 from crm.segments.labels import KIND_HINTS
-from crm.segments.models import Segment
+from crm.segments.models import OBJECTS, Segment
 from crm.segments.presets import available_presets
 from crm.segments.rules import RuleError, matching
 from crm.segments.segment_conditions import compiling_as
@@ -29,8 +29,16 @@ from crm.segments.segment_conditions import compiling_as
 MAX_RULE_ARG = 20_000  # a rule handed over in ?rule= (a report's "save as segment")
 
 
-def _types() -> dict:
-    return {k: t for k, t in condition_types().items() if t.of == "partners"}
+def _of(segment: Segment | None = None) -> str:
+    """What the segment being built holds: the saved segment's, else the form's choice."""
+    if segment is not None:
+        return segment.of
+    chosen = request.form.get("of") or request.args.get("of") or "partners"
+    return chosen if chosen in OBJECTS else "partners"
+
+
+def _types(of: str = "partners") -> dict:
+    return {k: t for k, t in condition_types().items() if t.of == of}
 
 
 def _type_list(types: dict) -> list:
@@ -41,37 +49,39 @@ def _presets() -> dict:
     return {p.key: p for p in available_presets()}
 
 
-def evaluate(tree: builder.Node, segment_id: int | None = None) -> dict:
+def evaluate(tree: builder.Node, segment_id: int | None = None, of: str = "partners") -> dict:
     """The rule of a builder tree, the number of partners it gives that the user may see,
     and the problem if it gives none (placed on the node at fault)."""
-    types = _types()
+    types = _types(of)
     try:
         rule, where = builder.to_rule(tree, types)
     except builder.BuilderProblem as exc:
-        return {"rule": None, "count": None, "problem": str(exc)}
+        return {"rule": None, "count": None, "problem": str(exc), "of": of}
     if rule is None:
-        return {"rule": None, "count": None, "problem": ""}
+        return {"rule": None, "count": None, "problem": "", "of": of}
     try:
         with compiling_as(segment_id):
-            stmt = matching(rule)
+            stmt = matching(rule, of)
     except RuleError as exc:
         node = builder.place_error(where, exc.path, exc.reason)
         problem = builder.located(node, exc.path, types, exc.reason)
-        return {"rule": rule, "count": None, "problem": problem}
-    clause = rows_clause(current_user, Partner)
+        return {"rule": rule, "count": None, "problem": problem, "of": of}
+    clause = rows_clause(current_user, Partner) if of == "partners" else None
     if clause is not None:
         stmt = stmt.where(clause)
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    return {"rule": rule, "count": total, "problem": ""}
+    return {"rule": rule, "count": total, "problem": "", "of": of}
 
 
 def _builder_context(tree: builder.Node, segment: Segment | None) -> dict:
+    of = _of(segment)
+    types = _types(of)
     return {
         "tree": tree,
-        "types": _types(),
-        "type_list": _type_list(_types()),
-        "presets": list(_presets().values()),
-        "outcome": evaluate(tree, segment.id if segment else None),
+        "types": types,
+        "type_list": _type_list(types),
+        "presets": list(_presets().values()) if of == "partners" else [],
+        "outcome": evaluate(tree, segment.id if segment else None, of),
         "segment": segment,
         "param_text": builder.param_value_text,
     }
@@ -112,7 +122,8 @@ def _posted_tree() -> tuple[builder.Node, str]:
 
 def _rule_for_save(form: SegmentForm, tree: builder.Node, kind: str, segment_id=None):
     """The rule to store, or None after putting the problem on the form."""
-    types = _types()
+    of = _of(None if segment_id is None else db.session.get(Segment, segment_id))
+    types = _types(of)
     try:
         rule, where = builder.to_rule(tree, types)
     except builder.BuilderProblem as exc:
@@ -124,7 +135,7 @@ def _rule_for_save(form: SegmentForm, tree: builder.Node, kind: str, segment_id=
     if rule is not None:
         try:
             with compiling_as(segment_id):
-                matching(rule)
+                matching(rule, of)
         except RuleError as exc:
             node = builder.place_error(where, exc.path, exc.reason)
             problem = builder.located(node, exc.path, types, exc.reason)
@@ -143,6 +154,7 @@ def create():
             form.kind.data = request.args["kind"]
         if request.args.get("name"):
             form.name.data = request.args["name"][:200]
+        form.of.data = _of()
         return _show(form, _initial_tree(), None)
     tree, op = _posted_tree()
     if op:
@@ -158,6 +170,7 @@ def create():
                     rule,
                     schedule=form.schedule.data,
                     description=form.description.data or "",
+                    of=_of(),
                 )
             except DomainError as exc:
                 db.session.rollback()
@@ -177,6 +190,7 @@ def update(segment_id: int):
     segment = load_or_403(Segment, segment_id, "segments.edit")
     form = SegmentForm(obj=segment if request.method == "GET" else None)
     form.kind.data = segment.kind
+    form.of.data = segment.of
     if request.method == "GET":
         form.schedule.data = segment.schedule or "daily"
         return _show(form, builder.from_rule(segment.rule), segment)
@@ -247,5 +261,6 @@ def builder_count():
     segment = _builder_segment()
     tree = builder.from_form(request.form)
     return render(
-        "segments/_rule_count.html", outcome=evaluate(tree, segment.id if segment else None)
+        "segments/_rule_count.html",
+        outcome=evaluate(tree, segment.id if segment else None, _of(segment)),
     )

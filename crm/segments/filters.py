@@ -26,3 +26,13 @@ class MemberFilter(ListFilter):
 
     q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
     page = PageField(_l("Page"))
+
+
+class ProductMemberFilter(MemberFilter):
+    """A product segment's members: no partner to narrow by."""
+
+    partner_column = None
+
+
+def member_filter(segment) -> type[MemberFilter]:
+    return ProductMemberFilter if segment.of == "products" else MemberFilter

@@ -13,6 +13,12 @@ from crm.segments.labels import KIND_TITLES, SCHEDULE_TITLES
 
 class SegmentForm(VersionedForm, FlaskForm):
     name = StringField(_l("Name"))
+    of = RadioField(
+        _l("Holds"),
+        choices=[("partners", _l("Partners")), ("products", _l("Products"))],
+        default="partners",
+        validate_choice=False,
+    )
     kind = RadioField(
         _l("Kind"),
         choices=list(KIND_TITLES.items()),

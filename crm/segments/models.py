@@ -15,6 +15,7 @@ from crm.core.versioning import Versioned
 from crm.extensions import db
 
 KINDS = ("dynamic", "periodic", "manual")
+OBJECTS = ("partners", "products")  # what a segment holds
 SCHEDULES = ("hourly", "daily", "weekly", "monthly")
 
 
@@ -75,5 +76,35 @@ class SegmentChange(db.Model):
     )
     partner_id: Mapped[int] = mapped_column(
         ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True
+    )
+    change: Mapped[str] = mapped_column(String(8))  # "entered" | "left"
+
+
+class SegmentProduct(db.Model):
+    """A stored member of a periodic or manual segment of products."""
+
+    __tablename__ = "segment_product"
+
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segment.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_segment_product_product", "product_id", "segment_id"),)
+
+
+class SegmentProductChange(db.Model):
+    """A product that entered or left a periodic segment of products at a refresh."""
+
+    __tablename__ = "segment_product_change"
+
+    refresh_id: Mapped[int] = mapped_column(
+        ForeignKey("segment_refresh.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True
     )
     change: Mapped[str] = mapped_column(String(8))  # "entered" | "left"

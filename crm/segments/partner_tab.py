@@ -61,7 +61,7 @@ def dynamic_memberships(partner_id: int, limit: int = DYNAMIC_LIMIT) -> DynamicC
     segments = list(
         db.session.execute(
             select(Segment)
-            .where(Segment.kind == "dynamic")
+            .where(Segment.kind == "dynamic", Segment.of == "partners")
             .order_by(Segment.name, Segment.id)
             .limit(limit + 1)
         ).scalars()
@@ -69,7 +69,9 @@ def dynamic_memberships(partner_id: int, limit: int = DYNAMIC_LIMIT) -> DynamicC
     unchecked = 0
     if len(segments) > limit:
         total = db.session.execute(
-            select(func.count()).select_from(Segment).where(Segment.kind == "dynamic")
+            select(func.count())
+            .select_from(Segment)
+            .where(Segment.kind == "dynamic", Segment.of == "partners")
         ).scalar_one()
         segments, unchecked = segments[:limit], total - limit
     checks, broken = [], []
@@ -92,7 +94,11 @@ def dynamic_memberships(partner_id: int, limit: int = DYNAMIC_LIMIT) -> DynamicC
 
 def editable_manual_segments(user, exclude: set[int]) -> list[Segment]:
     """The manual segments `user` may fill by hand, by name, but those in `exclude`."""
-    stmt = select(Segment).where(Segment.kind == "manual").order_by(Segment.name, Segment.id)
+    stmt = (
+        select(Segment)
+        .where(Segment.kind == "manual", Segment.of == "partners")
+        .order_by(Segment.name, Segment.id)
+    )
     if exclude:
         stmt = stmt.where(Segment.id.not_in(sorted(exclude)))
     found = db.session.execute(stmt.limit(CHOICES_LIMIT)).scalars()

@@ -21,7 +21,9 @@ from crm.extensions import db
 from crm.partners.models import Partner
 from crm.sales.models import SalesDocument
 from crm.sales.receivables import receivables
-from crm.segments.models import Segment, SegmentChange, SegmentMember, SegmentRefresh
+from crm.segments import product_queries
+from crm.segments.models import Segment, SegmentRefresh
+from crm.segments.objects import OBJECTS, objects_of
 from crm.segments.rules import matching
 
 PER_PAGE = 50
@@ -31,15 +33,16 @@ def members_select(segment: Segment, as_of=None, user=None):
     """SELECT of the ids of the segment's live partners (only those `user` may see when one is
     given). A dynamic segment's rule is compiled here (raises RuleError if it no longer
     holds, e.g. a segment it names was deleted)."""
+    target = objects_of(segment)
     if segment.kind == "dynamic":
         stmt = matching(segment.rule, segment.of, as_of)
     else:
         stmt = (
-            select(Partner.id)
-            .join(SegmentMember, SegmentMember.partner_id == Partner.id)
-            .where(SegmentMember.segment_id == segment.id, Partner.merged_into_id.is_(None))
+            select(target.id)
+            .join(target.member, target.member_key() == target.id)
+            .where(target.member.segment_id == segment.id, *target.live())
         )
-    if user is not None:
+    if user is not None and target.model is Partner:  # every role sees every product
         clause = rows_clause(user, Partner)
         if clause is not None:
             stmt = stmt.where(clause)
@@ -70,7 +73,10 @@ def member_page(
 ) -> Page:
     """One page of the members `user` may see, by name (searched by name or code; `where`:
     more conditions on Partner, e.g. the list's partner scopes), with their revenue over the
-    last year, last purchase and debt today."""
+    last year, last purchase and debt today (products: revenue over the last year, last sale,
+    stock)."""
+    if segment.of == "products":
+        return product_queries.member_page(members_select(segment), page, q, per_page)
     ids = members_select(segment, user=user).subquery()
     stmt = select(Partner.id).where(Partner.id.in_(select(ids.c.id)), *where)
     words = fold(q).split() if q else []
@@ -125,7 +131,7 @@ def member_rows(ids: list[int], today: date | None = None) -> list[MemberRow]:
                 name,
                 city or "",
                 manager or "",
-                Decimal(revenue.get(pid) or 0),
+                Decimal(revenue.get(pid) or 0).quantize(Decimal("0.01")),
                 as_date(last.get(pid)),
                 balance.debt if balance else Decimal("0"),
             )
@@ -135,9 +141,10 @@ def member_rows(ids: list[int], today: date | None = None) -> list[MemberRow]:
 
 def visible_member_ids(segment: Segment, user) -> list[int]:
     """The ids of every member `user` may see, by name (raises RuleError for a broken rule)."""
+    target = objects_of(segment)
     inner = members_select(segment, user=user).subquery()
-    stmt = select(Partner.id).where(Partner.id.in_(select(inner.c.id)))
-    return list(db.session.execute(stmt.order_by(Partner.name, Partner.id)).scalars())
+    stmt = select(target.id).where(target.id.in_(select(inner.c.id)))
+    return list(db.session.execute(stmt.order_by(target.model.name, target.id)).scalars())
 
 
 def rows_in_chunks(ids: list[int], chunk: int = 1000):
@@ -175,14 +182,17 @@ def segment_page(flt) -> Page:
         s.id: s
         for s in db.session.execute(select(Segment).where(Segment.id.in_(found.items))).scalars()
     }
-    counts = dict(
-        db.session.execute(
-            select(SegmentMember.segment_id, func.count())
-            .join(Partner, Partner.id == SegmentMember.partner_id)
-            .where(SegmentMember.segment_id.in_(found.items), Partner.merged_into_id.is_(None))
-            .group_by(SegmentMember.segment_id)
-        ).all()
-    )
+    counts = {}
+    for target in OBJECTS.values():
+        member = target.member
+        counts.update(
+            db.session.execute(
+                select(member.segment_id, func.count())
+                .join(target.model, target.id == target.member_key())
+                .where(member.segment_id.in_(found.items), *target.live())
+                .group_by(member.segment_id)
+            ).all()
+        )
     owners = dict(
         db.session.execute(
             select(User.id, User.name).where(
@@ -219,15 +229,20 @@ def refresh_history(segment: Segment, limit: int = 20) -> list[SegmentRefresh]:
 
 
 def refresh_changes(record: SegmentRefresh, user, limit: int = 200) -> list[tuple[str, str, str]]:
-    """(change, code, name) of one refresh's entered and left partners that `user` may see."""
+    """(change, code, name) of one refresh's entered and left partners that `user` may see
+    (products: their SKU and name)."""
+    segment = db.session.get(Segment, record.segment_id)
+    target = objects_of(segment)
+    change = target.change
+    code = Partner.code if target.model is Partner else target.model.sku
     stmt = (
-        select(SegmentChange.change, Partner.code, Partner.name)
-        .join(Partner, Partner.id == SegmentChange.partner_id)
-        .where(SegmentChange.refresh_id == record.id)
-        .order_by(SegmentChange.change, Partner.name)
+        select(change.change, code, target.model.name)
+        .join(target.model, target.id == target.change_key())
+        .where(change.refresh_id == record.id)
+        .order_by(change.change, target.model.name)
         .limit(limit)
     )
-    clause = rows_clause(user, Partner)
+    clause = rows_clause(user, Partner) if target.model is Partner else None
     if clause is not None:
         stmt = stmt.where(clause)
     return [tuple(row) for row in db.session.execute(stmt)]

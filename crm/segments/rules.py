@@ -57,16 +57,19 @@ def compile_rule(rule, of: str = "partners", as_of: date | None = None):
     try:
         types = {k: t for k, t in condition_types().items() if t.of == of}
         counter = [0]
-        return _node(rule, "", 0, types, counter)
+        return _node(rule, "", 0, types, counter, None)
     finally:
         if token is not None:
             _AS_OF.reset(token)
 
 
 def matching(rule, of: str = "partners", as_of: date | None = None):
-    """SELECT of the ids of the live partners a rule matches."""
+    """SELECT of the ids of the live partners (or the products) a rule matches."""
+    from crm.segments.objects import objects_of
+
     condition = compile_rule(rule, of, as_of)
-    return select(Partner.id).where(Partner.merged_into_id.is_(None), condition)
+    target = objects_of(of)
+    return select(target.id).where(*target.live(), condition)
 
 
 def count(rule, of: str = "partners", as_of: date | None = None) -> int:
@@ -77,15 +80,24 @@ def count(rule, of: str = "partners", as_of: date | None = None) -> int:
 
 
 def member_ids(rule, of: str = "partners", as_of: date | None = None) -> list[int]:
-    stmt = matching(rule, of, as_of).order_by(Partner.id)
-    return list(db.session.execute(stmt).scalars())
+    stmt = matching(rule, of, as_of)
+    return list(db.session.execute(stmt.order_by(*stmt.selected_columns)).scalars())
 
 
 def _join(path: str, part: str) -> str:
     return f"{path}.{part}" if path else part
 
 
-def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter: list[int]):
+def _node(
+    node,
+    path: str,
+    depth: int,
+    types: dict[str, ConditionType],
+    counter: list[int],
+    within: Scope | None,
+):
+    """The SQL condition of a node; `within`: the partners outside of which the node's answer
+    does not matter (see `narrowed_parts`), or None."""
     counter[0] += 1
     if counter[0] > MAX_NODES:
         raise RuleError(path, _("The rule has more than %(max)s parts.", max=MAX_NODES))
@@ -102,16 +114,19 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
                 raise RuleError(
                     _join(path, key), _("A group needs a non-empty list of conditions.")
                 )
-            return combine(
-                *(
-                    _node(p, f"{_join(path, key)}[{i}]", depth + 1, types, counter)
-                    for i, p in enumerate(parts)
+            compiled = [
+                _node(p, f"{_join(path, key)}[{i}]", depth + 1, types, counter, within)
+                for i, p in enumerate(parts)
+            ]
+            if key == "all":
+                compiled = narrowed_parts(
+                    parts, compiled, _join(path, key), depth + 1, types, within
                 )
-            )
+            return combine(*compiled)
     if "not" in node:
         if len(node) != 1:
             raise RuleError(path, _("“not” holds only the part it negates."))
-        return not_(_node(node["not"], _join(path, "not"), depth + 1, types, counter))
+        return not_(_node(node["not"], _join(path, "not"), depth + 1, types, counter, within))
     kind = node.get("type")
     if not isinstance(kind, str) or kind not in types:
         raise RuleError(
@@ -136,12 +151,68 @@ def _node(node, path: str, depth: int, types: dict[str, ConditionType], counter:
             continue
         values[param.name] = read_value(param, node[param.name], where)
     values["as_of"] = _AS_OF.get() or site_today()
+    if ctype.within:
+        values["within"] = within.ids() if within is not None else None
     try:
         return ctype.build(values)
     except RuleError as exc:  # a condition's own check (a segment that does not exist…)
         raise RuleError(path or exc.path, exc.reason) from None
     except ConditionError as exc:
         raise RuleError(_join(path, exc.param) if exc.param else path, str(exc)) from None
+
+
+def narrowed_parts(parts: list, compiled: list, path: str, depth: int, types, within) -> list:
+    """The SQL conditions of an AND group's parts (`compiled`: each compiled on its own),
+    where a part holding a condition that takes `within` (ConditionType.within) is compiled
+    again knowing what the group's other parts allow (those without such a condition, and
+    what the groups around allow), so that it computes its figure only for those partners;
+    the other parts are then read once, as a set the narrowed parts share.
+
+    What it buys (bench/segments_bench.py: 100,000 partners, 600,000 documents, 578,000
+    payments): "bought product group X in 90 days AND overdue debt above 0 AND NOT in segment
+    S" computes the overdue debt of X's ~4,200 recent buyers outside S instead of every
+    partner's from every document and payment: the count took as long as the overdue
+    condition alone (~0.8 s of CPU on either database) and takes ~170 ms on SQLite, ~155 ms
+    on PostgreSQL. The answer is the same: outside what the other parts allow, the AND is false
+    whatever this part says. Every part was compiled (checked) in order first, so a rule with
+    several faults still reports the first."""
+    narrow = [i for i, part in enumerate(parts) if _takes_within(part, types)]
+    others = [c for i, c in enumerate(compiled) if i not in narrow]
+    if not narrow or not (others or within):
+        return compiled
+    scope = Scope((*(within.conditions if within else ()), *others)) if others else within
+    # Counted once already: a fresh counter for the second compilation.
+    out = [_node(parts[i], f"{path}[{i}]", depth, types, [0], scope) for i in narrow]
+    return [Partner.id.in_(scope.ids()), *out] if others else out
+
+
+class Scope:
+    """The partners a node's answer matters for: SQL conditions on the partner (the other
+    parts of the ANDs around it), read as one set of ids when a condition asks for it."""
+
+    def __init__(self, conditions: tuple):
+        self.conditions = conditions
+        self._ids = None
+
+    def ids(self):
+        """A SELECT of the ids, over a CTE made once per scope: computed once per statement
+        however many conditions use it, and uncorrelated (a set of its own, wherever the rule
+        ends up in a query)."""
+        if self._ids is None:
+            cte = select(Partner.id).where(*self.conditions).correlate(None).cte()
+            self._ids = select(cte.c.id)
+        return self._ids
+
+
+def _takes_within(node, types: dict[str, ConditionType]) -> bool:
+    """Whether a (checked) rule node holds a condition whose type takes `within`."""
+    for key in GROUPS:
+        if key in node:
+            return any(_takes_within(part, types) for part in node[key])
+    if "not" in node:
+        return _takes_within(node["not"], types)
+    ctype = types.get(node.get("type"))
+    return ctype is not None and ctype.within
 
 
 def read_value(param: Param, raw, where: str):

@@ -43,6 +43,9 @@ def _member(values):
     missing = [i for i in ids if i not in found]
     if missing:
         raise RuleError("", _("No segment has the id %(id)s.", id=missing[0]))
+    of_products = [s.name for s in found.values() if s.of != "partners"]
+    if of_products:
+        raise RuleError("", _("%(name)s is a segment of products.", name=of_products[0]))
     parts = []
     for sid in ids:
         segment = found[sid]
@@ -67,7 +70,9 @@ def _member(values):
 def _segment_options() -> list[tuple[int, str]]:
     return [
         tuple(r)
-        for r in db.session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
+        for r in db.session.execute(
+            select(Segment.id, Segment.name).where(Segment.of == "partners").order_by(Segment.name)
+        )
     ]
 
 

@@ -9,14 +9,16 @@ import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from crm.core import audit, versioning
+from crm.core.db import insert_rows
 from crm.core.errors import DomainError
 from crm.core.policy import rows_clause
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.partners.models import Partner
+from crm.sales.models import Product
 from crm.segments.models import (
     KINDS,
     SCHEDULES,
@@ -25,6 +27,7 @@ from crm.segments.models import (
     SegmentMember,
     SegmentRefresh,
 )
+from crm.segments.objects import OBJECTS, objects_of
 from crm.segments.rules import compile_rule, member_ids
 from crm.segments.segment_conditions import compiling_as
 
@@ -37,7 +40,7 @@ def _invalid(field: str, message: str) -> DomainError:
     return DomainError(message, {field: [message]})
 
 
-def _check(name, kind, rule, schedule, *, segment_id: int | None = None):
+def _check(name, kind, rule, schedule, *, segment_id: int | None = None, of: str = "partners"):
     """The name, kind, rule and schedule of a segment checked together (DomainError naming the
     field at fault); returns the trimmed name."""
     name = (name or "").strip() if isinstance(name, str) else ""
@@ -60,7 +63,7 @@ def _check(name, kind, rule, schedule, *, segment_id: int | None = None):
         # A RuleError is the DomainError of field "rule" and keeps the path of the node at
         # fault, which the API reports as its own field.
         with compiling_as(segment_id):
-            compile_rule(rule)
+            compile_rule(rule, of)
     if kind == "periodic" and schedule not in SCHEDULES:
         raise _invalid(
             "schedule", _("A periodic segment is refreshed hourly, daily, weekly or monthly.")
@@ -92,12 +95,17 @@ def create_segment(
     *,
     schedule: str | None = None,
     description: str = "",
+    of: str = "partners",
 ) -> Segment:
-    """A new segment. A dynamic or periodic one needs a rule; a periodic one a schedule (it is
-    refreshed at once); a manual one with a rule starts with the rule's members."""
-    name = _check(name, kind, rule, schedule)
+    """A new segment of partners or (`of="products"`) products. A dynamic or periodic one
+    needs a rule; a periodic one a schedule (it is refreshed at once); a manual one with a
+    rule starts with the rule's members."""
+    if of not in OBJECTS:
+        raise _invalid("of", _("A segment holds partners or products."))
+    name = _check(name, kind, rule, schedule, of=of)
     segment = Segment(
         name=name,
+        of=of,
         kind=kind,
         rule=rule,
         schedule=schedule if kind == "periodic" else None,
@@ -110,7 +118,7 @@ def create_segment(
     if kind == "periodic":
         refresh(segment)
     elif kind == "manual" and rule is not None:
-        _insert_members(segment.id, member_ids(rule))
+        _insert_members(segment, member_ids(rule, of))
     return segment
 
 
@@ -128,7 +136,7 @@ def create_manual(actor, name: str, ids: Iterable[int], *, description: str = ""
         if clause is not None:
             stmt = stmt.where(clause)
         kept.extend(db.session.execute(stmt).scalars())
-    _insert_members(segment.id, sorted(kept))
+    _insert_members(segment, sorted(kept))
     db.session.flush()
     audit.record(actor, "update", segment, changes={"members_added": [None, len(kept)]})
     return segment
@@ -147,7 +155,7 @@ def update_segment(
     """Change a segment's name, description, rule and schedule (its kind stays). A periodic
     segment whose rule changed is refreshed at once (the refresh records who entered and left
     with the new rule); a manual one keeps its members (its rule only filled it)."""
-    name = _check(name, segment.kind, rule, schedule, segment_id=segment.id)
+    name = _check(name, segment.kind, rule, schedule, segment_id=segment.id, of=segment.of)
     old = {
         "name": segment.name,
         "rule": segment.rule,
@@ -173,48 +181,65 @@ def delete_segment(actor, segment: Segment) -> None:
     """Delete a segment with its members and refresh history. A rule of another segment naming
     it stops compiling and says so where it is used (the segment's page, the count)."""
     audit.record(actor, "delete", segment, summary=segment.name)
-    for model in (SegmentMember, SegmentRefresh):
+    for model in (objects_of(segment).member, SegmentRefresh):
         db.session.execute(delete(model).where(model.segment_id == segment.id))
     db.session.delete(segment)
     db.session.flush()
 
 
 def stored_ids(segment: Segment) -> list[int]:
+    target = objects_of(segment)
+    key = target.member_key()
     return list(
         db.session.execute(
-            select(SegmentMember.partner_id)
-            .where(SegmentMember.segment_id == segment.id)
-            .order_by(SegmentMember.partner_id)
+            select(key).where(target.member.segment_id == segment.id).order_by(key)
         ).scalars()
     )
 
 
 def members(segment: Segment, as_of=None) -> list[int]:
-    """The ids of the segment's live partners: the rule's now (dynamic; or as of a date),
-    else the stored ones."""
+    """The ids of the segment's live partners (or products): the rule's now (dynamic; or as
+    of a date), else the stored ones."""
     if segment.kind == "dynamic":
         return member_ids(segment.rule, segment.of, as_of)
+    target = objects_of(segment)
+    key = target.member_key()
     live = (
-        select(SegmentMember.partner_id)
-        .join(Partner, Partner.id == SegmentMember.partner_id)
-        .where(SegmentMember.segment_id == segment.id, Partner.merged_into_id.is_(None))
-        .order_by(SegmentMember.partner_id)
+        select(key)
+        .join(target.model, target.id == key)
+        .where(target.member.segment_id == segment.id, *target.live())
+        .order_by(key)
     )
     return list(db.session.execute(live).scalars())
 
 
-def _insert_members(segment_id: int, ids: Iterable[int]) -> None:
-    rows = [{"segment_id": segment_id, "partner_id": pid, "added_at": utcnow()} for pid in ids]
+def _insert_members(segment: Segment, ids: Iterable[int]) -> None:
+    now = utcnow()
+    target = objects_of(segment)
+    _bulk_insert(
+        target.member,
+        [{"segment_id": segment.id, target.key: oid, "added_at": now} for oid in ids],
+    )
+
+
+def _bulk_insert(model, rows: list[dict]) -> None:
+    """Insert many member or change rows in batches with `crm.core.db.insert_rows`.
+
+    What it buys: COPY on PostgreSQL instead of INSERT … VALUES — the first refresh of a
+    50,000-member segment (50,000 members and 50,000 "entered" changes) took 8.9 s there
+    (4.9 s of CPU), 2.5 s now (bench/segments_bench.py); SQLite keeps one executemany INSERT
+    a batch (2.0 → 1.5 s)."""
     for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(SegmentMember), rows[start : start + BATCH])
+        insert_rows(model.__table__, rows[start : start + BATCH])
 
 
-def _delete_members(segment_id: int, ids: list[int]) -> None:
+def _delete_members(segment: Segment, ids: list[int]) -> None:
+    target = objects_of(segment)
     for start in range(0, len(ids), BATCH):
         db.session.execute(
-            delete(SegmentMember).where(
-                SegmentMember.segment_id == segment_id,
-                SegmentMember.partner_id.in_(ids[start : start + BATCH]),
+            delete(target.member).where(
+                target.member.segment_id == segment.id,
+                target.member_key().in_(ids[start : start + BATCH]),
             )
         )
 
@@ -224,11 +249,11 @@ def refresh(segment: Segment, at=None) -> SegmentRefresh:
     refresh's moment, by default now — the periodic job passes its own)."""
     if segment.kind != "periodic":
         raise _invalid("kind", _("Only a periodic segment is refreshed."))
-    now_ids = set(member_ids(segment.rule))
+    now_ids = set(member_ids(segment.rule, segment.of))
     before = set(stored_ids(segment))
     entered, left = sorted(now_ids - before), sorted(before - now_ids)
-    _delete_members(segment.id, left)
-    _insert_members(segment.id, entered)
+    _delete_members(segment, left)
+    _insert_members(segment, entered)
     record = SegmentRefresh(
         segment_id=segment.id,
         at=at or utcnow(),
@@ -238,11 +263,11 @@ def refresh(segment: Segment, at=None) -> SegmentRefresh:
     )
     db.session.add(record)
     db.session.flush()
+    target = objects_of(segment)
     changes = [
-        {"refresh_id": record.id, "partner_id": pid, "change": "entered"} for pid in entered
-    ] + [{"refresh_id": record.id, "partner_id": pid, "change": "left"} for pid in left]
-    for start in range(0, len(changes), BATCH):
-        db.session.execute(insert(SegmentChange), changes[start : start + BATCH])
+        {"refresh_id": record.id, target.key: oid, "change": "entered"} for oid in entered
+    ] + [{"refresh_id": record.id, target.key: oid, "change": "left"} for oid in left]
+    _bulk_insert(target.change, changes)
     segment.refreshed_at = record.at
     db.session.flush()
     return record
@@ -269,7 +294,7 @@ def add_members(actor, segment: Segment, ids: Iterable[int]) -> int:
     if segment.kind != "manual":
         raise _invalid("kind", _("Members are added by hand only to a manual segment."))
     new = sorted(set(ids) - set(stored_ids(segment)))
-    _insert_members(segment.id, new)
+    _insert_members(segment, new)
     db.session.flush()
     if new:
         audit.record(actor, "update", segment, changes={"members_added": [None, len(new)]})
@@ -281,7 +306,7 @@ def remove_members(actor, segment: Segment, ids: Iterable[int]) -> int:
     if segment.kind != "manual":
         raise _invalid("kind", _("Members are removed by hand only from a manual segment."))
     present = sorted(set(ids) & set(stored_ids(segment)))
-    _delete_members(segment.id, present)
+    _delete_members(segment, present)
     db.session.flush()
     if present:
         audit.record(actor, "update", segment, changes={"members_removed": [None, len(present)]})
@@ -329,6 +354,40 @@ def visible_ids(user, codes: list[str], raw_ids: Iterable[str]) -> tuple[list[in
         )
         unknown = sorted({*unknown, *codes_of.values()})
     return sorted(seen), unknown
+
+
+def product_ids(skus: list[str], raw_ids: Iterable[str]) -> tuple[list[int], list[str]]:
+    """(ids of the products with these SKUs or ids, the SKUs that name none). Raises
+    DomainError for more than MAX_CODES values or a malformed id."""
+    raw_ids = list(raw_ids)
+    if len(skus) + len(raw_ids) > MAX_CODES:
+        raise _invalid("codes", _("At most %(max)s products at once.", max=MAX_CODES))
+    ids: set[int] = set()
+    for raw in raw_ids:
+        if not str(raw).isdigit() or len(str(raw)) > 10:
+            raise _invalid("product_id", _("A product id is a whole number."))
+        ids.add(int(raw))
+    wanted = sorted(set(skus))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 900):
+        rows = db.session.execute(
+            select(Product.sku, Product.id).where(Product.sku.in_(wanted[start : start + 900]))
+        )
+        found.update(dict(rows.all()))
+    given = sorted(ids)
+    known: set[int] = set()
+    for start in range(0, len(given), 900):
+        chunk = given[start : start + 900]
+        known.update(db.session.execute(select(Product.id).where(Product.id.in_(chunk))).scalars())
+    return sorted(known | set(found.values())), [c for c in wanted if c not in found]
+
+
+def chosen_ids(user, segment: Segment, codes: list[str], raw_ids) -> tuple[list[int], list[str]]:
+    """The members a form names for `segment`: partner codes and ids (those `user` may see)
+    for a segment of partners, SKUs and ids for one of products."""
+    if segment.of == "products":
+        return product_ids(codes, raw_ids)
+    return visible_ids(user, codes, raw_ids)
 
 
 def segment_named(name: str) -> Segment | None:

@@ -16,8 +16,8 @@ from crm.core.urls import safe_next
 from crm.exporting import export_response
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
-from crm.segments import bp, builder, queries, services
-from crm.segments.filters import MemberFilter, SegmentFilter
+from crm.segments import bp, builder, product_queries, queries, services
+from crm.segments.filters import MemberFilter, SegmentFilter, member_filter
 from crm.segments.labels import KIND_HINTS, KIND_TITLES, SCHEDULE_TITLES
 from crm.segments.models import Segment
 from crm.segments.presets import available_presets
@@ -73,7 +73,7 @@ def detail(segment_id: int):
     """A segment: its rule, its members (those the user may see) with revenue, last purchase
     and debt, and for a periodic one the refresh history."""
     segment = load_or_403(Segment, segment_id, "segments.view")
-    flt = MemberFilter.from_args(request.args)
+    flt = member_filter(segment).from_args(request.args)
     context = _members_context(segment, flt)
     if is_fragment_request():
         response = render("segments/_members.html", **context)
@@ -124,6 +124,21 @@ def export(segment_id: int):
     except RuleError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("segments.detail", segment_id=segment.id))
+    if segment.of == "products":
+        header = [
+            _("SKU"),
+            _("Product"),
+            _("Product group"),
+            _("Unit"),
+            _("In stock"),
+            _("Revenue, 12 months"),
+            _("Last sale"),
+        ]
+        rows = (
+            (r.code, r.name, r.group, r.unit, r.stock_quantity, r.revenue, r.last_sale)
+            for r in product_queries.rows_in_chunks(ids)
+        )
+        return export_response(fmt, f"segment-{segment.id}", header, rows)
     header = [
         _("Code"),
         _("Partner"),
@@ -138,6 +153,10 @@ def export(segment_id: int):
         for r in queries.rows_in_chunks(ids)
     )
     return export_response(fmt, f"segment-{segment.id}", header, rows)
+
+
+def _id_field(segment: Segment) -> str:
+    return "product_id" if segment.of == "products" else "partner_id"
 
 
 def _back(segment: Segment):
@@ -191,14 +210,19 @@ def add_members(segment_id: int):
     segment = load_or_403(Segment, segment_id, "segments.edit")
     codes = services.split_codes(request.form.get("codes", ""))
     try:
-        ids, unknown = services.visible_ids(current_user, codes, request.form.getlist("partner_id"))
+        ids, unknown = services.chosen_ids(
+            current_user, segment, codes, request.form.getlist(_id_field(segment))
+        )
         added = services.add_members(current_user, segment, ids)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
         return _back(segment)
     db.session.commit()
-    flash(_("Added %(num)s partners.", num=added), "success")
+    if segment.of == "products":
+        flash(_("Added %(num)s products.", num=added), "success")
+    else:
+        flash(_("Added %(num)s partners.", num=added), "success")
     if unknown:
         flash(_("Not found or not yours: %(codes)s.", codes=", ".join(unknown[:20])), "warning")
     return _back(segment)
@@ -210,12 +234,17 @@ def remove_members(segment_id: int):
     """Remove the ticked partners from a manual segment."""
     segment = load_or_403(Segment, segment_id, "segments.edit")
     try:
-        ids, _unknown = services.visible_ids(current_user, [], request.form.getlist("partner_id"))
+        ids, _unknown = services.chosen_ids(
+            current_user, segment, [], request.form.getlist(_id_field(segment))
+        )
         removed = services.remove_members(current_user, segment, ids)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
         return _back(segment)
     db.session.commit()
-    flash(_("Removed %(num)s partners.", num=removed), "success")
+    if segment.of == "products":
+        flash(_("Removed %(num)s products.", num=removed), "success")
+    else:
+        flash(_("Removed %(num)s partners.", num=removed), "success")
     return _back(segment)

@@ -26,6 +26,7 @@ FIELDS = [
     "version",
     "name",
     "kind",
+    "of",
     "schedule",
     "description",
     "rule",
@@ -582,3 +583,24 @@ def test_a_fraction_in_a_rule_is_a_number_as_from_a_file(api, world):
     assert counted.get_json() == {"count": 0}  # nobody owes anything here
     assert created.status_code == 201 and created.get_json()["rule"] == rule
     assert stored(select(Segment.rule).where(Segment.name == "Должники")) == [(rule,)]
+
+
+def test_a_segment_of_products_lists_its_skus_and_takes_skus(api, world):
+    from crm.segments.services import create_segment
+    from tests.factories import create_product
+
+    create_product("SKU-B", "Бета-товар")
+    create_product("SKU-A", "Альфа-товар")
+    goods = create_segment(None, "Товары", "manual", of="products")
+    db.session.commit()
+    client = api("admin")
+    added = client.post(
+        f"/api/v1/segments/{goods.id}/members/add", json={"codes": ["SKU-A", "SKU-B", "P-1"]}
+    )
+    assert added.get_json() == {"added": 2, "unknown": ["P-1"]}  # a partner's code is no SKU
+    body = client.get(f"/api/v1/segments/{goods.id}/members").get_json()
+    assert body["items"] == [
+        {"code": "SKU-A", "name": "Альфа-товар"},
+        {"code": "SKU-B", "name": "Бета-товар"},
+    ]
+    assert client.get(f"/api/v1/segments/{goods.id}").get_json()["of"] == "products"
