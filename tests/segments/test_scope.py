@@ -218,3 +218,18 @@ def test_a_segments_members_also_in_another(client, login_as, shop):
     assert "1 member found" in page
     page = body(client.get(f"/segments/{shop.three}?segment=999999"))
     assert "Unknown segment ignored." in page and shown(page) == {"P2", "P3", "P5"}
+
+
+def test_a_product_segment_is_no_partner_scope(client, login_as, shop):
+    from crm.extensions import db
+    from crm.segments.services import create_segment
+
+    products = create_segment(None, "Товары", "manual", of="products")
+    db.session.commit()
+    login_as("admin")
+    page = body(client.get(f"/partners/?segment={products.id}"))
+    assert "Unknown segment ignored." in page and shown(page) == set(PARTNERS)
+    select = re.search(r'<select[^>]*id="f-segment".*?</select>', page, re.S).group(0)
+    assert "Товары" not in select
+    card = body(client.get(f"/segments/{products.id}"))
+    assert 'id="f-segment"' not in card and "Save as segment" not in card

@@ -2,8 +2,8 @@
 segment's page, a list, a report's drill-down) on which day (the key that keeps "plan calls"
 on a selection idempotent)
 
-Revision ID: 0019_analytics_selection_calls
-Revises: 0018_segment_speed_indexes
+Revision ID: 0020_analytics_selection_calls
+Revises: 0019_product_segments
 Create Date: 2026-12-05 06:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0019_analytics_selection_calls"
-down_revision = "0018_segment_speed_indexes"
+revision = "0020_analytics_selection_calls"
+down_revision = "0019_product_segments"
 branch_labels = None
 depends_on = None
 
