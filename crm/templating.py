@@ -8,6 +8,7 @@ from flask_login import current_user
 from crm.access import role_title
 from crm.core.policy import may_current, may_open
 from crm.core.registry import nav_registry
+from crm.core.selections import offer
 from crm.core.urls import current_path
 
 
@@ -16,6 +17,13 @@ def init_app(app) -> None:
     # {% if may("partner.create") %}: the signed-in user asks the permission policy.
     app.jinja_env.globals["may"] = may_current
     app.jinja_env.globals["role_title"] = role_title
+
+    def selection_offer(source: str, args, next_path: str | None = None):
+        """The actions the signed-in user may take on a drill-down (_macros/selection.html)."""
+        user = current_user if current_user.is_authenticated else None
+        return offer(source, args, user, next_path or current_path())
+
+    app.jinja_env.globals["selection_offer"] = selection_offer
 
     @app.context_processor
     def nav():

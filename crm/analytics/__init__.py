@@ -45,6 +45,9 @@ def _setup(state):
     # Class and stage as segment conditions (crm.core.conditions; segments combines them).
     for condition in CONDITIONS:
         register_condition(state, condition)
+    # The reports' drill-downs as selections, and "plan calls" on any selection
+    # (crm/analytics/selections.py, imported below with the routes).
+    selections.register(state)
 
 
 bp.record_once(_setup)
@@ -54,6 +57,7 @@ from crm.analytics import (  # noqa: E402,F401
     abc_views,
     bcg_views,
     kpi_views,
+    selections,
     snapshot_views,
     transition_views,
     views,

@@ -33,6 +33,7 @@ from crm.analytics.periods import (
     TwelveMonthsByDefault,
 )
 from crm.core.filters import (
+    OWN_NARROWING,
     ChoiceField,
     DateField,
     FilterField,
@@ -94,7 +95,10 @@ THRESHOLD_FIELDS = ("a_pct", "b_pct", "x_pct", "y_pct")
 
 
 class AbcFilter(TwelveMonthsByDefault, ListFilter):
-    """What the report is asked for; a bad value is replaced by its default and reported."""
+    """What the report is asked for; a bad value is replaced by its default and reported.
+    A partner scope (a segment) keeps the sales to its partners (`scope()`)."""
+
+    partner_column = OWN_NARROWING
 
     of = ChoiceField(
         _l("Classify"),
@@ -201,6 +205,7 @@ class AbcFilter(TwelveMonthsByDefault, ListFilter):
             "warehouse_id": self.warehouse,
             "manager_id": self.manager,
             "product_group_id": self.group,
+            "partners": self.partner_ids(),
         }
 
 

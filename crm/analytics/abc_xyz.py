@@ -189,10 +189,12 @@ def grouped_rows(
     warehouse_id: int | None = None,
     manager_id: int | None = None,
     product_group_id: int | None = None,
+    partners=None,
 ):
     """(object_id, bucket_start, *metrics) per object × bucket with sales lines in the window
     and scope, grouped in SQL. Organization, department, warehouse and manager are the
-    document's; the product group is the product's.
+    document's; the product group is the product's; `partners` (a SELECT of partner ids, a
+    partner scope such as a segment) keeps the sales to those partners.
 
     Where it reads (the same sums, fewer rows): partners without a product group scope from the
     documents' summaries (by month or quarter without a document scope: from the partner ×
@@ -216,12 +218,13 @@ def grouped_rows(
             "warehouse_id": warehouse_id,
             "manager_id": manager_id,
             "product_group_id": product_group_id,
+            "partners": partners,
         },
     )
     if summary is not None:
         return _from_summary(summary, metrics, bucket)
     if of == "partners" and product_group_id is None:
-        return _from_documents(date_from, date_to, metrics, bucket, doc_scope)
+        return _from_documents(date_from, date_to, metrics, bucket, doc_scope, partners)
     key = SalesLine.product_id if of == "products" else SalesLine.partner_id
     start = bucket_sql(SalesLine.date, bucket, db.engine.dialect.name).label("bucket")
     q = (
@@ -235,10 +238,12 @@ def grouped_rows(
     if product_group_id is not None:
         in_group = select(Product.id).where(Product.group_id == product_group_id)
         q = q.where(SalesLine.product_id.in_(in_group))
+    if partners is not None:
+        q = q.where(SalesLine.partner_id.in_(partners))
     return db.session.execute(q).all()
 
 
-def _from_documents(date_from, date_to, metrics, bucket, doc_scope):
+def _from_documents(date_from, date_to, metrics, bucket, doc_scope, partners=None):
     doc = SalesDocument
     start = bucket_sql(doc.date, bucket, db.engine.dialect.name).label("bucket")
     q = (
@@ -247,6 +252,8 @@ def _from_documents(date_from, date_to, metrics, bucket, doc_scope):
         .where(*(col == v for col, v in doc_scope.items() if v is not None))
         .group_by(doc.partner_id, start)
     )
+    if partners is not None:
+        q = q.where(doc.partner_id.in_(partners))
     return db.session.execute(q).all()
 
 
@@ -259,13 +266,17 @@ DOCUMENT_SCOPE = ("organization_id", "department_id", "warehouse_id", "manager_i
 
 def _summary_rows(of, date_from, date_to, bucket, scope) -> list[tuple] | None:
     """The monthly summary's integer rows when it can answer the window and scope, else None:
-    by month or quarter, no document scope (and for partners no product group)."""
+    by month or quarter, no document scope (and for partners no product group). A partner
+    scope narrows the partner × month summary by its partner column; the product × month one
+    has none (the sales to some partners are read from the lines)."""
     if bucket not in ("month", "quarter") or any(scope.get(k) is not None for k in DOCUMENT_SCOPE):
         return None
     if of == "partners":
         if scope.get("product_group_id") is not None:
             return None
-        return partner_months(date_from, date_to)
+        return partner_months(date_from, date_to, scope.get("partners"))
+    if scope.get("partners") is not None:
+        return None
     return product_months(date_from, date_to, product_group_id=scope.get("product_group_id"))
 
 
@@ -364,11 +375,14 @@ def abc_xyz(
     manager_id: int | None = None,
     product_group_id: int | None = None,
     thresholds: Thresholds | None = None,
+    partners=None,
 ) -> AbcXyzResult:
     """ABC by `abc_by` and XYZ by `xyz_by` (default: quantity for products, revenue for
     partners) of every product or partner with a sales line in [date_from, date_to] and the
-    scope, with `thresholds` (default: the settings'). Raises AnalyticsError for bad arguments
-    and a window of fewer than two buckets."""
+    scope, with `thresholds` (default: the settings'). `partners` (a SELECT of partner ids)
+    keeps only the sales to those partners: partners classified among themselves, products by
+    what those partners bought. Raises AnalyticsError for bad arguments and a window of fewer
+    than two buckets."""
     xyz_by = xyz_by or DEFAULT_XYZ.get(of, "revenue")
     check_arguments(of, date_from, date_to, abc_by, xyz_by, bucket)
     thresholds = thresholds or default_thresholds(of)
@@ -385,6 +399,7 @@ def abc_xyz(
         "warehouse_id": warehouse_id,
         "manager_id": manager_id,
         "product_group_id": product_group_id,
+        "partners": partners,
     }
     with localcontext() as ctx:
         ctx.prec = EXACT

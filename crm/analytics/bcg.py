@@ -168,11 +168,13 @@ def bcg(
     warehouse_id: int | None = None,
     manager_id: int | None = None,
     product_group_id: int | None = None,
+    partners=None,
 ) -> BcgResult:
     """The BCG matrix of products (`by="products"`) or product groups (`"groups"`) for P =
     [date_from, date_to] against the previous period of the same length, within the scope of
-    the sales documents (organization, department, warehouse, manager) and a product group.
-    Raises AnalyticsError for bad arguments."""
+    the sales documents (organization, department, warehouse, manager), a product group and
+    the sales to `partners` (a SELECT of partner ids: a segment; None for all). Raises
+    AnalyticsError for bad arguments."""
     check_arguments(by, date_from, date_to)
     growth_limit, share_limit = limits()
     p0_from, p0_to = previous_period(date_from, date_to)
@@ -182,6 +184,7 @@ def bcg(
         "warehouse_id": warehouse_id,
         "manager_id": manager_id,
         "product_group_id": product_group_id,
+        "partners": partners,
     }
     now = _product_revenue(date_from, date_to, scope)
     before = _product_revenue(p0_from, p0_to, scope)

@@ -19,6 +19,7 @@ from crm.analytics.bcg_chart import bcg_chart
 from crm.analytics.bcg_cli import money_text, share_text
 from crm.analytics.periods import TwelveMonthsByDefault
 from crm.core.filters import (
+    OWN_NARROWING,
     ChoiceField,
     DateField,
     FlagField,
@@ -53,7 +54,10 @@ def _scope_field(label, any_label, message, field_id):
 
 class BcgFilter(TwelveMonthsByDefault, ListFilter):
     """Period (default: the 12 complete months before today's month), products or groups, the
-    scope of the sales documents and a product group, the quadrant listed, the page."""
+    scope of the sales documents and a product group, the quadrant listed, the page. A
+    partner scope (a segment) keeps the sales to its partners."""
+
+    partner_column = OWN_NARROWING
 
     by = ChoiceField(
         _l("Show"),
@@ -115,6 +119,7 @@ class BcgFilter(TwelveMonthsByDefault, ListFilter):
             "warehouse_id": self.warehouse,
             "manager_id": self.manager,
             "product_group_id": self.product_group,
+            "partners": self.partner_ids(),
         }
 
 

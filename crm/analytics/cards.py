@@ -97,12 +97,15 @@ def _class_field():
     )
 
 
+# Each filter's value as a segment-rule condition (analytics' own condition types, read from
+# the same snapshots), so a partner list filtered so can be saved as a dynamic segment.
 PARTNER_CLASS_FILTER = ExtraFilter(
     "abc_xyz",
     _class_field(),
     lambda value: q.class_clause("partners", Partner.id, value),
     10,
     readers,
+    lambda value: {"type": "analytics.class", "classes": [value]},
 )
 PARTNER_STAGE_FILTER = ExtraFilter(
     "stage",
@@ -117,6 +120,7 @@ PARTNER_STAGE_FILTER = ExtraFilter(
     lambda value: q.stage_clause(Partner.id, value),
     20,
     readers,
+    lambda value: {"type": "analytics.stage", "stages": [value]},
 )
 PRODUCT_CLASS_FILTER = ExtraFilter(
     "abc_xyz",

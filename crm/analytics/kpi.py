@@ -27,7 +27,9 @@ than the lines. Scope: organization, department and manager are columns of `sale
 Overdue receivables belong to a partner, not to a document (a payment settles the partner's
 documents of any organization), so they follow only the manager scope, as the receivables report
 does: partners whose responsible manager is that user. Under an organization or department
-scope they are undefined (None). Warehouse, product group and partner segment are not offered.
+scope they are undefined (None). A partner scope (a segment: `Scope.partners`) keeps the
+documents of its partners, and the overdue receivables of its partners. Warehouse and product
+group are not offered.
 
 Money is Decimal with 2 places: SQL sums exact integer cents (SQLite keeps NUMERIC as floating
 point); percentages are unrounded Decimals. Every grouping is in SQL: a few one-row aggregates per
@@ -39,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, cast, func, select
 
@@ -65,14 +68,21 @@ KPI_NAMES = (
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which documents count: None means any."""
+    """Which documents count: None means any. `partners`: a SELECT of the ids of the partners
+    whose documents count (a partner scope such as a segment)."""
 
     organization_id: int | None = None
     department_id: int | None = None
     manager_id: int | None = None
+    partners: Any = field(default=None, compare=False)
 
     @property
     def is_empty(self) -> bool:
+        return self.documents_empty and self.partners is None
+
+    @property
+    def documents_empty(self) -> bool:
+        """No scope on the document's own columns (organization, department, manager)."""
         return (
             self.organization_id is None and self.department_id is None and self.manager_id is None
         )
@@ -156,10 +166,13 @@ def _money(cents) -> Decimal:
     return Decimal(int(cents or 0)).scaleb(-2)
 
 
-def scope_conditions(scope: Scope, doc=None) -> list:
-    """The scope's conditions on the sales documents (`doc`, or an alias of the table)."""
+def scope_conditions(scope: Scope, doc=None, partners: bool = True) -> list:
+    """The scope's conditions on the sales documents (`doc`, or an alias of the table); the
+    partner scope's too unless `partners` is False."""
     doc = SalesDocument.__table__ if doc is None else doc
     conditions = []
+    if partners and scope.partners is not None:
+        conditions.append(doc.c.partner_id.in_(scope.partners))
     if scope.organization_id is not None:
         conditions.append(doc.c.organization_id == scope.organization_id)
     if scope.department_id is not None:
@@ -255,7 +268,7 @@ def overdue_by_day(days, scope: Scope | None = None) -> dict[date, Decimal | Non
     scope = scope or Scope()
     if scope.organization_id is not None or scope.department_id is not None:
         return dict.fromkeys(days)
-    return overdue_totals(days, manager_id=scope.manager_id)
+    return overdue_totals(days, manager_id=scope.manager_id, partners=scope.partners)
 
 
 def overdue_receivables(as_of: date, scope: Scope | None = None) -> Decimal | None:

@@ -46,10 +46,15 @@ class ClientRow:
 
 
 def _scoped(line, doc, scope: Scope):
-    """`line` joined to `doc` when the scope needs the document's columns, and the conditions."""
-    if scope.is_empty:
-        return line, []
-    return line.join(doc, doc.c.id == line.c.document_id), scope_conditions(scope, doc)
+    """`line` joined to `doc` when the scope needs the document's columns, and the conditions
+    (the partner scope's on the line's own partner)."""
+    conditions = []
+    if scope.partners is not None:
+        conditions.append(line.c.partner_id.in_(scope.partners))
+    if scope.documents_empty:
+        return line, conditions
+    joined = line.join(doc, doc.c.id == line.c.document_id)
+    return joined, scope_conditions(scope, doc, partners=False) + conditions
 
 
 def _cents(expr):

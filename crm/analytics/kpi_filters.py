@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from crm.analytics.kpi import Scope
 from crm.auth.models import User
-from crm.core.filters import ChoiceField, DateField, IdField, ListFilter, PageField
+from crm.core.filters import OWN_NARROWING, ChoiceField, DateField, IdField, ListFilter, PageField
 from crm.extensions import db
 from crm.partners import queries as partner_queries
 from crm.sales.models import Department, Organization
@@ -26,7 +26,10 @@ CLIENT_LISTS = {
 
 
 class KpiFilter(ListFilter):
-    """A period [from, to] (default: the first of this month to today) and a scope."""
+    """A period [from, to] (default: the first of this month to today) and a scope (the
+    documents' organization, department, manager, and the partner scopes: a segment)."""
+
+    partner_column = OWN_NARROWING
 
     date_from = DateField(_l("From"), name="from", what=_l("The start of the period"), id="f-from")
     date_to = DateField(_l("To"), name="to", what=_l("The end of the period"), id="f-to")
@@ -64,7 +67,7 @@ class KpiFilter(ListFilter):
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.organization, self.department, self.manager)
+        return Scope(self.organization, self.department, self.manager, self.partner_ids())
 
     def fill_choices(self) -> None:
         """The options of the scope selects; an id that names no record is dropped, with a

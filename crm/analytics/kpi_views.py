@@ -114,6 +114,7 @@ def _link(name: str, flt: KpiFilter, value) -> str | None:
             as_of=flt.date_to.isoformat(),
             manager=flt.manager or None,
             sort="-overdue",
+            **flt.scope_params(),
         )
     return None
 

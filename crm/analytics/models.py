@@ -109,3 +109,31 @@ class PlannedCall(db.Model):
         Index("ix_analytics_planned_call_partner", "partner_id"),
         Index("ix_analytics_planned_call_interaction", "interaction_id"),
     )
+
+
+class SelectionCall(db.Model):
+    """That a call to a client was planned from a selection (a segment's page, a filtered list,
+    a report's drill-down: crm.core.selections) on a day: `selection` is the SHA-256 of the
+    source and its query string. The unique key makes the batch idempotent: pressing "plan
+    calls" again the same day, or twice at once, plans nothing new for a client already
+    planned from that selection that day. The row stays when its interaction is deleted."""
+
+    __tablename__ = "analytics_selection_call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    selection: Mapped[str] = mapped_column(String(64))
+    planned_on: Mapped[date]  # the planner's local day
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interaction.id", ondelete="SET NULL")
+    )
+    planned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "selection", "planned_on", "partner_id", name="uq_analytics_selection_call"
+        ),
+        Index("ix_analytics_selection_call_partner", "partner_id"),
+        Index("ix_analytics_selection_call_interaction", "interaction_id"),
+    )

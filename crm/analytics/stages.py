@@ -84,11 +84,14 @@ def decline_colour(source: str, target: str) -> str | None:
 # --- SQL: the small grouped frames -----------------------------------------------------------
 
 
-def _clients() -> pd.DataFrame:
-    """Live partners with role client: id, code, name, created_on (all, `new` ones included)."""
+def _clients(partners=None) -> pd.DataFrame:
+    """Live partners with role client: id, code, name, created_on (all, `new` ones included);
+    only those of `partners` (a SELECT of partner ids) when given."""
     stmt = select(Partner.id, Partner.code, Partner.name, Partner.created_on).where(
         Partner.is_client.is_(True), Partner.merged_into_id.is_(None)
     )
+    if partners is not None:
+        stmt = stmt.where(Partner.id.in_(partners))
     rows = [(r[0], r[1], r[2], as_date(r[3])) for r in driver_rows(stmt)]
     names = ["partner_id", "code", "name", "created_on"]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
@@ -227,16 +230,18 @@ class Transitions:
         return next((c for c in self.cells if (c.source, c.target) == (source, target)), None)
 
 
-def transitions(start: date, end: date) -> Transitions:
+def transitions(start: date, end: date, partners=None) -> Transitions:
     """The transition report between the month ends of `start` and `end` (start's month must be
     earlier). Partners created after `end` are left out; those created after `start` come
-    from `new`."""
+    from `new`. `partners` (a SELECT of partner ids, a partner scope such as a segment) keeps
+    only those clients: a client's stage depends on his own purchases alone, so the narrowed
+    report is the whole one's rows for them."""
     s = settings()
     t1, t2 = month_end(start), month_end(end)
     if t2 <= t1:
         raise ValueError("the second snapshot must be in a later month than the first")
     i1, i2 = month_index(t1), month_index(t2)
-    clients = _clients()
+    clients = _clients(partners)
     clients = clients[clients["created_on"] <= t2]
     monthly = _monthly(i1 - s.window + 1, t2)
     last1, last2 = _last_purchases(t1, t2)

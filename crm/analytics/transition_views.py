@@ -35,7 +35,7 @@ from crm.analytics.stages import (
 )
 from crm.analytics.transition_charts import sankey_chart
 from crm.auth.models import User
-from crm.core.filters import ChoiceField, DateField, ListFilter, PageField
+from crm.core.filters import OWN_NARROWING, ChoiceField, DateField, ListFilter, PageField
 from crm.core.paging import Page
 from crm.core.policy import requires, visible
 from crm.core.report_pages import one_place, respond_report, two_places
@@ -54,7 +54,9 @@ def latest_month_end(today: date) -> date:
 
 class TransitionsFilter(ListFilter):
     """Two month ends T1 < T2 (any day stands for its month's end); by default the two latest
-    complete months."""
+    complete months; the partner scopes (a segment) keep their clients only."""
+
+    partner_column = OWN_NARROWING
 
     from_date = DateField(
         _l("First snapshot"), name="from_date", what=_l("The first snapshot"), id="f-from-date"
@@ -122,7 +124,7 @@ def _filter(cls):
 
 
 def _compute(flt):
-    return transitions(flt.from_date, flt.to_date)
+    return transitions(flt.from_date, flt.to_date, flt.partner_ids())
 
 
 def share(pct) -> Decimal | None:
@@ -325,14 +327,23 @@ def plan_calls():
     return redirect(url_for("analytics.transitions_cell", **flt.params(page=1)), code=303)
 
 
-def plan_message(result) -> str:
-    """What a batch did, in one sentence per kind of outcome."""
+def plan_message(result, per_move: bool = True) -> str:
+    """What a batch did, in one sentence per kind of outcome (`per_move`: a transition cell's
+    batch, else a selection's)."""
     parts = [ngettext("%(num)s call planned.", "%(num)s calls planned.", result.created)]
-    if result.already:
+    if result.already and per_move:
         parts.append(
             ngettext(
                 "%(num)s client already had a call planned for this move.",
                 "%(num)s clients already had a call planned for this move.",
+                result.already,
+            )
+        )
+    elif result.already:
+        parts.append(
+            ngettext(
+                "%(num)s client already had a call planned from this list today.",
+                "%(num)s clients already had a call planned from this list today.",
                 result.already,
             )
         )

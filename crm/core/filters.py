@@ -13,6 +13,8 @@ pager, a sort link and the URL pushed by HTMX all say the same thing.
 A list in a lower domain may take filters from higher ones (the partner list filtered by an
 analytics class): it names a registry of `ExtraFilter`s in `extra_filters`, and each entry
 adds a field and the SQL condition of its value, without the list importing the higher domain.
+A list with a partner dimension names its partner column in `partner_column`, and every
+registered partner scope (crm.core.partner_scope: "partner segment") becomes such a filter too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from flask import has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from sqlalchemy import intersect
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, widgets
 from wtforms import fields as wt
@@ -40,6 +43,7 @@ from crm.core.params import (
     parse_id,
     parse_int,
 )
+from crm.core.partner_scope import PARTNER_SCOPES, PartnerScope
 from crm.core.registry import RegistryKey
 from crm.core.text import CONTROL_CHARS
 
@@ -168,6 +172,7 @@ class ChoiceField(FilterField, wt.SelectField):
     quoted). `blank` is the label of an "any" option for the empty value."""
 
     widget = Select()
+    control = "select"  # drawn as a select (_macros/filters.html), subclasses too
 
     def __init__(
         self,
@@ -206,6 +211,7 @@ class IdField(FilterField, wt.SelectField):
     view to draw the select: (value, label) pairs after the `fixed` ones."""
 
     widget = Select()
+    control = "select"  # drawn as a select (_macros/filters.html), subclasses too
 
     def __init__(
         self,
@@ -361,13 +367,34 @@ class ExtraFilter:
     `field` is an unbound filter field (`ChoiceField(_l("Class"), ...)` outside a class), bound
     under the name `key` (the attribute and the query-string parameter); `clause(value)` is the
     SQL condition of a value other than the field's default, on the list's own rows (e.g.
-    `Partner.id.in_(...)`); `visible(user)` says who gets the filter."""
+    `Partner.id.in_(...)`), which may refuse the value by raising Ignored (its message is
+    shown, the filter falls back to its default); `visible(user)` says who gets the filter;
+    `rule(value)`, when given, is the segment-rule condition of the value (crm.segments' JSON:
+    a partner list saved as a dynamic segment writes its filters so)."""
 
     key: str
     field: Any
     clause: Callable[[Any], Any]
     order: int = 100
     visible: Callable[[Any], bool] = lambda user: True  # noqa: E731
+    rule: Callable[[Any], dict] | None = None
+
+
+# `ListFilter.partner_column` of a report that applies `partner_ids()` itself wherever its
+# partner is (several queries, summary tables): the scopes are its filters, but no clause on
+# one column is made for it.
+OWN_NARROWING = "own"
+
+
+def _scope_filter(scope: PartnerScope, user) -> ExtraFilter:
+    return ExtraFilter(
+        scope.key,
+        scope.field,
+        lambda value: scope.partner_ids(value, user),
+        scope.order,
+        scope.visible,
+        scope.rule,
+    )
 
 
 def _pairs(choices) -> list[tuple[str, str]]:
@@ -383,12 +410,18 @@ class ListFilter(Form):
 
     # The registry of the filters higher domains add to this list (None: none can).
     extra_filters: ClassVar[RegistryKey[ExtraFilter] | None] = None
+    # The list's partner dimension: the column of its rows naming their partner (the partner
+    # scopes narrow it: `column IN (their partner ids)`), or OWN_NARROWING for a report that
+    # narrows itself by `partner_ids()`; None: the list has no partner, no scope is offered.
+    # Read it from the class (`type(flt).partner_column`): a mapped column is a descriptor.
+    partner_column: ClassVar[Any] = None
 
     def __init__(self, args=None, **values):
         """`args`: the query string (request.args or a mapping). `values`: query-string values
         by parameter name, as if they were in it (`PartnerFilter(city="Москва")` reads
         `?city=Москва`); a name the filter does not have is an error, never silently
         ignored."""
+        self._scope_keys: set[str] = set()
         self.extras = self._extras()
         if self.extras:
             declared = type(self)._unbound_fields
@@ -409,6 +442,9 @@ class ListFilter(Form):
         for name, field in self._fields.items():
             setattr(self, name, field.data)  # the value; the field stays at self[name]
         self.check()
+        self._resolved: dict[str, tuple[Any, Any]] = {}
+        for e in self.extras:
+            self._resolve(e)
 
     def __setattr__(self, name, value):
         # A value set after reading (check(), a default of the request) is the field's too,
@@ -423,15 +459,46 @@ class ListFilter(Form):
         return cls(args, *more, **values)
 
     def _extras(self) -> list[ExtraFilter]:
-        """The registered extra filters the signed-in user gets (all of them without one)."""
-        if self.extra_filters is None or not has_app_context():
+        """The registered extra filters the signed-in user gets (all of them without one),
+        then the partner scopes when the list has a partner dimension."""
+        if not has_app_context():
             return []
         user = None
         if has_request_context():
             from flask_login import current_user
 
             user = current_user if current_user.is_authenticated else None
-        return [e for e in self.extra_filters.of() if user is None or e.visible(user)]
+        out = []
+        if self.extra_filters is not None:
+            out = [e for e in self.extra_filters.of() if user is None or e.visible(user)]
+        if type(self).partner_column is not None:
+            for scope in PARTNER_SCOPES.of():
+                if user is None or scope.visible(user):
+                    out.append(_scope_filter(scope, user))
+                    self._scope_keys.add(scope.key)
+        return out
+
+    def _is_set(self, e: ExtraFilter) -> bool:
+        value = getattr(self, e.key)
+        return value is not None and value != self[e.key].default and value != ""
+
+    def _resolve(self, e: ExtraFilter):
+        """The condition of an extra filter's value (None when it is not set), worked out once
+        per value; a value its filter refuses is dropped with the filter's message."""
+        if not self._is_set(e):
+            return None
+        value = getattr(self, e.key)
+        known = self._resolved.get(e.key)
+        if known is not None and known[0] == value:
+            return known[1]
+        try:
+            clause = e.clause(value)
+        except Ignored as exc:
+            self.problems.append(str(exc))
+            setattr(self, e.key, self[e.key].default)
+            return None
+        self._resolved[e.key] = (value, clause)
+        return clause
 
     @property
     def extra_fields(self) -> list:
@@ -439,12 +506,53 @@ class ListFilter(Form):
         return [self[e.key] for e in self.extras]
 
     def extra_clauses(self) -> list:
-        """The SQL conditions of the extra filters that narrow the list."""
+        """The SQL conditions of the extra filters that narrow the list (a partner scope's on
+        the list's partner column; none for a report that narrows itself)."""
+        column = type(self).partner_column
         out = []
         for e in self.extras:
-            value = getattr(self, e.key)
-            if value is not None and value != self[e.key].default and value != "":
-                out.append(e.clause(value))
+            clause = self._resolve(e)
+            if clause is None:
+                continue
+            if e.key in self._scope_keys:
+                if column is None or isinstance(column, str):
+                    continue
+                clause = column.in_(clause)
+            out.append(clause)
+        return out
+
+    def partner_ids(self):
+        """SELECT of the ids of the partners the partner scopes in force allow (the
+        intersection when several narrow); None when none narrows the list."""
+        selects = [
+            clause
+            for e in self.extras
+            if e.key in self._scope_keys and (clause := self._resolve(e)) is not None
+        ]
+        if not selects:
+            return None
+        return selects[0] if len(selects) == 1 else intersect(*selects)
+
+    def scope_params(self) -> dict[str, str]:
+        """The query-string arguments of the partner scopes in force: a report's drill-down
+        link to another list carries them, so the list shows the same partners."""
+        out = {}
+        for key in sorted(self._scope_keys):
+            text = self[key].param(getattr(self, key))
+            if text:
+                out[self[key].name] = text
+        return out
+
+    def extra_rules(self) -> list[dict] | None:
+        """The segment-rule conditions of the extra filters in force (a partner scope's too);
+        None when one of them has no rule."""
+        out = []
+        for e in self.extras:
+            if not self._is_set(e):
+                continue
+            if e.rule is None:
+                return None
+            out.append(e.rule(getattr(self, e.key)))
         return out
 
     def check(self) -> None:
@@ -459,6 +567,32 @@ class ListFilter(Form):
             text = field.param(value)
             if text:
                 out[field.name] = text
+        return out
+
+    def summary(self, skip=()) -> list[str]:
+        """The filters in force as the reader says them ("Responsible: Иванов", "City:
+        «Казань»"), in their order: a name for what the list shows (a saved segment's). The
+        options of a select must have been filled in to name its value."""
+        from crm.core.formats import fmt_date
+
+        out = []
+        for name, f in self._fields.items():
+            value = getattr(self, name)
+            if name in skip or not f.active or value == f.default or not f.param(value):
+                continue
+            if isinstance(f, ChoiceField):
+                text = str(dict(f.options).get(value, value))
+            elif isinstance(f, IdField):
+                chosen = [c.label for c in f.iter_choices() if c.selected]
+                text = str(chosen[0]) if chosen else f"#{value}"
+            elif isinstance(f, FlagField):
+                out.append(str(f.label.text))
+                continue
+            elif isinstance(value, date):
+                text = fmt_date(value)
+            else:
+                text = f"«{value}»"
+            out.append(f"{f.label.text}: {text}")
         return out
 
     @property

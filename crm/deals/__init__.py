@@ -40,6 +40,10 @@ def _setup(state):
     register_tab(state, TAB)
     register_fact(state, FACT)
     register_calendar_source(state, SOURCE)
+    from crm.core.selections import register_source
+    from crm.deals import selection
+
+    register_source(state, selection.SOURCE)  # the deal list's partners (a funnel stage's)
     for widget in WIDGETS:
         register_widget(state, widget)
     for kind in (DEAL_STAGES, DEALS):

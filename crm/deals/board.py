@@ -35,6 +35,8 @@ NO_STAGE = "none"
 
 
 class BoardFilter(ListFilter):
+    partner_column = Deal.partner_id
+
     # Which board, not a narrowing of it: not counted on the "Filters (n)" button.
     kind = IdField(
         _l("Kind of deal"), message=_l("Unknown kind of deal ignored."), id="f-kind", active=False
@@ -166,6 +168,8 @@ def _filtered(user, flt: BoardFilter, kind_id: int, stmt):
         stmt = stmt.where(Deal.created_on >= flt.created_from)
     if flt.created_to:
         stmt = stmt.where(Deal.created_on <= flt.created_to)
+    for clause in flt.extra_clauses():  # the partner scopes ("segment") on partner_id
+        stmt = stmt.where(clause)
     return visible(user, Deal, stmt)
 
 

@@ -21,6 +21,7 @@ from crm.core.filters import (
     SearchField,
     WholeNumberField,
 )
+from crm.deals.models import Deal
 
 STATUS_CHOICES = {
     "open": _lp("deal status", "Open"),
@@ -47,6 +48,8 @@ def _date(name: str, label, what):
 
 
 class DealFilter(ListFilter):
+    partner_column = Deal.partner_id
+
     q = SearchField(_l("Search"), id="q")
     kind = IdField(
         _l("Kind of deal"),

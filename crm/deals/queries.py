@@ -102,6 +102,8 @@ def list_stmt(user, flt: DealFilter, now: datetime | None = None) -> Select:
                     Partner.search_text.contains(word, autoescape=True),
                 )
             )
+    for clause in flt.extra_clauses():  # the partner scopes ("segment") on partner_id
+        stmt = stmt.where(clause)
     return stmt
 
 

@@ -18,6 +18,7 @@ from crm.core.filters import DateField, IdField, ListFilter, WholeNumberField
 from crm.core.policy import requires
 from crm.core.report_pages import one_place, respond_report
 from crm.deals import bp, charts, reports
+from crm.deals.models import Deal
 from crm.partners import queries as partner_queries
 from crm.sales.queries import local_today
 
@@ -52,7 +53,10 @@ def _manager_field():
 
 
 class ReportFilter(ListFilter):
-    """What every deal report filters by: the kind and the responsible manager."""
+    """What every deal report filters by: the kind, the responsible manager and the partner
+    scopes (a segment: the deals of its members)."""
+
+    partner_column = Deal.partner_id
 
     kind = IdField(_l("Deal kind"), id="f-kind", message=_l("Unknown deal kind ignored."))
     manager = _manager_field()
@@ -148,7 +152,14 @@ def report_funnel():
     kind = _check_kind(flt, all_kinds, required=True)
     flt.fill_choices(all_kinds, any_kind=False)
     rows = (
-        reports.funnel(current_user, kind, flt.date_from, flt.date_to, flt.manager or None)
+        reports.funnel(
+            current_user,
+            kind,
+            flt.date_from,
+            flt.date_to,
+            flt.manager or None,
+            flt.partner_ids(),
+        )
         if kind
         else []
     )
@@ -187,6 +198,7 @@ def funnel_link(flt, row) -> str:
         "manager": flt.manager,
         "created_from": flt.date_from,
         "created_to": flt.date_to,
+        **flt.scope_params(),
     }
     if row.is_won:
         return deals_url(**common, status="won")
@@ -222,7 +234,7 @@ def report_effectiveness():
     _check_kind(flt, all_kinds, required=False)
     flt.fill_choices(all_kinds)
     eff = reports.effectiveness(
-        current_user, flt.date_from, flt.date_to, flt.kind, flt.manager or None
+        current_user, flt.date_from, flt.date_to, flt.kind, flt.manager or None, flt.partner_ids()
     )
 
     def export():
@@ -262,7 +274,11 @@ def report_effectiveness():
 
 def effectiveness_link(flt, row, status: str, reason=None) -> str:
     """The deals of a cell: won or lost in the period, or open (the list shows today's)."""
-    params = {"kind": flt.kind, "manager": row.manager.id if row.manager else None}
+    params = {
+        "kind": flt.kind,
+        "manager": row.manager.id if row.manager else None,
+        **flt.scope_params(),
+    }
     if status == "open":
         return deals_url(**params, status="open", created_to=flt.date_to)
     if reason is not None:
@@ -290,7 +306,9 @@ def report_forecast():
     all_kinds = reports.kinds()
     _check_kind(flt, all_kinds, required=False)
     flt.fill_choices(all_kinds)
-    fc = reports.forecast(current_user, flt.as_of, flt.months, flt.kind, flt.manager or None)
+    fc = reports.forecast(
+        current_user, flt.as_of, flt.months, flt.kind, flt.manager or None, flt.partner_ids()
+    )
 
     def export():
         data = (
@@ -319,7 +337,7 @@ def report_forecast():
 
 def forecast_link(flt, row) -> str:
     """The open deals expected to close in a month (the list shows those open today)."""
-    params = {"kind": flt.kind, "manager": flt.manager, "status": "open"}
+    params = {"kind": flt.kind, "manager": flt.manager, "status": "open", **flt.scope_params()}
     if row.month is None:
         return deals_url(**params)
     return deals_url(**params, expected_from=row.month, expected_to=reports.month_end(row.month))
@@ -333,6 +351,7 @@ def won_link(flt, row) -> str:
         status="won",
         closed_from=row.month,
         closed_to=reports.month_end(row.month),
+        **flt.scope_params(),
     )
 
 

@@ -32,11 +32,14 @@ def money(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _scoped(stmt, user, kind_id: int | None = None, manager=None):
+def _scoped(stmt, user, kind_id: int | None = None, manager=None, partners=None):
     """`stmt` limited to the deals `user` may see, of a kind and a responsible manager (an id,
-    NO_MANAGER, or None for any)."""
+    NO_MANAGER, or None for any), and of the partners of `partners` (a SELECT of partner ids:
+    a partner scope such as a segment; None for any)."""
     if user is not None:
         stmt = visible(user, Deal, stmt)
+    if partners is not None:
+        stmt = stmt.where(Deal.partner_id.in_(partners))
     if kind_id is not None:
         stmt = stmt.where(Deal.kind_id == kind_id)
     if manager == NO_MANAGER:
@@ -89,7 +92,9 @@ class FunnelRow:
         return "won" if self.stage is None else self.stage.name
 
 
-def funnel(user, kind: DealKind, date_from: date, date_to: date, manager=None) -> list[FunnelRow]:
+def funnel(
+    user, kind: DealKind, date_from: date, date_to: date, manager=None, partners=None
+) -> list[FunnelRow]:
     """One row per stage of `kind` in order, then `won`, over the deals created in
     [date_from, date_to]: how many reached it (reached_position ≥ its position; a won deal
     reached every stage), their Σ amount, and the conversion to the next row."""
@@ -105,6 +110,7 @@ def funnel(user, kind: DealKind, date_from: date, date_to: date, manager=None) -
         user,
         kind.id,
         manager,
+        partners,
     )
     groups = db.session.execute(stmt).all()
     rows = []
@@ -170,7 +176,12 @@ def _days(start, end):
 
 
 def effectiveness(
-    user, date_from: date, date_to: date, kind_id: int | None = None, manager=None
+    user,
+    date_from: date,
+    date_to: date,
+    kind_id: int | None = None,
+    manager=None,
+    partners=None,
 ) -> Effectiveness:
     """Per responsible manager over [date_from, date_to]: deals won and lost (closed in the
     period: counts, Σ amounts, Σ days to close), deals open at `date_to` (created on or before
@@ -202,6 +213,7 @@ def effectiveness(
         user,
         kind_id,
         manager,
+        partners,
     )
     closed_rows = db.session.execute(closed).all()
     reason_ids = {g[2] for g in closed_rows if g[1] == "lost" and g[2] is not None}
@@ -232,7 +244,7 @@ def effectiveness(
         Deal.closed_on > date_to, Deal.created_on <= date_to, Deal.status != "open"
     )
     both = union_all(
-        *(_scoped(part, user, kind_id, manager) for part in (still_open, closed_later))
+        *(_scoped(part, user, kind_id, manager, partners) for part in (still_open, closed_later))
     ).subquery()
     for manager_id, count in db.session.execute(
         select(both.c.manager_id, func.count()).group_by(both.c.manager_id)
@@ -315,7 +327,7 @@ class Forecast:
         return total
 
 
-def open_deals(user, as_of: date, kind_id: int | None = None, manager=None):
+def open_deals(user, as_of: date, kind_id: int | None = None, manager=None, partners=None):
     """Deals open as of the date: created on or before it and not closed by then."""
     return _scoped(
         select(Deal.id, Deal.deal_no, Deal.expected_close, Deal.amount).where(
@@ -325,11 +337,17 @@ def open_deals(user, as_of: date, kind_id: int | None = None, manager=None):
         user,
         kind_id,
         manager,
+        partners,
     )
 
 
 def forecast(
-    user, as_of: date, past_months: int = 12, kind_id: int | None = None, manager=None
+    user,
+    as_of: date,
+    past_months: int = 12,
+    kind_id: int | None = None,
+    manager=None,
+    partners=None,
 ) -> Forecast:
     """Deals open as of `as_of` by month of expected close (count, Σ amount, Σ amount ×
     probability / 100), and beside them, for the `past_months` months before the as-of month,
@@ -341,7 +359,7 @@ def forecast(
     # list of 20,000 rows kept while they are summed (bench/deals_bench.py: 1.5 s → ~0.3 s).
     rates = WinRates(as_of)
     deals = db.session.connection().execute(  # plain rows: 20,000 of them
-        open_deals(user, as_of, kind_id, manager).with_only_columns(
+        open_deals(user, as_of, kind_id, manager, partners).with_only_columns(
             Deal.expected_close,
             Deal.amount,
             Deal.kind_id,
@@ -367,6 +385,7 @@ def forecast(
         user,
         kind_id,
         manager,
+        partners,
     )
     won_by_month: dict[date, Decimal] = defaultdict(Decimal)
     for day, amount in db.session.execute(won):

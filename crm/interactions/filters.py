@@ -27,7 +27,7 @@ from crm.core.filters import (
     TextField,
 )
 from crm.core.params import id_or_none
-from crm.interactions.models import KINDS, STATUSES
+from crm.interactions.models import KINDS, STATUSES, Interaction
 
 GROUPS = {
     "": _l("No grouping"),
@@ -58,6 +58,8 @@ class SubjectField(TextField):
 
 
 class InteractionFilter(ListFilter):
+    partner_column = Interaction.partner_id
+
     q = SearchField(_l("Search"), id="q")
     kind = ChoiceField(
         _l("Kind"),

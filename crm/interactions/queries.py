@@ -102,6 +102,8 @@ def list_stmt(
             stmt = stmt.where(Interaction.due_at < recent_cutoff(zone, now))
     for word in fold(flt.q).split()[:8]:
         stmt = stmt.where(Interaction.search_text.contains(word, autoescape=True))
+    for clause in flt.extra_clauses():  # the partner scopes ("segment") on partner_id
+        stmt = stmt.where(clause)
     return stmt
 
 

@@ -24,6 +24,10 @@ def _setup(state):
     register_nav(state, "partners.report_contacts", _l("Contact reports"), 80)
     register_kind(state, PARTNERS)
     register_kind(state, CONTACTS)
+    from crm.core.selections import register_source
+    from crm.partners.selection import SOURCE
+
+    register_source(state, SOURCE)
     register_tab(
         state, PartnerTab("summary", lazy_pgettext("partner tab", "Summary"), _summary, 10)
     )

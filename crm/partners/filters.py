@@ -23,6 +23,7 @@ from crm.core.filters import (
 )
 from crm.core.registry import RegistryKey
 from crm.partners.labels import ROLE_TITLES
+from crm.partners.models import Partner
 
 # Filters of the partner list added by higher domains; `clause(value)` is a condition on Partner.
 LIST_FILTERS: RegistryKey[ExtraFilter] = RegistryKey("crm.partner_list_filters")
@@ -44,6 +45,7 @@ SORTS = {
 
 class PartnerFilter(ListFilter):
     extra_filters = LIST_FILTERS
+    partner_column = Partner.id
 
     q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
     role = ChoiceField(

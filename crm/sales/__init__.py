@@ -44,6 +44,10 @@ def _setup(state):
     # Purchases as segment conditions (crm.core.conditions; segments combines them).
     for condition in (*CONDITIONS, *PRODUCT_CONDITIONS):
         register_condition(state, condition)
+    from crm.core.selections import register_source
+    from crm.sales import selection
+
+    register_source(state, selection.SOURCE)  # the receivables report's partners
 
 
 bp.record_once(_setup)

@@ -23,6 +23,7 @@ from crm.core.filters import (
     PageField,
     SearchField,
 )
+from crm.partners.models import Partner
 from crm.sales.product_card import LIST_FILTERS as PRODUCT_LIST_FILTERS
 
 SORTS = {
@@ -44,6 +45,8 @@ def _not_a_date(raw: str) -> str:
 
 
 class ReceivablesFilter(ListFilter):
+    partner_column = Partner.id  # the partner scopes ("segment") narrow the debtors
+
     # None: today (then left out of links); a date from the URL is kept in them
     as_of_date = DateField(
         _l("As of"),

@@ -107,15 +107,16 @@ def manager_clause(manager: str):
 
 
 def receivable_rows(
-    user, as_of: date, manager: str = "", sort: str = "-debt"
+    user, as_of: date, manager: str = "", sort: str = "-debt", where=()
 ) -> list[ReceivableRow]:
     """Partners with debt ≠ 0 as of `as_of` that `user` may see (every partner without a user,
-    as the CLI runs), in `sort` order ("debt", "-debt", "overdue", …; ties by code)."""
+    as the CLI runs), in `sort` order ("debt", "-debt", "overdue", …; ties by code); `where`:
+    more conditions on Partner (the report's partner scopes, e.g. a segment)."""
     conditions = [
         c
         for c in (rows_clause(user, Partner) if user is not None else None, manager_clause(manager))
         if c is not None
-    ]
+    ] + list(where)
     where = and_(*conditions) if conditions else None
     balances = receivables(as_of, where=where)
     debtors = {pid: b for pid, b in balances.items() if b.debt != 0}

@@ -292,11 +292,12 @@ def product_months(
     return rows
 
 
-def partner_months(date_from: date, date_to: date) -> list[tuple]:
+def partner_months(date_from: date, date_to: date, partners=None) -> list[tuple]:
     """(partner_id, month's first day, revenue ¢, gross profit ¢, quantity ‰, documents,
     purchase lines) per partner × month with documents (with lines) dated in [date_from,
     date_to], in integers as `product_months`: whole unmarked months from the summary, the
-    rest from the documents' summaries."""
+    rest from the documents' summaries. `partners`: a SELECT of the partner ids to keep (a
+    report's partner scope), None for all."""
     if date_from > date_to:
         return []
     months = _months(date_from, date_to)
@@ -314,6 +315,8 @@ def partner_months(date_from: date, date_to: date) -> list[tuple]:
             s.documents,
             s.purchase_lines,
         ).where(s.month.in_(whole))
+        if partners is not None:
+            q = q.where(s.partner_id.in_(partners))
         rows.extend(_with_dates(driver_rows(q)))
     ranges = _merge(
         [(max(m, date_from), min(month_end(m), date_to)) for m in months if m not in whole]
@@ -335,6 +338,8 @@ def partner_months(date_from: date, date_to: date) -> list[tuple]:
             .where(doc.line_count > 0)
             .group_by(doc.partner_id, month)
         )
+        if partners is not None:
+            q = q.where(doc.partner_id.in_(partners))
         rows.extend(_with_dates(driver_rows(q)))
     return rows
 

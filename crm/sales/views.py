@@ -38,7 +38,9 @@ def receivables():
         status = 400
     else:
         status = 200
-    rows = queries.receivable_rows(current_user, flt.as_of, flt.manager, flt.sort)
+    rows = queries.receivable_rows(
+        current_user, flt.as_of, flt.manager, flt.sort, flt.extra_clauses()
+    )
     if fmt in EXPORT_FORMATS:
         data = ([r.code, r.name, r.manager, r.debt, r.overdue, r.oldest_overdue] for r in rows)
         header = [str(c) for c in EXPORT_COLUMNS]

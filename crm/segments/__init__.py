@@ -42,8 +42,11 @@ def _setup(state):
 
     register_tab(state, TAB)
     register_widget(state, WIDGET)
+    # The "segment" filter of every partner list and report, and the selections' actions
+    # (crm/segments/selections.py, imported below with the routes).
+    selections.register(state)
 
 
 bp.record_once(_setup)
 
-from crm.segments import builder_views, views  # noqa: E402,F401  (routes on bp)
+from crm.segments import builder_views, selections, views  # noqa: E402,F401  (routes on bp)

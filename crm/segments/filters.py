@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from crm.core.filters import MAX_QUERY, ChoiceField, ListFilter, PageField, SearchField
+from crm.partners.models import Partner
 from crm.segments.labels import KIND_TITLES
 
 
@@ -21,5 +22,17 @@ class SegmentFilter(ListFilter):
 
 
 class MemberFilter(ListFilter):
+    partner_column = Partner.id  # the members also in another segment (the partner scopes)
+
     q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
     page = PageField(_l("Page"))
+
+
+class ProductMemberFilter(MemberFilter):
+    """A product segment's members: no partner to narrow by."""
+
+    partner_column = None
+
+
+def member_filter(segment) -> type[MemberFilter]:
+    return ProductMemberFilter if segment.of == "products" else MemberFilter

@@ -68,14 +68,17 @@ class MemberRow:
 FIGURE_DAYS = 365
 
 
-def member_page(segment: Segment, user, page: int, q: str = "", per_page: int = PER_PAGE) -> Page:
-    """One page of the members `user` may see, by name (searched by name or code), with their
-    revenue over the last year, last purchase and debt today (products: revenue over the last
-    year, last sale, stock)."""
+def member_page(
+    segment: Segment, user, page: int, q: str = "", per_page: int = PER_PAGE, where=()
+) -> Page:
+    """One page of the members `user` may see, by name (searched by name or code; `where`:
+    more conditions on Partner, e.g. the list's partner scopes), with their revenue over the
+    last year, last purchase and debt today (products: revenue over the last year, last sale,
+    stock)."""
     if segment.of == "products":
         return product_queries.member_page(members_select(segment), page, q, per_page)
     ids = members_select(segment, user=user).subquery()
-    stmt = select(Partner.id).where(Partner.id.in_(select(ids.c.id)))
+    stmt = select(Partner.id).where(Partner.id.in_(select(ids.c.id)), *where)
     words = fold(q).split() if q else []
     if words:  # as the partner list searches: every word in the folded name, code, INN…
         stmt = stmt.where(*(Partner.search_text.contains(w, autoescape=True) for w in words))

@@ -17,7 +17,7 @@ from crm.exporting import export_response
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.segments import bp, builder, product_queries, queries, services
-from crm.segments.filters import MemberFilter, SegmentFilter
+from crm.segments.filters import MemberFilter, SegmentFilter, member_filter
 from crm.segments.labels import KIND_HINTS, KIND_TITLES, SCHEDULE_TITLES
 from crm.segments.models import Segment
 from crm.segments.presets import available_presets
@@ -58,7 +58,9 @@ def count(segment_id: int):
 
 def _members_context(segment: Segment, flt: MemberFilter) -> dict:
     try:
-        page = queries.member_page(segment, current_user, flt.page, flt.q)
+        page = queries.member_page(
+            segment, current_user, flt.page, flt.q, where=flt.extra_clauses()
+        )
         broken = None
     except RuleError as exc:  # a segment its rule names was deleted since
         page, broken = None, exc.message
@@ -71,7 +73,7 @@ def detail(segment_id: int):
     """A segment: its rule, its members (those the user may see) with revenue, last purchase
     and debt, and for a periodic one the refresh history."""
     segment = load_or_403(Segment, segment_id, "segments.view")
-    flt = MemberFilter.from_args(request.args)
+    flt = member_filter(segment).from_args(request.args)
     context = _members_context(segment, flt)
     if is_fragment_request():
         response = render("segments/_members.html", **context)
@@ -87,7 +89,6 @@ def detail(segment_id: int):
         history=queries.refresh_history(segment) if segment.kind == "periodic" else [],
         owner=db.session.get(User, segment.owner_id) if segment.owner_id else None,
         rule_text=builder.describe(segment.rule, condition_types()),
-        actions=[],
         **context,
     )
 

@@ -104,6 +104,16 @@ ARG_NAMES = [
     "preset",
     "rule",
     "segment_id",
+    # the partner scope of every list and report with partners (crm/segments/scope.py) and
+    # the drill-downs' own arguments the selections read again (crm/*/selection*.py)
+    "segment",
+    "cell",
+    "which",
+    "source",
+    "target",
+    "from_date",
+    "to_date",
+    "of",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
