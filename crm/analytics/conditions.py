@@ -17,22 +17,26 @@ from crm.analytics.stage_labels import STAGE_TITLES
 from crm.analytics.stages import TARGET_STAGES
 from crm.core.conditions import ConditionError, ConditionType, Param
 from crm.partners.models import Partner
+from crm.sales.models import Product
+
+# The parameters of a class condition, of partners or of products.
+CLASS_PARAMS = (
+    Param("abc", "choices", required=False, choices=("A", "B", "C"), title=_l("ABC")),
+    Param("xyz", "choices", required=False, choices=("X", "Y", "Z"), title=_l("XYZ")),
+    Param("classes", "choices", required=False, choices=CLASSES, title=_l("Classes")),
+)
 
 
-def _class(values):
-    abc, xyz, classes = values["abc"], values["xyz"], values["classes"]
-    if abc is None and xyz is None and classes is None:
-        raise ConditionError(_("Choose ABC letters, XYZ letters or classes such as AX."), "abc")
-    return classes_clause("partners", Partner.id, abc, xyz, classes, until=values["as_of"])
+def _class_of(of: str, id_column):
+    """The build of the class condition of `of` ("partners" or "products")."""
 
+    def build(values):
+        abc, xyz, classes = values["abc"], values["xyz"], values["classes"]
+        if abc is None and xyz is None and classes is None:
+            raise ConditionError(_("Choose ABC letters, XYZ letters or classes such as AX."), "abc")
+        return classes_clause(of, id_column, abc, xyz, classes, until=values["as_of"])
 
-def _product_class(values):
-    from crm.sales.models import Product
-
-    abc, xyz, classes = values["abc"], values["xyz"], values["classes"]
-    if abc is None and xyz is None and classes is None:
-        raise ConditionError(_("Choose ABC letters, XYZ letters or classes such as AX."), "abc")
-    return classes_clause("products", Product.id, abc, xyz, classes, until=values["as_of"])
+    return build
 
 
 def _stage(values):
@@ -43,12 +47,8 @@ CONDITIONS = (
     ConditionType(
         "analytics.class",
         _l("ABC/XYZ class"),
-        (
-            Param("abc", "choices", required=False, choices=("A", "B", "C"), title=_l("ABC")),
-            Param("xyz", "choices", required=False, choices=("X", "Y", "Z"), title=_l("XYZ")),
-            Param("classes", "choices", required=False, choices=CLASSES, title=_l("Classes")),
-        ),
-        _class,
+        CLASS_PARAMS,
+        _class_of("partners", Partner.id),
         order=70,
     ),
     ConditionType(
@@ -66,12 +66,8 @@ CONDITIONS = (
     ConditionType(
         "analytics.product_class",
         _l("ABC/XYZ class"),
-        (
-            Param("abc", "choices", required=False, choices=("A", "B", "C"), title=_l("ABC")),
-            Param("xyz", "choices", required=False, choices=("X", "Y", "Z"), title=_l("XYZ")),
-            Param("classes", "choices", required=False, choices=CLASSES, title=_l("Classes")),
-        ),
-        _product_class,
+        CLASS_PARAMS,
+        _class_of("products", Product.id),
         of="products",
         order=70,
     ),

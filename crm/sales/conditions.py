@@ -117,6 +117,9 @@ def _overdue_days(values):
     )
 
 
+TIMES = Param(
+    "times", "int", required=False, minimum=1, maximum=100_000, title=_l("At least N sales")
+)
 METRICS = {
     "revenue": _l("Revenue"),
     "sales": _l("Number of sales"),
@@ -155,14 +158,7 @@ CONDITIONS = (
             *WINDOW,
             Param("groups", "ids", required=False, title=_l("Product groups"), options=_groups),
             Param("products", "ids", required=False, title=_l("Products"), options=_products),
-            Param(
-                "times",
-                "int",
-                required=False,
-                minimum=1,
-                maximum=100_000,
-                title=_l("At least N sales"),
-            ),
+            TIMES,
         ),
         _bought,
         order=30,
@@ -254,14 +250,7 @@ PRODUCT_CONDITIONS = (
         _l("Sold"),
         (
             *WINDOW,
-            Param(
-                "times",
-                "int",
-                required=False,
-                minimum=1,
-                maximum=100_000,
-                title=_l("At least N sales"),
-            ),
+            TIMES,
             Param("revenue", "money", required=False, title=_l("Revenue at least")),
         ),
         _sold,
