@@ -323,7 +323,8 @@ def describe(rule, types: dict[str, ConditionType]) -> str:
     if ctype is None:
         return _("unknown condition %(type)s", type=str(rule.get("type"))[:60])
     given = [p for p in ctype.params if rule.get(p.name) not in (None, "", [])]
-    if len(given) == 1:  # «Город: Москва»
+    if len(given) == 1 and (given[0].labels or given[0].kind in LIST_KINDS):
+        # the values speak for themselves: «Город: Москва», «Роль: Клиент»
         return f"{ctype.title}: {param_value_text(given[0], rule[given[0].name])}"
     shown = "; ".join(f"{p.title or p.name}: {param_value_text(p, rule[p.name])}" for p in given)
     return f"{ctype.title}" + (f" ({shown})" if shown else "")

@@ -315,3 +315,11 @@ def test_a_template_starts_the_form_and_one_left_open_must_be_filled(client, log
     # a template's button in the builder loads its rule
     response = client.post("/segments/builder", data={**builder_form(), "op": "preset:active"})
     assert 'value="sales.bought" selected' in response.text
+
+
+def test_a_number_in_a_rule_is_shown_with_what_it_counts(client, login_as, world):
+    login_as("admin")
+    segment = create_segment(None, "Покупали", "dynamic", {"type": "sales.bought", "days": 90})
+    db.session.commit()
+    text = page_text(client.get(f"/segments/{segment.id}"))
+    assert "Bought (In the last N days: 90)" in text
