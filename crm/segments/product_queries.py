@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm.core.paging import Page, capped_page
@@ -77,6 +78,22 @@ def member_rows(ids: list[int], today: date | None = None) -> list[ProductMember
         )
         for r in product_rows(ids)
     ]
+
+
+# The export's columns (titles translated when the export is written) and a row's values.
+EXPORT_TITLES = (
+    _l("SKU"),
+    _l("Product"),
+    _l("Product group"),
+    _l("Unit"),
+    _l("In stock"),
+    _l("Revenue, 12 months"),
+    _l("Last sale"),
+)
+
+
+def export_row(r: ProductMemberRow) -> tuple:
+    return (r.code, r.name, r.group, r.unit, r.stock_quantity, r.revenue, r.last_sale)
 
 
 def rows_in_chunks(ids: list[int], chunk: int = 1000):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm.auth.models import User
@@ -137,6 +138,22 @@ def member_rows(ids: list[int], today: date | None = None) -> list[MemberRow]:
             )
         )
     return out
+
+
+# The export's columns (titles translated when the export is written) and a row's values.
+EXPORT_TITLES = (
+    _l("Code"),
+    _l("Partner"),
+    _l("City"),
+    _l("Responsible"),
+    _l("Revenue, 12 months"),
+    _l("Last purchase"),
+    _l("Debt"),
+)
+
+
+def export_row(r: MemberRow) -> tuple:
+    return (r.code, r.name, r.city, r.manager, r.revenue, r.last_purchase, r.debt)
 
 
 def visible_member_ids(segment: Segment, user) -> list[int]:

@@ -124,21 +124,10 @@ def export(segment_id: int):
     except RuleError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("segments.detail", segment_id=segment.id))
-    if segment.of == "products":
-        header = [
-            _("SKU"),
-            _("Product"),
-            _("Product group"),
-            _("Unit"),
-            _("In stock"),
-            _("Revenue, 12 months"),
-            _("Last sale"),
-        ]
-        rows = (
-            (r.code, r.name, r.group, r.unit, r.stock_quantity, r.revenue, r.last_sale)
-            for r in product_queries.rows_in_chunks(ids)
-        )
-        return export_response(fmt, f"segment-{segment.id}", header, rows)
+    source = product_queries if segment.of == "products" else queries
+    header = [str(title) for title in source.EXPORT_TITLES]
+    rows = (source.export_row(r) for r in source.rows_in_chunks(ids))
+    return export_response(fmt, f"segment-{segment.id}", header, rows)
     header = [
         _("Code"),
         _("Partner"),

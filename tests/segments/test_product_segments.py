@@ -159,8 +159,9 @@ def test_the_abc_xyz_class_of_products_reads_the_latest_snapshot(shelf):
                              abc_metric=Decimal("1"), cv_pct=None)  # fmt: skip
 
     april, may = date(2026, 4, 1), date(2026, 5, 1)
-    db.session.add_all([klass(april, "P2", "A", "X"), klass(may, "P1", "A", "X"),
-                        klass(may, "P3", "A", "Z")])  # fmt: skip
+    db.session.add_all(
+        [klass(april, "P2", "A", "X"), klass(may, "P1", "A", "X"), klass(may, "P3", "A", "Z")]
+    )
     db.session.commit()
     rule = {"type": "analytics.product_class", "abc": ["A"], "xyz": ["X"]}
     segment = create_segment(None, "AX", "dynamic", rule, of="products")
