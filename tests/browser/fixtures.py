@@ -186,3 +186,14 @@ def assert_fits(page, shot) -> None:
     except Exception:
         page.screenshot(path=str(shot), full_page=True)
         raise AssertionError(f"{page.url} scrolls sideways; see {shot}") from None
+
+
+# HTMX wires a swapped-in control as the swap settles: a click made before that (a robot is
+# faster than a hand) would submit the plain form instead, so a step waits for the swap to end.
+SETTLED = (
+    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+)
+
+
+def settle(page) -> None:
+    page.wait_for_function(SETTLED)

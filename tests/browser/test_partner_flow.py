@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import log_in
+from tests.browser.fixtures import log_in, settle
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -88,6 +88,7 @@ def test_manager_finds_partner_and_edits_city_inline(
     page.get_by_role("link", name="Edit city").click()
     editor = page.locator("form#field-city input[name=value]")
     expect(editor).to_have_value("Тверь")
+    settle(page)
     editor.fill("Нижний Новгород")
     page.screenshot(path=f"{shot}-3-edit.png", full_page=True, animations="disabled")
     with page.expect_response(lambda r: r.request.method == "POST") as posted:

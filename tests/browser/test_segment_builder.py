@@ -9,20 +9,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import assert_clean, assert_fits, log_in, watch_page
+from tests.browser.fixtures import assert_clean, assert_fits, log_in, settle, watch_page
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-# HTMX wires a swapped-in control as the swap settles: a change made before that (a robot
-# is faster than a hand) would go unheard, so each step waits for the swap to finish.
-SETTLED = (
-    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-)
-
-
-def settle(page) -> None:
-    page.wait_for_function(SETTLED)
 
 
 def _seed(tag: str) -> dict:
