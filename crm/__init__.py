@@ -60,6 +60,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     import crm.deals.models  # noqa: F401
     import crm.exchange.models  # noqa: F401
     import crm.interactions.models  # noqa: F401
+    import crm.messaging.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.sales.models  # noqa: F401
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.deals import bp as deals_bp
     from crm.exchange import bp as exchange_bp
     from crm.interactions import bp as interactions_bp
+    from crm.messaging import bp as messaging_bp
     from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
     from crm.sales import bp as sales_bp
@@ -88,6 +90,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(deals_bp)
     app.register_blueprint(analytics_bp)
     app.register_blueprint(segments_bp)
+    app.register_blueprint(messaging_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate
     app.register_blueprint(exchange_bp)

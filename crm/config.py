@@ -105,6 +105,34 @@ def settings_from_env(instance_path: str) -> dict:
         "SMTP_SSL": _bool("SMTP_SSL", False),
         "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "crm@localhost"),
+        # Mailings and client notifications (crm/messaging): marketing e-mail goes through the
+        # SMTP_* server above, from MESSAGING_FROM (default MAIL_FROM).
+        "MESSAGING_FROM": os.environ.get("MESSAGING_FROM", ""),
+        # SMS: "console" (log only, development), "file" (append JSON lines to SMS_FILE) or
+        # "http" (the generic HTTP JSON gateway: POST to SMS_HTTP_URL with SMS_HTTP_TOKEN).
+        "SMS_BACKEND": os.environ.get("SMS_BACKEND", "console"),
+        "SMS_FILE": os.environ.get("SMS_FILE") or str(Path(instance_path) / "sms-outbox.jsonl"),
+        "SMS_HTTP_URL": os.environ.get("SMS_HTTP_URL", ""),
+        "SMS_HTTP_TOKEN": os.environ.get("SMS_HTTP_TOKEN", ""),
+        "SMS_SENDER": os.environ.get("SMS_SENDER", ""),
+        "SMS_HTTP_TIMEOUT": float(os.environ.get("SMS_HTTP_TIMEOUT", "10")),
+        # The shared secret the gateway sends with inbound SMS (STOP) and delivery reports.
+        "SMS_WEBHOOK_TOKEN": os.environ.get("SMS_WEBHOOK_TOKEN", ""),
+        # Messages per second per channel, over all workers (0: no limit).
+        "MESSAGING_RATE_EMAIL": float(os.environ.get("MESSAGING_RATE_EMAIL", "0")),
+        "MESSAGING_RATE_SMS": float(os.environ.get("MESSAGING_RATE_SMS", "5")),
+        # Temporary errors are retried after RETRY_SECONDS × 2^(attempt − 1), up to MAX_ATTEMPTS.
+        "MESSAGING_MAX_ATTEMPTS": int(os.environ.get("MESSAGING_MAX_ATTEMPTS", "5")),
+        "MESSAGING_RETRY_SECONDS": float(os.environ.get("MESSAGING_RETRY_SECONDS", "60")),
+        # A claimed message whose worker did not report within this many seconds is taken again.
+        "MESSAGING_LEASE_SECONDS": int(os.environ.get("MESSAGING_LEASE_SECONDS", "120")),
+        # Messages a worker claims at a time, and send jobs kept queued per channel.
+        "MESSAGING_BATCH": int(os.environ.get("MESSAGING_BATCH", "50")),
+        "MESSAGING_PARALLEL": int(os.environ.get("MESSAGING_PARALLEL", "2")),
+        # How often `worker.py --cron` looks for due mailings, notifications and unsent messages.
+        "MESSAGING_DISPATCH_SECONDS": int(os.environ.get("MESSAGING_DISPATCH_SECONDS", "30")),
+        # Bodies of processed messages are deleted after this many days (the state is kept).
+        "MESSAGING_RETENTION_DAYS": int(os.environ.get("MESSAGING_RETENTION_DAYS", "90")),
         # The app's address as users reach it ("https://crm.example.com"), for links in e-mails.
         "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
         # Deals (analytics.md): a probability component resting on fewer closed deals is left
