@@ -40,7 +40,13 @@ class _Blank(Undefined):
     sandbox violation still raises (that is not an Undefined)."""
 
     def __str__(self) -> str:
+        # The sandbox answers a forbidden attribute (`''.__class__`) with an Undefined whose
+        # error is a SecurityError: that one must fail, not print as nothing.
+        if self._undefined_exception is SecurityError:
+            self._fail_with_undefined_error()
         return ""
+
+    __html__ = __str__
 
 
 def _filters(language: str) -> dict:
