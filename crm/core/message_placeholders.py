@@ -26,6 +26,7 @@ class Recipient:
     contact_person_id: int | None = None
     channel: str = "email"
     address: str = ""
+    address_norm: str = ""
     language: str = "ru"
     # What the event of a notification brings ({"order_id": 12}, {"deal_id": 3}); a mailing: {}.
     event: dict = field(default_factory=dict, hash=False, compare=False)

@@ -72,5 +72,5 @@ def languages(channel: str, addresses: Iterable[str]) -> dict[str, str]:
             Subscriber.address_norm.in_(chunk),
             Subscriber.language != "",
         )
-        found.update(db.session.execute(stmt).tuples())
+        found.update((a, lang) for a, lang in db.session.execute(stmt))
     return found

@@ -1,0 +1,2 @@
+"""Fixtures of the messaging tests. Each part of the domain keeps its fixtures in its own
+block below."""
