@@ -77,3 +77,26 @@ def test_service_notices_need_no_consent_but_respect_suppression(app):
 
     assert [r.address_norm for r in result.recipients] == ["a@x.test"]
     assert result.skipped["suppressed"] == 1 and result.skipped["no_consent"] == 0
+
+
+def test_storing_the_same_messages_twice_writes_them_once(app):
+    from sqlalchemy import func, select
+
+    from crm.core.message_placeholders import Recipient
+    from crm.messaging.compose import compose
+    from crm.messaging.models import Mailing, Message, MessageTemplate, MessageTemplateText
+    from crm.messaging.outbox import store
+
+    a = create_partner(name="A", emails=["a@x.test"])
+    template = MessageTemplate(name="T", channel="email")
+    template.texts.append(MessageTemplateText(language="ru", subject="S", body_text="Hi"))
+    mailing = Mailing(name="M", channel="email", template=template)
+    db.session.add(mailing)
+    db.session.flush()
+    to = [Recipient(a.id, address="a@x.test", address_norm="a@x.test")]
+
+    first = store(compose(template, to), "email", mailing_id=mailing.id)
+    again = store(compose(template, to), "email", mailing_id=mailing.id)
+
+    assert (first, again) == (1, 0)
+    assert db.session.execute(select(func.count(Message.id))).scalar_one() == 1
