@@ -25,4 +25,5 @@ def _setup(state):
 
 bp.record_once(_setup)
 
-from crm.messaging import views  # noqa: E402,F401  (routes on bp)
+# Routes on bp; the delivery's periodic jobs and CLI (jobs).
+from crm.messaging import jobs, views  # noqa: E402,F401

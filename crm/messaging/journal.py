@@ -1,0 +1,159 @@
+"""Every sent message is an interaction in its partner's history (the "journal of
+interactions"): kind "email" or "sms", outgoing, completed at the moment it went out, titled
+with its subject (an SMS: its first words), the contact person it went to as a participant,
+and linked back from the message (Message.interaction_id).
+
+Written with plain INSERTs in the send's own transaction (delivery.py commits both at once),
+not through crm.interactions.services: that path validates a form and records an audit entry
+per interaction, a flood for a mailing of 10,000 whose record is the message itself. The
+columns the interactions service derives (ends_at, due_at, chain_id, search_text) are filled
+here the same way.
+
+The interaction's responsible user is the partner's manager, else the mailing's author, else
+the first active admin (an interaction needs one); a message without a partner (an address
+typed by hand) is not journaled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+
+from crm.auth.models import User
+from crm.core.text import fold
+from crm.extensions import db
+from crm.interactions.models import Interaction, Participant
+from crm.messaging.models import Mailing
+from crm.partners.models import ContactPerson, Partner
+
+SMS_TITLE_WORDS = 8
+TITLE_MAX = 255
+
+
+def sms_title(text: str) -> str:
+    """An SMS's first words, as the title of its interaction."""
+    words = (text or "").split()
+    title = " ".join(words[:SMS_TITLE_WORDS])
+    if len(words) > SMS_TITLE_WORDS:
+        title += " …"
+    return title[:TITLE_MAX]
+
+
+@dataclass
+class Context:
+    """What the interactions of one batch need, read once for the batch."""
+
+    partners: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # name, manager
+    persons: dict[int, str] = field(default_factory=dict)
+    mailings: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # name, author
+    admin_id: int | None = None
+
+
+def context_for(messages: Iterable) -> Context:
+    """Names and responsible users of the partners, contact persons and mailings of a batch
+    (three or four small queries, whatever its size)."""
+    messages = list(messages)
+    ctx = Context()
+    partner_ids = sorted({m.partner_id for m in messages if m.partner_id})
+    person_ids = sorted({m.contact_person_id for m in messages if m.contact_person_id})
+    mailing_ids = sorted({m.mailing_id for m in messages if m.mailing_id})
+    if partner_ids:
+        rows = db.session.execute(
+            select(Partner.id, Partner.name, Partner.responsible_id).where(
+                Partner.id.in_(partner_ids)
+            )
+        )
+        ctx.partners = {pid: (name, manager) for pid, name, manager in rows}
+    if person_ids:
+        rows = db.session.execute(
+            select(ContactPerson.id, ContactPerson.name).where(ContactPerson.id.in_(person_ids))
+        )
+        ctx.persons = dict(rows.all())
+    if mailing_ids:
+        rows = db.session.execute(
+            select(Mailing.id, Mailing.name, Mailing.created_by_id).where(
+                Mailing.id.in_(mailing_ids)
+            )
+        )
+        ctx.mailings = {mid: (name, author) for mid, name, author in rows}
+    ctx.admin_id = db.session.execute(
+        select(User.id)
+        .where(User.active.is_(True))
+        .order_by((User.role != "admin"), User.id)  # admins first
+        .limit(1)
+    ).scalar()
+    return ctx
+
+
+def record(message, sent_at, ctx: Context) -> int | None:
+    """Write the interaction of a sent message (delivery.Outgoing) in the current
+    transaction; its id, or None when it has no partner or nobody could be responsible."""
+    partner = ctx.partners.get(message.partner_id) if message.partner_id else None
+    if partner is None:
+        return None
+    partner_name, manager_id = partner
+    mailing_name, author_id = ctx.mailings.get(message.mailing_id, ("", None))
+    responsible_id = manager_id or author_id or ctx.admin_id
+    if responsible_id is None:
+        return None
+    if message.channel == "email":
+        kind, title = "email", (message.subject or "")[:TITLE_MAX]
+    else:
+        kind, title = "sms", sms_title(message.body_text)
+    person_id = message.contact_person_id if message.contact_person_id in ctx.persons else None
+    person_name = ctx.persons.get(person_id, "")
+    subject_text = (mailing_name or "")[:TITLE_MAX]
+    address = (message.address or "")[:255]
+    search = fold(
+        " ".join(p for p in (title, subject_text, address, partner_name, person_name) if p)
+    )
+    table = Interaction.__table__
+    conn = db.session.connection()
+    interaction_id = conn.execute(
+        insert(table)
+        .values(
+            kind=kind,
+            status="completed",
+            title=title,
+            responsible_id=responsible_id,
+            partner_id=message.partner_id,
+            contact_person_id=person_id,
+            contact_text="",
+            subject_type="",
+            subject_id=None,
+            subject_text=subject_text,
+            starts_at=sent_at,
+            duration_minutes=0,
+            ends_at=sent_at,
+            follow_up_at=None,
+            due_at=None,  # completed: nothing pending
+            remind_minutes=None,
+            direction="outgoing",
+            address=address,
+            outcome="",
+            description="",
+            parent_id=None,
+            search_text=search[:4000],
+            completed_at=sent_at,
+            created_at=sent_at,
+            updated_at=sent_at,
+            version=1,
+        )
+        .returning(table.c.id)
+    ).scalar_one()
+    # A thread of its own: its chain is itself (crm.interactions.services._attach_to_chain).
+    conn.execute(update(table).where(table.c.id == interaction_id).values(chain_id=interaction_id))
+    if person_id is not None:
+        conn.execute(
+            insert(Participant.__table__).values(
+                interaction_id=interaction_id,
+                user_id=None,
+                contact_person_id=person_id,
+                name="",
+                note="",
+                starts_at=sent_at,
+                ends_at=sent_at,
+            )
+        )
+    return interaction_id
