@@ -475,3 +475,21 @@ def test_the_rate_limit_holds_messages_to_the_set_pace(app, make_user, mail_serv
     # 20 a second: 45 messages need three one-second windows, so more than a second.
     assert time.monotonic() - started > 1.0
     assert len(mail_server.recipients()) == 45
+
+
+def test_an_sms_goes_through_the_gateway_and_is_journaled_with_its_first_words(app, make_user):
+    import pytest
+
+    pytest.importorskip("crm.messaging.backends.sms", reason="the SMS gateway (helper H6)")
+    app.config.update(SMS_BACKEND="console", MESSAGING_RATE_SMS=0)
+    partner = create_partner(name="ИП Иванов", phones=["+7 912 345-67-89"])
+    consent("+79123456789", channel="sms")
+    text = "Скидка 20% на всё до воскресенья в магазинах сети Ромашка по карте клиента"
+    mailing = make_mailing(make_template("sms", text=text), make_group(), partners=[partner])
+    _start(mailing, make_user)
+
+    message = db.session.execute(select(Message)).scalar_one()
+    assert (message.state, message.address_norm) == ("sent", "+79123456789")
+    interaction = db.session.get(Interaction, message.interaction_id)
+    assert (interaction.kind, interaction.partner_id) == ("sms", partner.id)
+    assert interaction.title == "Скидка 20% на всё до воскресенья в магазинах …"
