@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.access import public
 from crm.errors import json_error
@@ -62,6 +63,11 @@ def _authenticate():
         return json_error(403, "Wrong or missing webhook token.")
     request.max_content_length = BODY_LIMIT
     return None
+
+
+@sms_hooks_bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc):
+    return json_error(413, f"The request is larger than {BODY_LIMIT // 1024} KB.")
 
 
 def _document() -> dict | None:

@@ -484,3 +484,13 @@ def test_malformed_hooks_are_400_with_the_reason_and_change_nothing(
     assert response.status_code == 400
     assert response.json == {"error": error}
     assert _state() == state
+
+
+def test_an_oversized_hook_is_413_and_changes_nothing(hooks):
+    body = b'{"from": "+79161234567", "text": "STOP", "pad": "' + b"x" * 70_000 + b'"}'
+
+    response = hooks("/m/sms/inbound", data=body)
+
+    assert response.status_code == 413
+    assert response.json == {"error": "The request is larger than 64 KB."}
+    assert _count(Suppression) == 0
