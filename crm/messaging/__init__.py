@@ -25,4 +25,8 @@ def _setup(state):
 
 bp.record_once(_setup)
 
-from crm.messaging import views  # noqa: E402,F401  (routes on bp)
+# Routes on bp, and the parts' own setup (each registers with bp.record_once).
+from crm.messaging import (  # noqa: E402,F401
+    notification_views,
+    views,
+)

@@ -182,6 +182,7 @@ def world(app, make_user, make_partner):
         "run_id": 1,
         "segment_id": segment.id,
         "refresh_id": refresh_id,
+        "kind_key": "overdue_debt",  # a client notification kind (crm/messaging)
     }
     return {"admin": admin, "manager": manager, "params": params}
 
