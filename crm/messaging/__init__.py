@@ -25,4 +25,5 @@ def _setup(state):
 
 bp.record_once(_setup)
 
+import crm.messaging.template_views  # noqa: E402,F401  (templates: routes, placeholders)
 from crm.messaging import views  # noqa: E402,F401  (routes on bp)
