@@ -194,7 +194,7 @@ def sample_contact() -> dict:
 # --- manager ---------------------------------------------------------------------------------
 
 MANAGER_FIELDS = (
-    ("name", _l("Name")),
+    ("name", _l("Full name")),
     ("email", _l("E-mail")),
 )
 

@@ -53,9 +53,9 @@ def _partner_q(source) -> str:
     return CONTROL_CHARS.sub(" ", source.get("partner_q") or "").strip()[:100]
 
 
-def _preview_choice(source) -> dict:
+def _preview_choice(source, *, choices: bool = True) -> dict:
     """The partner (one the user may see, else the samples) and language of a preview, read
-    from the query string or the form."""
+    from the query string or the form; with `choices`, the partners its select offers."""
     partner = queries.visible_partner(current_user, id_or_none(source.get("partner_id")))
     language = source.get("preview_language") or "ru"
     q = _partner_q(source)
@@ -63,7 +63,7 @@ def _preview_choice(source) -> dict:
         "partner": partner,
         "preview_language": language if language in queries.LANGUAGES else "ru",
         "partner_q": q,
-        "partner_choices": queries.partner_choices(current_user, q, partner),
+        "partner_choices": queries.partner_choices(current_user, q, partner) if choices else [],
     }
 
 
@@ -104,7 +104,7 @@ def template_detail(template_id: int):
     """A template's texts, where it is used, and its preview for a chosen partner."""
     template = load_or_403(MessageTemplate, template_id, "messaging.view")
     texts = queries.texts_of(template)
-    choice = _preview_choice(request.args)
+    choice = _preview_choice(request.args, choices=not is_fragment_request())
     preview = queries.preview(
         template.channel, texts, choice["preview_language"], choice["partner"]
     )
@@ -123,11 +123,13 @@ def template_detail(template_id: int):
 @bp.route("/templates/partners")
 @requires("messaging.view")
 def template_partners():
-    """<option>s of the partners the user may see matching `partner_q` (the preview's select)."""
+    """<option>s of the partners the user may see matching `partner_q` (the preview's select);
+    the partner already chosen stays chosen."""
+    chosen = queries.visible_partner(current_user, id_or_none(request.args.get("partner_id")))
     return render(
         "messaging/templates/_partner_options.html",
-        partner_choices=queries.partner_choices(current_user, _partner_q(request.args)),
-        partner=None,
+        partner_choices=queries.partner_choices(current_user, _partner_q(request.args), chosen),
+        partner=chosen,
     )
 
 
@@ -185,9 +187,10 @@ def _show(form, template, channel, *, preview=None, status=200, **choice):
 def _preview(form, template, channel):
     """op=preview: the form's texts rendered, nothing saved; HTMX gets the preview and each
     text field's error (out of band), a plain post the page with both."""
-    choice = _preview_choice(request.form)
+    fragment = is_fragment_request()
+    choice = _preview_choice(request.form, choices=not fragment)
     preview = queries.preview(channel, form.texts(), choice["preview_language"], choice["partner"])
-    if is_fragment_request():
+    if fragment:
         return render(
             "messaging/templates/_preview.html",
             preview=preview,

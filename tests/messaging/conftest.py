@@ -1,10 +1,9 @@
 """Fixtures of the messaging tests. Each part of the domain keeps its fixtures in its own
 block below."""
 
+import pytest
 
 # --- templates (H1): message templates, placeholders, the sandbox ------------------------------
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture

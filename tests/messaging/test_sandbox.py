@@ -118,6 +118,29 @@ def test_the_html_body_escapes_values_and_the_text_body_keeps_them_as_written(ap
     assert message.subject == "Для <script>alert(1)</script> & Co"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ "{0.__class__}".format(partner) }}',  # a format string reaching an attribute
+        "{{ partner.update(name='x') }}",  # mutating a value
+        "{{ partner.pop('name') }}",
+    ],
+)
+def test_what_only_running_the_template_reveals_is_refused_by_the_sample_render(app, source):
+    with pytest.raises(DomainError) as refused:
+        create_template(None, "Sneaky", "email", texts_with("body_text", source))
+    [message] = refused.value.field_errors["ru_body_text"]
+    assert message.startswith("Russian · Text body: not allowed in a template: ")
+    assert "unsafe" in message
+
+
+def test_an_unknown_filter_is_refused_with_its_line(app):
+    with pytest.raises(DomainError) as refused:
+        create_template(None, "Filter", "email", texts_with("body_html", "{{ partner.name|eval }}"))
+    [message] = refused.value.field_errors["ru_body_html"]
+    assert message == "Russian · HTML body: line 2: No filter named 'eval'."
+
+
 def test_loops_and_variables_a_template_sets_itself_are_allowed(app):
     source = (
         "{% set total = debt.overdue %}{% for key in ['name', 'code'] %}"
