@@ -30,6 +30,10 @@ from crm.core import formats
 # A template longer than this is refused (the editor's limit, and the sandbox's memory).
 MAX_SOURCE_CHARS = 100_000
 MAX_POWER = 100  # the largest exponent of `**` in a template
+MAX_POWER_BITS = 4096  # and the largest whole number it may make
+# A message longer than this is refused while it is being rendered (a loop that repeats a long
+# text would otherwise fill the worker's memory).
+MAX_OUTPUT_CHARS = 1_000_000
 
 
 class RenderError(ValueError):
@@ -72,8 +76,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context, operator, left, right):
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_POWER:
-            raise SecurityError(f"a power above {MAX_POWER}")
+        if operator == "**" and isinstance(right, (int, float)):
+            big = isinstance(left, int) and left.bit_length() * abs(right) > MAX_POWER_BITS
+            if abs(right) > MAX_POWER or big:
+                raise SecurityError(f"a power above {MAX_POWER} or beyond {MAX_POWER_BITS} bits")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 repeated = isinstance(seq, (str, list, tuple)) and isinstance(times, int)
@@ -198,6 +204,18 @@ def _compiled(source: str, html: bool, language: str):
     return _environment(html, language).from_string(source)
 
 
+def _produce(template, context: Mapping) -> str:
+    """The template's output, refused once it passes MAX_OUTPUT_CHARS (before, not after,
+    the worker's memory holds it)."""
+    parts, size = [], 0
+    for part in template.generate(context):
+        size += len(part)
+        if size > MAX_OUTPUT_CHARS:
+            raise RenderError(f"the message is longer than {MAX_OUTPUT_CHARS} characters")
+        parts.append(part)
+    return "".join(parts)
+
+
 def _render(source: str, context: Mapping, *, html: bool, language: str) -> str:
     if not source:
         return ""
@@ -207,7 +225,7 @@ def _render(source: str, context: Mapping, *, html: bool, language: str) -> str:
     if problem:
         raise RenderError(problem)
     try:
-        return _compiled(source, html, language or "ru").render(context)
+        return _produce(_compiled(source, html, language or "ru"), context)
     except SecurityError as exc:
         raise RenderError(f"not allowed in a template: {exc}") from exc
     except TemplateError as exc:

@@ -161,6 +161,10 @@ def test_expressions_that_would_eat_the_worker_are_refused(app):
         rendering.render("", "", "{{ 'x' * 100000000 }}", {})
     with pytest.raises(rendering.RenderError, match="power"):
         rendering.render("", "", "{{ 10 ** 100000 }}", {})
+    with pytest.raises(rendering.RenderError, match="power"):
+        rendering.render("", "", "{{ ((10 ** 100) ** 100) ** 100 }}", {})
+    with pytest.raises(rendering.RenderError, match="longer than 1000000"):
+        rendering.render("", "", "{% for i in [1] * 1000 %}{{ 'x' * 10000 }}{% endfor %}", {})
     # Ordinary arithmetic stays possible.
     assert rendering.render("", "", "{{ 2 ** 10 }} {{ '-' * 3 }}", {}).text == "1024 ---"
 
