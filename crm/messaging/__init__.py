@@ -28,5 +28,6 @@ bp.record_once(_setup)
 # Routes on bp, and the parts' own setup (each registers with bp.record_once).
 from crm.messaging import (  # noqa: E402,F401
     notification_views,
+    template_views,
     views,
 )
