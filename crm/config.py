@@ -131,6 +131,9 @@ def settings_from_env(instance_path: str) -> dict:
         "MESSAGING_PARALLEL": int(os.environ.get("MESSAGING_PARALLEL", "2")),
         # How often `worker.py --cron` looks for due mailings, notifications and unsent messages.
         "MESSAGING_DISPATCH_SECONDS": int(os.environ.get("MESSAGING_DISPATCH_SECONDS", "30")),
+        # How often the scheduled client notifications (overdue debt, deal won, meeting
+        # reminders) are produced; day-sized events, so every 10 minutes is plenty.
+        "MESSAGING_NOTIFY_SECONDS": int(os.environ.get("MESSAGING_NOTIFY_SECONDS", "600")),
         # Bodies of processed messages are deleted after this many days (the state is kept).
         "MESSAGING_RETENTION_DAYS": int(os.environ.get("MESSAGING_RETENTION_DAYS", "90")),
         # The app's address as users reach it ("https://crm.example.com"), for links in e-mails.

@@ -27,6 +27,8 @@ DESCRIPTIONS = {
     ("sales", "cost"): "Line cost; gross profit = amount − cost.",
     ("sales", "manager"): "E-mail of the responsible user.",
     ("sales", "due_date"): "Payment due date (default: the document date).",
+    ("sales", "status"): "`shipped`, `ordered`, `paid` or `cancelled` (default `shipped`); a "
+    "change is notified to the client when the order status notification is on.",
     ("payments", "doc_no"): "The document paid; without it the payment is allocated to the "
     "partner's open documents oldest due date first.",
     ("stock", "warehouse"): "A warehouse's name (created on first use).",

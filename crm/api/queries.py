@@ -358,6 +358,7 @@ class SalesDocuments(_Columns):
             "warehouse": _wh.name,
             "manager": User.email,
             "due_date": SalesDocument.due_date,
+            "status": SalesDocument.status,
             "total": SalesDocument.total,
         }
 

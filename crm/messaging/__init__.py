@@ -25,5 +25,10 @@ def _setup(state):
 
 bp.record_once(_setup)
 
-# Routes on bp; the delivery's periodic jobs and CLI (jobs).
-from crm.messaging import jobs, views  # noqa: E402,F401
+# Routes on bp, and the parts' own setup (each registers with bp.record_once).
+from crm.messaging import (  # noqa: E402,F401
+    jobs,
+    notification_views,
+    template_views,
+    views,
+)

@@ -1,5 +1,6 @@
 """The import/export kinds of the sales ledger: products.csv (key sku), sales.csv (one row per
-line of a shipped document; key doc_no, line_no), payments.csv (key date, partner_code, amount,
+line of a shipped document; key doc_no, line_no; a stored document's status changed by a row
+is reported to the client notifications), payments.csv (key date, partner_code, amount,
 doc_no, occurrence) and stock.csv (key sku, warehouse). Registered in crm/sales/__init__.py."""
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from crm.extensions import db
 from crm.partners.exchange import PARTNER_CODE, PARTNER_CODES, unknown_partner
 from crm.partners.models import Partner
 from crm.sales.models import (
+    ORDER_STATUSES,
     Department,
     Organization,
     Payment,
@@ -61,6 +63,19 @@ ORGANIZATIONS, DEPARTMENTS = by_name(Organization), by_name(Department)
 
 def unknown_product(row_no: int, rec: dict, ctx: Context) -> list[RowError]:
     return unknown(row_no, rec, ctx, "sku", "products", "product")
+
+
+def order_status(value) -> str:
+    """A document's status: shipped, ordered, paid or cancelled (any case)."""
+    text = values.text(value).casefold()
+    if text not in ORDER_STATUSES:
+        raise values.BadValue(
+            _(
+                "%(value)s is not a status: use shipped, ordered, paid or cancelled",
+                value=repr(values.text(value)[:40]),
+            )
+        )
+    return text
 
 
 class ProductsKind(Kind):
@@ -143,7 +158,16 @@ class ProductsKind(Kind):
 
 
 # Columns that describe the document, not the line: every row of a document must agree.
-HEADER = ("date", "partner_code", "organization", "department", "warehouse", "manager", "due_date")
+HEADER = (
+    "date",
+    "partner_code",
+    "organization",
+    "department",
+    "warehouse",
+    "manager",
+    "due_date",
+    "status",
+)
 
 
 _org, _dep, _wh = aliased(Organization), aliased(Department), aliased(Warehouse)
@@ -239,6 +263,16 @@ class SalesKind(Kind):
             description=_l("Payment due date of the document (default: the document date)."),
             example="2026-12-31",
         ),
+        Col(
+            "status",
+            parse=order_status,
+            description=_l(
+                "The document's status: shipped, ordered, paid or cancelled (a new document "
+                "without one: shipped; a stored one keeps its status). A change is notified "
+                "to the client when the order status notification is on."
+            ),
+            example="shipped",
+        ),
     )
     key = ("doc_no", "line_no")
     order = 40
@@ -321,7 +355,15 @@ class SalesKind(Kind):
             rec["department"],
             rec["warehouse"],
             (rec["manager"] or "").casefold() or None,
+            rec["status"],
         )
+
+    def same(self, rec: dict, stored: tuple, ctx: Context) -> bool:
+        # A row without a status keeps the stored one: only the other values are compared.
+        mine = self.comparable(rec, ctx)
+        if rec["status"] is None:
+            return mine[:-1] == stored[:-1]
+        return mine == stored
 
     def existing(self, recs: list[dict], ctx: Context) -> dict[tuple, tuple]:
         found = {}
@@ -338,6 +380,7 @@ class SalesKind(Kind):
                     SalesLine.cost,
                     SalesDocument.due_date,
                     *_NAMES,
+                    SalesDocument.status,
                 ).where(SalesDocument.doc_no.in_(doc_nos))
             ).all()
             for r in rows:
@@ -357,6 +400,7 @@ class SalesKind(Kind):
                 "warehouse_id": ctx.id_for("warehouse", r["warehouse"]),
                 "manager_id": ctx.id_for("users", (r["manager"] or "").casefold()),
                 "due_date": r["due_date"],
+                "status": r["status"],
             }
         lines = [
             {
@@ -390,6 +434,7 @@ class SalesKind(Kind):
                 SalesLine.cost,
                 *_NAMES,
                 SalesDocument.due_date,
+                SalesDocument.status,
             )
             .join(Partner, Partner.id == SalesDocument.partner_id)
             .join(Product, Product.id == SalesLine.product_id)

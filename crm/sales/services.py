@@ -2,14 +2,16 @@
 (`SalesDocument.total`, which receivables read instead of the lines, and the rest of it, kept
 by crm.sales.summaries, which analytics read), the months the product × month summary must sum
 again, and the lines' copy of their document's date and partner; stores imported documents in
-bulk."""
+bulk, and reports a stored document's status change to the client notifications
+(crm.core.client_notifications, kind "order_status")."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
+from crm.core.client_notifications import Occurrence, notify_clients
 from crm.core.db import insert_rows
 from crm.core.keys import dialect_insert
 from crm.core.timeutil import utcnow
@@ -35,6 +37,8 @@ DOCUMENT_FIELDS = (
     "due_date",
 )
 LINE_FIELDS = ("date", "partner_id", "product_id", "quantity", "amount", "cost")
+# The client notification kind of a document's status change (registered by crm.messaging).
+ORDER_STATUS_KIND = "order_status"
 # doc_no values per IN (…) list: under every database's bound-parameter limit.
 IN_BATCH = 900
 
@@ -58,8 +62,9 @@ def document_ids(doc_nos: Iterable[str]) -> dict[str, int]:
 def store_documents(
     headers: dict[str, dict], lines: list[dict], *, only_new: bool = False
 ) -> set[int]:
-    """Store a batch of documents (`headers`: doc_no → DOCUMENT_FIELDS) and lines (each with
-    `doc_no`, `line_no` and LINE_FIELDS; date and partner as their document's). Returns the ids
+    """Store a batch of documents (`headers`: doc_no → DOCUMENT_FIELDS and maybe `status`,
+    None keeping a stored document's) and lines (each with `doc_no`, `line_no` and
+    LINE_FIELDS; date and partner as their document's). Returns the ids
     of documents that were stored before: their totals and other lines are brought up to date
     by `settle_documents` once every batch is in. `only_new`: a stored doc_no fails
     (IntegrityError) instead of being updated. The line dicts are used up: each becomes the
@@ -76,11 +81,15 @@ def store_documents(
     known = {doc_no: headers[doc_no] for doc_no in headers if doc_no not in new_docs}
     if known:
         stmt = dialect_insert(SalesDocument.__table__)
-        rows = [{"doc_no": doc_no, **header} for doc_no, header in known.items()]
+        rows = [
+            {"doc_no": doc_no, **{f: header[f] for f in DOCUMENT_FIELDS}}
+            for doc_no, header in known.items()
+        ]
         if only_new:
             db.session.execute(stmt, rows)
         else:
             _upsert(SalesDocument.__table__, rows, ["doc_no"], DOCUMENT_FIELDS, stamp=True)
+        set_statuses({ids[doc_no]: h["status"] for doc_no, h in known.items() if h.get("status")})
     new_lines, other_lines = [], []
     for line in lines:  # each dict becomes its row: doc_no gives way to document_id
         doc_no = line.pop("doc_no")
@@ -111,14 +120,53 @@ def _insert_new_documents(headers: dict[str, dict], fresh: list[str], lines: lis
         [
             {
                 "doc_no": doc_no,
-                **headers[doc_no],
-                "status": "shipped",
+                **{f: headers[doc_no][f] for f in DOCUMENT_FIELDS},
+                "status": headers[doc_no].get("status") or "shipped",
                 **summary_of_lines(by_doc[doc_no]),
                 "updated_at": now,
             }
             for doc_no in fresh
         ],
     )
+
+
+def set_statuses(wanted: dict[int, str]) -> list[tuple[int, str, str]]:
+    """Give documents (id → status) their new status; each change is reported to the client
+    notifications (kind "order_status", event key "order_status:<id>:<status>"). Returns the
+    changes as (id, previous, new); a document already in its status is not touched."""
+    changes: list[tuple[int, str, str]] = []
+    occurrences: list[Occurrence] = []
+    ids = sorted(wanted)
+    for start in range(0, len(ids), IN_BATCH):
+        batch = ids[start : start + IN_BATCH]
+        rows = db.session.execute(
+            select(SalesDocument.id, SalesDocument.partner_id, SalesDocument.status).where(
+                SalesDocument.id.in_(batch)
+            )
+        ).all()
+        for doc_id, partner_id, old in rows:
+            new = wanted[doc_id]
+            if new == old:
+                continue
+            changes.append((doc_id, old, new))
+            occurrences.append(
+                Occurrence(
+                    f"{ORDER_STATUS_KIND}:{doc_id}:{new}",
+                    partner_id,
+                    None,
+                    {"document_id": doc_id, "status": new, "previous_status": old},
+                )
+            )
+    if changes:
+        doc = SalesDocument.__table__
+        db.session.execute(
+            update(doc)
+            .where(doc.c.id == bindparam("doc_id"))
+            .values(status=bindparam("new_status"), updated_at=utcnow()),
+            [{"doc_id": doc_id, "new_status": new} for doc_id, _old, new in changes],
+        )
+        notify_clients(ORDER_STATUS_KIND, occurrences)
+    return changes
 
 
 def _upsert(table, rows: list[dict], keys: list[str], fields, *, stamp: bool = False) -> None:

@@ -89,6 +89,7 @@ def test_sales_document_fields_are_the_sales_columns_split_into_document_and_lin
         "warehouse",
         "manager",
         "due_date",
+        "status",
         "total",
         "lines",
     ]

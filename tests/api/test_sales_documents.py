@@ -69,6 +69,7 @@ def test_create_document_with_lines_sets_its_total(api, make_partner):
         "warehouse": "Main",
         "manager": None,
         "due_date": "2024-03-15",
+        "status": "shipped",
         "total": "245.30",
         "lines": [
             {"line_no": 1, "sku": "S1", "quantity": "2.000", "amount": "200.00", "cost": "150.00"},
@@ -130,6 +131,7 @@ def test_get_document_shows_lines_in_order(api, make_partner):
         "warehouse": None,
         "manager": None,
         "due_date": "2024-02-10",
+        "status": "shipped",
         "total": "39.99",
         "lines": [
             {"line_no": 1, "sku": "S2", "quantity": "3.000", "amount": "30.00", "cost": "20.00"},

@@ -74,11 +74,14 @@ def is_login_url(location: str | None, url: str) -> bool:
 def test_only_login_invite_calendar_feed_and_the_icon_are_public(app):
     # The calendar feed is read by calendar apps without a session: its URL holds a token.
     # /favicon.ico only redirects to the static icon (static files need no sign-in either).
+    # The SMS gateway's hooks prove themselves with a shared secret (SMS_WEBHOOK_TOKEN).
     assert marked(app, "crm_public") == {
         "auth.login",
         "auth.invite",
         "interactions.feed",
         "favicon",
+        "messaging_sms.inbound",
+        "messaging_sms.status",
     }
 
 

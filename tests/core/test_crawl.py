@@ -114,6 +114,9 @@ ARG_NAMES = [
     "from_date",
     "to_date",
     "of",
+    # the message templates' list and preview (crm/messaging/template_views.py)
+    "channel",
+    "preview_language",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -152,6 +155,14 @@ def world(app, make_user, make_partner):
     )
     db.session.commit()
     refresh_id = db.session.execute(db.select(SegmentRefresh.id)).scalar_one()
+    from crm.messaging.models import MessageTemplate, MessageTemplateText
+
+    message_template = MessageTemplate(name="Crawl", channel="email")
+    message_template.texts.append(
+        MessageTemplateText(language="ru", subject="{{ partner.name }}", body_text="x")
+    )
+    db.session.add(message_template)
+    db.session.commit()
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -182,6 +193,8 @@ def world(app, make_user, make_partner):
         "run_id": 1,
         "segment_id": segment.id,
         "refresh_id": refresh_id,
+        "kind_key": "overdue_debt",  # a client notification kind (crm/messaging)
+        "template_id": message_template.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 

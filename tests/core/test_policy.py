@@ -44,6 +44,12 @@ ROLE_ONLY = {
     "product.view": (T, T, T, T),
     "segments.view": (T, T, T, T),
     "segments.create": (T, T, T, F),
+    "messaging.view": (T, T, T, T),
+    "messaging.edit": (T, F, T, F),
+    "messaging.send": (T, F, T, F),
+    "messaging.settings": (T, F, T, F),
+    # On a partner's addresses; the views check first that the user may see the partner.
+    "messaging.consent": (T, T, T, F),
 }
 
 # Actions on a partner: (role, action) → allowed for (his own, another's, nobody's) partner.

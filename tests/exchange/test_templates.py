@@ -51,6 +51,7 @@ SPEC = {
         "warehouse",
         "manager",
         "due_date",
+        "status",
     ],
     "payments": ["date", "partner_code", "amount", "doc_no"],
     "stock": ["sku", "warehouse", "quantity", "value"],

@@ -2,6 +2,169 @@
 block below."""
 
 
+# --- SMS gateway (H6) --------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from tests.messaging.sms_helpers import SmsGatewayServer  # noqa: E402
+
+
+@pytest.fixture
+def sms_gateway_server():
+    """A local HTTP server playing the SMS gateway (tests/messaging/sms_helpers.py)."""
+    server = SmsGatewayServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sms_http_app(app, sms_gateway_server):
+    """The app sending SMS through the HTTP JSON gateway to `sms_gateway_server`."""
+    app.config.update(
+        SMS_BACKEND="http",
+        SMS_HTTP_URL=sms_gateway_server.url,
+        SMS_HTTP_TOKEN="gateway-secret",
+        SMS_SENDER="CRM",
+        SMS_HTTP_TIMEOUT=5,
+    )
+    return app
+
+
+# --- event notifications to clients (crm/messaging/notification_*.py) -----------------------
+
+import pytest  # noqa: E402
+
+from crm.extensions import db  # noqa: E402
+
+
+@pytest.fixture
+def notice_template(app):
+    """notice_template(body="…", channel="email", name=None) -> a MessageTemplate whose Russian
+    text is `body` (subject too, for e-mail)."""
+    import itertools
+
+    from crm.messaging.models import MessageTemplate, MessageTemplateText
+
+    numbers = itertools.count(1)
+
+    def make(body="Уведомление", channel="email", name=None):
+        template = MessageTemplate(name=name or f"Notice {next(numbers)}", channel=channel)
+        template.texts = [
+            MessageTemplateText(
+                language="ru",
+                subject=body if channel == "email" else "",
+                body_html=f"<p>{body}</p>" if channel == "email" else "",
+                body_text=body,
+            )
+        ]
+        db.session.add(template)
+        db.session.commit()
+        return template
+
+    return make
+
+
+# --- templates (H1): message templates, placeholders, the sandbox ------------------------------
+
+
+@pytest.fixture
+def make_template(app):
+    """make_template(name="T", channel="email", ru=None, en=None) -> MessageTemplate, stored
+    directly (not through the service and its checks): `ru`/`en` are dicts of subject,
+    body_html, body_text."""
+    from crm.extensions import db
+    from crm.messaging.models import MessageTemplate, MessageTemplateText
+
+    def make(name="T", channel="email", ru=None, en=None):
+        template = MessageTemplate(name=name, channel=channel, description="")
+        for language, values in (("ru", ru), ("en", en)):
+            if values is not None:
+                template.texts.append(MessageTemplateText(language=language, **values))
+        db.session.add(template)
+        db.session.commit()
+        return template
+
+    return make
+
+
+@pytest.fixture
+def make_group(app):
+    """make_group(name="Service notices", kind="service") -> a MailingGroup."""
+    from crm.messaging.models import MailingGroup
+
+    def make(name="Service notices", kind="service", **fields):
+        group = MailingGroup(name=name, kind=kind, **fields)
+        db.session.add(group)
+        db.session.commit()
+        return group
+
+    return make
+
+
+@pytest.fixture
+def switch_on(app):
+    """switch_on(kind, template, group, at, params=None, enabled=True) -> the kind's
+    NotificationSetting, written directly (not through the settings page under test)."""
+    from crm.messaging.models import NotificationSetting
+
+    def make(kind, template, group, at, params=None, enabled=True):
+        setting = NotificationSetting(
+            kind=kind,
+            enabled=enabled,
+            template_id=template.id if template else None,
+            group_id=group.id if group else None,
+            params=params or {},
+            enabled_at=at,
+        )
+        db.session.add(setting)
+        db.session.commit()
+        return setting
+
+    return make
+
+
+@pytest.fixture
+def event_placeholder(app, monkeypatch):
+    """Templates may write `{{ event.… }}`: the event's own data, through a placeholder added
+    to a copy of the app's registry for this test only."""
+    from crm.core.message_placeholders import PLACEHOLDERS, Placeholder
+
+    registry = PLACEHOLDERS.of(app).copy()
+    registry.add(
+        Placeholder(
+            "event",
+            "Event",
+            (),
+            load=lambda recipients: [dict(r.event) for r in recipients],
+            sample=dict,
+        )
+    )
+    monkeypatch.setitem(app.extensions, PLACEHOLDERS.name, registry)
+
+
+@pytest.fixture
+def notices(app):
+    """notices(kind=None) -> the stored notification messages as sorted tuples
+    (event_key, address_norm, partner_id, contact_person_id, body_text)."""
+    from sqlalchemy import select
+
+    from crm.messaging.models import Message
+
+    def read(kind=None) -> list[tuple]:
+        stmt = select(
+            Message.event_key,
+            Message.address_norm,
+            Message.partner_id,
+            Message.contact_person_id,
+            Message.body_text,
+        ).where(Message.kind != "")
+        if kind is not None:
+            stmt = stmt.where(Message.kind == kind)
+        return sorted(tuple(r) for r in db.session.execute(stmt))
+
+    return read
+
+
 # --- delivery (H2) -------------------------------------------------------------------------
 
 import pytest  # noqa: E402

@@ -137,16 +137,13 @@ def worker_settings(app, **extra) -> dict:
 
 def start_unsent(app, mailing, user):
     """Start a mailing (its messages made and stored; the start job runs here under
-    JOBS_INLINE) while e-mail cannot be sent (no SMTP_HOST: its messages wait queued), so that
-    the test then drives the sending loop itself."""
+    JOBS_INLINE) with no sending thread kicked (`sending_here`, as the dispatch command
+    does), so that the test then drives the sending loop itself."""
+    from crm.messaging.delivery import sending_here
     from crm.messaging.jobs import start_mailing_now
 
-    host = app.config["SMTP_HOST"]
-    app.config["SMTP_HOST"] = ""
-    try:
+    with sending_here():
         run = start_mailing_now(mailing, user)
-    finally:
-        app.config["SMTP_HOST"] = host
     assert run.status == "done", run.message
     return run
 
@@ -154,7 +151,7 @@ def start_unsent(app, mailing, user):
 # --- data ----------------------------------------------------------------------------------
 
 
-def make_template(channel="email", subject="Autumn offer", html=None, text="Hello!",
+def new_template(channel="email", subject="Autumn offer", html=None, text="Hello!",
                   name=None) -> MessageTemplate:  # fmt: skip
     template = MessageTemplate(name=name or f"{channel} template", channel=channel)
     template.texts.append(
@@ -177,7 +174,7 @@ def make_template(channel="email", subject="Autumn offer", html=None, text="Hell
     return template
 
 
-def make_group(kind="advertising", name=None) -> MailingGroup:
+def new_group(kind="advertising", name=None) -> MailingGroup:
     group = MailingGroup(name=name or f"{kind} group", kind=kind)
     db.session.add(group)
     db.session.flush()

@@ -22,10 +22,10 @@ from tests.core.helpers import wait_until
 from tests.factories import create_partner
 from tests.messaging.delivery_helpers import (
     consent,
-    make_group,
     make_mailing,
     make_population,
-    make_template,
+    new_group,
+    new_template,
     start_unsent,
     states,
 )
@@ -44,8 +44,8 @@ def test_a_mailing_to_a_segment_reaches_each_consenting_contact_exactly_once(
     marketer = make_user("marketer")
     manager = make_user("manager")
     pop = make_population(2000, manager_id=manager.id)
-    template = make_template()
-    group = make_group("advertising")
+    template = new_template()
+    group = new_group("advertising")
     mailing = make_mailing(template, group, segment_id=pop.segment_id, created_by=marketer)
 
     run = start_mailing_now(mailing, marketer)  # JOBS_INLINE: the start job runs here
@@ -77,7 +77,7 @@ def test_kick_without_redis_sends_on_a_background_thread_not_in_the_caller(
 ):
     partner = create_partner(emails=["a@example.test"])
     consent("a@example.test")
-    mailing = make_mailing(make_template(), make_group(), partners=[partner])
+    mailing = make_mailing(new_template(), new_group(), partners=[partner])
 
     mail_server.gate = threading.Event()  # the server holds the message until the test opens
     start_mailing_now(mailing, make_user("marketer"))
@@ -95,7 +95,7 @@ def test_kick_without_redis_sends_on_a_background_thread_not_in_the_caller(
 def _one_partner_mailing(address="a@example.test", group_kind="advertising", **template):
     partner = create_partner(name="ООО Ромашка", emails=[address])
     consent(address)
-    mailing = make_mailing(make_template(**template), make_group(group_kind), partners=[partner])
+    mailing = make_mailing(new_template(**template), new_group(group_kind), partners=[partner])
     return partner, mailing
 
 
@@ -140,8 +140,8 @@ def test_a_service_notification_has_no_unsubscribe_header_and_a_text_only_body(a
     from crm.messaging.outbox import store
 
     partner = create_partner(emails=["b@example.test"])
-    template = make_template(html="", text="Ваш заказ отгружен.")
-    group = make_group("service")
+    template = new_template(html="", text="Ваш заказ отгружен.")
+    group = new_group("service")
     recipient = Recipient(partner.id, None, "email", "b@example.test", "b@example.test", "ru")
     composed = compose(template, [recipient], group=group, kind="order_status")
     store(composed, "email", group_id=group.id, kind="order_status", event_keys=["order:1"])
@@ -222,7 +222,7 @@ def test_a_refused_address_is_bounced_suppressed_and_skipped_by_a_later_mailing(
     other = create_partner(emails=["ok@example.test"])
     consent("gone@example.test")
     consent("ok@example.test")
-    template, group = make_template(), make_group()
+    template, group = new_template(), new_group()
     first = make_mailing(template, group, partners=[partner, other])
     _start(first, make_user)
 
@@ -251,9 +251,7 @@ def test_each_sent_email_is_an_interaction_in_the_partners_history(app, make_use
     )
     consent("office@example.test")
     consent("anna@example.test")
-    mailing = make_mailing(
-        make_template(subject="Осенние скидки"), make_group(), partners=[partner]
-    )
+    mailing = make_mailing(new_template(subject="Осенние скидки"), new_group(), partners=[partner])
     _start(mailing, make_user)
 
     history, _more = partner_history(manager, partner.id)
@@ -290,7 +288,7 @@ def test_a_partner_without_a_manager_is_journaled_under_the_mailings_author(
 def test_messages_of_a_cancelled_mailing_are_never_sent(app, make_user, mail_server):
     partner = create_partner(emails=["a@example.test"])
     consent("a@example.test")
-    mailing = make_mailing(make_template(), make_group(), partners=[partner])
+    mailing = make_mailing(new_template(), new_group(), partners=[partner])
     start_unsent(app, mailing, make_user("marketer"))
     db.session.get(Mailing, mailing.id).state = "cancelled"
     db.session.commit()
@@ -340,7 +338,7 @@ def test_a_start_that_died_half_way_resumes_without_making_a_message_twice(
     partners = [create_partner(emails=[a]) for a in addresses]
     for a in addresses:
         consent(a)
-    mailing = make_mailing(make_template(), make_group(), partners=partners)
+    mailing = make_mailing(new_template(), new_group(), partners=partners)
     # What the dead start had stored: the first two, and the mailing already "sending".
     db.session.get(Mailing, mailing.id).state = "sending"
     template = db.session.get(Mailing, mailing.id).template
@@ -375,7 +373,7 @@ def test_a_deleted_segment_keeps_the_mailing_scheduled_and_fails_its_start_with_
         None, "Москва", "dynamic", {"type": "partner.city", "cities": ["Москва"]}
     )
     db.session.commit()
-    mailing = make_mailing(make_template(), make_group(), segment_id=segment.id)
+    mailing = make_mailing(new_template(), new_group(), segment_id=segment.id)
     delete_segment(None, segment)
     db.session.commit()
 
@@ -392,7 +390,7 @@ def test_the_dispatcher_starts_due_mailings_only(app, mail_server):
     _partner, due = _one_partner_mailing("due@example.test")
     partner = create_partner(emails=["later@example.test"])
     consent("later@example.test")
-    later = make_mailing(make_template(name="t2"), make_group(name="g2"), partners=[partner])
+    later = make_mailing(new_template(name="t2"), new_group(name="g2"), partners=[partner])
     later.scheduled_at = utcnow() + timedelta(hours=1)
     db.session.commit()
 
@@ -468,7 +466,7 @@ def test_the_rate_limit_holds_messages_to_the_set_pace(app, make_user, mail_serv
     partners = [create_partner(emails=[a]) for a in addresses]
     for a in addresses:
         consent(a)
-    mailing = make_mailing(make_template(), make_group(), partners=partners)
+    mailing = make_mailing(new_template(), new_group(), partners=partners)
     start_unsent(app, mailing, make_user("marketer"))
     started = time.monotonic()
     assert delivery.send_batch("email").sent == 45
@@ -485,7 +483,7 @@ def test_an_sms_goes_through_the_gateway_and_is_journaled_with_its_first_words(a
     partner = create_partner(name="ИП Иванов", phones=["+7 912 345-67-89"])
     consent("+79123456789", channel="sms")
     text = "Скидка 20% на всё до воскресенья в магазинах сети Ромашка по карте клиента"
-    mailing = make_mailing(make_template("sms", text=text), make_group(), partners=[partner])
+    mailing = make_mailing(new_template("sms", text=text), new_group(), partners=[partner])
     _start(mailing, make_user)
 
     message = db.session.execute(select(Message)).scalar_one()

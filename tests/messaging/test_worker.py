@@ -19,10 +19,10 @@ from crm.messaging.models import Mailing, Message
 from tests.core.helpers import kill, start_process, wait_until
 from tests.messaging.delivery_helpers import (
     RecordLock,
-    make_group,
     make_mailing,
     make_population,
-    make_template,
+    new_group,
+    new_template,
     states,
     worker_settings,
 )
@@ -36,7 +36,7 @@ def _setup(app, make_user, contacts: int):
     marketer = make_user("marketer")
     pop = make_population(contacts)
     mailing = make_mailing(
-        make_template(), make_group(), segment_id=pop.segment_id, created_by=marketer
+        new_template(), new_group(), segment_id=pop.segment_id, created_by=marketer
     )
     return marketer, pop, mailing
 

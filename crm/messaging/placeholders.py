@@ -1,0 +1,464 @@
+"""The placeholders of client messages that messaging itself offers (crm.core.message_placeholders):
+the partner, the contact the message goes to, the partner's manager and its debt in every
+message; the order of an "order status" notification, the deal of a "deal won" one and the
+interaction of a reminder.
+
+Each loader reads a whole batch of recipients in one or a few queries (ids chunked under the
+databases' parameter limits), never one query per recipient, and hands out plain dicts of
+str, Decimal, int and date: the sandbox never sees a model. Words the reader reads (a status,
+a kind) come in the recipient's language; times in the site's zone (DEFAULT_TIMEZONE: a
+contact has no zone of his own). A recipient whose record is missing (a deleted deal, a
+partner merged away) gets the same keys with empty values, so a template renders blanks
+rather than failing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
+from sqlalchemy import select
+
+from crm.auth.models import User
+from crm.core.formats import fmt_date, fmt_datetime
+from crm.core.i18n import in_language
+from crm.core.message_placeholders import Placeholder, Recipient, register_placeholder
+from crm.core.timeutil import site_today, to_zone
+from crm.deals.models import Deal, DealKind
+from crm.extensions import db
+from crm.interactions.models import KINDS as INTERACTION_KINDS
+from crm.interactions.models import Interaction
+from crm.partners.labels import KIND_TITLES as PARTNER_KIND_TITLES
+from crm.partners.models import ContactPerson, Partner
+from crm.sales.models import SalesDocument
+from crm.sales.receivables import receivables
+
+ZERO = Decimal("0.00")
+# Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
+ID_CHUNK = 900
+
+ORDER_STATUS_TITLES = {
+    "ordered": lazy_pgettext("order status", "Ordered"),
+    "shipped": lazy_pgettext("order status", "Shipped"),
+    "paid": lazy_pgettext("order status", "Paid"),
+    "cancelled": lazy_pgettext("order status", "Cancelled"),
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted({i for i in ids if i is not None})
+    for start in range(0, len(ordered), ID_CHUNK):
+        yield ordered[start : start + ID_CHUNK]
+
+
+def _rows_by_id(ids: Iterable[int], query: Callable[[list[int]], object]) -> dict[int, tuple]:
+    """{id: row} of `query(chunk)` (a select whose first column is the id) over every chunk."""
+    found: dict[int, tuple] = {}
+    for chunk in _chunks(ids):
+        for row in db.session.execute(query(chunk)):
+            found[row[0]] = tuple(row)
+    return found
+
+
+class _Titles:
+    """Titles of stored codes in each recipient's language, translated once per pair."""
+
+    def __init__(self, titles: dict):
+        self.titles = titles
+        self.done: dict[tuple[str, str], str] = {}
+
+    def __call__(self, code: str | None, language: str) -> str:
+        if not code:
+            return ""
+        key = (code, language)
+        if key not in self.done:
+            title = self.titles.get(code)
+            if title is None:
+                self.done[key] = code  # an unknown code (an imported status) as it is
+            else:
+                with in_language(language):
+                    self.done[key] = str(title)
+        return self.done[key]
+
+
+def _event_id(recipient: Recipient, key: str) -> int | None:
+    """An id the event brings (`{"document_id": 12}`); None when absent or not a whole number."""
+    value = recipient.event.get(key) if recipient.event else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
+def _zone() -> str:
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+# --- partner ---------------------------------------------------------------------------------
+
+PARTNER_FIELDS = (
+    ("name", _l("Name")),
+    ("code", _l("Code")),
+    ("city", _l("City")),
+    ("inn", _l("INN")),
+    ("kind", _l("Company or person")),
+)
+
+
+def load_partner(recipients: Sequence[Recipient]) -> list[dict]:
+    rows = _rows_by_id(
+        (r.partner_id for r in recipients),
+        lambda ids: select(
+            Partner.id, Partner.name, Partner.code, Partner.city, Partner.inn, Partner.kind
+        ).where(Partner.id.in_(ids)),
+    )
+    kinds = _Titles(PARTNER_KIND_TITLES)
+    out = []
+    for r in recipients:
+        row = rows.get(r.partner_id)
+        if row is None:
+            out.append(dict.fromkeys(("name", "code", "city", "inn", "kind"), ""))
+            continue
+        _id, name, code, city, inn, kind = row
+        out.append(
+            {
+                "name": name or "",
+                "code": code or "",
+                "city": city or "",
+                "inn": inn or "",
+                "kind": kinds(kind, r.language),
+            }
+        )
+    return out
+
+
+def sample_partner() -> dict:
+    return {
+        "name": "ООО «Ромашка»",
+        "code": "К-00125",
+        "city": "Казань",
+        "inn": "1655123456",
+        "kind": "Компания",
+    }
+
+
+# --- contact ---------------------------------------------------------------------------------
+
+CONTACT_FIELDS = (
+    ("name", _l("Name (the contact person, else the partner)")),
+    ("position", _l("Position")),
+    ("address", _l("Address the message goes to")),
+)
+
+
+def load_contact(recipients: Sequence[Recipient]) -> list[dict]:
+    persons = _rows_by_id(
+        (r.contact_person_id for r in recipients),
+        lambda ids: select(ContactPerson.id, ContactPerson.name, ContactPerson.position).where(
+            ContactPerson.id.in_(ids)
+        ),
+    )
+    partners = _rows_by_id(
+        (r.partner_id for r in recipients if r.contact_person_id is None),
+        lambda ids: select(Partner.id, Partner.name).where(Partner.id.in_(ids)),
+    )
+    out = []
+    for r in recipients:
+        person = persons.get(r.contact_person_id) if r.contact_person_id else None
+        if person is not None:
+            name, position = person[1] or "", person[2] or ""
+        else:
+            partner = partners.get(r.partner_id)
+            name, position = (partner[1] or "") if partner else "", ""
+        out.append({"name": name, "position": position, "address": r.address or ""})
+    return out
+
+
+def sample_contact() -> dict:
+    return {
+        "name": "Волкова Ирина Сергеевна",
+        "position": "главный бухгалтер",
+        "address": "volkova@romashka.ru",
+    }
+
+
+# --- manager ---------------------------------------------------------------------------------
+
+MANAGER_FIELDS = (
+    ("name", _l("Full name")),
+    ("email", _l("E-mail")),
+)
+
+
+def load_manager(recipients: Sequence[Recipient]) -> list[dict]:
+    rows = _rows_by_id(
+        (r.partner_id for r in recipients),
+        lambda ids: (
+            select(Partner.id, User.name, User.email)
+            .join(User, User.id == Partner.responsible_id)
+            .where(Partner.id.in_(ids))
+        ),
+    )
+    out = []
+    for r in recipients:
+        row = rows.get(r.partner_id)
+        if row is None:
+            out.append({"name": "", "email": ""})
+        else:
+            out.append({"name": row[1] or row[2] or "", "email": row[2] or ""})
+    return out
+
+
+def sample_manager() -> dict:
+    return {"name": "Алексей Петров", "email": "a.petrov@example.ru"}
+
+
+# --- debt ------------------------------------------------------------------------------------
+
+DEBT_FIELDS = (
+    ("total", _l("Debt today")),
+    ("overdue", _l("Overdue debt")),
+    ("oldest_due", _l("Due date of the oldest overdue document")),
+    ("days_overdue", _l("Days the oldest overdue document is late")),
+    ("as_of", _l("Date of the figures")),
+)
+
+
+def load_debt(recipients: Sequence[Recipient]) -> list[dict]:
+    """The receivables of the recipients' partners today (crm.sales.receivables, one pass for
+    the batch). A partner in credit owes nothing: its debt shows as zero."""
+    today = site_today()
+    ids = {r.partner_id for r in recipients if r.partner_id is not None}
+    balances = receivables(today, ids) if ids else {}
+    out = []
+    for r in recipients:
+        balance = balances.get(r.partner_id)
+        oldest = balance.oldest_overdue if balance is not None else None
+        out.append(
+            {
+                "total": max(balance.debt, ZERO) if balance is not None else ZERO,
+                "overdue": balance.overdue if balance is not None else ZERO,
+                "oldest_due": oldest,
+                "days_overdue": (today - oldest).days if oldest is not None else 0,
+                "as_of": today,
+            }
+        )
+    return out
+
+
+def sample_debt() -> dict:
+    today = site_today()
+    return {
+        "total": Decimal("125400.00"),
+        "overdue": Decimal("48200.00"),
+        "oldest_due": today - timedelta(days=17),
+        "days_overdue": 17,
+        "as_of": today,
+    }
+
+
+# --- order (order status notifications) ------------------------------------------------------
+
+ORDER_FIELDS = (
+    ("number", _l("Number")),
+    ("date", _l("Date")),
+    ("status", _l("Status")),
+    ("previous_status", _l("Previous status")),
+    ("total", _l("Total")),
+    ("due_date", _l("Payment due")),
+)
+
+
+def load_order(recipients: Sequence[Recipient]) -> list[dict]:
+    """The document of the event (`document_id`), its new status (`status`, else the
+    document's) and the one before (`previous_status`)."""
+    doc = SalesDocument
+    rows = _rows_by_id(
+        (_event_id(r, "document_id") for r in recipients),
+        lambda ids: select(doc.id, doc.doc_no, doc.date, doc.status, doc.total, doc.due_date).where(
+            doc.id.in_(ids)
+        ),
+    )
+    statuses = _Titles(ORDER_STATUS_TITLES)
+    out = []
+    for r in recipients:
+        row = rows.get(_event_id(r, "document_id"))
+        status = str(r.event.get("status") or "") or (row[3] if row else "")
+        previous = str(r.event.get("previous_status") or "")
+        out.append(
+            {
+                "number": row[1] if row else "",
+                "date": row[2] if row else None,
+                "status": statuses(status, r.language),
+                "previous_status": statuses(previous, r.language),
+                "total": Decimal(row[4]).quantize(ZERO) if row and row[4] is not None else ZERO,
+                "due_date": row[5] if row else None,
+            }
+        )
+    return out
+
+
+def sample_order() -> dict:
+    today = site_today()
+    return {
+        "number": "ЗК-004512",
+        "date": today - timedelta(days=2),
+        "status": "Отгружен",
+        "previous_status": "Заказан",
+        "total": Decimal("84350.00"),
+        "due_date": today + timedelta(days=12),
+    }
+
+
+# --- deal (deal won notifications) -----------------------------------------------------------
+
+DEAL_FIELDS = (
+    ("number", _l("Number")),
+    ("title", _l("Title")),
+    ("amount", _l("Amount")),
+    ("won_on", _l("Won on")),
+    ("kind", _l("Kind")),
+)
+
+
+def load_deal(recipients: Sequence[Recipient]) -> list[dict]:
+    rows = _rows_by_id(
+        (_event_id(r, "deal_id") for r in recipients),
+        lambda ids: (
+            select(Deal.id, Deal.deal_no, Deal.title, Deal.amount, Deal.closed_on)
+            .add_columns(DealKind.name)
+            .join(DealKind, DealKind.id == Deal.kind_id)
+            .where(Deal.id.in_(ids))
+        ),
+    )
+    out = []
+    for r in recipients:
+        row = rows.get(_event_id(r, "deal_id"))
+        if row is None:
+            out.append({"number": "", "title": "", "amount": ZERO, "won_on": None, "kind": ""})
+            continue
+        _id, number, title, amount, closed_on, kind = row
+        out.append(
+            {
+                "number": number or "",
+                "title": title or "",
+                "amount": Decimal(amount).quantize(ZERO) if amount is not None else ZERO,
+                "won_on": closed_on,
+                "kind": kind or "",
+            }
+        )
+    return out
+
+
+def sample_deal() -> dict:
+    return {
+        "number": "СД-0042",
+        "title": "Поставка стеллажей для склада",
+        "amount": Decimal("1250000.00"),
+        "won_on": site_today(),
+        "kind": "Продажа",
+    }
+
+
+# --- interaction (reminders to a contact person) ---------------------------------------------
+
+INTERACTION_FIELDS = (
+    ("title", _l("Topic")),
+    ("kind", _l("Kind")),
+    ("starts_at", _l("Date and time")),
+    ("date", _l("Date")),
+    ("time", _l("Time")),
+    ("duration_minutes", _l("Duration, minutes")),
+    ("place", _l("Place, phone or e-mail")),
+)
+
+
+def load_interaction(recipients: Sequence[Recipient]) -> list[dict]:
+    """The interaction of the event (`interaction_id`); its start in the site's zone, written
+    in the recipient's language ("05.12.2026 11:00")."""
+    i = Interaction
+    rows = _rows_by_id(
+        (_event_id(r, "interaction_id") for r in recipients),
+        lambda ids: select(i.id, i.title, i.kind, i.starts_at, i.duration_minutes, i.address).where(
+            i.id.in_(ids)
+        ),
+    )
+    kinds = _Titles(INTERACTION_KINDS)
+    zone = _zone()
+    out = []
+    for r in recipients:
+        row = rows.get(_event_id(r, "interaction_id"))
+        if row is None:
+            out.append(
+                {
+                    "title": "",
+                    "kind": "",
+                    "starts_at": "",
+                    "date": None,
+                    "time": "",
+                    "duration_minutes": 0,
+                    "place": "",
+                }
+            )
+            continue
+        _id, title, kind, starts_at, duration, place = row
+        out.append(
+            {
+                "title": title or kinds(kind, r.language),
+                "kind": kinds(kind, r.language),
+                "starts_at": fmt_datetime(starts_at, locale=r.language or "ru", zone=zone),
+                "date": to_zone(starts_at, zone).date(),
+                "time": fmt_datetime(starts_at, locale=r.language or "ru", zone=zone, kind="time"),
+                "duration_minutes": duration or 0,
+                "place": place or "",
+            }
+        )
+    return out
+
+
+def sample_interaction() -> dict:
+    day = site_today() + timedelta(days=1)
+    return {
+        "title": "Встреча по договору поставки",
+        "kind": "Встреча",
+        "starts_at": fmt_date(day, locale="ru") + " 11:00",
+        "date": day,
+        "time": "11:00",
+        "duration_minutes": 60,
+        "place": "Казань, ул. Баумана, 12",
+    }
+
+
+PLACEHOLDERS = (
+    Placeholder("partner", _l("Partner"), PARTNER_FIELDS, load_partner, sample_partner, 10),
+    Placeholder("contact", _l("Contact"), CONTACT_FIELDS, load_contact, sample_contact, 20),
+    Placeholder("manager", _l("Manager"), MANAGER_FIELDS, load_manager, sample_manager, 30),
+    Placeholder("debt", _l("Debt"), DEBT_FIELDS, load_debt, sample_debt, 40),
+    Placeholder(
+        "order", _l("Order"), ORDER_FIELDS, load_order, sample_order, 50, ("order_status",)
+    ),
+    Placeholder("deal", _l("Deal"), DEAL_FIELDS, load_deal, sample_deal, 60, ("deal_won",)),
+    Placeholder(
+        "interaction",
+        _l("Interaction"),
+        INTERACTION_FIELDS,
+        load_interaction,
+        sample_interaction,
+        70,
+        ("interaction_reminder",),
+    ),
+)
+
+
+def register(state) -> None:
+    for placeholder in PLACEHOLDERS:
+        register_placeholder(state, placeholder)
