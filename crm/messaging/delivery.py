@@ -393,6 +393,7 @@ def send_batch(channel: str, *, on_renew=None) -> BatchResult:
     on_its_way = False  # the first of `remaining` has left (accepted) but is not recorded
     try:
         ctx = journal.context_for(messages)
+        journal.reserve_ids(ctx, len(messages))
         with _sender(channel) as sender:
             while remaining:
                 if time.monotonic() >= renew_at:
@@ -453,11 +454,9 @@ def _record_error(message: Outgoing, worker: str, exc: DeliveryError, result: Ba
 def _record_sent(message: Outgoing, worker: str, provider_id: str, ctx) -> None:
     """The server accepted it: its interaction and its state "sent", in one commit. A message
     of a mailing cancelled while it was on its way is still recorded as sent (it was)."""
-    from crm.messaging import journal
-
     now = utcnow()
     try:
-        moved = _mark_sent(message, worker, provider_id, now, journal.record(message, now, ctx))
+        moved = _mark_sent(message, worker, provider_id, now, ctx)
     except SQLAlchemyError:
         # A journal that cannot be written must not keep the message from being recorded as
         # sent (it would be sent again): recorded without its interaction.
@@ -473,7 +472,24 @@ def _record_sent(message: Outgoing, worker: str, provider_id: str, ctx) -> None:
     db.session.commit()
 
 
-def _mark_sent(message: Outgoing, worker: str, provider_id: str, now, interaction_id) -> int:
+def _mark_sent(message: Outgoing, worker: str, provider_id: str, now, ctx) -> int:
+    """Mark it sent with its interaction (none when `ctx` is None); rows moved."""
+    from crm.messaging import journal
+
+    conn = db.session.connection()
+    found = journal.rows(message, now, ctx) if ctx is not None else None
+    interaction_id = None
+    ctes = []
+    if found is not None and ctx.ids:
+        # PostgreSQL, the id reserved: the interaction is written by the same statement,
+        # as common table expressions (one round trip per sent message).
+        interaction_id = ctx.ids.pop()
+        ctes = [
+            stmt.returning(stmt.table.c.id).cte(f"journal_{n}")
+            for n, stmt in enumerate(journal.insert_statements(*found, interaction_id))
+        ]
+    elif found is not None:
+        interaction_id = journal.record(conn, *found)
     stmt = (
         update(MESSAGE)
         .where(
@@ -490,7 +506,9 @@ def _mark_sent(message: Outgoing, worker: str, provider_id: str, now, interactio
             interaction_id=interaction_id,
         )
     )
-    return db.session.connection().execute(stmt).rowcount
+    if ctes:
+        stmt = stmt.add_cte(*ctes)
+    return conn.execute(stmt).rowcount
 
 
 def close_finished(mailing_ids: Iterable[int] | None = None) -> int:

@@ -3,8 +3,9 @@ interactions"): kind "email" or "sms", outgoing, completed at the moment it went
 with its subject (an SMS: its first words), the contact person it went to as a participant,
 and linked back from the message (Message.interaction_id).
 
-Written with plain INSERTs in the send's own transaction (delivery.py commits both at once),
-not through crm.interactions.services: that path validates a form and records an audit entry
+Written with plain INSERTs in the send's own transaction (delivery.py commits both at once;
+on PostgreSQL in the very statement that marks the message sent), not through
+crm.interactions.services: that path validates a form and records an audit entry
 per interaction, a flood for a mailing of 10,000 whose record is the message itself. The
 columns the interactions service derives (ends_at, due_at, chain_id, search_text) are filled
 here the same way.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from crm.auth.models import User
 from crm.core.text import fold
@@ -48,6 +49,7 @@ class Context:
     persons: dict[int, str] = field(default_factory=dict)
     mailings: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # name, author
     admin_id: int | None = None
+    ids: list[int] = field(default_factory=list)  # reserved interaction ids (PostgreSQL)
 
 
 def context_for(messages: Iterable) -> Context:
@@ -86,9 +88,10 @@ def context_for(messages: Iterable) -> Context:
     return ctx
 
 
-def record(message, sent_at, ctx: Context) -> int | None:
-    """Write the interaction of a sent message (delivery.Outgoing) in the current
-    transaction; its id, or None when it has no partner or nobody could be responsible."""
+def rows(message, sent_at, ctx: Context) -> tuple[dict, dict | None] | None:
+    """The interaction (and its participant) of a sent message (delivery.Outgoing) as column
+    values; None when it has no partner or nobody could be responsible. The interaction's
+    id and chain are the caller's to add."""
     partner = ctx.partners.get(message.partner_id) if message.partner_id else None
     if partner is None:
         return None
@@ -108,52 +111,84 @@ def record(message, sent_at, ctx: Context) -> int | None:
     search = fold(
         " ".join(p for p in (title, subject_text, address, partner_name, person_name) if p)
     )
-    table = Interaction.__table__
-    conn = db.session.connection()
-    interaction_id = conn.execute(
-        insert(table)
-        .values(
-            kind=kind,
-            status="completed",
-            title=title,
-            responsible_id=responsible_id,
-            partner_id=message.partner_id,
-            contact_person_id=person_id,
-            contact_text="",
-            subject_type="",
-            subject_id=None,
-            subject_text=subject_text,
-            starts_at=sent_at,
-            duration_minutes=0,
-            ends_at=sent_at,
-            follow_up_at=None,
-            due_at=None,  # completed: nothing pending
-            remind_minutes=None,
-            direction="outgoing",
-            address=address,
-            outcome="",
-            description="",
-            parent_id=None,
-            search_text=search[:4000],
-            completed_at=sent_at,
-            created_at=sent_at,
-            updated_at=sent_at,
-            version=1,
-        )
-        .returning(table.c.id)
-    ).scalar_one()
-    # A thread of its own: its chain is itself (crm.interactions.services._attach_to_chain).
-    conn.execute(update(table).where(table.c.id == interaction_id).values(chain_id=interaction_id))
+    interaction = {
+        "kind": kind,
+        "status": "completed",
+        "title": title,
+        "responsible_id": responsible_id,
+        "partner_id": message.partner_id,
+        "contact_person_id": person_id,
+        "contact_text": "",
+        "subject_type": "",
+        "subject_id": None,
+        "subject_text": subject_text,
+        "starts_at": sent_at,
+        "duration_minutes": 0,
+        "ends_at": sent_at,
+        "follow_up_at": None,
+        "due_at": None,  # completed: nothing pending
+        "remind_minutes": None,
+        "direction": "outgoing",
+        "address": address,
+        "outcome": "",
+        "description": "",
+        "parent_id": None,
+        "search_text": search[:4000],
+        "completed_at": sent_at,
+        "created_at": sent_at,
+        "updated_at": sent_at,
+        "version": 1,
+    }
+    participant = None
     if person_id is not None:
+        participant = {
+            "user_id": None,
+            "contact_person_id": person_id,
+            "name": "",
+            "note": "",
+            "starts_at": sent_at,
+            "ends_at": sent_at,
+        }
+    return interaction, participant
+
+
+def reserve_ids(ctx: Context, count: int) -> None:
+    """PostgreSQL: draw the ids of a batch's interactions in one query, so that each is
+    written with its id and chain known (one statement per sent message, see
+    delivery._record_sent). Ids a batch does not use are gaps, as a rolled-back insert's."""
+    if db.session.get_bind().dialect.name != "postgresql" or count <= 0:
+        return
+    ctx.ids = list(
+        db.session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('interaction', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        ).scalars()
+    )
+
+
+def insert_statements(values: dict, participant: dict | None, interaction_id: int):
+    """The INSERTs of an interaction whose id is known (its chain is itself: a thread of its
+    own, as crm.interactions.services._attach_to_chain makes it)."""
+    stmts = [
+        insert(Interaction.__table__).values(id=interaction_id, chain_id=interaction_id, **values)
+    ]
+    if participant is not None:
+        stmts.append(
+            insert(Participant.__table__).values(interaction_id=interaction_id, **participant)
+        )
+    return stmts
+
+
+def record(conn, values: dict, participant: dict | None) -> int:
+    """Write an interaction whose id is not known beforehand (SQLite) on `conn`; its id."""
+    table = Interaction.__table__
+    interaction_id = conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+    conn.execute(update(table).where(table.c.id == interaction_id).values(chain_id=interaction_id))
+    if participant is not None:
         conn.execute(
-            insert(Participant.__table__).values(
-                interaction_id=interaction_id,
-                user_id=None,
-                contact_person_id=person_id,
-                name="",
-                note="",
-                starts_at=sent_at,
-                ends_at=sent_at,
-            )
+            insert(Participant.__table__).values(interaction_id=interaction_id, **participant)
         )
     return interaction_id
