@@ -376,9 +376,26 @@ class BatchResult:
     unavailable: bool = False
 
 
+# Every this many messages a worker looks whether a mailing of its batch was cancelled.
+CANCEL_CHECK_EVERY = 10
+
+
+def _any_cancelled(mailing_ids: set[int]) -> bool:
+    if not mailing_ids:
+        return False
+    found = db.session.execute(
+        select(MAILING.c.id)
+        .where(MAILING.c.id.in_(sorted(mailing_ids)), MAILING.c.state == "cancelled")
+        .limit(1)
+    ).first()
+    db.session.commit()
+    return found is not None
+
+
 def send_batch(channel: str, *, on_renew=None) -> BatchResult:
     """Claim one batch of `channel` and send it (see the module's description); `on_renew`
-    is called whenever the batch's lease is renewed (the RQ job renews its slot then)."""
+    is called whenever the batch's lease is renewed (the RQ job renews its slot then). A
+    mailing cancelled meanwhile stops within CANCEL_CHECK_EVERY of its messages."""
     from crm.messaging import journal
 
     worker = worker_name()
@@ -390,12 +407,16 @@ def send_batch(channel: str, *, on_renew=None) -> BatchResult:
     renew_every = max(0.5, _cfg("MESSAGING_LEASE_SECONDS") / 3)
     renew_at = time.monotonic() + renew_every
     remaining = list(messages)
+    mailing_ids = {m.mailing_id for m in messages if m.mailing_id}
     on_its_way = False  # the first of `remaining` has left (accepted) but is not recorded
     try:
         ctx = journal.context_for(messages)
         journal.reserve_ids(ctx, len(messages))
         with _sender(channel) as sender:
             while remaining:
+                due_check = (len(messages) - len(remaining)) % CANCEL_CHECK_EVERY == 0
+                if due_check and len(remaining) < len(messages) and _any_cancelled(mailing_ids):
+                    renew_at = 0.0  # renewing cancels them
                 if time.monotonic() >= renew_at:
                     remaining = _renew(worker, remaining)
                     renew_at = time.monotonic() + renew_every
@@ -432,7 +453,7 @@ def send_batch(channel: str, *, on_renew=None) -> BatchResult:
             # a message that always breaks the recording stops after MESSAGING_MAX_ATTEMPTS).
             db.session.rollback()
             _give_back(worker, remaining[1:] if on_its_way else remaining, None)
-    close_finished({m.mailing_id for m in messages if m.mailing_id})
+    close_finished(mailing_ids)
     return result
 
 
@@ -536,7 +557,8 @@ def close_finished(mailing_ids: Iterable[int] | None = None) -> int:
 def run_until_idle(channels: Iterable[str] | None = None, *, budget: float | None = None,
                    on_renew=None) -> int:  # fmt: skip
     """Send batches of `channels` (the ready ones) until none has anything due, or `budget`
-    seconds have passed; returns how many messages were processed."""
+    seconds have passed; returns how many messages were processed. `on_renew` is called
+    after each batch and whenever a batch's lease is renewed."""
     channels = list(channels) if channels is not None else ready_channels()
     started = time.monotonic()
     done = 0
@@ -545,6 +567,8 @@ def run_until_idle(channels: Iterable[str] | None = None, *, budget: float | Non
         for channel in list(active):
             result = send_batch(channel, on_renew=on_renew)
             done += result.claimed
+            if on_renew is not None:
+                on_renew()
             if not result.claimed or result.unavailable:
                 active.remove(channel)
             if budget is not None and time.monotonic() - started >= budget:
@@ -659,8 +683,10 @@ def send_job(channel: str, slot: int, token: str) -> int:
     done = 0
     while True:
         left = JOB_BUDGET_SECONDS - (time.monotonic() - started)
-        done += run_until_idle([channel], budget=max(0.0, left), on_renew=renew)
-        conn.eval(_RELEASE, 1, key, token)
+        try:
+            done += run_until_idle([channel], budget=max(0.0, left), on_renew=renew)
+        finally:
+            conn.eval(_RELEASE, 1, key, token)
         if time.monotonic() - started >= JOB_BUDGET_SECONDS:
             kick()  # hand over to a fresh job at the back of the queue
             return done

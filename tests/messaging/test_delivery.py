@@ -491,3 +491,35 @@ def test_an_sms_goes_through_the_gateway_and_is_journaled_with_its_first_words(a
     interaction = db.session.get(Interaction, message.interaction_id)
     assert (interaction.kind, interaction.partner_id) == ("sms", partner.id)
     assert interaction.title == "Скидка 20% на всё до воскресенья в магазинах …"
+
+
+def test_a_mailing_cancelled_while_its_batch_is_sent_stops_within_ten_messages(
+    app, make_user, mail_server
+):
+    from sqlalchemy import create_engine, update
+
+    addresses = [f"r{i:02d}@example.test" for i in range(30)]
+    partners = [create_partner(emails=[a]) for a in addresses]
+    for a in addresses:
+        consent(a)
+    mailing = make_mailing(new_template(), new_group(), partners=partners)
+    start_unsent(app, mailing, make_user("marketer"))
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    table, mailing_id = Mailing.__table__, mailing.id
+
+    def cancel_at_the_third(rcpt):  # the user presses "Cancel" while the batch is on its way
+        if rcpt == "r02@example.test":
+            with engine.begin() as conn:
+                conn.execute(
+                    update(table).where(table.c.id == mailing_id).values(state="cancelled")
+                )
+
+    mail_server.on_accept = cancel_at_the_third
+    try:
+        result = delivery.send_batch("email")
+    finally:
+        engine.dispose()
+    assert result.claimed == 30
+    counts = states(mailing.id)
+    assert 3 <= counts["sent"] <= 10 and counts["sent"] + counts["cancelled"] == 30
+    assert len(mail_server.recipients()) == counts["sent"]
