@@ -10,9 +10,9 @@ per interaction, a flood for a mailing of 10,000 whose record is the message its
 columns the interactions service derives (ends_at, due_at, chain_id, search_text) are filled
 here the same way.
 
-The interaction's responsible user is the partner's manager, else the mailing's author, else
-the first active admin (an interaction needs one); a message without a partner (an address
-typed by hand) is not journaled."""
+The interaction's responsible user is the partner's manager, else the mailing's author when he
+may own records, else the first active user who may (an interaction needs one); a message
+without a partner (an address typed by hand) is not journaled."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, text, update
 
 from crm.auth.models import User
+from crm.auth.policy import responsible_users_clause
 from crm.core.text import fold
 from crm.extensions import db
 from crm.interactions.models import Interaction, Participant
@@ -77,12 +78,27 @@ def context_for(messages: Iterable) -> Context:
             select(Mailing.id, Mailing.name, Mailing.created_by_id).where(
                 Mailing.id.in_(mailing_ids)
             )
-        )
-        ctx.mailings = {mid: (name, author) for mid, name, author in rows}
+        ).all()
+        # The author answers for the interaction only if he may own records (a marketer
+        # may not: then the fallback below does).
+        authors = {author for _mid, _name, author in rows if author}
+        owners = set()
+        if authors:
+            owners = set(
+                db.session.execute(
+                    select(User.id).where(
+                        User.id.in_(authors), User.active.is_(True), responsible_users_clause()
+                    )
+                ).scalars()
+            )
+        ctx.mailings = {
+            mid: (name, author if author in owners else None) for mid, name, author in rows
+        }
+    # Nobody else: the first user who may own records (the install's first admin, usually).
     ctx.admin_id = db.session.execute(
         select(User.id)
-        .where(User.active.is_(True))
-        .order_by((User.role != "admin"), User.id)  # admins first
+        .where(User.active.is_(True), responsible_users_clause())
+        .order_by(User.id)
         .limit(1)
     ).scalar()
     return ctx

@@ -276,13 +276,27 @@ def test_each_sent_email_is_an_interaction_in_the_partners_history(app, make_use
 def test_a_partner_without_a_manager_is_journaled_under_the_mailings_author(
     app, make_user, mail_server
 ):
-    author = make_user("marketer")
+    author = make_user("admin")
     partner, mailing = _one_partner_mailing()
     mailing.created_by_id = author.id
     db.session.commit()
     _start(mailing, make_user)
     interaction = db.session.execute(select(Interaction)).scalar_one()
     assert (interaction.partner_id, interaction.responsible_id) == (partner.id, author.id)
+
+
+def test_a_marketers_mailing_is_journaled_under_the_first_user_who_may_own_records(
+    app, make_user, mail_server
+):
+    first_owner = make_user("manager")
+    make_user("admin")
+    marketer = make_user("marketer")  # may not own records (crm.auth.policy)
+    partner, mailing = _one_partner_mailing()
+    mailing.created_by_id = marketer.id
+    db.session.commit()
+    _start(mailing, make_user)
+    interaction = db.session.execute(select(Interaction)).scalar_one()
+    assert (interaction.partner_id, interaction.responsible_id) == (partner.id, first_owner.id)
 
 
 def test_messages_of_a_cancelled_mailing_are_never_sent(app, make_user, mail_server):
@@ -480,7 +494,8 @@ def test_an_sms_goes_through_the_gateway_and_is_journaled_with_its_first_words(a
 
     pytest.importorskip("crm.messaging.backends.sms", reason="the SMS gateway (helper H6)")
     app.config.update(SMS_BACKEND="console", MESSAGING_RATE_SMS=0)
-    partner = create_partner(name="ИП Иванов", phones=["+7 912 345-67-89"])
+    manager = make_user("manager")
+    partner = create_partner(name="ИП Иванов", phones=["+7 912 345-67-89"], responsible=manager)
     consent("+79123456789", channel="sms")
     text = "Скидка 20% на всё до воскресенья в магазинах сети Ромашка по карте клиента"
     mailing = make_mailing(new_template("sms", text=text), new_group(), partners=[partner])
@@ -490,6 +505,7 @@ def test_an_sms_goes_through_the_gateway_and_is_journaled_with_its_first_words(a
     assert (message.state, message.address_norm) == ("sent", "+79123456789")
     interaction = db.session.get(Interaction, message.interaction_id)
     assert (interaction.kind, interaction.partner_id) == ("sms", partner.id)
+    assert interaction.responsible_id == manager.id
     assert interaction.title == "Скидка 20% на всё до воскресенья в магазинах …"
 
 
