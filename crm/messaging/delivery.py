@@ -101,42 +101,69 @@ def ready_channels() -> list[str]:
 # --- claiming ------------------------------------------------------------------------------
 
 
-def _due(channel: str, now: datetime):
-    """Messages of `channel` a worker may take now."""
-    cancelled = exists().where(MAILING.c.id == MESSAGE.c.mailing_id, MAILING.c.state == "cancelled")
+def _waiting(channel: str, now: datetime):
+    """Queued messages of `channel` whose (retry) time has come."""
     return and_(
         MESSAGE.c.channel == channel,
-        or_(
-            and_(
-                MESSAGE.c.state == "queued",
-                or_(MESSAGE.c.next_attempt_at.is_(None), MESSAGE.c.next_attempt_at <= now),
-            ),
-            and_(
-                MESSAGE.c.state == "sending",
-                MESSAGE.c.lease_until < now,
-                MESSAGE.c.attempts < _cfg("MESSAGING_MAX_ATTEMPTS"),
-            ),
-        ),
-        not_(cancelled),
+        MESSAGE.c.state == "queued",
+        or_(MESSAGE.c.next_attempt_at.is_(None), MESSAGE.c.next_attempt_at <= now),
+    )
+
+
+def _abandoned(channel: str, now: datetime):
+    """Messages of `channel` whose worker's lease ran out (it died), not yet out of attempts."""
+    return and_(
+        MESSAGE.c.channel == channel,
+        MESSAGE.c.state == "sending",
+        MESSAGE.c.lease_until < now,
+        MESSAGE.c.attempts < _cfg("MESSAGING_MAX_ATTEMPTS"),
+    )
+
+
+def _not_cancelled():
+    return not_(
+        exists().where(MAILING.c.id == MESSAGE.c.mailing_id, MAILING.c.state == "cancelled")
     )
 
 
 def claimable(channel: str, cap: int) -> int:
     """How many messages of `channel` could be claimed now, counted up to `cap`."""
-    inner = select(MESSAGE.c.id).where(_due(channel, utcnow())).limit(cap).subquery()
-    return db.session.execute(select(func.count()).select_from(inner)).scalar_one()
-
-
-def claim(channel: str, limit: int, worker: str) -> list[Outgoing]:
-    """Take up to `limit` due messages of `channel` for `worker` (state sending, a lease, one
-    attempt more) and commit; the claimed messages, oldest first."""
-    db.session.commit()  # the claim is a transaction of its own
     now = utcnow()
-    pick = select(MESSAGE.c.id).where(_due(channel, now)).order_by(MESSAGE.c.id).limit(limit)
+    found = 0
+    for condition in (_abandoned(channel, now), _waiting(channel, now)):  # each along the index
+        inner = select(MESSAGE.c.id).where(condition, _not_cancelled()).limit(cap - found)
+        found += db.session.execute(select(func.count()).select_from(inner.subquery())).scalar_one()
+        if found >= cap:
+            break
+    return found
+
+
+CLAIMED = (
+    MESSAGE.c.id,
+    MESSAGE.c.channel,
+    MESSAGE.c.address,
+    MESSAGE.c.address_norm,
+    MESSAGE.c.subject,
+    MESSAGE.c.body_html,
+    MESSAGE.c.body_text,
+    MESSAGE.c.rfc_message_id,
+    MESSAGE.c.language,
+    MESSAGE.c.kind,
+    MESSAGE.c.group_id,
+    MESSAGE.c.mailing_id,
+    MESSAGE.c.partner_id,
+    MESSAGE.c.contact_person_id,
+    MESSAGE.c.attempts,
+)
+
+
+def _claim_where(condition, order_by, limit: int, worker: str, now: datetime):
+    """One UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING."""
+    pick = select(MESSAGE.c.id).where(condition, _not_cancelled()).order_by(order_by).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         # Rows another worker is claiming right now are skipped, not waited for.
         pick = pick.with_for_update(skip_locked=True)
-    stmt = (
+    return (
         update(MESSAGE)
         .where(MESSAGE.c.id.in_(pick))
         .values(
@@ -145,26 +172,31 @@ def claim(channel: str, limit: int, worker: str) -> list[Outgoing]:
             lease_until=now + timedelta(seconds=_cfg("MESSAGING_LEASE_SECONDS")),
             attempts=MESSAGE.c.attempts + 1,
         )
-        .returning(
-            MESSAGE.c.id,
-            MESSAGE.c.channel,
-            MESSAGE.c.address,
-            MESSAGE.c.address_norm,
-            MESSAGE.c.subject,
-            MESSAGE.c.body_html,
-            MESSAGE.c.body_text,
-            MESSAGE.c.rfc_message_id,
-            MESSAGE.c.language,
-            MESSAGE.c.kind,
-            MESSAGE.c.group_id,
-            MESSAGE.c.mailing_id,
-            MESSAGE.c.partner_id,
-            MESSAGE.c.contact_person_id,
-            MESSAGE.c.attempts,
-        )
+        .returning(*CLAIMED)
     )
+
+
+def claim(channel: str, limit: int, worker: str) -> list[Outgoing]:
+    """Take up to `limit` due messages of `channel` for `worker` (state sending, a lease, one
+    attempt more) and commit: first those a dead worker left, then queued ones.
+
+    The queued ones are read along ix_message_claim (state, next_attempt_at), due retries
+    first: in id order the database would walk past every message already sent of a big
+    mailing on each claim (23 ms a claim half-way through 100,000 messages, and growing),
+    along the index it reads only the queued ones (~0.1 ms)."""
+    db.session.commit()  # the claim is a transaction of its own
+    now = utcnow()
+    conn = db.session.connection()
+    rows = []
     try:
-        rows = db.session.connection().execute(stmt).all()
+        rows = conn.execute(
+            _claim_where(_abandoned(channel, now), MESSAGE.c.id, limit, worker, now)
+        ).all()
+        if len(rows) < limit:
+            stmt = _claim_where(
+                _waiting(channel, now), MESSAGE.c.next_attempt_at, limit - len(rows), worker, now
+            )
+            rows += conn.execute(stmt).all()
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
