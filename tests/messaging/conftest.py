@@ -57,6 +57,11 @@ def notice_template(app):
                 body_text=body,
             )
         ]
+        db.session.add(template)
+        db.session.commit()
+        return template
+
+    return make
 
 
 # --- templates (H1): message templates, placeholders, the sandbox ------------------------------
