@@ -25,4 +25,10 @@ def _setup(state):
 
 bp.record_once(_setup)
 
-from crm.messaging import views  # noqa: E402,F401  (routes on bp)
+# Routes on bp; each part's module registers what it needs with its own record_once.
+from crm.messaging import (  # noqa: E402,F401
+    group_views,
+    partner_tab,
+    suppression_views,
+    views,
+)

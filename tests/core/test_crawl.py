@@ -114,6 +114,8 @@ ARG_NAMES = [
     "from_date",
     "to_date",
     "of",
+    # the suppression list's channel filter (crm/messaging/consent_forms.py)
+    "channel",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -152,6 +154,11 @@ def world(app, make_user, make_partner):
     )
     db.session.commit()
     refresh_id = db.session.execute(db.select(SegmentRefresh.id)).scalar_one()
+    from crm.messaging.models import MailingGroup
+
+    group = MailingGroup(name="Crawl")
+    db.session.add(group)
+    db.session.commit()
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -182,6 +189,7 @@ def world(app, make_user, make_partner):
         "run_id": 1,
         "segment_id": segment.id,
         "refresh_id": refresh_id,
+        "group_id": group.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
