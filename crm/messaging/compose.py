@@ -63,9 +63,7 @@ def needs_unsubscribe(group: MailingGroup | None, kind: str) -> bool:
 def _footer(url: str, language: str) -> tuple[str, str]:
     with in_language(language):
         words = _("Unsubscribe from these e-mails")
-    html = (
-        f'<p style="font-size:12px;color:#6c757d"><a href="{escape(url)}">{escape(words)}</a></p>'
-    )
+    html = f'<p><small><a href="{escape(url)}">{escape(words)}</a></small></p>'
     return html, f"{words}: {url}"
 
 

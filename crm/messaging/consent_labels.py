@@ -45,6 +45,7 @@ MESSAGE_STATE_TITLES = {
 SYSTEM_SOURCES = {
     "unsubscribe link": _l("the unsubscribe link in a message"),
     "one-click unsubscribe": _l("one-click unsubscribe from the mail program"),
+    "SMS STOP": _l("a STOP reply to an SMS"),
 }
 
 

@@ -299,15 +299,17 @@ def _parse_moment(value) -> datetime | None:
 class SentRow:
     message: Message
     mailing_name: str | None
+    group_name: str | None
 
 
 def recent_messages(partner_id: int, limit: int = RECENT_MESSAGES) -> list[SentRow]:
     """The last messages to the partner and its persons, newest first."""
     rows = db.session.execute(
-        select(Message, Mailing.name)
+        select(Message, Mailing.name, MailingGroup.name)
         .outerjoin(Mailing, Mailing.id == Message.mailing_id)
+        .outerjoin(MailingGroup, MailingGroup.id == Message.group_id)
         .where(Message.partner_id == partner_id)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit)
     ).all()
-    return [SentRow(m, name) for m, name in rows]
+    return [SentRow(m, mailing, group) for m, mailing, group in rows]

@@ -60,6 +60,6 @@ def track(html: str, key: str) -> str:
         return f"{match.group(1)}{quote}{escape(click_url(key, url))}{quote}"
 
     html = _HREF.sub(swap, html)
-    pixel = f'<img src="{escape(pixel_url(key))}" width="1" height="1" alt="" style="display:none">'
+    pixel = f'<img src="{escape(pixel_url(key))}" width="1" height="1" alt="">'
     at = html.lower().rfind("</body>")
     return html[:at] + pixel + html[at:] if at >= 0 else html + pixel

@@ -296,4 +296,6 @@ class Message(db.Model):
         Index("ix_message_partner", "partner_id", "created_at"),
         # The retention job: processed messages older than N days whose bodies remain.
         Index("ix_message_retention", "purged_at", "created_at"),
+        # The SMS gateway's delivery reports name a message by the gateway's id.
+        Index("ix_message_provider", "provider_id"),
     )

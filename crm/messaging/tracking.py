@@ -26,9 +26,9 @@ def find(key: str) -> Message | None:
     if not key or len(key) > KEY_MAX:
         return None
     return db.session.execute(
-        select(Message).where(
-            or_(Message.key == key, Message.rfc_message_id == tokens.rfc_message_id(key))
-        )
+        select(Message)
+        .where(or_(Message.key == key, Message.rfc_message_id == tokens.rfc_message_id(key)))
+        .limit(1)
     ).scalar_one_or_none()
 
 

@@ -76,6 +76,7 @@ def test_only_login_invite_calendar_feed_message_links_and_the_icon_are_public(a
     # /favicon.ico only redirects to the static icon (static files need no sign-in either).
     # A message's unsubscribe page, open pixel and tracked links are followed by its
     # recipient: the signed token in the URL is the proof.
+    # The SMS gateway's hooks prove themselves with a shared secret (SMS_WEBHOOK_TOKEN).
     assert marked(app, "crm_public") == {
         "auth.login",
         "auth.invite",
@@ -84,6 +85,8 @@ def test_only_login_invite_calendar_feed_message_links_and_the_icon_are_public(a
         "messaging_public.unsubscribe",
         "messaging_public.pixel",
         "messaging_public.click",
+        "messaging_sms.inbound",
+        "messaging_sms.status",
     }
 
 

@@ -267,3 +267,18 @@ def test_a_change_to_a_partners_address_shows_in_the_partners_history(app, make_
 
     entry = _entries("consent_granted")[0]
     assert (entry.root_type, entry.root_id, entry.user_id) == ("partner", partner.id, manager.id)
+
+
+def test_an_sms_stop_is_a_withdrawal_in_the_numbers_consent_history(app, make_user, make_partner):
+    from crm.messaging.sms_inbound import stop
+
+    partner = make_partner(phones=["+7 916 123-45-67"])
+
+    assert stop("8 916 123 45 67", "+79161234567") is True
+    assert stop("8 916 123 45 67", "+79161234567") is False
+    db.session.commit()
+
+    sub = db.session.execute(select(Subscriber)).scalar_one()
+    assert (sub.partner_id, sub.consent, sub.withdrawn_source) == (partner.id, False, "SMS STOP")
+    assert [(e.granted, e.source) for e in history([sub.id])[sub.id]] == [(False, "SMS STOP")]
+    assert db.session.execute(select(Suppression.reason)).scalar_one() == "stop"

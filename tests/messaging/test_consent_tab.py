@@ -80,10 +80,10 @@ def test_the_tab_shows_each_address_with_what_is_known_of_it(
     assert "<html" not in body
     office = _card(body, ids["office@alpha.test"])
     assert "Consent to advertising: yes since" in office and "signed paper" in office
-    assert "Language: Russian (default) · Opted out of: —" in office
+    assert "Language of messages: Russian (default) · Opted out of: —" in office
     olga = _card(body, ids["olga@alpha.test"])
     assert "Olga" in olga and "Consent to advertising: no" in olga
-    assert "Language: English · Opted out of: Promotions" in olga
+    assert "Language of messages: English · Opted out of: Promotions" in olga
     phone = _card(body, ids["+7 495 111-22-33"])
     assert "Suppressed: nothing is sent to this address (SMS STOP" in phone
     messages = _text(
@@ -193,7 +193,7 @@ def test_language_and_group_opt_outs_are_saved_from_the_checkboxes(
 
     assert response.status_code == 200
     # Advertising groups first, then service ones.
-    assert "Language: English · Opted out of: Promotions, Orders" in _card(
+    assert "Language of messages: English · Opted out of: Promotions, Orders" in _card(
         response.get_data(as_text=True), detail_id
     )
     opted = db.session.execute(select(GroupOptOut.group_id).order_by(GroupOptOut.group_id))

@@ -2,8 +2,8 @@
 links (unsubscribe, open pixel, tracked clicks) find their message by a unique index on both
 databases whatever MAIL_FROM says now
 
-Revision ID: 0022_messaging_consent
-Revises: 0021_messaging
+Revision ID: 0023_messaging_consent
+Revises: 0022_messaging_sms
 Create Date: 2026-12-05 08:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0022_messaging_consent"
-down_revision = "0021_messaging"
+revision = "0023_messaging_consent"
+down_revision = "0022_messaging_sms"
 branch_labels = None
 depends_on = None
 
