@@ -411,7 +411,12 @@ def suppress(
     _check_actor(actor)
     if reason not in SUPPRESSION_REASONS:
         raise ValueError(reason)
-    note = clean_note(note)
+    if actor is None:
+        # The system's own note (an SMTP server's long answer to a bounce) is cut, never a
+        # reason to lose the suppression.
+        note = CONTROL_CHARS.sub("", " ".join((note or "").split()))[:NOTE_MAX]
+    else:
+        note = clean_note(note)
     norm = normalise(channel, address)
     if not norm:
         raise DomainError(_("Enter an address."), {"address": [_("Enter an address.")]})

@@ -282,3 +282,13 @@ def test_an_sms_stop_is_a_withdrawal_in_the_numbers_consent_history(app, make_us
     assert (sub.partner_id, sub.consent, sub.withdrawn_source) == (partner.id, False, "SMS STOP")
     assert [(e.granted, e.source) for e in history([sub.id])[sub.id]] == [(False, "SMS STOP")]
     assert db.session.execute(select(Suppression.reason)).scalar_one() == "stop"
+
+
+def test_a_bounces_long_server_answer_is_cut_not_refused(app):
+    answer = "550 5.1.1 " + "The email account that you tried to reach does not exist. " * 20
+
+    assert consent.suppress(None, "email", "gone@x.test", "bounced", note=answer)
+    db.session.commit()
+
+    note = db.session.execute(select(Suppression.note)).scalar_one()
+    assert len(note) == 500 and note.startswith("550 5.1.1 The email account")
