@@ -114,7 +114,7 @@ ARG_NAMES = [
     "from_date",
     "to_date",
     "of",
-    # the message templates' list and preview (crm/messaging/template_views.py)
+    # the message templates' list and preview, the suppression list (crm/messaging)
     "channel",
     "preview_language",
 ]
@@ -162,6 +162,10 @@ def world(app, make_user, make_partner):
         MessageTemplateText(language="ru", subject="{{ partner.name }}", body_text="x")
     )
     db.session.add(message_template)
+    from crm.messaging.models import MailingGroup
+
+    group = MailingGroup(name="Crawl")
+    db.session.add(group)
     db.session.commit()
     params = {
         "partner_id": partner.id,
@@ -195,6 +199,7 @@ def world(app, make_user, make_partner):
         "refresh_id": refresh_id,
         "kind_key": "overdue_debt",  # a client notification kind (crm/messaging)
         "template_id": message_template.id,
+        "group_id": group.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
