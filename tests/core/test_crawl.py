@@ -114,6 +114,9 @@ ARG_NAMES = [
     "from_date",
     "to_date",
     "of",
+    # the mailing list's and a mailing's messages' filters (crm/messaging/forms.py)
+    "state",
+    "channel",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -152,6 +155,11 @@ def world(app, make_user, make_partner):
     )
     db.session.commit()
     refresh_id = db.session.execute(db.select(SegmentRefresh.id)).scalar_one()
+    from crm.messaging.models import Mailing
+
+    mailing = Mailing(name="Crawl", channel="email")
+    db.session.add(mailing)
+    db.session.commit()
     params = {
         "partner_id": partner.id,
         "person_id": person.id,
@@ -182,6 +190,7 @@ def world(app, make_user, make_partner):
         "run_id": 1,
         "segment_id": segment.id,
         "refresh_id": refresh_id,
+        "mailing_id": mailing.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
