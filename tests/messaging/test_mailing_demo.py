@@ -45,3 +45,13 @@ def test_the_demo_makes_groups_consent_and_two_drafts_and_sends_nothing(runner):
 
     _demo(runner)  # a second run adds no groups or mailings, and still sends nothing
     assert (count(MailingGroup), count(Mailing), count(Message)) == (2, 2, 0)
+
+
+def test_the_demo_mailings_are_the_marketers(runner):
+    from crm.auth.models import User
+
+    _demo(runner)
+    authors = db.session.execute(
+        select(User.role).join(Mailing, Mailing.created_by_id == User.id)
+    ).scalars()
+    assert set(authors) == {"marketer"}
