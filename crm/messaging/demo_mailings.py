@@ -14,8 +14,14 @@ from sqlalchemy import select
 from crm.core.policy import may
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.messaging.models import Mailing, MailingGroup, MessageTemplate, Subscriber
-from crm.messaging.services import MailingData, create_mailing
+from crm.messaging.models import (
+    Mailing,
+    MailingGroup,
+    MessageTemplate,
+    MessageTemplateText,
+    Subscriber,
+)
+from crm.messaging.services import MailingData, create_mailing, template_problems
 from crm.partners.models import ContactDetail, ContactPerson, Partner
 
 GROUPS = {
@@ -46,6 +52,19 @@ MAILINGS = {
         "promo": "Spring sale: up to 20 % off",
         "service": "The warehouse is closed on 12 June",
     },
+}
+SMS_NOTICE = {
+    "ru": (
+        "SMS: склад закрыт 12 июня",
+        [
+            ("ru", "12 июня склад не работает. Заказы этого дня отгрузим 13 июня. Спасибо!"),
+            ("en", "The warehouse is closed on 12 June; that day's orders ship on 13 June."),
+        ],
+    ),
+    "en": (
+        "SMS: warehouse closed on 12 June",
+        [("en", "The warehouse is closed on 12 June; that day's orders ship on 13 June.")],
+    ),
 }
 # Shares of the demo addresses whose owner agreed to advertising.
 CONSENT_SHARE = {"email": 0.6, "sms": 0.35}
@@ -125,14 +144,32 @@ def _consents(rng, language: str) -> set[tuple[str, int]]:
     return consenting
 
 
-def _template(channel: str) -> MessageTemplate | None:
-    """The first template of the channel (the templates' demo step made them), if any."""
-    return db.session.execute(
+def _promo_template() -> MessageTemplate | None:
+    """The first e-mail template a mailing can send (the templates' demo step made them; one
+    written for an event, such as an order's status, does not render without it)."""
+    templates = db.session.execute(
         select(MessageTemplate)
-        .where(MessageTemplate.channel == channel)
+        .where(MessageTemplate.channel == "email")
         .order_by(MessageTemplate.id)
-        .limit(1)
+    ).scalars()
+    return next((t for t in templates if not template_problems(t)), None)
+
+
+def _notice_template(language: str) -> MessageTemplate:
+    """The SMS of the service notice (made once)."""
+    name, texts = SMS_NOTICE[language]
+    template = db.session.execute(
+        select(MessageTemplate).where(MessageTemplate.name == name)
     ).scalar_one_or_none()
+    if template is None:
+        template = MessageTemplate(
+            name=name,
+            channel="sms",
+            texts=[MessageTemplateText(language=lang, body_text=text) for lang, text in texts],
+        )
+        db.session.add(template)
+        db.session.flush()
+    return template
 
 
 def make_mailings_demo(fake, rng, users, *, n_partners: int, language: str) -> None:
@@ -154,7 +191,7 @@ def make_mailings_demo(fake, rng, users, *, n_partners: int, language: str) -> N
     )
     if names["promo"] not in existing:
         promo_ids = [pid for pid, _r in clients if ("email", pid) in consenting]
-        template = _template("email")
+        template = _promo_template()
         create_mailing(
             author,
             MailingData(
@@ -171,13 +208,12 @@ def make_mailings_demo(fake, rng, users, *, n_partners: int, language: str) -> N
         managers = sorted({r for _p, r in clients if r is not None})
         manager = managers[0] if managers else None
         service_ids = [pid for pid, r in clients if r == manager][:SERVICE_PARTNERS]
-        template = _template("sms")
         create_mailing(
             author,
             MailingData(
                 name=names["service"],
                 channel="sms",
-                template_id=template.id if template else None,
+                template_id=_notice_template(language).id,
                 group_id=groups["service"].id,
             ),
             service_ids,

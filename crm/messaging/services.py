@@ -264,7 +264,7 @@ def has_recipients(mailing: Mailing) -> bool:
     return found is not None
 
 
-def _template_problems(template: MessageTemplate) -> list[str]:
+def template_problems(template: MessageTemplate) -> list[str]:
     """Why the template cannot be sent, rendered with the sample values of a mailing."""
     if not template.texts:
         return [_("The template %(name)s has no text.", name=template.name)]
@@ -309,7 +309,7 @@ def readiness(mailing: Mailing) -> list[str]:
     elif template.channel != mailing.channel:
         problems.append(_("The template %(name)s is for another channel.", name=template.name))
     else:
-        problems.extend(_template_problems(template))
+        problems.extend(template_problems(template))
     group = mailing.group
     if group is None:
         problems.append(_("Choose a mailing group."))

@@ -247,7 +247,7 @@ def test_scheduling_is_refused_without_template_group_or_recipients(desk, make_m
 @pytest.mark.parametrize(
     "subject, html, reason",
     [
-        ("{{ ''.__class__.__mro__ }}", "<p>Hi</p>", "not allowed in a template"),
+        ("{{ ''.__class__.__mro__ }}", "<p>Hi</p>", "does not render"),
         ("Hello", "<p>{{ partner.name </p>", "does not render"),
         ("", "<p>Hi</p>", "has no subject"),
     ],
