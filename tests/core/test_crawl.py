@@ -114,9 +114,11 @@ ARG_NAMES = [
     "from_date",
     "to_date",
     "of",
-    # the message templates' list and preview, the suppression list (crm/messaging)
+    # the message templates' list and preview, the suppression list, the mailing list's and
+    # a mailing's messages' filters (crm/messaging)
     "channel",
     "preview_language",
+    "state",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -166,6 +168,10 @@ def world(app, make_user, make_partner):
 
     group = MailingGroup(name="Crawl")
     db.session.add(group)
+    from crm.messaging.models import Mailing
+
+    mailing = Mailing(name="Crawl", channel="email")
+    db.session.add(mailing)
     db.session.commit()
     params = {
         "partner_id": partner.id,
@@ -200,6 +206,7 @@ def world(app, make_user, make_partner):
         "kind_key": "overdue_debt",  # a client notification kind (crm/messaging)
         "template_id": message_template.id,
         "group_id": group.id,
+        "mailing_id": mailing.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 
