@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -18,7 +19,7 @@ from crm.messaging.consent_labels import (
 
 
 class GroupForm(VersionedForm, FlaskForm):
-    name = StringField(_l("Name"))
+    name = StringField(_lp("mailing group", "Name"))
     kind = RadioField(
         _l("Kind"),
         choices=[SelectChoice(k, t) for k, t in GROUP_KIND_TITLES.items()],

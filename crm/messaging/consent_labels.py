@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
 GROUP_KIND_TITLES = {"advertising": _l("Advertising"), "service": _l("Service notices")}
@@ -36,7 +37,7 @@ MESSAGE_STATE_TITLES = {
     "sending": _l("Sending"),
     "sent": _l("Sent"),
     "delivered": _l("Delivered"),
-    "failed": _l("Failed"),
+    "failed": _lp("message state", "Failed"),
     "bounced": _l("Bounced"),
     "cancelled": _l("Cancelled"),
 }

@@ -5,7 +5,7 @@ deleted (switch it off instead): its opt-outs and the record of what was sent st
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,7 +25,7 @@ def _clean(data: dict, group_id: int | None) -> dict:
     errors = FieldErrors()
     name = " ".join(str(data.get("name") or "").split())
     if not name:
-        errors.add("name", _("%(field)s is required.", field=_("Name")))
+        errors.add("name", _("%(field)s is required.", field=pgettext("mailing group", "Name")))
     elif len(name) > NAME_MAX:
         errors.add(
             "name",
@@ -33,12 +33,15 @@ def _clean(data: dict, group_id: int | None) -> dict:
                 "%(field)s is too long: %(num)s character, at most %(limit)s.",
                 "%(field)s is too long: %(num)s characters, at most %(limit)s.",
                 len(name),
-                field=_("Name"),
+                field=pgettext("mailing group", "Name"),
                 limit=NAME_MAX,
             ),
         )
     elif CONTROL_CHARS.search(name):
-        errors.add("name", _("%(field)s contains control characters.", field=_("Name")))
+        errors.add(
+            "name",
+            _("%(field)s contains control characters.", field=pgettext("mailing group", "Name")),
+        )
     elif _name_taken(name, group_id):
         errors.add("name", _("A group with this name exists already."))
     kind = data.get("kind") or ""
