@@ -151,7 +151,7 @@ def test_a_notification_without_a_group_withdraws_the_advertising_consent(
     message = make_message("cat@example.test", partner=partner, kind="order_status")
 
     page = _text(client.get(_url(message)))
-    assert "Stop sending advertising messages to c***@example.test?" in page
+    assert "Больше не отправлять рекламные сообщения на c***@example.test?" in page
     client.post(_url(message))
 
     db.session.expire_all()
