@@ -78,6 +78,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from crm.exchange import bp as exchange_bp
     from crm.interactions import bp as interactions_bp
     from crm.messaging import bp as messaging_bp
+    from crm.messaging.public import public_bp as messaging_public_bp
     from crm.messaging.sms_hooks import sms_hooks_bp
     from crm.notifications import bp as notifications_bp
     from crm.partners import bp as partners_bp
@@ -92,6 +93,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.register_blueprint(analytics_bp)
     app.register_blueprint(segments_bp)
     app.register_blueprint(messaging_bp)
+    app.register_blueprint(messaging_public_bp)  # /m/…: a message's links, no sign-in
     app.register_blueprint(sms_hooks_bp)  # the SMS gateway's hooks, /m/sms/… (no prefix)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api_bp)  # before access.init_app: its token sign-in precedes the gate

@@ -259,6 +259,11 @@ class Message(db.Model):
     # The RFC 5322 Message-ID, fixed when the message is made: a resend after a crash carries
     # the same one, so receiving servers can drop the duplicate.
     rfc_message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # The message's key (tokens.new_key: the Message-ID's local part, which its signed links
+    # carry), kept apart so that a link finds its message by an index on both databases: a
+    # LIKE '<key@%' on rfc_message_id uses no index on PostgreSQL unless the collation is C,
+    # and the host part changes with MAIL_FROM. Empty (NULL) only on rows written by hand.
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(12), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]

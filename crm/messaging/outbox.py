@@ -64,6 +64,7 @@ def store(
                 "body_html": c.html,
                 "body_text": c.text,
                 "rfc_message_id": c.rfc_message_id,
+                "key": c.key,
                 "state": "failed" if c.error else "queued",
                 "error": c.error[:500],
                 "attempts": 0,

@@ -20,6 +20,7 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import select
 
 from crm.auth.models import User
@@ -106,7 +107,7 @@ def _zone() -> str:
 # --- partner ---------------------------------------------------------------------------------
 
 PARTNER_FIELDS = (
-    ("name", _l("Name")),
+    ("name", _lp("partner", "Name")),
     ("code", _l("Code")),
     ("city", _l("City")),
     ("inn", _l("INN")),
@@ -271,7 +272,7 @@ def sample_debt() -> dict:
 ORDER_FIELDS = (
     ("number", _l("Number")),
     ("date", _l("Date")),
-    ("status", _l("Status")),
+    ("status", _lp("order", "Status")),
     ("previous_status", _l("Previous status")),
     ("total", _l("Total")),
     ("due_date", _l("Payment due")),

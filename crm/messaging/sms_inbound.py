@@ -14,13 +14,11 @@ import unicodedata
 from flask import current_app
 from sqlalchemy import func, select
 
-from crm.core import audit
 from crm.core.errors import DomainError
-from crm.core.keys import dialect_insert
 from crm.core.text import normalise_phone
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.messaging.models import Message, Subscriber, Suppression
+from crm.messaging.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -47,63 +45,26 @@ def is_stop(text: str) -> bool:
     return letters in STOP_WORDS or letters.translate(_LOOKALIKES) in STOP_WORDS
 
 
-def _insert_once(model, key: dict, **fields) -> tuple[object, bool]:
-    """The `model` row with this natural key, and whether this call inserted it. Two hooks of
-    one number at the same moment (a gateway retrying while the first is still running) do
-    not collide: the database keeps one insert and the other reads it."""
-    stmt = select(model).filter_by(**key)
-    row = db.session.execute(stmt).scalar_one_or_none()
-    if row is not None:
-        return row, False
-    insert = dialect_insert(model.__table__).values(**key, **fields)
-    insert = insert.on_conflict_do_nothing(index_elements=list(key)).returning(model.id)
-    new_id = db.session.execute(insert).scalar_one_or_none()
-    return db.session.execute(stmt).scalar_one(), new_id is not None
-
-
 def stop(address: str, norm: str) -> bool:
     """The number sent STOP: it goes on the suppression list (reason "stop"; an entry it has
     already, for any reason, is kept) and its consent to advertising SMS is withdrawn (a row is
-    made for a number never asked, so the withdrawal's date is on record). Returns whether
-    anything changed."""
-    now = utcnow()
-    changed = False
-    suppression, new = _insert_once(
-        Suppression,
-        {"channel": CHANNEL, "address_norm": norm},
-        reason="stop",
-        note=STOP_SOURCE,
-        created_at=now,
-    )
-    if new:
-        audit.record(None, "create", suppression, summary=f"{STOP_SOURCE}: {norm}")
-        changed = True
-    subscriber, new = _insert_once(
-        Subscriber,
-        {"channel": CHANNEL, "address_norm": norm},
-        address=address[:320],
-        language="",
-        consent=False,
-        consent_source="",
-        withdrawn_at=now,
-        withdrawn_source=STOP_SOURCE,
-        updated_at=now,
-    )
-    if new:
-        audit.record(None, "create", subscriber, summary=f"{STOP_SOURCE}: {norm}")
-        return True
-    if subscriber.consent or subscriber.withdrawn_at is None:
-        before = {"consent": subscriber.consent, "withdrawn_source": subscriber.withdrawn_source}
-        subscriber.consent = False
-        subscriber.withdrawn_at = now
-        subscriber.withdrawn_source = STOP_SOURCE
-        after = {"consent": False, "withdrawn_source": STOP_SOURCE}
-        audit.record(
+    made for a number never asked, so the withdrawal's date is on record), through the consent
+    services (crm/messaging/consent.py: audited, read back as the consent's history). Returns
+    whether anything changed."""
+    from crm.messaging import consent
+
+    before = consent.subscriber(CHANNEL, norm)
+    withdraw = before is None or before.consent or before.withdrawn_at is None
+    changed = consent.suppress(None, CHANNEL, norm, "stop", note=STOP_SOURCE)
+    if withdraw:
+        owner = _owner(norm) if before is None else None
+        consent.withdraw_consent(
             None,
-            "update",
-            subscriber,
-            changes=audit.diff(before, after),
-            summary=f"{STOP_SOURCE}: {norm}",
+            CHANNEL,
+            norm,
+            source=STOP_SOURCE,
+            partner_id=owner[0] if owner else None,
+            contact_person_id=owner[1] if owner else None,
         )
         changed = True
     db.session.flush()

@@ -6,6 +6,7 @@ is chosen before the form opens (?channel=) and stays. The texts are checked by 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
@@ -14,12 +15,12 @@ from crm.messaging.template_queries import FIELDS, LANGUAGES
 
 
 class TemplateForm(VersionedForm, FlaskForm):
-    name = StringField(_l("Name"))
+    name = StringField(_lp("template", "Name"))
     description = TextAreaField(_l("Description"))
-    ru_subject = StringField(_l("Subject"))
+    ru_subject = StringField(_lp("e-mail", "Subject"))
     ru_body_html = TextAreaField(_l("HTML body"))
     ru_body_text = TextAreaField(_l("Text body"))
-    en_subject = StringField(_l("Subject"))
+    en_subject = StringField(_lp("e-mail", "Subject"))
     en_body_html = TextAreaField(_l("HTML body"))
     en_body_text = TextAreaField(_l("Text body"))
 

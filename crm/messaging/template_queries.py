@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import select
 
 from crm.core.filters import MAX_QUERY, ChoiceField, ListFilter, PageField, SearchField
@@ -48,9 +49,11 @@ KIND_TITLES = {
 def field_title(channel: str, name: str):
     if channel == "sms":
         return _l("SMS text")
-    return {"subject": _l("Subject"), "body_html": _l("HTML body"), "body_text": _l("Text body")}[
-        name
-    ]
+    return {
+        "subject": _lp("e-mail", "Subject"),
+        "body_html": _l("HTML body"),
+        "body_text": _l("Text body"),
+    }[name]
 
 
 def kinds_text(kinds) -> str:

@@ -71,15 +71,20 @@ def is_login_url(location: str | None, url: str) -> bool:
     return target.path == "/auth/login" and parse_qs(target.query).get("next") == [url]
 
 
-def test_only_login_invite_calendar_feed_and_the_icon_are_public(app):
+def test_only_login_invite_calendar_feed_message_links_and_the_icon_are_public(app):
     # The calendar feed is read by calendar apps without a session: its URL holds a token.
     # /favicon.ico only redirects to the static icon (static files need no sign-in either).
+    # A message's unsubscribe page, open pixel and tracked links are followed by its
+    # recipient: the signed token in the URL is the proof.
     # The SMS gateway's hooks prove themselves with a shared secret (SMS_WEBHOOK_TOKEN).
     assert marked(app, "crm_public") == {
         "auth.login",
         "auth.invite",
         "interactions.feed",
         "favicon",
+        "messaging_public.unsubscribe",
+        "messaging_public.pixel",
+        "messaging_public.click",
         "messaging_sms.inbound",
         "messaging_sms.status",
     }

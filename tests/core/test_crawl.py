@@ -114,9 +114,11 @@ ARG_NAMES = [
     "from_date",
     "to_date",
     "of",
-    # the message templates' list and preview (crm/messaging/template_views.py)
+    # the message templates' list and preview, the suppression list, the mailing list's and
+    # a mailing's messages' filters (crm/messaging)
     "channel",
     "preview_language",
+    "state",
 ]
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -162,6 +164,14 @@ def world(app, make_user, make_partner):
         MessageTemplateText(language="ru", subject="{{ partner.name }}", body_text="x")
     )
     db.session.add(message_template)
+    from crm.messaging.models import MailingGroup
+
+    group = MailingGroup(name="Crawl")
+    db.session.add(group)
+    from crm.messaging.models import Mailing
+
+    mailing = Mailing(name="Crawl", channel="email")
+    db.session.add(mailing)
     db.session.commit()
     params = {
         "partner_id": partner.id,
@@ -195,6 +205,8 @@ def world(app, make_user, make_partner):
         "refresh_id": refresh_id,
         "kind_key": "overdue_debt",  # a client notification kind (crm/messaging)
         "template_id": message_template.id,
+        "group_id": group.id,
+        "mailing_id": mailing.id,
     }
     return {"admin": admin, "manager": manager, "params": params}
 

@@ -69,6 +69,7 @@ def test_a_second_app_gets_the_same_tabs_and_calendar_sources_once(app):
         "purchases",
         "analytics",
         "segments",
+        "mailings",
         "history",
     ]
     assert tabs == [t.key for t in TABS.of(app)]

@@ -165,6 +165,147 @@ def notices(app):
     return read
 
 
+# --- consent, groups, suppression, unsubscribe and tracking (H3) ----------------------------
+
+import itertools  # noqa: E402
+
+_message_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_topic(app):
+    """make_topic(name="Promotions", kind="advertising", **fields) -> MailingGroup (an advertising group by default; make_group makes a service one)."""
+    from crm.extensions import db
+    from crm.messaging.models import MailingGroup
+
+    def make(name="Promotions", kind="advertising", **fields):
+        group = MailingGroup(name=name, kind=kind, **fields)
+        db.session.add(group)
+        db.session.commit()
+        return group
+
+    return make
+
+
+@pytest.fixture
+def make_message(app):
+    """make_message(address="a@x.test", channel="email", group=None, language="ru",
+    partner=None, mailing=None, key=None, **fields) -> Message: a message as the outbox writes
+    it (its key, and the Message-ID made from it), sent."""
+    from crm.core.text import normalise_email, normalise_phone
+    from crm.extensions import db
+    from crm.messaging import tokens
+    from crm.messaging.models import Message
+
+    def make(
+        address="a@x.test",
+        channel="email",
+        group=None,
+        language="ru",
+        partner=None,
+        mailing=None,
+        key=None,
+        **fields,
+    ):
+        key = key or tokens.new_key()
+        norm = normalise_email(address) if channel == "email" else normalise_phone(address)
+        message = Message(
+            channel=channel,
+            address=address,
+            address_norm=norm,
+            group_id=group.id if group is not None else None,
+            mailing_id=mailing.id if mailing is not None else None,
+            partner_id=partner.id if partner is not None else None,
+            language=language,
+            subject=f"Message {next(_message_numbers)}",
+            key=fields.pop("key_column", key),
+            rfc_message_id=fields.pop("rfc_message_id", tokens.rfc_message_id(key)),
+            state=fields.pop("state", "sent"),
+            **fields,
+        )
+        db.session.add(message)
+        db.session.commit()
+        return message
+
+    return make
+
+
+# --- mailings (tests/messaging/test_mailing*.py) --------------------------------------------
+
+import pytest  # noqa: E402
+
+from tests.messaging.mailing_helpers import (  # noqa: E402
+    MailingDesk,
+    add_consent,
+    add_group,
+    add_template,
+    mailing_number,
+)
+
+
+@pytest.fixture
+def desk(app, make_user):
+    """Five partners: P1 (Anna's, a@ consenting, its contact Ann ann@ consenting), P2 (Anna's,
+    b@ without consent), P3 (Boris's, c@ consenting), P4 (Boris's, no address), P5 (Anna's,
+    e@ consenting but do-not-e-mail)."""
+    from tests.factories import create_partner
+
+    admin, marketer = make_user("admin"), make_user("marketer")
+    anna, boris = make_user("manager", name="Anna"), make_user("manager", name="Boris")
+    viewer = make_user("viewer")
+    d = MailingDesk(
+        admin,
+        marketer,
+        anna,
+        boris,
+        viewer,
+        add_group("Promotions", "advertising"),
+        add_group("Service notices", "service"),
+        add_template("Spring letter", "email", "Spring sale"),
+        add_template("Short SMS", "sms", text="Sale!"),
+    )
+    d.p["P1"] = create_partner(
+        name="Альфа", code="P1", responsible=anna, emails=["a@x.test"],
+        persons=[{"name": "Ann", "email": "ann@x.test"}],
+    )  # fmt: skip
+    d.p["P2"] = create_partner(name="Бета", code="P2", responsible=anna, emails=["b@x.test"])
+    d.p["P3"] = create_partner(name="Гамма", code="P3", responsible=boris, emails=["c@x.test"])
+    d.p["P4"] = create_partner(name="Дельта", code="P4", responsible=boris)
+    d.p["P5"] = create_partner(
+        name="Эпсилон", code="P5", responsible=anna, emails=["e@x.test"], do_not_email=True
+    )
+    for address in ("a@x.test", "ann@x.test", "c@x.test", "e@x.test"):
+        add_consent(address)
+    return d
+
+
+@pytest.fixture
+def make_mailing(app):
+    """make_mailing(desk, name=…, partners=(codes), state="draft", **fields) -> Mailing, written
+    by hand (not through the services under test)."""
+    from crm.extensions import db
+    from crm.messaging.models import Mailing, MailingPartner
+
+    def make(d, name=None, partners=(), state="draft", **fields):
+        fields.setdefault("channel", "email")
+        fields.setdefault("template_id", d.letter.id if fields["channel"] == "email" else d.sms.id)
+        fields.setdefault("group_id", d.promo.id)
+        mailing = Mailing(
+            name=name or f"Mailing {mailing_number()}",
+            state=state,
+            created_by_id=d.marketer.id,
+            **fields,
+        )
+        db.session.add(mailing)
+        db.session.flush()
+        for code in partners:
+            db.session.add(MailingPartner(mailing_id=mailing.id, partner_id=d.p[code].id))
+        db.session.commit()
+        return mailing
+
+    return make
+
+
 # --- delivery (H2) -------------------------------------------------------------------------
 
 import pytest  # noqa: E402

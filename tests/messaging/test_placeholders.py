@@ -145,8 +145,8 @@ def test_the_order_of_a_status_notification(app, people):
     orders = [c["order"] for c in contexts(recipients, "order_status")]
 
     assert orders[0] == {
-        "number": "ЗК-77", "date": date(2026, 11, 2), "status": "Shipped",
-        "previous_status": "Ordered", "total": Decimal("1500.50"), "due_date": date(2026, 11, 16),
+        "number": "ЗК-77", "date": date(2026, 11, 2), "status": "Отгружен",
+        "previous_status": "Заказан", "total": Decimal("1500.50"), "due_date": date(2026, 11, 16),
     }  # fmt: skip
     # A status the sales domain does not know (sent by the API) is shown as it came.
     assert orders[1]["status"] == "in_transit" and orders[1]["previous_status"] == ""

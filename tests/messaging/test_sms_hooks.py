@@ -141,13 +141,23 @@ def test_stop_withdraws_a_given_consent_once_and_a_repeat_changes_nothing(hooks)
             AuditEntry.object_type, AuditEntry.action, AuditEntry.user_id, AuditEntry.changes
         ).order_by(AuditEntry.id)
     ).all()
+    # Through the consent services: recorded as the consent's history reads it.
     assert audit == [
-        ("messaging_suppression", "create", None, {}),
+        (
+            "messaging_suppression",
+            "suppress",
+            None,
+            {"address": [None, NUMBER], "reason": [None, "stop"], "note": [None, "SMS STOP"]},
+        ),
         (
             "messaging_subscriber",
-            "update",
+            "consent_withdrawn",
             None,
-            {"consent": [True, False], "withdrawn_source": ["", "SMS STOP"]},
+            {
+                "consent": [True, False],
+                "withdrawn_at": [None, withdrawn_at.isoformat()],
+                "withdrawn_source": ["", "SMS STOP"],
+            },
         ),
     ]
 

@@ -440,19 +440,21 @@ def test_the_sms_preview_shows_the_counter_of_the_partners_text(client, login_as
 def test_the_demo_writes_three_templates_that_render_for_its_partners(runner):
     result = runner.invoke(args=["crm", "demo", "--partners", "20", "--seed", "3"])
     assert result.exit_code == 0, result.output
-    found = {t.name: t for t in templates()}
+    # The mailings' demo adds a template of its own (tests/messaging/test_mailing_demo.py).
+    written = len(templates())
+    kinds = {"Акция месяца": "", "Напоминание о задолженности": "overdue_debt",
+             "Статус заказа изменён": "order_status"}  # fmt: skip
+    found = {t.name: t for t in templates() if t.name in kinds}
     assert {name: t.channel for name, t in found.items()} == {
         "Акция месяца": "email",
         "Напоминание о задолженности": "sms",
         "Статус заказа изменён": "email",
     }
     partner_id = db.session.execute(select(Partner.id).order_by(Partner.id)).scalar()
-    kinds = {"Акция месяца": "", "Напоминание о задолженности": "overdue_debt",
-             "Статус заказа изменён": "order_status"}  # fmt: skip
     for name, template in found.items():
         [message] = compose(template, [Recipient(partner_id, language="ru")], kind=kinds[name])
         assert message.error == "", (name, message.error)
         assert "{{" not in message.text
     # A second run adds none.
     assert runner.invoke(args=["crm", "demo", "--partners", "20", "--seed", "3"]).exit_code == 0
-    assert len(templates()) == 3
+    assert len(templates()) == written

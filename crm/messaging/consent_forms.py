@@ -1,0 +1,65 @@
+"""The forms of the group and suppression pages and the query string of the suppression list
+(crm.core.filters). The partner card's Mailings tab posts small forms read in its views."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from crm.core.filters import MAX_QUERY, ChoiceField, ListFilter, PageField, SearchField
+from crm.forms import VersionedForm
+from crm.messaging.consent_labels import (
+    CHANNEL_TITLES,
+    GROUP_KIND_TITLES,
+    SUPPRESSION_REASON_TITLES,
+)
+
+
+class GroupForm(VersionedForm, FlaskForm):
+    name = StringField(_lp("mailing group", "Name"))
+    kind = RadioField(
+        _l("Kind"),
+        choices=[SelectChoice(k, t) for k, t in GROUP_KIND_TITLES.items()],
+        default="advertising",
+        validate_choice=False,
+    )
+    description = TextAreaField(_l("Description"))
+    is_active = BooleanField(_l("Active: offered for new mailings and notifications"), default=True)
+
+
+class SuppressionFilter(ListFilter):
+    q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
+    channel = ChoiceField(
+        _l("Channel"),
+        list(CHANNEL_TITLES.items()),
+        id="f-channel",
+        blank=_l("Any channel"),
+        message=_l("Unknown channel {value} ignored."),
+        cut=20,
+    )
+    reason = ChoiceField(
+        _l("Reason"),
+        list(SUPPRESSION_REASON_TITLES.items()),
+        id="f-reason",
+        blank=_l("Any reason"),
+        message=_l("Unknown reason {value} ignored."),
+        cut=20,
+    )
+    page = PageField(_l("Page"))
+
+
+class SuppressionAddForm(FlaskForm):
+    channel = SelectField(
+        _l("Channel"),
+        choices=[SelectChoice(k, t) for k, t in CHANNEL_TITLES.items()],
+        default="email",
+        validate_choice=False,
+    )
+    addresses = TextAreaField(
+        _l("Addresses"),
+        description=_l("One or many: one per line, or separated by commas or semicolons."),
+    )
+    note = StringField(_l("Note"))
