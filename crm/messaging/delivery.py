@@ -2,11 +2,11 @@
 which makes sure somebody runs the loop soon.
 
 A Message row is the source of truth. A worker
-1. claims a batch (MESSAGING_BATCH) of due messages of a channel in one statement — queued ones
-   whose retry time has come, and ones whose worker's lease ran out (it died) — setting them
-   "sending" under its name and a lease (MESSAGING_LEASE_SECONDS), and commits: two workers
-   never claim the same message (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite runs one writer at
-   a time);
+1. claims a batch (MESSAGING_BATCH) of due messages of a channel in one transaction — ones
+   whose worker's lease ran out (it died), then queued ones whose retry time has come —
+   setting them "sending" under its name and a lease (MESSAGING_LEASE_SECONDS), and commits:
+   two workers never claim the same message (each UPDATE picks its rows with FOR UPDATE SKIP
+   LOCKED on PostgreSQL; SQLite runs one writer at a time);
 2. sends them one at a time, committing each one's new state (with its interaction) right
    after the server accepted it, and renews the lease of the rest as it goes.
 So a worker killed at any moment leaves at most the one message in flight unrecorded: the
@@ -16,7 +16,8 @@ Message-ID (receiving servers drop the copy). Nothing else is ever sent twice.
 Temporary errors are retried after MESSAGING_RETRY_SECONDS × 2^(attempts − 1), up to
 MESSAGING_MAX_ATTEMPTS; permanent ones fail the message with the reason; an address refused
 by the server is bounced and put on the suppression list. A server that cannot be reached
-gives the batch back untried. Messages of a cancelled mailing are never claimed.
+gives the batch back untried. Messages of a cancelled mailing are never claimed, and a worker
+holding some stops within CANCEL_CHECK_EVERY messages.
 
 Who runs the loop: with Redis, plain RQ jobs on the app's queue (`worker.py`), up to
 MESSAGING_PARALLEL per channel, each holding a slot key in Redis while queued or running;
