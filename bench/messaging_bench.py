@@ -454,7 +454,7 @@ def profile(url: str, args) -> None:
     from pyinstrument import Profiler
 
     from crm.core.models import JobRun
-    from crm.messaging import delivery, jobs
+    from crm.messaging import delivery, jobs, runners
 
     port = free_port()
     report = Path(tempfile.mkstemp(prefix="crm-bench-smtp-", suffix=".json")[1])
@@ -471,7 +471,7 @@ def profile(url: str, args) -> None:
         with app.app_context():
             ids = build_data(args.profile_count)
             mailing = new_mailing(1, *ids)
-            delivery.kick = lambda: None  # this process sends, below, under the profiler
+            runners.kick = lambda: None  # this process sends, below, under the profiler
             profiler = Profiler()
             profiler.start()
             t0 = time.monotonic()

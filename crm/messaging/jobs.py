@@ -95,7 +95,7 @@ def start_mailing(mailing_id: int, *, run) -> None:
     that is sending (a start that died is resumed); a cancelled one never starts. A recipient
     list that cannot be resolved (its segment was deleted) leaves a scheduled mailing
     scheduled and fails the job with the reason."""
-    from crm.messaging import delivery
+    from crm.messaging import delivery, runners
     from crm.messaging.compose import compose
     from crm.messaging.outbox import store
     from crm.messaging.recipients import ScopeError, resolve
@@ -113,7 +113,7 @@ def start_mailing(mailing_id: int, *, run) -> None:
     if mailing.state == "sending" and mailing.total > 0:
         # Every message is made already: only the sending remains.
         delivery.close_finished([mailing_id])
-        delivery.kick()
+        runners.kick()
         return
     template = mailing.template
     if template is None or template.channel != mailing.channel:
@@ -155,7 +155,7 @@ def start_mailing(mailing_id: int, *, run) -> None:
         store(composed, channel, mailing_id=mailing_id, group_id=group.id if group else None)
         run.progress = start + len(chunk)
         db.session.commit()
-        delivery.kick()  # the senders start on the first batch while the rest is made
+        runners.kick()  # the senders start on the first batch while the rest is made
 
     total = db.session.execute(
         select(func.count()).select_from(MESSAGE).where(MESSAGE.c.mailing_id == mailing_id)
@@ -170,7 +170,7 @@ def start_mailing(mailing_id: int, *, run) -> None:
         _set_mailing(mailing_id, "sending", state="done", finished_at=utcnow())
     db.session.commit()
     delivery.close_finished([mailing_id])  # the senders may have finished before the total
-    delivery.kick()
+    runners.kick()
 
 
 # --- the dispatcher ------------------------------------------------------------------------
@@ -263,22 +263,22 @@ def dispatch(*, inline: bool = False) -> dict[str, int]:
     release what is stuck, close the finished mailings, and get the due messages sent —
     which is what resumes sending after a worker died or Redis restarted. `inline` (the CLI
     without Redis): send them in this process now instead of kicking a thread."""
-    from crm.messaging import delivery
+    from crm.messaging import claims, delivery, runners
 
     sweep_dead_jobs()  # a start whose process died is failed, so that it can be resumed
     here = inline and redis_connection() is None
-    with delivery.sending_here() if here else contextlib.nullcontext():
+    with runners.sending_here() if here else contextlib.nullcontext():
         counts = {"started": start_due()}
         counts.update(release_stuck())
         counts["closed"] = delivery.close_finished()
-        due = sum(delivery.claimable(c, 1) for c in delivery.ready_channels())
+        due = sum(claims.claimable(c, 1) for c in delivery.ready_channels())
         db.session.commit()
         counts["sent"] = 0
         if here:
             counts["sent"] = delivery.run_until_idle()
             counts["closed"] += delivery.close_finished()
         elif due:
-            delivery.kick()
+            runners.kick()
     return counts
 
 

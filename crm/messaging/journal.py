@@ -105,7 +105,7 @@ def context_for(messages: Iterable) -> Context:
 
 
 def rows(message, sent_at, ctx: Context) -> tuple[dict, dict | None] | None:
-    """The interaction (and its participant) of a sent message (delivery.Outgoing) as column
+    """The interaction (and its participant) of a sent message (claims.Outgoing) as column
     values; None when it has no partner or nobody could be responsible. The interaction's
     id and chain are the caller's to add."""
     partner = ctx.partners.get(message.partner_id) if message.partner_id else None

@@ -358,14 +358,14 @@ def produce_scheduled(now: datetime | None = None) -> dict[str, int]:
 
 
 def kick() -> None:
-    """Have the queued messages sent soon (crm.messaging.delivery; never sends here)."""
+    """Have the queued messages sent soon (crm.messaging.runners; never sends here)."""
     # The delivery is another part of the messaging package; until it is installed, queued
     # messages simply wait (this guard is only about its presence, not its errors).
-    if importlib.util.find_spec("crm.messaging.delivery") is None:
+    if importlib.util.find_spec("crm.messaging.runners") is None:
         return
-    from crm.messaging import delivery
+    from crm.messaging import runners
 
-    delivery.kick()
+    runners.kick()
 
 
 _KICK = "crm.messaging.kick_after_commit"

@@ -328,6 +328,6 @@ def _sending_thread_done(request):
     app = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
     if app is not None:
-        from crm.messaging.delivery import wait_for_sending_thread
+        from crm.messaging.runners import wait_for_sending_thread
 
         assert wait_for_sending_thread(app, timeout=60), "the sending thread did not finish"

@@ -139,8 +139,8 @@ def start_unsent(app, mailing, user):
     """Start a mailing (its messages made and stored; the start job runs here under
     JOBS_INLINE) with no sending thread kicked (`sending_here`, as the dispatch command
     does), so that the test then drives the sending loop itself."""
-    from crm.messaging.delivery import sending_here
     from crm.messaging.jobs import start_mailing_now
+    from crm.messaging.runners import sending_here
 
     with sending_here():
         run = start_mailing_now(mailing, user)

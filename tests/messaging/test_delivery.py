@@ -15,7 +15,7 @@ from sqlalchemy import select
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.interactions.models import Interaction
-from crm.messaging import delivery, jobs, tokens
+from crm.messaging import claims, delivery, jobs, runners, tokens
 from crm.messaging.jobs import dispatch, start_mailing_now
 from crm.messaging.models import Mailing, Message, Suppression
 from tests.core.helpers import wait_until
@@ -33,8 +33,8 @@ from tests.messaging.delivery_helpers import (
 
 def _send_all(timeout=60):
     """Kick the sending thread and wait for it (the caller returns at once)."""
-    delivery.kick()
-    assert delivery.wait_for_sending_thread(timeout=timeout)
+    runners.kick()
+    assert runners.wait_for_sending_thread(timeout=timeout)
     db.session.expire_all()
 
 
@@ -50,7 +50,7 @@ def test_a_mailing_to_a_segment_reaches_each_consenting_contact_exactly_once(
 
     run = start_mailing_now(mailing, marketer)  # JOBS_INLINE: the start job runs here
     assert run.status == "done", run.message
-    assert delivery.wait_for_sending_thread(timeout=120)
+    assert runners.wait_for_sending_thread(timeout=120)
     db.session.expire_all()
 
     received = mail_server.recipients()
@@ -86,7 +86,7 @@ def test_kick_without_redis_sends_on_a_background_thread_not_in_the_caller(
     sender = next(t for t in threading.enumerate() if t.name == "crm-messaging-sender")
     assert sender is not threading.current_thread()
     mail_server.gate.set()
-    assert delivery.wait_for_sending_thread(timeout=30)
+    assert runners.wait_for_sending_thread(timeout=30)
     db.session.expire_all()
     assert db.session.execute(select(Message.state)).scalar_one() == "sent"
     assert mail_server.recipients() == ["a@example.test"]
@@ -103,7 +103,7 @@ def _start(mailing, make_user):
     """The start job, run here (JOBS_INLINE); then the sending thread it kicked, waited for."""
     run = start_mailing_now(mailing, make_user("marketer"))
     assert run.status == "done", run.message
-    assert delivery.wait_for_sending_thread(timeout=60)
+    assert runners.wait_for_sending_thread(timeout=60)
     db.session.expire_all()
     return run
 
@@ -172,7 +172,7 @@ def test_temporary_errors_are_retried_with_backoff_then_sent(app, make_user, mai
         assert before + timedelta(seconds=delay) <= message.next_attempt_at
         assert message.next_attempt_at <= after + timedelta(seconds=delay)
         assert delivery.send_batch("email").claimed == 0  # not due yet
-        wait_until(lambda: delivery.claimable("email", 1), timeout=10, what="the retry time")
+        wait_until(lambda: claims.claimable("email", 1), timeout=10, what="the retry time")
 
     delivery.send_batch("email")
     db.session.expire_all()
@@ -367,7 +367,7 @@ def test_a_start_that_died_half_way_resumes_without_making_a_message_twice(
     from crm.messaging.jobs import start_due
 
     assert start_due() == 1  # the dispatcher resumes it (JOBS_INLINE: run here)
-    assert delivery.wait_for_sending_thread(timeout=60)
+    assert runners.wait_for_sending_thread(timeout=60)
     db.session.expire_all()
     assert sorted(mail_server.recipients()) == addresses
     for address, message_id in early_ids.items():
@@ -410,7 +410,7 @@ def test_the_dispatcher_starts_due_mailings_only(app, mail_server):
 
     assert start_due() == 1
     assert start_due() == 0  # idempotent: it is sending now
-    assert delivery.wait_for_sending_thread(timeout=30)
+    assert runners.wait_for_sending_thread(timeout=30)
     db.session.expire_all()
     assert db.session.get(Mailing, due.id).state == "done"
     assert db.session.get(Mailing, later.id).state == "scheduled"
@@ -450,10 +450,10 @@ def test_a_message_whose_worker_died_is_sent_again_with_the_same_message_id(
     _partner, mailing = _one_partner_mailing()
     start_unsent(app, mailing, make_user("marketer"))
     # A worker claimed it and died: nothing recorded, its lease runs out.
-    claimed = delivery.claim("email", 10, "dead-host:1:1:1")
+    claimed = claims.claim("email", 10, "dead-host:1:1:1")
     assert [m.address for m in claimed] == ["a@example.test"]
     assert delivery.send_batch("email").claimed == 0  # leased: not taken while it lasts
-    wait_until(lambda: delivery.claimable("email", 1), timeout=10, what="the lease to run out")
+    wait_until(lambda: claims.claimable("email", 1), timeout=10, what="the lease to run out")
     assert delivery.send_batch("email").sent == 1
     db.session.expire_all()
     message = db.session.execute(select(Message)).scalar_one()
@@ -466,8 +466,8 @@ def test_a_message_whose_workers_keep_dying_fails_after_the_attempts(app, make_u
     _partner, mailing = _one_partner_mailing()
     start_unsent(app, mailing, make_user("marketer"))
     for n in (1, 2):
-        wait_until(lambda: delivery.claimable("email", 1), timeout=10, what="claimable")
-        assert len(delivery.claim("email", 10, f"dead-host:{n}:1:1")) == 1
+        wait_until(lambda: claims.claimable("email", 1), timeout=10, what="claimable")
+        assert len(claims.claim("email", 10, f"dead-host:{n}:1:1")) == 1
     wait_until(lambda: jobs.release_stuck()["failed"] == 1, timeout=10, what="the message to fail")
     message = db.session.execute(select(Message)).scalar_one()
     assert message.state == "failed" and "interrupted" in message.error

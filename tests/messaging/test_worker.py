@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from crm.core.models import JobRun
 from crm.extensions import db
-from crm.messaging import delivery, jobs
+from crm.messaging import jobs, rate_limit, runners
 from crm.messaging.jobs import start_mailing_now
 from crm.messaging.models import Mailing, Message
 from tests.core.helpers import kill, start_process, wait_until
@@ -156,7 +156,7 @@ def test_kick_queues_no_more_send_jobs_than_the_work_needs(rq_app, make_user, ma
     _marketer, pop, mailing = _setup(rq_app, make_user, 80)
     jobs.start_mailing(mailing.id, run=JobRun(name=jobs.START_JOB, args=[mailing.id]))
     for _ in range(5):
-        delivery.kick()
+        runners.kick()
     queue = rq_app.config["RQ_QUEUES"][0]
     connection = Redis.from_url(rq_app.config["REDIS_URL"])
     try:
@@ -180,8 +180,8 @@ def test_the_rate_limit_counts_the_messages_of_every_worker(rq_app):
                 break
             time.sleep(0.05)
         window = int(now)
-        connection.set(f"{delivery._namespace()}:rate:email:{window}", 5, ex=5)
-        delivery.wait_for_rate("email")
+        connection.set(f"{rate_limit.redis_namespace()}:rate:email:{window}", 5, ex=5)
+        rate_limit.wait_for_rate("email")
         assert time.time() >= window + 1
     finally:
         connection.close()

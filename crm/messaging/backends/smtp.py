@@ -64,7 +64,7 @@ def _part(content_type: str, text: str) -> bytes:
 
 
 def build(message, *, sender: str, unsubscribe_url: str = "") -> bytes:
-    """The e-mail of a stored message (delivery.Outgoing), as the bytes sent after DATA: its own
+    """The e-mail of a stored message (claims.Outgoing), as the bytes sent after DATA: its own
     Message-ID, the text and HTML bodies as alternatives (text alone when there is no HTML),
     and for marketing e-mail the one-click List-Unsubscribe headers (RFC 8058). ValueError for
     a header that cannot be written (a line break in it).
