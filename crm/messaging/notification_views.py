@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 from crm.core.client_notifications import client_notification_kind
@@ -40,7 +41,9 @@ def _setup_notifications(state):
     )
     every = int(state.app.config["MESSAGING_NOTIFY_SECONDS"])
     register_periodic(state, PeriodicJob("messaging-notifications", produce_notifications, every))
-    register_section(state, Section("messaging.notifications", _l("Notifications"), 30))
+    register_section(
+        state, Section("messaging.notifications", _lp("to clients", "Notifications"), 30)
+    )
     register_cli()
 
 
