@@ -47,3 +47,14 @@ def group_kind_title(kind: str) -> str:
     if kind == "service":
         return pgettext("mailing group", "service")
     return pgettext("mailing group", "advertising")
+
+
+# What every mailing page's template reads to name things.
+PAGE_LABELS = {
+    "channels": CHANNEL_TITLES,
+    "states": MAILING_STATE_TITLES,
+    "badges": MAILING_STATE_BADGES,
+    "message_states": MESSAGE_STATE_TITLES,
+    "skip_titles": SKIP_TITLES,
+    "group_kind": group_kind_title,
+}
