@@ -43,6 +43,11 @@ SKIP_TITLES = {
 }
 
 
+def mailing_state_title(state: str) -> str:
+    """A mailing state's title as text; a state it does not know, as it is."""
+    return str(MAILING_STATE_TITLES.get(state, state))
+
+
 def group_kind_title(kind: str) -> str:
     if kind == "service":
         return pgettext("mailing group", "service")

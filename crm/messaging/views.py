@@ -14,7 +14,7 @@ from crm.core.i18n import ngettext
 from crm.core.policy import load_or_403, may, requires
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
-from crm.messaging import bp, queries, services
+from crm.messaging import bp, mailing_states, queries, services
 from crm.messaging.forms import MailingFilter, MessageFilter, ScopePicker
 from crm.messaging.mailing_labels import PAGE_LABELS
 from crm.messaging.models import Mailing
@@ -138,7 +138,7 @@ def mailing_schedule(mailing_id: int):
     """draft → scheduled, at the time the draft names."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
     try:
-        services.schedule(current_user, mailing, mailing.scheduled_at)
+        mailing_states.schedule(current_user, mailing, mailing.scheduled_at)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -154,7 +154,7 @@ def mailing_send(mailing_id: int):
     """Send a draft or scheduled mailing now: it is made due and its job started."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
     try:
-        services.send_now(current_user, mailing)
+        mailing_states.send_now(current_user, mailing)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -180,7 +180,7 @@ def mailing_unschedule(mailing_id: int):
     """scheduled → draft."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
     try:
-        services.unschedule(current_user, mailing)
+        mailing_states.unschedule(current_user, mailing)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -196,7 +196,7 @@ def mailing_cancel(mailing_id: int):
     """Cancel a scheduled mailing or one being sent (its queued messages too)."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
     try:
-        cancelled = services.cancel(current_user, mailing)
+        cancelled = mailing_states.cancel(current_user, mailing)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -220,7 +220,7 @@ def mailing_cancel(mailing_id: int):
 def mailing_duplicate(mailing_id: int):
     """A copy of the mailing as a new draft, opened in its form."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
-    copy = services.duplicate(current_user, mailing)
+    copy = mailing_states.duplicate(current_user, mailing)
     db.session.commit()
     flash(_("A copy is made: %(name)s.", name=copy.name), "success")
     return redirect(url_for("messaging.mailing_update", mailing_id=copy.id), code=303)
@@ -233,7 +233,7 @@ def mailing_delete(mailing_id: int):
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
     name = mailing.name
     try:
-        services.delete_mailing(current_user, mailing)
+        mailing_states.delete_mailing(current_user, mailing)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -252,7 +252,7 @@ def may_change(mailing: Mailing) -> dict[str, bool]:
         "schedule": send and state == "draft" and mailing.scheduled_at is not None,
         "send": send and state in ("draft", "scheduled"),
         "unschedule": send and state == "scheduled",
-        "cancel": send and state in services.CANCELLABLE,
+        "cancel": send and state in mailing_states.CANCELLABLE,
         "duplicate": edit,
         "delete": edit and state == "draft",
     }
