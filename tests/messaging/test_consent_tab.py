@@ -11,7 +11,7 @@ import re
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.messaging import consent
+from crm.messaging import consent, suppression
 from crm.messaging.models import GroupOptOut, Mailing, Subscriber, Suppression
 from tests.auth.helpers import committed_count, csrf_from_form, database_snapshot
 
@@ -60,7 +60,7 @@ def test_the_tab_shows_each_address_with_what_is_known_of_it(
     consent.grant_consent(manager, "email", "office@alpha.test", source="signed paper")
     consent.set_language(manager, "email", "olga@alpha.test", "en")
     consent.opt_out(manager, promo, "email", "olga@alpha.test")
-    consent.suppress(None, "sms", "+74951112233", "stop")
+    suppression.suppress(None, "sms", "+74951112233", "stop")
     mailing = Mailing(name="Spring sale", channel="email", group_id=promo.id)
     db.session.add(mailing)
     db.session.commit()
@@ -208,7 +208,7 @@ def test_a_manager_suppresses_an_address_but_cannot_lift_a_bounce(
     manager = make_user("manager")
     partner = make_partner(responsible=manager, emails=["a@beta.test", "b@beta.test"])
     ids = _detail_ids(partner)
-    consent.suppress(None, "email", "b@beta.test", "bounced")
+    suppression.suppress(None, "email", "b@beta.test", "bounced")
     db.session.commit()
     login_as(manager)
     base = f"/messaging/partners/{partner.id}/addresses"
