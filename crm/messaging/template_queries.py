@@ -36,8 +36,8 @@ FIELDS = {"email": ("subject", "body_html", "body_text"), "sms": ("body_text",)}
 CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
 LANGUAGE_TITLES = {"ru": _l("Russian"), "en": _l("English")}
 UNSUBSCRIBE = "unsubscribe_url"
-# The notification kinds messaging's own placeholders are for (crm.messaging.placeholders);
-# a kind another part registers is shown by its key.
+# The notification kinds messaging's own placeholders are for
+# (crm.messaging.event_placeholders); a kind another part registers is shown by its key.
 KIND_TITLES = {
     "order_status": _l("order status changed"),
     "deal_won": _l("deal won"),

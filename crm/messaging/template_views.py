@@ -36,11 +36,12 @@ TEXT_FIELDS = {
 
 def _setup_templates(state):
     from crm.demo import register_demo_step
-    from crm.messaging import placeholders
+    from crm.messaging import event_placeholders, placeholders
     from crm.messaging.demo import make_templates_demo
     from crm.messaging.sections import Section, register_section
 
     placeholders.register(state)
+    event_placeholders.register(state)
     register_section(state, Section("messaging.templates", _l("Templates"), 20))
     # After partners, sales, interactions, deals and segments: nothing here needs more.
     register_demo_step(state, 70, make_templates_demo)
