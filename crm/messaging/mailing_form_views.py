@@ -20,7 +20,8 @@ from crm.forms import apply_errors, submitted_version
 from crm.htmx import render
 from crm.messaging import bp, queries, services
 from crm.messaging.forms import MailingForm, ScopePicker
-from crm.messaging.mailing_labels import CHANNEL_TITLES, PAGE_LABELS, group_kind_title
+from crm.messaging.labels import CHANNEL_TITLES
+from crm.messaging.mailing_labels import PAGE_LABELS, group_kind_title
 from crm.messaging.models import Mailing, MailingGroup, MessageTemplate
 
 

@@ -1,11 +1,11 @@
-"""How the mailing pages name states, channels and skip reasons, in the reader's language."""
+"""How the mailing pages name states and skip reasons, in the reader's language."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, pgettext
 
-CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
+from crm.messaging.labels import CHANNEL_TITLES
 
 MAILING_STATE_TITLES = {
     "draft": lazy_pgettext("mailing state", "Draft"),

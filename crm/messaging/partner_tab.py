@@ -20,13 +20,12 @@ from crm.extensions import db
 from crm.htmx import is_fragment_request
 from crm.messaging import bp, consent, consent_queries, suppression
 from crm.messaging.consent_labels import (
-    CHANNEL_TITLES,
-    LANGUAGE_TITLES,
     MESSAGE_STATE_TITLES,
     SUPPRESSION_REASON_TITLES,
     notification_title,
     source_title,
 )
+from crm.messaging.labels import CHANNEL_TITLES, LANGUAGE_TITLES
 from crm.messaging.models import MailingGroup
 from crm.partners.tabs import PartnerTab
 

@@ -18,8 +18,10 @@ from crm.extensions import db
 from crm.forms import apply_errors
 from crm.htmx import is_fragment_request, render
 from crm.messaging import bp, consent_queries
-from crm.messaging.consent_forms import SuppressionAddForm, SuppressionFilter
-from crm.messaging.consent_labels import CHANNEL_TITLES, SUPPRESSION_REASON_TITLES
+from crm.messaging.consent_forms import SuppressionAddForm
+from crm.messaging.consent_labels import SUPPRESSION_REASON_TITLES
+from crm.messaging.filters import SuppressionFilter
+from crm.messaging.labels import CHANNEL_TITLES
 from crm.messaging.models import Suppression
 from crm.messaging.suppression import RESTRICTED_REASONS, suppress_many, unsuppress
 

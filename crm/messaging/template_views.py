@@ -24,6 +24,8 @@ from crm.htmx import is_fragment_request, render
 from crm.messaging import bp
 from crm.messaging import template_queries as queries
 from crm.messaging import template_services as services
+from crm.messaging.filters import TemplateFilter
+from crm.messaging.labels import CHANNEL_TITLES, LANGUAGE_TITLES
 from crm.messaging.models import CHANNELS, MessageTemplate
 from crm.messaging.template_forms import TemplateForm
 
@@ -70,8 +72,8 @@ def _preview_choice(source, *, choices: bool = True) -> dict:
 
 def _common() -> dict:
     return {
-        "channels": queries.CHANNEL_TITLES,
-        "language_titles": queries.LANGUAGE_TITLES,
+        "channels": CHANNEL_TITLES,
+        "language_titles": LANGUAGE_TITLES,
         "field_title": queries.field_title,
         "editor_placeholders": queries.editor_placeholders(),
         "kinds_text": queries.kinds_text,
@@ -85,7 +87,7 @@ def _common() -> dict:
 @requires("messaging.view")
 def templates():
     """The templates: name, channel, languages, last change."""
-    flt = queries.TemplateFilter.from_args(request.args)
+    flt = TemplateFilter.from_args(request.args)
     page = queries.template_page(flt)
     response = render(
         "messaging/templates/index.html",

@@ -15,7 +15,8 @@ from crm.core.policy import load_or_403, may, requires
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.messaging import bp, mailing_states, queries, services
-from crm.messaging.forms import MailingFilter, MessageFilter, ScopePicker
+from crm.messaging.filters import MailingFilter, MessageFilter
+from crm.messaging.forms import ScopePicker
 from crm.messaging.mailing_labels import PAGE_LABELS
 from crm.messaging.models import Mailing
 
