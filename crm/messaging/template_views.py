@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.outcomes import committed
 from crm.core.params import id_or_none
 from crm.core.policy import load_or_403, requires
 from crm.core.text import CONTROL_CHARS
@@ -286,12 +287,7 @@ def template_delete(template_id: int):
     """Delete a template no mailing or notification uses."""
     template = load_or_403(MessageTemplate, template_id, "messaging.edit")
     name = template.name
-    try:
-        services.delete_template(current_user, template)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    if not committed(services.delete_template, current_user, template):
         return redirect(url_for("messaging.template_detail", template_id=template_id))
-    db.session.commit()
     flash(_("Template %(name)s is deleted.", name=name), "success")
     return redirect(url_for("messaging.templates"))

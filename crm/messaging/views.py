@@ -9,8 +9,8 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm.core.errors import DomainError
 from crm.core.i18n import ngettext
+from crm.core.outcomes import committed
 from crm.core.policy import load_or_403, may, requires
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
@@ -138,14 +138,8 @@ def _back(mailing_id: int):
 def mailing_schedule(mailing_id: int):
     """draft → scheduled, at the time the draft names."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
-    try:
-        mailing_states.schedule(current_user, mailing, mailing.scheduled_at)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(mailing_id)
-    db.session.commit()
-    flash(_("The mailing is scheduled."), "success")
+    if committed(mailing_states.schedule, current_user, mailing, mailing.scheduled_at):
+        flash(_("The mailing is scheduled."), "success")
     return _back(mailing_id)
 
 
@@ -154,24 +148,12 @@ def mailing_schedule(mailing_id: int):
 def mailing_send(mailing_id: int):
     """Send a draft or scheduled mailing now: it is made due and its job started."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
-    try:
-        mailing_states.send_now(current_user, mailing)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(mailing_id)
-    db.session.commit()
-    from crm.messaging.jobs import start_mailing_now  # the delivery part's
+    if committed(mailing_states.send_now, current_user, mailing):
+        from crm.messaging.jobs import start_mailing_now  # the delivery part's
 
-    try:
-        start_mailing_now(mailing, current_user)
-    except DomainError as exc:
-        # It stays due: the dispatcher starts it on its next round.
-        db.session.rollback()
-        flash(exc.message, "warning")
-        return _back(mailing_id)
-    db.session.commit()
-    flash(_("Sending has started."), "success")
+        # Should it not start, it stays due: the dispatcher starts it on its next round.
+        if committed(start_mailing_now, mailing, current_user, refused="warning"):
+            flash(_("Sending has started."), "success")
     return _back(mailing_id)
 
 
@@ -180,14 +162,8 @@ def mailing_send(mailing_id: int):
 def mailing_unschedule(mailing_id: int):
     """scheduled → draft."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
-    try:
-        mailing_states.unschedule(current_user, mailing)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(mailing_id)
-    db.session.commit()
-    flash(_("The mailing is a draft again."), "success")
+    if committed(mailing_states.unschedule, current_user, mailing):
+        flash(_("The mailing is a draft again."), "success")
     return _back(mailing_id)
 
 
@@ -196,23 +172,19 @@ def mailing_unschedule(mailing_id: int):
 def mailing_cancel(mailing_id: int):
     """Cancel a scheduled mailing or one being sent (its queued messages too)."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
-    try:
-        cancelled = mailing_states.cancel(current_user, mailing)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(mailing_id)
-    db.session.commit()
-    flash(
-        ngettext(
-            "The mailing is cancelled; %(num)s queued message will not be sent.",
-            "The mailing is cancelled; %(num)s queued messages will not be sent.",
-            cancelled,
+    done = committed(mailing_states.cancel, current_user, mailing)
+    if done:
+        cancelled = done.result
+        flash(
+            ngettext(
+                "The mailing is cancelled; %(num)s queued message will not be sent.",
+                "The mailing is cancelled; %(num)s queued messages will not be sent.",
+                cancelled,
+            )
+            if cancelled
+            else _("The mailing is cancelled."),
+            "success",
         )
-        if cancelled
-        else _("The mailing is cancelled."),
-        "success",
-    )
     return _back(mailing_id)
 
 
@@ -233,13 +205,8 @@ def mailing_delete(mailing_id: int):
     """Delete a draft."""
     mailing = load_or_403(Mailing, mailing_id, "messaging.view")
     name = mailing.name
-    try:
-        mailing_states.delete_mailing(current_user, mailing)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    if not committed(mailing_states.delete_mailing, current_user, mailing):
         return _back(mailing_id)
-    db.session.commit()
     flash(_("Mailing %(name)s is deleted.", name=name), "success")
     return redirect(url_for("messaging.index"), code=303)
 
