@@ -59,6 +59,14 @@ def normalise(channel: str, address: str | None) -> str:
     raise ValueError(channel)
 
 
+def required_norm(channel: str, address: str | None) -> str:
+    """The address normalised; DomainError when there is nothing to normalise."""
+    norm = normalise(channel, address)
+    if not norm:
+        raise DomainError(_("Enter an address."), {"address": [_("Enter an address.")]})
+    return norm
+
+
 def checked_address(channel: str, address: str, field_name: str = "address") -> str:
     """The normalised address typed by someone; DomainError (on `field_name`) when it is not
     an e-mail address (or phone number) at all."""
@@ -143,9 +151,7 @@ def _subscriber_for(
 ) -> Subscriber:
     """The address's Subscriber row, made when there is none (a concurrent writer making the
     same row at the same moment is not an error: both then use the one row)."""
-    norm = normalise(channel, address)
-    if not norm:
-        raise DomainError(_("Enter an address."), {"address": [_("Enter an address.")]})
+    norm = required_norm(channel, address)
     found = subscriber(channel, norm)
     if found is None:
         now = utcnow()
@@ -200,6 +206,24 @@ def _snapshot(sub: Subscriber) -> dict:
     }
 
 
+def _record_consent(actor, sub: Subscriber, action: str, values: dict, summary: str):
+    """Set the subscriber's consent `values`, recorded as `action` with what changed in the
+    history of the partner whose address it is."""
+    old = _snapshot(sub)
+    for key, value in values.items():
+        setattr(sub, key, value)
+    db.session.flush()
+    audit.record(
+        actor,
+        action,
+        sub,
+        root=_root(sub),
+        changes=audit.diff(old, _snapshot(sub)),
+        summary=summary,
+    )
+    return sub
+
+
 def grant_consent(
     actor,
     channel: str,
@@ -218,18 +242,13 @@ def grant_consent(
     sub = _subscriber_for(channel, address, partner_id, contact_person_id)
     if sub.consent:
         return sub
-    old = _snapshot(sub)
-    sub.consent, sub.consent_at, sub.consent_source = True, moment, source
-    db.session.flush()
-    audit.record(
+    return _record_consent(
         actor,
-        "consent_granted",
         sub,
-        root=_root(sub),
-        changes=audit.diff(old, _snapshot(sub)),
-        summary=f"consent to advertising by {channel}: {sub.address_norm} ({source})",
+        "consent_granted",
+        {"consent": True, "consent_at": moment, "consent_source": source},
+        f"consent to advertising by {channel}: {sub.address_norm} ({source})",
     )
-    return sub
 
 
 def withdraw_consent(
@@ -248,18 +267,13 @@ def withdraw_consent(
     sub = _subscriber_for(channel, address, partner_id, contact_person_id)
     if not sub.consent and sub.withdrawn_at is not None:
         return sub
-    old = _snapshot(sub)
-    sub.consent, sub.withdrawn_at, sub.withdrawn_source = False, utcnow(), source
-    db.session.flush()
-    audit.record(
+    return _record_consent(
         actor,
-        "consent_withdrawn",
         sub,
-        root=_root(sub),
-        changes=audit.diff(old, _snapshot(sub)),
-        summary=f"consent to advertising by {channel} withdrawn: {sub.address_norm} ({source})",
+        "consent_withdrawn",
+        {"consent": False, "withdrawn_at": utcnow(), "withdrawn_source": source},
+        f"consent to advertising by {channel} withdrawn: {sub.address_norm} ({source})",
     )
-    return sub
 
 
 def set_language(
@@ -317,9 +331,7 @@ def opt_out(actor, group: MailingGroup, channel: str, address: str, *, source: s
     """The address no longer gets `group`'s messages; True when it was not opted out yet."""
     check_actor(actor)
     source = clean_source(source, required=False)
-    norm = normalise(channel, address)
-    if not norm:
-        raise DomainError(_("Enter an address."), {"address": [_("Enter an address.")]})
+    norm = required_norm(channel, address)
     if _opt_out_row(group, channel, norm) is not None:
         return False
     db.session.execute(

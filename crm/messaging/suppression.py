@@ -29,6 +29,7 @@ from crm.messaging.consent import (
     checked_address,
     clean_text,
     normalise,
+    required_norm,
     root_of_address,
 )
 from crm.messaging.models import CHANNELS, SUPPRESSION_REASONS, Suppression
@@ -73,9 +74,7 @@ def suppress(
         note = CONTROL_CHARS.sub("", " ".join((note or "").split()))[:NOTE_MAX]
     else:
         note = clean_note(note)
-    norm = normalise(channel, address)
-    if not norm:
-        raise DomainError(_("Enter an address."), {"address": [_("Enter an address.")]})
+    norm = required_norm(channel, address)
     if suppression(channel, norm) is not None:
         return False
     db.session.execute(
