@@ -29,10 +29,10 @@ def _entries(action: str) -> list[AuditEntry]:
 
 
 def test_granted_consent_lets_advertising_reach_the_address(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     manager = make_user("manager")
-    promo = make_topic("Promotions", "advertising")
+    promo = make_group("Promotions", "advertising")
     partner = make_partner(name="Alpha", emails=["Ann@Example.test"], responsible=manager)
     assert resolve_partners("email", promo, [partner.id]).skipped["no_consent"] == 1
 
@@ -50,10 +50,10 @@ def test_granted_consent_lets_advertising_reach_the_address(
 
 
 def test_a_phone_is_matched_in_the_form_contact_details_hold_it(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     admin = make_user("admin")
-    promo = make_topic()
+    promo = make_group("Promotions", "advertising")
     partner = make_partner(name="Beta", phones=["+7 916 123-45-67"])
 
     consent.grant_consent(admin, "sms", "8 (916) 123-45-67", source="signed paper")
@@ -120,11 +120,11 @@ def test_a_viewer_may_not_change_consents(app, make_user):
 
 
 def test_withdrawing_a_consent_stops_advertising_but_not_service_notices(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     admin = make_user("admin")
-    promo = make_topic("Promotions", "advertising")
-    service = make_topic("Service", "service")
+    promo = make_group("Promotions", "advertising")
+    service = make_group("Service", "service")
     partner = make_partner(emails=["f@x.test"])
     consent.grant_consent(admin, "email", "f@x.test", source="paper")
     consent.withdraw_consent(admin, "email", "f@x.test", source="asked by phone")
@@ -136,10 +136,10 @@ def test_withdrawing_a_consent_stops_advertising_but_not_service_notices(
     ] == ["f@x.test"]
 
 
-def test_opting_out_of_one_group_keeps_the_others(app, make_user, make_partner, make_topic):
+def test_opting_out_of_one_group_keeps_the_others(app, make_user, make_partner, make_group):
     manager = make_user("manager")
-    news = make_topic("News", "service")
-    orders = make_topic("Orders", "service")
+    news = make_group("News", "service")
+    orders = make_group("Orders", "service")
     partner = make_partner(emails=["g@x.test"])
 
     assert consent.opt_out(manager, news, "email", "G@x.test") is True
@@ -157,10 +157,10 @@ def test_opting_out_of_one_group_keeps_the_others(app, make_user, make_partner, 
 
 
 def test_the_checkboxes_opt_out_of_the_ticked_groups_and_back_into_the_others(
-    app, make_user, make_topic
+    app, make_user, make_group
 ):
     manager = make_user("manager")
-    a, b, c = make_topic("A", "service"), make_topic("B", "service"), make_topic("C", "service")
+    a, b, c = make_group("A", "service"), make_group("B", "service"), make_group("C", "service")
     consent.opt_out(manager, a, "email", "h@x.test")
 
     changed = consent.set_opt_outs(manager, "email", "h@x.test", [a, b, c], {b.id, c.id})
@@ -172,10 +172,10 @@ def test_the_checkboxes_opt_out_of_the_ticked_groups_and_back_into_the_others(
 
 
 def test_the_recorded_language_is_the_one_messages_are_written_in(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     manager = make_user("manager")
-    service = make_topic("Service", "service")
+    service = make_group("Service", "service")
     partner = make_partner(emails=["i@x.test", "j@x.test"])
 
     consent.set_language(manager, "email", "i@x.test", "en")
@@ -191,10 +191,10 @@ def test_the_recorded_language_is_the_one_messages_are_written_in(
 
 
 def test_a_suppressed_address_gets_nothing_and_keeps_its_first_reason(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     marketer = make_user("marketer")
-    service = make_topic("Service", "service")
+    service = make_group("Service", "service")
     partner = make_partner(emails=["k@x.test"])
 
     assert suppression.suppress(None, "email", "K@x.test", "bounced", note="550 no such user")

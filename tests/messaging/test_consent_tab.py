@@ -45,11 +45,11 @@ def _detail_ids(partner) -> dict[str, int]:
 
 
 def test_the_tab_shows_each_address_with_what_is_known_of_it(
-    client, login_as, make_user, make_partner, make_topic, make_message
+    client, login_as, make_user, make_partner, make_group, make_message
 ):
     manager = make_user("manager")
-    promo = make_topic("Promotions", "advertising")
-    make_topic("Orders", "service")
+    promo = make_group("Promotions", "advertising")
+    make_group("Orders", "service")
     partner = make_partner(
         name="Alpha",
         responsible=manager,
@@ -168,13 +168,13 @@ def test_a_consent_without_a_source_is_refused_next_to_the_address(
 
 
 def test_language_and_group_opt_outs_are_saved_from_the_checkboxes(
-    client, login_as, make_user, make_partner, make_topic
+    client, login_as, make_user, make_partner, make_group
 ):
     manager = make_user("manager")
     promo, news, orders = (
-        make_topic("Promotions"),
-        make_topic("News"),
-        make_topic("Orders", "service"),
+        make_group("Promotions", "advertising"),
+        make_group("News", "advertising"),
+        make_group("Orders", "service"),
     )
     partner = make_partner(
         responsible=manager, persons=[{"name": "Olga", "email": "olga@alpha.test"}]

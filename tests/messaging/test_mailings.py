@@ -18,7 +18,6 @@ from crm.extensions import db
 from crm.messaging import mailing_states, services
 from crm.messaging.models import Mailing, MailingPartner, Message
 from crm.messaging.services import MailingData
-from tests.messaging.mailing_helpers import add_message, add_template
 
 
 def hand_picked(mailing) -> set[int]:
@@ -254,9 +253,9 @@ def test_scheduling_is_refused_without_template_group_or_recipients(desk, make_m
     ],
 )
 def test_scheduling_is_refused_when_the_template_does_not_render(
-    desk, make_mailing, subject, html, reason
+    desk, make_mailing, make_template, subject, html, reason
 ):
-    broken = add_template("Broken", "email", subject=subject, html=html)
+    broken = make_template("Broken", ru={"subject": subject, "body_html": html, "body_text": "Hi"})
     mailing = make_mailing(desk, partners=["P1"], template_id=broken.id)
     with pytest.raises(DomainError) as refused:
         mailing_states.schedule(desk.marketer, mailing)
@@ -344,15 +343,20 @@ def test_a_scheduled_mailing_goes_back_to_draft_and_only_it(desk, make_mailing):
 
 
 @pytest.mark.parametrize("state", ["scheduled", "sending"])
-def test_cancel_cancels_the_queued_messages_and_leaves_the_others(desk, make_mailing, state):
+def test_cancel_cancels_the_queued_messages_and_leaves_the_others(
+    desk, make_mailing, state, make_message
+):
     mailing = make_mailing(desk, partners=["P1", "P3"], state=state)
     other = make_mailing(desk, state="sending")
-    add_message(mailing, "a@x.test", desk.p["P1"], "queued")
-    add_message(mailing, "ann@x.test", desk.p["P1"], "queued", attempts=1)
-    add_message(mailing, "c@x.test", desk.p["P3"], "sent", attempts=1, sent_at=utcnow())
-    add_message(mailing, "d@x.test", None, "sending", claimed_by="worker-1")
-    add_message(mailing, "f@x.test", None, "failed", error="550 no such user")
-    add_message(other, "a@x.test", desk.p["P1"], "queued")
+    p1, p3 = desk.p["P1"], desk.p["P3"]
+    make_message("a@x.test", mailing=mailing, partner=p1, state="queued")
+    make_message("ann@x.test", mailing=mailing, partner=p1, state="queued", attempts=1)
+    make_message(
+        "c@x.test", mailing=mailing, partner=p3, state="sent", attempts=1, sent_at=utcnow()
+    )
+    make_message("d@x.test", mailing=mailing, state="sending", claimed_by="worker-1")
+    make_message("f@x.test", mailing=mailing, state="failed", error="550 no such user")
+    make_message("a@x.test", mailing=other, partner=p1, state="queued")
 
     cancelled = mailing_states.cancel(desk.marketer, mailing)
     db.session.commit()
@@ -372,9 +376,9 @@ def test_cancel_cancels_the_queued_messages_and_leaves_the_others(desk, make_mai
 
 
 @pytest.mark.parametrize("state", ["draft", "done", "cancelled"])
-def test_cancel_is_refused_unless_scheduled_or_sending(desk, make_mailing, state):
+def test_cancel_is_refused_unless_scheduled_or_sending(desk, make_mailing, state, make_message):
     mailing = make_mailing(desk, partners=["P1"], state=state)
-    add_message(mailing, "a@x.test", desk.p["P1"], "queued")
+    make_message("a@x.test", mailing=mailing, partner=desk.p["P1"], state="queued")
     with pytest.raises(DomainError) as refused:
         mailing_states.cancel(desk.marketer, mailing)
     assert refused.value.message.startswith(
