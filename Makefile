@@ -58,6 +58,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/deals_bench.py
 	$(PY) bench/analytics_bench.py
 	$(PY) bench/segments_bench.py
+	$(PY) bench/messaging_bench.py
 	$(PY) bench/load_bench.py
 
 clean-venv:

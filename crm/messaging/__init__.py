@@ -28,6 +28,7 @@ bp.record_once(_setup)
 # Routes on bp, and the parts' own setup (each registers with bp.record_once).
 from crm.messaging import (  # noqa: E402,F401
     group_views,
+    jobs,
     mailing_form_views,
     notification_views,
     partner_tab,

@@ -17,7 +17,6 @@ notified: switching a kind on (again) does not mail the past."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -358,14 +357,10 @@ def produce_scheduled(now: datetime | None = None) -> dict[str, int]:
 
 
 def kick() -> None:
-    """Have the queued messages sent soon (crm.messaging.delivery; never sends here)."""
-    # The delivery is another part of the messaging package; until it is installed, queued
-    # messages simply wait (this guard is only about its presence, not its errors).
-    if importlib.util.find_spec("crm.messaging.delivery") is None:
-        return
-    from crm.messaging import delivery
+    """Have the queued messages sent soon (crm.messaging.runners; never sends here)."""
+    from crm.messaging import runners
 
-    delivery.kick()
+    runners.kick()
 
 
 _KICK = "crm.messaging.kick_after_commit"

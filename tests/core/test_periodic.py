@@ -17,6 +17,10 @@ def failing():
     raise RuntimeError("boom")
 
 
+def _ours(keys: list[str]) -> list[str]:
+    return [key for key in keys if key.startswith("test-")]
+
+
 def test_due_jobs_run_once_per_interval_and_a_failure_does_not_stop_the_others(app, caplog):
     saved = app.extensions.get(PERIODIC_JOBS.name)
     app.extensions[PERIODIC_JOBS.name] = PERIODIC_JOBS.of(app).copy()
@@ -30,11 +34,12 @@ def test_due_jobs_run_once_per_interval_and_a_failure_does_not_stop_the_others(a
         assert {"test-fail", "test-tick"} <= set(run_due(app, now=1000.0))
         assert CALLS == ["fail", "tick"]
         assert "periodic job test-fail failed" in caplog.text
-        # 50 s later neither is due; 70 s later the 60 s one is, the 100 s one not yet.
+        # 50 s later neither is due; 70 s later the 60 s one is, the 100 s one not yet (the
+        # domains' own jobs may run more often, e.g. the mailings' dispatcher every 30 s).
         CALLS.clear()
-        assert run_due(app, now=1050.0) == []
-        assert run_due(app, now=1070.0) == ["test-fail"]
-        assert run_due(app, now=1101.0) == ["test-tick"]
+        assert _ours(run_due(app, now=1050.0)) == []
+        assert _ours(run_due(app, now=1070.0)) == ["test-fail"]
+        assert _ours(run_due(app, now=1101.0)) == ["test-tick"]
         assert CALLS == ["fail", "tick"]
         # Every domain's periodic job is in the registry the cron and run_due read.
         assert {"analytics-snapshots", "sales-summaries"} <= set(keys)

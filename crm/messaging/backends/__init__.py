@@ -23,3 +23,9 @@ class PermanentError(DeliveryError):
 class AddressRefused(PermanentError):
     """The address itself does not exist or refuses mail (SMTP 550 at RCPT, an invalid
     number): the message is bounced and the address suppressed."""
+
+
+class Unavailable(TemporaryError):
+    """The server or gateway itself cannot be reached or refuses to work (connection refused or
+    lost, a failed login): nothing is wrong with the message. The one in flight counts an
+    attempt; the rest of the worker's batch is given back untried, to be sent when it is up."""
