@@ -29,6 +29,7 @@ bp.record_once(_setup)
 from crm.messaging import (  # noqa: E402,F401
     group_views,
     jobs,
+    mailing_form_views,
     notification_views,
     partner_tab,
     suppression_views,

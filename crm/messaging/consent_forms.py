@@ -1,5 +1,6 @@
-"""The forms of the group and suppression pages and the query string of the suppression list
-(crm.core.filters). The partner card's Mailings tab posts small forms read in its views."""
+"""The forms of the group and suppression pages (the suppression list's query string is
+crm.messaging.filters'). The partner card's Mailings tab posts small forms read in its
+views."""
 
 from __future__ import annotations
 
@@ -9,13 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from crm.core.filters import MAX_QUERY, ChoiceField, ListFilter, PageField, SearchField
 from crm.forms import VersionedForm
-from crm.messaging.consent_labels import (
-    CHANNEL_TITLES,
-    GROUP_KIND_TITLES,
-    SUPPRESSION_REASON_TITLES,
-)
+from crm.messaging.consent_labels import GROUP_KIND_TITLES
+from crm.messaging.labels import CHANNEL_TITLES
 
 
 class GroupForm(VersionedForm, FlaskForm):
@@ -28,27 +25,6 @@ class GroupForm(VersionedForm, FlaskForm):
     )
     description = TextAreaField(_l("Description"))
     is_active = BooleanField(_l("Active: offered for new mailings and notifications"), default=True)
-
-
-class SuppressionFilter(ListFilter):
-    q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
-    channel = ChoiceField(
-        _l("Channel"),
-        list(CHANNEL_TITLES.items()),
-        id="f-channel",
-        blank=_l("Any channel"),
-        message=_l("Unknown channel {value} ignored."),
-        cut=20,
-    )
-    reason = ChoiceField(
-        _l("Reason"),
-        list(SUPPRESSION_REASON_TITLES.items()),
-        id="f-reason",
-        blank=_l("Any reason"),
-        message=_l("Unknown reason {value} ignored."),
-        cut=20,
-    )
-    page = PageField(_l("Page"))
 
 
 class SuppressionAddForm(FlaskForm):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
-CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
 GROUP_KIND_TITLES = {"advertising": _l("Advertising"), "service": _l("Service notices")}
 GROUP_KIND_HINTS = {
     "advertising": _l(
@@ -24,8 +23,6 @@ SUPPRESSION_REASON_TITLES = {
     "complaint": _l("Spam complaint"),
     "manual": _l("Added by hand"),
 }
-# The languages messages are written in ("" : none recorded, Russian is used).
-LANGUAGE_TITLES = {"ru": _l("Russian"), "en": _l("English")}
 NOTIFICATION_TITLES = {
     "order_status": _l("Order status changed"),
     "overdue_debt": _l("Overdue debt"),

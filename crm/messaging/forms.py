@@ -1,6 +1,6 @@
-"""The mailing form (create and edit a draft) and the query strings of the mailing pages: the
-list of mailings, a mailing's messages, and the recipient pickers — one per registered partner
-scope (crm.core.partner_scope: the segment picker), read like a list filter's."""
+"""The mailing form (create and edit a draft) and its recipient pickers — one per registered
+partner scope (crm.core.partner_scope: the segment picker), read like a list filter's. The
+query strings of the mailing lists are crm.messaging.filters'."""
 
 from __future__ import annotations
 
@@ -10,16 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from crm.core.filters import (
-    MAX_QUERY,
-    OWN_NARROWING,
-    ChoiceField,
-    ListFilter,
-    PageField,
-    SearchField,
-)
+from crm.core.filters import OWN_NARROWING, ListFilter
 from crm.forms import VersionedForm
-from crm.messaging.mailing_labels import CHANNEL_TITLES, MAILING_STATE_TITLES, MESSAGE_STATE_TITLES
+from crm.messaging.labels import CHANNEL_TITLES
 
 
 class MailingForm(VersionedForm, FlaskForm):
@@ -64,36 +57,3 @@ class ScopePicker(ListFilter):
     def chosen(self) -> list[tuple[str, str]]:
         """(scope key, value) of each picker with a value."""
         return list(self.scope_params().items())
-
-
-class MailingFilter(ListFilter):
-    q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
-    state = ChoiceField(
-        _l("State"),
-        list(MAILING_STATE_TITLES.items()),
-        id="f-state",
-        blank=_l("Any state"),
-        message=_l("Unknown mailing state {value} ignored."),
-        cut=20,
-    )
-    channel = ChoiceField(
-        _l("Channel"),
-        list(CHANNEL_TITLES.items()),
-        id="f-channel",
-        blank=_l("Any channel"),
-        message=_l("Unknown channel {value} ignored."),
-        cut=20,
-    )
-    page = PageField(_l("Page"))
-
-
-class MessageFilter(ListFilter):
-    state = ChoiceField(
-        _l("State"),
-        list(MESSAGE_STATE_TITLES.items()),
-        id="f-message-state",
-        blank=_l("Any state"),
-        message=_l("Unknown message state {value} ignored."),
-        cut=20,
-    )
-    page = PageField(_l("Page"))

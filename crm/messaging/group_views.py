@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.outcomes import committed
 from crm.core.policy import load_or_403, requires
 from crm.extensions import db
 from crm.forms import apply_errors, submitted_version
@@ -118,12 +119,7 @@ def group_delete(group_id: int):
     """Delete a group no mailing, notification or message uses."""
     group = load_or_403(MailingGroup, group_id, "messaging.edit")
     name = group.name
-    try:
-        group_services.delete_group(current_user, group)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    if not committed(group_services.delete_group, current_user, group):
         return redirect(url_for("messaging.group_update", group_id=group_id))
-    db.session.commit()
     flash(_("Group %(name)s is deleted.", name=name), "success")
     return redirect(url_for("messaging.groups"))

@@ -1,11 +1,11 @@
-"""How the mailing pages name states, channels and skip reasons, in the reader's language."""
+"""How the mailing pages name states and skip reasons, in the reader's language."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, pgettext
 
-CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
+from crm.messaging.labels import CHANNEL_TITLES
 
 MAILING_STATE_TITLES = {
     "draft": lazy_pgettext("mailing state", "Draft"),
@@ -43,7 +43,23 @@ SKIP_TITLES = {
 }
 
 
+def mailing_state_title(state: str) -> str:
+    """A mailing state's title as text; a state it does not know, as it is."""
+    return str(MAILING_STATE_TITLES.get(state, state))
+
+
 def group_kind_title(kind: str) -> str:
     if kind == "service":
         return pgettext("mailing group", "service")
     return pgettext("mailing group", "advertising")
+
+
+# What every mailing page's template reads to name things.
+PAGE_LABELS = {
+    "channels": CHANNEL_TITLES,
+    "states": MAILING_STATE_TITLES,
+    "badges": MAILING_STATE_BADGES,
+    "message_states": MESSAGE_STATE_TITLES,
+    "skip_titles": SKIP_TITLES,
+    "group_kind": group_kind_title,
+}

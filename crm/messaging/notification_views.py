@@ -18,9 +18,8 @@ from crm.core.policy import may, requires
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.messaging import bp, notification_queries, notification_services
+from crm.messaging.labels import CHANNEL_TITLES
 from crm.messaging.models import CHANNELS
-
-CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
 
 
 def _setup_notifications(state):

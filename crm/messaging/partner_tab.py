@@ -18,15 +18,14 @@ from crm.core.policy import load_or_403, may
 from crm.core.timeutil import site_today
 from crm.extensions import db
 from crm.htmx import is_fragment_request
-from crm.messaging import bp, consent, consent_queries
+from crm.messaging import bp, consent, consent_queries, suppression
 from crm.messaging.consent_labels import (
-    CHANNEL_TITLES,
-    LANGUAGE_TITLES,
     MESSAGE_STATE_TITLES,
     SUPPRESSION_REASON_TITLES,
     notification_title,
     source_title,
 )
+from crm.messaging.labels import CHANNEL_TITLES, LANGUAGE_TITLES
 from crm.messaging.models import MailingGroup
 from crm.partners.tabs import PartnerTab
 
@@ -43,7 +42,7 @@ def mailings_tab(partner, errors: dict[int, str] | None = None) -> str:
         sent=consent_queries.recent_messages(partner.id),
         can_edit=may(current_user, "messaging.consent", partner),
         can_lift=may(current_user, "messaging.edit"),
-        restricted=consent.RESTRICTED_REASONS,
+        restricted=suppression.RESTRICTED_REASONS,
         errors=errors or {},
         today=site_today(),
         channels=CHANNEL_TITLES,
@@ -197,10 +196,10 @@ def suppression_change(partner_id: int, detail_id: int):
     note = request.form.get("note", "")
     try:
         if action == "suppress":
-            consent.suppress(current_user, channel, detail.value, "manual", note=note)
+            suppression.suppress(current_user, channel, detail.value, "manual", note=note)
             message = _("No more messages will be sent to %(address)s.", address=detail.value)
         elif action == "unsuppress":
-            consent.unsuppress(current_user, channel, detail.value, note=note)
+            suppression.unsuppress(current_user, channel, detail.value, note=note)
             message = _("%(address)s is taken off the suppression list.", address=detail.value)
         else:
             raise DomainError(_("The form is damaged: reload the page and try again."))

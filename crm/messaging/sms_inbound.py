@@ -49,13 +49,13 @@ def stop(address: str, norm: str) -> bool:
     """The number sent STOP: it goes on the suppression list (reason "stop"; an entry it has
     already, for any reason, is kept) and its consent to advertising SMS is withdrawn (a row is
     made for a number never asked, so the withdrawal's date is on record), through the consent
-    services (crm/messaging/consent.py: audited, read back as the consent's history). Returns
-    whether anything changed."""
-    from crm.messaging import consent
+    and suppression services (crm/messaging/consent.py, suppression.py: audited, read back as
+    the consent's history). Returns whether anything changed."""
+    from crm.messaging import consent, suppression
 
     before = consent.subscriber(CHANNEL, norm)
     withdraw = before is None or before.consent or before.withdrawn_at is None
-    changed = consent.suppress(None, CHANNEL, norm, "stop", note=STOP_SOURCE)
+    changed = suppression.suppress(None, CHANNEL, norm, "stop", note=STOP_SOURCE)
     if withdraw:
         owner = _owner(norm) if before is None else None
         consent.withdraw_consent(

@@ -17,10 +17,13 @@ from crm.exporting import csv_response
 from crm.extensions import db
 from crm.forms import apply_errors
 from crm.htmx import is_fragment_request, render
-from crm.messaging import bp, consent, consent_queries
-from crm.messaging.consent_forms import SuppressionAddForm, SuppressionFilter
-from crm.messaging.consent_labels import CHANNEL_TITLES, SUPPRESSION_REASON_TITLES
+from crm.messaging import bp, consent_queries
+from crm.messaging.consent_forms import SuppressionAddForm
+from crm.messaging.consent_labels import SUPPRESSION_REASON_TITLES
+from crm.messaging.filters import SuppressionFilter
+from crm.messaging.labels import CHANNEL_TITLES
 from crm.messaging.models import Suppression
+from crm.messaging.suppression import RESTRICTED_REASONS, suppress_many, unsuppress
 
 
 def _setup_suppression(state):
@@ -41,7 +44,7 @@ def _page(flt: SuppressionFilter, form: SuppressionAddForm, status: int = 200):
         form=form,
         reasons=SUPPRESSION_REASON_TITLES,
         channels=CHANNEL_TITLES,
-        restricted=consent.RESTRICTED_REASONS,
+        restricted=RESTRICTED_REASONS,
         status=status,
     )
     if is_fragment_request():
@@ -76,7 +79,7 @@ def suppression_add():
     form = SuppressionAddForm()
     if form.validate():
         try:
-            result = consent.suppress_many(
+            result = suppress_many(
                 current_user, form.channel.data, form.addresses.data or "", note=form.note.data
             )
         except DomainError as exc:
@@ -108,11 +111,11 @@ def suppression_remove(suppression_id: int):
     row = db.session.execute(stmt).scalar_one_or_none()
     if row is None:
         abort(404)
-    if row.reason in consent.RESTRICTED_REASONS and not may(current_user, "messaging.edit"):
+    if row.reason in RESTRICTED_REASONS and not may(current_user, "messaging.edit"):
         abort(403)
     address = row.address_norm
     try:
-        consent.unsuppress(current_user, row.channel, address, note=request.form.get("note", ""))
+        unsuppress(current_user, row.channel, address, note=request.form.get("note", ""))
     except PermissionDenied:
         db.session.rollback()
         abort(403)

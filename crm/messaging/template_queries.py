@@ -11,13 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import select
 
-from crm.core.filters import MAX_QUERY, ChoiceField, ListFilter, PageField, SearchField
 from crm.core.message_placeholders import Placeholder, Recipient, placeholders
 from crm.core.paging import Page, capped_page
 from crm.core.policy import may, visible
 from crm.core.text import fold
 from crm.extensions import db
 from crm.messaging import links, rendering
+from crm.messaging.filters import TemplateFilter
 from crm.messaging.models import (
     ADDRESS_KINDS,
     Mailing,
@@ -33,11 +33,9 @@ PARTNER_CHOICES = 50  # partners a preview's select offers before the user searc
 LANGUAGES = ("ru", "en")
 # The texts of each channel's template, per language (MessageTemplateText's columns).
 FIELDS = {"email": ("subject", "body_html", "body_text"), "sms": ("body_text",)}
-CHANNEL_TITLES = {"email": _l("E-mail"), "sms": _l("SMS")}
-LANGUAGE_TITLES = {"ru": _l("Russian"), "en": _l("English")}
 UNSUBSCRIBE = "unsubscribe_url"
-# The notification kinds messaging's own placeholders are for (crm.messaging.placeholders);
-# a kind another part registers is shown by its key.
+# The notification kinds messaging's own placeholders are for
+# (crm.messaging.event_placeholders); a kind another part registers is shown by its key.
 KIND_TITLES = {
     "order_status": _l("order status changed"),
     "deal_won": _l("deal won"),
@@ -61,18 +59,6 @@ def kinds_text(kinds) -> str:
 
 
 # --- the list --------------------------------------------------------------------------------
-
-
-class TemplateFilter(ListFilter):
-    q = SearchField(_l("Search"), max_length=MAX_QUERY, id="q")
-    channel = ChoiceField(
-        _l("Channel"),
-        list(CHANNEL_TITLES.items()),
-        id="f-channel",
-        blank=_l("Any channel"),
-        message=_l("Unknown channel {value} ignored."),
-    )
-    page = PageField(_l("Page"))
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from crm.core.errors import DomainError, FieldErrors
 from crm.core.text import fold
 from crm.extensions import db
 from crm.messaging import rendering
+from crm.messaging.labels import LANGUAGE_TITLES
 from crm.messaging.models import CHANNELS, MessageTemplate, MessageTemplateText
 from crm.messaging.template_queries import (
     FIELDS,
-    LANGUAGE_TITLES,
     LANGUAGES,
     allowed_names,
     field_title,

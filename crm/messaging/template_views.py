@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.core.errors import DomainError, PermissionDenied
+from crm.core.outcomes import committed
 from crm.core.params import id_or_none
 from crm.core.policy import load_or_403, requires
 from crm.core.text import CONTROL_CHARS
@@ -24,6 +25,8 @@ from crm.htmx import is_fragment_request, render
 from crm.messaging import bp
 from crm.messaging import template_queries as queries
 from crm.messaging import template_services as services
+from crm.messaging.filters import TemplateFilter
+from crm.messaging.labels import CHANNEL_TITLES, LANGUAGE_TITLES
 from crm.messaging.models import CHANNELS, MessageTemplate
 from crm.messaging.template_forms import TemplateForm
 
@@ -36,11 +39,12 @@ TEXT_FIELDS = {
 
 def _setup_templates(state):
     from crm.demo import register_demo_step
-    from crm.messaging import placeholders
+    from crm.messaging import event_placeholders, placeholders
     from crm.messaging.demo import make_templates_demo
     from crm.messaging.sections import Section, register_section
 
     placeholders.register(state)
+    event_placeholders.register(state)
     register_section(state, Section("messaging.templates", _l("Templates"), 20))
     # After partners, sales, interactions, deals and segments: nothing here needs more.
     register_demo_step(state, 70, make_templates_demo)
@@ -69,8 +73,8 @@ def _preview_choice(source, *, choices: bool = True) -> dict:
 
 def _common() -> dict:
     return {
-        "channels": queries.CHANNEL_TITLES,
-        "language_titles": queries.LANGUAGE_TITLES,
+        "channels": CHANNEL_TITLES,
+        "language_titles": LANGUAGE_TITLES,
         "field_title": queries.field_title,
         "editor_placeholders": queries.editor_placeholders(),
         "kinds_text": queries.kinds_text,
@@ -84,7 +88,7 @@ def _common() -> dict:
 @requires("messaging.view")
 def templates():
     """The templates: name, channel, languages, last change."""
-    flt = queries.TemplateFilter.from_args(request.args)
+    flt = TemplateFilter.from_args(request.args)
     page = queries.template_page(flt)
     response = render(
         "messaging/templates/index.html",
@@ -283,12 +287,7 @@ def template_delete(template_id: int):
     """Delete a template no mailing or notification uses."""
     template = load_or_403(MessageTemplate, template_id, "messaging.edit")
     name = template.name
-    try:
-        services.delete_template(current_user, template)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    if not committed(services.delete_template, current_user, template):
         return redirect(url_for("messaging.template_detail", template_id=template_id))
-    db.session.commit()
     flash(_("Template %(name)s is deleted.", name=name), "success")
     return redirect(url_for("messaging.templates"))

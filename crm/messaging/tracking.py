@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select, update
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.messaging import consent, tokens
+from crm.messaging import consent, suppression, tokens
 from crm.messaging.models import Mailing, MailingGroup, Message
 
 KEY_MAX = 64  # Message.key
@@ -126,7 +126,7 @@ def unsubscribe(found: Unsubscribe, *, everything: bool, source: str) -> None:
     # The normalised address the recipient lists compare (normalising it again keeps it).
     address = m.address_norm or m.address
     if everything:
-        consent.suppress(None, m.channel, address, "unsubscribed", message_id=m.id)
+        suppression.suppress(None, m.channel, address, "unsubscribed", message_id=m.id)
     if everything or found.group is None:
         consent.withdraw_consent(
             None,

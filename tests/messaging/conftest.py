@@ -30,53 +30,48 @@ def sms_http_app(app, sms_gateway_server):
     return app
 
 
-# --- event notifications to clients (crm/messaging/notification_*.py) -----------------------
+# --- groups, templates and messages written directly (the tests of every part) -------------
+
+import itertools  # noqa: E402
 
 import pytest  # noqa: E402
 
 from crm.extensions import db  # noqa: E402
 
+_numbers = itertools.count(1)
+
 
 @pytest.fixture
-def notice_template(app):
-    """notice_template(body="…", channel="email", name=None) -> a MessageTemplate whose Russian
-    text is `body` (subject too, for e-mail)."""
-    import itertools
+def make_group(app):
+    """make_group(name, kind, **fields) -> a MailingGroup of kind "advertising" or "service",
+    stored directly (not through the group services under test)."""
+    from crm.messaging.models import MailingGroup
 
-    from crm.messaging.models import MessageTemplate, MessageTemplateText
-
-    numbers = itertools.count(1)
-
-    def make(body="Уведомление", channel="email", name=None):
-        template = MessageTemplate(name=name or f"Notice {next(numbers)}", channel=channel)
-        template.texts = [
-            MessageTemplateText(
-                language="ru",
-                subject=body if channel == "email" else "",
-                body_html=f"<p>{body}</p>" if channel == "email" else "",
-                body_text=body,
-            )
-        ]
-        db.session.add(template)
+    def make(name, kind, **fields):
+        group = MailingGroup(name=name, kind=kind, **fields)
+        db.session.add(group)
         db.session.commit()
-        return template
+        return group
 
     return make
 
 
-# --- templates (H1): message templates, placeholders, the sandbox ------------------------------
-
-
 @pytest.fixture
 def make_template(app):
-    """make_template(name="T", channel="email", ru=None, en=None) -> MessageTemplate, stored
-    directly (not through the service and its checks): `ru`/`en` are dicts of subject,
-    body_html, body_text."""
-    from crm.extensions import db
+    """make_template(name=None, channel="email", *, text=None, ru=None, en=None) ->
+    MessageTemplate, stored directly (not through the template services and their checks).
+    `text`: one Russian text saying it everywhere (an e-mail's subject, HTML body <p>text</p>
+    and text body; an SMS's text); or `ru`/`en`: dicts of subject, body_html, body_text. No
+    name: "Template <n>"."""
     from crm.messaging.models import MessageTemplate, MessageTemplateText
 
-    def make(name="T", channel="email", ru=None, en=None):
-        template = MessageTemplate(name=name, channel=channel, description="")
+    def make(name=None, channel="email", *, text=None, ru=None, en=None):
+        if text is not None:
+            assert ru is None, "text is the Russian text: give one or the other"
+            ru = {"body_text": text}
+            if channel == "email":
+                ru.update(subject=text, body_html=f"<p>{text}</p>")
+        template = MessageTemplate(name=name or f"Template {next(_numbers)}", channel=channel)
         for language, values in (("ru", ru), ("en", en)):
             if values is not None:
                 template.texts.append(MessageTemplateText(language=language, **values))
@@ -88,17 +83,52 @@ def make_template(app):
 
 
 @pytest.fixture
-def make_group(app):
-    """make_group(name="Service notices", kind="service") -> a MailingGroup."""
-    from crm.messaging.models import MailingGroup
+def make_message(app):
+    """make_message(address, *, mailing=None, channel=None, group=None, partner=None,
+    language="ru", state="sent", key=None, **fields) -> Message, as the outbox writes it (its
+    key, and the Message-ID made from it). The channel is the mailing's, else e-mail.
+    `key_column=None` stores no key while the Message-ID still holds one."""
+    from crm.core.text import normalise_email, normalise_phone
+    from crm.messaging import tokens
+    from crm.messaging.models import Message
 
-    def make(name="Service notices", kind="service", **fields):
-        group = MailingGroup(name=name, kind=kind, **fields)
-        db.session.add(group)
+    def make(
+        address,
+        *,
+        mailing=None,
+        channel=None,
+        group=None,
+        partner=None,
+        language="ru",
+        state="sent",
+        key=None,
+        **fields,
+    ):
+        channel = channel or (mailing.channel if mailing is not None else "email")
+        key = key or tokens.new_key()
+        norm = normalise_email(address) if channel == "email" else normalise_phone(address)
+        message = Message(
+            channel=channel,
+            address=address,
+            address_norm=norm,
+            group_id=group.id if group is not None else None,
+            mailing_id=mailing.id if mailing is not None else None,
+            partner_id=partner.id if partner is not None else None,
+            language=language,
+            subject=f"Message {next(_numbers)}",
+            key=fields.pop("key_column", key),
+            rfc_message_id=fields.pop("rfc_message_id", tokens.rfc_message_id(key)),
+            state=state,
+            **fields,
+        )
+        db.session.add(message)
         db.session.commit()
-        return group
+        return message
 
     return make
+
+
+# --- event notifications to clients (crm/messaging/notification_*.py) -----------------------
 
 
 @pytest.fixture
@@ -165,71 +195,6 @@ def notices(app):
     return read
 
 
-# --- consent, groups, suppression, unsubscribe and tracking (H3) ----------------------------
-
-import itertools  # noqa: E402
-
-_message_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def make_topic(app):
-    """make_topic(name="Promotions", kind="advertising", **fields) -> MailingGroup (an advertising group by default; make_group makes a service one)."""
-    from crm.extensions import db
-    from crm.messaging.models import MailingGroup
-
-    def make(name="Promotions", kind="advertising", **fields):
-        group = MailingGroup(name=name, kind=kind, **fields)
-        db.session.add(group)
-        db.session.commit()
-        return group
-
-    return make
-
-
-@pytest.fixture
-def make_message(app):
-    """make_message(address="a@x.test", channel="email", group=None, language="ru",
-    partner=None, mailing=None, key=None, **fields) -> Message: a message as the outbox writes
-    it (its key, and the Message-ID made from it), sent."""
-    from crm.core.text import normalise_email, normalise_phone
-    from crm.extensions import db
-    from crm.messaging import tokens
-    from crm.messaging.models import Message
-
-    def make(
-        address="a@x.test",
-        channel="email",
-        group=None,
-        language="ru",
-        partner=None,
-        mailing=None,
-        key=None,
-        **fields,
-    ):
-        key = key or tokens.new_key()
-        norm = normalise_email(address) if channel == "email" else normalise_phone(address)
-        message = Message(
-            channel=channel,
-            address=address,
-            address_norm=norm,
-            group_id=group.id if group is not None else None,
-            mailing_id=mailing.id if mailing is not None else None,
-            partner_id=partner.id if partner is not None else None,
-            language=language,
-            subject=f"Message {next(_message_numbers)}",
-            key=fields.pop("key_column", key),
-            rfc_message_id=fields.pop("rfc_message_id", tokens.rfc_message_id(key)),
-            state=fields.pop("state", "sent"),
-            **fields,
-        )
-        db.session.add(message)
-        db.session.commit()
-        return message
-
-    return make
-
-
 # --- mailings (tests/messaging/test_mailing*.py) --------------------------------------------
 
 import pytest  # noqa: E402
@@ -237,14 +202,12 @@ import pytest  # noqa: E402
 from tests.messaging.mailing_helpers import (  # noqa: E402
     MailingDesk,
     add_consent,
-    add_group,
-    add_template,
     mailing_number,
 )
 
 
 @pytest.fixture
-def desk(app, make_user):
+def desk(app, make_user, make_group, make_template):
     """Five partners: P1 (Anna's, a@ consenting, its contact Ann ann@ consenting), P2 (Anna's,
     b@ without consent), P3 (Boris's, c@ consenting), P4 (Boris's, no address), P5 (Anna's,
     e@ consenting but do-not-e-mail)."""
@@ -259,10 +222,13 @@ def desk(app, make_user):
         anna,
         boris,
         viewer,
-        add_group("Promotions", "advertising"),
-        add_group("Service notices", "service"),
-        add_template("Spring letter", "email", "Spring sale"),
-        add_template("Short SMS", "sms", text="Sale!"),
+        make_group("Promotions", "advertising"),
+        make_group("Service notices", "service"),
+        make_template(
+            "Spring letter",
+            ru={"subject": "Spring sale", "body_html": "<p>Hi</p>", "body_text": "Hi"},
+        ),
+        make_template("Short SMS", "sms", text="Sale!"),
     )
     d.p["P1"] = create_partner(
         name="Альфа", code="P1", responsible=anna, emails=["a@x.test"],

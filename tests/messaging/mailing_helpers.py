@@ -1,5 +1,6 @@
-"""Data helpers of the mailing tests (tests/messaging/test_mailing*.py): templates, groups,
-consent and messages written by hand, not through the services under test."""
+"""Data helpers of the mailing tests (tests/messaging/test_mailing*.py): consent written by hand,
+not through the services under test, and the desk the `desk` fixture sets. Groups, templates and
+messages are the fixtures of tests/messaging/conftest.py."""
 
 from __future__ import annotations
 
@@ -9,36 +10,9 @@ from dataclasses import dataclass, field
 _mailing_numbers = itertools.count(1)
 
 
-def add_template(name, channel="email", subject="Hello", html="<p>Hi</p>", text="Hi", lang="ru"):
-    """A message template with one text (e-mail: subject, HTML, text; SMS: text)."""
-    from crm.extensions import db
-    from crm.messaging.models import MessageTemplate, MessageTemplateText
-
-    template = MessageTemplate(name=name, channel=channel)
-    template.texts.append(
-        MessageTemplateText(
-            language=lang,
-            subject=subject if channel == "email" else "",
-            body_html=html if channel == "email" else "",
-            body_text=text,
-        )
-    )
-    db.session.add(template)
-    db.session.commit()
-    return template
-
-
-def add_group(name, kind="advertising", active=True):
-    from crm.extensions import db
-    from crm.messaging.models import MailingGroup
-
-    group = MailingGroup(name=name, kind=kind, is_active=active)
-    db.session.add(group)
-    db.session.commit()
-    return group
-
-
-def add_consent(address, channel="email"):
+def add_consent(address, channel="email", language=""):
+    """The address's consent to advertising (and its language), as the consent services
+    would have recorded it."""
     from crm.extensions import db
     from crm.messaging.models import Subscriber
 
@@ -49,30 +23,10 @@ def add_consent(address, channel="email"):
             address_norm=address.casefold(),
             consent=True,
             consent_source="test",
+            language=language,
         )
     )
     db.session.commit()
-
-
-def add_message(mailing, address, partner=None, state="queued", **fields):
-    """A message of a mailing, written by hand (as the delivery job would have)."""
-    from crm.extensions import db
-    from crm.messaging.models import Message
-
-    n = mailing_number()
-    message = Message(
-        mailing_id=mailing.id,
-        channel=mailing.channel,
-        address=address,
-        address_norm=address.casefold(),
-        partner_id=partner.id if partner is not None else None,
-        rfc_message_id=f"<m{n}.test@crm.test>",
-        state=state,
-        **fields,
-    )
-    db.session.add(message)
-    db.session.commit()
-    return message
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""Consent, language, group opt-outs and suppression (crm/messaging/consent.py): each change is
-recorded with who did it and on what source, addresses are matched as the contact details
-hold them, and the recipient lists follow at once."""
+"""Consent, language, group opt-outs (crm/messaging/consent.py) and suppression
+(crm/messaging/suppression.py): each change is recorded with who did it and on what source,
+addresses are matched as the contact details hold them, and the recipient lists follow at
+once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from crm.core.errors import DomainError, PermissionDenied
 from crm.core.models import AuditEntry
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.messaging import consent
+from crm.messaging import consent, suppression
 from crm.messaging.consent_queries import history
 from crm.messaging.models import GroupOptOut, Subscriber, Suppression
 from crm.messaging.recipients import resolve_partners
@@ -28,10 +29,10 @@ def _entries(action: str) -> list[AuditEntry]:
 
 
 def test_granted_consent_lets_advertising_reach_the_address(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     manager = make_user("manager")
-    promo = make_topic("Promotions", "advertising")
+    promo = make_group("Promotions", "advertising")
     partner = make_partner(name="Alpha", emails=["Ann@Example.test"], responsible=manager)
     assert resolve_partners("email", promo, [partner.id]).skipped["no_consent"] == 1
 
@@ -49,10 +50,10 @@ def test_granted_consent_lets_advertising_reach_the_address(
 
 
 def test_a_phone_is_matched_in_the_form_contact_details_hold_it(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     admin = make_user("admin")
-    promo = make_topic()
+    promo = make_group("Promotions", "advertising")
     partner = make_partner(name="Beta", phones=["+7 916 123-45-67"])
 
     consent.grant_consent(admin, "sms", "8 (916) 123-45-67", source="signed paper")
@@ -119,11 +120,11 @@ def test_a_viewer_may_not_change_consents(app, make_user):
 
 
 def test_withdrawing_a_consent_stops_advertising_but_not_service_notices(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     admin = make_user("admin")
-    promo = make_topic("Promotions", "advertising")
-    service = make_topic("Service", "service")
+    promo = make_group("Promotions", "advertising")
+    service = make_group("Service", "service")
     partner = make_partner(emails=["f@x.test"])
     consent.grant_consent(admin, "email", "f@x.test", source="paper")
     consent.withdraw_consent(admin, "email", "f@x.test", source="asked by phone")
@@ -135,10 +136,10 @@ def test_withdrawing_a_consent_stops_advertising_but_not_service_notices(
     ] == ["f@x.test"]
 
 
-def test_opting_out_of_one_group_keeps_the_others(app, make_user, make_partner, make_topic):
+def test_opting_out_of_one_group_keeps_the_others(app, make_user, make_partner, make_group):
     manager = make_user("manager")
-    news = make_topic("News", "service")
-    orders = make_topic("Orders", "service")
+    news = make_group("News", "service")
+    orders = make_group("Orders", "service")
     partner = make_partner(emails=["g@x.test"])
 
     assert consent.opt_out(manager, news, "email", "G@x.test") is True
@@ -156,10 +157,10 @@ def test_opting_out_of_one_group_keeps_the_others(app, make_user, make_partner, 
 
 
 def test_the_checkboxes_opt_out_of_the_ticked_groups_and_back_into_the_others(
-    app, make_user, make_topic
+    app, make_user, make_group
 ):
     manager = make_user("manager")
-    a, b, c = make_topic("A", "service"), make_topic("B", "service"), make_topic("C", "service")
+    a, b, c = make_group("A", "service"), make_group("B", "service"), make_group("C", "service")
     consent.opt_out(manager, a, "email", "h@x.test")
 
     changed = consent.set_opt_outs(manager, "email", "h@x.test", [a, b, c], {b.id, c.id})
@@ -171,10 +172,10 @@ def test_the_checkboxes_opt_out_of_the_ticked_groups_and_back_into_the_others(
 
 
 def test_the_recorded_language_is_the_one_messages_are_written_in(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     manager = make_user("manager")
-    service = make_topic("Service", "service")
+    service = make_group("Service", "service")
     partner = make_partner(emails=["i@x.test", "j@x.test"])
 
     consent.set_language(manager, "email", "i@x.test", "en")
@@ -190,14 +191,14 @@ def test_the_recorded_language_is_the_one_messages_are_written_in(
 
 
 def test_a_suppressed_address_gets_nothing_and_keeps_its_first_reason(
-    app, make_user, make_partner, make_topic
+    app, make_user, make_partner, make_group
 ):
     marketer = make_user("marketer")
-    service = make_topic("Service", "service")
+    service = make_group("Service", "service")
     partner = make_partner(emails=["k@x.test"])
 
-    assert consent.suppress(None, "email", "K@x.test", "bounced", note="550 no such user")
-    assert not consent.suppress(marketer, "email", "k@x.test", "manual")
+    assert suppression.suppress(None, "email", "K@x.test", "bounced", note="550 no such user")
+    assert not suppression.suppress(marketer, "email", "k@x.test", "manual")
     db.session.commit()
 
     row = db.session.execute(select(Suppression)).scalar_one()
@@ -207,18 +208,18 @@ def test_a_suppressed_address_gets_nothing_and_keeps_its_first_reason(
 
 def test_only_admins_and_marketers_lift_a_bounce_and_only_with_a_note(app, make_user):
     manager, marketer = make_user("manager"), make_user("marketer")
-    consent.suppress(None, "email", "l@x.test", "bounced")
+    suppression.suppress(None, "email", "l@x.test", "bounced")
     db.session.commit()
 
     with pytest.raises(PermissionDenied):
-        consent.unsuppress(manager, "email", "l@x.test", note="client says it works")
+        suppression.unsuppress(manager, "email", "l@x.test", note="client says it works")
     with pytest.raises(DomainError) as no_note:
-        consent.unsuppress(marketer, "email", "l@x.test")
+        suppression.unsuppress(marketer, "email", "l@x.test")
     db.session.rollback()
     assert "note" in no_note.value.field_errors
     assert db.session.execute(select(Suppression)).scalar_one().reason == "bounced"
 
-    assert consent.unsuppress(marketer, "email", "l@x.test", note="mailbox fixed, checked")
+    assert suppression.unsuppress(marketer, "email", "l@x.test", note="mailbox fixed, checked")
     db.session.commit()
     assert db.session.execute(select(Suppression)).first() is None
     entry = _entries("unsuppress")[0]
@@ -228,23 +229,23 @@ def test_only_admins_and_marketers_lift_a_bounce_and_only_with_a_note(app, make_
 
 def test_a_manager_lifts_his_own_hand_made_suppression(app, make_user):
     manager = make_user("manager")
-    consent.suppress(manager, "email", "m@x.test", "manual", note="on holiday")
+    suppression.suppress(manager, "email", "m@x.test", "manual", note="on holiday")
 
-    assert consent.unsuppress(manager, "email", "m@x.test")
-    assert not consent.unsuppress(manager, "email", "m@x.test")  # gone already
+    assert suppression.unsuppress(manager, "email", "m@x.test")
+    assert not suppression.unsuppress(manager, "email", "m@x.test")  # gone already
 
 
 def test_pasted_addresses_are_added_once_and_a_bad_one_adds_nothing(app, make_user):
     marketer = make_user("marketer")
-    consent.suppress(None, "email", "old@x.test", "bounced")
+    suppression.suppress(None, "email", "old@x.test", "bounced")
     db.session.commit()
 
     with pytest.raises(DomainError):
-        consent.suppress_many(marketer, "email", "new1@x.test\nnot-an-address")
+        suppression.suppress_many(marketer, "email", "new1@x.test\nnot-an-address")
     db.session.rollback()
     assert db.session.execute(select(Suppression.address_norm)).scalars().all() == ["old@x.test"]
 
-    result = consent.suppress_many(
+    result = suppression.suppress_many(
         marketer, "email", "New1@x.test, new2@x.test; old@x.test\nnew1@x.test", note="list"
     )
     db.session.commit()
@@ -287,7 +288,7 @@ def test_an_sms_stop_is_a_withdrawal_in_the_numbers_consent_history(app, make_us
 def test_a_bounces_long_server_answer_is_cut_not_refused(app):
     answer = "550 5.1.1 " + "The email account that you tried to reach does not exist. " * 20
 
-    assert consent.suppress(None, "email", "gone@x.test", "bounced", note=answer)
+    assert suppression.suppress(None, "email", "gone@x.test", "bounced", note=answer)
     db.session.commit()
 
     note = db.session.execute(select(Suppression.note)).scalar_one()

@@ -19,7 +19,7 @@ _runs = itertools.count(1)
 def _seed(n: int) -> dict:
     from crm.auth.models import User
     from crm.extensions import db
-    from crm.messaging import consent, links, tokens
+    from crm.messaging import consent, links, suppression, tokens
     from crm.messaging.models import MailingGroup, Message
     from tests.factories import create_partner
 
@@ -38,7 +38,7 @@ def _seed(n: int) -> dict:
         persons=[{"name": "Константин Константинопольский", "email": f"k{n}@example.test"}],
         commit=False,
     )
-    consent.suppress(None, "sms", "+79123456789", "bounced", note="Абонент недоступен " * 5)
+    suppression.suppress(None, "sms", "+79123456789", "bounced", note="Абонент недоступен " * 5)
     consent.opt_out(None, group, "email", f"k{n}@example.test", source="unsubscribe link")
     key = tokens.new_key()
     db.session.add(

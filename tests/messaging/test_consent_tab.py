@@ -11,7 +11,7 @@ import re
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.messaging import consent
+from crm.messaging import consent, suppression
 from crm.messaging.models import GroupOptOut, Mailing, Subscriber, Suppression
 from tests.auth.helpers import committed_count, csrf_from_form, database_snapshot
 
@@ -45,11 +45,11 @@ def _detail_ids(partner) -> dict[str, int]:
 
 
 def test_the_tab_shows_each_address_with_what_is_known_of_it(
-    client, login_as, make_user, make_partner, make_topic, make_message
+    client, login_as, make_user, make_partner, make_group, make_message
 ):
     manager = make_user("manager")
-    promo = make_topic("Promotions", "advertising")
-    make_topic("Orders", "service")
+    promo = make_group("Promotions", "advertising")
+    make_group("Orders", "service")
     partner = make_partner(
         name="Alpha",
         responsible=manager,
@@ -60,7 +60,7 @@ def test_the_tab_shows_each_address_with_what_is_known_of_it(
     consent.grant_consent(manager, "email", "office@alpha.test", source="signed paper")
     consent.set_language(manager, "email", "olga@alpha.test", "en")
     consent.opt_out(manager, promo, "email", "olga@alpha.test")
-    consent.suppress(None, "sms", "+74951112233", "stop")
+    suppression.suppress(None, "sms", "+74951112233", "stop")
     mailing = Mailing(name="Spring sale", channel="email", group_id=promo.id)
     db.session.add(mailing)
     db.session.commit()
@@ -168,13 +168,13 @@ def test_a_consent_without_a_source_is_refused_next_to_the_address(
 
 
 def test_language_and_group_opt_outs_are_saved_from_the_checkboxes(
-    client, login_as, make_user, make_partner, make_topic
+    client, login_as, make_user, make_partner, make_group
 ):
     manager = make_user("manager")
     promo, news, orders = (
-        make_topic("Promotions"),
-        make_topic("News"),
-        make_topic("Orders", "service"),
+        make_group("Promotions", "advertising"),
+        make_group("News", "advertising"),
+        make_group("Orders", "service"),
     )
     partner = make_partner(
         responsible=manager, persons=[{"name": "Olga", "email": "olga@alpha.test"}]
@@ -208,7 +208,7 @@ def test_a_manager_suppresses_an_address_but_cannot_lift_a_bounce(
     manager = make_user("manager")
     partner = make_partner(responsible=manager, emails=["a@beta.test", "b@beta.test"])
     ids = _detail_ids(partner)
-    consent.suppress(None, "email", "b@beta.test", "bounced")
+    suppression.suppress(None, "email", "b@beta.test", "bounced")
     db.session.commit()
     login_as(manager)
     base = f"/messaging/partners/{partner.id}/addresses"

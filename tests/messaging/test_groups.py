@@ -19,10 +19,10 @@ def _text(response) -> str:
 
 
 def test_the_list_shows_each_group_with_its_kind_and_use(
-    client, login_as, make_topic, make_message
+    client, login_as, make_group, make_message
 ):
-    promo = make_topic("Promotions", "advertising", description="Sales and offers")
-    make_topic("Old news", "service", is_active=False)
+    promo = make_group("Promotions", "advertising", description="Sales and offers")
+    make_group("Old news", "service", is_active=False)
     db.session.add(GroupOptOut(group_id=promo.id, channel="email", address_norm="a@x.test"))
     db.session.add(Mailing(name="Spring", channel="email", group_id=promo.id))
     db.session.commit()
@@ -67,8 +67,8 @@ def test_a_marketer_creates_a_group(client, login_as):
     )
 
 
-def test_a_name_taken_in_any_case_or_a_bad_kind_is_refused(client, login_as, make_topic):
-    make_topic("Promotions")
+def test_a_name_taken_in_any_case_or_a_bad_kind_is_refused(client, login_as, make_group):
+    make_group("Promotions", "advertising")
     login_as("admin")
 
     taken = client.post("/messaging/groups/new", data={"name": "PROMOTIONS", "kind": "advertising"})
@@ -83,8 +83,8 @@ def test_a_name_taken_in_any_case_or_a_bad_kind_is_refused(client, login_as, mak
     assert committed_count(MailingGroup) == 1
 
 
-def test_managers_and_viewers_may_not_change_groups(client, login_as, make_topic):
-    group = make_topic("Promotions")
+def test_managers_and_viewers_may_not_change_groups(client, login_as, make_group):
+    group = make_group("Promotions", "advertising")
 
     for role in ("manager", "viewer"):
         login_as(role)
@@ -106,9 +106,9 @@ def test_managers_and_viewers_may_not_change_groups(client, login_as, make_topic
 
 
 def test_an_edit_from_a_stale_form_is_refused_with_what_changed(
-    client, login_as, make_user, make_topic
+    client, login_as, make_user, make_group
 ):
-    group = make_topic("Promotions")
+    group = make_group("Promotions", "advertising")
     login_as("marketer")
     opened = group.version
     client.post(
@@ -128,10 +128,10 @@ def test_an_edit_from_a_stale_form_is_refused_with_what_changed(
 
 
 def test_a_group_in_use_is_not_deleted_and_an_unused_one_goes_with_its_opt_outs(
-    client, login_as, make_topic
+    client, login_as, make_group
 ):
-    used = make_topic("Promotions")
-    unused = make_topic("Old")
+    used = make_group("Promotions", "advertising")
+    unused = make_group("Old", "advertising")
     db.session.add(Mailing(name="Spring", channel="email", group_id=used.id))
     db.session.add(GroupOptOut(group_id=unused.id, channel="email", address_norm="a@x.test"))
     db.session.commit()

@@ -19,9 +19,15 @@ def _seed(tag: str) -> dict:
     from crm.auth.models import User
     from crm.core.timeutil import utcnow
     from crm.extensions import db
-    from crm.messaging.models import Mailing, MailingGroup, Message, Subscriber
+    from crm.messaging.models import (
+        Mailing,
+        MailingGroup,
+        Message,
+        MessageTemplate,
+        MessageTemplateText,
+        Subscriber,
+    )
     from tests.factories import create_partner
-    from tests.messaging.mailing_helpers import add_template
 
     marketer = User(email=f"mail-{tag}@example.test", role="marketer", name=f"Mail {tag}")
     marketer.set_password(DEFAULT_PASSWORD)
@@ -47,7 +53,14 @@ def _seed(tag: str) -> dict:
                     consent=True,
                 )
             )
-    template = add_template(f"Письмо {tag}", "email", "Весенняя распродажа")
+    template = MessageTemplate(name=f"Письмо {tag}", channel="email")
+    template.texts.append(
+        MessageTemplateText(
+            language="ru", subject="Весенняя распродажа", body_html="<p>Hi</p>", body_text="Hi"
+        )
+    )
+    db.session.add(template)
+    db.session.flush()
     sending = Mailing(
         name=f"Рассылка, которая идёт сейчас, с очень длинным названием {tag}",
         channel="email",

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.messaging.models import Mailing, MailingPartner, Message
-from tests.messaging.mailing_helpers import add_message
 
 HX = {"HX-Request": "true"}
 
@@ -69,13 +68,13 @@ def form_data(desk, **changes) -> dict:
 
 
 def test_the_list_shows_mailings_newest_first_with_sent_of_made(
-    client, login_as, desk, make_mailing
+    client, login_as, desk, make_mailing, make_message
 ):
     old = make_mailing(desk, name="Осенняя акция", state="done")
     make_mailing(desk, name="Весенняя акция")
-    add_message(old, "a@x.test", desk.p["P1"], "sent")
-    add_message(old, "c@x.test", desk.p["P3"], "delivered")
-    add_message(old, "ann@x.test", desk.p["P1"], "failed")
+    make_message("a@x.test", mailing=old, partner=desk.p["P1"], state="sent")
+    make_message("c@x.test", mailing=old, partner=desk.p["P3"], state="delivered")
+    make_message("ann@x.test", mailing=old, partner=desk.p["P1"], state="failed")
     login_as(desk.marketer)
 
     listed = rows(text(client.get("/messaging/")), "mailing-rows")
@@ -112,11 +111,13 @@ def test_the_list_searches_names_in_any_case_and_filters_by_state(
     assert len(rows(bad, "mailing-rows")) == 2
 
 
-def test_a_manager_counts_only_the_messages_to_his_partners(client, login_as, desk, make_mailing):
+def test_a_manager_counts_only_the_messages_to_his_partners(
+    client, login_as, desk, make_mailing, make_message
+):
     old = make_mailing(desk, name="Акция", state="done", total=3)
-    add_message(old, "a@x.test", desk.p["P1"], "sent")
-    add_message(old, "ann@x.test", desk.p["P1"], "failed")
-    add_message(old, "c@x.test", desk.p["P3"], "sent")  # Boris's partner
+    make_message("a@x.test", mailing=old, partner=desk.p["P1"], state="sent")
+    make_message("ann@x.test", mailing=old, partner=desk.p["P1"], state="failed")
+    make_message("c@x.test", mailing=old, partner=desk.p["P3"], state="sent")  # Boris's partner
     login_as(desk.anna)
 
     html = text(client.get("/messaging/"))
@@ -359,7 +360,7 @@ def test_a_preview_without_recipients_says_so(client, login_as, desk):
 # --- the card -------------------------------------------------------------------------------
 
 
-def sending_mailing(desk, make_mailing):
+def sending_mailing(desk, make_mailing, make_message):
     """A mailing being sent with 6 messages by hand: 2 sent (one opened and clicked, one
     opened), 1 delivered, 1 failed, 1 bounced, 1 queued; the job counted 8 to make."""
     mailing = make_mailing(
@@ -372,28 +373,23 @@ def sending_mailing(desk, make_mailing):
         skipped={"no_consent": 4, "duplicate": 1},
     )
     now = utcnow()
-    add_message(
-        mailing,
-        "a@x.test",
-        desk.p["P1"],
-        "sent",
-        attempts=1,
-        sent_at=now,
-        opened_at=now,
-        clicked_at=now,
-    )
-    add_message(mailing, "ann@x.test", desk.p["P1"], "sent", attempts=1, sent_at=now, opened_at=now)
-    add_message(mailing, "c@x.test", desk.p["P3"], "delivered", attempts=1, sent_at=now)
-    add_message(
-        mailing, "b@x.test", desk.p["P2"], "failed", attempts=3, error="550 mailbox unavailable"
-    )
-    add_message(mailing, "z@x.test", desk.p["P3"], "bounced", attempts=1, sent_at=now)
-    add_message(mailing, "e@x.test", desk.p["P5"], "queued")
+    sent = {"attempts": 1, "sent_at": now}
+    for address, code, state, more in [
+        ("a@x.test", "P1", "sent", {**sent, "opened_at": now, "clicked_at": now}),
+        ("ann@x.test", "P1", "sent", {**sent, "opened_at": now}),
+        ("c@x.test", "P3", "delivered", sent),
+        ("b@x.test", "P2", "failed", {"attempts": 3, "error": "550 mailbox unavailable"}),
+        ("z@x.test", "P3", "bounced", sent),
+        ("e@x.test", "P5", "queued", {}),
+    ]:
+        make_message(address, mailing=mailing, partner=desk.p[code], state=state, **more)
     return mailing
 
 
-def test_the_card_shows_progress_counts_and_rates(client, login_as, desk, make_mailing):
-    mailing = sending_mailing(desk, make_mailing)
+def test_the_card_shows_progress_counts_and_rates(
+    client, login_as, desk, make_mailing, make_message
+):
+    mailing = sending_mailing(desk, make_mailing, make_message)
     login_as(desk.marketer)
 
     html = text(client.get(f"/messaging/mailings/{mailing.id}"))
@@ -415,8 +411,10 @@ def test_the_card_shows_progress_counts_and_rates(client, login_as, desk, make_m
     assert len(rows(html, "message-rows")) == 6
 
 
-def test_the_polled_status_stops_once_the_mailing_is_done(client, login_as, desk, make_mailing):
-    mailing = sending_mailing(desk, make_mailing)
+def test_the_polled_status_stops_once_the_mailing_is_done(
+    client, login_as, desk, make_mailing, make_message
+):
+    mailing = sending_mailing(desk, make_mailing, make_message)
     login_as(desk.marketer)
 
     polled = client.get(f"/messaging/mailings/{mailing.id}/status", headers=HX)
@@ -443,8 +441,10 @@ def test_a_draft_card_says_what_it_lacks_and_does_not_poll(client, login_as, des
     assert "Messages are made when the mailing starts." in html
 
 
-def test_a_manager_sees_only_the_messages_to_his_partners(client, login_as, desk, make_mailing):
-    mailing = sending_mailing(desk, make_mailing)
+def test_a_manager_sees_only_the_messages_to_his_partners(
+    client, login_as, desk, make_mailing, make_message
+):
+    mailing = sending_mailing(desk, make_mailing, make_message)
     login_as(desk.anna)
 
     html = text(client.get(f"/messaging/mailings/{mailing.id}"))
@@ -459,10 +459,10 @@ def test_a_manager_sees_only_the_messages_to_his_partners(client, login_as, desk
     assert "mailing-actions" in html and "Cancel the mailing" not in html
 
 
-def test_the_messages_filter_by_state_and_page(client, login_as, desk, make_mailing):
+def test_the_messages_filter_by_state_and_page(client, login_as, desk, make_mailing, make_message):
     mailing = make_mailing(desk, state="sending")
     for n in range(60):
-        add_message(mailing, f"m{n:02d}@x.test", None, "sent" if n % 3 else "failed")
+        make_message(f"m{n:02d}@x.test", mailing=mailing, state="sent" if n % 3 else "failed")
     login_as(desk.marketer)
 
     failed = client.get(f"/messaging/mailings/{mailing.id}?state=failed", headers=HX)
@@ -524,8 +524,10 @@ def test_scheduling_from_the_card(client, login_as, desk, make_mailing):
     assert (ready.state, unready.state) == ("scheduled", "draft")
 
 
-def test_cancelling_from_the_card_cancels_the_queued_messages(client, login_as, desk, make_mailing):
-    mailing = sending_mailing(desk, make_mailing)
+def test_cancelling_from_the_card_cancels_the_queued_messages(
+    client, login_as, desk, make_mailing, make_message
+):
+    mailing = sending_mailing(desk, make_mailing, make_message)
     login_as(desk.marketer)
 
     response = client.post(f"/messaging/mailings/{mailing.id}/cancel", follow_redirects=True)
@@ -571,9 +573,11 @@ MOVES = ["schedule", "send", "unschedule", "cancel", "duplicate", "delete", "edi
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager"])
-def test_viewers_and_managers_read_but_cannot_change(client, login_as, desk, make_mailing, role):
+def test_viewers_and_managers_read_but_cannot_change(
+    client, login_as, desk, make_mailing, role, make_message
+):
     mailing = make_mailing(desk, name="Kept", partners=["P1"], state="scheduled")
-    add_message(mailing, "a@x.test", desk.p["P1"], "queued")
+    make_message("a@x.test", mailing=mailing, partner=desk.p["P1"], state="queued")
     login_as(desk.viewer if role == "viewer" else desk.anna)
 
     assert client.get("/messaging/").status_code == 200
@@ -596,9 +600,9 @@ def test_viewers_and_managers_read_but_cannot_change(client, login_as, desk, mak
     assert mailings_count() == 1
 
 
-def test_posts_need_the_csrf_token(app, client, login_as, desk, make_mailing):
+def test_posts_need_the_csrf_token(app, client, login_as, desk, make_mailing, make_message):
     mailing = make_mailing(desk, partners=["P1"], state="scheduled")
-    add_message(mailing, "a@x.test", desk.p["P1"], "queued")
+    make_message("a@x.test", mailing=mailing, partner=desk.p["P1"], state="queued")
     login_as(desk.marketer)
     app.config["WTF_CSRF_ENABLED"] = True
 

@@ -1,6 +1,7 @@
-"""Marketing mailings' writes (crm/messaging/services.py): a draft's values, versioned and
-audited edits, the partners added by hand, and the state machine — which moves are allowed,
-which are refused and with what message (the desk of tests/messaging/conftest.py)."""
+"""Marketing mailings' writes: a draft's values, versioned and audited edits, the partners
+added by hand (crm/messaging/services.py), and the state machine (crm/messaging/
+mailing_states.py) — which moves are allowed, which are refused and with what message (the
+desk of tests/messaging/conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ from crm.core.models import AuditEntry
 from crm.core.timeutil import utcnow
 from crm.core.versioning import StaleRecord
 from crm.extensions import db
-from crm.messaging import services
+from crm.messaging import mailing_states, services
 from crm.messaging.models import Mailing, MailingPartner, Message
 from crm.messaging.services import MailingData
-from tests.messaging.mailing_helpers import add_message, add_template
 
 
 def hand_picked(mailing) -> set[int]:
@@ -225,7 +225,7 @@ def test_scheduling_a_ready_draft_at_a_time(desk, make_mailing):
     at = utcnow().replace(microsecond=0) + timedelta(hours=3)
     mailing = make_mailing(desk, partners=["P1"], scheduled_at=at)
 
-    services.schedule(desk.marketer, mailing, mailing.scheduled_at)
+    mailing_states.schedule(desk.marketer, mailing, mailing.scheduled_at)
     db.session.commit()
 
     assert (mailing.state, mailing.scheduled_at) == ("scheduled", at)
@@ -235,7 +235,7 @@ def test_scheduling_a_ready_draft_at_a_time(desk, make_mailing):
 def test_scheduling_is_refused_without_template_group_or_recipients(desk, make_mailing):
     mailing = make_mailing(desk, template_id=None, group_id=None)
     with pytest.raises(DomainError) as refused:
-        services.schedule(desk.marketer, mailing)
+        mailing_states.schedule(desk.marketer, mailing)
     assert refused.value.message == (
         "The mailing cannot be sent yet: Choose a template. Choose a mailing group. "
         "Choose the recipients: a segment, or partners added by hand."
@@ -253,12 +253,12 @@ def test_scheduling_is_refused_without_template_group_or_recipients(desk, make_m
     ],
 )
 def test_scheduling_is_refused_when_the_template_does_not_render(
-    desk, make_mailing, subject, html, reason
+    desk, make_mailing, make_template, subject, html, reason
 ):
-    broken = add_template("Broken", "email", subject=subject, html=html)
+    broken = make_template("Broken", ru={"subject": subject, "body_html": html, "body_text": "Hi"})
     mailing = make_mailing(desk, partners=["P1"], template_id=broken.id)
     with pytest.raises(DomainError) as refused:
-        services.schedule(desk.marketer, mailing)
+        mailing_states.schedule(desk.marketer, mailing)
     assert reason in refused.value.message
     db.session.rollback()
     assert db.session.get(Mailing, mailing.id).state == "draft"
@@ -267,7 +267,7 @@ def test_scheduling_is_refused_when_the_template_does_not_render(
 def test_scheduling_is_refused_when_the_time_has_passed(desk, make_mailing):
     mailing = make_mailing(desk, partners=["P1"])
     with pytest.raises(DomainError) as refused:
-        services.schedule(desk.marketer, mailing, utcnow() - timedelta(seconds=5))
+        mailing_states.schedule(desk.marketer, mailing, utcnow() - timedelta(seconds=5))
     assert refused.value.message.startswith("The time to send it has passed")
 
 
@@ -279,7 +279,7 @@ def test_a_mailing_whose_segment_was_deleted_cannot_be_scheduled(desk, make_mail
     delete_segment(desk.marketer, segment)
     db.session.commit()
     with pytest.raises(DomainError) as refused:
-        services.schedule(desk.marketer, mailing)
+        mailing_states.schedule(desk.marketer, mailing)
     assert "The recipient list cannot be used: Unknown segment ignored." in refused.value.message
 
 
@@ -287,9 +287,9 @@ def test_a_mailing_whose_segment_was_deleted_cannot_be_scheduled(desk, make_mail
 def test_only_a_draft_can_be_scheduled_or_deleted(desk, make_mailing, state):
     mailing = make_mailing(desk, partners=["P1"], state=state)
     with pytest.raises(DomainError) as scheduling:
-        services.schedule(desk.marketer, mailing)
+        mailing_states.schedule(desk.marketer, mailing)
     with pytest.raises(DomainError) as deleting:
-        services.delete_mailing(desk.marketer, mailing)
+        mailing_states.delete_mailing(desk.marketer, mailing)
     title = {"scheduled": "Scheduled", "sending": "Sending", "done": "Done"}.get(state, "Cancelled")
     assert scheduling.value.message == (
         f"Only a draft can be scheduled; this mailing is in state «{title}»."
@@ -307,8 +307,8 @@ def test_send_now_makes_a_draft_or_a_scheduled_mailing_due_at_once(desk, make_ma
     draft = make_mailing(desk, partners=["P1"], scheduled_at=later)
     scheduled = make_mailing(desk, partners=["P1"], state="scheduled", scheduled_at=later)
 
-    services.send_now(desk.marketer, draft)
-    services.send_now(desk.marketer, scheduled)
+    mailing_states.send_now(desk.marketer, draft)
+    mailing_states.send_now(desk.marketer, scheduled)
     db.session.commit()
 
     assert (draft.state, draft.scheduled_at) == ("scheduled", None)
@@ -319,23 +319,23 @@ def test_send_now_makes_a_draft_or_a_scheduled_mailing_due_at_once(desk, make_ma
 def test_send_now_is_refused_once_the_mailing_has_started_or_ended(desk, make_mailing, state):
     mailing = make_mailing(desk, partners=["P1"], state=state)
     with pytest.raises(DomainError) as refused:
-        services.send_now(desk.marketer, mailing)
+        mailing_states.send_now(desk.marketer, mailing)
     assert refused.value.message.startswith("Only a draft or a scheduled mailing can be sent now")
 
 
 def test_send_now_of_an_unready_draft_is_refused(desk, make_mailing):
     mailing = make_mailing(desk, template_id=None, partners=["P1"])
     with pytest.raises(DomainError) as refused:
-        services.send_now(desk.marketer, mailing)
+        mailing_states.send_now(desk.marketer, mailing)
     assert refused.value.message == "The mailing cannot be sent yet: Choose a template."
 
 
 def test_a_scheduled_mailing_goes_back_to_draft_and_only_it(desk, make_mailing):
     mailing = make_mailing(desk, partners=["P1"], state="scheduled")
-    services.unschedule(desk.marketer, mailing)
+    mailing_states.unschedule(desk.marketer, mailing)
     assert mailing.state == "draft"
     with pytest.raises(DomainError) as refused:
-        services.unschedule(desk.marketer, mailing)
+        mailing_states.unschedule(desk.marketer, mailing)
     assert refused.value.message.startswith("Only a scheduled mailing can go back to draft")
 
 
@@ -343,17 +343,22 @@ def test_a_scheduled_mailing_goes_back_to_draft_and_only_it(desk, make_mailing):
 
 
 @pytest.mark.parametrize("state", ["scheduled", "sending"])
-def test_cancel_cancels_the_queued_messages_and_leaves_the_others(desk, make_mailing, state):
+def test_cancel_cancels_the_queued_messages_and_leaves_the_others(
+    desk, make_mailing, state, make_message
+):
     mailing = make_mailing(desk, partners=["P1", "P3"], state=state)
     other = make_mailing(desk, state="sending")
-    add_message(mailing, "a@x.test", desk.p["P1"], "queued")
-    add_message(mailing, "ann@x.test", desk.p["P1"], "queued", attempts=1)
-    add_message(mailing, "c@x.test", desk.p["P3"], "sent", attempts=1, sent_at=utcnow())
-    add_message(mailing, "d@x.test", None, "sending", claimed_by="worker-1")
-    add_message(mailing, "f@x.test", None, "failed", error="550 no such user")
-    add_message(other, "a@x.test", desk.p["P1"], "queued")
+    p1, p3 = desk.p["P1"], desk.p["P3"]
+    make_message("a@x.test", mailing=mailing, partner=p1, state="queued")
+    make_message("ann@x.test", mailing=mailing, partner=p1, state="queued", attempts=1)
+    make_message(
+        "c@x.test", mailing=mailing, partner=p3, state="sent", attempts=1, sent_at=utcnow()
+    )
+    make_message("d@x.test", mailing=mailing, state="sending", claimed_by="worker-1")
+    make_message("f@x.test", mailing=mailing, state="failed", error="550 no such user")
+    make_message("a@x.test", mailing=other, partner=p1, state="queued")
 
-    cancelled = services.cancel(desk.marketer, mailing)
+    cancelled = mailing_states.cancel(desk.marketer, mailing)
     db.session.commit()
 
     assert cancelled == 2
@@ -371,11 +376,11 @@ def test_cancel_cancels_the_queued_messages_and_leaves_the_others(desk, make_mai
 
 
 @pytest.mark.parametrize("state", ["draft", "done", "cancelled"])
-def test_cancel_is_refused_unless_scheduled_or_sending(desk, make_mailing, state):
+def test_cancel_is_refused_unless_scheduled_or_sending(desk, make_mailing, state, make_message):
     mailing = make_mailing(desk, partners=["P1"], state=state)
-    add_message(mailing, "a@x.test", desk.p["P1"], "queued")
+    make_message("a@x.test", mailing=mailing, partner=desk.p["P1"], state="queued")
     with pytest.raises(DomainError) as refused:
-        services.cancel(desk.marketer, mailing)
+        mailing_states.cancel(desk.marketer, mailing)
     assert refused.value.message.startswith(
         "Only a scheduled mailing or one being sent can be cancelled"
     )
@@ -394,14 +399,14 @@ def test_a_cancel_after_the_mailing_ended_elsewhere_is_refused(desk, make_mailin
             Mailing.__table__.update().where(Mailing.id == mailing.id).values(state="done")
         )
     with pytest.raises(DomainError) as refused:
-        services.cancel(desk.marketer, mailing)
+        mailing_states.cancel(desk.marketer, mailing)
     assert refused.value.message.endswith("this one is in state «Done».")
 
 
 def test_deleting_a_draft_removes_it_with_its_partners(desk, make_mailing):
     mailing = make_mailing(desk, partners=["P1", "P2"])
     mailing_id = mailing.id
-    services.delete_mailing(desk.marketer, mailing)
+    mailing_states.delete_mailing(desk.marketer, mailing)
     db.session.commit()
     assert db.session.get(Mailing, mailing_id) is None
     assert db.session.execute(select(func.count()).select_from(MailingPartner)).scalar_one() == 0
@@ -421,8 +426,8 @@ def test_a_copy_is_a_new_draft_with_the_values_and_partners(desk, make_mailing):
     )
     planned = make_mailing(desk, name="Later", state="scheduled", scheduled_at=later)
 
-    copy = services.duplicate(desk.admin, done)
-    second = services.duplicate(desk.admin, planned)
+    copy = mailing_states.duplicate(desk.admin, done)
+    second = mailing_states.duplicate(desk.admin, planned)
     db.session.commit()
 
     assert (copy.name, copy.state, copy.total, copy.tracking) == ("Sale (copy)", "draft", 0, True)

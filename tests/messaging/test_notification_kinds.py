@@ -57,7 +57,7 @@ def _sales_row(doc_no, partner, sku, status=None, line_no=1, amount="100"):
 
 
 @pytest.fixture
-def order_desk(app, make_user, notice_template, make_group, switch_on, event_placeholder):
+def order_desk(app, make_user, make_template, make_group, switch_on, event_placeholder):
     """A partner with its own e-mail and a contact person's, a stored document of it, and the
     order status notification switched on."""
     admin = make_user("admin")
@@ -70,10 +70,10 @@ def order_desk(app, make_user, notice_template, make_group, switch_on, event_pla
     report = import_rows("sales", [_sales_row("INV-1", partner, "S-1")], actor=admin)
     assert report.ok
     db.session.commit()
-    template = notice_template(
-        "Заказ {{ event.document_id }}: {{ event.previous_status }} → {{ event.status }}"
+    template = make_template(
+        text="Заказ {{ event.document_id }}: {{ event.previous_status }} → {{ event.status }}"
     )
-    group = make_group()
+    group = make_group("Service notices", "service")
     setting = switch_on("order_status", template, group, LONG_AGO)
     doc = db.session.execute(select(SalesDocument)).scalar_one()
     return {
@@ -216,7 +216,7 @@ def test_no_order_notice_while_the_kind_is_off(order_desk, notices):
 
 
 @pytest.fixture
-def debtors(app, utc_site, notice_template, make_group):
+def debtors(app, utc_site, make_template, make_group):
     """A owes 1000 due 10.03.2026; B paid its 500 due 10.03; C owes 300 due 12.03."""
     a = create_partner(name="A", emails=["a@debt.test"])
     b = create_partner(name="B", emails=["b@debt.test"])
@@ -225,8 +225,14 @@ def debtors(app, utc_site, notice_template, make_group):
     create_document(b, [500], doc_no="B-1", date=date(2026, 3, 1), due_date=date(2026, 3, 10))
     create_payment(b, 500, date(2026, 3, 5), "B-1")
     create_document(c, [300], doc_no="C-1", date=date(2026, 3, 2), due_date=date(2026, 3, 12))
-    template = notice_template("Долг с {{ event.due_date }} на {{ event.as_of }}")
-    return {"a": a, "b": b, "c": c, "template": template, "group": make_group()}
+    template = make_template(text="Долг с {{ event.due_date }} на {{ event.as_of }}")
+    return {
+        "a": a,
+        "b": b,
+        "c": c,
+        "template": template,
+        "group": make_group("Service notices", "service"),
+    }
 
 
 def _day(d: int, month: int = 3) -> datetime:
@@ -302,7 +308,7 @@ def test_no_overdue_notice_while_off_or_never_set_up(debtors, switch_on, notices
 
 
 def test_won_deals_are_told_once_from_the_switch_on(
-    app, utc_site, notice_template, make_group, switch_on, notices, event_placeholder
+    app, utc_site, make_template, make_group, switch_on, notices, event_placeholder
 ):
     kind = create_deal_kind()
     p = create_partner(name="Клиент", emails=["client@deal.test"])
@@ -318,8 +324,9 @@ def test_won_deals_are_told_once_from_the_switch_on(
     won(date(2026, 3, 10), datetime(2026, 3, 10, 8, 0))  # the switch-on day, before it
     late_same_day = won(date(2026, 3, 10), datetime(2026, 3, 10, 10, 0))  # after it
     won(date(2026, 3, 20))  # a closing day still to come
-    template = notice_template("Сделка {{ event.deal_id }} выиграна")
-    switch_on("deal_won", template, make_group(), datetime(2026, 3, 10, 9, 0))
+    template = make_template(text="Сделка {{ event.deal_id }} выиграна")
+    group = make_group("Service notices", "service")
+    switch_on("deal_won", template, group, datetime(2026, 3, 10, 9, 0))
 
     assert produce_scheduled(datetime(2026, 3, 12, 12, 0)) == {"deal_won": 2}
     assert produce_scheduled(datetime(2026, 3, 12, 12, 10)) == {"deal_won": 0}
@@ -332,7 +339,7 @@ def test_won_deals_are_told_once_from_the_switch_on(
 
 
 def test_a_deal_won_on_the_board_is_told_once_even_when_reopened_and_won_again(
-    app, make_user, notice_template, make_group, switch_on, notices
+    app, make_user, make_template, make_group, switch_on, notices
 ):
     from crm.deals import stages
 
@@ -340,7 +347,8 @@ def test_a_deal_won_on_the_board_is_told_once_even_when_reopened_and_won_again(
     kind = create_deal_kind(stages=("Offer",))
     p = create_partner(name="Клиент", emails=["client@deal.test"], responsible=manager)
     deal = create_deal(p, kind, manager=manager, created_on=date(2020, 1, 1))
-    switch_on("deal_won", notice_template(), make_group(), utcnow() - timedelta(minutes=1))
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("deal_won", template, group, utcnow() - timedelta(minutes=1))
 
     stages.win(manager, deal)
     db.session.commit()
@@ -357,7 +365,7 @@ def test_a_deal_won_on_the_board_is_told_once_even_when_reopened_and_won_again(
 
 
 @pytest.fixture
-def meetings(app, make_user, notice_template, make_group, event_placeholder):
+def meetings(app, make_user, make_template, make_group, event_placeholder):
     """A partner (whose own address is not reminded) with contact persons Anna and Boris."""
     user = make_user("manager")
     partner = create_partner(
@@ -369,14 +377,14 @@ def meetings(app, make_user, notice_template, make_group, event_placeholder):
         ],
     )
     anna, boris = sorted(partner.contact_persons, key=lambda p: p.name)
-    template = notice_template("Встреча {{ event.interaction_id }} в {{ event.starts_at }}")
+    template = make_template(text="Встреча {{ event.interaction_id }} в {{ event.starts_at }}")
     return {
         "user": user,
         "partner": partner,
         "anna": anna,
         "boris": boris,
         "template": template,
-        "group": make_group(),
+        "group": make_group("Service notices", "service"),
     }
 
 
@@ -451,11 +459,11 @@ def test_a_reminder_due_before_the_switch_on_is_not_sent(meetings, switch_on, no
 
 
 def test_an_sms_reminder_goes_to_the_contact_persons_phone(
-    meetings, switch_on, notices, notice_template
+    meetings, switch_on, notices, make_template
 ):
     m = meetings
     meeting = _meeting(m, datetime(2026, 3, 3, 10, 0), person="boris")
-    sms = notice_template("Встреча завтра", channel="sms")
+    sms = make_template(channel="sms", text="Встреча завтра")
     switch_on("interaction_reminder", sms, m["group"], datetime(2026, 3, 1), {"hours_before": 2})
 
     produce_scheduled(datetime(2026, 3, 3, 8, 0))

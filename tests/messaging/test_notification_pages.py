@@ -39,12 +39,12 @@ def setting(kind: str) -> NotificationSetting | None:
 
 
 @pytest.fixture
-def desk(app, notice_template, make_group):
+def desk(app, make_template, make_group):
     """Two e-mail templates, an SMS one, a service and an advertising group."""
     return {
-        "mail": notice_template(name="Order mail"),
-        "mail2": notice_template(name="Debt mail"),
-        "sms": notice_template("SMS", channel="sms", name="Order SMS"),
+        "mail": make_template("Order mail", text="Уведомление"),
+        "mail2": make_template("Debt mail", text="Уведомление"),
+        "sms": make_template("Order SMS", "sms", text="SMS"),
         "service": make_group("Service notices", "service"),
         "promo": make_group("Promotions", "advertising"),
     }

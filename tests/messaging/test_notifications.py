@@ -48,10 +48,10 @@ def shop(app):
 
 
 def test_a_service_notice_needs_no_consent_but_suppression_and_opt_outs_hold(
-    shop, notice_template, make_group, switch_on, notices
+    shop, make_template, make_group, switch_on, notices
 ):
     group = make_group("Service", "service")
-    switch_on("order_status", notice_template(), group, LONG_AGO)
+    switch_on("order_status", make_template(text="Уведомление"), group, LONG_AGO)
     db.session.add(
         Suppression(channel="email", address_norm="anna@romashka.test", reason="bounced")
     )
@@ -67,9 +67,10 @@ def test_a_service_notice_needs_no_consent_but_suppression_and_opt_outs_hold(
 
 
 def test_a_notice_of_an_advertising_group_needs_consent_and_carries_the_unsubscribe_link(
-    shop, notice_template, make_group, switch_on, notices
+    shop, make_template, make_group, switch_on, notices
 ):
-    switch_on("order_status", notice_template(), make_group("Promo", "advertising"), LONG_AGO)
+    template, group = make_template(text="Уведомление"), make_group("Promo", "advertising")
+    switch_on("order_status", template, group, LONG_AGO)
     db.session.add(
         Subscriber(
             channel="email",
@@ -90,12 +91,13 @@ def test_a_notice_of_an_advertising_group_needs_consent_and_carries_the_unsubscr
 
 
 def test_a_partner_marked_do_not_email_gets_no_notice_nor_do_its_contacts(
-    app, notice_template, make_group, switch_on, notices
+    app, make_template, make_group, switch_on, notices
 ):
     partner = create_partner(
         emails=["quiet@x.test"], persons=[{"name": "Q", "email": "q@x.test"}], do_not_email=True
     )
-    switch_on("order_status", notice_template(), make_group(), LONG_AGO)
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("order_status", template, group, LONG_AGO)
 
     notify_client("order_status", KEY, partner.id, EVENT)
     notify_client(
@@ -108,9 +110,9 @@ def test_a_partner_marked_do_not_email_gets_no_notice_nor_do_its_contacts(
 
 
 def test_each_address_gets_the_notice_in_its_language(
-    shop, notice_template, make_group, switch_on, notices
+    shop, make_template, make_group, switch_on, notices
 ):
-    template = notice_template("Заказ оплачен")
+    template = make_template(text="Заказ оплачен")
     template.texts.append(MessageTemplateText(language="en", subject="Paid", body_text="Paid"))
     db.session.add(
         Subscriber(
@@ -121,7 +123,7 @@ def test_each_address_gets_the_notice_in_its_language(
         )
     )
     db.session.commit()
-    switch_on("order_status", template, make_group(), LONG_AGO)
+    switch_on("order_status", template, make_group("Service notices", "service"), LONG_AGO)
 
     notify_client("order_status", KEY, shop.id, EVENT)
     db.session.commit()
@@ -141,7 +143,7 @@ def test_an_event_of_a_kind_nobody_registered_sends_nothing(shop, notices):
 
 
 def test_a_kind_without_a_template_sends_nothing(shop, make_group, switch_on, notices):
-    switch_on("order_status", None, make_group(), LONG_AGO)
+    switch_on("order_status", None, make_group("Service notices", "service"), LONG_AGO)
 
     notify_client("order_status", KEY, shop.id, EVENT)
     db.session.commit()
@@ -183,12 +185,13 @@ def claims_domain(app, monkeypatch):
 
 
 def test_a_kind_a_later_domain_registers_is_produced_with_its_parameters(
-    shop, claims_domain, notice_template, make_group, switch_on, notices
+    shop, claims_domain, make_template, make_group, switch_on, notices
 ):
     claims_domain["closed"].extend(
         [(7, shop.id, datetime(2026, 3, 5)), (8, shop.id, datetime(2026, 3, 15))]
     )
-    switch_on("claim_closed", notice_template(), make_group(), datetime(2026, 3, 10))
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("claim_closed", template, group, datetime(2026, 3, 10))
 
     assert produce_scheduled(datetime(2026, 3, 20)) == {"claim_closed": 3}
     assert produce_scheduled(datetime(2026, 3, 21)) == {"claim_closed": 0}
@@ -202,10 +205,11 @@ def test_a_kind_a_later_domain_registers_is_produced_with_its_parameters(
 
 
 def test_an_on_event_kind_of_a_later_domain_is_sent_to_a_contact_person(
-    shop, claims_domain, notice_template, make_group, switch_on, notices
+    shop, claims_domain, make_template, make_group, switch_on, notices
 ):
     anna = next(p for p in shop.contact_persons if p.name == "Анна")
-    switch_on("claim_opened", notice_template(), make_group(), LONG_AGO)
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("claim_opened", template, group, LONG_AGO)
 
     notify_client("claim_opened", "claim_opened:3", shop.id, {"claim_id": 3}, anna.id)
     db.session.commit()
@@ -219,12 +223,13 @@ def test_an_on_event_kind_of_a_later_domain_is_sent_to_a_contact_person(
 
 
 def test_two_producers_running_at_once_notify_each_address_once(
-    app, shop, claims_domain, notice_template, make_group, switch_on, notices, monkeypatch
+    app, shop, claims_domain, make_template, make_group, switch_on, notices, monkeypatch
 ):
     """Both runs find the event not notified yet before either writes: the outbox's unique
     (event key, channel, address) lets only one of them write it."""
     claims_domain["closed"].append((8, shop.id, datetime(2026, 3, 15)))
-    switch_on("claim_closed", notice_template(), make_group(), datetime(2026, 3, 10))
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("claim_closed", template, group, datetime(2026, 3, 10))
     both_looked = threading.Barrier(2, timeout=30)
     real_check = notification_services._already_notified
 
@@ -265,10 +270,11 @@ def test_two_producers_running_at_once_notify_each_address_once(
 
 
 def test_the_periodic_job_runs_every_ten_minutes_and_produces_the_scheduled_kinds(
-    app, shop, claims_domain, notice_template, make_group, switch_on, notices
+    app, shop, claims_domain, make_template, make_group, switch_on, notices
 ):
     claims_domain["closed"].append((8, shop.id, datetime(2026, 3, 15)))
-    switch_on("claim_closed", notice_template(), make_group(), datetime(2026, 3, 10))
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("claim_closed", template, group, datetime(2026, 3, 10))
     (job,) = [j for j in periodic_jobs(app) if j.key == "messaging-notifications"]
 
     assert job.interval == 600
@@ -278,10 +284,11 @@ def test_the_periodic_job_runs_every_ten_minutes_and_produces_the_scheduled_kind
 
 
 def test_the_notify_command_writes_the_due_notices(
-    app, runner, shop, claims_domain, notice_template, make_group, switch_on, notices
+    app, runner, shop, claims_domain, make_template, make_group, switch_on, notices
 ):
     claims_domain["closed"].append((8, shop.id, datetime(2026, 3, 15)))
-    switch_on("claim_closed", notice_template(), make_group(), datetime(2026, 3, 10))
+    template, group = make_template(text="Уведомление"), make_group("Service notices", "service")
+    switch_on("claim_closed", template, group, datetime(2026, 3, 10))
 
     result = runner.invoke(args=["crm", "messaging", "notify"])
 

@@ -4,23 +4,11 @@ ones that may not be sent to skipped and counted (expected lists written by hand
 from __future__ import annotations
 
 from crm.extensions import db
-from crm.messaging.models import GroupOptOut, MailingGroup, Subscriber, Suppression
+from crm.messaging.models import GroupOptOut, MailingGroup, Suppression
 from crm.messaging.recipients import resolve_partners
 from crm.partners.models import ContactDetail, ContactPerson
 from tests.factories import create_partner
-
-
-def _consent(address: str, channel: str = "email", language: str = "") -> None:
-    db.session.add(
-        Subscriber(
-            channel=channel,
-            address=address,
-            address_norm=address.casefold(),
-            consent=True,
-            consent_source="test",
-            language=language,
-        )  # fmt: skip
-    )
+from tests.messaging.mailing_helpers import add_consent
 
 
 def _person(partner, name: str, email: str) -> ContactPerson:
@@ -45,7 +33,7 @@ def test_advertising_reaches_consenting_addresses_once_and_counts_the_rest(app):
     ann = _person(a, "Ann", "Ann@X.test")
     _person(b, "Bob", "a@x.test")  # the same address as A's: a duplicate
     for address in ("a@x.test", "ann@x.test", "e@x.test", "f@x.test"):
-        _consent(address, language="en" if address == "ann@x.test" else "")
+        add_consent(address, language="en" if address == "ann@x.test" else "")
     db.session.add(Suppression(channel="email", address_norm="e@x.test", reason="bounced"))
     db.session.add(GroupOptOut(group_id=promo.id, channel="email", address_norm="f@x.test"))
     db.session.flush()

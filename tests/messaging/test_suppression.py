@@ -12,7 +12,7 @@ import re
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.messaging import consent
+from crm.messaging import suppression
 from crm.messaging.models import Suppression
 from tests.auth.helpers import committed_count, csrf_from_form
 
@@ -32,7 +32,7 @@ def _text(response) -> str:
 
 
 def _suppress(address: str, reason: str, channel: str = "email") -> None:
-    consent.suppress(None, channel, address, reason)
+    suppression.suppress(None, channel, address, reason)
     db.session.commit()
 
 

@@ -52,8 +52,8 @@ def _in(language: str, msgid: str, **values) -> str:
         return gettext(msgid, **values)
 
 
-def test_the_page_opens_without_signing_in_in_russian_by_default(client, make_topic, make_message):
-    promo = make_topic("Акции")
+def test_the_page_opens_without_signing_in_in_russian_by_default(client, make_group, make_message):
+    promo = make_group("Акции", "advertising")
     message = make_message("ivan.petrov@example.test", group=promo, language="ru")
 
     response = client.get(_url(message))
@@ -69,8 +69,8 @@ def test_the_page_opens_without_signing_in_in_russian_by_default(client, make_to
     assert "noindex" in response.headers["X-Robots-Tag"]
 
 
-def test_an_english_recipient_reads_the_page_in_english(client, make_topic, make_message):
-    promo = make_topic("Promotions")
+def test_an_english_recipient_reads_the_page_in_english(client, make_group, make_message):
+    promo = make_group("Promotions", "advertising")
     message = make_message("ann@example.test", group=promo, language="en")
 
     response = client.get(_url(message))
@@ -82,11 +82,11 @@ def test_an_english_recipient_reads_the_page_in_english(client, make_topic, make
 
 
 def test_unsubscribing_leaves_the_group_and_later_mailings_skip_the_address(
-    client, make_user, make_partner, make_topic, make_message
+    client, make_user, make_partner, make_group, make_message
 ):
     admin = make_user("admin")
-    promo = make_topic("Promotions", "advertising")
-    news = make_topic("News", "advertising")
+    promo = make_group("Promotions", "advertising")
+    news = make_group("News", "advertising")
     partner = make_partner(emails=["ann@example.test"])
     consent.grant_consent(admin, "email", "ann@example.test", source="signed paper")
     db.session.commit()
@@ -113,11 +113,11 @@ def test_unsubscribing_leaves_the_group_and_later_mailings_skip_the_address(
 
 
 def test_unsubscribing_from_everything_suppresses_the_address_and_withdraws_the_consent(
-    client, make_user, make_partner, make_topic, make_message
+    client, make_user, make_partner, make_group, make_message
 ):
     admin = make_user("admin")
-    promo = make_topic("Promotions", "advertising")
-    service = make_topic("Orders", "service")
+    promo = make_group("Promotions", "advertising")
+    service = make_group("Orders", "service")
     partner = make_partner(emails=["bob@example.test"])
     consent.grant_consent(admin, "email", "bob@example.test", source="signed paper")
     db.session.commit()
@@ -141,10 +141,10 @@ def test_unsubscribing_from_everything_suppresses_the_address_and_withdraws_the_
 
 
 def test_a_notification_without_a_group_withdraws_the_advertising_consent(
-    client, make_user, make_partner, make_topic, make_message
+    client, make_user, make_partner, make_group, make_message
 ):
     admin = make_user("admin")
-    promo = make_topic("Promotions", "advertising")
+    promo = make_group("Promotions", "advertising")
     partner = make_partner(emails=["cat@example.test"])
     consent.grant_consent(admin, "email", "cat@example.test", source="website form")
     db.session.commit()
@@ -161,10 +161,10 @@ def test_a_notification_without_a_group_withdraws_the_advertising_consent(
 
 
 def test_a_mail_programs_one_click_post_works_without_a_csrf_token(
-    app, client, make_topic, make_message
+    app, client, make_group, make_message
 ):
     app.config["WTF_CSRF_ENABLED"] = True
-    promo = make_topic("Promotions")
+    promo = make_group("Promotions", "advertising")
     message = make_message("dan@example.test", group=promo)
 
     response = client.post(
@@ -178,8 +178,8 @@ def test_a_mail_programs_one_click_post_works_without_a_csrf_token(
     assert (row.address_norm, row.source) == ("dan@example.test", "one-click unsubscribe")
 
 
-def test_unsubscribing_twice_changes_nothing_more(client, make_topic, make_message):
-    promo = make_topic("Promotions")
+def test_unsubscribing_twice_changes_nothing_more(client, make_group, make_message):
+    promo = make_group("Promotions", "advertising")
     message = make_message("eve@example.test", group=promo)
 
     assert client.post(_url(message)).status_code == 200
@@ -193,8 +193,8 @@ def test_unsubscribing_twice_changes_nothing_more(client, make_topic, make_messa
     assert list(actions) == ["opt_out", "suppress", "consent_withdrawn"]
 
 
-def test_altered_forged_or_foreign_tokens_change_nothing(client, make_topic, make_message):
-    promo = make_topic("Promotions")
+def test_altered_forged_or_foreign_tokens_change_nothing(client, make_group, make_message):
+    promo = make_group("Promotions", "advertising")
     message = make_message("fay@example.test", group=promo)
     good = tokens.make("unsubscribe", message.key)
     altered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
@@ -218,9 +218,9 @@ def test_altered_forged_or_foreign_tokens_change_nothing(client, make_topic, mak
 
 
 def test_the_link_in_a_composed_and_stored_e_mail_unsubscribes_its_recipient(
-    client, make_partner, make_topic
+    client, make_partner, make_group
 ):
-    promo = make_topic("Promotions", "advertising")
+    promo = make_group("Promotions", "advertising")
     partner = make_partner(emails=["gus@example.test"])
     template = MessageTemplate(name="Sale", channel="email")
     template.texts.append(
@@ -243,9 +243,9 @@ def test_the_link_in_a_composed_and_stored_e_mail_unsubscribes_its_recipient(
 
 
 def test_a_message_written_without_its_key_column_is_found_by_its_message_id(
-    client, make_topic, make_message
+    client, make_group, make_message
 ):
-    promo = make_topic("Promotions")
+    promo = make_group("Promotions", "advertising")
     key = tokens.new_key()
     message = make_message("hal@example.test", group=promo, key=key, key_column=None)
     assert message.key is None
@@ -254,8 +254,8 @@ def test_a_message_written_without_its_key_column_is_found_by_its_message_id(
     assert db.session.execute(select(GroupOptOut.address_norm)).scalar_one() == "hal@example.test"
 
 
-def test_links_keep_working_after_the_sender_address_changes(app, client, make_topic, make_message):
-    promo = make_topic("Promotions")
+def test_links_keep_working_after_the_sender_address_changes(app, client, make_group, make_message):
+    promo = make_group("Promotions", "advertising")
     message = make_message("ida@example.test", group=promo)
     app.config["MAIL_FROM"] = "news@another-domain.test"
     assert tokens.rfc_message_id(message.key) != message.rfc_message_id
