@@ -15,6 +15,7 @@ from crm.core.policy import load_or_403, may, requires
 from crm.extensions import db
 from crm.htmx import is_fragment_request, render
 from crm.messaging import bp, mailing_states, queries, services
+from crm.messaging.delivery import ready_channels
 from crm.messaging.filters import MailingFilter, MessageFilter
 from crm.messaging.forms import ScopePicker
 from crm.messaging.mailing_labels import PAGE_LABELS
@@ -81,6 +82,8 @@ def mailing_detail(mailing_id: int):
         scope_title=scope_title,
         scope_problem=scope_problem,
         hand_picked_total=queries.hand_picked(mailing, current_user, limit=0)[1],
+        # E-mail waits queued until SMTP is set up: say so rather than show a stuck bar.
+        channel_waits=mailing.channel not in ready_channels(),
         **_status_context(mailing),
     )
 

@@ -618,3 +618,18 @@ def test_posts_need_the_csrf_token(app, client, login_as, desk, make_mailing, ma
     assert with_token.status_code == 303
     db.session.expire_all()
     assert mailing.state == "cancelled"
+
+
+def test_an_email_mailing_says_it_waits_while_no_smtp_server_is_set_up(
+    app, client, login_as, desk, make_mailing, monkeypatch
+):
+    letter = make_mailing(desk, channel="email", state="scheduled")
+    sms = make_mailing(desk, channel="sms", state="scheduled")
+    login_as(desk.marketer)
+
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")
+    assert "mailing-channel-waits" in client.get(f"/messaging/mailings/{letter.id}").text
+    assert "mailing-channel-waits" not in client.get(f"/messaging/mailings/{sms.id}").text
+
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    assert "mailing-channel-waits" not in client.get(f"/messaging/mailings/{letter.id}").text
