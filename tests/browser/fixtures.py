@@ -188,10 +188,13 @@ def assert_fits(page, shot) -> None:
         raise AssertionError(f"{page.url} scrolls sideways; see {shot}") from None
 
 
-# HTMX wires a swapped-in control as the swap settles: a click made before that (a robot is
-# faster than a hand) would submit the plain form instead, so a step waits for the swap to end.
+# HTMX wires the page's controls once the document has loaded, and a swapped-in control as the
+# swap settles: a click made before that (a robot is faster than a hand, more so on a busy
+# machine) would follow the plain link or submit the plain form instead, so a step waits for
+# the page to be loaded and any swap to end.
 SETTLED = (
-    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    "() => document.readyState === 'complete' && !!window.htmx"
+    " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
 )
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import log_in
+from tests.browser.fixtures import log_in, settle
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -174,6 +174,7 @@ def test_confirm_print_and_select_still_work_under_the_csp(live_server, browser_
     page.get_by_label("Token name").fill("csp test")
     page.get_by_role("button", name="Create token").click()
     token = page.locator("#new-api-token")
+    settle(page)  # the token came in a swap: click it once that has settled
     token.click()  # the click's handlers have run when click() returns
     assert token.evaluate("el => [el.selectionStart, el.selectionEnd, el.value.length]") == [
         0,

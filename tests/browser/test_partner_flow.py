@@ -85,6 +85,7 @@ def test_manager_finds_partner_and_edits_city_inline(
     # A marker that a full page load would wipe: the edit below must not reload the page.
     page.evaluate("window.__noReload = true")
 
+    settle(page)  # the card's links are HTMX's once it has loaded
     page.get_by_role("link", name="Edit city").click()
     editor = page.locator("form#field-city input[name=value]")
     expect(editor).to_have_value("Тверь")
