@@ -47,6 +47,7 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from http.client import HTTPException
 from pathlib import Path
@@ -107,11 +108,12 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
-class SmsGateway:
+class SmsGateway(ABC):
     """Sends one SMS; see the module's docstring for what `send` returns and raises."""
 
+    @abstractmethod
     def send(self, to: str, text: str, key: str) -> str:
-        raise NotImplementedError
+        """The provider's id of the accepted message, or a backend error."""
 
 
 class ConsoleGateway(SmsGateway):
