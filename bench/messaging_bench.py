@@ -221,10 +221,11 @@ def build_data(count: int):
                 "partner_id": pid,
             }
             for pid, e in emails
-        ],  # fmt: skip
+        ],
     )
-    segment = create_segment(marketer, f"Клиенты: {CITY}", "dynamic",
-                             {"type": "partner.city", "cities": [CITY]})  # fmt: skip
+    segment = create_segment(
+        marketer, f"Клиенты: {CITY}", "dynamic", {"type": "partner.city", "cities": [CITY]}
+    )
     template = MessageTemplate(name="Осенние скидки", channel="email")
     template.texts.append(
         MessageTemplateText(language="ru", subject=SUBJECT, body_html=HTML, body_text=TEXT)
@@ -521,8 +522,10 @@ def write_report(outcomes: list[Outcome], args) -> Path:
     for key, value in machine().items():
         lines.append(f"- {key}: {value}")
     load = os.getloadavg()
-    lines.append(f"- Load average (1/5/15 min) at the end: {load[0]:.2f} / {load[1]:.2f} / "
-                 f"{load[2]:.2f} (other jobs share the CPUs: wall times stretch).")  # fmt: skip
+    lines.append(
+        f"- Load average (1/5/15 min) at the end: {load[0]:.2f} / {load[1]:.2f} / "
+        f"{load[2]:.2f} (other jobs share the CPUs: wall times stretch)."
+    )
     lines += [
         "",
         "| database | target s | median s (min–max) | messages/s | workers CPU s | "

@@ -313,8 +313,9 @@ def close_finished(mailing_ids: Iterable[int] | None = None) -> int:
     return done
 
 
-def run_until_idle(channels: Iterable[str] | None = None, *, budget: float | None = None,
-                   on_renew=None) -> int:  # fmt: skip
+def run_until_idle(
+    channels: Iterable[str] | None = None, *, budget: float | None = None, on_renew=None
+) -> int:
     """Send batches of `channels` (the ready ones) until none has anything due, or `budget`
     seconds have passed; returns how many messages were processed. `on_renew` is called
     after each batch and whenever a batch's lease is renewed."""

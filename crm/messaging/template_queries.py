@@ -224,9 +224,7 @@ def _context(channel: str, language: str, partner: Partner | None) -> dict:
     if partner is None:
         return sample_context()
     address = _address(partner, channel)
-    recipient = Recipient(
-        partner.id, None, channel, address, address.casefold(), language
-    )  # fmt: skip
+    recipient = Recipient(partner.id, None, channel, address, address.casefold(), language)
     context = {}
     for p in placeholders():
         # A notification kind's placeholder (the order of an event) has no event here.
