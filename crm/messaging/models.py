@@ -294,6 +294,8 @@ class Message(db.Model):
         Index("ix_message_claim", "state", "next_attempt_at"),
         Index("ix_message_mailing_state", "mailing_id", "state"),
         Index("ix_message_partner", "partner_id", "created_at"),
+        # The notifications page's count per kind over the last 30 days (notification_queries).
+        Index("ix_message_kind_created", "kind", "created_at"),
         # The retention job: processed messages older than N days whose bodies remain.
         Index("ix_message_retention", "purged_at", "created_at"),
         # The SMS gateway's delivery reports name a message by the gateway's id.

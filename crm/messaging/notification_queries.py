@@ -42,7 +42,9 @@ def recent_counts(days: int = RECENT_DAYS, now: datetime | None = None) -> dict[
     failed = func.sum(case((Message.state.in_(("failed", "bounced")), 1), else_=0))
     stmt = (
         select(Message.kind, func.count(), failed)
-        .where(Message.kind != "", Message.created_at >= since)
+        # `kind > ''` (not `!= ''`, which no index serves): a range of ix_message_kind_created
+        # that leaves out the mailings' messages, however many they are.
+        .where(Message.kind > "", Message.created_at >= since)
         .group_by(Message.kind)
     )
     return {kind: (int(n), int(bad or 0)) for kind, n, bad in db.session.execute(stmt)}
